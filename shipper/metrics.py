@@ -1,0 +1,114 @@
+"""Every Prometheus metric the shipper emits, built on a registry passed in.
+
+No module-level registry: :class:`Metrics` is constructed once per process (or per test)
+and handed to the components that count things. No pod, job or correlation id is ever a
+label. ``tests/unit/test_metrics.py`` checks this list against the documented one.
+"""
+
+from __future__ import annotations
+
+import platform
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+)
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+from shipper import __version__
+
+_ = (GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR)  # default ones are never used
+
+REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+STAGE_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
+
+#: name -> (type, labels); the documented contract (README "Metrics").
+METRIC_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "shipper_build_info": ("gauge", ("version", "python")),
+    "shipper_files_watched": ("gauge", ()),
+    "shipper_files_rotated_total": ("counter", ("kind",)),
+    "shipper_lines_read_total": ("counter", ()),
+    "shipper_bytes_read_total": ("counter", ()),
+    "shipper_records_parsed_total": ("counter", ("format",)),
+    "shipper_parse_errors_total": ("counter", ("kind",)),
+    "shipper_records_dropped_total": ("counter", ("reason", "rule")),
+    "shipper_records_redacted_total": ("counter", ("rule",)),
+    "shipper_records_forwarded_total": ("counter", ("sink",)),
+    "shipper_bytes_forwarded_total": ("counter", ("sink",)),
+    "shipper_sink_requests_total": ("counter", ("sink", "outcome")),
+    "shipper_sink_retries_total": ("counter", ("sink",)),
+    "shipper_records_failed_total": ("counter", ("sink", "reason")),
+    "shipper_sink_request_duration_seconds": ("histogram", ("sink",)),
+    "shipper_buffer_records": ("gauge", ("sink",)),
+    "shipper_buffer_bytes": ("gauge", ("sink",)),
+    "shipper_delivery_lag_seconds": ("gauge", ("sink",)),
+    "shipper_file_lag_bytes": ("gauge", ()),
+    "shipper_job_stage_duration_seconds": ("histogram", ("stage", "outcome")),
+    "shipper_job_events_total": ("counter", ("event", "outcome")),
+    "shipper_jobs_active": ("gauge", ()),
+}
+
+_HELP = {
+    "shipper_build_info": "Build information of the running shipper",
+    "shipper_files_watched": "Files currently open and tailed",
+    "shipper_files_rotated_total": "Rotations seen, by kind (rename, truncate)",
+    "shipper_lines_read_total": "Physical lines read from files",
+    "shipper_bytes_read_total": "Bytes read from files",
+    "shipper_records_parsed_total": "Records parsed, by detected format",
+    "shipper_parse_errors_total": "Input problems repaired while parsing, by kind",
+    "shipper_records_dropped_total": "Records dropped on purpose, by reason and rule",
+    "shipper_records_redacted_total": "Records changed by redaction, by rule",
+    "shipper_records_forwarded_total": "Records acknowledged by a sink",
+    "shipper_bytes_forwarded_total": "Bytes (uncompressed payload) acknowledged by a sink",
+    "shipper_sink_requests_total": "Sink requests by outcome (ok, retry, fatal)",
+    "shipper_sink_retries_total": "Sink batch retries",
+    "shipper_records_failed_total": "Records a sink could not deliver, by reason",
+    "shipper_sink_request_duration_seconds": "Duration of sink requests",
+    "shipper_buffer_records": "Records waiting in a sink's buffer (memory and disk)",
+    "shipper_buffer_bytes": "Bytes waiting in a sink's buffer (memory and disk)",
+    "shipper_delivery_lag_seconds": "Age of the oldest undelivered record of a sink",
+    "shipper_file_lag_bytes": "Bytes written to watched files but not yet read, summed",
+    "shipper_job_stage_duration_seconds": "Duration of job stages/layers seen in logs",
+    "shipper_job_events_total": "Job lifecycle events seen in logs",
+    "shipper_jobs_active": "Jobs seen started and not yet completed",
+}
+
+
+def _metric_name(name: str) -> str:
+    """prometheus_client adds ``_total`` to counters itself."""
+    return name[: -len("_total")] if name.endswith("_total") else name
+
+
+class Metrics:
+    """All shipper metrics on one registry. Attribute names drop the ``shipper_`` prefix."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, *, collectors: bool = True) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        if collectors:
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+            GCCollector(registry=self.registry)
+        for name, (kind, labels) in METRIC_SPECS.items():
+            setattr(self, name[len("shipper_"):], self._make(name, kind, labels))
+        self.build_info.labels(version=__version__, python=platform.python_version()).set(1)
+
+    def _make(self, name: str, kind: str, labels: tuple[str, ...]):
+        help_text = _HELP[name]
+        if kind == "counter":
+            return Counter(_metric_name(name), help_text, labels, registry=self.registry)
+        if kind == "gauge":
+            return Gauge(name, help_text, labels, registry=self.registry)
+        buckets = STAGE_BUCKETS if "stage" in name else REQUEST_BUCKETS
+        return Histogram(name, help_text, labels, registry=self.registry, buckets=buckets)
+
+    def value(self, name: str, **labels: str) -> float:
+        """Current sample value (tests and ``explain``); 0.0 when never set."""
+        got = self.registry.get_sample_value(name, labels or None)
+        return got or 0.0

@@ -1,0 +1,73 @@
+"""The common record schema and helpers to read fields by dotted path.
+
+A record is a plain ``dict`` (measured faster than dataclasses on the hot path) with
+these keys; only ``timestamp``, ``level``, ``message``, ``attributes``, ``k8s`` and
+``file`` are always present:
+
+=================  ==========================================================
+``timestamp``      RFC 3339 UTC string ending in ``Z`` (millisecond precision or finer)
+``level``          one of :data:`LEVELS`
+``message``        the human message (multi-line records joined with ``\\n``)
+``logger``         logger or module name, when known
+``job_id``         str, when known
+``correlation_id`` str, when known
+``shard_index``    int, when known
+``stream``         ``stdout`` / ``stderr`` when the container runtime says
+``attributes``     every other field of the line (dict, nested kept)
+``k8s``            namespace, pod, pod_uid, node, container, pod_ip, labels
+``file``           ``{"path": str, "offset": int}``
+=================  ==========================================================
+
+Internal keys start with ``_`` and never leave the pipeline: ``_raw`` holds the
+original line text (for raw-line drop rules and ``explain``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Record = dict[str, Any]
+
+LEVELS: tuple[str, ...] = ("trace", "debug", "info", "warning", "error", "critical")
+LEVEL_RANK: dict[str, int] = {name: i for i, name in enumerate(LEVELS)}
+WARNING_RANK = LEVEL_RANK["warning"]
+
+TOP_LEVEL_FIELDS = frozenset(
+    {"timestamp", "level", "message", "logger", "job_id", "correlation_id",
+     "shard_index", "stream", "attributes", "k8s", "file"}
+)
+INTERNAL_PREFIX = "_"
+
+
+def level_rank(record: Record) -> int:
+    """Rank of the record's level (``info`` when unknown)."""
+    return LEVEL_RANK.get(record.get("level", "info"), 2)
+
+
+def is_warning_or_above(record: Record) -> bool:
+    return level_rank(record) >= WARNING_RANK
+
+
+def get_field(record: Record, path: str) -> Any:
+    """Value at a dotted path (``attributes.user``, ``k8s.labels.app``), else ``None``.
+
+    A bare name that is not a top-level field is looked up in ``attributes``.
+    """
+    if "." not in path:
+        if path in record:
+            return record[path]
+        attrs = record.get("attributes")
+        return attrs.get(path) if attrs else None
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+        if value is None:
+            return None
+    return value
+
+
+def public_view(record: Record) -> Record:
+    """The record without internal ``_`` keys (what sinks and the tail see)."""
+    return {k: v for k, v in record.items() if not k.startswith(INTERNAL_PREFIX)}
