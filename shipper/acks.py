@@ -1,0 +1,51 @@
+"""Delivery acknowledgements: how checkpoints learn that records are safe.
+
+The pipeline wraps the records that came from one read chunk of one file in an
+envelope with an :class:`AckToken`. Each sink calls :meth:`AckToken.done` once every
+record of the envelope is delivered (or safely in its disk buffer); when all sinks have,
+the token is complete and the file's checkpoint may advance to ``end_offset`` — but only
+over a contiguous prefix of complete tokens (see :class:`FileAcks`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass(slots=True, eq=False)
+class AckToken:
+    """Completion of one envelope across ``pending`` sinks."""
+
+    file_key: str
+    end_offset: int
+    pending: int
+    on_complete: Callable[["AckToken"], None] | None = None
+
+    def done(self) -> None:
+        """One sink finished this envelope (delivered or durably buffered)."""
+        self.pending -= 1
+        if self.pending == 0 and self.on_complete is not None:
+            self.on_complete(self)
+
+    @property
+    def complete(self) -> bool:
+        return self.pending <= 0
+
+
+@dataclass(slots=True)
+class FileAcks:
+    """Ordered tokens of one file; :meth:`advance` returns the safe offset."""
+
+    safe_offset: int = 0
+    tokens: deque[AckToken] = field(default_factory=deque)
+
+    def add(self, token: AckToken) -> None:
+        self.tokens.append(token)
+
+    def advance(self) -> int:
+        """Pop the complete prefix and return the offset everything before is safe at."""
+        while self.tokens and self.tokens[0].complete:
+            self.safe_offset = self.tokens.popleft().end_offset
+        return self.safe_offset
