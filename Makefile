@@ -15,10 +15,11 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 ## Ship the example logs under examples/ once, printing enriched NDJSON on stdout.
+DEMO_ENV := POD_NAME=demo-worker-7d9f8 POD_NAMESPACE=demo POD_UID=0b7c3c1e-0000-4000-8000-000000000001 \
+  NODE_NAME=kind-worker POD_IP=10.244.0.10 CONTAINER_NAME=app JOB_COMPLETION_INDEX=0
 demo: $(STAMP)
-	$(VENV)/bin/shipper run --once --path 'examples/logs/**/*.log' \
-	  --podinfo-dir examples/podinfo --path-template '{job_id}/{stage}/stage.log' \
-	  --env-file examples/pod.env
+	@env $(DEMO_ENV) $(VENV)/bin/shipper run --once --path 'examples/logs/**/*.log' \
+	  --podinfo-dir examples/podinfo --path-template '{job_id}/{stage}/stage.log'
 
 ## The whole test suite (unit, integration, reliability at CI size).
 test: $(STAMP)
@@ -32,3 +33,4 @@ reliability: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+-include mk/*.mk

@@ -21,6 +21,7 @@ class AckToken:
     file_key: str
     end_offset: int
     pending: int
+    records: int = 0
     on_complete: Callable[["AckToken"], None] | None = None
 
     def done(self) -> None:

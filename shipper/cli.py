@@ -1,0 +1,126 @@
+"""Command line: ``shipper run``, ``shipper explain``, ``shipper config show``.
+
+Exit codes: 0 done, 1 runtime failure, 2 bad configuration (one clear line on stderr,
+never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any, Sequence
+
+import orjson
+
+from shipper import __version__
+from shipper.config import Settings, load_settings, masked_dump
+from shipper.errors import ConfigError, ShipperError
+
+log = logging.getLogger("shipper")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="YAML config file")
+    parser.add_argument("--path", metavar="GLOB", action="append", dest="paths",
+                        help="file glob to tail (repeatable, ** allowed)")
+    parser.add_argument("--path-template", metavar="TPL", action="append",
+                        dest="path_templates", help="path pattern with {field} parts (repeatable)")
+    parser.add_argument("--podinfo-dir", metavar="DIR", help="downward-API volume directory")
+    parser.add_argument("--state-dir", metavar="DIR", help="checkpoints and disk buffers")
+    parser.add_argument("--sink", metavar="TYPE=URL", action="append", dest="sink_flags",
+                        help="a sink, e.g. loki=http://127.0.0.1:3100 (repeatable)")
+    parser.add_argument("--listen", metavar="HOST:PORT", help="HTTP server address, or 'off'")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shipper", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"shipper {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="tail files and ship records")
+    _common(run)
+    run.add_argument("--once", action="store_true", default=None,
+                     help="read every file to EOF, flush, exit")
+    run.add_argument("--drain-on-exit", action=argparse.BooleanOptionalAction, default=None,
+                     help="on SIGTERM read every file to EOF before exiting (default on)")
+    explain = sub.add_parser("explain", help="show what happens to each line")
+    _common(explain)
+    explain.add_argument("--json", action="store_true", help="one JSON object per line")
+    explain.add_argument("input", nargs="?", default="-", help="file to read, or - for stdin")
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    show = config_sub.add_parser("show", help="print the effective configuration")
+    _common(show)
+    show.add_argument("--once", action="store_true", default=None)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        "paths": args.paths, "path_templates": args.path_templates,
+        "podinfo_dir": args.podinfo_dir, "state_dir": args.state_dir,
+        "once": getattr(args, "once", None), "log_level": args.log_level,
+        "drain_on_exit": getattr(args, "drain_on_exit", None),
+    }
+    if args.listen is not None:
+        overrides["server"] = {"listen": args.listen}
+    if args.sink_flags:
+        overrides["sinks"] = [_sink_flag(flag) for flag in args.sink_flags]
+    return load_settings(args.config, **overrides)
+
+
+def _sink_flag(flag: str) -> dict[str, Any]:
+    from shipper.sinks.settings import parse_sink_flag
+
+    try:
+        return parse_sink_flag(flag)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="--sink") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except ConfigError as exc:
+        print(f"shipper: config error: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings)
+    try:
+        if args.command == "config":
+            return show_config(settings)
+        if args.command == "explain":
+            from shipper.explain_cmd import run_explain
+
+            return run_explain(settings, args.input, as_json=args.json)
+        return run(settings, listen_given=args.listen is not None)
+    except ConfigError as exc:
+        print(f"shipper: config error: {exc}", file=sys.stderr)
+        return 2
+    except ShipperError as exc:
+        log.error("shipper stopped", extra={"fields": {"error": str(exc)}})
+        return 1
+
+
+def _configure_logging(settings: Settings) -> None:
+    from shipper.selflog import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+
+
+def show_config(settings: Settings) -> int:
+    sys.stdout.buffer.write(orjson.dumps(masked_dump(settings), option=orjson.OPT_INDENT_2))
+    sys.stdout.buffer.write(b"\n")
+    return 0
+
+
+def run(settings: Settings, *, listen_given: bool) -> int:
+    from shipper.pipeline import run_pipeline
+
+    return asyncio.run(run_pipeline(settings, listen_given=listen_given))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

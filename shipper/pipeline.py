@@ -1,0 +1,231 @@
+"""Wires the shipper: tailer -> bounded queue -> processor -> sinks, plus timers.
+
+This is the only module that creates asyncio tasks and queues. Backpressure: the chunk
+queue and every sink queue are bounded, so a slow sink stalls ``sink.put``, which stalls
+the processor, which fills the chunk queue, which stalls the tailer's ``emit``: the tailer
+simply stops reading and the lines wait on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from shipper.acks import AckToken, FileAcks
+from shipper.config import Settings
+from shipper.enrich.podinfo import PodInfo
+from shipper.metrics import Metrics
+from shipper.processor import Processor
+from shipper.record import Record
+from shipper.sinks import build_sink
+from shipper.sources.tailer import Chunk, Tailer, TailSettings
+from shipper.stages import CountingFates
+
+log = logging.getLogger("shipper.pipeline")
+
+TICK_SECONDS = 0.2
+PODINFO_REFRESH_SECONDS = 5.0
+CHECKPOINT_SAVE_SECONDS = 1.0
+
+
+@dataclass
+class Observers:
+    """Optional consumers of shipped records (live tail, job summaries, health)."""
+
+    publish: list[Callable[[list[Record]], None]] = field(default_factory=list)
+    on_drop: list[Callable[[Record, str, str], None]] = field(default_factory=list)
+    progress: Any = None
+
+
+class Pipeline:
+    """One run of the shipper; :meth:`run` returns when the work is done or stopped."""
+
+    def __init__(self, settings: Settings, *, metrics: Metrics,
+                 env: Mapping[str, str] | None = None, clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 observers: Observers | None = None, checkpoints: Any = None) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.clock = clock
+        self.monotonic = monotonic
+        self.observers = observers or Observers()
+        self.checkpoints = checkpoints
+        self.stop = asyncio.Event()
+        self.fates = CountingFates()
+        self.fates.listeners.extend(self.observers.on_drop)
+        self.podinfo = PodInfo(os.environ if env is None else env, settings.downward_api,
+                               settings.podinfo_dir)
+        self.processor = Processor(settings, podinfo=self.podinfo, fates=self.fates, clock=clock)
+        self.sinks = [build_sink(s, metrics=metrics, clock=monotonic, state_dir=settings.state_dir)
+                      for s in settings.sinks]
+        self.tailer = Tailer(TailSettings.from_settings(settings), metrics=metrics,
+                             clock=monotonic, checkpoints=checkpoints)
+        self._chunks: asyncio.Queue[Chunk | None] = asyncio.Queue(settings.queue_max_batches)
+        self._acks: dict[str, FileAcks] = {}
+        self._paths: dict[str, str] = {}
+        self._ends: dict[str, int] = {}
+        self._parse_seen: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
+
+    async def run(self) -> None:
+        await self.podinfo.refresh()
+        for sink in self.sinks:
+            await sink.start()
+        processing = asyncio.create_task(self._process_loop(), name="processor")
+        ticker = asyncio.create_task(self._tick_loop(), name="ticker")
+        try:
+            self._set_ready(True)
+            await self.tailer.run(self._chunks.put, self.stop, on_closed=self._file_closed)
+            await self._chunks.put(None)
+            await processing
+        finally:
+            self._set_ready(False)
+            ticker.cancel()
+            await self._shutdown(processing)
+
+    async def _shutdown(self, processing: asyncio.Task[None]) -> None:
+        if not processing.done():
+            processing.cancel()
+        await self._deliver_flushed(force=True)
+        deadline = self.settings.shutdown_deadline
+        await asyncio.gather(*(sink.close(deadline) for sink in self.sinks))
+        self._flush_counts()
+        if self.checkpoints is not None:
+            await self.checkpoints.save()
+
+    def _set_ready(self, ready: bool) -> None:
+        if self.observers.progress is not None:
+            self.observers.progress.set_ready(ready)
+
+    async def _process_loop(self) -> None:
+        while True:
+            chunk = await self._chunks.get()
+            if chunk is None:
+                return
+            await self._handle(chunk)
+
+    async def _handle(self, chunk: Chunk) -> None:
+        self._paths[chunk.file_key] = chunk.path
+        self._ends[chunk.file_key] = chunk.end_offset
+        parser = self.processor.parser_for(chunk.file_key, chunk.path)
+        records = parser.feed(chunk.lines, chunk.truncated)
+        if chunk.eof and self.settings.once:
+            records.extend(parser.flush(force=True))
+        safe = parser.pending_offset if parser.pending else chunk.end_offset
+        out = self.processor.process(records, chunk.path) if records else records
+        if self.observers.progress is not None:
+            self.observers.progress.note_read(len(chunk.lines))
+        await self._deliver(out, chunk.file_key, safe)
+
+    async def _deliver(self, records: list[Record], file_key: str | None, offset: int) -> None:
+        """Fan a list of surviving records out to every sink with one ack token."""
+        for record in records:
+            record.pop("_raw", None)
+        if records:
+            for publish in self.observers.publish:
+                publish(records)
+        token = AckToken(file_key or "", offset, pending=len(self.sinks) if records else 0,
+                         records=len(records), on_complete=self._on_acked)
+        if file_key is not None:
+            self._acks.setdefault(file_key, FileAcks()).add(token)
+        if not records:
+            self._on_acked(token)
+            return
+        for index, sink in enumerate(self.sinks):
+            batch = records if index == len(self.sinks) - 1 else list(records)
+            await sink.put(batch, token)
+
+    def _on_acked(self, token: AckToken) -> None:
+        if self.observers.progress is not None and token.records:
+            self.observers.progress.note_delivered(token.records)
+        acks = self._acks.get(token.file_key)
+        if acks is None or self.checkpoints is None:
+            if acks is not None:
+                acks.advance()
+            return
+        before = acks.safe_offset
+        offset = acks.advance()
+        if offset != before:
+            self.checkpoints.set(token.file_key, self._paths.get(token.file_key, ""), offset)
+
+    async def _file_closed(self, file_key: str) -> None:
+        """The tailer let a file go: ship its pending multi-line record now."""
+        parser = self.processor.parsers.pop(file_key, None)
+        if parser is None:
+            return
+        path = self._paths.get(file_key, "")
+        records = parser.flush(force=True)
+        await self._deliver(self.processor.process(records, path), file_key,
+                            self._ends.get(file_key, 0))
+
+    async def _deliver_flushed(self, force: bool) -> None:
+        """Multi-line records gone quiet and dedupe summaries that are due."""
+        now = self.clock()
+        for file_key, parser in list(self.processor.parsers.items()):
+            if not parser.pending:
+                continue
+            records = parser.flush(now=now, force=force)
+            if records:
+                path = self._paths.get(file_key, "")
+                safe = parser.pending_offset if parser.pending else self._ends.get(file_key, 0)
+                await self._deliver(self.processor.process(records, path), file_key, safe)
+        drained = self.processor.drain(force)
+        if drained:
+            await self._deliver(drained, None, 0)
+
+    async def _tick_loop(self) -> None:
+        next_podinfo = next_save = self.monotonic()
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            await self._deliver_flushed(force=False)
+            self._flush_counts()
+            now = self.monotonic()
+            if now >= next_podinfo:
+                next_podinfo = now + PODINFO_REFRESH_SECONDS
+                if await self.podinfo.refresh():
+                    self.processor.facts_changed()
+            if self.checkpoints is not None and now >= next_save:
+                next_save = now + CHECKPOINT_SAVE_SECONDS
+                await self.checkpoints.save()
+
+    def _flush_counts(self) -> None:
+        """Move the hot path's plain counters into Prometheus in bulk."""
+        drops, changes = self.fates.take()
+        for (reason, rule), n in drops.items():
+            self.metrics.records_dropped_total.labels(reason=reason, rule=rule).inc(n)
+        for (_kind, rule), n in changes.items():
+            self.metrics.records_redacted_total.labels(rule=rule).inc(n)
+        formats, errors = self.processor.counts.formats, self.processor.counts.errors
+        seen_formats, seen_errors = self._parse_seen
+        for name, n in (formats - seen_formats).items():
+            self.metrics.records_parsed_total.labels(format=name).inc(n)
+        for kind, n in (errors - seen_errors).items():
+            self.metrics.parse_errors_total.labels(kind=kind).inc(n)
+        self._parse_seen = (Counter(formats), Counter(errors))
+
+
+async def run_pipeline(settings: Settings, *, listen_given: bool = False,
+                       env: Mapping[str, str] | None = None) -> int:
+    """Build everything from settings, run until done or signalled; the exit code."""
+    metrics = Metrics()
+    pipeline = Pipeline(settings, metrics=metrics, env=env)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, _stop, pipeline, sig)
+    try:
+        await pipeline.run()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return 0
+
+
+def _stop(pipeline: Pipeline, sig: signal.Signals) -> None:
+    log.info("stopping", extra={"fields": {"signal": sig.name}})
+    pipeline.stop.set()

@@ -1,0 +1,104 @@
+"""The per-record path shared by ``shipper run`` and ``shipper explain``.
+
+Lines of one file become records (:mod:`shipper.parse`), get the file's enrichment
+(:mod:`shipper.enrich`) and pass the filter stages (:mod:`shipper.filters`). No tasks,
+no queues, no I/O: ``pipeline.py`` drives it, ``explain`` calls it line by line.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from collections.abc import Mapping
+from typing import Callable
+
+from shipper.config import Settings
+from shipper.enrich.ids import Enricher, file_context
+from shipper.enrich.podinfo import PodInfo
+from shipper.enrich.templates import PathTemplates
+from shipper.filters import build_filter_stages
+from shipper.parse import FileParser, ParseCounts
+from shipper.record import Record
+from shipper.stages import Fates, Stage
+
+
+class Processor:
+    """Parsers per file, enrichment per file, one list of filter stages."""
+
+    def __init__(self, settings: Settings, *, podinfo: PodInfo, fates: Fates,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.podinfo = podinfo
+        self.counts = ParseCounts()
+        self.clock = clock
+        self.templates = PathTemplates(settings.path_templates)
+        self.stages: list[Stage] = build_filter_stages(
+            settings.filters, settings.redact, fates=fates, clock=clock)
+        self.draining = [s for s in self.stages if hasattr(s, "drain")]
+        self.parsers: dict[str, FileParser] = {}
+        self._enrichers: dict[str, Enricher] = {}
+        self._formats = list(settings.parse.formats.items())
+        self.extra_k8s: dict[str, object] = {}
+
+    def parser_for(self, file_key: str, path: str) -> FileParser:
+        parser = self.parsers.get(file_key)
+        if parser is None:
+            parser = FileParser(path, self.settings.parse, self.counts, clock=self.clock,
+                                runtime_format=self._runtime_format(path))
+            self.parsers[file_key] = parser
+        return parser
+
+    def _runtime_format(self, path: str) -> str:
+        for pattern, fmt in self._formats:
+            if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path, "*/" + pattern):
+                return fmt
+        return "auto"
+
+    def enricher_for(self, path: str) -> Enricher:
+        enricher = self._enrichers.get(path)
+        if enricher is None:
+            ctx = file_context(path, self.podinfo.facts, self.templates, self.extra_k8s)
+            enricher = self._enrichers[path] = Enricher(ctx)
+            if len(self._enrichers) > 4096:
+                self._enrichers.clear()
+        return enricher
+
+    def facts_changed(self) -> None:
+        """Pod facts changed: rebuild every file's enrichment lazily."""
+        self._enrichers.clear()
+
+    def process(self, records: list[Record], path: str) -> list[Record]:
+        """Enrich and filter parsed records of one file; returns what survives, in order."""
+        enrich = self.enricher_for(path)
+        stages = self.stages
+        out: list[Record] = []
+        for record in records:
+            record = enrich(record)
+            for stage in stages:
+                record = stage(record)
+                if record is None:
+                    break
+            else:
+                before = record.pop("_before", None)
+                if before:
+                    out.extend(before)
+                out.append(record)
+        return out
+
+    def drain(self, force: bool = False) -> list[Record]:
+        """Records held by stateful stages (dedupe summaries) that are due."""
+        out: list[Record] = []
+        for index, stage in enumerate(self.stages):
+            if stage in self.draining:
+                for record in stage.drain(force):  # type: ignore[attr-defined]
+                    survivor = self._after(index, record)
+                    if survivor is not None:
+                        out.append(survivor)
+        return out
+
+    def _after(self, index: int, record: Record) -> Record | None:
+        for stage in self.stages[index + 1:]:
+            record = stage(record)
+            if record is None:
+                return None
+        return record
