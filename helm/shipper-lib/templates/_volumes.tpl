@@ -1,0 +1,36 @@
+{{/* List items for the pod's `volumes:`: shared logs, state, tmp, podinfo, config, secrets. */}}
+{{- define "shipper-lib.volumes" -}}
+{{- $v := fromYaml (include "shipper-lib.values" .) -}}
+- name: {{ $v.logsVolume.name }}
+  emptyDir:
+    sizeLimit: {{ $v.logsVolume.sizeLimit }}
+- name: shipper-state
+  emptyDir:
+    sizeLimit: {{ $v.stateVolume.sizeLimit }}
+- name: shipper-tmp
+  emptyDir:
+    sizeLimit: {{ $v.tmpVolume.sizeLimit }}
+- name: shipper-podinfo
+  downwardAPI:
+    items:
+      - path: labels
+        fieldRef: {fieldPath: metadata.labels}
+      - path: annotations
+        fieldRef: {fieldPath: metadata.annotations}
+- name: shipper-config
+  configMap:
+    name: {{ include "shipper-lib.configMapName" . }}
+{{- if $v.credentials }}
+- name: shipper-credentials
+  projected:
+    defaultMode: 288
+    sources:
+      {{- range $v.credentials }}
+      - secret:
+          name: {{ .secretName }}
+          items:
+            - key: {{ .key }}
+              path: {{ .path | default .key }}
+      {{- end }}
+{{- end }}
+{{- end }}
