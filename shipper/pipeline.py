@@ -71,6 +71,7 @@ class Pipeline:
         self._acks: dict[str, FileAcks] = {}
         self._paths: dict[str, str] = {}
         self._ends: dict[str, int] = {}
+        self._inflight = 0
         self._parse_seen: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
 
     async def run(self) -> None:
@@ -137,13 +138,16 @@ class Pipeline:
         if not records:
             self._on_acked(token)
             return
+        self._inflight += len(records)
         for index, sink in enumerate(self.sinks):
             batch = records if index == len(self.sinks) - 1 else list(records)
             await sink.put(batch, token)
 
     def _on_acked(self, token: AckToken) -> None:
-        if self.observers.progress is not None and token.records:
-            self.observers.progress.note_delivered(token.records)
+        if token.records:
+            self._inflight -= token.records
+            if self.observers.progress is not None:
+                self.observers.progress.note_delivered(token.records)
         acks = self._acks.get(token.file_key)
         if acks is None or self.checkpoints is None:
             if acks is not None:
@@ -185,6 +189,8 @@ class Pipeline:
             await asyncio.sleep(TICK_SECONDS)
             await self._deliver_flushed(force=False)
             self._flush_counts()
+            if self.observers.progress is not None:
+                self.observers.progress.set_waiting(self._inflight + self._chunks.qsize())
             now = self.monotonic()
             if now >= next_podinfo:
                 next_podinfo = now + PODINFO_REFRESH_SECONDS
@@ -210,11 +216,36 @@ class Pipeline:
         self._parse_seen = (Counter(formats), Counter(errors))
 
 
+def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, Any]:
+    """Progress, live tail and job summaries, and the HTTP app that serves them."""
+    from shipper.server.app import build_app
+    from shipper.server.health import Progress
+    from shipper.server.jobs import JobTracker
+    from shipper.server.tail import TailHub
+
+    server = settings.server
+    progress = Progress(time.monotonic, server.stall_after)
+    tail = TailHub(ring_size=server.tail_ring_size, max_clients=server.tail_max_clients,
+                   client_queue=server.tail_client_queue)
+    jobs = JobTracker(metrics, time.time, server.jobs_max)
+    observers = Observers(publish=[tail.publish, jobs.observe], progress=progress,
+                          on_drop=[lambda record, reason, _rule: jobs.observe_drop(record, reason)])
+    app = build_app(metrics=metrics, progress=progress, tail=tail, jobs=jobs, settings=server)
+    return observers, app
+
+
 async def run_pipeline(settings: Settings, *, listen_given: bool = False,
                        env: Mapping[str, str] | None = None) -> int:
     """Build everything from settings, run until done or signalled; the exit code."""
+    from shipper.server.app import start_server
+
     metrics = Metrics()
-    pipeline = Pipeline(settings, metrics=metrics, env=env)
+    serve = settings.server.enabled and (listen_given or not settings.once)
+    observers, app = build_observers(settings, metrics) if serve else (Observers(), None)
+    checkpoints = await open_checkpoints(settings)
+    pipeline = Pipeline(settings, metrics=metrics, env=env, observers=observers,
+                        checkpoints=checkpoints)
+    runner = await start_server(app, settings.server.listen) if app is not None else None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _stop, pipeline, sig)
@@ -223,7 +254,20 @@ async def run_pipeline(settings: Settings, *, listen_given: bool = False,
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if runner is not None:
+            await runner.cleanup()
     return 0
+
+
+async def open_checkpoints(settings: Settings) -> Any:
+    """The checkpoint store in ``state_dir`` (none without one, as in ``--once`` runs)."""
+    if settings.state_dir is None:
+        return None
+    from shipper.buffer.checkpoint import CheckpointStore
+
+    store = CheckpointStore(settings.state_dir, time.time)
+    await store.load()
+    return store
 
 
 def _stop(pipeline: Pipeline, sig: signal.Signals) -> None:
