@@ -1,0 +1,77 @@
+"""HTTP access-log lines: combined/common log format, uvicorn's access line, and a bare
+``METHOD /path STATUS`` at the start of a message.
+
+Each puts ``method``, ``path``, ``status`` (int) and, when present, ``client``,
+``user_agent`` into the attributes, so noise filters can match requests by field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shipper.parse.timestamps import TimestampNormalizer
+
+_COMBINED = re.compile(
+    r'(\S+) (\S+) (\S+) \[([^\]]+)\] "(\S+) (\S+?)(?: (HTTP/[\d.]+))?" (\d{3}) (\d+|-)'
+    r'(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?'
+)
+_UVICORN = re.compile(r'(\S+) - "(\S+) (\S+?)(?: (HTTP/[\d.]+))?" (\d{3})\b')
+_BARE = re.compile(r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) (/\S*) (\d{3})\b")
+_METHOD_INITIALS = frozenset("GPDHOCT")
+
+
+def status_level(status: int) -> str:
+    if status >= 500:
+        return "error"
+    if status >= 400:
+        return "warning"
+    return "info"
+
+
+def parse_combined(text: str, stamps: TimestampNormalizer) -> dict[str, Any] | None:
+    """A combined/common log format line as a partial record, else ``None``."""
+    match = _COMBINED.match(text)
+    if match is None:
+        return None
+    client, _ident, user, when, method, path, proto, status, size, referer, agent = (
+        match.groups())
+    code = int(status)
+    attributes: dict[str, Any] = {"method": method, "path": path, "status": code,
+                                  "client": client}
+    if proto:
+        attributes["protocol"] = proto
+    if size != "-":
+        attributes["bytes"] = int(size)
+    if user != "-":
+        attributes["user"] = user
+    if referer and referer != "-":
+        attributes["referer"] = referer
+    if agent and agent != "-":
+        attributes["user_agent"] = agent
+    return {"timestamp": stamps.from_string(when), "level": status_level(code),
+            "message": text, "attributes": attributes}
+
+
+def uvicorn_request(message: str) -> dict[str, Any] | None:
+    """``ip:port - "GET /health HTTP/1.1" 200 OK`` -> request attributes."""
+    match = _UVICORN.match(message)
+    if match is None:
+        return None
+    client, method, path, proto, status = match.groups()
+    attributes: dict[str, Any] = {"method": method, "path": path, "status": int(status),
+                                  "client": client}
+    if proto:
+        attributes["protocol"] = proto
+    return attributes
+
+
+def bare_request(message: str, attributes: dict[str, Any]) -> None:
+    """Adds method/path/status when ``message`` starts ``GET /path 200``."""
+    if message[:1] not in _METHOD_INITIALS or "method" in attributes:
+        return
+    match = _BARE.match(message)
+    if match is not None:
+        attributes["method"] = match.group(1)
+        attributes["path"] = match.group(2)
+        attributes["status"] = int(match.group(3))

@@ -1,0 +1,36 @@
+"""One line of text -> ``(format, partial record)``: JSON objects first, then text layouts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import orjson
+
+from shipper.parse.json_line import JsonLineParser
+from shipper.parse.text import TextParser
+from shipper.parse.timestamps import TimestampNormalizer
+
+
+class LineParser:
+    """Chooses the parser with a first-character check; never raises on bad input."""
+
+    def __init__(self, stamps: TimestampNormalizer, errors: Counter[str]) -> None:
+        self.stamps = stamps
+        self._json = JsonLineParser(stamps)
+        self._text = TextParser(stamps)
+        self._errors = errors
+
+    def parse(self, text: str) -> tuple[str, dict[str, Any]]:
+        """``("json" | "logfmt" | "access" | "text", record fields)``; the record has
+        ``timestamp`` (``None`` when the line has none), ``level``, ``message``,
+        ``attributes`` and ``logger`` when known."""
+        if text[:1] == "{":
+            try:
+                value = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                self._errors["invalid_json"] += 1
+            else:
+                if isinstance(value, dict):
+                    return "json", self._json.parse(value)
+        return self._text.parse(text)

@@ -1,0 +1,194 @@
+"""``FileParser``: one file's lines -> records (runtime unwrap, decode, parse, multi-line).
+
+See docs/ARCHITECTURE.md ("Parsing"). One instance per file, used from one task; it keeps
+the file's runtime wrapper, partial CRI/docker pieces and the pending multi-line record.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import time
+from collections import Counter
+from typing import Any, Callable, Literal, Mapping
+
+from shipper.config import ParseSettings
+from shipper.parse.detect import LineParser
+from shipper.parse.multiline import MultilineJoiner, start_state
+from shipper.parse.runtime import RuntimeUnwrapper, detect_runtime
+from shipper.parse.timestamps import TimestampNormalizer, format_epoch
+from shipper.record import Record
+
+RuntimeChoice = Literal["auto", "cri", "docker", "plain"]
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_HELD_FORMATS = frozenset({"text"})
+
+
+class ParseCounts:
+    """Records per format and repaired input problems per kind, since the last ``take``."""
+
+    def __init__(self) -> None:
+        self.formats: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+
+    def take(self) -> tuple[Counter[str], Counter[str]]:
+        """Return and reset both counters (the pipeline flushes them to metrics)."""
+        formats, errors = self.formats, self.errors
+        self.formats, self.errors = Counter(), Counter()
+        return formats, errors
+
+
+def runtime_format_for(path: str, formats: Mapping[str, RuntimeChoice]) -> RuntimeChoice:
+    """The ``parse.formats`` override whose glob matches ``path`` (or its tail), else auto."""
+    for pattern, choice in formats.items():
+        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path, "*/" + pattern):
+            return choice
+    return "auto"
+
+
+class FileParser:
+    """Turns ``(offset, bytes)`` lines of one file into records."""
+
+    def __init__(self, path: str, settings: ParseSettings, counts: ParseCounts,
+                 clock: Callable[[], float] = time.time,
+                 runtime_format: RuntimeChoice = "auto") -> None:
+        self._path = path
+        self._counts = counts
+        self._clock = clock
+        self._multiline = settings.multiline
+        self._runtime: RuntimeChoice = runtime_format
+        self._unwrapper: RuntimeUnwrapper | None = None
+        if runtime_format in ("cri", "docker"):
+            self._unwrapper = RuntimeUnwrapper(runtime_format, settings.multiline.max_bytes,
+                                               counts.errors)
+        self._lines = LineParser(TimestampNormalizer(settings.default_timezone),
+                                 counts.errors)
+        self._stamps = self._lines.stamps
+        self._joiner = MultilineJoiner(settings.multiline.max_lines,
+                                       settings.multiline.max_bytes, counts.errors)
+        self._last_feed = clock()
+        self._read_time: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        """True while a multi-line record or a partial runtime line is held."""
+        return self._joiner.pending is not None or bool(
+            self._unwrapper is not None and self._unwrapper.pending)
+
+    def feed(self, lines: list[tuple[int, bytes]],
+             truncated: frozenset[int] = frozenset()) -> list[Record]:
+        """Completed records for these lines, in order (a record that may continue on
+        the next line is held until that line arrives or ``flush`` lets it go)."""
+        if not lines:
+            return []
+        out: list[Record] = []
+        self._last_feed = self._clock()
+        self._read_time = None
+        if self._runtime == "auto":
+            self._detect(lines)
+        unwrapper = self._unwrapper
+        for offset, raw in lines:
+            if unwrapper is None:
+                self._line(offset, raw, None, None, truncated, out)
+                continue
+            inners = unwrapper.push(offset, raw)
+            if inners is None:
+                self._counts.errors["runtime_mismatch"] += 1
+                self._line(offset, raw, None, None, truncated, out)
+                continue
+            for inner in inners:
+                self._line(inner.offset, inner.data, inner.stream, inner.time, truncated, out)
+        return out
+
+    def flush(self, now: float | None = None, force: bool = False) -> list[Record]:
+        """The held record (and partial runtime lines) once the file has been quiet for
+        ``multiline.flush_after`` seconds, or at once with ``force``."""
+        if not self.pending:
+            return []
+        if not force:
+            now = self._clock() if now is None else now
+            if now - self._last_feed < self._multiline.flush_after:
+                return []
+        out: list[Record] = []
+        if self._unwrapper is not None:
+            for inner in self._unwrapper.drain():
+                self._line(inner.offset, inner.data, inner.stream, inner.time,
+                           frozenset(), out)
+        record = self._joiner.take()
+        if record is not None:
+            out.append(record)
+        return out
+
+    def _detect(self, lines: list[tuple[int, bytes]]) -> None:
+        for _offset, raw in lines:
+            if raw.strip():
+                kind = detect_runtime(raw)
+                self._runtime = kind
+                if kind != "plain":
+                    self._unwrapper = RuntimeUnwrapper(
+                        kind, self._multiline.max_bytes, self._counts.errors)
+                return
+
+    def _line(self, offset: int, data: bytes | str, stream: str | None,
+              wrapper_time: str | None, truncated: frozenset[int], out: list[Record]) -> None:
+        text = self._decode(data)
+        if "\x1b" in text:
+            text = _ANSI.sub("", text)
+        if text[-1:] == "\r":
+            text = text.rstrip("\r")
+        joiner = self._joiner
+        if joiner.pending is not None and joiner.accepts(text):
+            capped = joiner.append(text, offset)
+            if capped is not None:
+                self._counts.formats["text"] += 1
+                out.append(capped)
+            return
+        if not text.strip():
+            self._counts.errors["empty_line"] += 1
+            return
+        fmt, record = self._lines.parse(text)
+        self._complete(record, offset, text, stream, wrapper_time, truncated)
+        self._counts.formats[fmt] += 1
+        if fmt in _HELD_FORMATS:
+            level, state = start_state(text)
+            if level is not None:
+                record["level"] = level
+            previous = joiner.start(record, state)
+        else:
+            previous = joiner.take()
+        if previous is not None:
+            out.append(previous)
+        if fmt not in _HELD_FORMATS:
+            out.append(record)
+
+    def _complete(self, record: dict[str, Any], offset: int, text: str, stream: str | None,
+                  wrapper_time: str | None, truncated: frozenset[int]) -> None:
+        if record["timestamp"] is None:
+            stamp = self._stamps.from_string(wrapper_time) if wrapper_time else None
+            record["timestamp"] = stamp or self._now()
+        if stream is not None:
+            record["stream"] = stream
+        record["file"] = {"path": self._path, "offset": offset}
+        record["_raw"] = text
+        if truncated and offset in truncated:
+            record["attributes"]["truncated"] = True
+
+    def _now(self) -> str:
+        if self._read_time is None:
+            self._read_time = format_epoch(self._clock())
+        return self._read_time
+
+    def _decode(self, data: bytes | str) -> str:
+        if isinstance(data, str):
+            if "\x00" in data:
+                self._counts.errors["nul_bytes"] += 1
+                data = data.replace("\x00", "")
+            return data
+        if b"\x00" in data:
+            self._counts.errors["nul_bytes"] += 1
+            data = data.replace(b"\x00", b"")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            self._counts.errors["invalid_utf8"] += 1
+            return data.decode("utf-8", "replace")

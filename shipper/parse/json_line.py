@@ -1,0 +1,120 @@
+"""JSON-object lines (structlog, zap, pino, bunyan, logstash, python-json-logger ...).
+
+Known keys map to the record (message from ``message``/``msg``/``event``/``log``, level
+from ``level``/``severity``/``levelname``/``lvl``..., timestamp from ``timestamp``/``time``/
+``ts``/``@timestamp``, logger from ``logger``/``logger_name``/``name``); every other key
+stays in ``attributes`` with nested values kept. A line that is not a JSON object, or that
+orjson refuses (broken, too deep, huge integers), returns ``None`` and is parsed as text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from shipper.parse.access import bare_request
+from shipper.parse.levels import normalize_level
+from shipper.parse.timestamps import TimestampNormalizer
+
+MESSAGE_KEYS = ("message", "msg", "event", "log")
+LEVEL_KEYS = ("level", "severity", "levelname", "lvl", "loglevel", "log.level", "level_name")
+TIME_KEYS = ("timestamp", "time", "ts", "@timestamp", "datetime", "asctime")
+LOGGER_KEYS = ("logger", "logger_name", "name")
+_FAILURE_WORDS = ("error", "fail", "exception", "fatal")
+_FAILURE_STATUSES = frozenset({"error", "failed", "failure", "fail", "fatal", "errored",
+                               "exception", "crashed", "aborted"})
+
+
+def load_object(text: str) -> dict[str, Any] | None:
+    """The JSON object in ``text``, or ``None`` (not an object / not valid JSON)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class JsonLineParser:
+    """Maps a decoded JSON object onto the record fields."""
+
+    def __init__(self, stamps: TimestampNormalizer) -> None:
+        self._stamps = stamps
+
+    def parse(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """``obj`` becomes the record's ``attributes`` after the known keys are taken."""
+        message = _take_string(obj, MESSAGE_KEYS)
+        level = _take_level(obj)
+        if level is None:
+            level = _implied_level(obj, message)
+        record: dict[str, Any] = {
+            "timestamp": self._timestamp(obj),
+            "level": level,
+            "message": message if message is not None else "",
+            "attributes": obj,
+        }
+        logger = _take_logger(obj)
+        if logger is not None:
+            record["logger"] = logger
+        if message:
+            bare_request(message, obj)
+        return record
+
+    def _timestamp(self, obj: dict[str, Any]) -> str | None:
+        for key in TIME_KEYS:
+            value = obj.get(key)
+            if value is not None and not isinstance(value, (dict, list)):
+                stamp = self._stamps.normalize(value)
+                if stamp is not None:
+                    del obj[key]
+                    return stamp
+        return None
+
+
+def _take_string(obj: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = obj.get(key)
+        if isinstance(value, str):
+            del obj[key]
+            return value
+    return None
+
+
+def _take_level(obj: dict[str, Any]) -> str | None:
+    for key in LEVEL_KEYS:
+        value = obj.get(key)
+        if value is not None:
+            level = normalize_level(value)
+            if level is not None:
+                del obj[key]
+                return level
+    return None
+
+
+def _take_logger(obj: dict[str, Any]) -> str | None:
+    for key in ("logger", "logger_name"):
+        value = obj.get(key)
+        if isinstance(value, str):
+            del obj[key]
+            return value
+    value = obj.get("name")
+    if isinstance(value, str) and value and " " not in value:
+        del obj["name"]
+        return value
+    return None
+
+
+def _implied_level(obj: dict[str, Any], message: str | None) -> str:
+    """Structured events without a level: ``error`` when the status or event name says
+    error/failed (or an HTTP status is 5xx), else ``info``."""
+    status = obj.get("status")
+    if isinstance(status, str):
+        if status.lower() in _FAILURE_STATUSES:
+            return "error"
+    elif isinstance(status, int) and not isinstance(status, bool) and status >= 500:
+        return "error"
+    if message and len(message) < 80:
+        lowered = message.lower()
+        if any(word in lowered for word in _FAILURE_WORDS):
+            return "error"
+    return "info"

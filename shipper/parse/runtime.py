@@ -1,0 +1,145 @@
+"""Container-runtime wrappers: CRI (containerd/CRI-O) and docker json-file.
+
+``RuntimeUnwrapper.push(offset, raw)`` takes one physical line and returns the inner line
+once it is complete (partial ``P`` pieces / docker pieces without a trailing ``\\n`` are
+joined, per stream, with no separator, capped at ``max_bytes``), or ``None`` while a
+piece is held. ``detect_runtime`` picks the wrapper from a file's first line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Literal, NamedTuple
+
+import orjson
+
+RuntimeFormat = Literal["auto", "cri", "docker", "plain"]
+
+_CRI = re.compile(
+    rb"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})) "
+    rb"(stdout|stderr) ([PF])(?: |$)"
+)
+
+
+class Inner(NamedTuple):
+    """A complete inner line: offset of its first piece, bytes, stream, wrapper time."""
+
+    offset: int
+    data: bytes | str
+    stream: str | None
+    time: str | None
+
+
+class _Partial:
+    __slots__ = ("offset", "pieces", "size", "time")
+
+    def __init__(self, offset: int, time: str | None) -> None:
+        self.offset = offset
+        self.pieces: list[bytes | str] = []
+        self.size = 0
+        self.time = time
+
+
+def detect_runtime(first_line: bytes) -> Literal["cri", "docker", "plain"]:
+    """Which wrapper a file uses, judged from its first non-empty line."""
+    if first_line.startswith(b'{"log":'):
+        try:
+            obj = orjson.loads(first_line)
+        except orjson.JSONDecodeError:
+            return "plain"
+        if isinstance(obj, dict) and isinstance(obj.get("log"), str):
+            return "docker"
+        return "plain"
+    if first_line[:1].isdigit() and _CRI.match(first_line):
+        return "cri"
+    return "plain"
+
+
+class RuntimeUnwrapper:
+    """Unwraps one file's CRI or docker lines; holds partial pieces per stream."""
+
+    def __init__(self, kind: Literal["cri", "docker"], max_bytes: int,
+                 errors: Counter[str]) -> None:
+        self.kind = kind
+        self._max_bytes = max_bytes
+        self._errors = errors
+        self._partials: dict[str | None, _Partial] = {}
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._partials)
+
+    def push(self, offset: int, raw: bytes) -> list[Inner] | None:
+        """Completed inner lines (often none while pieces are held); ``None`` if ``raw``
+        is not wrapped at all (the caller then parses it as a plain line)."""
+        if self.kind == "cri":
+            return self._push_cri(offset, raw)
+        return self._push_docker(offset, raw)
+
+    def _push_cri(self, offset: int, raw: bytes) -> list[Inner] | None:
+        match = _CRI.match(raw)
+        if match is None:
+            return None
+        stamp, stream, tag = match.groups()
+        text = raw[match.end():]
+        return self._piece(offset, text, stream.decode(), stamp.decode(), tag == b"P")
+
+    def _push_docker(self, offset: int, raw: bytes) -> list[Inner] | None:
+        if not raw.startswith(b"{"):
+            return None
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            try:
+                obj = orjson.loads(raw.decode("utf-8", "replace"))
+            except orjson.JSONDecodeError:
+                return None
+        if not isinstance(obj, dict) or not isinstance(obj.get("log"), str):
+            return None
+        log: str = obj["log"]
+        partial = not log.endswith("\n")
+        text = log if partial else log[:-1]
+        stream = obj.get("stream")
+        stamp = obj.get("time")
+        return self._piece(offset, text, stream if isinstance(stream, str) else None,
+                           stamp if isinstance(stamp, str) else None, partial)
+
+    def _piece(self, offset: int, data: bytes | str, stream: str | None,
+               stamp: str | None, partial: bool) -> list[Inner]:
+        held = self._partials.get(stream)
+        if held is None:
+            if not partial:
+                return [Inner(offset, data, stream, stamp)]
+            self._start(offset, data, stream, stamp)
+            return []
+        if held.size + len(data) > self._max_bytes:
+            # the joined line would pass the cap: emit what is held, go on with this piece
+            self._errors["partial_capped"] += 1
+            done = [self._take(stream)]
+            if partial:
+                self._start(offset, data, stream, stamp)
+            else:
+                done.append(Inner(offset, data, stream, stamp))
+            return done
+        held.pieces.append(data)
+        held.size += len(data)
+        return [] if partial else [self._take(stream)]
+
+    def _start(self, offset: int, data: bytes | str, stream: str | None,
+               stamp: str | None) -> None:
+        held = self._partials[stream] = _Partial(offset, stamp)
+        held.pieces.append(data[:self._max_bytes])
+        held.size = len(held.pieces[0])
+
+    def _take(self, stream: str | None) -> Inner:
+        held = self._partials.pop(stream)
+        if isinstance(held.pieces[0], bytes):
+            joined: bytes | str = b"".join(held.pieces)  # type: ignore[arg-type]
+        else:
+            joined = "".join(held.pieces)  # type: ignore[arg-type]
+        return Inner(held.offset, joined, stream, held.time)
+
+    def drain(self) -> list[Inner]:
+        """Every held partial line as it is (flush on quiet or at the end of a file)."""
+        return [self._take(stream) for stream in list(self._partials)]

@@ -1,0 +1,216 @@
+"""Plain-text layouts: everything that is not a JSON object.
+
+Python logging (``asctime - name - LEVEL - msg``, ``LEVEL:logger:msg``), loguru
+(``date | LEVEL | module:function:line - msg``), pipe layouts (``date | LEVEL | logger |
+msg``), ``ISO LEVEL msg k=v``, zap console (tab-separated with a trailing JSON object),
+``LEVEL msg`` without a time, bracketed levels, logfmt, access logs and emoji consoles.
+Cheap first-character checks choose the path before any regex runs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from shipper.parse.access import bare_request, parse_combined, uvicorn_request
+from shipper.parse.json_line import load_object
+from shipper.parse.levels import level_word, normalize_level
+from shipper.parse.logfmt import parse_logfmt, split_trailing_pairs
+from shipper.parse.markers import leading_marker
+from shipper.parse.timestamps import ISO_PATTERN, TimestampNormalizer
+
+_TS_PREFIX = re.compile(ISO_PATTERN)
+_BRACKET_TS = re.compile(r"\[" + ISO_PATTERN + r"\]")
+_PY_COLON = re.compile(r"([A-Z]+):(?:([\w.\-]+):)?(.*)", re.S)
+_LOGURU = re.compile(r"([\w.<>\-]+):([\w<>.\-]+):(\d+) - (.*)", re.S)
+_LOGGER_DASH = re.compile(r"([A-Za-z_][\w$]*(?:[.:][\w$<>]+)+) - (.*)", re.S)
+_CALLER = re.compile(r"\S+:\d+$")
+_NAME = re.compile(r"[\w.\-:/<>$]+$")
+_LOGFMT_MESSAGE = ("msg", "message")
+_LOGFMT_LEVEL = ("level", "lvl", "severity")
+_LOGFMT_TIME = ("ts", "time", "timestamp", "t")
+_LOGFMT_LOGGER = ("logger", "caller_logger", "module")
+
+
+class TextParser:
+    """Parses one text line into ``(format, partial record)``."""
+
+    def __init__(self, stamps: TimestampNormalizer) -> None:
+        self._stamps = stamps
+
+    def parse(self, text: str) -> tuple[str, dict[str, Any]]:
+        first = text[:1]
+        if '] "' in text:
+            record = parse_combined(text, self._stamps)
+            if record is not None:
+                return "access", record
+        if first.isdigit():
+            match = _TS_PREFIX.match(text)
+            if match is not None:
+                stamp = self._stamps.from_iso_parts(*match.groups())
+                return "text", self._after_timestamp(stamp, text[match.end():])
+        elif first == "[":
+            match = _BRACKET_TS.match(text)
+            if match is not None:
+                stamp = self._stamps.from_iso_parts(*match.groups())
+                return "text", self._after_timestamp(stamp, text[match.end():])
+        elif "A" <= first <= "Z":
+            parsed = self._python_colon(text)
+            if parsed is not None:
+                return parsed
+        if "=" in text:
+            pairs = parse_logfmt(text)
+            if pairs is not None and _is_logfmt(pairs):
+                return "logfmt", self._logfmt(pairs)
+        return "text", self._body(None, text)
+
+    def _after_timestamp(self, stamp: str | None, rest: str) -> dict[str, Any]:
+        head = rest[:1]
+        if head == "\t":
+            return self._zap_console(stamp, rest[1:])
+        rest = rest.lstrip(" ")
+        head = rest[:1]
+        if head == "|":
+            return self._pipe(stamp, rest[1:])
+        if head == "-" and rest[1:2] == " ":
+            return self._dash(stamp, rest[2:])
+        return self._body(stamp, rest)
+
+    def _python_colon(self, text: str) -> tuple[str, dict[str, Any]] | None:
+        """``DEBUG:urllib3.connectionpool:msg`` and uvicorn's ``INFO:     ip - "GET ..."``."""
+        match = _PY_COLON.match(text)
+        if match is None:
+            return None
+        level = normalize_level(match.group(1))
+        if level is None:
+            return None
+        logger, message = match.group(2), match.group(3).strip()
+        if logger is None:
+            request = uvicorn_request(message)
+            if request is not None:
+                return "access", {"timestamp": None, "level": level, "message": message,
+                                  "attributes": request}
+        return "text", self._finish(None, level, message, logger)
+
+    def _pipe(self, stamp: str | None, rest: str) -> dict[str, Any]:
+        """``| LEVEL | module:function:line - msg`` (loguru) or ``| LEVEL | logger | msg``."""
+        level_field, _, remainder = rest.partition("|")
+        level = level_word(level_field.strip())
+        if level is None:
+            return self._body(stamp, rest.strip())
+        remainder = remainder.strip()
+        match = _LOGURU.match(remainder)
+        if match is not None:
+            module, function, line, message = match.groups()
+            record = self._finish(stamp, level, message, module)
+            record["attributes"]["function"] = function
+            record["attributes"]["line"] = int(line)
+            return record
+        logger, sep, message = remainder.partition(" | ")
+        if sep and _NAME.match(logger):
+            return self._finish(stamp, level, message, logger)
+        return self._finish(stamp, level, remainder, None)
+
+    def _dash(self, stamp: str | None, rest: str) -> dict[str, Any]:
+        """``name - LEVEL - msg`` or ``LEVEL - name - msg`` (Python logging)."""
+        parts = rest.split(" - ", 2)
+        if len(parts) == 3:
+            level = level_word(parts[1].strip())
+            if level is not None and _NAME.match(parts[0]):
+                return self._finish(stamp, level, parts[2], parts[0])
+            level = level_word(parts[0].strip())
+            if level is not None and _NAME.match(parts[1]):
+                return self._finish(stamp, level, parts[2], parts[1])
+        if len(parts) >= 2:
+            level = level_word(parts[0].strip())
+            if level is not None:
+                return self._finish(stamp, level, rest.split(" - ", 1)[1], None)
+        return self._body(stamp, rest)
+
+    def _zap_console(self, stamp: str | None, rest: str) -> dict[str, Any]:
+        """``LEVEL\\t[logger\\t]caller\\tmsg[\\t{json}]`` (zap's console encoder)."""
+        parts = rest.split("\t")
+        level = level_word(parts[0].strip())
+        if level is None:
+            return self._body(stamp, rest.replace("\t", " "))
+        fields: dict[str, Any] | None = None
+        if len(parts) > 2 and parts[-1][:1] == "{":
+            fields = load_object(parts[-1])
+            if fields is not None:
+                parts.pop()
+        message = parts.pop() if len(parts) > 1 else ""
+        logger = caller = None
+        for part in parts[1:]:
+            if _CALLER.match(part):
+                caller = part
+            else:
+                logger = part
+        record = self._finish(stamp, level, message, logger)
+        attributes = record["attributes"]
+        if caller is not None:
+            attributes["caller"] = caller
+        if fields:
+            attributes.update(fields)
+        return record
+
+    def _body(self, stamp: str | None, rest: str) -> dict[str, Any]:
+        """``LEVEL msg``, ``[LEVEL] msg``, ``logger LEVEL msg`` or just a message."""
+        token, _, after = rest.partition(" ")
+        level = level_word(token)
+        logger = None
+        if level is not None:
+            message = after.lstrip(" ")
+            match = _LOGGER_DASH.match(message) if " - " in message else None
+            if match is not None:
+                logger, message = match.groups()
+        else:
+            token2, _, after2 = after.lstrip(" ").partition(" ")
+            level = level_word(token2) if token2 else None
+            name = token.strip("[]:")
+            if level is not None and name and _NAME.match(name):
+                logger, message = name, after2.lstrip(" ")
+            else:
+                level, message = None, rest
+        return self._finish(stamp, level, message, logger)
+
+    def _finish(self, stamp: str | None, level: str | None, message: str,
+                logger: str | None) -> dict[str, Any]:
+        marker_level, message = leading_marker(message)
+        message, pairs = split_trailing_pairs(message)
+        attributes: dict[str, Any] = pairs if pairs is not None else {}
+        bare_request(message, attributes)
+        record: dict[str, Any] = {"timestamp": stamp,
+                                  "level": level or marker_level or "info",
+                                  "message": message, "attributes": attributes}
+        if logger:
+            record["logger"] = logger
+        return record
+
+    def _logfmt(self, pairs: dict[str, Any]) -> dict[str, Any]:
+        message = _pop_any(pairs, _LOGFMT_MESSAGE, lambda value: value) or ""
+        level = _pop_any(pairs, _LOGFMT_LEVEL, normalize_level)
+        stamp = _pop_any(pairs, _LOGFMT_TIME, self._stamps.from_string)
+        record: dict[str, Any] = {"timestamp": stamp, "level": level or "info",
+                                  "message": message, "attributes": pairs}
+        logger = _pop_any(pairs, _LOGFMT_LOGGER, lambda value: value)
+        if logger:
+            record["logger"] = logger
+        bare_request(message, pairs)
+        return record
+
+
+def _is_logfmt(pairs: dict[str, str]) -> bool:
+    return any(key in pairs for key in _LOGFMT_MESSAGE + _LOGFMT_LEVEL + _LOGFMT_TIME)
+
+
+def _pop_any(pairs: dict[str, Any], keys: tuple[str, ...],
+             convert: Callable[[str], Any]) -> Any:
+    """The converted value of the first key that converts; it leaves the attributes."""
+    for key in keys:
+        value = pairs.get(key)
+        if value is not None:
+            converted = convert(value)
+            if converted is not None:
+                del pairs[key]
+                return converted
+    return None
