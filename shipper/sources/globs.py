@@ -1,0 +1,110 @@
+"""Path discovery: globs with ``**``, excludes, and rotated names left alone.
+
+Compiled once from the settings. :meth:`PathMatcher.scan` is blocking (directory walks)
+and is called from a thread. Rotated names (``app.log.1``, ``0.log.20260102-103015``,
+``app.log-20260102``, ``*.gz``) are skipped unless the glob itself asks for them, that
+is its last segment names such a suffix (``*.gz``, ``*.log.*``).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+
+_ROTATED = re.compile(
+    r"(?:\.(?:gz|bz2|xz|zst|lz4|zip|z|tgz)|\.log[.-][^/]+|\.\d+|[.-]\d{8}(?:[-T_]?\d{4,6})?)$",
+    re.IGNORECASE,
+)
+
+
+def translate(pattern: str) -> re.Pattern[str]:
+    """Compile a glob (``**`` = any number of directories, ``*`` within one) to a regex."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[" and (end := pattern.find("]", i + 2)) > 0:
+            body = pattern[i + 1:end]
+            body = "^" + body[1:] if body.startswith("!") else body
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = end + 1
+            continue
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def is_rotated_name(path: str) -> bool:
+    """Does the file name look like a rotated or compressed log?"""
+    return bool(_ROTATED.search(os.path.basename(path)))
+
+
+def asks_for_rotated(pattern: str) -> bool:
+    """Does the glob's last segment itself name a rotation suffix (``*.gz``, ``*.log.*``)?"""
+    last = pattern.rstrip("/").rsplit("/", 1)[-1]
+    literal = last.replace("*", "").replace("?", "")
+    return ".log." in last or ".log-" in last or bool(_ROTATED.search(literal))
+
+
+class PathMatcher:
+    """The compiled ``paths``/``exclude`` globs, resolved under ``root``."""
+
+    def __init__(self, paths: tuple[str, ...], exclude: tuple[str, ...] = (), root: str = "/") -> None:
+        self.patterns = tuple(_under_root(p, root) for p in paths)
+        self._rotated_ok = tuple(asks_for_rotated(p) for p in self.patterns)
+        self._exclude = tuple(translate(_under_root(p, root)) for p in exclude if "/" in p)
+        self._exclude_names = tuple(translate(p) for p in exclude if "/" not in p)
+
+    def scan(self) -> list[str]:
+        """Every regular file matched now, sorted, without excluded or rotated names."""
+        found: set[str] = set()
+        for pattern, rotated_ok in zip(self.patterns, self._rotated_ok):
+            for path in glob.iglob(pattern, recursive=True):
+                if rotated_ok or not is_rotated_name(path):
+                    found.add(path)
+        return sorted(p for p in found if not self.excluded(p) and os.path.isfile(p))
+
+    def excluded(self, path: str) -> bool:
+        name = os.path.basename(path)
+        return any(r.match(path) for r in self._exclude) or any(
+            r.match(name) for r in self._exclude_names)
+
+    def watch_dirs(self) -> set[str]:
+        """The existing literal directory prefix of every glob (to watch for new files)."""
+        dirs: set[str] = set()
+        for pattern in self.patterns:
+            base = _literal_prefix(pattern)
+            if os.path.isdir(base):
+                dirs.add(base)
+        return dirs
+
+
+def _under_root(pattern: str, root: str) -> str:
+    if root in ("", "/") or not os.path.isabs(pattern):
+        return pattern
+    return os.path.join(root, pattern.lstrip("/"))
+
+
+def _literal_prefix(pattern: str) -> str:
+    parts = pattern.split("/")
+    literal: list[str] = []
+    for part in parts[:-1]:
+        if glob.has_magic(part):
+            break
+        literal.append(part)
+    prefix = "/".join(literal)
+    return prefix or ("/" if pattern.startswith("/") else ".")
