@@ -1,0 +1,111 @@
+"""Noise presets: health checks, status polling, successful auth, chatty libraries.
+
+One stage runs every enabled preset. Guard: a record at ``warning`` or above is never
+noise, and neither is a request answered with a status of 400 or more.
+"""
+
+from __future__ import annotations
+
+import re
+from shipper.filters.requests import Request, request_of
+from shipper.filters.settings import FilterSettings
+from shipper.record import WARNING_RANK, LEVEL_RANK, Record
+from shipper.stages import Fates
+
+_AUTH_OK = re.compile(
+    r"(?i)\b(?:(?:user|client|principal|account|caller|subject|token|jwt|session|api[ _-]?key|"
+    r"request)\b[\w\s'\".:@-]{0,60}?\b(?:successfully\s+)?(?:authenticated|verified|validated)"
+    r"|(?:authentication|authorization|verification|login|sign[ -]?in|auth)\s+"
+    r"(?:succeeded|successful|success|ok)"
+    r"|^\s*(?:successfully\s+)?authenticated"
+    r"|successfully\s+(?:authenticated|verified|logged\s+in|signed\s+in))\b"
+)
+_AUTH_BAD = re.compile(
+    r"(?i)\b(?:not|fail\w*|invalid|denied|den(?:y|ies)|unauthori[sz]ed|error|expired|"
+    r"reject\w*|unable|cannot|could\s+not|mismatch|missing|bad|wrong|revoked)\b"
+)
+_LEGACY_LOGGER = re.compile(r"^(?:TRACE|DEBUG|INFO):([\w.]+):")
+
+
+def route_regex(routes: list[str]) -> re.Pattern[str]:
+    """Routes like ``/jobs/{id}`` -> one regex matching a path that ends with any of them
+    (``{name}`` = one path segment; a route also matches under any prefix)."""
+    parts = []
+    for route in routes:
+        pieces = re.split(r"\{[^{}/]*\}", route.rstrip("/") or "/")
+        parts.append("[^/]+".join(re.escape(piece) for piece in pieces))
+    return re.compile(rf"^(?:/.*)?(?:{'|'.join(parts)})/?$")
+
+
+def logger_regex(loggers: list[str]) -> re.Pattern[str] | None:
+    if not loggers:
+        return None
+    names = "|".join(re.escape(name) for name in loggers)
+    return re.compile(rf"^(?:{names})(?:\.|$)")
+
+
+def _ok(request: Request) -> bool:
+    return request.status is not None and request.status < 400
+
+
+class NoiseStage:
+    """Drops noise with ``fates.dropped(record, "noise", <preset name>)``."""
+
+    def __init__(self, settings: FilterSettings, fates: Fates) -> None:
+        enabled = set(settings.presets.enabled())
+        self._fates = fates
+        self._health = route_regex(settings.health_paths) if "health" in enabled else None
+        self._polling = route_regex(settings.polling_routes) if "polling" in enabled else None
+        self._auth = "auth_success" in enabled
+        self._loggers = logger_regex(settings.third_party_loggers) if "third_party" in enabled else None
+        self._requests = self._health is not None or self._polling is not None
+
+    @property
+    def active(self) -> bool:
+        return self._requests or self._auth or self._loggers is not None
+
+    def __call__(self, record: Record) -> Record | None:
+        if LEVEL_RANK.get(record.get("level", "info"), 2) >= WARNING_RANK:
+            return record
+        preset = self.classify(record)
+        if preset is None:
+            return record
+        self._fates.dropped(record, "noise", preset)
+        return None
+
+    def classify(self, record: Record) -> str | None:
+        """Name of the preset that calls this (below-warning) record noise, else ``None``."""
+        if self._loggers is not None and self._third_party(record):
+            return "third_party"
+        if self._requests:
+            request = request_of(record)
+            if request is not None and _ok(request):
+                return self._request_preset(request)
+        if self._auth and _auth_success(record.get("message")):
+            return "auth_success"
+        return None
+
+    def _third_party(self, record: Record) -> bool:
+        logger = record.get("logger")
+        if not isinstance(logger, str):
+            raw = record.get("_raw")
+            match = _LEGACY_LOGGER.match(raw) if isinstance(raw, str) else None
+            logger = match.group(1) if match else None
+        return logger is not None and self._loggers.match(logger) is not None  # type: ignore[union-attr]
+
+    def _request_preset(self, request: Request) -> str | None:
+        if self._health is not None:
+            if request.user_agent.startswith("kube-probe/"):
+                return "health"
+            if request.method in ("GET", "HEAD") and self._health.match(request.path):
+                return "health"
+        if self._polling is not None and request.method == "GET" and self._polling.match(request.path):
+            return "polling"
+        return None
+
+
+def _auth_success(message: object) -> bool:
+    if not isinstance(message, str) or len(message) > 500:
+        return False
+    return _AUTH_OK.search(message) is not None and _AUTH_BAD.search(message) is None
+

@@ -1,0 +1,184 @@
+"""Secret redaction of records (a filter stage) and of any text (the self-logger).
+
+:class:`Redactor` is built once from :class:`RedactSettings`; it scrubs ``message``, every
+attribute value at any depth (strings in lists and dicts too; values of secret-named keys
+whole) and ``_raw``. A combined pre-check skips, in one regex scan, every string that no
+rule could match, so typical lines cost a few microseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from typing import Any, Callable
+
+from shipper.filters.secrets import (
+    EMAIL_RULE, REDACTED_PREFIX, TextRule, builtin_rules, card_int_ok,
+)
+from shipper.filters.settings import RedactSettings
+from shipper.record import Record
+from shipper.stages import Fates
+
+_MIN_LEN = 5
+_KEY_CACHE_MAX = 4096
+
+
+def make_mask(settings: RedactSettings) -> Callable[[str], str]:
+    """``secret -> "[REDACTED]"`` or, in hash mode, ``"[REDACTED:<8 hex of HMAC-SHA256>]"``."""
+    if settings.replacement != "hash" or settings.hash_key is None:
+        return lambda secret: "[REDACTED]"
+    key = settings.hash_key.get_secret_value().encode()
+
+    def mask(secret: str) -> str:
+        digest = hmac.new(key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256)
+        return f"[REDACTED:{digest.hexdigest()[:8]}]"
+
+    return mask
+
+
+def _user_rule(rule: Any) -> TextRule:
+    return TextRule(rule.name, rule.pattern, group=rule.group, trigger=rule.pattern.pattern)
+
+
+class Redactor:
+    """Scrubs secrets from text, values and records."""
+
+    def __init__(self, settings: RedactSettings) -> None:
+        disabled = set(settings.disable)
+        rules = [r for r in builtin_rules(settings.secret_keys) if r.name not in disabled]
+        if settings.mask_emails:
+            rules.append(EMAIL_RULE)
+        rules += [_user_rule(rule) for rule in settings.rules]
+        self.rules = rules
+        self._mask = make_mask(settings)
+        self._raw = settings.raw
+        self._trigger = re.compile("|".join(f"(?:{r.trigger})" for r in rules)) if rules else None
+        self._cards = "card_number" not in disabled
+        self._key_rule = self._pick_key_rule(disabled)
+        self._names = [k.lower().replace("-", "").replace("_", "") for k in settings.secret_keys]
+        self._key_cache: dict[str, str | None] = {}
+
+    @staticmethod
+    def _pick_key_rule(disabled: set[str]) -> Callable[[str], str | None]:
+        auth_on, keys_on = "authorization" not in disabled, "secret_key" not in disabled
+
+        def rule(normal: str) -> str | None:
+            if auth_on and normal.endswith("authorization"):
+                return "authorization"
+            return "secret_key" if keys_on else None
+
+        return rule
+
+    # -- text ---------------------------------------------------------------------------
+    def redact_text(self, text: str, fired: set[str] | None = None) -> str:
+        """``text`` with every secret replaced; names of the rules that fired go to ``fired``."""
+        if len(text) < _MIN_LEN or self._trigger is None or not self._trigger.search(text):
+            return text
+        low = text.lower()
+        for rule in self.rules:
+            if rule.gate is not None and not rule.gate(text, low):
+                continue
+            new = rule.pattern.sub(self._replacer(rule, fired), text)
+            if new is not text and new != text:
+                text, low = new, new.lower()
+        return text
+
+    def _replacer(self, rule: TextRule, fired: set[str] | None) -> Callable[[re.Match[str]], str]:
+        def replace(match: re.Match[str]) -> str:
+            whole = match.group(0)
+            secret = match.group(rule.group)
+            if not secret or secret.startswith(REDACTED_PREFIX) or (
+                    rule.valid is not None and not rule.valid(match)):
+                return whole
+            if fired is not None:
+                fired.add(rule.name)
+            start, end = match.span(rule.group)
+            base = match.start()
+            return whole[: start - base] + self._masked(secret) + whole[end - base:]
+
+        return replace
+
+    def _masked(self, secret: str) -> str:
+        """Mask ``secret``, keeping surrounding quotes (``"x"`` -> ``"[REDACTED]"``)."""
+        for quote in ('\\"', '"', "'"):
+            if len(secret) >= 2 * len(quote) and secret.startswith(quote) and secret.endswith(quote):
+                inner = secret[len(quote): -len(quote)]
+                return quote + self._mask(inner) + quote
+        return self._mask(secret)
+
+    # -- values -------------------------------------------------------------------------
+    def secret_key_rule(self, key: str) -> str | None:
+        """Rule name when ``key`` names a secret (``DB-Password``, ``apiKey``), else ``None``."""
+        cached = self._key_cache.get(key, "")
+        if cached != "":
+            return cached
+        normal = key.lower().replace("-", "").replace("_", "")
+        found = self._key_rule(normal) if any(normal.endswith(n) for n in self._names) else None
+        if len(self._key_cache) >= _KEY_CACHE_MAX:
+            self._key_cache.clear()
+        self._key_cache[key] = found
+        return found
+
+    def redact_value(self, value: Any, fired: set[str]) -> Any:
+        """``value`` with secrets replaced; dicts and lists are changed in place."""
+        if isinstance(value, str):
+            return self.redact_text(value, fired)
+        if isinstance(value, dict):
+            self._redact_dict(value, fired)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                value[i] = self.redact_value(item, fired)
+        elif isinstance(value, int) and not isinstance(value, bool) and value > 10**12:
+            if self._cards and card_int_ok(value):
+                fired.add("card_number")
+                return self._mask(str(value))
+        return value
+
+    def _redact_dict(self, mapping: dict[str, Any], fired: set[str]) -> None:
+        for key, item in mapping.items():
+            rule = self.secret_key_rule(key) if isinstance(key, str) else None
+            if rule is not None and _is_secret_value(item):
+                if not (isinstance(item, str) and item.startswith(REDACTED_PREFIX)):
+                    mapping[key] = self._mask(item if isinstance(item, str) else repr(item))
+                    fired.add(rule)
+            else:
+                mapping[key] = self.redact_value(item, fired)
+
+    # -- records ------------------------------------------------------------------------
+    def redact_record(self, record: Record) -> set[str]:
+        """Scrub ``message``, ``attributes`` and ``_raw`` in place; return the rules that fired."""
+        fired: set[str] = set()
+        message = record.get("message")
+        if isinstance(message, str):
+            record["message"] = self.redact_text(message, fired)
+        attrs = record.get("attributes")
+        if attrs:
+            self._redact_dict(attrs, fired)
+        raw = record.get("_raw")
+        if self._raw and isinstance(raw, str):
+            record["_raw"] = self.redact_text(raw, fired)
+        return fired
+
+
+def _is_secret_value(value: Any) -> bool:
+    """Values worth hiding under a secret-named key (not ``None``/``True``/empty)."""
+    if value is None or isinstance(value, bool):
+        return False
+    return value != "" and value != {} and value != []
+
+
+class RedactStage:
+    """Redacts each record and reports ``fates.changed(record, "redacted", rule)`` once per
+    rule that fired."""
+
+    def __init__(self, redactor: Redactor, fates: Fates) -> None:
+        self._redactor = redactor
+        self._fates = fates
+
+    def __call__(self, record: Record) -> Record | None:
+        fired = self._redactor.redact_record(record)
+        if fired:
+            for rule in sorted(fired):
+                self._fates.changed(record, "redacted", rule)
+        return record

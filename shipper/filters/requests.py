@@ -1,0 +1,124 @@
+"""Recognise HTTP request records and pull out method, path, status and user agent.
+
+Three shapes are understood:
+
+* structured request logs: ``method``/``path``/``status`` (and common variants such as
+  ``http.method``, ``request_method``, ``url``, ``uri``, ``status_code``, ``http_status``,
+  nested ``http: {method: ...}``) in ``attributes``;
+* access-log records, for which the parser puts ``method``, ``path``, ``status`` and
+  ``user_agent`` into ``attributes``;
+* free text whose message carries the request line: ``GET /healthz 200 0.4ms``,
+  ``"GET /health HTTP/1.1" 200 2 "-" "kube-probe/1.31"``, ``GET /api/v1/jobs/x 200``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from shipper.record import Record
+
+METHOD_KEYS = ("method", "http.method", "request_method", "http_method", "http.request.method",
+               "request.method", "req.method", "verb", "httpMethod", "requestMethod")
+PATH_KEYS = ("path", "http.path", "url", "uri", "request_uri", "request_path", "http.url",
+             "http.target", "url.path", "url.original", "request.url", "request.path",
+             "req.url", "req.path", "requestUri", "requestUrl", "http.uri")
+STATUS_KEYS = ("status", "status_code", "http_status", "http.status_code", "statusCode",
+               "http.response.status_code", "response.status", "response.status_code",
+               "res.statusCode", "response_status", "http_status_code", "http.status")
+AGENT_KEYS = ("user_agent", "http.user_agent", "user_agent.original", "userAgent",
+              "http_user_agent", "http.request.headers.user-agent", "ua", "agent")
+
+_METHODS = "GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|CONNECT|TRACE"
+_TEXT = re.compile(
+    rf'(?:^|[\s"\'])({_METHODS})\s+(/\S*|https?://\S+)(?:\s+HTTP/[\d.]+)?["\']?\s+(\d{{3}})\b'
+)
+_PROBE = re.compile(r"\bkube-probe/")
+_METHOD_HINT = re.compile(rf"\b(?:{_METHODS}) ")
+
+
+class Request(NamedTuple):
+    method: str
+    path: str
+    status: int | None
+    user_agent: str
+
+
+def _lookup(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """First value found under one of ``keys``: a flat (possibly dotted) key, else nested."""
+    for key in keys:
+        value = attrs.get(key)
+        if value is not None:
+            return value
+    for key in keys:
+        if "." in key:
+            value = _nested(attrs, key.split("."))
+            if value is not None:
+                return value
+    return None
+
+
+def _nested(value: Any, parts: list[str]) -> Any:
+    for part in parts:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _status(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        head = value.strip()[:3]
+        return int(head) if len(head) == 3 and head.isdigit() else None
+    return None
+
+
+def _path_of(target: str) -> str:
+    """The path of a URL or request target, without query or fragment."""
+    if target.startswith(("http://", "https://")):
+        return urlsplit(target).path or "/"
+    for sep in ("?", "#"):
+        target = target.split(sep, 1)[0]
+    return target
+
+
+def from_attributes(attrs: dict[str, Any]) -> Request | None:
+    method = _lookup(attrs, METHOD_KEYS)
+    if not isinstance(method, str):
+        return None
+    target = _lookup(attrs, PATH_KEYS)
+    if not isinstance(target, str) or not target:
+        return None
+    agent = _lookup(attrs, AGENT_KEYS)
+    return Request(method.upper(), _path_of(target), _status(_lookup(attrs, STATUS_KEYS)),
+                   agent if isinstance(agent, str) else "")
+
+
+def from_text(text: str) -> Request | None:
+    if not _METHOD_HINT.search(text):
+        return None
+    match = _TEXT.search(text)
+    if match is None:
+        return None
+    agent = "kube-probe/" if _PROBE.search(text) else ""
+    return Request(match.group(1), _path_of(match.group(2)), int(match.group(3)), agent)
+
+
+def request_of(record: Record) -> Request | None:
+    """The HTTP request this record logs, or ``None`` when it is not a request record."""
+    attrs = record.get("attributes")
+    if attrs:
+        found = from_attributes(attrs)
+        if found is not None:
+            return found
+    message = record.get("message")
+    if isinstance(message, str) and message:
+        return from_text(message)
+    return None
