@@ -69,7 +69,11 @@ async def start_server(app: web.Application, listen: str) -> web.AppRunner:
     if address is None:
         raise ConfigError("the server is disabled ('off'); do not start it", key="server.listen")
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
-    await runner.setup()
+    try:
+        await runner.setup()
+    except ConfigError:
+        await runner.cleanup()
+        raise
     site = web.TCPSite(runner, address[0], address[1], reuse_address=True)
     try:
         await site.start()

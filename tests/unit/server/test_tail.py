@@ -1,0 +1,213 @@
+"""Live tail: the hub's filters, ring and bounds, and the SSE endpoint with a real client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+
+from shipper.server import JobTracker, Progress, ServerSettings, TailBusyError, TailFilter, TailHub
+from shipper.server.app import bound_port, build_app, start_server
+
+from .helpers import record
+
+TIMEOUT = 5.0
+
+
+def hub(**kw) -> TailHub:
+    return TailHub(**{"ring_size": 100, "max_clients": 2, "client_queue": 50, **kw})
+
+
+def decoded(items: list[bytes]) -> list[str]:
+    return [json.loads(item)["message"] for item in items]
+
+
+# --- the hub -------------------------------------------------------------------------
+
+def test_filter_by_min_level_job_correlation_and_logger():
+    f = TailFilter.from_query({"level": "warning", "job_id": "j1"})
+    assert f.matches(record("a", level="error", job_id="j1"))
+    assert not f.matches(record("b", level="info", job_id="j1"))
+    assert not f.matches(record("c", level="error", job_id="j2"))
+    by_logger = TailFilter.from_query({"logger": "stages"})
+    assert by_logger.matches(record("d", logger="stages.asr"))
+    assert not by_logger.matches(record("e", logger="stagesx"))
+    by_corr = TailFilter.from_query({"correlation_id": "req-1"})
+    assert by_corr.matches(record("f", correlation_id="req-1"))  # still in attributes
+    assert not by_corr.matches(record("g"))
+
+
+def test_unknown_level_is_rejected():
+    with pytest.raises(ValueError, match="unknown level"):
+        TailFilter.from_query({"level": "loud"})
+
+
+def test_ring_is_bounded_and_replay_returns_last_matching_oldest_first():
+    tail = hub(ring_size=5)
+    tail.publish([record(f"m{i}", job_id="a" if i % 2 else "b") for i in range(10)])
+    assert decoded(tail.recent(TailFilter(), 100)) == ["m5", "m6", "m7", "m8", "m9"]
+    assert decoded(tail.recent(TailFilter(job_id="a"), 2)) == ["m7", "m9"]
+
+
+def test_internal_keys_never_leave_the_hub():
+    tail = hub()
+    tail.publish([{**record("token=[REDACTED]"), "_raw": "token=hunter2"}])
+    (data,) = tail.recent(TailFilter(), 10)
+    assert b"hunter2" not in data and b"_raw" not in data
+
+
+async def test_max_clients_is_enforced():
+    tail = hub(max_clients=1)
+    tail.subscribe(TailFilter(), 0)
+    with pytest.raises(TailBusyError):
+        tail.subscribe(TailFilter(), 0)
+
+
+async def test_client_falling_behind_its_queue_is_kicked_and_counted():
+    tail = hub(client_queue=3)
+    client, _ = tail.subscribe(TailFilter(), 0)
+    tail.publish([record(f"m{i}") for i in range(4)])
+    assert tail.slow_disconnects == 1 and tail.clients == 0
+    assert await client.next(1.0) is None
+    assert client.closed_reason.startswith("slow client")
+
+
+# --- the SSE endpoint ----------------------------------------------------------------
+
+@pytest.fixture
+async def served(metrics, clock):
+    tail = TailHub(ring_size=100, max_clients=2, client_queue=20)
+    settings = ServerSettings(listen="127.0.0.1:0", tail_replay=3, tail_heartbeat=0.2,
+                              token="sekrit")
+    app = build_app(metrics=metrics, progress=Progress(clock, 30), tail=tail,
+                    jobs=JobTracker(metrics, clock, 10), settings=settings)
+    runner = await start_server(app, settings.listen)
+    base = f"http://127.0.0.1:{bound_port(runner)}"
+    auth = {"Authorization": "Bearer sekrit"}
+    async with aiohttp.ClientSession(base, headers=auth) as session:
+        yield tail, session
+    await runner.cleanup()
+
+
+async def read_events(resp: aiohttp.ClientResponse, count: int) -> list[dict]:
+    """The next ``count`` ``data:`` events (heartbeat comments skipped)."""
+    events: list[dict] = []
+    async with asyncio.timeout(TIMEOUT):
+        while len(events) < count:
+            line = await resp.content.readline()
+            if not line:
+                break
+            if line.startswith(b"data: {"):
+                events.append(json.loads(line[6:]))
+    return events
+
+
+async def wait_for(condition) -> None:
+    async with asyncio.timeout(TIMEOUT):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_sse_replays_ring_then_streams_live_records_filtered_by_job_and_level(served):
+    tail, session = served
+    tail.publish([record(f"old{i}", job_id="j1", level="error") for i in range(5)])
+    tail.publish([record("other job", job_id="j2", level="error")])
+    params = {"job_id": "j1", "level": "warning"}
+    async with session.get("/v1/tail", params=params) as resp:
+        assert resp.headers["Content-Type"] == "text/event-stream"
+        replay = await read_events(resp, 3)
+        await wait_for(lambda: tail.clients == 1)
+        tail.publish([record("live info", job_id="j1", level="info"),
+                      record("live other", job_id="j2", level="error"),
+                      record("live warn", job_id="j1", level="warning")])
+        live = await read_events(resp, 1)
+    assert [e["message"] for e in replay] == ["old2", "old3", "old4"]
+    assert [e["message"] for e in live] == ["live warn"]
+
+
+async def test_sse_replay_count_can_be_asked_for(served):
+    tail, session = served
+    tail.publish([record(f"m{i}") for i in range(10)])
+    async with session.get("/v1/tail", params={"replay": "6"}) as resp:
+        events = await read_events(resp, 6)
+    assert [e["message"] for e in events] == [f"m{i}" for i in range(4, 10)]
+
+
+async def test_sse_sends_heartbeats_when_idle(served):
+    _, session = served
+    async with session.get("/v1/tail", params={"replay": "0"}) as resp:
+        async with asyncio.timeout(TIMEOUT):
+            line = await resp.content.readline()
+    assert line == b": keepalive\n"
+
+
+async def test_sse_requires_the_token(served):
+    _, session = served
+    async with session.get("/v1/tail", headers={"Authorization": "Bearer nope"}) as resp:
+        assert resp.status == 401
+    async with session.get("/v1/tail", headers={"Authorization": ""}) as resp:
+        assert resp.status == 401
+
+
+async def test_sse_rejects_a_bad_level_with_400(served):
+    _, session = served
+    async with session.get("/v1/tail", params={"level": "loud"}) as resp:
+        assert resp.status == 400
+
+
+async def test_sse_limits_concurrent_clients(served):
+    tail, session = served
+    first = await session.get("/v1/tail")
+    second = await session.get("/v1/tail")
+    try:
+        await wait_for(lambda: tail.clients == 2)
+        async with session.get("/v1/tail") as third:
+            assert third.status == 503
+    finally:
+        first.close()
+        second.close()
+    await wait_for(lambda: tail.clients == 0)
+
+
+async def test_sse_burst_beyond_client_queue_disconnects_the_client(served):
+    tail, session = served
+    async with session.get("/v1/tail", params={"replay": "0"}) as resp:
+        await wait_for(lambda: tail.clients == 1)
+        tail.publish([record(f"m{i}") for i in range(25)])  # queue holds 20
+        assert tail.slow_disconnects == 1
+        with pytest.raises((aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError)):
+            async with asyncio.timeout(TIMEOUT):
+                while await resp.content.readline():
+                    pass
+
+
+async def test_sse_client_that_stops_reading_is_disconnected_without_blocking_publish(served):
+    """A client that never reads: socket buffers fill, its queue fills, it is kicked;
+    every publish call returns at once meanwhile."""
+    tail, session = served
+    big = "x" * 65536
+    async with session.get("/v1/tail", params={"replay": "0"}) as resp:
+        assert resp.status == 200
+        await wait_for(lambda: tail.clients == 1)
+        for i in range(2000):
+            tail.publish([record(big + str(i))])
+            await asyncio.sleep(0)
+            if tail.slow_disconnects:
+                break
+    assert tail.slow_disconnects == 1
+    assert tail.clients == 0
+
+
+async def test_server_shutdown_ends_open_streams(metrics, clock):
+    tail = TailHub(ring_size=10, max_clients=2, client_queue=10)
+    app = build_app(metrics=metrics, progress=Progress(clock, 30), tail=tail,
+                    jobs=JobTracker(metrics, clock, 10), settings=ServerSettings(tail_heartbeat=5))
+    runner = await start_server(app, "127.0.0.1:0")
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{bound_port(runner)}") as session:
+        async with session.get("/v1/tail") as resp:
+            await wait_for(lambda: tail.clients == 1)
+            async with asyncio.timeout(TIMEOUT):
+                await runner.cleanup()
+            assert tail.clients == 0
