@@ -44,7 +44,7 @@ class CheckpointStore:
 
     ``clock`` is wall-clock seconds (retired entries are pruned ``retain`` seconds after
     the file was let go, and at most ``max_entries`` are kept, oldest dropped first).
-    Loading happens in the constructor (one small file, read once at start-up).
+    Call ``await load()`` once at start-up, before the tailer opens files.
     """
 
     def __init__(self, state_dir: str | os.PathLike[str], clock: Callable[[], float] = time.time,
@@ -56,8 +56,7 @@ class CheckpointStore:
         self._entries: dict[str, CheckpointEntry] = {}
         self._dirty = False
         self._lock = asyncio.Lock()
-        self.skipped = 0
-        self._load()
+
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -136,7 +135,12 @@ class CheckpointStore:
         files = [asdict(e) for e in self._entries.values()]
         return json.dumps({"version": VERSION, "files": files}, indent=0).encode()
 
-    def _load(self) -> None:
+    async def load(self) -> None:
+        """Read the checkpoint file (in a thread); missing or corrupt means start empty."""
+        await asyncio.to_thread(self.load_sync)
+
+    def load_sync(self) -> None:
+        """Blocking :meth:`load` (tools and tests outside an event loop)."""
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:

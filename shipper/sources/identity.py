@@ -39,6 +39,7 @@ def fingerprint_of(head: bytes, *, force: bool = False) -> str | None:
     ``head`` is up to :data:`FINGERPRINT_BYTES` bytes from offset 0. It is stable once it
     holds a newline or is full; ``force`` takes whatever there is (final reads).
     """
+    head = head[:FINGERPRINT_BYTES]
     newline = head.find(b"\n")
     if newline >= 0:
         head = head[: newline + 1]

@@ -110,21 +110,32 @@ async def test_deleted_file_is_read_to_eof_then_closed(tmp_path, follow):
     assert run.out.lines() == [b"one", b"two"]
 
 
-async def test_unreadable_file_is_reported_and_retried(tmp_path, follow, caplog):
-    """A file without read permission is warned about, others go on, and it is read later."""
-    if os.geteuid() == 0:
-        import pytest
-        pytest.skip("root can read files without permission bits")
+async def test_unreadable_file_is_reported_and_retried(tmp_path, follow, caplog, monkeypatch):
+    """A file that cannot be opened (permission denied) is warned about once, the others
+    go on, and it is read once it can be opened."""
+    from shipper.sources.files import OpenFile
+
     bad = tmp_path / "bad.log"
-    append(bad, "secret-ish\n")
-    bad.chmod(0)
+    append(bad, "late\n")
     append(tmp_path / "good.log", "ok\n")
+    denied = {"on": True}
+    real_open = OpenFile.open.__func__
+
+    def fake_open(cls, path, max_line_bytes):
+        if denied["on"] and path == str(bad):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(cls, path, max_line_bytes)
+
+    monkeypatch.setattr(OpenFile, "open", classmethod(fake_open))
     async with follow() as run:
         await run.out.wait_lines(1)
-        bad.chmod(0o644)
+        await asyncio.sleep(0.2)
+        assert run.out.lines() == [b"ok"]
+        denied["on"] = False
         await run.out.wait_lines(2)
-    assert sorted(run.out.lines()) == [b"ok", b"secret-ish"]
-    assert any("cannot open file" in r.message for r in caplog.records)
+    assert sorted(run.out.lines()) == [b"late", b"ok"]
+    warnings = [r for r in caplog.records if "cannot open file" in r.message]
+    assert len(warnings) == 1 and warnings[0].path == str(bad)
 
 
 async def test_drain_on_exit_emits_last_partial_line(tmp_path, follow):
