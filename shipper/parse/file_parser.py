@@ -147,18 +147,20 @@ class FileParser:
             self._counts.errors["empty_line"] += 1
             return
         fmt, record = self._lines.parse(text)
+        held = fmt in _HELD_FORMATS
+        if held:
+            level, state = start_state(text)
+            if level is not None:  # a traceback/panic block keeps its first line whole
+                record.update(level=level, message=text, attributes={})
         self._complete(record, offset, text, stream, wrapper_time, truncated)
         self._counts.formats[fmt] += 1
-        if fmt in _HELD_FORMATS:
-            level, state = start_state(text)
-            if level is not None:
-                record["level"] = level
+        if held:
             previous = joiner.start(record, state)
         else:
             previous = joiner.take()
         if previous is not None:
             out.append(previous)
-        if fmt not in _HELD_FORMATS:
+        if not held:
             out.append(record)
 
     def _complete(self, record: dict[str, Any], offset: int, text: str, stream: str | None,

@@ -10,6 +10,8 @@ import re
 
 _PAIR = re.compile(r'([A-Za-z_@][\w.\-/@]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 _LOGFMT_START = re.compile(r'[A-Za-z_@][\w.\-/@]*=')
+_KEY = re.compile(r"[A-Za-z_@][\w.\-/@]*")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def _unquote(value: str) -> str:
@@ -24,26 +26,42 @@ def split_trailing_pairs(message: str) -> tuple[str, dict[str, str] | None]:
     """Move the run of ``key=value`` pairs that ends ``message`` out of it.
 
     ``"Progress processed=209 total=500"`` -> ``("Progress", {"processed": "209", ...})``.
-    Pairs followed by other words stay in the message.
+    Pairs followed by other words stay in the message. Scans from the end, token by
+    token, so the cost is linear in the pairs found.
     """
     if "=" not in message:
         return message, None
     end = len(message.rstrip())
-    block_start = -1
-    last_end = -1
-    pairs: list[tuple[str, str]] = []
-    for match in _PAIR.finditer(message):
-        start = match.start()
-        if start and not message[start - 1].isspace():
-            block_start, pairs = -1, []
-            continue
-        if block_start < 0 or message[last_end:start].strip():
-            block_start, pairs = start, []
-        pairs.append((match.group(1), match.group(2)))
-        last_end = match.end()
-    if block_start < 0 or last_end != end:
+    found: list[tuple[str, str]] = []
+    while end > 0:
+        pair = _pair_ending_at(message, end)
+        if pair is None:
+            break
+        key, value, start = pair
+        found.append((key, value))
+        end = len(message[:start].rstrip())
+    if not found:
         return message, None
-    return message[:block_start].rstrip(), {key: _unquote(value) for key, value in pairs}
+    return message[:end], {key: value for key, value in reversed(found)}
+
+
+def _pair_ending_at(message: str, end: int) -> tuple[str, str, int] | None:
+    """``(key, value, start)`` of the pair that ends at ``end``, else ``None``."""
+    if message[end - 1] == '"':
+        equals = message.rfind('="', 0, end - 1)
+        if equals < 0 or _QUOTED.fullmatch(message, equals + 1, end) is None:
+            return None
+        value = _unquote(message[equals + 1:end])
+    else:
+        start = max(message.rfind(" ", 0, end), message.rfind("\t", 0, end)) + 1
+        equals = message.find("=", start, end)
+        if equals < 0 or '"' in message[equals:end]:
+            return None
+        value = message[equals + 1:end]
+    start = max(message.rfind(" ", 0, equals), message.rfind("\t", 0, equals)) + 1
+    if _KEY.fullmatch(message, start, equals) is None:
+        return None
+    return message[start:equals], value, start
 
 
 def parse_logfmt(text: str) -> dict[str, str] | None:

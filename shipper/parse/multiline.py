@@ -43,11 +43,9 @@ def continues(text: str, state: int) -> tuple[bool, int]:
     first = text[:1]
     if first in (" ", "\t") or not text.strip():
         return True, state
-    if text.startswith(_TRACEBACK):
+    if text.startswith(_TRACEBACK) or text.startswith(_CHAINED):
         return True, TRACEBACK
     if state == TRACEBACK:
-        if text.startswith(_CHAINED):
-            return True, TRACEBACK
         return (True, NONE) if _PY_EXCEPTION.match(text) else (False, NONE)
     if text.startswith(("Caused by: ", "Suppressed: ")) or _JAVA_EXCEPTION.match(text):
         return True, state

@@ -24,6 +24,7 @@ _BRACKET_TS = re.compile(r"\[" + ISO_PATTERN + r"\]")
 _PY_COLON = re.compile(r"([A-Z]+):(?:([\w.\-]+):)?(.*)", re.S)
 _LOGURU = re.compile(r"([\w.<>\-]+):([\w<>.\-]+):(\d+) - (.*)", re.S)
 _LOGGER_DASH = re.compile(r"([A-Za-z_][\w$]*(?:[.:][\w$<>]+)+) - (.*)", re.S)
+_THREAD = re.compile(r"\[([^\]\s]+)\] +(.*)", re.S)
 _CALLER = re.compile(r"\S+:\d+$")
 _NAME = re.compile(r"[\w.\-:/<>$]+$")
 _LOGFMT_MESSAGE = ("msg", "message")
@@ -158,8 +159,13 @@ class TextParser:
         token, _, after = rest.partition(" ")
         level = level_word(token)
         logger = None
+        thread = None
         if level is not None:
             message = after.lstrip(" ")
+            if message[:1] == "[":
+                match = _THREAD.match(message)
+                if match is not None:
+                    thread, message = match.groups()
             match = _LOGGER_DASH.match(message) if " - " in message else None
             if match is not None:
                 logger, message = match.groups()
@@ -171,7 +177,10 @@ class TextParser:
                 logger, message = name, after2.lstrip(" ")
             else:
                 level, message = None, rest
-        return self._finish(stamp, level, message, logger)
+        record = self._finish(stamp, level, message, logger)
+        if thread is not None:
+            record["attributes"]["thread"] = thread
+        return record
 
     def _finish(self, stamp: str | None, level: str | None, message: str,
                 logger: str | None) -> dict[str, Any]:
