@@ -1,0 +1,73 @@
+"""Harness settings (from ``BENCH_*`` env) and the pod facts every system adds."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from pydantic import Field
+
+from shipper.units import Model
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+#: the same values as the peer configs (downward-API env for the shipper)
+POD_FACTS = {"POD_NAME": "log-shipper-bench-7d9f8c6b5-x2k4q", "POD_NAMESPACE": "batch-jobs",
+             "NODE_NAME": "node-a-01"}
+SHARED_GENERATOR = REPO.parent / "shared" / "bench" / "gen_corpus.py"
+SHARED_README = REPO.parent / "shared" / "bench" / "README.md"
+
+
+class BenchSettings(Model):
+    """Everything a benchmark run may change; see ``from_env`` for the variables."""
+
+    lines: int = Field(1_000_000, ge=100)
+    runs: int = Field(3, ge=1)
+    cache: Path = BENCH_DIR / ".cache"
+    results: Path = BENCH_DIR / "results"
+    shipper: list[str] = []
+    shipper_args: list[str] = []
+    peers: bool = True
+    shared_corpus: bool = True
+    scenarios: frozenset[str] = frozenset({"throughput", "latency", "files", "idle", "sinks"})
+    latency_rate: int = Field(10_000, ge=1)
+    latency_seconds: float = Field(10.0, gt=0)
+    files: tuple[int, ...] = (1, 10, 100, 1000)
+    timeout: float = Field(900.0, gt=0)
+
+    @property
+    def has_shipper(self) -> bool:
+        return bool(self.shipper)
+
+
+def default_shipper() -> list[str]:
+    """The installed CLI next to this interpreter, if it is there."""
+    exe = Path(sys.prefix) / "bin" / "shipper"
+    return [str(exe)] if exe.exists() else []
+
+
+def from_env(env: dict[str, str] | None = None) -> BenchSettings:
+    """``BENCH_LINES``, ``BENCH_RUNS``, ``BENCH_CACHE``, ``BENCH_RESULTS_DIR``,
+    ``BENCH_SHIPPER`` (command line; default the installed ``shipper``),
+    ``BENCH_SHIPPER_ARGS``, ``BENCH_PEERS`` (0/1), ``BENCH_SHARED`` (0/1),
+    ``BENCH_SCENARIOS`` (comma list), ``BENCH_LATENCY_RATE``, ``BENCH_LATENCY_SECONDS``,
+    ``BENCH_FILES`` (comma list of file counts), ``BENCH_TIMEOUT``."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    simple = {"BENCH_LINES": "lines", "BENCH_RUNS": "runs", "BENCH_CACHE": "cache",
+              "BENCH_RESULTS_DIR": "results", "BENCH_PEERS": "peers",
+              "BENCH_SHARED": "shared_corpus", "BENCH_LATENCY_RATE": "latency_rate",
+              "BENCH_LATENCY_SECONDS": "latency_seconds", "BENCH_TIMEOUT": "timeout"}
+    for var, key in simple.items():
+        if env.get(var):
+            values[key] = env[var].replace("_", "") if key == "lines" else env[var]
+    if env.get("BENCH_SCENARIOS"):
+        values["scenarios"] = frozenset(s.strip() for s in env["BENCH_SCENARIOS"].split(","))
+    if env.get("BENCH_FILES"):
+        values["files"] = tuple(int(n) for n in env["BENCH_FILES"].split(","))
+    values["shipper"] = shlex.split(env["BENCH_SHIPPER"]) if env.get("BENCH_SHIPPER") \
+        else default_shipper()
+    values["shipper_args"] = shlex.split(env.get("BENCH_SHIPPER_ARGS", ""))
+    return BenchSettings.model_validate(values)

@@ -1,0 +1,20 @@
+# Benchmarks (bench/): `make bench` (1M lines, 3 runs, peers installed via apt-get when
+# missing), `make bench-tiny` (2,000 lines, 1 run, shipper only), `make profile` (cProfile
+# of `shipper run --once` over 200k lines). BENCH_* variables: see bench/settings.py.
+.PHONY: bench bench-tiny profile
+
+BENCH_LINES ?= 1000000
+BENCH_RUNS ?= 3
+
+## The benchmark table against rsyslog and syslog-ng; JSON history in bench/results/.
+bench: $(STAMP)
+	BENCH_LINES=$(BENCH_LINES) BENCH_RUNS=$(BENCH_RUNS) $(PY) -m bench
+
+## The harness end to end at a tiny size (proves it works; figures mean nothing).
+bench-tiny: $(STAMP)
+	BENCH_LINES=2000 BENCH_RUNS=1 BENCH_PEERS=0 BENCH_SHARED=0 BENCH_LATENCY_SECONDS=1 \
+	  BENCH_FILES=1,10 BENCH_RESULTS_DIR=bench/.cache/results $(PY) -m bench
+
+## Where the CPU goes: top functions by cumulative and own time, .prof under bench/.cache.
+profile: $(STAMP)
+	$(PY) -m bench.profile
