@@ -15,6 +15,8 @@ bench-tiny: $(STAMP)
 	BENCH_LINES=2000 BENCH_RUNS=1 BENCH_PEERS=0 BENCH_SHARED=0 BENCH_LATENCY_SECONDS=1 \
 	  BENCH_FILES=1,10 BENCH_RESULTS_DIR=bench/.cache/results $(PY) -m bench
 
-## Where the CPU goes: top functions by cumulative and own time, .prof under bench/.cache.
+## Where the CPU goes: top functions by cumulative and own time, .prof under bench/.cache,
+## plus a py-spy flame graph (bench/.cache/profile/shipper.svg) when py-spy installs.
 profile: $(STAMP)
-	$(PY) -m bench.profile
+	@$(PY) -m pip install -q py-spy || echo "py-spy unavailable: cProfile only"
+	BENCH_PYSPY=1 $(PY) -m bench.profile
