@@ -1,0 +1,65 @@
+"""TimestampNormalizer: every accepted spelling becomes ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipper.parse.timestamps import TimestampNormalizer, format_epoch
+
+UTC = TimestampNormalizer()
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2026-01-02T14:26:35.683Z", "2026-01-02T14:26:35.683Z"),
+    ("2026-01-02T19:56:59.817000123Z", "2026-01-02T19:56:59.817Z"),
+    ("2026-01-02T14:26:35Z", "2026-01-02T14:26:35.000Z"),
+    ("2026-01-02 16:33:21,370", "2026-01-02T16:33:21.370Z"),
+    ("2026-01-02 16:33:21.5", "2026-01-02T16:33:21.500Z"),
+    ("2026/01/02 16:33:21", "2026-01-02T16:33:21.000Z"),
+    ("2026-01-02T10:00:00.123+02:00", "2026-01-02T08:00:00.123Z"),
+    ("2026-01-02T01:00:00-0130", "2026-01-02T02:30:00.000Z"),
+    ("2026-01-02T10:00:00+00:00", "2026-01-02T10:00:00.000Z"),
+    ("03/Jan/2026:09:10:29 +0000", "2026-01-03T09:10:29.000Z"),
+    ("03/Jan/2026:10:10:29 +0100", "2026-01-03T09:10:29.000Z"),
+    ("1767431444", "2026-01-03T09:10:44.000Z"),
+    ("1767431444.668", "2026-01-03T09:10:44.668Z"),
+    ("1767431444668", "2026-01-03T09:10:44.668Z"),
+    ("1767431444668123", "2026-01-03T09:10:44.668Z"),
+    ("1767431444668123456", "2026-01-03T09:10:44.668Z"),
+])
+def test_strings_normalise(value: str, expected: str) -> None:
+    assert UTC.normalize(value) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    (1767431424.864, "2026-01-03T09:10:24.864Z"),
+    (1767431424, "2026-01-03T09:10:24.000Z"),
+    (1767431424864, "2026-01-03T09:10:24.864Z"),
+    (1767431424864000000, "2026-01-03T09:10:24.864Z"),
+])
+def test_epoch_numbers_normalise_by_magnitude(value: float, expected: str) -> None:
+    assert UTC.normalize(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "soon", "12", True, None, 5, 10**30, {"a": 1},
+                                   "2026-01-02", "-1767431444"])
+def test_non_timestamps_give_none(value: object) -> None:
+    assert UTC.normalize(value) is None
+
+
+def test_zone_less_times_use_the_default_zone() -> None:
+    berlin = TimestampNormalizer("Europe/Berlin")
+    assert berlin.normalize("2026-07-02 12:00:00") == "2026-07-02T10:00:00.000Z"
+    assert berlin.normalize("2026-07-02T12:00:00Z") == "2026-07-02T12:00:00.000Z"
+
+
+def test_results_are_cached_and_cache_is_bounded() -> None:
+    stamps = TimestampNormalizer()
+    for second in range(5000):
+        stamps.normalize(f"2026-01-02 10:00:{second % 60:02d},{second % 1000:03d}")
+    assert len(stamps._cache) <= 4096
+    assert stamps.normalize("2026-01-02 10:00:01,001") == "2026-01-02T10:00:01.001Z"
+
+
+def test_format_epoch_of_the_clock() -> None:
+    assert format_epoch(1767225600.25) == "2026-01-01T00:00:00.250Z"
