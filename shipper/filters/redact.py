@@ -14,7 +14,8 @@ import re
 from typing import Any, Callable
 
 from shipper.filters.secrets import (
-    EMAIL_RULE, REDACTED_PREFIX, TextRule, builtin_rules, card_int_ok,
+    EMAIL_RULE, REDACTED_PREFIX, TextRule, builtin_rules, card_int_ok, flatten,
+    minimal_needles,
 )
 from shipper.filters.settings import RedactSettings
 from shipper.record import Record
@@ -38,7 +39,7 @@ def make_mask(settings: RedactSettings) -> Callable[[str], str]:
 
 
 def _user_rule(rule: Any) -> TextRule:
-    return TextRule(rule.name, rule.pattern, group=rule.group, trigger=rule.pattern.pattern)
+    return TextRule(rule.name, rule.pattern, group=rule.group)
 
 
 class Redactor:
@@ -53,8 +54,13 @@ class Redactor:
         self.rules = rules
         self._mask = make_mask(settings)
         self._raw = settings.raw
-        self._trigger = re.compile("|".join(f"(?:{r.trigger})" for r in rules)) if rules else None
+        self._needles = minimal_needles([n for r in rules for n in r.needles])
+        self._literals = tuple(sorted({lit for r in rules for lit in r.literals}))
+        self._gates = [r.gate for r in rules if r.gate is not None]
+        self._always = any(r.always for r in rules)
         self._cards = "card_number" not in disabled
+        self._ci = {r.name: re.compile(r.pattern.pattern, r.pattern.flags | re.IGNORECASE)
+                    for r in rules if r.lower}
         self._key_rule = self._pick_key_rule(disabled)
         self._names = [k.lower().replace("-", "").replace("_", "") for k in settings.secret_keys]
         self._key_cache: dict[str, str | None] = {}
@@ -71,33 +77,66 @@ class Redactor:
         return rule
 
     # -- text ---------------------------------------------------------------------------
+    def may_hold_secret(self, text: str) -> bool:
+        """Cheap pre-check: ``False`` means no rule can match ``text``."""
+        if self._always:
+            return True
+        for literal in self._literals:
+            if literal in text:
+                return True
+        flat = flatten(text)
+        for needle in self._needles:
+            if needle in flat:
+                return True
+        return any(gate(text) for gate in self._gates)
+
     def redact_text(self, text: str, fired: set[str] | None = None) -> str:
         """``text`` with every secret replaced; names of the rules that fired go to ``fired``."""
-        if len(text) < _MIN_LEN or self._trigger is None or not self._trigger.search(text):
+        if len(text) < _MIN_LEN or not self.may_hold_secret(text):
             return text
-        low = text.lower()
+        low, flat = text.lower(), flatten(text)
         for rule in self.rules:
-            if rule.gate is not None and not rule.gate(text, low):
+            if not self._may_match(rule, text, low, flat):
                 continue
-            new = rule.pattern.sub(self._replacer(rule, fired), text)
-            if new is not text and new != text:
-                text, low = new, new.lower()
+            new = self._apply(rule, text, low)
+            if new != text:
+                if fired is not None:
+                    fired.add(rule.name)
+                text, low, flat = new, new.lower(), flatten(new)
         return text
 
-    def _replacer(self, rule: TextRule, fired: set[str] | None) -> Callable[[re.Match[str]], str]:
-        def replace(match: re.Match[str]) -> str:
-            whole = match.group(0)
-            secret = match.group(rule.group)
-            if not secret or secret.startswith(REDACTED_PREFIX) or (
-                    rule.valid is not None and not rule.valid(match)):
-                return whole
-            if fired is not None:
-                fired.add(rule.name)
-            start, end = match.span(rule.group)
-            base = match.start()
-            return whole[: start - base] + self._masked(secret) + whole[end - base:]
+    @staticmethod
+    def _may_match(rule: TextRule, text: str, low: str, flat: str) -> bool:
+        if rule.always or any(n in flat for n in rule.needles):
+            return True
+        if any(lit in text for lit in rule.literals):
+            return True
+        return rule.gate is not None and rule.gate(text)
 
-        return replace
+    def _apply(self, rule: TextRule, text: str, low: str) -> str:
+        """``text`` with the secrets ``rule`` finds replaced (spans found in ``low`` for
+        lower-case rules when lower-casing kept every offset)."""
+        if not rule.lower:
+            matches = rule.pattern.finditer(text)
+        elif len(low) == len(text):
+            matches = rule.pattern.finditer(low)
+        else:
+            matches = self._ci[rule.name].finditer(text)
+        pieces, last = [], 0
+        for match in matches:
+            start, end = match.span(rule.group)
+            if start < 0:
+                continue
+            secret = text[start:end]
+            if not secret or secret.strip("\\\"'").startswith(REDACTED_PREFIX) or (
+                    rule.valid is not None and not rule.valid(text[match.start():match.end()], secret)):
+                continue
+            pieces += (text[last:start], self._masked(secret))
+            last = end
+        if not pieces:
+            return text
+        pieces.append(text[last:])
+        return "".join(pieces)
 
     def _masked(self, secret: str) -> str:
         """Mask ``secret``, keeping surrounding quotes (``"x"`` -> ``"[REDACTED]"``)."""
@@ -149,6 +188,8 @@ class Redactor:
     def redact_record(self, record: Record) -> set[str]:
         """Scrub ``message``, ``attributes`` and ``_raw`` in place; return the rules that fired."""
         fired: set[str] = set()
+        if not self._record_may_hold_secret(record):
+            return fired
         message = record.get("message")
         if isinstance(message, str):
             record["message"] = self.redact_text(message, fired)
@@ -159,6 +200,38 @@ class Redactor:
         if self._raw and isinstance(raw, str):
             record["_raw"] = self.redact_text(raw, fired)
         return fired
+
+    def _record_may_hold_secret(self, record: Record) -> bool:
+        """One pre-check over all of a record's text (most records stop here)."""
+        texts: list[str] = []
+        message = record.get("message")
+        if isinstance(message, str):
+            texts.append(message)
+        attrs = record.get("attributes")
+        if attrs and self._collect(attrs, texts):
+            return True
+        raw = record.get("_raw")
+        if self._raw and isinstance(raw, str):
+            # a string inside the raw line holds no secret the raw line does not show
+            texts = [raw, *(t for t in texts if len(t) >= _MIN_LEN and t not in raw)]
+        return self.may_hold_secret("\n".join(texts))
+
+    def _collect(self, value: Any, texts: list[str]) -> bool:
+        """Gather the strings under ``value``; ``True`` at once when a secret-named key or
+        a card-sized integer makes the full pass necessary."""
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str) and self.secret_key_rule(key) is not None \
+                    and _is_secret_value(item):
+                return True
+            if isinstance(item, str):
+                texts.append(item)
+            elif isinstance(item, (dict, list)):
+                if self._collect(item, texts):
+                    return True
+            elif isinstance(item, int) and not isinstance(item, bool) and item > 10**12:
+                return True
+        return False
 
 
 def _is_secret_value(value: Any) -> bool:
