@@ -1,14 +1,26 @@
 """shipper.server: metrics, probes, live tail and job summaries over HTTP.
 
-The pipeline builds :class:`Progress`, :class:`TailHub` and :class:`JobTracker`, feeds
-them, and serves them with :func:`build_app` / :func:`start_server`.
+The pipeline builds :class:`~shipper.server.health.Progress`,
+:class:`~shipper.server.tail.TailHub` and :class:`~shipper.server.jobs.JobTracker`, feeds
+them, and serves them with :func:`~shipper.server.app.build_app` /
+:func:`~shipper.server.app.start_server`. Import the submodules directly: this package
+stays import-light so that loading the config does not pull in aiohttp.
 """
 
-from shipper.server.app import bound_port, build_app, start_server
-from shipper.server.health import Progress
-from shipper.server.jobs import JobTracker
-from shipper.server.settings import ServerSettings, parse_listen
-from shipper.server.tail import TailBusyError, TailFilter, TailHub
+from importlib import import_module
+from typing import Any
 
-__all__ = ["JobTracker", "Progress", "ServerSettings", "TailBusyError", "TailFilter", "TailHub",
-           "bound_port", "build_app", "parse_listen", "start_server"]
+_EXPORTS = {
+    "bound_port": "app", "build_app": "app", "start_server": "app", "Progress": "health",
+    "JobTracker": "jobs", "ServerSettings": "settings", "parse_listen": "settings",
+    "TailBusyError": "tail", "TailFilter": "tail", "TailHub": "tail",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name's submodule on first use (keeps ``import shipper.config`` light)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'shipper.server' has no attribute {name!r}")
+    return getattr(import_module(f"shipper.server.{module}"), name)
