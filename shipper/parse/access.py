@@ -18,7 +18,7 @@ _COMBINED = re.compile(
 )
 _UVICORN = re.compile(r'(\S+) - "(\S+) (\S+?)(?: (HTTP/[\d.]+))?" (\d{3})\b')
 _BARE = re.compile(r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) (/\S*) (\d{3})\b")
-_METHOD_INITIALS = frozenset("GPDHOCT")
+METHOD_INITIALS = frozenset("GPDHOCT")
 
 
 def status_level(status: int) -> str:
@@ -68,7 +68,7 @@ def uvicorn_request(message: str) -> dict[str, Any] | None:
 
 def bare_request(message: str, attributes: dict[str, Any]) -> None:
     """Adds method/path/status when ``message`` starts ``GET /path 200``."""
-    if message[:1] not in _METHOD_INITIALS or "method" in attributes:
+    if message[:1] not in METHOD_INITIALS or "method" in attributes:
         return
     match = _BARE.match(message)
     if match is not None:

@@ -64,6 +64,7 @@ class FileParser:
         self._lines = LineParser(TimestampNormalizer(settings.default_timezone),
                                  counts.errors)
         self._stamps = self._lines.stamps
+        self._parse = self._lines.parse
         self._joiner = MultilineJoiner(settings.multiline.max_lines,
                                        settings.multiline.max_bytes, counts.errors)
         self._last_feed = clock()
@@ -131,7 +132,13 @@ class FileParser:
 
     def _line(self, offset: int, data: bytes | str, stream: str | None,
               wrapper_time: str | None, truncated: frozenset[int], out: list[Record]) -> None:
-        text = self._decode(data)
+        if data.__class__ is bytes and b"\x00" not in data:
+            try:
+                text = data.decode()  # type: ignore[union-attr]
+            except UnicodeDecodeError:
+                text = self._decode(data)
+        else:
+            text = self._decode(data)
         if "\x1b" in text:
             text = _ANSI.sub("", text)
         if text[-1:] == "\r":
@@ -143,10 +150,10 @@ class FileParser:
                 self._counts.formats["text"] += 1
                 out.append(capped)
             return
-        if not text.strip():
+        if not text or text.isspace():
             self._counts.errors["empty_line"] += 1
             return
-        fmt, record = self._lines.parse(text)
+        fmt, record = self._parse(text)
         held = fmt in _HELD_FORMATS
         if held:
             level, state = start_state(text)

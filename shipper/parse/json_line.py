@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from shipper.parse.access import bare_request
-from shipper.parse.levels import normalize_level
+from shipper.parse.access import METHOD_INITIALS, bare_request
+from shipper.parse.levels import TEXT_LEVELS, normalize_level
 from shipper.parse.timestamps import TimestampNormalizer
 
 MESSAGE_KEYS = ("message", "msg", "event", "log")
@@ -42,53 +42,62 @@ class JsonLineParser:
         self._stamps = stamps
 
     def parse(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """``obj`` becomes the record's ``attributes`` after the known keys are taken."""
-        message = _take_string(obj, MESSAGE_KEYS)
-        level = _take_level(obj)
+        """``obj`` becomes the record's ``attributes`` after the known keys are taken.
+
+        Hot path: plain loops over the key lists, no helper calls for the common case.
+        """
+        get = obj.get
+        message = None
+        for key in MESSAGE_KEYS:
+            value = get(key)
+            if value.__class__ is str:
+                del obj[key]
+                message = value
+                break
+        level = None
+        for key in LEVEL_KEYS:
+            value = get(key)
+            if value is not None:
+                level = TEXT_LEVELS.get(value) if value.__class__ is str else None
+                if level is None:
+                    level = normalize_level(value)
+                if level is not None:
+                    del obj[key]
+                    break
         if level is None:
             level = _implied_level(obj, message)
-        record: dict[str, Any] = {
-            "timestamp": self._timestamp(obj),
-            "level": level,
-            "message": message if message is not None else "",
-            "attributes": obj,
-        }
-        logger = _take_logger(obj)
-        if logger is not None:
-            record["logger"] = logger
-        if message:
+        record: dict[str, Any] = {"timestamp": self._timestamp(obj), "level": level,
+                                  "message": message if message is not None else "",
+                                  "attributes": obj}
+        value = get("logger")
+        if value.__class__ is str:
+            del obj["logger"]
+            record["logger"] = value
+        elif "logger_name" in obj or "name" in obj:
+            logger = _take_logger(obj)
+            if logger is not None:
+                record["logger"] = logger
+        if message and message[0] in METHOD_INITIALS:
             bare_request(message, obj)
         return record
 
     def _timestamp(self, obj: dict[str, Any]) -> str | None:
+        get = obj.get
+        stamps = self._stamps
         for key in TIME_KEYS:
-            value = obj.get(key)
-            if value is not None and not isinstance(value, (dict, list)):
-                stamp = self._stamps.normalize(value)
-                if stamp is not None:
-                    del obj[key]
-                    return stamp
-        return None
-
-
-def _take_string(obj: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = obj.get(key)
-        if isinstance(value, str):
-            del obj[key]
-            return value
-    return None
-
-
-def _take_level(obj: dict[str, Any]) -> str | None:
-    for key in LEVEL_KEYS:
-        value = obj.get(key)
-        if value is not None:
-            level = normalize_level(value)
-            if level is not None:
+            value = get(key)
+            if value is None:
+                continue
+            if value.__class__ is str:
+                stamp = stamps.from_string(value)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                stamp = stamps.from_epoch(value)
+            else:
+                continue
+            if stamp is not None:
                 del obj[key]
-                return level
-    return None
+                return stamp
+        return None
 
 
 def _take_logger(obj: dict[str, Any]) -> str | None:

@@ -10,8 +10,9 @@ import re
 
 _PAIR = re.compile(r'([A-Za-z_@][\w.\-/@]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 _LOGFMT_START = re.compile(r'[A-Za-z_@][\w.\-/@]*=')
-_KEY = re.compile(r"[A-Za-z_@][\w.\-/@]*")
-_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_TRAILING = re.compile(
+    r'(?<!\S)(?:[A-Za-z_@][\w.\-/@]*+=(?:"(?:[^"\\]|\\.)*+"|[^\s"]*+)\s*+)++$')
+_TAIL_WINDOW = 4096
 
 
 def _unquote(value: str) -> str:
@@ -26,42 +27,19 @@ def split_trailing_pairs(message: str) -> tuple[str, dict[str, str] | None]:
     """Move the run of ``key=value`` pairs that ends ``message`` out of it.
 
     ``"Progress processed=209 total=500"`` -> ``("Progress", {"processed": "209", ...})``.
-    Pairs followed by other words stay in the message. Scans from the end, token by
-    token, so the cost is linear in the pairs found.
+    Pairs followed by other words stay in the message. One possessive regex finds the
+    run (no backtracking); only the last ``_TAIL_WINDOW`` characters are searched so a
+    huge line costs a bounded amount.
     """
     if "=" not in message:
         return message, None
-    end = len(message.rstrip())
-    found: list[tuple[str, str]] = []
-    while end > 0:
-        pair = _pair_ending_at(message, end)
-        if pair is None:
-            break
-        key, value, start = pair
-        found.append((key, value))
-        end = len(message[:start].rstrip())
-    if not found:
+    match = _TRAILING.search(message, max(0, len(message) - _TAIL_WINDOW))
+    if match is None:
         return message, None
-    return message[:end], {key: value for key, value in reversed(found)}
-
-
-def _pair_ending_at(message: str, end: int) -> tuple[str, str, int] | None:
-    """``(key, value, start)`` of the pair that ends at ``end``, else ``None``."""
-    if message[end - 1] == '"':
-        equals = message.rfind('="', 0, end - 1)
-        if equals < 0 or _QUOTED.fullmatch(message, equals + 1, end) is None:
-            return None
-        value = _unquote(message[equals + 1:end])
-    else:
-        start = max(message.rfind(" ", 0, end), message.rfind("\t", 0, end)) + 1
-        equals = message.find("=", start, end)
-        if equals < 0 or '"' in message[equals:end]:
-            return None
-        value = message[equals + 1:end]
-    start = max(message.rfind(" ", 0, equals), message.rfind("\t", 0, equals)) + 1
-    if _KEY.fullmatch(message, start, equals) is None:
-        return None
-    return message[start:equals], value, start
+    start = match.start()
+    pairs = {key: (_unquote(value) if value[:1] == '"' else value)
+             for key, value in _PAIR.findall(message, start)}
+    return message[:start].rstrip(), pairs
 
 
 def parse_logfmt(text: str) -> dict[str, str] | None:

@@ -12,7 +12,12 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from shipper.parse.access import bare_request, parse_combined, uvicorn_request
+from shipper.parse.access import (
+    METHOD_INITIALS,
+    bare_request,
+    parse_combined,
+    uvicorn_request,
+)
 from shipper.parse.json_line import load_object
 from shipper.parse.levels import level_word, normalize_level
 from shipper.parse.logfmt import parse_logfmt, split_trailing_pairs
@@ -184,12 +189,16 @@ class TextParser:
 
     def _finish(self, stamp: str | None, level: str | None, message: str,
                 logger: str | None) -> dict[str, Any]:
-        marker_level, message = leading_marker(message)
-        message, pairs = split_trailing_pairs(message)
+        if message and message[0] >= "\u2000":
+            marker_level, message = leading_marker(message)
+            level = level or marker_level
+        pairs = None
+        if "=" in message:
+            message, pairs = split_trailing_pairs(message)
         attributes: dict[str, Any] = pairs if pairs is not None else {}
-        bare_request(message, attributes)
-        record: dict[str, Any] = {"timestamp": stamp,
-                                  "level": level or marker_level or "info",
+        if message and message[0] in METHOD_INITIALS:
+            bare_request(message, attributes)
+        record: dict[str, Any] = {"timestamp": stamp, "level": level or "info",
                                   "message": message, "attributes": attributes}
         if logger:
             record["logger"] = logger
