@@ -103,6 +103,8 @@ class _MatchRule(Model):
 
 
 class DropRule(_MatchRule):
+    match: dict[str, Regex]
+
     @field_validator("match")
     @classmethod
     def _not_empty(cls, value: dict[str, re.Pattern[str]]) -> dict[str, re.Pattern[str]]:
