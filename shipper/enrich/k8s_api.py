@@ -74,6 +74,8 @@ class K8sApiEnricher:
         """Read the pod (and its Job) in a thread; never raises on API trouble."""
         self._last_attempt = self._clock()
         try:
+            # The first import of the client takes seconds: not part of the read timeout.
+            await asyncio.to_thread(_import_client)
             facts, job_error = await asyncio.wait_for(
                 asyncio.to_thread(self._read), timeout=self.timeout * 2 + 1.0)
         except _failure_types() as exc:
@@ -141,6 +143,10 @@ def _controller_owner(refs: list[Any] | None) -> dict[str, str] | None:
         return None
     chosen = next((ref for ref in refs if ref.controller), refs[0])
     return {"kind": chosen.kind, "name": chosen.name}
+
+
+def _import_client() -> None:
+    import kubernetes.client  # noqa: F401
 
 
 def _failure_types() -> tuple[type[BaseException], ...]:
