@@ -22,7 +22,7 @@ _SCHEMES = r"(?:bearer|basic|digest|token|negotiate|apikey|aws4-hmac-sha256)\s+"
 _VALUE = (
     r"(?!\\?[\"']?\[(?:REDACTED|redacted))"
     r"(\\\"(?:[^\"\\]|\\[^\"])*\\\"|\"(?:[^\"\\]|\\.)*\"|'[^']*'"
-    rf"|(?:{_SCHEMES})?[^\s\"',;&}}\])]+)"
+    rf"|(?:{_SCHEMES})?[^\s\"',;&]+)"
 )
 
 
@@ -150,7 +150,7 @@ def builtin_rules(secret_keys: list[str]) -> list[TextRule]:
             r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b"),
             gate=re.compile("A[BCGIKNPRS][A-Z]A").search),
         TextRule("aws_secret_key", re.compile(
-            r"aws[a-z0-9_.-]{0,30}?(?:secret|sk)[a-z0-9_.-]*\\?[\"']?\s*[:=]\s*\\?[\"']?"
+            r"aws[a-z0-9_. -]{0,30}?(?:secret|sk)[a-z0-9_.-]*\\?[\"']?\s*[:=]\s*\\?[\"']?"
             r"([a-z0-9/+]{40})(?![a-z0-9/+])"), group=1, lower=True, needles=("aws",)),
         TextRule("github_token", re.compile(
             r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
