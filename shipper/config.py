@@ -42,7 +42,8 @@ class DownwardApiSettings(Model):
 
 
 class MultilineSettings(Model):
-    flush_after: Duration = 1.0
+    #: a held record (it may continue on the next line) is shipped after this much quiet
+    flush_after: Duration = 0.5
     max_lines: int = Field(500, ge=1)
     max_bytes: Size = 1_048_576
 

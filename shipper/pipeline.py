@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import time
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -30,7 +29,7 @@ from shipper.stages import CountingFates
 
 log = logging.getLogger("shipper.pipeline")
 
-TICK_SECONDS = 0.2
+TICK_SECONDS = 0.1
 PODINFO_REFRESH_SECONDS = 5.0
 CHECKPOINT_SAVE_SECONDS = 1.0
 
@@ -72,7 +71,6 @@ class Pipeline:
         self._paths: dict[str, str] = {}
         self._ends: dict[str, int] = {}
         self._inflight = 0
-        self._parse_seen: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
 
     async def run(self) -> None:
         await self.podinfo.refresh()
@@ -118,7 +116,8 @@ class Pipeline:
         records = parser.feed(chunk.lines, chunk.truncated)
         if chunk.eof and self.settings.once:
             records.extend(parser.flush(force=True))
-        safe = parser.pending_offset if parser.pending else chunk.end_offset
+        held = parser.pending_offset
+        safe = chunk.end_offset if held is None else held
         out = self.processor.process(records, chunk.path) if records else records
         if self.observers.progress is not None:
             self.observers.progress.note_read(len(chunk.lines))
@@ -177,7 +176,8 @@ class Pipeline:
             records = parser.flush(now=now, force=force)
             if records:
                 path = self._paths.get(file_key, "")
-                safe = parser.pending_offset if parser.pending else self._ends.get(file_key, 0)
+                held = parser.pending_offset
+                safe = self._ends.get(file_key, 0) if held is None else held
                 await self._deliver(self.processor.process(records, path), file_key, safe)
         drained = self.processor.drain(force)
         if drained:
@@ -207,13 +207,11 @@ class Pipeline:
             self.metrics.records_dropped_total.labels(reason=reason, rule=rule).inc(n)
         for (_kind, rule), n in changes.items():
             self.metrics.records_redacted_total.labels(rule=rule).inc(n)
-        formats, errors = self.processor.counts.formats, self.processor.counts.errors
-        seen_formats, seen_errors = self._parse_seen
-        for name, n in (formats - seen_formats).items():
+        formats, errors = self.processor.counts.take()
+        for name, n in formats.items():
             self.metrics.records_parsed_total.labels(format=name).inc(n)
-        for kind, n in (errors - seen_errors).items():
+        for kind, n in errors.items():
             self.metrics.parse_errors_total.labels(kind=kind).inc(n)
-        self._parse_seen = (Counter(formats), Counter(errors))
 
 
 def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, Any]:

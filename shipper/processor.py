@@ -7,9 +7,7 @@ no queues, no I/O: ``pipeline.py`` drives it, ``explain`` calls it line by line.
 
 from __future__ import annotations
 
-import fnmatch
 import time
-from collections.abc import Mapping
 from typing import Callable
 
 from shipper.config import Settings
@@ -17,7 +15,7 @@ from shipper.enrich.ids import Enricher, file_context
 from shipper.enrich.podinfo import PodInfo
 from shipper.enrich.templates import PathTemplates
 from shipper.filters import build_filter_stages
-from shipper.parse import FileParser, ParseCounts
+from shipper.parse import FileParser, ParseCounts, runtime_format_for
 from shipper.record import Record
 from shipper.stages import Fates, Stage
 
@@ -37,22 +35,15 @@ class Processor:
         self.draining = [s for s in self.stages if hasattr(s, "drain")]
         self.parsers: dict[str, FileParser] = {}
         self._enrichers: dict[str, Enricher] = {}
-        self._formats = list(settings.parse.formats.items())
         self.extra_k8s: dict[str, object] = {}
 
     def parser_for(self, file_key: str, path: str) -> FileParser:
         parser = self.parsers.get(file_key)
         if parser is None:
             parser = FileParser(path, self.settings.parse, self.counts, clock=self.clock,
-                                runtime_format=self._runtime_format(path))
+                                runtime_format=runtime_format_for(path, self.settings.parse.formats))
             self.parsers[file_key] = parser
         return parser
-
-    def _runtime_format(self, path: str) -> str:
-        for pattern, fmt in self._formats:
-            if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path, "*/" + pattern):
-                return fmt
-        return "auto"
 
     def enricher_for(self, path: str) -> Enricher:
         enricher = self._enrichers.get(path)

@@ -76,6 +76,17 @@ class FileParser:
         return self._joiner.pending is not None or bool(
             self._unwrapper is not None and self._unwrapper.pending)
 
+    @property
+    def pending_offset(self) -> int | None:
+        """Offset of the first line of anything held (the checkpoint must stay at or
+        before it so a restart re-reads what was not shipped); ``None`` when idle."""
+        offsets = []
+        if self._joiner.pending is not None:
+            offsets.append(self._joiner.pending["file"]["offset"])
+        if self._unwrapper is not None and self._unwrapper.pending:
+            offsets.append(self._unwrapper.pending_offset)
+        return min(offsets) if offsets else None
+
     def feed(self, lines: list[tuple[int, bytes]],
              truncated: frozenset[int] = frozenset()) -> list[Record]:
         """Completed records for these lines, in order (a record that may continue on

@@ -70,6 +70,11 @@ class RuntimeUnwrapper:
     def pending(self) -> bool:
         return bool(self._partials)
 
+    @property
+    def pending_offset(self) -> int | None:
+        """Offset of the earliest held piece (``None`` when nothing is held)."""
+        return min((held.offset for held in self._partials.values()), default=None)
+
     def push(self, offset: int, raw: bytes) -> list[Inner] | None:
         """Completed inner lines (often none while pieces are held); ``None`` if ``raw``
         is not wrapped at all (the caller then parses it as a plain line)."""

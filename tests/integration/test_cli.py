@@ -16,7 +16,8 @@ SHIPPER = [sys.executable, "-m", "shipper.cli"]
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPPER_", "POD_", "NODE_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SHIPPER_", "POD_", "NODE_", "CONTAINER_", "JOB_COMPLETION"))}
     env.update(extra)
     return env
 

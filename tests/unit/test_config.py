@@ -26,7 +26,7 @@ def test_defaults_need_no_file_and_ship_to_stdout():
     assert settings.paths == ["/var/log/app/**/*.log"]
     assert [s.type for s in settings.sinks] == ["stdout"]
     assert settings.max_line_bytes == 256 * 1024
-    assert settings.parse.multiline.flush_after == 1.0
+    assert settings.parse.multiline.flush_after == 0.5
 
 
 def test_file_overrides_defaults(tmp_path):
