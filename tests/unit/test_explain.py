@@ -29,14 +29,15 @@ def rows_for(lines):
     return rows
 
 
-MIXED = [
+def mixed():
+    return [
     ("GET /healthz 200 0.4ms", record("GET /healthz 200 0.4ms")),
     (f"login token={JWT}", record(f"login token={JWT}")),
     ("  at frame 2", None),
     ("Calling adapter scene=1", record("Calling adapter scene=1")),
     ("Calling adapter scene=2", record("Calling adapter scene=2")),
     ("done", record("done")),
-]
+    ]
 
 
 def test_fate_of_each_kind():
@@ -50,7 +51,7 @@ def test_fate_of_each_kind():
 
 def test_table_is_readable_and_hides_secrets():
     out = io.StringIO()
-    render_table(rows_for(MIXED), out, width=90)
+    render_table(rows_for(mixed()), out, width=90)
     text = out.getvalue()
     lines = text.splitlines()
     assert lines[0].split() == ["FATE", "LEVEL", "RULES", "MESSAGE"]
@@ -63,7 +64,7 @@ def test_table_is_readable_and_hides_secrets():
 
 def test_json_lines_carry_fate_and_record():
     out = io.StringIO()
-    render_json(rows_for(MIXED), out)
+    render_json(rows_for(mixed()), out)
     docs = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [d["fate"] for d in docs] == ["dropped", "redacted", "merged", "kept", "deduped",
                                          "summary", "kept"]
