@@ -100,14 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"shipper: config error: {exc}", file=sys.stderr)
         return 2
     except ShipperError as exc:
-        log.error("shipper stopped", extra={"fields": {"error": str(exc)}})
+        log.error("shipper stopped", extra={"error": str(exc)})
         return 1
 
 
 def _configure_logging(settings: Settings) -> None:
+    """Self-logs on stderr, passed through the same redaction rules as records."""
+    from shipper.filters import Redactor
     from shipper.selflog import configure_logging
 
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format,
+                      redact=Redactor(settings.redact).redact_text)
 
 
 def show_config(settings: Settings) -> int:

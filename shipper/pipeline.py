@@ -66,14 +66,23 @@ class Pipeline:
                       for s in settings.sinks]
         self.tailer = Tailer(TailSettings.from_settings(settings), metrics=metrics,
                              clock=monotonic, checkpoints=checkpoints)
+        self.k8s_api = _k8s_api_enricher(settings, env) if settings.k8s_api else None
         self._chunks: asyncio.Queue[Chunk | None] = asyncio.Queue(settings.queue_max_batches)
         self._acks: dict[str, FileAcks] = {}
         self._paths: dict[str, str] = {}
         self._ends: dict[str, int] = {}
         self._inflight = 0
 
+    async def _refresh_facts(self) -> None:
+        """Re-read the downward-API volume (and the Kubernetes API when enabled)."""
+        changed = await self.podinfo.refresh()
+        if self.k8s_api is not None and await self.k8s_api.maybe_refresh():
+            changed = self.podinfo.set_api_facts(self.k8s_api.facts()) or changed
+        if changed:
+            self.processor.facts_changed()
+
     async def run(self) -> None:
-        await self.podinfo.refresh()
+        await self._refresh_facts()
         for sink in self.sinks:
             await sink.start()
         processing = asyncio.create_task(self._process_loop(), name="processor")
@@ -97,6 +106,8 @@ class Pipeline:
         self._flush_counts()
         if self.checkpoints is not None:
             await self.checkpoints.save()
+        if self.k8s_api is not None:
+            self.k8s_api.close()
 
     def _set_ready(self, ready: bool) -> None:
         if self.observers.progress is not None:
@@ -194,8 +205,7 @@ class Pipeline:
             now = self.monotonic()
             if now >= next_podinfo:
                 next_podinfo = now + PODINFO_REFRESH_SECONDS
-                if await self.podinfo.refresh():
-                    self.processor.facts_changed()
+                await self._refresh_facts()
             if self.checkpoints is not None and now >= next_save:
                 next_save = now + CHECKPOINT_SAVE_SECONDS
                 await self.checkpoints.save()
@@ -212,6 +222,20 @@ class Pipeline:
             self.metrics.records_parsed_total.labels(format=name).inc(n)
         for kind, n in errors.items():
             self.metrics.parse_errors_total.labels(kind=kind).inc(n)
+
+
+def _k8s_api_enricher(settings: Settings, env: Mapping[str, str] | None) -> Any:
+    """The optional Kubernetes API reader for this pod (``k8s_api: true``)."""
+    from shipper.enrich.k8s_api import K8sApiEnricher
+
+    env = os.environ if env is None else env
+    names = settings.downward_api
+    namespace, pod = env.get(names.namespace), env.get(names.pod_name)
+    if not namespace or not pod:
+        log.warning("k8s_api is on but the pod name/namespace env vars are not set",
+                    extra={"namespace_var": names.namespace, "pod_var": names.pod_name})
+        return None
+    return K8sApiEnricher(namespace, pod, clock=time.monotonic)
 
 
 def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, Any]:
@@ -269,5 +293,5 @@ async def open_checkpoints(settings: Settings) -> Any:
 
 
 def _stop(pipeline: Pipeline, sig: signal.Signals) -> None:
-    log.info("stopping", extra={"fields": {"signal": sig.name}})
+    log.info("stopping", extra={"signal": sig.name})
     pipeline.stop.set()

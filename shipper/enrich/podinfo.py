@@ -58,6 +58,26 @@ class PodFacts:
     completion_index: str | None = None
 
 
+def with_api_facts(facts: PodFacts, api: dict[str, object]) -> PodFacts:
+    """Fill what the downward API did not say from the Kubernetes API's view of the pod:
+    labels and annotations, ``k8s.owner``, ``k8s.cronjob``, and the owning Job's name as
+    the lowest-precedence ``job_id`` source."""
+    labels = facts.labels or dict(api.get("labels") or {})  # type: ignore[call-overload]
+    annotations = dict(api.get("annotations") or {})  # type: ignore[call-overload]
+    annotations.update(facts.annotations)
+    job_name = api.get("job_name")
+    if job_name and "shipper/job-id" not in annotations:
+        annotations["shipper/job-id"] = str(job_name)
+    k8s = dict(facts.k8s)
+    if labels and "labels" not in k8s:
+        k8s["labels"] = labels
+    for key in ("owner", "cronjob"):
+        if api.get(key):
+            k8s[key] = api[key]
+    return PodFacts(k8s=k8s, labels=labels, annotations=annotations,
+                    completion_index=facts.completion_index)
+
+
 class PodInfo:
     """Downward-API facts; :attr:`facts` is replaced (never mutated) on change."""
 
@@ -67,7 +87,9 @@ class PodInfo:
         self._names = names
         self._dir = podinfo_dir
         self._data_target: str | None = None
-        self.facts = self._build({}, {})
+        self._api: dict[str, object] = {}
+        self._local = self._build({}, {})
+        self.facts = self._local
 
     def _build(self, labels: dict[str, str], annotations: dict[str, str]) -> PodFacts:
         k8s: dict[str, object] = {}
@@ -90,8 +112,17 @@ class PodInfo:
         labels = await self._read("labels")
         annotations = await self._read("annotations")
         self._data_target = target
-        facts = self._build(labels, annotations)
-        changed = (facts.labels, facts.annotations) != (self.facts.labels, self.facts.annotations)
+        self._local = self._build(labels, annotations)
+        return self._combine()
+
+    def set_api_facts(self, api: dict[str, object]) -> bool:
+        """Facts read from the Kubernetes API (optional); True when the result changed."""
+        self._api = api
+        return self._combine()
+
+    def _combine(self) -> bool:
+        facts = with_api_facts(self._local, self._api) if self._api else self._local
+        changed = facts != self.facts
         self.facts = facts
         return changed
 
@@ -110,5 +141,5 @@ class PodInfo:
             return {}
         except OSError as exc:
             log.warning("cannot read downward-API file",
-                        extra={"fields": {"path": str(path), "error": exc.strerror}})
+                        extra={"path": str(path), "error": exc.strerror})
             return {}

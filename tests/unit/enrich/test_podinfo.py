@@ -67,3 +67,34 @@ async def test_labels_reread_when_kubelet_swaps_the_data_link(tmp_path):
     assert await info.refresh() is True
     assert info.facts.labels == {"app": "v2"}
     assert info.facts.annotations == {"shipper/job-id": "j-2"}
+
+
+def test_api_facts_fill_only_what_the_downward_api_did_not_say():
+    from shipper.enrich.podinfo import PodFacts, with_api_facts
+
+    local = PodFacts(k8s={"pod": "p"}, labels={}, annotations={"shipper/correlation-id": "c"})
+    api = {"labels": {"app": "web"}, "annotations": {"shipper/correlation-id": "api"},
+           "owner": {"kind": "Job", "name": "nightly-123"}, "cronjob": "nightly",
+           "job_name": "nightly-123"}
+    merged = with_api_facts(local, api)
+    assert merged.labels == {"app": "web"}
+    assert merged.annotations["shipper/correlation-id"] == "c"
+    assert merged.annotations["shipper/job-id"] == "nightly-123"
+    assert merged.k8s == {"pod": "p", "labels": {"app": "web"},
+                          "owner": {"kind": "Job", "name": "nightly-123"}, "cronjob": "nightly"}
+
+
+def test_downward_labels_win_over_api_labels():
+    from shipper.enrich.podinfo import PodFacts, with_api_facts
+
+    local = PodFacts(k8s={"labels": {"app": "down"}}, labels={"app": "down"})
+    merged = with_api_facts(local, {"labels": {"app": "api"}})
+    assert merged.labels == {"app": "down"}
+    assert merged.k8s["labels"] == {"app": "down"}
+
+
+def test_set_api_facts_reports_change_once():
+    info = PodInfo(ENV, DownwardApiSettings(), None)
+    assert info.set_api_facts({"cronjob": "nightly"}) is True
+    assert info.facts.k8s["cronjob"] == "nightly"
+    assert info.set_api_facts({"cronjob": "nightly"}) is False
