@@ -1,4 +1,4 @@
-"""The plain `extraContainers` values snippet in docs/kubernetes.md builds a valid,
+"""The plain `extraContainers` values snippet in the README ("Run it in Kubernetes") builds a valid,
 restricted pod (so users of charts without the library get a working sidecar)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ kv = pytest.importorskip("kubernetes_validate")
 
 
 def _snippet() -> dict:
-    text = (ROOT / "docs" / "kubernetes.md").read_text()
+    text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
     (block,) = [b for b in blocks if b.startswith("extraContainers:")]
     return yaml.safe_load(block)
