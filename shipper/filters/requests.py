@@ -45,15 +45,23 @@ class Request(NamedTuple):
     user_agent: str
 
 
+_SPLIT = {key: key.split(".") for key in (*METHOD_KEYS, *PATH_KEYS, *STATUS_KEYS, *AGENT_KEYS)
+          if "." in key}
+_NESTED_ROOTS = frozenset(parts[0] for parts in _SPLIT.values())
+
+
 def _lookup(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
     """First value found under one of ``keys``: a flat (possibly dotted) key, else nested."""
     for key in keys:
         value = attrs.get(key)
         if value is not None:
             return value
+    if _NESTED_ROOTS.isdisjoint(attrs):
+        return None
     for key in keys:
-        if "." in key:
-            value = _nested(attrs, key.split("."))
+        parts = _SPLIT.get(key)
+        if parts is not None:
+            value = _nested(attrs, parts)
             if value is not None:
                 return value
     return None
