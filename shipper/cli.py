@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from typing import Any, Sequence
 
@@ -99,9 +100,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"shipper: config error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
     except ShipperError as exc:
         log.error("shipper stopped", extra={"error": str(exc)})
         return 1
+
+
+def _silence_stdout() -> None:
+    """The reader went away (``| head``): stop writing without a traceback at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _configure_logging(settings: Settings) -> None:
