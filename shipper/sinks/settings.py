@@ -1,12 +1,26 @@
-"""Config models of the sinks (owned by shipper.sinks)."""
+"""Config models of the sinks (owned by shipper.sinks).
+
+``SinkSettings`` is a discriminated union on ``type``; ``shipper.config`` holds a list of
+them. Credentials are ``SecretStr`` and may instead come from a file (``*_file``, e.g. a
+mounted Kubernetes Secret) or an environment variable (``*_env``); they are resolved when a
+sink starts (:func:`shipper.sinks.auth.resolve_secret`) and are never dumped in clear.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from shipper.units import Duration, Model
+from shipper.units import Duration, Model, Size
+
+#: record fields whose values are unbounded: never a Loki stream label
+UNBOUNDED_FIELDS = frozenset({"job_id", "correlation_id", "pod", "pod_uid", "file", "pod_ip",
+                              "request_id", "offset"})
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 class BatchSettings(Model):
@@ -15,10 +29,233 @@ class BatchSettings(Model):
     max_wait: Duration = 1.0
 
 
+class RetrySettings(Model):
+    """Exponential backoff with full jitter; ``max_attempts: null`` retries forever."""
+
+    initial_backoff: Duration = 0.5
+    max_backoff: Duration = 60.0
+    max_attempts: int | None = Field(None, ge=1)
+
+
+class BufferSettings(Model):
+    """Where envelopes wait before delivery (``disk`` needs ``state_dir``)."""
+
+    type: Literal["memory", "disk"] = "memory"
+    max_bytes: Size = 64 * 1024 * 1024
+    when_full: Literal["block", "drop_newest"] = "block"
+    fsync: bool = False
+
+
+class TlsSettings(Model):
+    verify: bool = True
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    server_name: str | None = None
+
+
+class _WorkerSettings(Model):
+    """What the generic delivery worker needs from every network sink."""
+
+    batch: BatchSettings = BatchSettings()
+    retry: RetrySettings = RetrySettings()
+    buffer: BufferSettings = BufferSettings()
+    queue_max: int = Field(64, ge=1)
+    concurrency: int = Field(2, ge=1, le=64)
+    timeout: Duration = 10.0
+    tls: TlsSettings = TlsSettings()
+    dead_letter_max_bytes: Size = 100 * 1024 * 1024
+
+
+class _HttpSettings(_WorkerSettings):
+    url: str
+    headers: dict[str, str] = {}
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"invalid URL {value!r}: expected http(s)://host[:port][/path]")
+        return value
+
+
+def _check_secret_sources(model: Any, field: str) -> None:
+    """A secret comes from its value, a file or an env var (in that precedence); giving
+    both a value and a file is ambiguous."""
+    if getattr(model, field) is not None and getattr(model, f"{field}_file") is not None:
+        raise ValueError(f"set only one of {field}, {field}_file")
+
+
 class StdoutSinkSettings(Model):
     type: Literal["stdout"] = "stdout"
     name: str = "stdout"
     batch: BatchSettings = BatchSettings(max_records=512, max_wait=0.2)
 
 
-SinkSettings = Annotated[Union[StdoutSinkSettings], Field(discriminator="type")]
+class HttpSinkSettings(_HttpSettings):
+    """POST NDJSON batches with a content-derived ``Idempotency-Key``."""
+
+    type: Literal["http"] = "http"
+    name: str = "http"
+    compression: Literal["gzip", "zstd", "none"] = "gzip"
+    idempotency_header: str = "Idempotency-Key"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+    bearer_token: SecretStr | None = None
+    bearer_token_file: Path | None = None
+    bearer_token_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "HttpSinkSettings":
+        _check_secret_sources(self, "password")
+        _check_secret_sources(self, "bearer_token")
+        return self
+
+
+def _default_loki_labels() -> dict[str, list[str]]:
+    return {"namespace": ["k8s.namespace"],
+            "app": ["k8s.labels.app.kubernetes.io/name", "k8s.labels.app"],
+            "container": ["k8s.container"], "level": ["level"]}
+
+
+def _default_structured_metadata() -> dict[str, str]:
+    return {"job_id": "job_id", "correlation_id": "correlation_id",
+            "shard_index": "shard_index", "pod": "k8s.pod", "node": "k8s.node"}
+
+
+def field_leaf(path: str) -> str:
+    """The name a field path refers to (``k8s.pod`` -> ``pod``; label keys kept whole)."""
+    for prefix in ("k8s.labels.", "k8s.annotations."):
+        if path.startswith(prefix):
+            return path[len(prefix):]
+    return path.rsplit(".", 1)[-1] if not path.startswith("file") else "file"
+
+
+class LokiSinkSettings(_HttpSettings):
+    """Grafana Loki ``/loki/api/v1/push`` (protobuf + snappy, or JSON)."""
+
+    type: Literal["loki"] = "loki"
+    name: str = "loki"
+    concurrency: int = Field(1, ge=1, le=64)
+    encoding: Literal["protobuf", "json"] = "protobuf"
+    compression: Literal["gzip", "none"] = "none"  # JSON only; protobuf is always snappy
+    tenant_id: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+    bearer_token: SecretStr | None = None
+    bearer_token_file: Path | None = None
+    bearer_token_env: str | None = None
+    #: stream label -> candidate field paths (first non-empty wins)
+    labels: dict[str, list[str]] = Field(default_factory=_default_loki_labels)
+    static_labels: dict[str, str] = {}
+    #: structured metadata name -> field path
+    structured_metadata: dict[str, str] = Field(default_factory=_default_structured_metadata)
+    unbounded_labels: Literal["refuse", "demote"] = "refuse"
+    line: Literal["record", "message"] = "record"
+    max_line_bytes: Size = 256 * 1024
+    max_labels: int = Field(15, ge=1)
+
+    @model_validator(mode="after")
+    def _check_labels(self) -> "LokiSinkSettings":
+        _check_secret_sources(self, "password")
+        _check_secret_sources(self, "bearer_token")
+        for name in (*self.labels, *self.static_labels, *self.structured_metadata):
+            if not _LABEL_NAME.match(name):
+                raise ValueError(f"invalid Loki label name {name!r}")
+        if self.unbounded_labels == "refuse":
+            bad = sorted(name for name in self.labels if is_unbounded(name, self.labels[name]))
+            if bad:
+                raise ValueError(
+                    f"label(s) {', '.join(bad)} are unbounded (one stream per value); put them "
+                    "in structured_metadata or set unbounded_labels: demote")
+        if len(self.labels) + len(self.static_labels) > self.max_labels:
+            raise ValueError(f"at most {self.max_labels} stream labels (Loki's limit)")
+        return self
+
+
+def is_unbounded(name: str, paths: list[str]) -> bool:
+    """A label is unbounded if its name or any source field is a per-pod/job/request id."""
+    return name in UNBOUNDED_FIELDS or any(field_leaf(p) in UNBOUNDED_FIELDS for p in paths)
+
+
+class DatadogSinkSettings(_HttpSettings):
+    """Datadog logs intake ``/api/v2/logs``; ``url`` defaults from ``site``."""
+
+    type: Literal["datadog"] = "datadog"
+    name: str = "datadog"
+    url: str = ""
+    site: str = "datadoghq.com"
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = None
+    api_key_env: str | None = "DD_API_KEY"
+    compression: Literal["gzip", "none"] = "gzip"
+    service: str | None = None
+    source: str = "kubernetes"
+    tags: list[str] = []
+    max_entries: int = Field(1000, ge=1, le=1000)
+    max_payload_bytes: Size = 5 * 1024 * 1024
+    max_entry_bytes: Size = 1024 * 1024
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_url(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("url"):
+            site = data.get("site") or "datadoghq.com"
+            data = {**data, "url": f"https://http-intake.logs.{site}/api/v2/logs"}
+        return data
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "DatadogSinkSettings":
+        _check_secret_sources(self, "api_key")
+        return self
+
+
+class ForwardSinkSettings(_WorkerSettings):
+    """Fluentd forward protocol v1 (PackedForward, EventTime, chunk acks) over TCP/TLS."""
+
+    type: Literal["forward"] = "forward"
+    name: str = "forward"
+    url: str = "tcp://127.0.0.1:24224"
+    tag: str = "shipper"
+    require_ack: bool = True
+    concurrency: int = Field(1, ge=1, le=1)
+
+    @field_validator("url")
+    @classmethod
+    def _tcp_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("tcp", "tls") or not parts.hostname or not parts.port:
+            raise ValueError(f"invalid URL {value!r}: expected tcp://host:port or tls://host:port")
+        return value
+
+
+SinkSettings = Annotated[
+    Union[StdoutSinkSettings, HttpSinkSettings, LokiSinkSettings, DatadogSinkSettings,
+          ForwardSinkSettings],
+    Field(discriminator="type"),
+]
+
+SINK_TYPES = ("stdout", "http", "loki", "datadog", "forward")
+
+
+def parse_sink_flag(flag: str) -> dict[str, Any]:
+    """``--sink TYPE=URL`` -> a sink mapping (``stdout`` needs no URL).
+
+    ``parse_sink_flag("loki=http://127.0.0.1:3100")`` ->
+    ``{"type": "loki", "name": "loki", "url": "http://127.0.0.1:3100"}``.
+    """
+    kind, sep, url = flag.partition("=")
+    kind, url = kind.strip().lower(), url.strip()
+    if kind not in SINK_TYPES:
+        raise ValueError(f"--sink {flag!r}: unknown sink type {kind!r} "
+                         f"(expected one of {', '.join(SINK_TYPES)})")
+    if kind == "stdout":
+        return {"type": "stdout", "name": "stdout"}
+    if not sep or not url:
+        raise ValueError(f"--sink {flag!r}: expected {kind}=URL")
+    return {"type": kind, "name": kind, "url": url}

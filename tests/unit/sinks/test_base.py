@@ -1,0 +1,243 @@
+"""The generic sink worker: batching, acks, retries/backoff, 413 split, dead letter, backpressure."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+
+from shipper.errors import FatalSinkError, RetryableSinkError
+from shipper.metrics import Metrics
+from tests.unit.sinks.fakes import ScriptedSink, SleepRecorder, record, settings, token
+
+
+async def run(sink: ScriptedSink, envelopes, deadline: float = 5.0):
+    await sink.start()
+    for recs, tok in envelopes:
+        await sink.put(recs, tok)
+    await sink.close(deadline)
+
+
+async def test_batches_by_count_and_acks_each_envelope_once_delivered():
+    sink = ScriptedSink(settings(batch={"max_records": 3, "max_wait": 0.01}))
+    tokens = [token(), token(), token()]
+    await run(sink, [([record(i) for i in range(2)], tokens[0]),
+                     ([record(i) for i in range(2, 4)], tokens[1]),
+                     ([record(4)], tokens[2])])
+    assert [len(b) for b in sink.delivered] == [3, 2]
+    assert all(t.complete for t in tokens)
+    assert sink._m.forwarded._value.get() == 5
+
+
+async def test_batches_by_bytes():
+    sink = ScriptedSink(settings(batch={"max_records": 1000, "max_bytes": 1024, "max_wait": 0.01}))
+    big = [record(i, attributes={"pad": "x" * 300}) for i in range(5)]
+    await run(sink, [(big, token())])
+    assert max(len(b) for b in sink.delivered) == 2
+    assert sum(len(b) for b in sink.delivered) == 5
+
+
+async def test_max_wait_flushes_a_partial_batch_without_close():
+    sink = ScriptedSink(settings(batch={"max_records": 100, "max_wait": 0.02}))
+    await sink.start()
+    tok = token()
+    await sink.put([record(1)], tok)
+    for _ in range(100):
+        if tok.complete:
+            break
+        await asyncio.sleep(0.01)
+    assert tok.complete and sink.delivered == [[record(1)]]
+    await sink.close(1)
+
+
+async def test_empty_envelope_is_acknowledged_immediately():
+    sink = ScriptedSink(settings())
+    tok = token()
+    await sink.put([], tok)
+    assert tok.complete
+
+
+async def test_retryable_errors_back_off_with_jitter_until_delivered():
+    sleep = SleepRecorder()
+    errors = [RetryableSinkError("503", status=503) for _ in range(4)]
+    sink = ScriptedSink(settings(batch={"max_wait": 0}, retry={"initial_backoff": 1, "max_backoff": 4}),
+                        errors, sleep=sleep, rng=lambda: 1.0)
+    tok = token()
+    await run(sink, [([record(1)], tok)])
+    assert tok.complete and len(sink.delivered) == 1
+    assert sleep.delays == [1.0, 2.0, 4.0, 4.0]  # doubling, capped at max_backoff
+    assert sink._m.retries._value.get() == 4
+    assert sink._m.requests("retry")._value.get() == 4
+    assert sink._m.requests("ok")._value.get() == 1
+
+
+async def test_full_jitter_draws_below_the_ceiling():
+    sink = ScriptedSink(settings(retry={"initial_backoff": 2, "max_backoff": 100}), rng=lambda: 0.25)
+    assert sink.backoff(3, None) == pytest.approx(0.25 * 8)
+
+
+async def test_retry_after_is_a_floor_on_the_delay():
+    sleep = SleepRecorder()
+    sink = ScriptedSink(settings(batch={"max_wait": 0}),
+                        [RetryableSinkError("429", status=429, retry_after=7.0)],
+                        sleep=sleep, rng=lambda: 0.0)
+    await run(sink, [([record(1)], token())])
+    assert sleep.delays == [7.0]
+
+
+async def test_max_attempts_dead_letters_after_the_last_retry(tmp_path):
+    sink = ScriptedSink(settings(batch={"max_wait": 0}, retry={"max_attempts": 2}),
+                        [RetryableSinkError("503", status=503)] * 5, sleep=SleepRecorder(),
+                        state_dir=tmp_path)
+    tok = token()
+    await run(sink, [([record(1)], tok)])
+    assert tok.complete and sink.delivered == []
+    assert len(sink.attempts) == 2
+    assert sink._m.failed("dead-letter")._value.get() == 1
+
+
+async def test_fatal_error_dead_letters_records_and_still_acks(tmp_path):
+    sink = ScriptedSink(settings(name="loki-a", batch={"max_wait": 0}),
+                        [FatalSinkError("HTTP 400: bad labels", status=400)], state_dir=tmp_path)
+    tok = token()
+    await run(sink, [([record(1), record(2)], tok)])
+    assert tok.complete
+    lines = (tmp_path / "dead-letter" / "loki-a.ndjson").read_bytes().splitlines()
+    rows = [orjson.loads(line) for line in lines]
+    assert [r["record"]["message"] for r in rows] == ["line 1", "line 2"]
+    assert rows[0]["status"] == 400 and "bad labels" in rows[0]["reason"]
+    assert sink._m.failed("dead-letter")._value.get() == 2
+    assert sink._m.requests("fatal")._value.get() == 1
+
+
+async def test_without_state_dir_fatal_records_are_counted_not_lost(caplog):
+    sink = ScriptedSink(settings(batch={"max_wait": 0}),
+                        [FatalSinkError("HTTP 400", status=400)] * 2)
+    toks = [token(), token()]
+    await run(sink, [([record(1)], toks[0]), ([record(2)], toks[1])])
+    assert all(t.complete for t in toks)
+    assert sink._m.failed("dead-letter")._value.get() == 2
+    assert sum("no state_dir" in r.getMessage() for r in caplog.records) == 1
+
+
+async def test_dead_letter_file_cap_counts_overflow_separately(tmp_path):
+    sink = ScriptedSink(settings(batch={"max_wait": 0, "max_records": 1}, dead_letter_max_bytes=10),
+                        [FatalSinkError("HTTP 400", status=400)], state_dir=tmp_path)
+    await run(sink, [([record(1)], token())])
+    assert sink._m.failed("dead-letter-full")._value.get() == 1
+
+
+async def test_413_splits_the_batch_until_it_fits():
+    sink = ScriptedSink(settings(batch={"max_wait": 0, "max_records": 8}), max_records_per_request=2)
+    tok = token()
+    await run(sink, [([record(i) for i in range(8)], tok)])
+    assert tok.complete
+    assert sorted(len(b) for b in sink.delivered) == [2, 2, 2, 2]
+    assert [r["message"] for b in sink.delivered for r in b] == [f"line {i}" for i in range(8)]
+
+
+async def test_413_on_a_single_record_dead_letters_it(tmp_path):
+    sink = ScriptedSink(settings(batch={"max_wait": 0}), max_records_per_request=0,
+                        state_dir=tmp_path)
+    tok = token()
+    await run(sink, [([record(1)], tok)])
+    assert tok.complete and sink.delivered == []
+    assert sink._m.failed("dead-letter")._value.get() == 1
+
+
+async def test_envelope_split_across_batches_is_acked_only_when_all_parts_delivered():
+    sink = ScriptedSink(settings(batch={"max_records": 2, "max_wait": 0}))
+    sink.gate = asyncio.Event()
+    await sink.start()
+    tok = token()
+    await sink.put([record(i) for i in range(3)], tok)
+    await asyncio.sleep(0.02)
+    assert not tok.complete
+    sink.gate.set()
+    await sink.close(2)
+    assert tok.complete and sum(len(b) for b in sink.delivered) == 3
+
+
+async def until(condition, timeout: float = 2.0) -> None:
+    for _ in range(int(timeout / 0.005)):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition not reached")
+
+
+async def fill(sink: ScriptedSink) -> None:
+    """One batch in flight (blocked on the gate), one staged for a free slot, one queued."""
+    await sink.put([record(0)], token())
+    await until(lambda: len(sink.attempts) == 1)
+    await sink.put([record(1)], token())
+    await until(lambda: not sink._queue)
+    await sink.put([record(2)], token())
+    assert len(sink._queue) == 1
+
+
+async def test_full_buffer_blocks_put_until_delivery_frees_room():
+    sink = ScriptedSink(settings(queue_max=1, concurrency=1, batch={"max_records": 1, "max_wait": 0}))
+    sink.gate = asyncio.Event()
+    await sink.start()
+    await fill(sink)
+    fourth = asyncio.create_task(sink.put([record(3)], token()))
+    await asyncio.sleep(0.02)
+    assert not fourth.done()                       # backpressure: put is waiting
+    sink.gate.set()
+    await asyncio.wait_for(fourth, 2)
+    await sink.close(2)
+    assert sum(len(b) for b in sink.delivered) == 4
+
+
+async def test_buffer_max_bytes_also_bounds_the_buffer():
+    sink = ScriptedSink(settings(concurrency=1, batch={"max_records": 1, "max_wait": 0},
+                                 buffer={"max_bytes": 1}))
+    sink.gate = asyncio.Event()
+    await sink.start()
+    await sink.put([record(0)], token())           # always accepted into an empty buffer
+    second = asyncio.create_task(sink.put([record(1)], token()))
+    await asyncio.sleep(0.02)
+    assert not second.done()
+    sink.gate.set()
+    await asyncio.wait_for(second, 2)
+    await sink.close(2)
+
+
+async def test_drop_newest_drops_counts_and_acks_when_full():
+    sink = ScriptedSink(settings(queue_max=1, concurrency=1, batch={"max_records": 1, "max_wait": 0},
+                                 buffer={"when_full": "drop_newest"}))
+    sink.gate = asyncio.Event()
+    await sink.start()
+    await fill(sink)
+    dropped = token()
+    await asyncio.wait_for(sink.put([record(3), record(4)], dropped), 1)
+    assert dropped.complete
+    assert sink._m.failed("buffer-full")._value.get() == 2
+    sink.gate.set()
+    await sink.close(2)
+    assert sum(len(b) for b in sink.delivered) == 3
+
+
+async def test_gauges_track_buffered_records_and_return_to_zero():
+    metrics = Metrics(collectors=False)
+    sink = ScriptedSink(settings(batch={"max_wait": 0}), metrics=metrics)
+    sink.gate = asyncio.Event()
+    await sink.start()
+    await sink.put([record(1), record(2)], token())
+    assert metrics.value("shipper_buffer_records", sink="fake") == 2
+    assert metrics.value("shipper_buffer_bytes", sink="fake") > 0
+    sink.gate.set()
+    await sink.close(2)
+    assert metrics.value("shipper_buffer_records", sink="fake") == 0
+    assert metrics.value("shipper_buffer_bytes", sink="fake") == 0
+    assert metrics.value("shipper_delivery_lag_seconds", sink="fake") == 0
+
+
+async def test_close_gives_up_at_the_deadline_and_leaves_records_unacked():
+    sink = ScriptedSink(settings(batch={"max_wait": 0}),
+                        [RetryableSinkError("503", status=503)] * 1000, sleep=SleepRecorder())
+    tok = token()
+    await run(sink, [([record(1)], tok)], deadline=0.05)
+    assert not tok.complete  # not delivered: the checkpoint must not advance past it
