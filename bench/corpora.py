@@ -45,8 +45,9 @@ def shared_corpus(settings: BenchSettings, log=print) -> Corpus | None:
                                  str(outdir)], capture_output=True, text=True, timeout=1800)
         if result.returncode != 0:
             raise BenchError(f"shared generator failed: {result.stderr[-500:]}")
-        lines, noise, size = count_lines(outdir / "app.log")
-        manifest = Manifest(lines=lines, json=0, text=lines - noise, noise=noise, bytes=size,
+        lines, noise, json_lines, size = count_lines(outdir / "app.log")
+        manifest = Manifest(lines=lines, json=json_lines, text=lines - noise - json_lines,
+                            noise=noise, bytes=size,
                             generator="shared gen_corpus.py")
         write_manifest(outdir, manifest)
     return Corpus("shared", outdir, manifest)

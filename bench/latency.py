@@ -20,7 +20,8 @@ from bench.errors import BenchError
 from bench.procs import Command
 from bench.settings import BenchSettings
 
-SENT = re.compile(rb"sent_ns=(\d+)")
+#: the send time, as written (``sent_ns=N``) or lifted into a field (``"sent_ns":"N"``)
+SENT = re.compile(rb'sent_ns"?[=:]"?(\d+)')
 
 
 def percentile(values: list[float], pct: float) -> float:

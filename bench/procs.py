@@ -12,6 +12,8 @@ import select
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -128,6 +130,17 @@ def _tail(path: Path, limit: int = 600) -> str:
         return ""
 
 
+@contextmanager
+def _killed_on_error(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Never leave a measured process behind (timeout, Ctrl-C, SIGTERM of the harness)."""
+    try:
+        yield
+    except BaseException:
+        proc.kill()
+        _reap(proc)
+        raise
+
+
 def _exited_within(proc: subprocess.Popen[bytes], timeout: float) -> bool:
     """Wait for exit without reaping (the rusage is read by ``os.wait4`` afterwards)."""
     fd = os.pidfd_open(proc.pid)
@@ -145,13 +158,12 @@ def run_to_exit(cmd: Command, stderr_path: Path, timeout: float) -> Measurement:
     proc, started = _start(cmd, stderr_path, rss_file)
     peak = 0
     deadline = started + timeout
-    while not _exited_within(proc, 0.05):
-        if not TIME.exists():  # fallback: sample the high-water mark while it runs
-            peak = max(peak, peak_rss_kib(proc.pid))
-        if time.perf_counter() > deadline:
-            proc.kill()
-            _reap(proc)
-            raise BenchError(f"{cmd.argv[0]} did not finish in {timeout:.0f}s")
+    with _killed_on_error(proc):
+        while not _exited_within(proc, 0.05):
+            if not TIME.exists():  # fallback: sample the high-water mark while it runs
+                peak = max(peak, peak_rss_kib(proc.pid))
+            if time.perf_counter() > deadline:
+                raise BenchError(f"{cmd.argv[0]} did not finish in {timeout:.0f}s")
     wall = time.perf_counter() - started
     measured = _finish(proc, wall, cmd, stderr_path)
     if rss_file.exists() and rss_file.read_text().strip().isdigit():
@@ -167,19 +179,21 @@ def run_daemon(cmd: Command, stderr_path: Path, expected: int, *, settle: float 
     counter = LineCounter(cmd.output)
     proc, started = _start(cmd, stderr_path)
     last_growth, seen = started, 0
-    while not (exited := _exited_within(proc, 0.05)):
-        now = time.perf_counter()
-        if counter.poll() != seen:
-            seen, last_growth = counter.lines, now
-        quiet = now - last_growth
-        if (seen >= expected and quiet >= settle) or quiet >= stall or now - started > timeout:
-            break
-    wall = last_growth - started
-    peak = peak_rss_kib(proc.pid)
-    if not exited:
-        proc.send_signal(signal.SIGTERM)
-        if not _exited_within(proc, 30.0):
-            proc.kill()
+    with _killed_on_error(proc):
+        while not (exited := _exited_within(proc, 0.05)):
+            now = time.perf_counter()
+            if counter.poll() != seen:
+                seen, last_growth = counter.lines, now
+            quiet = now - last_growth
+            if (seen >= expected and quiet >= settle) or quiet >= stall \
+                    or now - started > timeout:
+                break
+        wall = last_growth - started
+        peak = peak_rss_kib(proc.pid)
+        if not exited:
+            proc.send_signal(signal.SIGTERM)
+            if not _exited_within(proc, 30.0):
+                proc.kill()
     return replace(_finish(proc, wall, cmd, stderr_path), max_rss_kib=peak)
 
 
@@ -187,7 +201,9 @@ def _finish(proc: subprocess.Popen[bytes], wall: float, cmd: Command,
             stderr_path: Path) -> Measurement:
     code, usage = _reap(proc)
     if code != 0:
-        raise BenchError(f"{Path(cmd.argv[0]).name} exited {code}: {_tail(stderr_path)}")
+        tail = _tail(stderr_path)
+        last = tail.splitlines()[-1] if tail else ""
+        raise BenchError(f"{Path(cmd.argv[0]).name} exited {code}: {last}\n{tail}")
     return Measurement(wall=wall, user=usage.ru_utime, sys=usage.ru_stime,
                        max_rss_kib=usage.ru_maxrss, lines_out=LineCounter(cmd.output).poll(),
                        exit_code=code)

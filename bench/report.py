@@ -91,16 +91,24 @@ def scenario_lines(result: dict) -> list[str]:
     if idle := result.get("idle"):
         out.append("idle: " + (idle["error"] if "error" in idle else
                    f"RSS {idle['idle_rss_mib']:.1f} MiB after {idle['after_s']:.1f} s"))
-    for row in result.get("files", []):
+    for name in ("files", "sinks"):
+        if isinstance(result.get(name), dict):
+            out.append(f"{name}: {result[name]['error'][:200]}")
+    for row in _rows(result, "files"):
         out.append(f"files {row['files']:>5}: " + (row["error"][:120] if "error" in row else
                    f"{row['cpu_s_per_1m']:.2f} CPU-s per 1M, peak {row['peak_rss_mib']:.1f} MiB"
                    f", {row['lines_out']:,}/{row['expected_out']:,} lines out"))
-    for row in result.get("sinks", []):
+    for row in _rows(result, "sinks"):
         out.append(f"sink {row['sink']:>8}: " + (f"skipped ({row['skipped']})" if "skipped"
                    in row else f"{row['cpu_s_per_1m']:.2f} CPU-s per 1M" +
                    (f", × stdout {row['ratio_vs_stdout']:.2f}" if "ratio_vs_stdout" in row
                     else "")))
     return out + [f"note: {n}" for n in result.get("notes", [])]
+
+
+def _rows(result: dict, name: str) -> list[dict]:
+    value = result.get(name)
+    return value if isinstance(value, list) else []
 
 
 def write_json(result: dict, results_dir: Path, stamp: str) -> Path:

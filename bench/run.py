@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
 import sys
 import time
+from pathlib import Path
 from typing import Callable
 
 from bench import idle, latency, manyfiles, sinks
 from bench.corpora import Corpus, own_corpus, shared_corpus
 from bench.errors import BenchError
+from bench.procs import Command
 from bench.report import (add_ratios, reference_rows, scenario_lines, summarise,
                           throughput_table, write_json)
 from bench.settings import BenchSettings, from_env
@@ -42,25 +45,20 @@ def _guarded(name: str, action: Callable[[], object], log: Log) -> object:
 
 
 def scenarios(settings: BenchSettings, own: Corpus, log: Log) -> dict[str, object]:
-    wanted, out = settings.scenarios, {}
-    if "latency" in wanted:
-        work = fresh_workdir(settings, "latency")
-        cmd = shipper_command(settings, work / "app.log", work, once=False)
-        out["latency"] = _guarded("latency", lambda: latency.run_latency(
-            settings, cmd, work / "stderr.log"), log)
-    if "idle" in wanted:
-        work = fresh_workdir(settings, "idle")
-        cmd = shipper_command(settings, work / "app.log", work, once=False)
-        out["idle"] = _guarded("idle", lambda: idle.idle_rss(cmd, work / "stderr.log"), log)
-    if "files" in wanted:
-        out["files"] = _guarded("files", lambda: manyfiles.run_many_files(settings, own, log),
-                                log)
-    if "sinks" in wanted:
-        out["sinks"] = _guarded("sinks", lambda: sinks.run_sinks(settings, own, log), log)
-    return {k: v for k, v in out.items() if not (isinstance(v, dict) and "error" in v
-                                                 and k in ("files", "sinks"))} | \
-        {f"{k}_error": v["error"] for k, v in out.items()
-         if isinstance(v, dict) and "error" in v and k in ("files", "sinks")}
+    """The shipper-only scenarios that were asked for (``BENCH_SCENARIOS``)."""
+    actions: dict[str, Callable[[], object]] = {
+        "latency": lambda: latency.run_latency(settings, *_follow(settings, "latency")),
+        "idle": lambda: idle.idle_rss(*_follow(settings, "idle")),
+        "files": lambda: manyfiles.run_many_files(settings, own, log),
+        "sinks": lambda: sinks.run_sinks(settings, own, log),
+    }
+    return {name: _guarded(name, action, log) for name, action in actions.items()
+            if name in settings.scenarios}
+
+
+def _follow(settings: BenchSettings, name: str) -> tuple[Command, Path]:
+    work = fresh_workdir(settings, name)
+    return shipper_command(settings, work / "app.log", work, once=False), work / "stderr.log"
 
 
 def run(settings: BenchSettings, log: Log = _log) -> dict:
@@ -95,7 +93,12 @@ def render(result: dict) -> str:
     return "\n".join(lines + [""] + scenario_lines(result))
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)  # unwinds through the cleanup of running systems
     settings = from_env()
     result = run(settings)
     print(render(result), flush=True)

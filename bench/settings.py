@@ -50,7 +50,7 @@ def default_shipper() -> list[str]:
 
 def from_env(env: dict[str, str] | None = None) -> BenchSettings:
     """``BENCH_LINES``, ``BENCH_RUNS``, ``BENCH_CACHE``, ``BENCH_RESULTS_DIR``,
-    ``BENCH_SHIPPER`` (command line; default the installed ``shipper``),
+    ``BENCH_SHIPPER`` (command line; default the installed ``shipper``; ``none``: skip it),
     ``BENCH_SHIPPER_ARGS``, ``BENCH_PEERS`` (0/1), ``BENCH_SHARED`` (0/1),
     ``BENCH_SCENARIOS`` (comma list), ``BENCH_LATENCY_RATE``, ``BENCH_LATENCY_SECONDS``,
     ``BENCH_FILES`` (comma list of file counts), ``BENCH_TIMEOUT``."""
@@ -67,7 +67,7 @@ def from_env(env: dict[str, str] | None = None) -> BenchSettings:
         values["scenarios"] = frozenset(s.strip() for s in env["BENCH_SCENARIOS"].split(","))
     if env.get("BENCH_FILES"):
         values["files"] = tuple(int(n) for n in env["BENCH_FILES"].split(","))
-    values["shipper"] = shlex.split(env["BENCH_SHIPPER"]) if env.get("BENCH_SHIPPER") \
-        else default_shipper()
+    command = env.get("BENCH_SHIPPER", "")
+    values["shipper"] = [] if command == "none" else shlex.split(command) or default_shipper()
     values["shipper_args"] = shlex.split(env.get("BENCH_SHIPPER_ARGS", ""))
     return BenchSettings.model_validate(values)

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bench.corpora import Corpus
@@ -16,10 +17,12 @@ from bench.settings import BenchSettings
 from bench.systems import shipper_command
 from bench.throughput import fresh_workdir
 
-#: sink type -> URL path on the receiver
-SINKS = {"http": "/ingest", "loki": "/loki/api/v1/push", "datadog": "/api/v2/logs"}
+#: sink type -> URL path on the receiver (loki and datadog add their API paths themselves)
+SINKS = {"http": "/ingest", "loki": "", "datadog": ""}
+#: a placeholder key so the datadog sink starts; the loopback receiver ignores it
+SINK_ENV = {"datadog": {"DD_API_KEY": "bench-placeholder-not-a-key"}}
 _NOT_THERE = ("invalid choice", "unknown sink", "not supported", "no such option",
-              "unrecognized arguments", "no such sink", "unknown type")
+              "unrecognized arguments", "no such sink", "unknown type", "no module named")
 
 
 class Receiver:
@@ -62,6 +65,7 @@ def _run_sink(settings: BenchSettings, sink: str, extra: tuple[str, ...], source
     for _ in range(settings.runs):
         work = fresh_workdir(settings, f"sink-{sink}")
         cmd = shipper_command(settings, source, work, once=True, extra=extra)
+        cmd = replace(cmd, env=cmd.env | SINK_ENV.get(sink, {}))
         try:
             cpus.append(run_to_exit(cmd, work / "stderr.log", settings.timeout).cpu)
         except BenchError as exc:

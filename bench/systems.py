@@ -29,11 +29,13 @@ class System:
 
 def shipper_command(settings: BenchSettings, corpus: Path, work: Path, *, once: bool,
                     extra: tuple[str, ...] = ()) -> Command:
-    """``shipper run [--once] --path FILE --podinfo-dir EMPTY`` with the pod facts in env."""
+    """``shipper run [--once] --path FILE --podinfo-dir EMPTY --listen 127.0.0.1:0`` with the
+    pod facts in env (the HTTP server stays on, on a free port, so runs never clash)."""
     podinfo = work / "podinfo"
     podinfo.mkdir(exist_ok=True)
     argv = [*settings.shipper, "run", *(["--once"] if once else []), "--path", str(corpus),
-            "--podinfo-dir", str(podinfo), *extra, *settings.shipper_args]
+            "--podinfo-dir", str(podinfo), "--listen", "127.0.0.1:0", *extra,
+            *settings.shipper_args]
     return Command(argv=argv, env=dict(POD_FACTS), output=work / "out.ndjson")
 
 

@@ -40,7 +40,8 @@ def test_own_corpus_has_the_shared_mix_and_size(tmp_path: Path) -> None:
     assert abs(manifest.text / 20_000 - 0.35) < 0.02
     assert abs(manifest.noise / 20_000 - 0.15) < 0.02
     assert 210 < manifest.bytes / manifest.lines < 235
-    assert count_lines(tmp_path / "app.log") == (20_000, manifest.noise, manifest.bytes)
+    assert count_lines(tmp_path / "app.log") == (20_000, manifest.noise, manifest.json,
+                                                 manifest.bytes)
     cri = (tmp_path / "app.cri.log").read_bytes().splitlines()
     plain = (tmp_path / "app.log").read_bytes().splitlines()
     assert [line.split(b" stdout F ", 1)[1] for line in cri] == plain
