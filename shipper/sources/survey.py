@@ -8,12 +8,14 @@ had its content replaced in place (truncation, copytruncate).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 from shipper.sources.files import OpenFile
 from shipper.sources.globs import PathMatcher
 
 Ident = tuple[int, int]
+_COMPRESSED = re.compile(r"\.(?:gz|bz2|xz|zst|lz4|zip|z|tgz)$", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -26,10 +28,19 @@ class Survey:
     dirs: set[str] = field(default_factory=set)
     #: matched paths that could not be stat-ed
     failed: set[str] = field(default_factory=set)
+    #: rotated generations of followed files that were never seen (created and rotated
+    #: away between two looks), by identity
+    missed: dict[Ident, str] = field(default_factory=dict)
 
 
-def survey(matcher: PathMatcher, files: dict[Ident, OpenFile]) -> Survey:
-    """Glob, stat and check every tracked file (blocking)."""
+def survey(matcher: PathMatcher, files: dict[Ident, OpenFile],
+           seen: "set[Ident] | None" = None, since: float = 0.0) -> Survey:
+    """Glob, stat and check every tracked file (blocking).
+
+    With ``seen`` (identities ever tracked), rotated siblings (``<name>.<suffix>``, not
+    compressed) of followed files that were renamed after ``since`` (wall clock) and never
+    seen are reported in ``missed``: a generation written and rotated between two looks.
+    """
     out = Survey()
     for path in matcher.scan():
         try:
@@ -43,7 +54,28 @@ def survey(matcher: PathMatcher, files: dict[Ident, OpenFile]) -> Survey:
     for ident, f in list(files.items()):
         if f.fd >= 0:
             out.tracked[ident] = _state_of(f)
+    if seen is not None:
+        names = {os.path.basename(p) for p in out.paths.values()}
+        names |= {os.path.basename(f.path) for f in files.values()}
+        for directory in {os.path.dirname(p) or "." for p in out.paths.values()}:
+            _find_missed(directory, names, seen, since, out)
     return out
+
+
+def _find_missed(directory: str, names: set[str], seen: set[Ident], since: float,
+                 out: Survey) -> None:
+    try:
+        with os.scandir(directory) as it:
+            for item in it:
+                base, dot, _suffix = item.name.rpartition(".")
+                if not dot or base not in names or _COMPRESSED.search(item.name):
+                    continue
+                st = item.stat(follow_symlinks=False)
+                ident = (st.st_dev, st.st_ino)
+                if ident not in seen and ident not in out.paths and st.st_ctime >= since:
+                    out.missed[ident] = item.path
+    except OSError:
+        return
 
 
 def _state_of(f: OpenFile) -> tuple[bool, bool, bool]:

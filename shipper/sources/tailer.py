@@ -32,6 +32,7 @@ Emit = Callable[[Chunk], Awaitable[None]]
 OnClosed = Callable[[str], Awaitable[None]]
 
 log = logging.getLogger("shipper.sources")
+MAX_SEEN = 65_536
 
 __all__ = ["Chunk", "TailSettings", "Tailer"]
 
@@ -55,6 +56,9 @@ class Tailer:
         self._inotify: Inotify | None = None
         self._rescan = True
         self._turn = 0
+        #: identities ever tracked (bounded), to tell a missed rotated generation
+        self._seen: dict[tuple[int, int], None] = {}
+        self._started = time.time()
 
     @property
     def open_files(self) -> int:
@@ -118,7 +122,8 @@ class Tailer:
     # -- discovery and rotation ---------------------------------------------------------------
 
     async def _scan(self) -> None:
-        found = await asyncio.to_thread(survey, self._matcher, self._files)
+        found = await asyncio.to_thread(survey, self._matcher, self._files, set(self._seen),
+                                        self._started - 1.0)
         now = self._clock()
         for ident, state in found.tracked.items():
             f = self._files.get(ident)
@@ -128,6 +133,11 @@ class Tailer:
         self._forget_unmatched(found)
         if fresh:
             await self._open(fresh)
+        if found.missed:
+            for f in await self._open(sorted(found.missed.values())):
+                f.let_go_at = now
+                log.info("reading a rotated file that was never followed",
+                         extra={"path": f.path})
         self._watch(found)
         self._metrics.file_lag_bytes.set(sum(f.lag for f in self._files.values()))
 
@@ -158,9 +168,15 @@ class Tailer:
                 got.close()
                 continue
             self._files[got.ident] = got
+            self._remember(got.ident)
             result.append(got)
         self._metrics.files_watched.set(len(self._files))
         return result
+
+    def _remember(self, ident: tuple[int, int]) -> None:
+        self._seen[ident] = None
+        if len(self._seen) > MAX_SEEN:
+            del self._seen[next(iter(self._seen))]
 
     def _report_unreadable(self, path: str, exc: OSError) -> None:
         reason = exc.strerror or str(exc)
