@@ -85,9 +85,9 @@ class Settings(BaseSettings):
     drain_on_exit: bool = True
     shutdown_deadline: Duration = 20.0
     poll_interval: Duration = 0.25
-    read_chunk_bytes: Size = 1_048_576
+    read_chunk_bytes: Size = 262_144
     max_line_bytes: Size = 262_144
-    queue_max_batches: int = Field(64, ge=1)
+    queue_max_batches: int = Field(8, ge=1)
     k8s_api: bool = False
     downward_api: DownwardApiSettings = DownwardApiSettings()
     parse: ParseSettings = ParseSettings()

@@ -259,15 +259,13 @@ def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, An
 async def run_pipeline(settings: Settings, *, listen_given: bool = False,
                        env: Mapping[str, str] | None = None) -> int:
     """Build everything from settings, run until done or signalled; the exit code."""
-    from shipper.server.app import start_server
-
     metrics = Metrics()
     serve = settings.server.enabled and (listen_given or not settings.once)
     observers, app = build_observers(settings, metrics) if serve else (Observers(), None)
     checkpoints = await open_checkpoints(settings)
     pipeline = Pipeline(settings, metrics=metrics, env=env, observers=observers,
                         checkpoints=checkpoints)
-    runner = await start_server(app, settings.server.listen) if app is not None else None
+    runner = await _serve(app, settings.server.listen) if app is not None else None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _stop, pipeline, sig)
@@ -279,6 +277,12 @@ async def run_pipeline(settings: Settings, *, listen_given: bool = False,
         if runner is not None:
             await runner.cleanup()
     return 0
+
+
+async def _serve(app: Any, listen: str) -> Any:
+    from shipper.server.app import start_server  # aiohttp only when serving
+
+    return await start_server(app, listen)
 
 
 async def open_checkpoints(settings: Settings) -> Any:
