@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from shipper.sources.files import OpenFile
 from shipper.sources.globs import PathMatcher
+from shipper.sources.identity import read_fingerprint
 
 Ident = tuple[int, int]
 _COMPRESSED = re.compile(r"\.(?:gz|bz2|xz|zst|lz4|zip|z|tgz)$", re.IGNORECASE)
@@ -34,12 +35,14 @@ class Survey:
 
 
 def survey(matcher: PathMatcher, files: dict[Ident, OpenFile],
-           seen: "set[Ident] | None" = None, since: float = 0.0) -> Survey:
+           seen: "set[Ident] | None" = None, since: float = 0.0,
+           fingerprints: "set[str] | None" = None) -> Survey:
     """Glob, stat and check every tracked file (blocking).
 
     With ``seen`` (identities ever tracked), rotated siblings (``<name>.<suffix>``, not
     compressed) of followed files that were renamed after ``since`` (wall clock) and never
     seen are reported in ``missed``: a generation written and rotated between two looks.
+    A sibling whose first bytes match a file already read (a copytruncate copy) is not.
     """
     out = Survey()
     for path in matcher.scan():
@@ -58,12 +61,12 @@ def survey(matcher: PathMatcher, files: dict[Ident, OpenFile],
         names = {os.path.basename(p) for p in out.paths.values()}
         names |= {os.path.basename(f.path) for f in files.values()}
         for directory in {os.path.dirname(p) or "." for p in out.paths.values()}:
-            _find_missed(directory, names, seen, since, out)
+            _find_missed(directory, names, seen, since, out, fingerprints or set())
     return out
 
 
 def _find_missed(directory: str, names: set[str], seen: set[Ident], since: float,
-                 out: Survey) -> None:
+                 out: Survey, fingerprints: set[str]) -> None:
     try:
         with os.scandir(directory) as it:
             for item in it:
@@ -72,7 +75,8 @@ def _find_missed(directory: str, names: set[str], seen: set[Ident], since: float
                     continue
                 st = item.stat(follow_symlinks=False)
                 ident = (st.st_dev, st.st_ino)
-                if ident not in seen and ident not in out.paths and st.st_ctime >= since:
+                if (ident not in seen and ident not in out.paths and st.st_ctime >= since
+                        and not _copy_of_seen(item.path, fingerprints)):
                     out.missed[ident] = item.path
     except OSError:
         return
@@ -90,3 +94,14 @@ def _state_of(f: OpenFile) -> tuple[bool, bool, bool]:
     except OSError:
         return moved, True, False
     return moved, gone, replaced
+
+
+def _copy_of_seen(path: str, fingerprints: set[str]) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return True
+    try:
+        return read_fingerprint(fd, force=True) in fingerprints
+    finally:
+        os.close(fd)

@@ -58,6 +58,7 @@ class Tailer:
         self._turn = 0
         #: identities ever tracked (bounded), to tell a missed rotated generation
         self._seen: dict[tuple[int, int], None] = {}
+        self._fingerprints: dict[str, None] = {}
         self._started = time.time()
 
     @property
@@ -123,7 +124,7 @@ class Tailer:
 
     async def _scan(self) -> None:
         found = await asyncio.to_thread(survey, self._matcher, self._files, set(self._seen),
-                                        self._started - 1.0)
+                                        self._started - 1.0, set(self._fingerprints))
         now = self._clock()
         for ident, state in found.tracked.items():
             f = self._files.get(ident)
@@ -231,6 +232,10 @@ class Tailer:
             await self._deliver(f, result)
             return bool(result.lines) or not result.eof
         if result == IDENTIFIED:
+            assert f.identity is not None
+            self._fingerprints[f.identity.fingerprint] = None
+            if len(self._fingerprints) > MAX_SEEN:
+                del self._fingerprints[next(iter(self._fingerprints))]
             self._resume(f)
             return True
         if result == TRUNCATED:

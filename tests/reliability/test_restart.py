@@ -1,0 +1,51 @@
+"""Faults 5 and 9: SIGTERM mid-file then restart; a corrupt checkpoint file."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.reliability.harness import Shipper, Tally, line, report
+
+pytestmark = pytest.mark.integration
+
+
+def args_for(tmp_path, podinfo, *extra: str) -> list[str]:
+    return ["--path", str(tmp_path / "logs" / "*.log"), "--podinfo-dir", str(podinfo),
+            "--state-dir", str(tmp_path / "state"), "--listen", "off", *extra]
+
+
+def test_sigterm_mid_file_then_restart_is_exact(tmp_path, podinfo, cli):
+    """5. 4,000 lines; SIGTERM (no drain) as soon as some arrived; a second run finishes
+    from the checkpoint: first + second run = exactly 4,000."""
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "app.log").write_bytes(b"".join(line("s", n) for n in range(4000)))
+    tally = Tally()
+    first = Shipper(args_for(tmp_path, podinfo, "--no-drain-on-exit"), tally,
+                    tmp_path / "stderr.log")
+    tally.wait_for(1, 30)
+    first.signal(signal.SIGTERM)
+    assert first.wait() == 0
+    after_first = tally.delivered
+    second = Shipper(args_for(tmp_path, podinfo, "--once"), tally, tmp_path / "stderr.log")
+    assert second.wait() == 0
+    report("sigterm+restart", written=4000, tally=tally,
+           rss_kib=max(first.peak_rss_kib, second.peak_rss_kib), first_run=after_first)
+    assert tally.missing({"s": 4000}) == [] and tally.duplicated == 0
+
+
+def test_corrupt_checkpoint_file_start_up_goes_on(tmp_path, podinfo, cli):
+    """9. A corrupt checkpoint file: start-up says so, reads from the start, exits 0."""
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "checkpoints.json").write_bytes(b"\x00{not json")
+    (tmp_path / "logs" / "app.log").write_bytes(b"".join(line("k", n) for n in range(100)))
+    tally = Tally()
+    run = Shipper(args_for(tmp_path, podinfo, "--once"), tally, tmp_path / "stderr.log")
+    assert run.wait() == 0
+    report("corrupt-checkpoint", written=100, tally=tally, rss_kib=run.peak_rss_kib)
+    assert tally.missing({"k": 100}) == [] and tally.duplicated == 0
+    assert b"corrupt" in (tmp_path / "stderr.log").read_bytes()
+    assert (tmp_path / "state" / "checkpoints.json.corrupt").exists()
