@@ -3,8 +3,9 @@
 cProfile of the CLI in this process (stdout to a file), then the top functions by
 cumulative and by own time; the ``.prof`` file (for snakeviz / ``pstats``) and a text
 summary go under ``bench/.cache/profile/``. cProfile sees the event-loop thread only;
-reads run in worker threads and are cheap next to parsing. With ``py-spy`` on PATH and
-``BENCH_PYSPY=1`` a flame graph SVG of the whole process is recorded as well.
+with ``py-spy`` installed and ``BENCH_PYSPY=1`` the CLI is also sampled (all threads, no
+tracing overhead) into collapsed stacks (``shipper.collapsed``, flame graph input for
+flamegraph.pl or speedscope) with a summary by own and inclusive samples.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pstats
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from bench.corpora import own_corpus
@@ -64,16 +66,48 @@ def summary(prof: Path) -> str:
     return text.getvalue()
 
 
-def pyspy(argv: list[str], outdir: Path) -> None:
+def pyspy(argv: list[str], outdir: Path) -> str:
+    """Sample the CLI with py-spy (the thread holding the GIL, so samples ~ CPU; no tracing
+    overhead): collapsed stacks
+    (flame graph input) and a summary by own and inclusive samples."""
     exe = shutil.which("py-spy") or str(Path(sys.prefix) / "bin" / "py-spy")
     if not Path(exe).exists():
-        print("py-spy not installed: skipping the flame graph", file=sys.stderr)
-        return
-    svg = outdir / "shipper.svg"
-    cmd = [exe, "record", "-o", str(svg), "--", sys.executable, "-m", "shipper.cli", *argv]
-    with open(outdir / "pyspy.out", "wb") as out:
-        subprocess.run(cmd, stdout=out, env=os.environ | POD_FACTS, check=False)
-    print(f"flame graph: {svg}", file=sys.stderr)
+        return "py-spy not installed: no sampled profile\n"
+    raw = outdir / "shipper.collapsed"
+    cmd = [exe, "record", "--format", "raw", "--gil", "-r", "250", "-o", str(raw), "--",
+           sys.executable, "-m", "shipper.cli", *argv]
+    with open(outdir / "pyspy.out", "wb") as out, open(outdir / "pyspy.err", "wb") as err:
+        subprocess.run(cmd, stdout=out, stderr=err, env=os.environ | POD_FACTS, check=False)
+    if not raw.exists():
+        return "py-spy could not sample (see bench/.cache/profile/pyspy.err)\n"
+    return collapsed_summary(raw.read_text())
+
+
+def _function(frame: str) -> str:
+    """``Redactor.scan (shipper/filters/redact.py:89)`` -> ``Redactor.scan redact.py``."""
+    name, _, where = frame.partition(" (")
+    return f"{name} {where.rsplit('/', 1)[-1].split(':')[0]}"
+
+
+def collapsed_summary(text: str) -> str:
+    """Top functions by own and by inclusive share of the samples of collapsed stacks."""
+    own: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    total = 0
+    for line in text.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [_function(frame) for frame in stack.split(";")]
+        total += int(count)
+        own[frames[-1]] += int(count)
+        for frame in set(frames):
+            incl[frame] += int(count)
+    out = [f"py-spy: {total} samples"]
+    for title, counter, top in (("own", own, TOP), ("inclusive", incl, 2 * TOP)):
+        out.append(f"\n=== top {top} by {title} samples ===")
+        out += [f"{100 * n / total:6.1f}%  {name}" for name, n in counter.most_common(top)]
+    return "\n".join(out) + "\n"
 
 
 def main() -> int:
@@ -92,7 +126,9 @@ def main() -> int:
     print(text)
     print(f"profile: {prof} (summary in {outdir / 'summary.txt'})", file=sys.stderr)
     if os.environ.get("BENCH_PYSPY") == "1":
-        pyspy(argv, outdir)
+        sampled = pyspy(argv, outdir)
+        (outdir / "pyspy-summary.txt").write_text(sampled)
+        print(sampled)
     return 0
 
 
