@@ -91,9 +91,9 @@ def test_text_record_is_held_until_quiet_for_flush_after() -> None:
     parser, _ = make(clock=clock)
     assert parser.feed(numbered(b"INFO waiting")) == []
     assert parser.pending
-    clock.now += 0.5
+    clock.now += 0.25  # flush_after defaults to 0.5 s
     assert parser.flush() == []
-    flushed = parser.flush(now=clock.now + 0.6)
+    flushed = parser.flush(now=clock.now + 0.3)
     assert [r["message"] for r in flushed] == ["waiting"]
     assert not parser.pending
 
