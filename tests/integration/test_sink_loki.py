@@ -1,0 +1,97 @@
+"""The Loki sink against a receiver that decodes snappy+protobuf with Loki's push schema
+and validates streams like Loki (labels, order, limits)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+import snappy
+
+from shipper.sinks.loki import LokiSink
+from shipper.sinks.settings import LokiSinkSettings
+from tests.receivers.harness import Recorder, make_record, new_metrics, ship
+from tests.receivers.loki import LokiReceiver
+
+pytestmark = pytest.mark.integration
+
+
+def loki(rx, **overrides):
+    cfg = {"url": rx.url, "batch": {"max_wait": 0.01}, **overrides}
+    return LokiSink(LokiSinkSettings(**cfg), metrics=new_metrics(), sleep=Recorder())
+
+
+async def test_protobuf_push_has_low_cardinality_labels_and_ids_as_structured_metadata():
+    async with LokiReceiver() as rx:
+        tokens = await ship(loki(rx), [[make_record(i) for i in range(3)]])
+    assert tokens[0].complete
+    assert rx.seen[0].headers["Content-Type"] == "application/x-protobuf"
+    assert {e.line.count("frame") for e in rx.entries} == {1}
+    entry = rx.entries[0]
+    assert entry.labels == {"namespace": "video", "app": "encoder", "container": "worker",
+                            "level": "info"}
+    assert entry.metadata == {"job_id": "job-abc123", "correlation_id": "req-0",
+                              "shard_index": "3", "pod": "encoder-7d9f-abcde", "node": "node-a"}
+    assert "_raw" not in entry.line
+
+
+async def test_entries_are_sorted_per_stream_even_when_records_arrive_out_of_order():
+    records = [make_record(i) for i in (5, 1, 3)] + [make_record(2, level="error")]
+    async with LokiReceiver() as rx:
+        await ship(loki(rx), [records])
+    info = [e.ts_ns for e in rx.entries if e.labels["level"] == "info"]
+    assert info == sorted(info) and len(info) == 3
+    assert [e.labels["level"] for e in rx.entries].count("error") == 1
+
+
+async def test_receiver_rejects_out_of_order_entries_like_loki():
+    async with LokiReceiver() as rx:
+        schema = rx.schema
+        req = schema.PushRequest()
+        stream = req.streams.add(labels='{app="x"}')
+        for seconds in (2, 1):
+            stream.entries.add(line="l").timestamp.seconds = seconds
+        import aiohttp
+        async with aiohttp.ClientSession() as session:
+            async with session.post(rx.url + rx.path, data=snappy.compress(req.SerializeToString()),
+                                    headers={"Content-Type": "application/x-protobuf"}) as resp:
+                assert resp.status == 400 and "out of order" in await resp.text()
+
+
+async def test_json_encoding_with_gzip_tenant_and_basic_auth():
+    auth = "Basic " + base64.b64encode(b"loki:pw").decode()
+    async with LokiReceiver(tenant="team-a", auth=auth) as rx:
+        tokens = await ship(loki(rx, encoding="json", compression="gzip", tenant_id="team-a",
+                                 username="loki", password="pw"), [[make_record(1)]])
+    assert tokens[0].complete and len(rx.entries) == 1
+    assert rx.seen[0].headers["Content-Encoding"] == "gzip"
+    assert rx.entries[0].metadata["job_id"] == "job-abc123"
+
+
+async def test_demoted_unbounded_label_travels_as_structured_metadata_and_is_counted():
+    async with LokiReceiver() as rx:
+        sink = loki(rx, labels={"namespace": ["k8s.namespace"], "pod": ["k8s.pod"]},
+                    unbounded_labels="demote")
+        await ship(sink, [[make_record(1), make_record(2)]])
+    assert rx.entries[0].labels == {"namespace": "video"}
+    assert rx.entries[0].metadata["pod"] == "encoder-7d9f-abcde"
+    assert sink.counts["label-demoted"] == 2
+
+
+async def test_oversize_line_is_truncated_to_the_loki_limit_and_counted():
+    async with LokiReceiver() as rx:
+        sink = loki(rx)
+        tokens = await ship(sink, [[make_record(1, message="x" * 300_000)]])
+    assert tokens[0].complete
+    assert len(rx.entries[0].line.encode()) <= 256 * 1024
+    assert sink.counts["truncated"] == 1
+
+
+async def test_too_many_labels_from_static_config_are_rejected_by_the_receiver_limit():
+    async with LokiReceiver(max_labels=3) as rx:
+        metrics = new_metrics()
+        sink = LokiSink(LokiSinkSettings(url=rx.url, name="l", batch={"max_wait": 0}),
+                        metrics=metrics)
+        tokens = await ship(sink, [[make_record(1)]])
+    assert tokens[0].complete and rx.entries == []
+    assert metrics.value("shipper_records_failed_total", sink="l", reason="dead-letter") == 1

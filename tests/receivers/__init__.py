@@ -1,0 +1,1 @@
+"""Loopback receivers that check wire formats the way the real backends do."""
