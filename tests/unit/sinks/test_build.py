@@ -1,0 +1,34 @@
+"""build_sink picks the worker class per type; stdout is the stdout sink."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import TypeAdapter
+
+from shipper.errors import ConfigError
+from shipper.metrics import Metrics
+from shipper.sinks import build_sink
+from shipper.sinks.datadog import DatadogSink
+from shipper.sinks.forward import ForwardSink
+from shipper.sinks.http_ndjson import HttpSink
+from shipper.sinks.loki import LokiSink
+from shipper.sinks.settings import SinkSettings
+from shipper.sinks.stdout import StdoutSink
+
+ADAPTER = TypeAdapter(SinkSettings)
+
+
+@pytest.mark.parametrize("data,cls", [
+    ({"type": "stdout"}, StdoutSink), ({"type": "http", "url": "http://x"}, HttpSink),
+    ({"type": "loki", "url": "http://x"}, LokiSink), ({"type": "datadog"}, DatadogSink),
+    ({"type": "forward"}, ForwardSink)])
+def test_build_sink_returns_the_worker_for_each_type(data, cls, tmp_path):
+    sink = build_sink(ADAPTER.validate_python(data), metrics=Metrics(collectors=False),
+                      clock=lambda: 0.0, state_dir=tmp_path)
+    assert isinstance(sink, cls)
+
+
+def test_disk_buffer_is_refused_until_it_exists():
+    cfg = ADAPTER.validate_python({"type": "http", "url": "http://x", "buffer": {"type": "disk"}})
+    with pytest.raises(ConfigError, match="buffer.type"):
+        build_sink(cfg, metrics=Metrics(collectors=False), state_dir=None)

@@ -1,0 +1,83 @@
+"""classify_http per status code, Retry-After parsing, compression and TLS defaults."""
+
+from __future__ import annotations
+
+import gzip
+import ssl
+from email.utils import formatdate
+
+import pytest
+import zstandard
+
+from shipper.errors import FatalSinkError, PayloadTooLargeError, RetryableSinkError
+from shipper.sinks.http import classify_http, compress, parse_retry_after, tls_context
+from shipper.sinks.settings import TlsSettings
+
+NOW = 1_700_000_000.0
+
+
+def outcome(status, headers=None):
+    try:
+        classify_http(status, headers or {}, sink="s", now=NOW)
+    except PayloadTooLargeError:
+        return "split"
+    except RetryableSinkError as exc:
+        return ("retry", exc.retry_after)
+    except FatalSinkError:
+        return "fatal"
+    return "ok"
+
+
+@pytest.mark.parametrize("status", [200, 202, 204])
+def test_2xx_is_delivered(status):
+    assert outcome(status) == "ok"
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_other_4xx_are_fatal(status):
+    assert outcome(status) == "fatal"
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+def test_408_429_and_5xx_are_retryable_without_retry_after(status):
+    assert outcome(status) == ("retry", None)
+
+
+def test_413_asks_for_a_split():
+    assert outcome(413) == "split"
+
+
+def test_429_retry_after_in_seconds():
+    assert outcome(429, {"Retry-After": "12"}) == ("retry", 12.0)
+
+
+def test_503_retry_after_as_http_date_is_relative_to_now():
+    when = formatdate(NOW + 30, usegmt=True)
+    assert outcome(503, {"Retry-After": when}) == ("retry", pytest.approx(30.0))
+
+
+def test_retry_after_in_the_past_or_invalid():
+    assert parse_retry_after(formatdate(NOW - 60, usegmt=True), NOW) == 0.0
+    assert parse_retry_after("soon", NOW) is None
+    assert parse_retry_after("", NOW) is None
+
+
+def test_fatal_error_message_carries_the_status_and_detail():
+    with pytest.raises(FatalSinkError, match="HTTP 400: bad stream") as info:
+        classify_http(400, {}, sink="s", now=NOW, detail="bad stream")
+    assert info.value.status == 400
+
+
+def test_compress_gzip_zstd_and_none_round_trip():
+    body = b'{"a":1}\n' * 100
+    gz, headers = compress(body, "gzip")
+    assert gzip.decompress(gz) == body and headers == {"Content-Encoding": "gzip"}
+    zs, headers = compress(body, "zstd")
+    assert zstandard.ZstdDecompressor().decompressobj().decompress(zs) == body
+    assert compress(body, "none") == (body, {})
+
+
+def test_tls_verifies_by_default_and_can_opt_out():
+    assert tls_context(TlsSettings()).verify_mode == ssl.CERT_REQUIRED
+    off = tls_context(TlsSettings(verify=False))
+    assert off.verify_mode == ssl.CERT_NONE and not off.check_hostname
