@@ -56,7 +56,9 @@ class CheckpointStore:
         self._entries: dict[str, CheckpointEntry] = {}
         self._dirty = False
         self._lock = asyncio.Lock()
-
+        self._failing = False
+        #: failed saves since start-up (a full or read-only state directory)
+        self.failures = 0
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -105,19 +107,36 @@ class CheckpointStore:
         if self._entries.pop(file_key, None) is not None:
             self._dirty = True
 
-    async def save(self) -> None:
-        """Persist atomically (in a thread) if anything changed since the last save."""
+    async def save(self) -> bool:
+        """Persist atomically (in a thread) if anything changed since the last save.
+
+        A failed write (full or read-only file system) never raises: it is logged once
+        per run of failures, counted in :attr:`failures`, and retried on the next call;
+        ``False`` is returned while the checkpoints on disk are behind.
+        """
         async with self._lock:
             if not self._dirty:
-                return
+                return True
             self._prune()
             data = self._serialise()
-            self._dirty = False
             try:
                 await asyncio.to_thread(_write_atomic, self.path, data)
-            except OSError:
-                self._dirty = True
-                raise
+            except OSError as exc:
+                self._save_failed(exc)
+                return False
+            self._dirty = False
+            if self._failing:
+                self._failing = False
+                log.info("checkpoints saved again", extra={"path": str(self.path)})
+            return True
+
+    def _save_failed(self, exc: OSError) -> None:
+        self.failures += 1
+        if not self._failing:
+            self._failing = True
+            log.warning("cannot save checkpoints, will retry (lines may be sent again "
+                        "after a restart)", extra={"path": str(self.path),
+                                                   "error": exc.strerror or str(exc)})
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -203,8 +222,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
         while view:
             view = view[os.write(fd, view):]
         os.fsync(fd)
-    finally:
+    except OSError:
         os.close(fd)
+        tmp.unlink(missing_ok=True)  # a partial temp file must not hold the space
+        raise
+    os.close(fd)
     os.replace(tmp, path)
     dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from typing import Awaitable, Callable
 
 from shipper.metrics import Metrics
 from shipper.sources.files import AT_EOF, IDENTIFIED, NOT_READY, TRUNCATED, Chunk, OpenFile
+from shipper.sources.fileset import FileSet
 from shipper.sources.globs import PathMatcher
 from shipper.sources.inotify import Inotify
+from shipper.sources.reads import Outcome, read_one, read_some, size_of
 from shipper.sources.recovery import Checkpoints, find_renamed, resume_offset
 from shipper.sources.settings import TailSettings
 from shipper.sources.survey import Survey, survey
@@ -32,7 +33,6 @@ Emit = Callable[[Chunk], Awaitable[None]]
 OnClosed = Callable[[str], Awaitable[None]]
 
 log = logging.getLogger("shipper.sources")
-MAX_SEEN = 65_536
 
 __all__ = ["Chunk", "TailSettings", "Tailer"]
 
@@ -48,23 +48,19 @@ class Tailer:
         self._clock = clock
         self._checkpoints = checkpoints
         self._matcher = PathMatcher(settings.paths, settings.exclude, root)
-        self._files: dict[tuple[int, int], OpenFile] = {}
-        self._unreadable: dict[str, str] = {}
+        self._files = FileSet(metrics, settings.max_line_bytes)
         self._emit: Emit | None = None
         self._on_closed: OnClosed | None = None
         self._wake: asyncio.Event | None = None
         self._inotify: Inotify | None = None
         self._rescan = True
         self._turn = 0
-        #: identities ever tracked (bounded), to tell a missed rotated generation
-        self._seen: dict[tuple[int, int], None] = {}
-        self._fingerprints: dict[str, None] = {}
         self._started = time.time()
 
     @property
     def open_files(self) -> int:
         """Number of descriptors the tailer holds (tests check for leaks)."""
-        return sum(1 for f in self._files.values() if f.fd >= 0)
+        return self._files.open_count
 
     async def run(self, emit: Emit, stop: asyncio.Event,
                   on_closed: OnClosed | None = None) -> None:
@@ -78,19 +74,16 @@ class Tailer:
                 await self._follow(stop)
         finally:
             self._stop_inotify()
-            for f in list(self._files.values()):
-                f.close()
-            self._files.clear()
-            self._metrics.files_watched.set(0)
+            self._files.close_all()
 
     # -- modes -----------------------------------------------------------------------------
 
     async def _run_once(self) -> None:
         await self._recover_renamed()
-        for f in list(self._files.values()):
+        for f in self._files:
             await self._let_go(f, drain=True)
         for path in await asyncio.to_thread(self._matcher.scan):
-            for f in await self._open([path]):
+            for f in await self._files.open([path]):
                 await self._let_go(f, drain=True)
 
     async def _follow(self, stop: asyncio.Event) -> None:
@@ -109,7 +102,7 @@ class Tailer:
                 await self._sleep()
         if self.settings.drain_on_exit:
             await self._scan()
-        for f in sorted(self._files.values(), key=lambda f: f.path):
+        for f in sorted(self._files, key=lambda f: f.path):
             await self._let_go(f, drain=self.settings.drain_on_exit)
 
     async def _sleep(self) -> None:
@@ -123,24 +116,25 @@ class Tailer:
     # -- discovery and rotation ---------------------------------------------------------------
 
     async def _scan(self) -> None:
-        found = await asyncio.to_thread(survey, self._matcher, self._files, set(self._seen),
-                                        self._started - 1.0, set(self._fingerprints))
+        files = self._files
+        found = await asyncio.to_thread(survey, self._matcher, dict(files.files), files.seen(),
+                                        self._started - 1.0, files.fingerprints())
         now = self._clock()
         for ident, state in found.tracked.items():
             f = self._files.get(ident)
             if f is not None:
                 await self._apply(f, state, found, now)
-        fresh = [p for ident, p in found.paths.items() if ident not in self._files]
-        self._forget_unmatched(found)
+        fresh = [p for ident, p in found.paths.items() if ident not in files]
+        files.forget_unmatched(found)
         if fresh:
-            await self._open(fresh)
+            await files.open(fresh)
         if found.missed:
-            for f in await self._open(sorted(found.missed.values())):
+            for f in await files.open(sorted(found.missed.values())):
                 f.let_go_at = now
                 log.info("reading a rotated file that was never followed",
                          extra={"path": f.path})
         self._watch(found)
-        self._metrics.file_lag_bytes.set(sum(f.lag for f in self._files.values()))
+        self._metrics.file_lag_bytes.set(files.lag)
 
     async def _apply(self, f: OpenFile, state: tuple[bool, bool, bool], found: Survey,
                      now: float) -> None:
@@ -156,49 +150,13 @@ class Tailer:
             log.info("file rotated away, reading it to EOF",
                      extra={"path": f.path, "deleted": gone})
 
-    async def _open(self, paths: list[str]) -> list[OpenFile]:
-        opened = await asyncio.to_thread(_open_all, paths, self.settings.max_line_bytes)
-        result: list[OpenFile] = []
-        for path, got in opened:
-            if isinstance(got, OSError):
-                self._report_unreadable(path, got)
-                continue
-            if self._unreadable.pop(path, None) is not None:
-                log.info("file is readable again", extra={"path": path})
-            if got.ident in self._files:
-                got.close()
-                continue
-            self._files[got.ident] = got
-            self._remember(got.ident)
-            result.append(got)
-        self._metrics.files_watched.set(len(self._files))
-        return result
-
-    def _remember(self, ident: tuple[int, int]) -> None:
-        self._seen[ident] = None
-        if len(self._seen) > MAX_SEEN:
-            del self._seen[next(iter(self._seen))]
-
-    def _report_unreadable(self, path: str, exc: OSError) -> None:
-        reason = exc.strerror or str(exc)
-        if self._unreadable.get(path) != reason:
-            log.warning("cannot open file, will retry", extra={"path": path, "error": reason})
-        self._unreadable[path] = reason
-
-    def _forget_unmatched(self, found: Survey) -> None:
-        matched = set(found.paths.values())
-        for path in [p for p in self._unreadable if p not in matched and p not in found.failed]:
-            del self._unreadable[path]
-        for path in found.failed:
-            self._unreadable.setdefault(path, "stat failed")
-
     async def _recover_renamed(self) -> None:
         """Finish files renamed while the shipper was down (found by identity)."""
         if self._checkpoints is None:
             return
         paths = await asyncio.to_thread(find_renamed, self._checkpoints.entries())
         now = self._clock()
-        for f in await self._open(paths):
+        for f in await self._files.open(paths):
             f.let_go_at = now
             log.info("resuming a file renamed while stopped", extra={"path": f.path})
 
@@ -213,29 +171,26 @@ class Tailer:
     # -- reading -------------------------------------------------------------------------------
 
     async def _read_round(self) -> bool:
-        files = list(self._files.values())
+        files = list(self._files)
         if not files:
             return False
         self._turn = (self._turn + 1) % len(files)
         order = files[self._turn:] + files[: self._turn]
         budget = self.settings.read_chunk_bytes
-        results = await asyncio.to_thread(_read_some, order, budget)
+        results = await asyncio.to_thread(read_some, order, budget)
         progressed = False
         for f, result in results:
             progressed |= await self._handle(f, result)
         await self._let_go_due()
         return progressed
 
-    async def _handle(self, f: OpenFile, result: Chunk | str | OSError) -> bool:
+    async def _handle(self, f: OpenFile, result: Outcome) -> bool:
         """Act on one read outcome; ``True`` if something happened (read again soon)."""
         if isinstance(result, Chunk):
             await self._deliver(f, result)
             return bool(result.lines) or not result.eof
         if result == IDENTIFIED:
-            assert f.identity is not None
-            self._fingerprints[f.identity.fingerprint] = None
-            if len(self._fingerprints) > MAX_SEEN:
-                del self._fingerprints[next(iter(self._fingerprints))]
+            self._files.identified(f)
             self._resume(f)
             return True
         if result == TRUNCATED:
@@ -258,16 +213,16 @@ class Tailer:
             await self._emit(chunk)
 
     def _resume(self, f: OpenFile) -> None:
-        offset = resume_offset(self._checkpoints, f, self._files)
+        offset = resume_offset(self._checkpoints, f, self._files.files)
         if offset:
             f.splitter.reset(offset)
             log.info("resuming file at its checkpoint", extra={"path": f.path, "offset": offset})
 
     async def _drain(self, f: OpenFile) -> None:
         """Read ``f`` to its current end, including a last line without newline."""
-        limit = await asyncio.to_thread(_size_of, f)
+        limit = await asyncio.to_thread(size_of, f)
         while f.fd >= 0:
-            result = await asyncio.to_thread(_read_one, f, self.settings.read_chunk_bytes)
+            result = await asyncio.to_thread(read_one, f, self.settings.read_chunk_bytes)
             await self._handle(f, result)
             if result in (AT_EOF, NOT_READY) or isinstance(result, OSError):
                 return
@@ -276,7 +231,7 @@ class Tailer:
 
     async def _let_go_due(self) -> None:
         now = self._clock()
-        for f in list(self._files.values()):
+        for f in self._files:
             if f.let_go_at is not None and now >= f.let_go_at and (
                     f.eof_sent or f.identity is None):
                 await self._let_go(f, drain=True, retire=True)
@@ -285,9 +240,7 @@ class Tailer:
         if drain:
             await self._drain(f)
         key = f.key
-        f.close()
-        self._files.pop(f.ident, None)
-        self._metrics.files_watched.set(len(self._files))
+        self._files.remove(f)
         if key is not None:
             await self._closed(key, retire=retire)
 
@@ -326,45 +279,3 @@ class Tailer:
             asyncio.get_running_loop().remove_reader(self._inotify.fileno())
             self._inotify.close()
             self._inotify = None
-
-
-def _open_all(paths: list[str], max_line_bytes: int) -> list[tuple[str, OpenFile | OSError]]:
-    out: list[tuple[str, OpenFile | OSError]] = []
-    for path in paths:
-        try:
-            out.append((path, OpenFile.open(path, max_line_bytes)))
-        except OSError as exc:
-            out.append((path, exc))
-    return out
-
-
-def _read_some(files: list[OpenFile], budget: int) -> list[tuple[OpenFile, Chunk | str | OSError]]:
-    """One chunk from each file in turn until ``budget`` bytes were read (thread)."""
-    out: list[tuple[OpenFile, Chunk | str | OSError]] = []
-    used = 0
-    for f in files:
-        if f.fd < 0:
-            continue
-        before = f.bytes_read
-        try:
-            out.append((f, f.read(budget, final=False)))
-        except OSError as exc:
-            out.append((f, exc))
-        used += f.bytes_read - before
-        if used >= budget:
-            break
-    return out
-
-
-def _read_one(f: OpenFile, nbytes: int) -> Chunk | str | OSError:
-    try:
-        return f.read(nbytes, final=True)
-    except OSError as exc:
-        return exc
-
-
-def _size_of(f: OpenFile) -> int:
-    try:
-        return os.fstat(f.fd).st_size
-    except OSError:
-        return 0

@@ -97,3 +97,24 @@ def test_set_rejects_keys_that_are_not_file_keys(tmp_path):
     """Only tailer file keys can be checkpointed."""
     with pytest.raises(ValueError):
         CheckpointStore(tmp_path).set("whatever", "/a.log", 1)
+
+
+async def test_failed_save_is_reported_once_retried_and_recovers(tmp_path, caplog):
+    """A state directory that cannot be written (here: a file in its place) makes save()
+    return False without raising, warns once per run of failures, counts every failure,
+    and the next save after the cause is gone writes the checkpoints."""
+    blocked = tmp_path / "state"
+    blocked.write_bytes(b"not a directory")
+    store = CheckpointStore(blocked)
+    store.set(KEY, "/var/log/a.log", 7)
+    with caplog.at_level(logging.INFO, logger="shipper.sources"):
+        assert await store.save() is False
+        assert await store.save() is False
+        warnings = [r for r in caplog.records if "cannot save checkpoints" in r.message]
+        assert len(warnings) == 1 and store.failures == 2
+        blocked.unlink()
+        assert await store.save() is True
+    assert any("saved again" in r.message for r in caplog.records)
+    again = CheckpointStore(blocked)
+    await again.load()
+    assert again.get(KEY) == 7
