@@ -108,7 +108,7 @@ def _start(cmd: Command, stderr_path: Path,
     try:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                env=env)
+                                env=env, start_new_session=True)
     except OSError as exc:
         raise BenchError(f"cannot start {cmd.argv[0]}: {exc}") from exc
     finally:
@@ -136,7 +136,7 @@ def _killed_on_error(proc: subprocess.Popen[bytes]) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session: GNU time and its child
         _reap(proc)
         raise
 
@@ -193,7 +193,7 @@ def run_daemon(cmd: Command, stderr_path: Path, expected: int, *, settle: float 
         if not exited:
             proc.send_signal(signal.SIGTERM)
             if not _exited_within(proc, 30.0):
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
     return replace(_finish(proc, wall, cmd, stderr_path), max_rss_kib=peak)
 
 
