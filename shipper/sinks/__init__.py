@@ -22,11 +22,26 @@ def build_sink(settings: Any, *, metrics: Metrics, clock: Callable[[], float] = 
         from shipper.sinks.stdout import StdoutSink
 
         return StdoutSink(settings, metrics=metrics, clock=clock)
-    if settings.buffer.type == "disk":
-        raise ConfigError("the disk buffer is not available yet; use buffer.type: memory",
-                          key=f"sinks.{settings.name}.buffer.type")
     cls = _worker_class(kind)
-    return cls(settings, metrics=metrics, clock=clock, state_dir=state_dir)
+    disk = _disk_buffer(settings, metrics=metrics, clock=clock, state_dir=state_dir)
+    return cls(settings, metrics=metrics, clock=clock, state_dir=state_dir, disk=disk)
+
+
+def _disk_buffer(settings: Any, *, metrics: Metrics, clock: Callable[[], float],
+                 state_dir: Path | None) -> Any:
+    """The sink's :class:`~shipper.buffer.disk.DiskBuffer` for ``buffer.type: disk``."""
+    buffer = settings.buffer
+    if buffer.type != "disk":
+        return None
+    directory = buffer.directory(state_dir, settings.name)
+    if directory is None:
+        raise ConfigError("a disk buffer needs state_dir (or buffer.path)",
+                          key=f"sinks.{settings.name}.buffer.type")
+    from shipper.buffer.disk import DiskBuffer
+
+    return DiskBuffer(directory, buffer.max_bytes, buffer.fsync, metrics, sink=settings.name,
+                      segment_bytes=buffer.segment_bytes, fsync_interval=buffer.fsync_interval,
+                      clock=clock)
 
 
 def _worker_class(kind: str) -> Any:

@@ -12,7 +12,8 @@ transport hooks ``open``/``shutdown``. Everything else lives here once:
 * retryable errors back off exponentially with full jitter, at least ``Retry-After``;
   413 splits the batch in halves; fatal errors dead-letter the records to
   ``<state_dir>/dead-letter/<sink>.ndjson``.
-* an envelope's token is ``done()`` once all its records are delivered or dead-lettered.
+* an envelope's token is ``done()`` once all its records are delivered or dead-lettered
+  (or, with ``buffer.type: disk``, once they are in the disk buffer; see ``diskqueue``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import logging
 import random
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -32,61 +32,14 @@ from shipper.acks import AckToken
 from shipper.errors import FatalSinkError, PayloadTooLargeError, RetryableSinkError, SinkError
 from shipper.metrics import Metrics
 from shipper.record import Record
+from shipper.sinks.batch import Batch, Envelope, Owners, Payload, SinkMetrics
 from shipper.sinks.deadletter import DeadLetter
+from shipper.sinks.diskqueue import DiskQueue
 from shipper.sinks.http import classify_http
 
 log = logging.getLogger("shipper.sinks")
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class Payload:
-    """One request body and the records it carries (for 413 split and dead letter)."""
-
-    body: bytes
-    records: list[Record]
-    raw_bytes: int
-    headers: dict[str, str] = field(default_factory=dict)
-    batch_id: str = ""
-
-
-@dataclass(slots=True, eq=False)
-class _Envelope:
-    records: list[Record]
-    sizes: list[int]
-    token: AckToken
-    enqueued_at: float
-    remaining: int
-    nbytes: int
-    cursor: int = 0
-
-
-@dataclass(slots=True)
-class _Batch:
-    records: list[Record] = field(default_factory=list)
-    owners: list[_Envelope] = field(default_factory=list)
-    nbytes: int = 0
-
-
-class _Owners:
-    """Which envelope each record of a batch belongs to (by identity, duplicates allowed)."""
-
-    def __init__(self, batch: _Batch) -> None:
-        self._by_id: dict[int, list[_Envelope]] = {}
-        for record, owner in zip(batch.records, batch.owners):
-            self._by_id.setdefault(id(record), []).append(owner)
-
-    def take(self, records: list[Record]) -> list[_Envelope]:
-        taken = []
-        for record in records:
-            owners = self._by_id.get(id(record))
-            if owners:
-                taken.append(owners.pop())
-        return taken
-
-    def rest(self) -> list[_Envelope]:
-        return [owner for owners in self._by_id.values() for owner in owners]
 
 
 class SinkWorker:
@@ -95,13 +48,13 @@ class SinkWorker:
     def __init__(self, settings: Any, *, metrics: Metrics,
                  clock: Callable[[], float] = time.monotonic, state_dir: Path | None = None,
                  sleep: Sleep = asyncio.sleep, rng: Callable[[], float] = random.random,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 wall_clock: Callable[[], float] = time.time, disk: Any = None) -> None:
         self.name: str = settings.name
         self.settings = settings
         self._clock, self._sleep, self._rng, self._wall_clock = clock, sleep, rng, wall_clock
-        self._queue: deque[_Envelope] = deque()
+        self._queue: deque[Envelope] = deque()
         self._cond = asyncio.Condition()
-        self._unsettled: dict[_Envelope, None] = {}  # insertion-ordered: oldest first
+        self._unsettled: dict[Envelope, None] = {}  # insertion-ordered: oldest first
         self._buffered_bytes = 0
         self._buffered_records = 0
         self._closing = False
@@ -109,7 +62,9 @@ class SinkWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._batcher: asyncio.Task[None] | None = None
         self._dead = DeadLetter(state_dir, self.name, settings.dead_letter_max_bytes)
-        self._m = _SinkMetrics(metrics, self.name)
+        self._m = SinkMetrics(metrics, self.name)
+        self._diskq = DiskQueue(disk, when_full=settings.buffer.when_full, clock=clock,
+                                on_drop=self._m.failed("buffer-full").inc) if disk else None
 
     # --- what a sink provides -------------------------------------------------------------
     def encode(self, records: list[Record]) -> list[Payload]:
@@ -135,6 +90,9 @@ class SinkWorker:
     # --- the worker contract --------------------------------------------------------------
     async def start(self) -> None:
         await self.open()
+        if self._diskq is not None:
+            await self._diskq.open()
+            self._update_gauges()
         self._batcher = asyncio.create_task(self._run_batcher(), name=f"sink-{self.name}")
 
     async def put(self, records: list[Record], token: AckToken) -> None:
@@ -142,11 +100,15 @@ class SinkWorker:
         if not records:
             token.done()
             return
+        if self._diskq is not None:
+            await self._diskq.put(records, token)
+            self._update_gauges()
+            return
         sizes = [self.size_hint(r) for r in records]
         nbytes = sum(sizes)
-        env = _Envelope(records, sizes, token, self._clock(), len(records), nbytes)
+        env = Envelope(records, sizes, token, self._clock(), len(records), nbytes)
         async with self._cond:
-            while self._is_full(nbytes):
+            while self._is_full(len(records), nbytes):
                 if self.settings.buffer.when_full == "drop_newest":
                     self._m.failed("buffer-full").inc(len(records))
                     token.done()  # accounted for: counted as failed, never silently lost
@@ -164,6 +126,9 @@ class SinkWorker:
         async with self._cond:
             self._closing = True
             self._cond.notify_all()
+        if self._diskq is not None:
+            self._diskq.closing = True
+            self._diskq.wake()
         try:
             await asyncio.wait_for(self._drain(), timeout=deadline)
         except TimeoutError:
@@ -174,6 +139,8 @@ class SinkWorker:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         finally:
             await self.shutdown()
+            if self._diskq is not None:
+                await self._diskq.buffer.close()
 
     async def _drain(self) -> None:
         if self._batcher is not None:
@@ -182,20 +149,24 @@ class SinkWorker:
             pending = [task for task in self._tasks if not task.done()]
             await (asyncio.wait(pending) if pending else asyncio.sleep(0))
 
-    def _is_full(self, nbytes: int) -> bool:
+    def _is_full(self, nrecords: int, nbytes: int) -> bool:
         if not self._buffered_records:
             return False
+        buffer = self.settings.buffer
         return (len(self._queue) >= self.settings.queue_max
-                or self._buffered_bytes + nbytes > self.settings.buffer.max_bytes)
+                or self._buffered_records + nrecords > buffer.max_events
+                or self._buffered_bytes + nbytes > buffer.max_bytes)
 
     # --- batching -------------------------------------------------------------------------
     async def _run_batcher(self) -> None:
         while True:
-            batch = await self._next_batch()
+            batch, batch_id = await (self._next_disk_batch() if self._diskq is not None
+                                     else self._next_memory_batch())
             if batch is None:
                 return
             await self._slots.acquire()
-            task = asyncio.create_task(self._deliver_batch(batch), name=f"sink-{self.name}-send")
+            task = asyncio.create_task(self._deliver_batch(batch, batch_id),
+                                       name=f"sink-{self.name}-send")
             self._tasks.add(task)
             task.add_done_callback(self._task_done)
 
@@ -205,10 +176,30 @@ class SinkWorker:
         if not task.cancelled() and task.exception() is not None:
             log.error("sink %s: delivery task failed: %r", self.name, task.exception())
 
-    async def _next_batch(self) -> _Batch | None:
+    async def _next_memory_batch(self) -> tuple[Batch | None, None]:
+        return await self._next_batch(), None
+
+    async def _next_disk_batch(self) -> tuple[Batch | None, int | None]:
+        """A batch read back from the disk buffer, tracked like one in-flight envelope."""
+        assert self._diskq is not None
+        limits = self.settings.batch
+        got = await self._diskq.next_batch(limits.max_records, limits.max_bytes, limits.max_wait)
+        if got is None:
+            return None, None
+        batch_id, records = got
+        sizes = [self.size_hint(r) for r in records]
+        env = Envelope(records, sizes, AckToken("", 0, pending=1), self._clock(), len(records),
+                        sum(sizes), cursor=len(records))
+        async with self._cond:
+            self._unsettled[env] = None
+            self._buffered_records += len(records)
+            self._buffered_bytes += env.nbytes
+        return Batch(list(records), [env] * len(records), env.nbytes), batch_id
+
+    async def _next_batch(self) -> Batch | None:
         """Wait for records, then take them until a limit or ``max_wait`` is reached."""
         limits = self.settings.batch
-        batch = _Batch()
+        batch = Batch()
         async with self._cond:
             while not self._queue:
                 if self._closing:
@@ -226,7 +217,7 @@ class SinkWorker:
                 except TimeoutError:
                     return batch
 
-    def _take(self, batch: _Batch, max_records: int, max_bytes: int) -> bool:
+    def _take(self, batch: Batch, max_records: int, max_bytes: int) -> bool:
         """Move records from the queue into ``batch``; True once a limit is reached."""
         while self._queue:
             env = self._queue[0]
@@ -244,22 +235,25 @@ class SinkWorker:
             self._pop_if_taken(env)
         return False
 
-    def _pop_if_taken(self, env: _Envelope) -> None:
+    def _pop_if_taken(self, env: Envelope) -> None:
         if env.cursor >= len(env.records) and self._queue and self._queue[0] is env:
             self._queue.popleft()
             self._cond.notify_all()
 
     # --- delivery -------------------------------------------------------------------------
-    async def _deliver_batch(self, batch: _Batch) -> None:
-        owners = _Owners(batch)
+    async def _deliver_batch(self, batch: Batch, disk_batch_id: int | None = None) -> None:
+        owners = Owners(batch)
         for payload in self.encode(batch.records):
             await self._deliver(payload, owners)
         leftover = owners.rest()
         if leftover:  # an encoder skipped records: account for them, never lose them silently
             self._m.failed("unencodable").inc(len(leftover))
             await self._settle(leftover, delivered=False)
+        if disk_batch_id is not None and self._diskq is not None:
+            await self._diskq.commit(disk_batch_id)  # every record delivered or dead-lettered
+            self._update_gauges()
 
-    async def _deliver(self, payload: Payload, owners: _Owners) -> None:
+    async def _deliver(self, payload: Payload, owners: Owners) -> None:
         attempt = 0
         while True:
             started = self._clock()
@@ -290,7 +284,7 @@ class SinkWorker:
             await self._settle(owners.take(payload.records), delivered=True)
             return
 
-    async def _split(self, payload: Payload, owners: _Owners, exc: SinkError) -> None:
+    async def _split(self, payload: Payload, owners: Owners, exc: SinkError) -> None:
         records = payload.records
         if len(records) <= 1:
             await self._dead_letter(payload, owners, exc)
@@ -309,13 +303,13 @@ class SinkWorker:
             delay = max(delay, min(retry_after, 3600.0))
         return delay
 
-    async def _dead_letter(self, payload: Payload, owners: _Owners, exc: SinkError) -> None:
+    async def _dead_letter(self, payload: Payload, owners: Owners, exc: SinkError) -> None:
         records = payload.records
         reason = "dead-letter" if await self._dead.write(records, exc) else "dead-letter-full"
         self._m.failed(reason).inc(len(records))
         await self._settle(owners.take(records), delivered=False)
 
-    async def _settle(self, envelopes: list[_Envelope], *, delivered: bool) -> None:
+    async def _settle(self, envelopes: list[Envelope], *, delivered: bool) -> None:
         """Records are accounted for (delivered or dead-lettered): ack complete envelopes."""
         async with self._cond:
             for env in envelopes:
@@ -329,27 +323,13 @@ class SinkWorker:
             self._cond.notify_all()
 
     def _update_gauges(self) -> None:
-        self._m.buffer_records.set(self._buffered_records)
-        self._m.buffer_bytes.set(max(0, self._buffered_bytes))
         oldest = next(iter(self._unsettled), None)
-        self._m.lag.set(self._clock() - oldest.enqueued_at if oldest else 0.0)
-
-
-class _SinkMetrics:
-    """The sink's metric children, bound once (labels looked up per sink, not per record)."""
-
-    def __init__(self, metrics: Metrics, sink: str) -> None:
-        self._metrics, self._sink = metrics, sink
-        self.forwarded = metrics.records_forwarded_total.labels(sink=sink)
-        self.bytes = metrics.bytes_forwarded_total.labels(sink=sink)
-        self.retries = metrics.sink_retries_total.labels(sink=sink)
-        self.duration = metrics.sink_request_duration_seconds.labels(sink=sink)
-        self.buffer_records = metrics.buffer_records.labels(sink=sink)
-        self.buffer_bytes = metrics.buffer_bytes.labels(sink=sink)
-        self.lag = metrics.delivery_lag_seconds.labels(sink=sink)
-
-    def requests(self, outcome: str) -> Any:
-        return self._metrics.sink_requests_total.labels(sink=self._sink, outcome=outcome)
-
-    def failed(self, reason: str) -> Any:
-        return self._metrics.records_failed_total.labels(sink=self._sink, reason=reason)
+        since = oldest.enqueued_at if oldest else None
+        if self._diskq is not None:
+            self._m.buffer_records.set(self._diskq.buffer.records)
+            self._m.buffer_bytes.set(self._diskq.buffer.bytes)
+            since = min(filter(None, (since, self._diskq.oldest_unread)), default=None)
+        else:
+            self._m.buffer_records.set(self._buffered_records)
+            self._m.buffer_bytes.set(max(0, self._buffered_bytes))
+        self._m.lag.set(self._clock() - since if since is not None else 0.0)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from shipper.buffer.settings import BufferSettings
 from shipper.units import Duration, Model, Size
 
 #: record fields whose values are unbounded: never a Loki stream label
@@ -35,15 +36,6 @@ class RetrySettings(Model):
     initial_backoff: Duration = 0.5
     max_backoff: Duration = 60.0
     max_attempts: int | None = Field(None, ge=1)
-
-
-class BufferSettings(Model):
-    """Where envelopes wait before delivery (``disk`` needs ``state_dir``)."""
-
-    type: Literal["memory", "disk"] = "memory"
-    max_bytes: Size = 64 * 1024 * 1024
-    when_full: Literal["block", "drop_newest"] = "block"
-    fsync: bool = False
 
 
 class TlsSettings(Model):

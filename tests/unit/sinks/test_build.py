@@ -28,7 +28,14 @@ def test_build_sink_returns_the_worker_for_each_type(data, cls, tmp_path):
     assert isinstance(sink, cls)
 
 
-def test_disk_buffer_is_refused_until_it_exists():
+def test_disk_buffer_needs_a_state_dir():
     cfg = ADAPTER.validate_python({"type": "http", "url": "http://x", "buffer": {"type": "disk"}})
-    with pytest.raises(ConfigError, match="buffer.type"):
+    with pytest.raises(ConfigError, match="state_dir"):
         build_sink(cfg, metrics=Metrics(collectors=False), state_dir=None)
+
+
+def test_disk_buffer_lives_under_state_dir_buffer_sink_name(tmp_path):
+    cfg = ADAPTER.validate_python({"type": "http", "name": "h", "url": "http://x",
+                                   "buffer": {"type": "disk"}})
+    sink = build_sink(cfg, metrics=Metrics(collectors=False), state_dir=tmp_path)
+    assert sink._diskq.buffer.dir == tmp_path / "buffer" / "h"
