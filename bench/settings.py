@@ -29,6 +29,7 @@ class BenchSettings(Model):
     results: Path = BENCH_DIR / "results"
     shipper: list[str] = []
     shipper_args: list[str] = []
+    shipper_ref: str | None = None
     peers: bool = True
     shared_corpus: bool = True
     scenarios: frozenset[str] = frozenset({"throughput", "latency", "files", "idle", "sinks"})
@@ -51,7 +52,8 @@ def default_shipper() -> list[str]:
 def from_env(env: dict[str, str] | None = None) -> BenchSettings:
     """``BENCH_LINES``, ``BENCH_RUNS``, ``BENCH_CACHE``, ``BENCH_RESULTS_DIR``,
     ``BENCH_SHIPPER`` (command line; default the installed ``shipper``; ``none``: skip it),
-    ``BENCH_SHIPPER_ARGS``, ``BENCH_PEERS`` (0/1), ``BENCH_SHARED`` (0/1),
+    ``BENCH_SHIPPER_ARGS``, ``BENCH_SHIPPER_REF`` (a git commit: benchmark the shipper package
+    as committed there, see :mod:`bench.snapshot`), ``BENCH_PEERS`` (0/1), ``BENCH_SHARED`` (0/1),
     ``BENCH_SCENARIOS`` (comma list), ``BENCH_LATENCY_RATE``, ``BENCH_LATENCY_SECONDS``,
     ``BENCH_FILES`` (comma list of file counts), ``BENCH_TIMEOUT``."""
     env = os.environ if env is None else env
@@ -69,5 +71,11 @@ def from_env(env: dict[str, str] | None = None) -> BenchSettings:
         values["files"] = tuple(int(n) for n in env["BENCH_FILES"].split(","))
     command = env.get("BENCH_SHIPPER", "")
     values["shipper"] = [] if command == "none" else shlex.split(command) or default_shipper()
+    if env.get("BENCH_SHIPPER_REF"):
+        from bench.snapshot import snapshot_command
+
+        values["shipper"] = snapshot_command(env["BENCH_SHIPPER_REF"],
+                                             Path(str(values.get("cache", BENCH_DIR / ".cache"))))
+        values["shipper_ref"] = env["BENCH_SHIPPER_REF"]
     values["shipper_args"] = shlex.split(env.get("BENCH_SHIPPER_ARGS", ""))
     return BenchSettings.model_validate(values)
