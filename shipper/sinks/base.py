@@ -270,7 +270,9 @@ class SinkWorker:
                     await self._dead_letter(payload, owners, exc)
                     return
                 self._m.retries.inc()
-                await self._sleep(self.backoff(attempt, exc.retry_after))
+                delay = self.backoff(attempt, exc.retry_after)
+                log.debug("sink %s: %s, retry %d in %.2fs", self.name, exc, attempt, delay)
+                await self._sleep(delay)
                 continue
             except FatalSinkError as exc:
                 self._m.requests("fatal").inc()
@@ -305,6 +307,8 @@ class SinkWorker:
 
     async def _dead_letter(self, payload: Payload, owners: Owners, exc: SinkError) -> None:
         records = payload.records
+        log.warning("sink %s: %d record(s) not deliverable (%s), dead-lettered",
+                    self.name, len(records), exc)
         reason = "dead-letter" if await self._dead.write(records, exc) else "dead-letter-full"
         self._m.failed(reason).inc(len(records))
         await self._settle(owners.take(records), delivered=False)

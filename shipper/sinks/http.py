@@ -12,6 +12,7 @@ import gzip
 import ssl
 from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 import aiohttp
 import zstandard
@@ -60,6 +61,13 @@ def compress(body: bytes, kind: str) -> tuple[bytes, dict[str, str]]:
     return body, {}
 
 
+def safe_origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, never its user info, path or query."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
 def tls_context(tls: Any) -> ssl.SSLContext:
     """Verification on by default; a custom CA bundle, a client certificate, or opt-out."""
     context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
@@ -101,5 +109,5 @@ class HttpTransport:
                 text = await response.text(errors="replace")
                 return response.status, response.headers, text[:300].strip()
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            raise RetryableSinkError(f"{type(exc).__name__}: connection failed",
+            raise RetryableSinkError(f"{type(exc).__name__} talking to {safe_origin(url)}",
                                      sink=self._sink) from None
