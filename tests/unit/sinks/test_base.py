@@ -236,8 +236,12 @@ async def test_gauges_track_buffered_records_and_return_to_zero():
 
 
 async def test_close_gives_up_at_the_deadline_and_leaves_records_unacked():
+    async def long_backoff(seconds: float) -> None:
+        await asyncio.Event().wait()  # a backoff that outlives the shutdown deadline
+
     sink = ScriptedSink(settings(batch={"max_wait": 0}),
-                        [RetryableSinkError("503", status=503)] * 1000, sleep=SleepRecorder())
+                        [RetryableSinkError("503", status=503)], sleep=long_backoff)
     tok = token()
     await run(sink, [([record(1)], tok)], deadline=0.05)
+    assert sink.attempts == [1]
     assert not tok.complete  # not delivered: the checkpoint must not advance past it

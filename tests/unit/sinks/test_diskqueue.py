@@ -11,14 +11,14 @@ from shipper.metrics import Metrics
 from tests.unit.sinks.fakes import ScriptedSink, SleepRecorder, record, settings, token
 
 
-def disk_sink(tmp_path, script=None, **overrides):
+def disk_sink(tmp_path, script=None, sleep=None, **overrides):
     cfg = settings(buffer={"type": "disk", "max_bytes": overrides.pop("max_bytes", 1 << 20),
                            "fsync": "never", **overrides.pop("buffer", {})},
                    batch={"max_wait": 0.01}, **overrides)
     metrics = Metrics(collectors=False)
     disk = DiskBuffer(tmp_path / "buf", cfg.buffer.max_bytes, "never", metrics, sink="fake")
-    return ScriptedSink(cfg, script, metrics=metrics, disk=disk, sleep=SleepRecorder(),
-                        state_dir=tmp_path)
+    return ScriptedSink(cfg, script, metrics=metrics, disk=disk,
+                        sleep=sleep or SleepRecorder(), state_dir=tmp_path)
 
 
 async def test_envelope_is_acked_when_durably_buffered_then_delivered(tmp_path):
@@ -35,7 +35,10 @@ async def test_envelope_is_acked_when_durably_buffered_then_delivered(tmp_path):
 
 
 async def test_undelivered_records_survive_a_restart(tmp_path):
-    first = disk_sink(tmp_path, [RetryableSinkError("503", status=503)] * 1000)
+    async def long_backoff(seconds: float) -> None:
+        await asyncio.Event().wait()  # still backing off when the shutdown deadline passes
+
+    first = disk_sink(tmp_path, [RetryableSinkError("503", status=503)], sleep=long_backoff)
     await first.start()
     await first.put([record(1), record(2)], token())
     await first.close(0.05)
