@@ -243,7 +243,13 @@ class SinkWorker:
     # --- delivery -------------------------------------------------------------------------
     async def _deliver_batch(self, batch: Batch, disk_batch_id: int | None = None) -> None:
         owners = Owners(batch)
-        for payload in self.encode(batch.records):
+        try:
+            payloads = self.encode(batch.records)
+        except (TypeError, ValueError) as exc:  # a record the encoder cannot serialise
+            payloads = []
+            await self._dead_letter(Payload(b"", batch.records, 0), owners,
+                                    FatalSinkError(f"cannot encode batch: {exc}", sink=self.name))
+        for payload in payloads:
             await self._deliver(payload, owners)
         leftover = owners.rest()
         if leftover:  # an encoder skipped records: account for them, never lose them silently

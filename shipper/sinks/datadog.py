@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
@@ -28,7 +29,16 @@ STATUS = {"trace": "debug", "debug": "debug", "info": "info", "warning": "warnin
           "error": "error", "critical": "critical"}
 _TAG_SOURCES = (("kube_namespace", "namespace"), ("pod_name", "pod"),
                 ("kube_container_name", "container"))
+INTAKE_PATH = "/api/v2/logs"
 _RESERVED = ("message", "status", "hostname", "service", "ddsource", "ddtags")
+
+
+def intake_url(url: str) -> str:
+    """A bare intake address gets ``/api/v2/logs``; a URL with a path is used as given."""
+    parts = urlsplit(url)
+    if parts.path in ("", "/"):
+        return urlunsplit(parts._replace(path=INTAKE_PATH))
+    return url
 
 
 class DatadogEncoder:
@@ -105,6 +115,7 @@ class DatadogSink(SinkWorker):
         self.counts = self.encoder.counts
         self._transport = HttpTransport(settings, sink=self.name)
         self._headers: dict[str, str] = {}
+        self._url = intake_url(settings.url)
 
     def encode(self, records: list[Record]) -> list[Payload]:
         payloads = []
@@ -128,5 +139,5 @@ class DatadogSink(SinkWorker):
 
     async def send(self, payload: Payload) -> None:
         status, headers, text = await self._transport.post(
-            self.settings.url, payload.body, {**self._headers, **payload.headers})
+            self._url, payload.body, {**self._headers, **payload.headers})
         self.classify(status, headers, text)

@@ -245,3 +245,15 @@ async def test_close_gives_up_at_the_deadline_and_leaves_records_unacked():
     await run(sink, [([record(1)], tok)], deadline=0.05)
     assert sink.attempts == [1]
     assert not tok.complete  # not delivered: the checkpoint must not advance past it
+
+
+async def test_a_batch_the_encoder_cannot_serialise_is_dead_lettered_not_stuck(tmp_path):
+    class Broken(ScriptedSink):
+        def encode(self, records):
+            raise TypeError("Type is not JSON serializable: set")
+
+    sink = Broken(settings(batch={"max_wait": 0}), state_dir=tmp_path)
+    tok = token()
+    await run(sink, [([record(1)], tok)])
+    assert tok.complete
+    assert sink._m.failed("dead-letter")._value.get() == 1

@@ -65,3 +65,10 @@ def test_uncompressed_option():
     payload = sink(compression="none").encode([make_record(1)])[0]
     assert orjson.loads(payload.body)[0]["message"] == "frame 1 done"
     assert "Content-Encoding" not in payload.headers
+
+
+def test_bare_intake_address_gets_the_v2_logs_path():
+    from shipper.sinks.datadog import intake_url
+    assert intake_url("https://http-intake.logs.datadoghq.eu") == \
+        "https://http-intake.logs.datadoghq.eu/api/v2/logs"
+    assert intake_url("http://127.0.0.1:8080/custom") == "http://127.0.0.1:8080/custom"
