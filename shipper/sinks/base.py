@@ -19,6 +19,7 @@ transport hooks ``open``/``shutdown``. Everything else lives here once:
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 import logging
 import random
 import time
@@ -50,6 +51,9 @@ class SinkWorker:
                  sleep: Sleep = asyncio.sleep, rng: Callable[[], float] = random.random,
                  wall_clock: Callable[[], float] = time.time, disk: Any = None) -> None:
         self.name: str = settings.name
+        #: records an encoder delivered changed to fit the backend, by kind (truncated,
+        #: label-demoted, ...); flushed to ``shipper_records_failed_total{reason}``
+        self.counts: Counter[str] = Counter()
         self.settings = settings
         self._clock, self._sleep, self._rng, self._wall_clock = clock, sleep, rng, wall_clock
         self._queue: deque[Envelope] = deque()
@@ -249,6 +253,7 @@ class SinkWorker:
             payloads = []
             await self._dead_letter(Payload(b"", batch.records, 0), owners,
                                     FatalSinkError(f"cannot encode batch: {exc}", sink=self.name))
+        self._flush_changed()
         for payload in payloads:
             await self._deliver(payload, owners)
         leftover = owners.rest()
@@ -291,6 +296,12 @@ class SinkWorker:
             self._m.bytes.inc(payload.raw_bytes)
             await self._settle(owners.take(payload.records), delivered=True)
             return
+
+    def _flush_changed(self) -> None:
+        """Count records the encoder had to change (they are delivered, but not intact)."""
+        for reason, n in self.counts.items():
+            self._m.failed(reason).inc(n)
+        self.counts.clear()
 
     async def _split(self, payload: Payload, owners: Owners, exc: SinkError) -> None:
         records = payload.records

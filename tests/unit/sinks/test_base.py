@@ -257,3 +257,19 @@ async def test_a_batch_the_encoder_cannot_serialise_is_dead_lettered_not_stuck(t
     await run(sink, [([record(1)], tok)])
     assert tok.complete
     assert sink._m.failed("dead-letter")._value.get() == 1
+
+
+class TruncatingSink(ScriptedSink):
+    """An encoder that has to shorten every other record to fit the backend."""
+
+    def encode(self, records):
+        self.counts["truncated"] += len(records[::2])
+        return super().encode(records)
+
+
+async def test_records_changed_by_the_encoder_are_counted_per_reason():
+    metrics = Metrics(collectors=False)
+    sink = TruncatingSink(settings(batch={"max_records": 4, "max_wait": 0.01}), metrics=metrics)
+    await run(sink, [([record(i) for i in range(4)], token()), ([record(9)], token())])
+    assert metrics.value("shipper_records_failed_total", sink="fake", reason="truncated") == 3
+    assert not sink.counts
