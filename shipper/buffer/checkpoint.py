@@ -56,6 +56,8 @@ class CheckpointStore:
         self._entries: dict[str, CheckpointEntry] = {}
         self._dirty = False
         self._lock = asyncio.Lock()
+        #: see :meth:`rotated_since` (``None`` until loaded or set)
+        self.since: float | None = None
         self._failing = False
         #: failed saves since start-up (a full or read-only state directory)
         self.failures = 0
@@ -102,6 +104,21 @@ class CheckpointStore:
         if entry is not None and entry.retired is None:
             entry.retired = self._clock()
             self._dirty = True
+
+    def rotated_since(self, started: float) -> float:
+        """Since when rotated files may hold lines no run has read (wall clock).
+
+        A run calls this once at start-up with its own start time. The answer is the
+        start of the oldest earlier run whose rotated files may be unfinished, but never
+        older than what the retained checkpoints still cover (a file finished before that
+        has no entry left and would be read twice). It is persisted with the checkpoints,
+        so a run killed before it saved anything still passes it on.
+        """
+        floor = self._clock() - self._retain + 60.0
+        since = started if self.since is None else min(self.since, started)
+        self.since = max(since, min(floor, started))
+        self._dirty = True
+        return self.since
 
     def remove(self, file_key: str) -> None:
         if self._entries.pop(file_key, None) is not None:
@@ -152,7 +169,10 @@ class CheckpointStore:
 
     def _serialise(self) -> bytes:
         files = [asdict(e) for e in self._entries.values()]
-        return json.dumps({"version": VERSION, "files": files}, indent=0).encode()
+        doc: dict[str, Any] = {"version": VERSION, "files": files}
+        if self.since is not None:
+            doc["since"] = self.since
+        return json.dumps(doc, indent=0).encode()
 
     async def load(self) -> None:
         """Read the checkpoint file (in a thread); missing or corrupt means start empty."""
@@ -169,7 +189,7 @@ class CheckpointStore:
                         extra={"path": str(self.path), "error": exc.strerror})
             return
         try:
-            self._entries = _parse(raw)
+            self._entries, self.since = _parse(raw)
         except ValueError as exc:
             self._set_aside(str(exc))
 
@@ -183,7 +203,7 @@ class CheckpointStore:
                     extra={"path": str(self.path), "reason": reason, "kept_as": str(aside)})
 
 
-def _parse(raw: bytes) -> dict[str, CheckpointEntry]:
+def _parse(raw: bytes) -> tuple[dict[str, CheckpointEntry], float | None]:
     """Entries of a checkpoint file (``ValueError`` when it is not a valid one)."""
     try:
         doc: Any = json.loads(raw)
@@ -198,7 +218,8 @@ def _parse(raw: bytes) -> dict[str, CheckpointEntry]:
     for item in files:
         entry = _entry(item)
         entries[entry.key] = entry
-    return entries
+    since = doc.get("since")
+    return entries, since if isinstance(since, (int, float)) and since > 0 else None
 
 
 def _entry(item: Any) -> CheckpointEntry:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from shipper.metrics import Metrics
 from shipper.sources.files import OpenFile
@@ -85,6 +85,11 @@ class FileSet:
         """``f`` has its fingerprint now: remember it (copytruncate copies are skipped)."""
         assert f.identity is not None
         _remember(self._fingerprints, f.identity.fingerprint)
+
+    def seed_fingerprints(self, fingerprints: Iterable[str]) -> None:
+        """Fingerprints read by an earlier run (from its checkpoints)."""
+        for fingerprint in fingerprints:
+            _remember(self._fingerprints, fingerprint)
 
     def remove(self, f: OpenFile) -> None:
         """Close ``f`` and forget it (its identity stays remembered)."""

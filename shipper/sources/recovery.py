@@ -32,6 +32,8 @@ class Checkpoints(Protocol):
 
     def retire(self, file_key: str) -> None: ...
 
+    def rotated_since(self, started: float) -> float: ...
+
 
 def resume_offset(checkpoints: Checkpoints | None, f: OpenFile,
                   live: dict[tuple[int, int], OpenFile]) -> int:

@@ -55,7 +55,8 @@ class Tailer:
         self._inotify: Inotify | None = None
         self._rescan = True
         self._turn = 0
-        self._started = time.time()
+        #: rotated generations renamed after this wall-clock time may hold unread lines
+        self._since = time.time() - 1.0
 
     @property
     def open_files(self) -> int:
@@ -118,7 +119,7 @@ class Tailer:
     async def _scan(self) -> None:
         files = self._files
         found = await asyncio.to_thread(survey, self._matcher, dict(files.files), files.seen(),
-                                        self._started - 1.0, files.fingerprints())
+                                        self._since, files.fingerprints())
         now = self._clock()
         for ident, state in found.tracked.items():
             f = self._files.get(ident)
@@ -154,7 +155,10 @@ class Tailer:
         """Finish files renamed while the shipper was down (found by identity)."""
         if self._checkpoints is None:
             return
-        paths = await asyncio.to_thread(find_renamed, self._checkpoints.entries())
+        self._since = self._checkpoints.rotated_since(self._since)
+        entries = self._checkpoints.entries()
+        self._files.seed_fingerprints(e.fingerprint for e in entries)
+        paths = await asyncio.to_thread(find_renamed, entries)
         now = self._clock()
         for f in await self._files.open(paths):
             f.let_go_at = now

@@ -112,11 +112,12 @@ class Tally:
 class Shipper:
     """One ``shipper run`` subprocess whose stdout records feed a :class:`Tally`."""
 
-    def __init__(self, args: list[str], tally: Tally, stderr_path: Path) -> None:
+    def __init__(self, args: list[str], tally: Tally, stderr_path: Path, **popen: object) -> None:
         self.tally = tally
         self._stderr = open(stderr_path, "ab")
         self.proc = subprocess.Popen([*shipper_command(), "run", *args], stdout=subprocess.PIPE,
-                                     stderr=self._stderr, env=child_env(), cwd=REPO)
+                                     stderr=self._stderr, env=child_env(), cwd=REPO,
+                                     **popen)  # type: ignore[call-overload]
         self.peak_rss_kib = 0
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -142,6 +143,11 @@ class Shipper:
     def signal(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)
 
+    def kill(self, timeout: float = 60) -> int:
+        """SIGKILL, then wait until its last output was counted."""
+        self.signal(signal.SIGKILL)
+        return self.wait(timeout)
+
     def wait(self, timeout: float = 60) -> int:
         code = self.proc.wait(timeout)
         self._reader.join(timeout)
@@ -152,6 +158,18 @@ class Shipper:
         if self.proc.poll() is None:
             self.signal(signal.SIGTERM)
         return self.wait(timeout)
+
+
+def spans(items: list[tuple[str, int]], limit: int = 8) -> str:
+    """``k:0-469,k:2319`` for a list of missing tokens (first ``limit`` runs)."""
+    runs: list[list] = []
+    for stream, n in sorted(items):
+        if runs and runs[-1][0] == stream and runs[-1][2] == n - 1:
+            runs[-1][2] = n
+        else:
+            runs.append([stream, n, n])
+    text = [f"{s}:{a}" if a == b else f"{s}:{a}-{b}" for s, a, b in runs[:limit]]
+    return ",".join(text) + (",..." if len(runs) > limit else "") or "none"
 
 
 def report(name: str, *, written: int, tally: Tally, rss_kib: int = 0, **more: object) -> None:

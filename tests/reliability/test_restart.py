@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import signal
-import time
 
 import pytest
 
 from tests.reliability.harness import Shipper, Tally, line, report
+from tests.reliability.probes import PacedWriter
 
 pytestmark = pytest.mark.integration
 
@@ -18,21 +18,28 @@ def args_for(tmp_path, podinfo, *extra: str) -> list[str]:
 
 
 def test_sigterm_mid_file_then_restart_is_exact(tmp_path, podinfo, cli):
-    """5. 4,000 lines; SIGTERM (no drain) as soon as some arrived; a second run finishes
-    from the checkpoint: first + second run = exactly 4,000."""
+    """5. 4,000 lines written at a steady pace while the shipper follows the file; SIGTERM
+    (no drain) lands mid-file, once about a quarter arrived; the writer finishes; a second
+    run finishes from the checkpoint: first + second run = exactly 4,000, none twice."""
     (tmp_path / "logs").mkdir()
-    (tmp_path / "logs" / "app.log").write_bytes(b"".join(line("s", n) for n in range(4000)))
+    path = tmp_path / "logs" / "app.log"
+    path.touch()
     tally = Tally()
     first = Shipper(args_for(tmp_path, podinfo, "--no-drain-on-exit"), tally,
                     tmp_path / "stderr.log")
-    tally.wait_for(1, 30)
+    writer = PacedWriter(path, "s", 4000, rate=1000)
+    writer.start()
+    assert tally.wait_for(1000, 30), "the first run shipped nothing"
     first.signal(signal.SIGTERM)
     assert first.wait() == 0
-    after_first = tally.delivered
+    at_signal, after_first = writer.written, tally.delivered
+    writer.join(30)
     second = Shipper(args_for(tmp_path, podinfo, "--once"), tally, tmp_path / "stderr.log")
     assert second.wait() == 0
     report("sigterm+restart", written=4000, tally=tally,
-           rss_kib=max(first.peak_rss_kib, second.peak_rss_kib), first_run=after_first)
+           rss_kib=max(first.peak_rss_kib, second.peak_rss_kib), first_run=after_first,
+           written_at_sigterm=at_signal)
+    assert 0 < after_first < 4000 and at_signal < 4000, "SIGTERM did not land mid-file"
     assert tally.missing({"s": 4000}) == [] and tally.duplicated == 0
 
 
