@@ -33,6 +33,7 @@ class Processor:
         self.stages: list[Stage] = build_filter_stages(
             settings.filters, settings.redact, fates=fates, clock=clock)
         self.draining = [s for s in self.stages if hasattr(s, "drain")]
+        self.preparing = [s for s in self.stages if hasattr(s, "prepare")]
         self.parsers: dict[str, FileParser] = {}
         self._enrichers: dict[str, Enricher] = {}
         self.extra_k8s: dict[str, object] = {}
@@ -59,12 +60,26 @@ class Processor:
         self._enrichers.clear()
 
     def process(self, records: list[Record], path: str) -> list[Record]:
-        """Enrich and filter parsed records of one file; returns what survives, in order."""
+        """Enrich and filter parsed records of one file; returns what survives, in order.
+
+        Stages with ``prepare(records, extra)`` pre-scan the whole batch first (one pass
+        instead of one check per record) and ``release()`` it at the end.
+        """
         enrich = self.enricher_for(path)
+        records = [enrich(record) for record in records]
+        extra = enrich.ctx.path_fields
+        for stage in self.preparing:
+            stage.prepare(records, extra)  # type: ignore[attr-defined]
+        try:
+            return self._filter(records)
+        finally:
+            for stage in self.preparing:
+                stage.release()  # type: ignore[attr-defined]
+
+    def _filter(self, records: list[Record]) -> list[Record]:
         stages = self.stages
         out: list[Record] = []
         for record in records:
-            record = enrich(record)
             for stage in stages:
                 record = stage(record)
                 if record is None:

@@ -7,6 +7,9 @@ noise, and neither is a request answered with a status of 400 or more.
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from shipper.filters.prescan import BatchScan, ci_literal, escape, raw_text
 from shipper.filters.requests import Request, request_of
 from shipper.filters.settings import FilterSettings
 from shipper.record import WARNING_RANK, LEVEL_RANK, Record
@@ -25,6 +28,10 @@ _AUTH_BAD = re.compile(
     r"reject\w*|unable|cannot|could\s+not|mismatch|missing|bad|wrong|revoked)\b"
 )
 _LEGACY_LOGGER = re.compile(r"^(?:TRACE|DEBUG|INFO):([\w.]+):")
+#: every request a preset drops has a GET/HEAD method (any case) or a kube-probe agent
+REQUEST_NEEDLES = ("get", "head", "kube-probe/")
+#: every _AUTH_OK match holds one of these (case-insensitive)
+AUTH_NEEDLES = ("auth", "verifi", "validated", "login", "logged", "sign")
 
 
 def route_regex(routes: list[str]) -> re.Pattern[str]:
@@ -59,12 +66,42 @@ class NoiseStage:
         self._auth = "auth_success" in enabled
         self._loggers = logger_regex(settings.third_party_loggers) if "third_party" in enabled else None
         self._requests = self._health is not None or self._polling is not None
+        self._scan = self._batch_scan(settings.third_party_loggers)
+        self._clean: set[int] = set()
+
+    def _batch_scan(self, loggers: list[str]) -> BatchScan | None:
+        """One RE2 pattern matching every raw line an enabled preset could drop."""
+        parts = [r"\\"]
+        if self._requests:
+            parts += [ci_literal(word) for word in REQUEST_NEEDLES]
+        if self._auth:
+            parts += [ci_literal(word) for word in AUTH_NEEDLES]
+        if self._loggers is not None:
+            parts += [escape(name) for name in loggers]
+        scan = BatchScan("|".join(parts))
+        return scan if scan.usable else None
+
+    def prepare(self, records: list[Record], extra: dict[str, Any] | None = None) -> None:
+        """Pre-scan a batch: records whose raw line no preset could match pass until
+        :meth:`release` (with ``extra`` attributes added after parsing, none do)."""
+        self._clean = set()
+        if self._scan is None or extra:
+            return
+        hits = self._scan.hits([raw_text(record) for record in records])
+        if hits is not None:
+            self._clean = {id(r) for i, r in enumerate(records) if i not in hits}
+
+    def release(self) -> None:
+        """End of the batch: forget the pre-scan (ids are only unique while it lives)."""
+        self._clean = set()
 
     @property
     def active(self) -> bool:
         return self._requests or self._auth or self._loggers is not None
 
     def __call__(self, record: Record) -> Record | None:
+        if id(record) in self._clean:
+            return record
         if LEVEL_RANK.get(record.get("level", "info"), 2) >= WARNING_RANK:
             return record
         preset = self.classify(record)

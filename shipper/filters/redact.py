@@ -13,9 +13,10 @@ import hmac
 import re
 from typing import Any, Callable
 
+from shipper.filters.prescan import BatchScan, escape, flexible, raw_text
 from shipper.filters.secrets import (
-    EMAIL_RULE, REDACTED_PREFIX, TextRule, builtin_rules, card_int_ok, flatten,
-    minimal_needles,
+    DIGIT_RUN_SCAN, EMAIL_RULE, REDACTED_PREFIX, TextRule, builtin_rules, card_int_ok,
+    flatten, minimal_needles,
 )
 from shipper.filters.settings import RedactSettings
 from shipper.record import Record
@@ -64,6 +65,20 @@ class Redactor:
         self._key_rule = self._pick_key_rule(disabled)
         self._names = [k.lower().replace("-", "").replace("_", "") for k in settings.secret_keys]
         self._key_cache: dict[str, str | None] = {}
+        self.scan = self._batch_scan(rules)
+
+    def _batch_scan(self, rules: list[TextRule]) -> BatchScan | None:
+        """One RE2 pattern matching every text any rule (or a secret-named key, a
+        card-sized integer, a JSON escape) could need: ``None`` when a rule has no cheap
+        pre-check to build it from."""
+        if any(r.always or (r.gate is not None and r.scan is None) for r in rules):
+            return None
+        parts = [flexible(n) for n in minimal_needles([*self._needles, *self._names])]
+        parts += [escape(lit) for lit in self._literals]
+        parts += [r.scan for r in rules if r.scan is not None]
+        parts += [DIGIT_RUN_SCAN, r"\\"]
+        scan = BatchScan("|".join(parts))
+        return scan if scan.usable else None
 
     @staticmethod
     def _pick_key_rule(disabled: set[str]) -> Callable[[str], str | None]:
@@ -201,6 +216,10 @@ class Redactor:
             record["_raw"] = self.redact_text(raw, fired)
         return fired
 
+    def redact_record_check(self, attributes: dict[str, Any]) -> bool:
+        """``True`` when these attributes may hold a secret (the per-record pre-check)."""
+        return self._record_may_hold_secret({"attributes": dict(attributes)})
+
     def _record_may_hold_secret(self, record: Record) -> bool:
         """One pre-check over all of a record's text (most records stop here)."""
         texts: list[str] = []
@@ -248,8 +267,29 @@ class RedactStage:
     def __init__(self, redactor: Redactor, fates: Fates) -> None:
         self._redactor = redactor
         self._fates = fates
+        self._clean: set[int] = set()
+
+    def prepare(self, records: list[Record], extra: dict[str, Any] | None = None) -> None:
+        """Pre-scan a batch: records whose raw line no rule could match skip redaction
+        until :meth:`release`. ``extra`` are attributes added after parsing (path-template
+        fields); the raw line only stands for a record when the message is on it (one
+        line) and ``extra`` is clean."""
+        scan = self._redactor.scan
+        self._clean = set()
+        if scan is None or (extra and self._redactor.redact_record_check(extra)):
+            return
+        texts = [raw_text(record) for record in records]
+        hits = scan.hits(texts)
+        if hits is not None:
+            self._clean = {id(r) for i, r in enumerate(records) if i not in hits}
+
+    def release(self) -> None:
+        """End of the batch: forget the pre-scan (ids are only unique while it lives)."""
+        self._clean = set()
 
     def __call__(self, record: Record) -> Record | None:
+        if id(record) in self._clean:
+            return record
         fired = self._redactor.redact_record(record)
         if fired:
             for rule in sorted(fired):

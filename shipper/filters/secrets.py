@@ -35,6 +35,8 @@ class TextRule:
     ``needles`` are lower-case substrings without ``-``/``_`` one of which every match
     contains once the text is lower-cased and stripped of ``-``/``_``; ``literals`` are
     case-sensitive substrings; ``gate`` is any test. A rule with none is always searched.
+    ``scan`` is an RE2 pattern matching (at least) every text the ``gate`` lets through,
+    for the batch pre-scan (:mod:`shipper.filters.prescan`).
     """
 
     name: str
@@ -45,6 +47,7 @@ class TextRule:
     lower: bool = False
     needles: tuple[str, ...] = ()
     literals: tuple[str, ...] = ()
+    scan: str | None = None
 
     @property
     def always(self) -> bool:
@@ -148,13 +151,13 @@ def builtin_rules(secret_keys: list[str]) -> list[TextRule]:
                  group=2, lower=True, valid=bearer_ok, needles=("bearer", "basic")),
         TextRule("aws_access_key_id", re.compile(
             r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b"),
-            gate=re.compile("A[BCGIKNPRS][A-Z]A").search),
+            gate=re.compile("A[BCGIKNPRS][A-Z]A").search, scan="A[BCGIKNPRS][A-Z]A"),
         TextRule("aws_secret_key", re.compile(
             r"aws[a-z0-9_. -]{0,30}?(?:secret|sk)[a-z0-9_.-]*\\?[\"']?\s*[:=]\s*\\?[\"']?"
             r"([a-z0-9/+]{40})(?![a-z0-9/+])"), group=1, lower=True, needles=("aws",)),
         TextRule("github_token", re.compile(
             r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
-            gate=re.compile("gh[pousr]_|github_pat_").search),
+            gate=re.compile("gh[pousr]_|github_pat_").search, scan="gh[pousr]_|github_pat_"),
         TextRule("slack_token", re.compile(
             r"\bxox[abposre]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]+"),
             literals=("xox", "hooks.slack.com")),
@@ -162,11 +165,13 @@ def builtin_rules(secret_keys: list[str]) -> list[TextRule]:
             r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])|\bya29\.[0-9A-Za-z_-]{20,}"),
             literals=("AIza", "ya29.")),
         TextRule("card_number", re.compile(r"(?<![\w.-])[2-6]\d(?:[ -]?\d){11,17}(?![\w-]|\.\d)"),
-                 valid=card_ok, gate=has_digit_run),
+                 valid=card_ok, gate=has_digit_run, scan=DIGIT_RUN_SCAN),
     ]
     return rules
 
 
+#: RE2 form of :func:`has_digit_run`
+DIGIT_RUN_SCAN = "[0-9](?:[ -]*[0-9]){12}"
 _DIGIT_MAP = bytes(48 if 48 <= c <= 57 else c for c in range(256))
 
 
