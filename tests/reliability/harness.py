@@ -80,6 +80,7 @@ class Tally:
     seen: Counter[tuple[str, int]] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     paths: set[str] = field(default_factory=set)
+    offsets: list[int] = field(default_factory=list)
 
     def feed(self, raw: bytes) -> None:
         found = [(m.group(1).decode(), int(m.group(2))) for m in TOKEN.finditer(raw)]
@@ -87,6 +88,7 @@ class Tally:
             self.seen.update(found)
             for p in re.findall(rb'"path":"([^"]+)"', raw):
                 self.paths.add(p.decode())
+            self.offsets.extend(int(o) for o in re.findall(rb'"offset":(\d+)', raw))
 
     @property
     def delivered(self) -> int:
@@ -112,10 +114,12 @@ class Tally:
 class Shipper:
     """One ``shipper run`` subprocess whose stdout records feed a :class:`Tally`."""
 
-    def __init__(self, args: list[str], tally: Tally, stderr_path: Path, **popen: object) -> None:
+    def __init__(self, args: list[str], tally: Tally, stderr_path: Path,
+                 prefix: tuple[str, ...] = (), **popen: object) -> None:
         self.tally = tally
         self._stderr = open(stderr_path, "ab")
-        self.proc = subprocess.Popen([*shipper_command(), "run", *args], stdout=subprocess.PIPE,
+        command = [*prefix, *shipper_command(), "run", *args]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE,
                                      stderr=self._stderr, env=child_env(), cwd=REPO,
                                      **popen)  # type: ignore[call-overload]
         self.peak_rss_kib = 0
