@@ -41,6 +41,8 @@ def start_state(text: str) -> tuple[str | None, int]:
 def continues(text: str, state: int) -> tuple[bool, int]:
     """Whether ``text`` belongs to the pending record, and the state after it."""
     first = text[:1]
+    if state == NONE and (first == "{" or "0" <= first <= "9"):
+        return False, NONE  # a JSON object or a timestamp: a new record
     if first in (" ", "\t") or not text.strip():
         return True, state
     if text.startswith(_TRACEBACK) or text.startswith(_CHAINED):
