@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast reliability bench profile lint clean
+.PHONY: venv demo test test-fast reliability bench bench-tiny profile clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV)
