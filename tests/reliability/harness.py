@@ -164,6 +164,19 @@ class Shipper:
         return self.wait(timeout)
 
 
+def wait_up(tally: Tally, logs: Path, n: int, timeout: float = 30) -> bool:
+    """Write readiness line ``SEQ:r:<n>`` to ``logs/ready.log`` and wait until it ships
+    (a SIGTERM before the shipper installed its handler ends it with -15)."""
+    with open(logs / "ready.log", "ab") as fh:
+        fh.write(line("r", n))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ("r", n) in tally.seen:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def spans(items: list[tuple[str, int]], limit: int = 8) -> str:
     """``k:0-469,k:2319`` for a list of missing tokens (first ``limit`` runs)."""
     runs: list[list] = []

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.reliability.harness import SCALE, Shipper, Tally, line, report, scaled, spans
+from tests.reliability.harness import SCALE, Shipper, Tally, line, report, scaled, spans, wait_up
 from tests.reliability.probes import PacedWriter
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,8 @@ def test_sigkill_loop_while_writing_and_rotating(tmp_path, podinfo, cli):
         shipper.kill()
         kills += 1
         peak = max(peak, shipper.peak_rss_kib)
-    tally.wait_for(total, 30)
+    assert wait_up(tally, logs, runs)
+    tally.wait_for(total + 1, 30)
     code = shipper.stop()
     peak = max(peak, shipper.peak_rss_kib)
     missing = tally.missing({"k": total})
