@@ -68,7 +68,8 @@ class SinkWorker:
         self._dead = DeadLetter(state_dir, self.name, settings.dead_letter_max_bytes)
         self._m = SinkMetrics(metrics, self.name)
         self._diskq = DiskQueue(disk, when_full=settings.buffer.when_full, clock=clock,
-                                on_drop=self._m.failed("buffer-full").inc) if disk else None
+                                on_drop=self._m.failed("buffer-full").inc,
+                                on_write_error=self._m.retries.inc, sleep=sleep) if disk else None
 
     # --- what a sink provides -------------------------------------------------------------
     def encode(self, records: list[Record]) -> list[Payload]:

@@ -11,22 +11,32 @@ stopped are sent again after a restart (at least once).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+import logging
+from typing import Any, Awaitable, Callable
 
 import orjson
 
 from shipper.acks import AckToken
-from shipper.errors import BufferFullError
+from shipper.errors import BufferError_, BufferFullError
 from shipper.record import Record, public_view
+
+log = logging.getLogger("shipper.sinks")
+
+#: waits between attempts to write to a buffer whose disk failed (full, I/O error)
+WRITE_RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0)
 
 
 class DiskQueue:
     def __init__(self, buffer: Any, *, when_full: str, clock: Callable[[], float],
-                 on_drop: Callable[[int], None]) -> None:
+                 on_drop: Callable[[int], None], on_write_error: Callable[[], None] = lambda: None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.buffer = buffer
         self._when_full = when_full
         self._clock = clock
         self._on_drop = on_drop
+        self._on_write_error = on_write_error
+        self._sleep = sleep
+        self._write_failures = 0
         self._data = asyncio.Event()
         self._room = asyncio.Event()
         self._unread = 0
@@ -53,11 +63,27 @@ class DiskQueue:
                     return
                 self._room.clear()
                 await self._room.wait()
+            except BufferError_ as exc:
+                await self._write_failed(exc)
+        if self._write_failures:
+            log.warning("disk buffer writable again", extra={"failed_attempts": self._write_failures})
+            self._write_failures = 0
         self._unread += len(items)
         if self.oldest_unread is None:
             self.oldest_unread = self._clock()
         self._data.set()
         token.done()  # durably buffered
+
+    async def _write_failed(self, exc: BufferError_) -> None:
+        """The disk said no (full file system, I/O error): report once, count every
+        attempt, hold the records (backpressure) and try again after a pause."""
+        if not self._write_failures:
+            log.warning("disk buffer write failed; holding records and retrying",
+                        extra={"error": str(exc)})
+        self._on_write_error()
+        delay = WRITE_RETRY_DELAYS[min(self._write_failures, len(WRITE_RETRY_DELAYS) - 1)]
+        self._write_failures += 1
+        await self._sleep(delay)
 
     def wake(self) -> None:
         """Closing, or room was made: let waiting readers and writers look again."""

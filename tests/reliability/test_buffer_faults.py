@@ -81,10 +81,6 @@ def test_corrupt_disk_buffer_record_is_skipped_and_counted(tmp_path, podinfo, cl
     assert b"damaged" in stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sinks bug: DiskQueue.put (shipper/sinks/diskqueue.py) catches only BufferFullError; the "
-    "BufferError_ of a failed write (ENOSPC) kills the processor task, nothing is shipped "
-    "after space returns and the run exits 1"))
 def test_full_file_system_under_state_dir_recovers(tmp_path, podinfo, cli, disk_buffer):
     """8. The state directory (checkpoints + disk buffer) is on a 1 MiB tmpfs filled to the
     last byte while the sink is down and lines keep coming: the shipper stays up (no crash

@@ -76,3 +76,40 @@ async def test_full_disk_buffer_blocks_until_a_commit_makes_room(tmp_path):
     await asyncio.wait_for(second, 2)
     await sink.close(2)
     assert sum(len(b) for b in sink.delivered) == 6
+
+
+class FlakyDisk:
+    """A buffer whose first writes fail as on a full file system."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.appended: list[bytes] = []
+        self.records = 0
+
+    async def append(self, items):
+        from shipper.errors import BufferError_
+
+        if self.failures:
+            self.failures -= 1
+            raise BufferError_("No space left on device")
+        self.appended.extend(items)
+
+
+async def test_a_failed_disk_write_is_counted_held_and_retried_until_it_succeeds():
+    from shipper.acks import AckToken
+    from shipper.sinks.diskqueue import DiskQueue
+
+    errors, sleeps = [], []
+
+    async def sleep(seconds):
+        sleeps.append(seconds)
+
+    disk = FlakyDisk(failures=3)
+    queue = DiskQueue(disk, when_full="block", clock=lambda: 0.0, on_drop=lambda n: None,
+                      on_write_error=lambda: errors.append(1), sleep=sleep)
+    token = AckToken("f", 10, pending=1)
+    await queue.put([{"message": "kept", "_raw": "x"}], token)
+    assert token.complete
+    assert len(disk.appended) == 1 and b"_raw" not in disk.appended[0]
+    assert len(errors) == 3
+    assert sleeps == [0.5, 1.0, 2.0]
