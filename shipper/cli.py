@@ -10,14 +10,17 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import orjson
 
 from shipper import __version__
-from shipper.config import Settings, load_settings, masked_dump
 from shipper.errors import ConfigError, ShipperError
+
+if TYPE_CHECKING:  # the config stack (pydantic) loads after the early signal handlers
+    from shipper.config import Settings
 
 log = logging.getLogger("shipper")
 
@@ -58,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> "Settings":
+    from shipper.config import load_settings
+
     overrides: dict[str, Any] = {
         "paths": args.paths, "path_templates": args.path_templates,
         "podinfo_dir": args.podinfo_dir, "state_dir": args.state_dir,
@@ -81,8 +86,34 @@ def _sink_flag(flag: str) -> dict[str, Any]:
         raise ConfigError(str(exc), key="--sink") from None
 
 
+class EarlySignals:
+    """Remembers a SIGTERM/SIGINT that arrives before the pipeline installs its own
+    handlers (while config loads), so start-up can go straight to a clean drain."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = {sig: signal.signal(sig, self._handle)
+                          for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.requested = True
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    early = EarlySignals() if args.command == "run" else None
+    try:
+        return _main(args, early)
+    finally:
+        if early is not None:
+            early.restore()
+
+
+def _main(args: argparse.Namespace, early: EarlySignals | None) -> int:
     try:
         settings = settings_from_args(args)
     except ConfigError as exc:
@@ -96,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from shipper.explain_cmd import run_explain
 
             return run_explain(settings, args.input, as_json=args.json)
-        return run(settings, listen_given=args.listen is not None)
+        return run(settings, listen_given=args.listen is not None,
+                   stop_requested=(lambda: early.requested) if early else (lambda: False))
     except ConfigError as exc:
         print(f"shipper: config error: {exc}", file=sys.stderr)
         return 2
@@ -114,7 +146,7 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def _configure_logging(settings: Settings) -> None:
+def _configure_logging(settings: "Settings") -> None:
     """Self-logs on stderr, passed through the same redaction rules as records."""
     from shipper.filters import Redactor
     from shipper.selflog import configure_logging
@@ -123,16 +155,20 @@ def _configure_logging(settings: Settings) -> None:
                       redact=Redactor(settings.redact).redact_text)
 
 
-def show_config(settings: Settings) -> int:
+def show_config(settings: "Settings") -> int:
+    from shipper.config import masked_dump
+
     sys.stdout.buffer.write(orjson.dumps(masked_dump(settings), option=orjson.OPT_INDENT_2))
     sys.stdout.buffer.write(b"\n")
     return 0
 
 
-def run(settings: Settings, *, listen_given: bool) -> int:
+def run(settings: "Settings", *, listen_given: bool,
+        stop_requested: Callable[[], bool] = lambda: False) -> int:
     from shipper.pipeline import run_pipeline
 
-    return asyncio.run(run_pipeline(settings, listen_given=listen_given))
+    return asyncio.run(run_pipeline(settings, listen_given=listen_given,
+                                    stop_requested=stop_requested))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ log = logging.getLogger("shipper.pipeline")
 
 TICK_SECONDS = 0.1
 PODINFO_REFRESH_SECONDS = 5.0
-CHECKPOINT_SAVE_SECONDS = 1.0
+#: checkpoints are saved as soon as a delivery moves one, at most this often (so a SIGKILL
+#: re-sends little more than the batches in flight)
+CHECKPOINT_MIN_INTERVAL = 0.05
 
 
 @dataclass
@@ -49,14 +51,17 @@ class Pipeline:
     def __init__(self, settings: Settings, *, metrics: Metrics,
                  env: Mapping[str, str] | None = None, clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic,
-                 observers: Observers | None = None, checkpoints: Any = None) -> None:
+                 observers: Observers | None = None, checkpoints: Any = None,
+                 stop: asyncio.Event | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
         self.monotonic = monotonic
         self.observers = observers or Observers()
         self.checkpoints = checkpoints
-        self.stop = asyncio.Event()
+        self.stop = stop or asyncio.Event()
+        self._checkpoints_dirty = asyncio.Event()
+        self._closing = False
         self.fates = CountingFates()
         self.fates.listeners.extend(self.observers.on_drop)
         self.podinfo = PodInfo(os.environ if env is None else env, settings.downward_api,
@@ -87,6 +92,8 @@ class Pipeline:
             await sink.start()
         processing = asyncio.create_task(self._process_loop(), name="processor")
         ticker = asyncio.create_task(self._tick_loop(), name="ticker")
+        saver = asyncio.create_task(self._save_loop(), name="checkpoints") \
+            if self.checkpoints is not None else None
         try:
             self._set_ready(True)
             await self.tailer.run(self._chunks.put, self.stop, on_closed=self._file_closed)
@@ -95,6 +102,10 @@ class Pipeline:
         finally:
             self._set_ready(False)
             ticker.cancel()
+            if saver is not None:  # let a save in its thread finish; never two at once
+                self._closing = True
+                self._checkpoints_dirty.set()
+                await saver
             await self._shutdown(processing)
 
     async def _shutdown(self, processing: asyncio.Task[None]) -> None:
@@ -167,6 +178,7 @@ class Pipeline:
         offset = acks.advance()
         if offset != before:
             self.checkpoints.set(token.file_key, self._paths.get(token.file_key, ""), offset)
+            self._checkpoints_dirty.set()
 
     async def _file_closed(self, file_key: str) -> None:
         """The tailer let a file go: ship its pending multi-line record now."""
@@ -194,8 +206,16 @@ class Pipeline:
         if drained:
             await self._deliver(drained, None, 0)
 
+    async def _save_loop(self) -> None:
+        """Persist checkpoints soon after deliveries move them (fsync in a thread)."""
+        while not self._closing:
+            await self._checkpoints_dirty.wait()
+            self._checkpoints_dirty.clear()
+            await self.checkpoints.save()
+            await asyncio.sleep(CHECKPOINT_MIN_INTERVAL)
+
     async def _tick_loop(self) -> None:
-        next_podinfo = next_save = self.monotonic()
+        next_podinfo = self.monotonic()
         while True:
             await asyncio.sleep(TICK_SECONDS)
             await self._deliver_flushed(force=False)
@@ -206,9 +226,6 @@ class Pipeline:
             if now >= next_podinfo:
                 next_podinfo = now + PODINFO_REFRESH_SECONDS
                 await self._refresh_facts()
-            if self.checkpoints is not None and now >= next_save:
-                next_save = now + CHECKPOINT_SAVE_SECONDS
-                await self.checkpoints.save()
 
     def _flush_counts(self) -> None:
         """Move the hot path's plain counters into Prometheus in bulk."""
@@ -258,19 +275,28 @@ def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, An
 
 
 async def run_pipeline(settings: Settings, *, listen_given: bool = False,
-                       env: Mapping[str, str] | None = None) -> int:
-    """Build everything from settings, run until done or signalled; the exit code."""
-    metrics = Metrics()
-    serve = settings.server.enabled and (listen_given or not settings.once)
-    observers, app = build_observers(settings, metrics) if serve else (Observers(), None)
-    checkpoints = await open_checkpoints(settings)
-    pipeline = Pipeline(settings, metrics=metrics, env=env, observers=observers,
-                        checkpoints=checkpoints)
-    runner = await _serve(app, settings.server.listen) if app is not None else None
+                       env: Mapping[str, str] | None = None,
+                       stop_requested: Callable[[], bool] = lambda: False) -> int:
+    """Build everything from settings, run until done or signalled; the exit code.
+
+    Signal handlers go in first, so a SIGTERM during start-up still drains and saves.
+    ``stop_requested`` tells whether a signal arrived before these handlers existed.
+    """
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, _stop, pipeline, sig)
+        loop.add_signal_handler(sig, _stop, stop, sig)
+    if stop_requested():
+        stop.set()
+    runner = None
     try:
+        metrics = Metrics()
+        serve = settings.server.enabled and (listen_given or not settings.once)
+        observers, app = build_observers(settings, metrics) if serve else (Observers(), None)
+        checkpoints = await open_checkpoints(settings)
+        pipeline = Pipeline(settings, metrics=metrics, env=env, observers=observers,
+                            checkpoints=checkpoints, stop=stop)
+        runner = await _serve(app, settings.server.listen) if app is not None else None
         await pipeline.run()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -297,6 +323,6 @@ async def open_checkpoints(settings: Settings) -> Any:
     return store
 
 
-def _stop(pipeline: Pipeline, sig: signal.Signals) -> None:
+def _stop(stop: asyncio.Event, sig: signal.Signals) -> None:
     log.info("stopping", extra={"signal": sig.name})
-    pipeline.stop.set()
+    stop.set()

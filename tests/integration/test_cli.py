@@ -131,3 +131,17 @@ def test_follow_mode_ships_new_lines_within_a_second_and_exits_zero_on_sigterm(t
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_sigterm_during_start_up_still_drains_and_exits_zero(tmp_path):
+    """A native sidecar may be told to stop before it finished starting: it must still
+    read every file to EOF, ship it and exit 0 (not die with -15)."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"line {n}\n" for n in range(50)))
+    proc = subprocess.Popen([*SHIPPER, "run", "--path", f"{tmp_path}/*.log", "--listen", "off"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=clean_env())
+    time.sleep(0.2)  # still importing / loading config
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()[-500:]
+    assert [r["message"] for r in records_of(out)] == [f"line {n}" for n in range(50)]
