@@ -14,10 +14,10 @@ import os
 import signal
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from shipper.acks import AckToken, FileAcks
+from shipper.components import Observers, build_observers, k8s_api_enricher, open_checkpoints
 from shipper.config import Settings
 from shipper.enrich.podinfo import PodInfo
 from shipper.metrics import Metrics
@@ -34,15 +34,6 @@ PODINFO_REFRESH_SECONDS = 5.0
 #: checkpoints are saved as soon as a delivery moves one, at most this often (so a SIGKILL
 #: re-sends little more than the batches in flight)
 CHECKPOINT_MIN_INTERVAL = 0.05
-
-
-@dataclass
-class Observers:
-    """Optional consumers of shipped records (live tail, job summaries, health)."""
-
-    publish: list[Callable[[list[Record]], None]] = field(default_factory=list)
-    on_drop: list[Callable[[Record, str, str], None]] = field(default_factory=list)
-    progress: Any = None
 
 
 class Pipeline:
@@ -71,7 +62,7 @@ class Pipeline:
                       for s in settings.sinks]
         self.tailer = Tailer(TailSettings.from_settings(settings), metrics=metrics,
                              clock=monotonic, checkpoints=checkpoints)
-        self.k8s_api = _k8s_api_enricher(settings, env) if settings.k8s_api else None
+        self.k8s_api = k8s_api_enricher(settings, env) if settings.k8s_api else None
         self._chunks: asyncio.Queue[Chunk | None] = asyncio.Queue(settings.queue_max_batches)
         self._acks: dict[str, FileAcks] = {}
         self._paths: dict[str, str] = {}
@@ -241,39 +232,6 @@ class Pipeline:
             self.metrics.parse_errors_total.labels(kind=kind).inc(n)
 
 
-def _k8s_api_enricher(settings: Settings, env: Mapping[str, str] | None) -> Any:
-    """The optional Kubernetes API reader for this pod (``k8s_api: true``)."""
-    from shipper.enrich.k8s_api import K8sApiEnricher
-
-    env = os.environ if env is None else env
-    names = settings.downward_api
-    namespace, pod = env.get(names.namespace), env.get(names.pod_name)
-    if not namespace or not pod:
-        log.warning("k8s_api is on but the pod name/namespace env vars are not set",
-                    extra={"namespace_var": names.namespace, "pod_var": names.pod_name})
-        return None
-    return K8sApiEnricher(namespace, pod, clock=time.monotonic)
-
-
-def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, Any]:
-    """Progress, live tail and job summaries, and the HTTP app that serves them."""
-    from shipper.server.app import build_app
-    from shipper.server.health import Progress
-    from shipper.server.jobs import JobTracker
-    from shipper.server.tail import TailHub
-
-    server = settings.server
-    progress = Progress(time.monotonic, server.stall_after)
-    tail = TailHub(ring_size=server.tail_ring_size, max_clients=server.tail_max_clients,
-                   client_queue=server.tail_client_queue)
-    jobs = JobTracker(metrics, time.time, server.jobs_max,
-                      max_stage_labels=server.jobs_max_stage_labels)
-    observers = Observers(publish=[tail.publish, jobs.observe], progress=progress,
-                          on_drop=[lambda record, reason, _rule: jobs.observe_drop(record, reason)])
-    app = build_app(metrics=metrics, progress=progress, tail=tail, jobs=jobs, settings=server)
-    return observers, app
-
-
 async def run_pipeline(settings: Settings, *, listen_given: bool = False,
                        env: Mapping[str, str] | None = None,
                        stop_requested: Callable[[], bool] = lambda: False) -> int:
@@ -310,17 +268,6 @@ async def _serve(app: Any, listen: str) -> Any:
     from shipper.server.app import start_server  # aiohttp only when serving
 
     return await start_server(app, listen)
-
-
-async def open_checkpoints(settings: Settings) -> Any:
-    """The checkpoint store in ``state_dir`` (none without one, as in ``--once`` runs)."""
-    if settings.state_dir is None:
-        return None
-    from shipper.buffer.checkpoint import CheckpointStore
-
-    store = CheckpointStore(settings.state_dir, time.time)
-    await store.load()
-    return store
 
 
 def _stop(stop: asyncio.Event, sig: signal.Signals) -> None:

@@ -1,0 +1,72 @@
+"""Builders of the optional pieces the pipeline runs with: observers (live tail, job
+summaries, health) and the HTTP app that serves them, the checkpoint store, the
+Kubernetes API reader. Construction only: ``pipeline.py`` runs them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from shipper.config import Settings
+from shipper.metrics import Metrics
+from shipper.record import Record
+
+log = logging.getLogger("shipper.pipeline")
+
+
+@dataclass
+class Observers:
+    """Optional consumers of shipped records (live tail, job summaries, health)."""
+
+    publish: list[Callable[[list[Record]], None]] = field(default_factory=list)
+    on_drop: list[Callable[[Record, str, str], None]] = field(default_factory=list)
+    progress: Any = None
+
+
+def k8s_api_enricher(settings: Settings, env: Mapping[str, str] | None) -> Any:
+    """The optional Kubernetes API reader for this pod (``k8s_api: true``)."""
+    from shipper.enrich.k8s_api import K8sApiEnricher
+
+    env = os.environ if env is None else env
+    names = settings.downward_api
+    namespace, pod = env.get(names.namespace), env.get(names.pod_name)
+    if not namespace or not pod:
+        log.warning("k8s_api is on but the pod name/namespace env vars are not set",
+                    extra={"namespace_var": names.namespace, "pod_var": names.pod_name})
+        return None
+    return K8sApiEnricher(namespace, pod, clock=time.monotonic)
+
+
+def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, Any]:
+    """Progress, live tail and job summaries, and the HTTP app that serves them."""
+    from shipper.server.app import build_app
+    from shipper.server.health import Progress
+    from shipper.server.jobs import JobTracker
+    from shipper.server.tail import TailHub
+
+    server = settings.server
+    progress = Progress(time.monotonic, server.stall_after)
+    tail = TailHub(ring_size=server.tail_ring_size, max_clients=server.tail_max_clients,
+                   client_queue=server.tail_client_queue)
+    jobs = JobTracker(metrics, time.time, server.jobs_max,
+                      max_stage_labels=server.jobs_max_stage_labels)
+    observers = Observers(publish=[tail.publish, jobs.observe], progress=progress,
+                          on_drop=[lambda record, reason, _rule: jobs.observe_drop(record, reason)])
+    app = build_app(metrics=metrics, progress=progress, tail=tail, jobs=jobs, settings=server)
+    return observers, app
+
+
+async def open_checkpoints(settings: Settings) -> Any:
+    """The checkpoint store in ``state_dir`` (none without one, as in ``--once`` runs)."""
+    if settings.state_dir is None:
+        return None
+    from shipper.buffer.checkpoint import CheckpointStore
+
+    store = CheckpointStore(settings.state_dir, time.time)
+    await store.load()
+    return store
