@@ -15,6 +15,7 @@ from shipper.enrich.ids import Enricher, file_context
 from shipper.enrich.podinfo import PodInfo
 from shipper.enrich.templates import PathTemplates
 from shipper.filters import build_filter_stages
+from shipper.filters.prescan import BatchTexts
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
 from shipper.record import Record
 from shipper.stages import Fates, Stage
@@ -34,6 +35,8 @@ class Processor:
             settings.filters, settings.redact, fates=fates, clock=clock)
         self.draining = [s for s in self.stages if hasattr(s, "drain")]
         self.preparing = [s for s in self.stages if hasattr(s, "prepare")]
+        # per stage: its batch form, else one call per record
+        self._batched = [getattr(s, "process_batch", None) for s in self.stages]
         self.parsers: dict[str, FileParser] = {}
         self._enrichers: dict[str, Enricher] = {}
         self.extra_k8s: dict[str, object] = {}
@@ -62,14 +65,17 @@ class Processor:
     def process(self, records: list[Record], path: str) -> list[Record]:
         """Enrich and filter parsed records of one file; returns what survives, in order.
 
-        Stages with ``prepare(records, extra)`` pre-scan the whole batch first (one pass
-        instead of one check per record) and ``release()`` it at the end.
+        Stages with ``prepare(records, extra, texts)`` pre-scan the whole batch first (one
+        pass over its raw lines, joined once for all of them, instead of one check per
+        record) and ``release()`` it at the end. Then the batch goes through the stages
+        one stage at a time (``process_batch`` when a stage has it).
         """
         enrich = self.enricher_for(path)
-        records = [enrich(record) for record in records]
-        extra = enrich.ctx.path_fields
-        for stage in self.preparing:
-            stage.prepare(records, extra)  # type: ignore[attr-defined]
+        enrich.enrich_batch(records)
+        if self.preparing:
+            texts = BatchTexts.of_records(records)
+            for stage in self.preparing:
+                stage.prepare(records, enrich.ctx.path_fields, texts)  # type: ignore[attr-defined]
         try:
             return self._filter(records)
         finally:
@@ -77,18 +83,24 @@ class Processor:
                 stage.release()  # type: ignore[attr-defined]
 
     def _filter(self, records: list[Record]) -> list[Record]:
-        stages = self.stages
+        for stage, batched in zip(self.stages, self._batched):
+            if not records:
+                return records
+            if batched is not None:
+                records = batched(records)
+            else:
+                records = [out for out in map(stage, records) if out is not None]
+        return self._with_summaries(records) if self.draining else records
+
+    @staticmethod
+    def _with_summaries(records: list[Record]) -> list[Record]:
+        """Records with the dedupe summaries they carry (``_before``) just before them."""
         out: list[Record] = []
         for record in records:
-            for stage in stages:
-                record = stage(record)
-                if record is None:
-                    break
-            else:
-                before = record.pop("_before", None)
-                if before:
-                    out.extend(before)
-                out.append(record)
+            before = record.pop("_before", None)
+            if before:
+                out.extend(before)
+            out.append(record)
         return out
 
     def drain(self, force: bool = False) -> list[Record]:

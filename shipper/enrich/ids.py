@@ -26,6 +26,8 @@ JOB_KEYS = ("job_id", "jobId")
 CORRELATION_KEYS = ("correlation_id", "correlationId", "request_id", "requestId")
 SHARD_KEYS = ("shard_index", "shardIndex")
 JOB_LABELS = ("batch.kubernetes.io/job-name", "job-name")
+#: every attribute key an id is lifted from (most records have none of them)
+ID_KEYS = frozenset((*JOB_KEYS, *CORRELATION_KEYS, *SHARD_KEYS))
 
 
 def to_shard_index(value: object) -> int | None:
@@ -94,22 +96,43 @@ def _lift_shard(attrs: dict) -> int | None:
 
 
 class Enricher:
-    """A stage bound to one file's :class:`FileContext`."""
+    """A stage bound to one file's :class:`FileContext`: ``enricher(record)`` for one
+    record, :meth:`enrich_batch` for many (same result, less work per record)."""
 
-    __slots__ = ("ctx",)
+    __slots__ = ("ctx", "_tail")
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
+        # what a record without ids of its own gets, in the order the keys are set
+        ids = (("job_id", ctx.job_id), ("correlation_id", ctx.correlation_id),
+               ("shard_index", ctx.shard_index))
+        self._tail = [(key, value) for key, value in ids if value is not None]
+        self._tail.append(("k8s", ctx.k8s))
 
     def __call__(self, record: Record) -> Record:
+        self.enrich_batch([record])
+        return record
+
+    def enrich_batch(self, records: list[Record]) -> None:
+        """Enrich ``records`` in place."""
+        fields, tail, keys = self.ctx.path_fields, self._tail, ID_KEYS
+        for record in records:
+            attrs = record["attributes"]
+            if attrs and not keys.isdisjoint(attrs):
+                self._lift_ids(record, attrs)
+            else:
+                if fields:
+                    _add_fields(attrs, fields)
+                record.update(tail)
+
+    def _lift_ids(self, record: Record, attrs: dict) -> None:
+        """The ids the line carries win over the file's; lifted keys leave ``attributes``."""
         ctx = self.ctx
-        attrs = record["attributes"]
-        job = _lift(attrs, JOB_KEYS) if attrs else None
-        corr = _lift(attrs, CORRELATION_KEYS) if attrs else None
-        shard = _lift_shard(attrs) if attrs else None
+        job = _lift(attrs, JOB_KEYS)
+        corr = _lift(attrs, CORRELATION_KEYS)
+        shard = _lift_shard(attrs)
         if ctx.path_fields:
-            for key, value in ctx.path_fields.items():
-                attrs.setdefault(key, value)
+            _add_fields(attrs, ctx.path_fields)
         job = job if job is not None else ctx.job_id
         if job is not None:
             record["job_id"] = str(job)
@@ -120,4 +143,8 @@ class Enricher:
         if shard is not None:
             record["shard_index"] = shard
         record["k8s"] = ctx.k8s
-        return record
+
+
+def _add_fields(attrs: dict, fields: dict[str, str]) -> None:
+    for key, value in fields.items():
+        attrs.setdefault(key, value)

@@ -2,12 +2,12 @@
 
 A filter that only acts on records whose text holds one of a few needles (redaction:
 ``password``, ``eyJ``, 13 digits in a row ...; noise: ``GET``, ``kube-probe/``, ``auth`` ...)
-asks :class:`BatchScan` once per batch instead of walking every record. The texts of the
-batch are joined with NUL (never part of a decoded line) and searched in ONE pass by an
-RE2 automaton (linear time, all alternatives at once); each hit is mapped back to its
-text. A text that cannot be judged this way (``None``, non-ASCII, so case folding stays
-exact) is reported as a hit, so the answer is always a superset: ``hits`` never misses a
-text the pattern matches.
+asks :class:`BatchScan` once per batch instead of walking every record. The raw lines of
+the batch are joined with NUL (never part of a decoded line) ONCE (:class:`BatchTexts`,
+shared by every scan of the batch) and searched in one pass per scan by an RE2 automaton
+(linear time, all alternatives at once); each hit is mapped back to its text. A text that
+cannot be judged this way (``None``, non-ASCII, so case folding stays exact) is reported as
+a hit, so the answer is always a superset: ``hits`` never misses a text the pattern matches.
 
 RE2 (``google-re2``) is optional: without it :meth:`BatchScan.hits` returns ``None`` and
 callers check every record as before.
@@ -15,9 +15,7 @@ callers check every record as before.
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from itertools import accumulate
-from typing import Any
+from typing import Any, Iterable
 
 try:  # optional accelerator; every caller has a per-record fallback
     import re2 as _re2
@@ -25,51 +23,88 @@ except ImportError:  # pragma: no cover - depends on the environment
     _re2 = None
 
 SEPARATOR = "\x00"
+_NUL = b"\x00"
 _RE2_MAX_MEM = 64 << 20
+#: appended to every scan pattern: a hit consumes the rest of its text, so a text yields
+#: at most one match (fewer Python-level match objects on busy lines)
+_REST_OF_TEXT = r"[^\x00]*"
 
 
 def re2_available() -> bool:
     return _re2 is not None
 
 
+def compile_re2(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (bytes, UTF-8), or ``None`` without RE2."""
+    if _re2 is None:
+        return None
+    options = _re2.Options()
+    options.max_mem = _RE2_MAX_MEM
+    return _re2.compile(pattern.encode(), options)
+
+
+class BatchTexts:
+    """The texts of one batch, joined and encoded once for every :class:`BatchScan`.
+
+    ``data`` is the ASCII bytes of the texts joined with NUL (texts that cannot be judged
+    are left empty) and ``unjudged`` the indices of those texts.
+    """
+
+    __slots__ = ("size", "data", "unjudged")
+
+    def __init__(self, texts: list[Any]) -> None:
+        self.size = len(texts)
+        self.unjudged: set[int] = set()
+        try:
+            joined = SEPARATOR.join(texts)
+        except TypeError:  # ``None`` (or a raw line that is not a string) cannot be judged
+            self.unjudged = {i for i, text in enumerate(texts) if text.__class__ is not str}
+            texts = ["" if i in self.unjudged else text for i, text in enumerate(texts)]
+            joined = SEPARATOR.join(texts)
+        if not joined.isascii():
+            wide = {i for i, text in enumerate(texts) if not text.isascii()}
+            self.unjudged |= wide
+            joined = SEPARATOR.join("" if i in wide else text for i, text in enumerate(texts))
+        self.data = joined.encode("ascii")
+
+    @classmethod
+    def of_records(cls, records: list[dict[str, Any]]) -> BatchTexts:
+        """The raw lines of ``records`` (see :func:`raw_text`)."""
+        return cls(raw_texts(records))
+
+    def indices(self, starts: Iterable[int]) -> set[int]:
+        """Indices of the texts holding these (increasing) offsets of ``data``."""
+        data, found = self.data, set()
+        index = last = 0
+        for start in starts:
+            index += data.count(_NUL, last, start)
+            last = start
+            found.add(index)
+        return found
+
+
 class BatchScan:
-    """One compiled alternation (RE2 syntax, bytes) over ASCII texts joined with NUL.
+    """One compiled alternation (RE2 syntax) over the texts of a batch.
 
     The pattern must not match NUL, so no match spans two texts.
     """
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
-        self._re: Any = None
-        if _re2 is not None:
-            options = _re2.Options()
-            options.max_mem = _RE2_MAX_MEM
-            self._re = _re2.compile(pattern.encode(), options)
+        self._re: Any = compile_re2(f"(?:{pattern}){_REST_OF_TEXT}")
 
     @property
     def usable(self) -> bool:
         return self._re is not None
 
-    def hits(self, texts: list[str | None]) -> set[int] | None:
+    def hits(self, texts: list[str | None] | BatchTexts) -> set[int] | None:
         """Indices of ``texts`` that may match (``None`` texts always do); ``None`` when
         no scanner is available."""
         if self._re is None:
             return None
-        found = {i for i, text in enumerate(texts) if text is None}
-        if found:
-            texts = ["" if text is None else text for text in texts]
-        joined = SEPARATOR.join(texts)  # type: ignore[arg-type]
-        if not joined.isascii():
-            found.update(i for i, text in enumerate(texts) if not text.isascii())  # type: ignore[union-attr]
-            texts = [text if text.isascii() else "" for text in texts]  # type: ignore[union-attr]
-            joined = SEPARATOR.join(texts)  # type: ignore[arg-type]
-        data = joined.encode("ascii")
-        if self._re.search(data) is None:
-            return found
-        ends = list(accumulate(len(text) + 1 for text in texts))  # type: ignore[arg-type]
-        for match in self._re.finditer(data):
-            found.add(bisect_right(ends, match.start()))
-        return found
+        batch = texts if isinstance(texts, BatchTexts) else BatchTexts(texts)
+        found = batch.indices(match.start() for match in self._re.finditer(batch.data))
+        return found | batch.unjudged if batch.unjudged else found
 
 
 def raw_text(record: dict[str, Any]) -> str | None:
@@ -81,6 +116,21 @@ def raw_text(record: dict[str, Any]) -> str | None:
     if raw.__class__ is not str or (message.__class__ is str and "\n" in message):
         return None
     return raw
+
+
+def raw_texts(records: list[dict[str, Any]]) -> list[Any]:
+    """:func:`raw_text` of every record, as far as :class:`BatchTexts` needs it: a raw
+    line that is not a string is left as it is (``BatchTexts`` cannot judge it either).
+    Two C-speed passes in the usual case (every record has ``_raw`` and ``message``)."""
+    try:
+        texts: list[Any] = [record["_raw"] for record in records]
+        multi_line = [i for i, record in enumerate(records) if "\n" in record["message"]]
+    except (KeyError, TypeError):  # an unusual record: take each one the careful way
+        return [raw_text(record) for record in records]
+    for i in multi_line:
+        if records[i]["message"].__class__ is str:
+            texts[i] = None
+    return texts
 
 
 def ci_literal(word: str) -> str:
@@ -98,3 +148,37 @@ def flexible(word: str) -> str:
     """Case-insensitive ``word`` allowing runs of ``-``/``_`` between its characters (what
     a needle looked up in ``secrets.flatten(text)`` finds)."""
     return "(?i:" + "[-_]*".join(escape(ch) for ch in word) + ")"
+
+
+class Screen:
+    """What one stage's pre-scan of a batch left to check in full.
+
+    ``records`` is the scanned batch and ``hits`` the indices the scan could not clear.
+    Ids are only unique while the batch lives: drop the screen when the batch is done.
+    """
+
+    __slots__ = ("_records", "_hits", "_check", "_members")
+
+    def __init__(self, records: list[Any], hits: set[int]) -> None:
+        self._records = records
+        self._hits = hits
+        self._check = {id(records[i]) for i in hits}
+        self._members: set[int] | None = None
+
+    def to_check(self, records: list[Any]) -> list[Any]:
+        """The records of ``records`` the scan did not clear, in order. ``records`` must be
+        the scanned batch or a subsequence of it (stages before may only drop records)."""
+        if not self._hits:
+            return []
+        if records is self._records:
+            return [records[i] for i in sorted(self._hits)]
+        check = self._check
+        return [record for record in records if id(record) in check]
+
+    def cleared(self, record: Any) -> bool:
+        """``True`` when ``record`` belongs to the scanned batch and the scan cleared it."""
+        if id(record) in self._check:
+            return False
+        if self._members is None:
+            self._members = {id(r) for r in self._records}
+        return id(record) in self._members

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shipper.filters.prescan import BatchScan, ci_literal, escape, raw_text
+from shipper.filters.prescan import BatchScan, BatchTexts, Screen, ci_literal, escape
 from shipper.filters.requests import Request, request_of
 from shipper.filters.settings import FilterSettings
 from shipper.record import WARNING_RANK, LEVEL_RANK, Record
@@ -67,7 +67,7 @@ class NoiseStage:
         self._loggers = logger_regex(settings.third_party_loggers) if "third_party" in enabled else None
         self._requests = self._health is not None or self._polling is not None
         self._scan = self._batch_scan(settings.third_party_loggers)
-        self._clean: set[int] = set()
+        self._screen: Screen | None = None
 
     def _batch_scan(self, loggers: list[str]) -> BatchScan | None:
         """One RE2 pattern matching every raw line an enabled preset could drop."""
@@ -81,27 +81,39 @@ class NoiseStage:
         scan = BatchScan("|".join(parts))
         return scan if scan.usable else None
 
-    def prepare(self, records: list[Record], extra: dict[str, Any] | None = None) -> None:
-        """Pre-scan a batch: records whose raw line no preset could match pass until
-        :meth:`release` (with ``extra`` attributes added after parsing, none do)."""
-        self._clean = set()
+    def prepare(self, records: list[Record], extra: dict[str, Any] | None = None,
+                texts: BatchTexts | None = None) -> None:
+        """Pre-scan a batch (``texts``: its raw lines, when the caller has them already):
+        records whose raw line no preset could match pass until :meth:`release` (with
+        ``extra`` attributes added after parsing, none do)."""
+        self._screen = None
         if self._scan is None or extra:
             return
-        hits = self._scan.hits([raw_text(record) for record in records])
+        hits = self._scan.hits(texts if texts is not None else BatchTexts.of_records(records))
         if hits is not None:
-            self._clean = {id(r) for i, r in enumerate(records) if i not in hits}
+            self._screen = Screen(records, hits)
 
     def release(self) -> None:
         """End of the batch: forget the pre-scan (ids are only unique while it lives)."""
-        self._clean = set()
+        self._screen = None
 
     @property
     def active(self) -> bool:
         return self._requests or self._auth or self._loggers is not None
 
+    def process_batch(self, records: list[Record]) -> list[Record]:
+        """``records`` without their noise: the prepared batch or what earlier stages left
+        of it; only the records the pre-scan could not clear are looked at."""
+        check = records if self._screen is None else self._screen.to_check(records)
+        dropped = {id(record) for record in check if self._judge(record) is None}
+        return [r for r in records if id(r) not in dropped] if dropped else records
+
     def __call__(self, record: Record) -> Record | None:
-        if id(record) in self._clean:
+        if self._screen is not None and self._screen.cleared(record):
             return record
+        return self._judge(record)
+
+    def _judge(self, record: Record) -> Record | None:
         if LEVEL_RANK.get(record.get("level", "info"), 2) >= WARNING_RANK:
             return record
         preset = self.classify(record)

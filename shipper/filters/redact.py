@@ -13,7 +13,9 @@ import hmac
 import re
 from typing import Any, Callable
 
-from shipper.filters.prescan import BatchScan, escape, flexible, raw_text
+from shipper.filters.prescan import (
+    SEPARATOR, BatchScan, BatchTexts, Screen, compile_re2, escape, flexible,
+)
 from shipper.filters.secrets import (
     DIGIT_RUN_SCAN, EMAIL_RULE, REDACTED_PREFIX, TextRule, builtin_rules, card_int_ok,
     flatten, minimal_needles,
@@ -65,19 +67,27 @@ class Redactor:
         self._key_rule = self._pick_key_rule(disabled)
         self._names = [k.lower().replace("-", "").replace("_", "") for k in settings.secret_keys]
         self._key_cache: dict[str, str | None] = {}
-        self.scan = self._batch_scan(rules)
+        needles = self._needle_parts(rules)
+        self.scan = self._batch_scan(rules, needles)
+        text_scan = "|".join([*(needles or ()), *(r.text_scan or r.scan for r in rules if r.scan)])
+        self._text_scan = compile_re2(text_scan) if needles is not None and text_scan else None
 
-    def _batch_scan(self, rules: list[TextRule]) -> BatchScan | None:
-        """One RE2 pattern matching every text any rule (or a secret-named key, a
-        card-sized integer, a JSON escape) could need: ``None`` when a rule has no cheap
-        pre-check to build it from."""
+    def _needle_parts(self, rules: list[TextRule]) -> list[str] | None:
+        """RE2 alternatives for the needles and literals of the rules and the secret key
+        names; ``None`` when a rule has no cheap pre-check (then no RE2 pre-check is built)."""
         if any(r.always or (r.gate is not None and r.scan is None) for r in rules):
             return None
         parts = [flexible(n) for n in minimal_needles([*self._needles, *self._names])]
-        parts += [escape(lit) for lit in self._literals]
-        parts += [r.scan for r in rules if r.scan is not None]
-        parts += [DIGIT_RUN_SCAN, r"\\"]
-        scan = BatchScan("|".join(parts))
+        return parts + [escape(lit) for lit in self._literals]
+
+    @staticmethod
+    def _batch_scan(rules: list[TextRule], needles: list[str] | None) -> BatchScan | None:
+        """One RE2 pattern matching every raw line any rule (or a secret-named key, a
+        card-sized integer, a JSON escape) could need."""
+        if needles is None:
+            return None
+        gates = [r.scan for r in rules if r.scan is not None]
+        scan = BatchScan("|".join([*needles, *gates, DIGIT_RUN_SCAN, r"\\"]))
         return scan if scan.usable else None
 
     @staticmethod
@@ -231,8 +241,14 @@ class Redactor:
             return True
         raw = record.get("_raw")
         if self._raw and isinstance(raw, str):
+            texts.append(raw)
+        if self._text_scan is not None:
+            joined = SEPARATOR.join(texts)
+            if joined.isascii():  # each text on its own, so rule boundaries hold exactly
+                return self._text_scan.search(joined.encode("ascii")) is not None
+        if self._raw and isinstance(raw, str):
             # a string inside the raw line holds no secret the raw line does not show
-            texts = [raw, *(t for t in texts if len(t) >= _MIN_LEN and t not in raw)]
+            texts = [raw, *(t for t in texts[:-1] if len(t) >= _MIN_LEN and t not in raw)]
         return self.may_hold_secret("\n".join(texts))
 
     def _collect(self, value: Any, texts: list[str]) -> bool:
@@ -249,7 +265,8 @@ class Redactor:
                 if self._collect(item, texts):
                     return True
             elif isinstance(item, int) and not isinstance(item, bool) and item > 10**12:
-                return True
+                if self._cards and card_int_ok(item):
+                    return True
         return False
 
 
@@ -267,31 +284,41 @@ class RedactStage:
     def __init__(self, redactor: Redactor, fates: Fates) -> None:
         self._redactor = redactor
         self._fates = fates
-        self._clean: set[int] = set()
+        self._screen: Screen | None = None
 
-    def prepare(self, records: list[Record], extra: dict[str, Any] | None = None) -> None:
-        """Pre-scan a batch: records whose raw line no rule could match skip redaction
-        until :meth:`release`. ``extra`` are attributes added after parsing (path-template
-        fields); the raw line only stands for a record when the message is on it (one
-        line) and ``extra`` is clean."""
+    def prepare(self, records: list[Record], extra: dict[str, Any] | None = None,
+                texts: BatchTexts | None = None) -> None:
+        """Pre-scan a batch (``texts``: its raw lines, when the caller has them already):
+        records whose raw line no rule could match skip redaction until :meth:`release`.
+        ``extra`` are attributes added after parsing (path-template fields); the raw line
+        only stands for a record when the message is on it (one line) and ``extra`` is
+        clean."""
         scan = self._redactor.scan
-        self._clean = set()
+        self._screen = None
         if scan is None or (extra and self._redactor.redact_record_check(extra)):
             return
-        texts = [raw_text(record) for record in records]
-        hits = scan.hits(texts)
+        hits = scan.hits(texts if texts is not None else BatchTexts.of_records(records))
         if hits is not None:
-            self._clean = {id(r) for i, r in enumerate(records) if i not in hits}
+            self._screen = Screen(records, hits)
 
     def release(self) -> None:
         """End of the batch: forget the pre-scan (ids are only unique while it lives)."""
-        self._clean = set()
+        self._screen = None
+
+    def process_batch(self, records: list[Record]) -> list[Record]:
+        """Redact ``records`` (the prepared batch or what earlier stages left of it); only
+        the records the pre-scan could not clear are looked at."""
+        for record in records if self._screen is None else self._screen.to_check(records):
+            self._redact(record)
+        return records
 
     def __call__(self, record: Record) -> Record | None:
-        if id(record) in self._clean:
-            return record
+        if self._screen is None or not self._screen.cleared(record):
+            self._redact(record)
+        return record
+
+    def _redact(self, record: Record) -> None:
         fired = self._redactor.redact_record(record)
         if fired:
             for rule in sorted(fired):
                 self._fates.changed(record, "redacted", rule)
-        return record

@@ -36,7 +36,10 @@ class TextRule:
     contains once the text is lower-cased and stripped of ``-``/``_``; ``literals`` are
     case-sensitive substrings; ``gate`` is any test. A rule with none is always searched.
     ``scan`` is an RE2 pattern matching (at least) every text the ``gate`` lets through,
-    for the batch pre-scan (:mod:`shipper.filters.prescan`).
+    for the batch pre-scan of raw lines (:mod:`shipper.filters.prescan`); it must not match
+    NUL. ``text_scan`` (default ``scan``) is an RE2 pattern matching every text in which
+    ``pattern`` finds a match, searched in the record's texts joined with NUL (the
+    record pre-check); it may use the separators as the edges of a text.
     """
 
     name: str
@@ -48,6 +51,7 @@ class TextRule:
     needles: tuple[str, ...] = ()
     literals: tuple[str, ...] = ()
     scan: str | None = None
+    text_scan: str | None = None
 
     @property
     def always(self) -> bool:
@@ -165,13 +169,16 @@ def builtin_rules(secret_keys: list[str]) -> list[TextRule]:
             r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])|\bya29\.[0-9A-Za-z_-]{20,}"),
             literals=("AIza", "ya29.")),
         TextRule("card_number", re.compile(r"(?<![\w.-])[2-6]\d(?:[ -]?\d){11,17}(?![\w-]|\.\d)"),
-                 valid=card_ok, gate=has_digit_run, scan=DIGIT_RUN_SCAN),
+                 valid=card_ok, gate=has_digit_run, scan=DIGIT_RUN_SCAN, text_scan=CARD_SCAN),
     ]
     return rules
 
 
 #: RE2 form of :func:`has_digit_run`
 DIGIT_RUN_SCAN = "[0-9](?:[ -]*[0-9]){12}"
+#: RE2 superset of the ``card_number`` regex in a text on its own (ASCII classes in the
+#: negated boundaries accept more than ``\w``; ``^``/``$``/NUL stand for the text's edges)
+CARD_SCAN = r"(?:^|[^0-9A-Za-z_.-])[2-6][0-9](?:[ -]?[0-9]){11,17}(?:[^0-9A-Za-z_-]|$)"
 _DIGIT_MAP = bytes(48 if 48 <= c <= 57 else c for c in range(256))
 
 
