@@ -143,17 +143,15 @@ class FileParser:
 
     def _line(self, offset: int, data: bytes | str, stream: str | None,
               wrapper_time: str | None, truncated: frozenset[int], out: list[Record]) -> None:
-        if data.__class__ is bytes and b"\x00" not in data:
+        # Fast path (nearly every line): bytes without NUL, ESC or CR decode as they are.
+        # ``0 in data`` is a memchr; ``b"\x00" in data`` costs ~0.8 us a line.
+        if data.__class__ is bytes and 0 not in data and 27 not in data and 13 not in data:
             try:
                 text = data.decode()  # type: ignore[union-attr]
             except UnicodeDecodeError:
-                text = self._decode(data)
+                text = self._clean(data)
         else:
-            text = self._decode(data)
-        if "\x1b" in text:
-            text = _ANSI.sub("", text)
-        if text[-1:] == "\r":
-            text = text.rstrip("\r")
+            text = self._clean(data)
         joiner = self._joiner
         if joiner.pending is not None and joiner.accepts(text):
             capped = joiner.append(text, offset)
@@ -198,13 +196,22 @@ class FileParser:
             self._read_time = format_epoch(self._clock())
         return self._read_time
 
+    def _clean(self, data: bytes | str) -> str:
+        """The slow path of ``_line``: NUL bytes, invalid UTF-8, ANSI escapes, CR."""
+        text = self._decode(data)
+        if "\x1b" in text:
+            text = _ANSI.sub("", text)
+        if text[-1:] == "\r":
+            text = text.rstrip("\r")
+        return text
+
     def _decode(self, data: bytes | str) -> str:
         if isinstance(data, str):
             if "\x00" in data:
                 self._counts.errors["nul_bytes"] += 1
                 data = data.replace("\x00", "")
             return data
-        if b"\x00" in data:
+        if 0 in data:
             self._counts.errors["nul_bytes"] += 1
             data = data.replace(b"\x00", b"")
         try:

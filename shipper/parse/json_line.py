@@ -39,7 +39,8 @@ class JsonLineParser:
     """Maps a decoded JSON object onto the record fields."""
 
     def __init__(self, stamps: TimestampNormalizer) -> None:
-        self._stamps = stamps
+        self._from_string = stamps.from_string
+        self._from_epoch = stamps.from_epoch
 
     def parse(self, obj: dict[str, Any]) -> dict[str, Any]:
         """``obj`` becomes the record's ``attributes`` after the known keys are taken.
@@ -82,16 +83,17 @@ class JsonLineParser:
         return record
 
     def _timestamp(self, obj: dict[str, Any]) -> str | None:
+        # ``obj`` comes from orjson: exact classes, so ``bool`` never passes as a number
         get = obj.get
-        stamps = self._stamps
         for key in TIME_KEYS:
             value = get(key)
             if value is None:
                 continue
-            if value.__class__ is str:
-                stamp = stamps.from_string(value)
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                stamp = stamps.from_epoch(value)
+            kind = value.__class__
+            if kind is str:
+                stamp = self._from_string(value)
+            elif kind is float or kind is int:
+                stamp = self._from_epoch(value)
             else:
                 continue
             if stamp is not None:

@@ -31,14 +31,24 @@ def split_trailing_pairs(message: str) -> tuple[str, dict[str, str] | None]:
     run (no backtracking); only the last ``_TAIL_WINDOW`` characters are searched so a
     huge line costs a bounded amount.
     """
-    if "=" not in message:
+    window = len(message) - _TAIL_WINDOW
+    if window < 0:
+        window = 0
+    first_eq = message.find("=", window)
+    if first_eq < 0:
         return message, None
-    match = _TRAILING.search(message, max(0, len(message) - _TAIL_WINDOW))
+    # The run's first key ends at an "=" at or after ``first_eq`` and holds no white
+    # space, so it starts after the last space before ``first_eq``: searching from there
+    # skips the regex's per-position attempts over the words before it (most of the cost).
+    match = _TRAILING.search(message, max(window, message.rfind(" ", window, first_eq) + 1))
     if match is None:
         return message, None
     start = match.start()
-    pairs = {key: (_unquote(value) if value[:1] == '"' else value)
-             for key, value in _PAIR.findall(message, start)}
+    if '"' in message:
+        pairs = {key: (_unquote(value) if value[:1] == '"' else value)
+                 for key, value in _PAIR.findall(message, start)}
+    else:  # no quoted values: the pairs are the matches as they are
+        pairs = dict(_PAIR.findall(message, start))
     return message[:start].rstrip(), pairs
 
 
