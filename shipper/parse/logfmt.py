@@ -10,6 +10,7 @@ import re
 
 _PAIR = re.compile(r'([A-Za-z_@][\w.\-/@]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 _LOGFMT_START = re.compile(r'[A-Za-z_@][\w.\-/@]*=')
+_KEY = re.compile(r'[A-Za-z_@][\w.\-/@]*')
 _TRAILING = re.compile(
     r'(?<!\S)(?:[A-Za-z_@][\w.\-/@]*+=(?:"(?:[^"\\]|\\.)*+"|[^\s"]*+)\s*+)++$')
 _TAIL_WINDOW = 4096
@@ -27,28 +28,42 @@ def split_trailing_pairs(message: str) -> tuple[str, dict[str, str] | None]:
     """Move the run of ``key=value`` pairs that ends ``message`` out of it.
 
     ``"Progress processed=209 total=500"`` -> ``("Progress", {"processed": "209", ...})``.
-    Pairs followed by other words stay in the message. One possessive regex finds the
-    run (no backtracking); only the last ``_TAIL_WINDOW`` characters are searched so a
-    huge line costs a bounded amount.
+    Pairs followed by other words stay in the message. Without quotes the run is the
+    last words that each read ``key=value`` (str methods: a regex pass over the pairs
+    costs several microseconds); quoted values go through one possessive regex.
     """
-    window = len(message) - _TAIL_WINDOW
-    if window < 0:
-        window = 0
-    first_eq = message.find("=", window)
-    if first_eq < 0:
+    if "=" not in message:
         return message, None
+    if '"' in message or len(message) > _TAIL_WINDOW:
+        return _split_quoted(message)
+    words = message.split()
+    found = []
+    for word in reversed(words):
+        key, eq, value = word.partition("=")
+        # an ASCII identifier is a key; anything else asks the key pattern
+        if not eq or not (key.isidentifier() and key.isascii() or _KEY.fullmatch(key)):
+            break
+        found.append((key, value))
+    if not found:
+        return message, None
+    found.reverse()
+    head = "" if len(found) == len(words) else message.rsplit(None, len(found))[0]
+    return head, dict(found)
+
+
+def _split_quoted(message: str) -> tuple[str, dict[str, str] | None]:
+    """``split_trailing_pairs`` for messages with quotes (or huge ones): one possessive
+    regex finds the run in the last ``_TAIL_WINDOW`` characters (no backtracking)."""
+    window = max(0, len(message) - _TAIL_WINDOW)
+    first_eq = message.find("=", window)
     # The run's first key ends at an "=" at or after ``first_eq`` and holds no white
-    # space, so it starts after the last space before ``first_eq``: searching from there
-    # skips the regex's per-position attempts over the words before it (most of the cost).
+    # space, so it starts after the last space before ``first_eq``.
     match = _TRAILING.search(message, max(window, message.rfind(" ", window, first_eq) + 1))
     if match is None:
         return message, None
     start = match.start()
-    if '"' in message:
-        pairs = {key: (_unquote(value) if value[:1] == '"' else value)
-                 for key, value in _PAIR.findall(message, start)}
-    else:  # no quoted values: the pairs are the matches as they are
-        pairs = dict(_PAIR.findall(message, start))
+    pairs = {key: (_unquote(value) if value[:1] == '"' else value)
+             for key, value in _PAIR.findall(message, start)}
     return message[:start].rstrip(), pairs
 
 
