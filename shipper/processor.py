@@ -83,14 +83,18 @@ class Processor:
                 stage.release()  # type: ignore[attr-defined]
 
     def _filter(self, records: list[Record]) -> list[Record]:
+        """The batch through every stage, one stage at a time. ``records`` stays the
+        batch; the indices of dropped records gather in ``dropped``."""
+        dropped: set[int] = set()
         for stage, batched in zip(self.stages, self._batched):
-            if not records:
-                return records
+            if len(dropped) == len(records):
+                break
             if batched is not None:
-                records = batched(records)
+                batched(records, dropped)
             else:
-                records = [out for out in map(stage, records) if out is not None]
-        return self._with_summaries(records) if self.draining else records
+                _one_by_one(stage, records, dropped)
+        survivors = _without(records, dropped)
+        return self._with_summaries(survivors) if self.draining else survivors
 
     @staticmethod
     def _with_summaries(records: list[Record]) -> list[Record]:
@@ -120,3 +124,29 @@ class Processor:
             if record is None:
                 return None
         return record
+
+
+def _one_by_one(stage: Stage, records: list[Record], dropped: set[int]) -> None:
+    """A stage without a batch form: called once per record still in the batch."""
+    for i, record in enumerate(records):
+        if i in dropped:
+            continue
+        out = stage(record)
+        if out is None:
+            dropped.add(i)
+        elif out is not record:
+            records[i] = out
+
+
+def _without(records: list[Record], dropped: set[int]) -> list[Record]:
+    """``records`` but those at the ``dropped`` indices, in order (slices, not a test per
+    record)."""
+    if not dropped:
+        return records
+    out: list[Record] = []
+    start = 0
+    for i in sorted(dropped):
+        out += records[start:i]
+        start = i + 1
+    out += records[start:]
+    return out

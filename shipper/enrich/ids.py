@@ -86,6 +86,8 @@ def _lift(attrs: dict, keys: tuple[str, ...]) -> object | None:
 
 
 def _lift_shard(attrs: dict) -> int | None:
+    if "shard_index" not in attrs and "shardIndex" not in attrs:
+        return None
     for key in SHARD_KEYS:
         if key in attrs:
             shard = to_shard_index(attrs[key])
@@ -99,46 +101,54 @@ class Enricher:
     """A stage bound to one file's :class:`FileContext`: ``enricher(record)`` for one
     record, :meth:`enrich_batch` for many (same result, less work per record)."""
 
-    __slots__ = ("ctx", "_tail")
+    __slots__ = ("ctx", "_defaults")
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
-        # what a record without ids of its own gets, in the order the keys are set
+        # the file's ids, for a record without ids of its own, in the order they are set
         ids = (("job_id", ctx.job_id), ("correlation_id", ctx.correlation_id),
                ("shard_index", ctx.shard_index))
-        self._tail = [(key, value) for key, value in ids if value is not None]
-        self._tail.append(("k8s", ctx.k8s))
+        self._defaults = tuple((key, value) for key, value in ids if value is not None)
 
     def __call__(self, record: Record) -> Record:
         self.enrich_batch([record])
         return record
 
     def enrich_batch(self, records: list[Record]) -> None:
-        """Enrich ``records`` in place."""
-        fields, tail, keys = self.ctx.path_fields, self._tail, ID_KEYS
+        """Enrich ``records`` in place.
+
+        The usual line carries a string ``job_id`` and ``correlation_id`` (they win over
+        every other spelling) or no id at all; both take a short path here.
+        """
+        fields, k8s, keys = self.ctx.path_fields, self.ctx.k8s, ID_KEYS
         for record in records:
             attrs = record["attributes"]
-            if attrs and not keys.isdisjoint(attrs):
-                self._lift_ids(record, attrs)
+            job, corr = attrs.get("job_id"), attrs.get("correlation_id")
+            if job.__class__ is str and corr.__class__ is str and job and corr:
+                del attrs["job_id"], attrs["correlation_id"]
+                self._set_ids(record, attrs, job, corr, _lift_shard(attrs))
+            elif attrs and not keys.isdisjoint(attrs):
+                self._set_ids(record, attrs, _lift(attrs, JOB_KEYS),
+                              _lift(attrs, CORRELATION_KEYS), _lift_shard(attrs))
             else:
                 if fields:
                     _add_fields(attrs, fields)
-                record.update(tail)
+                for key, value in self._defaults:
+                    record[key] = value
+                record["k8s"] = k8s
 
-    def _lift_ids(self, record: Record, attrs: dict) -> None:
-        """The ids the line carries win over the file's; lifted keys leave ``attributes``."""
+    def _set_ids(self, record: Record, attrs: dict, job: object, corr: object,
+                 shard: int | None) -> None:
+        """Top-level ids: the line's own (lifted out of ``attributes``), else the file's."""
         ctx = self.ctx
-        job = _lift(attrs, JOB_KEYS)
-        corr = _lift(attrs, CORRELATION_KEYS)
-        shard = _lift_shard(attrs)
         if ctx.path_fields:
             _add_fields(attrs, ctx.path_fields)
         job = job if job is not None else ctx.job_id
         if job is not None:
-            record["job_id"] = str(job)
+            record["job_id"] = job if job.__class__ is str else str(job)
         corr = corr if corr is not None else ctx.correlation_id
         if corr is not None:
-            record["correlation_id"] = str(corr)
+            record["correlation_id"] = corr if corr.__class__ is str else str(corr)
         shard = shard if shard is not None else ctx.shard_index
         if shard is not None:
             record["shard_index"] = shard

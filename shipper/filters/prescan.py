@@ -153,32 +153,27 @@ def flexible(word: str) -> str:
 class Screen:
     """What one stage's pre-scan of a batch left to check in full.
 
-    ``records`` is the scanned batch and ``hits`` the indices the scan could not clear.
-    Ids are only unique while the batch lives: drop the screen when the batch is done.
+    ``records`` is the scanned batch and ``hits`` the (sorted) indices the scan could not
+    clear. Ids are only unique while the batch lives: drop the screen when it is done.
     """
 
-    __slots__ = ("_records", "_hits", "_check", "_members")
+    __slots__ = ("records", "hits", "_check", "_members")
 
     def __init__(self, records: list[Any], hits: set[int]) -> None:
-        self._records = records
-        self._hits = hits
-        self._check = {id(records[i]) for i in hits}
+        self.records = records
+        self.hits = sorted(hits)
+        self._check: set[int] = set()
         self._members: set[int] | None = None
 
-    def to_check(self, records: list[Any]) -> list[Any]:
-        """The records of ``records`` the scan did not clear, in order. ``records`` must be
-        the scanned batch or a subsequence of it (stages before may only drop records)."""
-        if not self._hits:
-            return []
-        if records is self._records:
-            return [records[i] for i in sorted(self._hits)]
-        check = self._check
-        return [record for record in records if id(record) in check]
+    def to_check(self, records: list[Any]) -> Iterable[int]:
+        """Indices of ``records`` to check in full: the hits when ``records`` is the
+        scanned batch, else every index."""
+        return self.hits if records is self.records else range(len(records))
 
     def cleared(self, record: Any) -> bool:
-        """``True`` when ``record`` belongs to the scanned batch and the scan cleared it."""
-        if id(record) in self._check:
-            return False
+        """``True`` when ``record`` belongs to the scanned batch and the scan cleared it
+        (one record at a time: the id sets are built on the first call)."""
         if self._members is None:
-            self._members = {id(r) for r in self._records}
-        return id(record) in self._members
+            self._check = {id(self.records[i]) for i in self.hits}
+            self._members = {id(r) for r in self.records}
+        return id(record) not in self._check and id(record) in self._members

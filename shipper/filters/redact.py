@@ -305,12 +305,14 @@ class RedactStage:
         """End of the batch: forget the pre-scan (ids are only unique while it lives)."""
         self._screen = None
 
-    def process_batch(self, records: list[Record]) -> list[Record]:
-        """Redact ``records`` (the prepared batch or what earlier stages left of it); only
-        the records the pre-scan could not clear are looked at."""
-        for record in records if self._screen is None else self._screen.to_check(records):
-            self._redact(record)
-        return records
+    def process_batch(self, records: list[Record], dropped: set[int]) -> None:
+        """Redact a batch but the records whose indices are in ``dropped``. After
+        :meth:`prepare` of the same list, only the records the pre-scan could not clear
+        are looked at."""
+        screen = self._screen
+        for i in range(len(records)) if screen is None else screen.to_check(records):
+            if i not in dropped:
+                self._redact(records[i])
 
     def __call__(self, record: Record) -> Record | None:
         if self._screen is None or not self._screen.cleared(record):

@@ -14,7 +14,7 @@ Three shapes are understood:
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 from shipper.record import Record
@@ -35,19 +35,33 @@ _TEXT = re.compile(
     rf'(?:^|[\s"\'])({_METHODS})\s+(/\S*|https?://\S+)(?:\s+HTTP/[\d.]+)?["\']?\s+(\d{{3}})\b'
 )
 _PROBE = re.compile(r"\bkube-probe/")
-_METHOD_HINT = re.compile(rf"\b(?:{_METHODS}) ")
+#: a cheap gate before ``_TEXT`` (no ``\b``: a literal alternation is searched much faster)
+_METHOD_HINT = re.compile(rf"(?:{_METHODS}) ")
 
 
-class Request(NamedTuple):
-    method: str
-    path: str
-    status: int | None
-    user_agent: str
+#: ``(method, path, status, user_agent)``: method in upper case, path without query or
+#: fragment, status ``None`` when unknown, user agent ``""`` when unknown (a plain tuple:
+#: built for every request record the noise presets look at)
+Request = tuple[str, str, "int | None", str]
 
 
 _SPLIT = {key: key.split(".") for key in (*METHOD_KEYS, *PATH_KEYS, *STATUS_KEYS, *AGENT_KEYS)
           if "." in key}
 _NESTED_ROOTS = frozenset(parts[0] for parts in _SPLIT.values())
+_KINDS = (METHOD_KEYS, PATH_KEYS, STATUS_KEYS, AGENT_KEYS)
+#: keys that can change a lookup once the first spelling of each field is known
+_SECONDARY = frozenset(key for keys in _KINDS for key in keys[1:]) | _NESTED_ROOTS
+
+
+def _lookup_all(attrs: dict[str, Any]) -> list[Any]:
+    """Method, path, status and user agent: for each, the value of the first of its keys
+    found (a flat, possibly dotted key, else a nested path). The first spellings
+    (``method``, ``path``, ``status``, ``user_agent``) settle most records at once."""
+    found = [attrs.get(keys[0]) for keys in _KINDS]
+    if None in found and not _SECONDARY.isdisjoint(attrs):
+        found = [_lookup(attrs, keys) if value is None else value
+                 for value, keys in zip(found, _KINDS)]
+    return found
 
 
 def _lookup(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -58,6 +72,10 @@ def _lookup(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
             return value
     if _NESTED_ROOTS.isdisjoint(attrs):
         return None
+    return _lookup_nested(attrs, keys)
+
+
+def _lookup_nested(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
     for key in keys:
         parts = _SPLIT.get(key)
         if parts is not None:
@@ -92,21 +110,19 @@ def _path_of(target: str) -> str:
     """The path of a URL or request target, without query or fragment."""
     if target.startswith(("http://", "https://")):
         return urlsplit(target).path or "/"
-    for sep in ("?", "#"):
-        target = target.split(sep, 1)[0]
+    if "?" in target:
+        target = target.split("?", 1)[0]
+    if "#" in target:
+        target = target.split("#", 1)[0]
     return target
 
 
 def from_attributes(attrs: dict[str, Any]) -> Request | None:
-    method = _lookup(attrs, METHOD_KEYS)
-    if not isinstance(method, str):
+    method, target, status, agent = _lookup_all(attrs)
+    if not isinstance(method, str) or not isinstance(target, str) or not target:
         return None
-    target = _lookup(attrs, PATH_KEYS)
-    if not isinstance(target, str) or not target:
-        return None
-    agent = _lookup(attrs, AGENT_KEYS)
-    return Request(method.upper(), _path_of(target), _status(_lookup(attrs, STATUS_KEYS)),
-                   agent if isinstance(agent, str) else "")
+    return (method.upper(), _path_of(target), _status(status),
+            agent if isinstance(agent, str) else "")
 
 
 def from_text(text: str) -> Request | None:
@@ -116,7 +132,7 @@ def from_text(text: str) -> Request | None:
     if match is None:
         return None
     agent = "kube-probe/" if _PROBE.search(text) else ""
-    return Request(match.group(1), _path_of(match.group(2)), int(match.group(3)), agent)
+    return (match.group(1), _path_of(match.group(2)), int(match.group(3)), agent)
 
 
 def request_of(record: Record) -> Request | None:
