@@ -21,7 +21,6 @@ from shipper.record import Record
 
 RuntimeChoice = Literal["auto", "cri", "docker", "plain"]
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_HELD_FORMATS = frozenset({"text"})
 
 
 class ParseCounts:
@@ -98,18 +97,21 @@ class FileParser:
         self._read_time = None
         if self._runtime == "auto":
             self._detect(lines)
+        line = self._line
         unwrapper = self._unwrapper
+        if unwrapper is None:
+            for offset, raw in lines:
+                line(offset, raw, None, None, truncated, out)
+            return out
+        push = unwrapper.push
         for offset, raw in lines:
-            if unwrapper is None:
-                self._line(offset, raw, None, None, truncated, out)
-                continue
-            inners = unwrapper.push(offset, raw)
+            inners = push(offset, raw)
             if inners is None:
                 self._counts.errors["runtime_mismatch"] += 1
-                self._line(offset, raw, None, None, truncated, out)
+                line(offset, raw, None, None, truncated, out)
                 continue
-            for inner in inners:
-                self._line(inner.offset, inner.data, inner.stream, inner.time, truncated, out)
+            for inner in inners:  # Inner is (offset, data, stream, time)
+                line(*inner, truncated, out)
         return out
 
     def flush(self, now: float | None = None, force: bool = False) -> list[Record]:
@@ -153,7 +155,8 @@ class FileParser:
         else:
             text = self._clean(data)
         joiner = self._joiner
-        if joiner.pending is not None and joiner.accepts(text):
+        # a line opening with "{" never continues a record (see multiline.continues)
+        if joiner.pending is not None and text[:1] != "{" and joiner.accepts(text):
             capped = joiner.append(text, offset)
             if capped is not None:
                 self._counts.formats["text"] += 1
@@ -163,21 +166,20 @@ class FileParser:
             self._counts.errors["empty_line"] += 1
             return
         fmt, record = self._parse(text)
-        held = fmt in _HELD_FORMATS
-        if held:
+        self._counts.formats[fmt] += 1
+        if fmt == "text":  # text may go on over the next lines: held until they tell
             level, state = start_state(text)
             if level is not None:  # a traceback/panic block keeps its first line whole
                 record.update(level=level, message=text, attributes={})
-        self._complete(record, offset, text, stream, wrapper_time, truncated)
-        self._counts.formats[fmt] += 1
-        if held:
+            self._complete(record, offset, text, stream, wrapper_time, truncated)
             previous = joiner.start(record, state)
-        else:
-            previous = joiner.take()
-        if previous is not None:
-            out.append(previous)
-        if not held:
-            out.append(record)
+            if previous is not None:
+                out.append(previous)
+            return
+        self._complete(record, offset, text, stream, wrapper_time, truncated)
+        if joiner.pending is not None:
+            out.append(joiner.take())  # type: ignore[arg-type]
+        out.append(record)
 
     def _complete(self, record: dict[str, Any], offset: int, text: str, stream: str | None,
                   wrapper_time: str | None, truncated: frozenset[int]) -> None:

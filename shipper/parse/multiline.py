@@ -43,7 +43,7 @@ def continues(text: str, state: int) -> tuple[bool, int]:
     first = text[:1]
     if state == NONE and (first == "{" or "0" <= first <= "9"):
         return False, NONE  # a JSON object or a timestamp: a new record
-    if first in (" ", "\t") or not text.strip():
+    if first in (" ", "\t") or not text or text.isspace():
         return True, state
     if text.startswith(_TRACEBACK) or text.startswith(_CHAINED):
         return True, TRACEBACK
