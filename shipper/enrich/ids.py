@@ -28,6 +28,7 @@ SHARD_KEYS = ("shard_index", "shardIndex")
 JOB_LABELS = ("batch.kubernetes.io/job-name", "job-name")
 #: every attribute key an id is lifted from (most records have none of them)
 ID_KEYS = frozenset((*JOB_KEYS, *CORRELATION_KEYS, *SHARD_KEYS))
+_SHARD, _SHARD_CAMEL = SHARD_KEYS
 
 
 def to_shard_index(value: object) -> int | None:
@@ -86,7 +87,7 @@ def _lift(attrs: dict, keys: tuple[str, ...]) -> object | None:
 
 
 def _lift_shard(attrs: dict) -> int | None:
-    if "shard_index" not in attrs and "shardIndex" not in attrs:
+    if _SHARD not in attrs and _SHARD_CAMEL not in attrs:
         return None
     for key in SHARD_KEYS:
         if key in attrs:
@@ -101,7 +102,7 @@ class Enricher:
     """A stage bound to one file's :class:`FileContext`: ``enricher(record)`` for one
     record, :meth:`enrich_batch` for many (same result, less work per record)."""
 
-    __slots__ = ("ctx", "_defaults")
+    __slots__ = ("ctx", "_defaults", "_plain")
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
@@ -109,6 +110,8 @@ class Enricher:
         ids = (("job_id", ctx.job_id), ("correlation_id", ctx.correlation_id),
                ("shard_index", ctx.shard_index))
         self._defaults = tuple((key, value) for key, value in ids if value is not None)
+        # a line's own job and correlation ids are all it adds (no path fields, no shard)
+        self._plain = not ctx.path_fields and ctx.shard_index is None
 
     def __call__(self, record: Record) -> Record:
         self.enrich_batch([record])
@@ -120,13 +123,16 @@ class Enricher:
         The usual line carries a string ``job_id`` and ``correlation_id`` (they win over
         every other spelling) or no id at all; both take a short path here.
         """
-        fields, k8s, keys = self.ctx.path_fields, self.ctx.k8s, ID_KEYS
+        fields, k8s, keys, plain = self.ctx.path_fields, self.ctx.k8s, ID_KEYS, self._plain
         for record in records:
             attrs = record["attributes"]
             job, corr = attrs.get("job_id"), attrs.get("correlation_id")
             if job.__class__ is str and corr.__class__ is str and job and corr:
                 del attrs["job_id"], attrs["correlation_id"]
-                self._set_ids(record, attrs, job, corr, _lift_shard(attrs))
+                if plain and _SHARD not in attrs and _SHARD_CAMEL not in attrs:
+                    record["job_id"], record["correlation_id"], record["k8s"] = job, corr, k8s
+                else:
+                    self._set_ids(record, attrs, job, corr, _lift_shard(attrs))
             elif attrs and not keys.isdisjoint(attrs):
                 self._set_ids(record, attrs, _lift(attrs, JOB_KEYS),
                               _lift(attrs, CORRELATION_KEYS), _lift_shard(attrs))

@@ -90,6 +90,7 @@ secret_in_context = st.one_of(
 def test_generated_secrets_never_survive(case, prefix):
     secret, text = case
     assume(secret not in prefix)
+    assume(secret not in "[REDACTED]")  # a "secret" like "[REDAC" is found in the mask itself
     out = REDACTOR.redact_text(prefix + " " + text)
     assert secret not in out
     record = make_record(text, attrs={"nested": [{"value": text}]}, raw=text)
