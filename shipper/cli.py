@@ -7,14 +7,11 @@ never a traceback).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import signal
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Sequence
-
-import orjson
 
 from shipper import __version__
 from shipper.errors import ConfigError, ShipperError
@@ -105,6 +102,7 @@ class EarlySignals:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # before anything heavy is imported: a sidecar may be stopped while it starts
     early = EarlySignals() if args.command == "run" else None
     try:
         return _main(args, early)
@@ -156,6 +154,8 @@ def _configure_logging(settings: "Settings") -> None:
 
 
 def show_config(settings: "Settings") -> int:
+    import orjson
+
     from shipper.config import masked_dump
 
     sys.stdout.buffer.write(orjson.dumps(masked_dump(settings), option=orjson.OPT_INDENT_2))
@@ -165,6 +165,8 @@ def show_config(settings: "Settings") -> int:
 
 def run(settings: "Settings", *, listen_given: bool,
         stop_requested: Callable[[], bool] = lambda: False) -> int:
+    import asyncio
+
     from shipper.pipeline import run_pipeline
 
     return asyncio.run(run_pipeline(settings, listen_given=listen_given,

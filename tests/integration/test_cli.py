@@ -140,7 +140,7 @@ def test_sigterm_during_start_up_still_drains_and_exits_zero(tmp_path):
     log.write_text("".join(f"line {n}\n" for n in range(50)))
     proc = subprocess.Popen([*SHIPPER, "run", "--path", f"{tmp_path}/*.log", "--listen", "off"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=clean_env())
-    time.sleep(0.2)  # still importing / loading config
+    time.sleep(0.5)  # still importing / loading config (about 1 s here)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()[-500:]
