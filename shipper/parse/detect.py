@@ -19,7 +19,18 @@ class LineParser:
         self.stamps = stamps
         self._json = JsonLineParser(stamps)
         self._text = TextParser(stamps)
+        self.text = self._text.parse
         self._errors = errors
+
+    def json(self, text: str) -> dict[str, Any] | None:
+        """The record fields of a line that is a JSON object, else ``None`` (a broken
+        object counts as ``invalid_json``); call it for lines that start with ``{``."""
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            self._errors["invalid_json"] += 1
+            return None
+        return self._json.parse(value) if value.__class__ is dict else None
 
     def parse(self, text: str) -> tuple[str, dict[str, Any]]:
         """``("json" | "logfmt" | "access" | "text", record fields)``; the record has

@@ -63,7 +63,8 @@ class FileParser:
         self._lines = LineParser(TimestampNormalizer(settings.default_timezone),
                                  counts.errors)
         self._stamps = self._lines.stamps
-        self._parse = self._lines.parse
+        self._json = self._lines.json
+        self._text = self._lines.text
         self._joiner = MultilineJoiner(settings.multiline.max_lines,
                                        settings.multiline.max_bytes, counts.errors)
         self._last_feed = clock()
@@ -155,17 +156,22 @@ class FileParser:
         else:
             text = self._clean(data)
         joiner = self._joiner
-        # a line opening with "{" never continues a record (see multiline.continues)
-        if joiner.pending is not None and text[:1] != "{" and joiner.accepts(text):
-            capped = joiner.append(text, offset)
-            if capped is not None:
-                self._counts.formats["text"] += 1
-                out.append(capped)
-            return
-        if not text or text.isspace():
-            self._counts.errors["empty_line"] += 1
-            return
-        fmt, record = self._parse(text)
+        # JSON objects first: a line opening with "{" never continues a record (see
+        # multiline.continues) and a JSON record is never held
+        record = self._json(text) if text[:1] == "{" else None
+        if record is not None:
+            fmt = "json"
+        else:
+            if joiner.pending is not None and text[:1] != "{" and joiner.accepts(text):
+                capped = joiner.append(text, offset)
+                if capped is not None:
+                    self._counts.formats["text"] += 1
+                    out.append(capped)
+                return
+            if not text or text.isspace():
+                self._counts.errors["empty_line"] += 1
+                return
+            fmt, record = self._text(text)
         self._counts.formats[fmt] += 1
         if fmt == "text":  # text may go on over the next lines: held until they tell
             level, state = start_state(text)
