@@ -1,6 +1,11 @@
 """job_id / correlation_id / shard_index follow the documented precedence."""
 
-from shipper.enrich.ids import Enricher, file_context, to_shard_index
+import orjson
+from hypothesis import given, settings, strategies as st
+
+from shipper.enrich.ids import (
+    CORRELATION_KEYS, JOB_KEYS, SHARD_KEYS, Enricher, FileContext, file_context, to_shard_index,
+)
 from shipper.enrich.podinfo import PodFacts
 from shipper.enrich.templates import PathTemplates
 
@@ -72,3 +77,61 @@ def test_to_shard_index_rejects_booleans_and_text():
 
 def test_k8s_fragment_is_attached():
     assert enrich({})["k8s"] == K8S
+
+
+# -- the batch form: same records (values and key order) as the documented rules ----------
+
+def _reference(record: dict, ctx: FileContext) -> dict:
+    """The rules of the module docstring, one record at a time, written plainly."""
+    attrs = record["attributes"]
+
+    def lift(keys, convert=lambda v: v if v is not None and v != "" else None):
+        for key in keys:
+            if key in attrs and convert(attrs[key]) is not None:
+                return convert(attrs.pop(key))
+        return None
+
+    job, corr, shard = lift(JOB_KEYS), lift(CORRELATION_KEYS), lift(SHARD_KEYS, to_shard_index)
+    for key, value in ctx.path_fields.items():
+        attrs.setdefault(key, value)
+    for key, own, default in (("job_id", job, ctx.job_id), ("correlation_id", corr, ctx.correlation_id)):
+        if (own if own is not None else default) is not None:
+            record[key] = str(own if own is not None else default)
+    if (shard if shard is not None else ctx.shard_index) is not None:
+        record["shard_index"] = shard if shard is not None else ctx.shard_index
+    record["k8s"] = ctx.k8s
+    return record
+
+
+id_values = st.one_of(st.none(), st.just(""), st.text(max_size=3), st.integers(-3, 3),
+                      st.sampled_from(["7", " 2 ", "-1", "x"]))
+attributes = st.dictionaries(
+    st.sampled_from([*JOB_KEYS, *CORRELATION_KEYS, *SHARD_KEYS, "stage", "msg", "n"]), id_values,
+    max_size=6)
+contexts = st.builds(
+    lambda fields, job, corr, shard: FileContext(k8s=dict(K8S), path_fields=fields, job_id=job,
+                                                 correlation_id=corr, shard_index=shard),
+    st.dictionaries(st.sampled_from(["stage", "request_id", "n"]), st.text(max_size=2), max_size=2),
+    st.one_of(st.none(), st.just("file-job")), st.one_of(st.none(), st.just("file-corr")),
+    st.one_of(st.none(), st.integers(0, 3)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(batch=st.lists(attributes, max_size=6), ctx=contexts)
+def test_enrich_batch_matches_the_documented_rules_key_order_included(batch, ctx):
+    """The batch form's short paths (string ids, no ids) give exactly the plain rules'
+    records, down to the order of their keys (the NDJSON output is compared byte for byte)."""
+    made = [{"message": "m", "level": "info", "attributes": dict(attrs)} for attrs in batch]
+    expected = [_reference({"message": "m", "level": "info", "attributes": dict(attrs)}, ctx)
+                for attrs in batch]
+    Enricher(ctx).enrich_batch(made)
+    assert [orjson.dumps(r) for r in made] == [orjson.dumps(r) for r in expected]
+
+
+def test_single_record_call_is_the_batch_of_one():
+    """``enricher(record)`` (explain, tests) returns the record it was given, enriched."""
+    ctx = FileContext(k8s=dict(K8S), path_fields={}, job_id=None, correlation_id=None,
+                      shard_index=None)
+    record = {"message": "m", "attributes": {"jobId": 5, "requestId": "r"}}
+    assert Enricher(ctx)(record) is record
+    assert (record["job_id"], record["correlation_id"], record["attributes"]) == ("5", "r", {})

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from shipper.config import ParseSettings
-from shipper.filters.prescan import BatchScan, flexible, re2_available
+from shipper.filters.prescan import BatchScan, BatchTexts, Screen, flexible, re2_available
 from shipper.filters.presets import NoiseStage
 from shipper.filters.redact import RedactStage, Redactor
 from shipper.filters.settings import FilterSettings, RedactSettings
@@ -38,7 +38,9 @@ WORDS = ["password", "Pass-Word", "api_key", "APIKEY", "token", "Authorization",
          "User", "verified", "login succeeded", "successfully logged in", "urllib3.pool",
          "logger", "msg", "status", "200", "404", "4111 1111 1111 1111", "4111111111111111",
          "eyJhbGciOi.eyJzdWIiOi.sig", "AKIAABCDEFGHIJKLMNOP", "x", "=", ":", " ", "-",
-         "\\u0070assword", "\\u0047ET", "é", "\\n", '"', "{", "}", "ghp_" + "a" * 36]
+         "\\u0070assword", "\\u0047ET", "é", "\\n", '"', "{", "}", "ghp_" + "a" * 36,
+         "2690-4282-4406-96b5", "x4111111111111111", "4111111111111111-", "5555555555554444",
+         "1751797861785", "_", ".", "\t"]
 
 fragments = st.lists(st.sampled_from(WORDS), max_size=12).map("".join)
 
@@ -130,3 +132,111 @@ def test_lines_with_secrets_are_redacted_after_the_prescan(line):
     text = orjson.dumps({k: v for k, v in stage(records[0]).items() if k != "_raw"})
     stage.release()
     assert b"[REDACTED]" in text
+
+
+# -- the batch form of the stages, the shared texts and the binding loop ------------------
+
+def _run_batch(stage, records, fates: RecordingFates):
+    """prepare + process_batch over the whole list; the survivors and every event."""
+    stage.prepare(records, {}, BatchTexts.of_records(records))
+    dropped: set[int] = set()
+    stage.process_batch(records, dropped)
+    stage.release()
+    return [r for i, r in enumerate(records) if i not in dropped], fates.reset()
+
+
+def _run_plain(stage, records, fates: RecordingFates):
+    out = [r for r in (stage(record) for record in records) if r is not None]
+    return out, fates.reset()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.lists(lines(), min_size=1, max_size=8))
+def test_batch_form_of_both_stages_is_the_one_record_form(batch):
+    """``process_batch`` after a shared pre-scan drops, redacts and reports exactly what the
+    stages do one record at a time without a pre-scan."""
+    records = _parse(batch)
+    for make in (lambda f: NoiseStage(FilterSettings(), f),
+                 lambda f: RedactStage(Redactor(RedactSettings()), f)):
+        fates_a, fates_b = RecordingFates(), RecordingFates()
+        plain = _run_plain(make(fates_a), copy.deepcopy(records), fates_a)
+        assert _run_batch(make(fates_b), copy.deepcopy(records), fates_b) == plain
+
+
+def test_batch_form_skips_records_dropped_before():
+    """Indices in ``dropped`` are gone: not redacted, not reported."""
+    fates = RecordingFates()
+    stage = RedactStage(Redactor(RedactSettings()), fates)
+    records = _parse(["login with password=hunter22", "login with token=abcdefgh1"])
+    stage.prepare(records, {}, BatchTexts.of_records(records))
+    stage.process_batch(records, {0})
+    assert "hunter22" in str(records[0]) and "abcdefgh1" not in str(records[1])
+    assert fates.events == [("changed", "redacted", "secret_key")]
+
+
+def test_batch_texts_leave_out_what_cannot_be_judged():
+    """Non-string raw lines, multi-line messages and non-ASCII lines are hits by default."""
+    records = [{"_raw": "a", "message": "a"}, {"_raw": None, "message": "b"},
+               {"_raw": "c", "message": "c\nd"}, {"_raw": "é", "message": "é"},
+               {"_raw": "get", "message": "get"}]
+    texts = BatchTexts.of_records(records)
+    assert texts.unjudged == {1, 2, 3}
+    assert texts.data == b"a\x00\x00\x00\x00get"
+    assert texts.indices([0, 5]) == {0, 4}
+    odd = BatchTexts.of_records([{"_raw": "x"}, {"_raw": "y", "message": 3}])  # careful path
+    assert odd.unjudged == set() and odd.data == b"x\x00y"
+
+
+@needs_re2
+def test_binding_loop_finds_what_finditer_finds():
+    """The direct RE2 call loop and the module's finditer give the same hits."""
+    texts = ["x get y", "plain", "GET /a", "kube-probe/1 get", "", "auth", "é", None] * 50
+    fast = BatchScan("(?i:get)|kube|auth")
+    slow = BatchScan("(?i:get)|kube|auth")
+    slow._binding = None
+    assert fast.hits(texts) == slow.hits(texts) == {i for i, t in enumerate(texts)
+                                                    if t is None or t in ("x get y", "GET /a",
+                                                    "kube-probe/1 get", "auth", "é")}
+
+
+def test_screen_hands_out_hits_only_for_the_scanned_list():
+    records = [{"n": i} for i in range(5)]
+    screen = Screen(records, {3, 1})
+    assert list(screen.to_check(records)) == [1, 3]
+    assert list(screen.to_check(list(records))) == [0, 1, 2, 3, 4]
+    assert screen.cleared(records[0]) and not screen.cleared(records[1])
+    assert not screen.cleared({"n": 0})  # not part of the batch: check it in full
+
+
+# -- the record pre-check of redaction (texts searched one by one) ------------------------
+
+card_texts = st.lists(st.sampled_from([
+    "4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "2690-4282-4406-96b5",
+    "x", "-", ".", " ", "_", "a1", "0", "5", "9", "1751797861785", "6011000990139424",
+    "3782 822463 10005", "password", "eyJ", "AKIA", "é"]), max_size=8).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message=card_texts, value=card_texts, raw=card_texts,
+       number=st.one_of(st.none(), st.integers(10**12, 10**19)))
+def test_record_precheck_with_re2_redacts_what_the_plain_precheck_redacts(message, value, raw, number):
+    """The RE2 record pre-check (card shape with the rule's edges, per text) never lets a
+    record skip that the plain pre-check would send to the full pass and get changed."""
+    fast, plain = Redactor(RedactSettings()), Redactor(RedactSettings())
+    plain._text_scan = None
+    attrs = {"v": value, "nested": [value], **({"n": number} if number is not None else {})}
+    record = {"message": message, "attributes": attrs, "_raw": raw}
+    a, b = copy.deepcopy(record), copy.deepcopy(record)
+    assert fast.redact_record(a) == plain.redact_record(b)
+    assert a == b
+
+
+@needs_re2
+def test_uuid_digit_runs_do_not_need_the_full_pass():
+    """13 digits in a row inside a UUID are not a card: the pre-check says so (no full
+    pass); real card shapes at the edges of a text still do."""
+    redactor = Redactor(RedactSettings())
+    assert not redactor.redact_record_check({"id": "bbb02690-4282-4406-96b5-03f32d8a71e8"})
+    assert not redactor.redact_record_check({"ts": 1751797861785})
+    for value in ("4111111111111111", "paid 4111 1111 1111 1111", 4111111111111111):
+        assert redactor.redact_record_check({"card": value})

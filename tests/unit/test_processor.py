@@ -1,0 +1,165 @@
+"""The processor: enrich + filter a parsed batch stage by stage, with the same result as
+the stages applied one record at a time (the contract in docs/ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+import orjson
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from shipper.config import ParseSettings, Settings
+from shipper.enrich.ids import Enricher, file_context
+from shipper.enrich.podinfo import PodInfo
+from shipper.enrich.templates import PathTemplates
+from shipper.filters import build_filter_stages
+from shipper.filters.settings import FilterSettings
+from shipper.parse import FileParser, ParseCounts
+from shipper.processor import Processor, _one_by_one, _without
+from shipper.stages import RecordingFates
+
+PATH = "/var/log/app/a.log"
+ENV = {"POD_NAME": "p", "POD_NAMESPACE": "ns", "NODE_NAME": "n"}
+CLOCK = lambda: 1.7e9  # noqa: E731 - a fixed clock
+
+FILTERS = FilterSettings.model_validate({
+    "min_level": "debug",
+    "drop": [{"name": "chatty", "match": {"message": "^tick"}}],
+    "sample": [{"name": "progress", "match": {"message": "^Progress"}, "keep_one_in": 3}],
+    "dedupe": {"enabled": True},
+})
+
+
+def _settings(filters: FilterSettings = FILTERS) -> Settings:
+    return Settings(paths=[PATH], once=True, filters=filters)
+
+
+def _podinfo(settings: Settings) -> PodInfo:
+    podinfo = PodInfo(ENV, settings.downward_api, settings.podinfo_dir)
+    asyncio.run(podinfo.refresh())
+    return podinfo
+
+
+def _parse(lines: list[str]) -> list[dict]:
+    parser = FileParser(PATH, ParseSettings(), ParseCounts(), clock=CLOCK)
+    records = parser.feed([(i * 100, line.encode()) for i, line in enumerate(lines)])
+    return records + parser.flush(force=True)
+
+
+def _reference(settings: Settings, records: list[dict], fates: RecordingFates) -> list[dict]:
+    """One record at a time: enrich, then every stage in order (no pre-scan, no batches);
+    dedupe summaries just before the record that carries them."""
+    podinfo = _podinfo(settings)
+    enrich = Enricher(file_context(PATH, podinfo.facts, PathTemplates(settings.path_templates)))
+    stages = build_filter_stages(settings.filters, settings.redact, fates=fates, clock=CLOCK)
+    out = []
+    for record in records:
+        for stage in [enrich, *stages]:
+            record = stage(record)
+            if record is None:
+                break
+        else:
+            out.extend(record.pop("_before", ()))
+            out.append(record)
+    return out
+
+
+def _processed(settings: Settings, records: list[dict], fates: RecordingFates) -> list[dict]:
+    processor = Processor(settings, podinfo=_podinfo(settings), fates=fates, clock=CLOCK)
+    return processor.process(records, PATH)
+
+
+LINES = [
+    "2025-07-06T10:30:00Z INFO GET /api/v1/jobs/job-1 200 12.2ms",
+    '10.0.0.1 - - [06/Jul/2025:10:30:00 +0000] "GET /health HTTP/1.1" 200 2 "-" "kube-probe/1.29"',
+    "2025-07-06T10:30:00Z INFO User authenticated user_id=u-1 method=jwt",
+    '{"level":"info","msg":"Upload done","job_id":"job-2","correlation_id":"c-2","shard_index":"3"}',
+    '{"level":"warning","msg":"GET /health 200","jobId":7}',
+    "2025-07-06T10:30:00Z INFO login with password=hunter22 token=abcdefghij",
+    '{"level":"info","msg":"card 4111 1111 1111 1111","id":"bbb02690-4282-4406-96b5-03f32d8a71e8"}',
+    "2025-07-06T10:30:00Z INFO tick", "2025-07-06T10:30:00Z DEBUG Progress 1",
+    "2025-07-06T10:30:00Z DEBUG Progress 2", "2025-07-06T10:30:00Z DEBUG Progress 3",
+    "2025-07-06T10:30:00Z INFO same again", "2025-07-06T10:30:00Z INFO same again",
+    "2025-07-06T10:30:00Z ERROR boom", "Traceback (most recent call last):", '  File "x.py"',
+    "INFO:urllib3.connectionpool:Starting new HTTPS connection", "plain text é with GET",
+    '{"msg":"\\u0070assword=x1234567","level":"info"}',
+]
+
+
+def _events_and_bytes(out: list[dict], fates: RecordingFates) -> tuple[list[bytes], list]:
+    return [orjson.dumps(r) for r in out], sorted(fates.reset())
+
+
+def test_a_mixed_batch_comes_out_as_with_one_record_at_a_time():
+    """Noise, min_level, drop, sample, redact and dedupe over one batch: the same records
+    (byte for byte, key order included) and the same fates as the plain per-record path."""
+    records = _parse(LINES)
+    fates_a, fates_b = RecordingFates(), RecordingFates()
+    expected = _events_and_bytes(_reference(_settings(), copy.deepcopy(records), fates_a), fates_a)
+    got = _events_and_bytes(_processed(_settings(), records, fates_b), fates_b)
+    assert got == expected
+    assert any(kind == "dropped" and reason == "noise" for kind, reason, _ in got[1])
+    assert any(kind == "changed" for kind, _, _ in got[1])
+
+
+words = st.sampled_from(["GET", "/health", "/jobs/7", "200", "404", "User", "authenticated",
+                         "password=", "hunter22", "tick", "Progress", "job_id=j", "x", " ",
+                         "4111111111111111", "urllib3", "é", "\\n", '"', "=", "ERROR", "INFO"])
+line = st.one_of(
+    st.lists(words, max_size=8).map(" ".join).map(lambda m: "2025-07-06T10:30:00Z INFO " + m),
+    st.dictionaries(st.sampled_from(["msg", "level", "method", "path", "status", "job_id",
+                                     "correlation_id", "logger", "token"]),
+                    st.lists(words, max_size=4).map(" ".join), max_size=6)
+    .map(lambda d: orjson.dumps(d).decode()),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(line, min_size=1, max_size=12))
+def test_generated_batches_come_out_as_with_one_record_at_a_time(lines):
+    """Property: for any batch, the batch path equals the per-record path."""
+    records = _parse(lines)
+    fates_a, fates_b = RecordingFates(), RecordingFates()
+    expected = _events_and_bytes(_reference(_settings(), copy.deepcopy(records), fates_a), fates_a)
+    assert _events_and_bytes(_processed(_settings(), records, fates_b), fates_b) == expected
+
+
+def test_without_filters_the_batch_list_itself_comes_back():
+    """No stage drops anything: no copy of the batch is made."""
+    settings = _settings(FilterSettings(presets=False))
+    settings = settings.model_copy(update={"redact": settings.redact.model_copy(update={"enabled": False})})
+    records = _parse(["2025-07-06T10:30:00Z INFO a", "2025-07-06T10:30:00Z INFO b"])
+    assert _processed(settings, records, RecordingFates()) is records
+    assert all(r["k8s"] == {"namespace": "ns", "pod": "p", "node": "n"} for r in records)
+
+
+def test_one_record_at_a_time_works_after_batches():
+    """``explain`` feeds single records: pre-scans of earlier batches do not leak."""
+    settings = _settings()
+    processor = Processor(settings, podinfo=_podinfo(settings), fates=RecordingFates(), clock=CLOCK)
+    processor.process(_parse(LINES), PATH)
+    [record] = _parse(["2025-07-06T10:30:00Z INFO login with password=hunter22"])
+    [out] = processor.process([record], PATH)
+    assert "hunter22" not in orjson.dumps(out).decode()
+
+
+def test_survivors_keep_their_order():
+    records = [{"n": i} for i in range(6)]
+    assert _without(records, {0, 2, 5}) == [{"n": 1}, {"n": 3}, {"n": 4}]
+    assert _without(records, set()) is records
+
+
+def test_a_stage_without_a_batch_form_runs_per_record_and_may_replace_records():
+    """Records already dropped are skipped; a stage returning a new dict replaces the old."""
+    seen = []
+
+    def stage(record):
+        seen.append(record["n"])
+        return None if record["n"] == 3 else {"n": record["n"] * 10}
+
+    records = [{"n": i} for i in range(5)]
+    dropped = {1}
+    _one_by_one(stage, records, dropped)
+    assert seen == [0, 2, 3, 4] and dropped == {1, 3}
+    assert _without(records, dropped) == [{"n": 0}, {"n": 20}, {"n": 40}]
