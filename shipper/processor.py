@@ -68,7 +68,9 @@ class Processor:
         Stages with ``prepare(records, extra, texts)`` pre-scan the whole batch first (one
         pass over its raw lines, joined once for all of them, instead of one check per
         record) and ``release()`` it at the end. Then the batch goes through the stages
-        one stage at a time (``process_batch`` when a stage has it).
+        one stage at a time: ``process_batch(records, dropped)`` when a stage has it (it
+        adds the indices it drops to ``dropped``), else one call per record. ``records``
+        is enriched in place and comes back as it is when nothing was dropped.
         """
         enrich = self.enricher_for(path)
         enrich.enrich_batch(records)

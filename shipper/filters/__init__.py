@@ -12,7 +12,8 @@ from typing import Callable
 
 from shipper.filters.dedupe import DedupeStage
 from shipper.filters.presets import NoiseStage
-from shipper.filters.redact import RedactStage, Redactor
+from shipper.filters.redact import Redactor
+from shipper.filters.redact_stage import RedactStage
 from shipper.filters.rules import DropStage, MinLevelStage, SampleStage
 from shipper.filters.settings import FilterSettings, RedactSettings
 from shipper.filters.throttle import ThrottleStage

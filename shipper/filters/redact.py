@@ -1,4 +1,5 @@
-"""Secret redaction of records (a filter stage) and of any text (the self-logger).
+"""Secret redaction of records and of any text (the self-logger); the filter stage that
+applies it to batches is :class:`shipper.filters.redact_stage.RedactStage`.
 
 :class:`Redactor` is built once from :class:`RedactSettings`; it scrubs ``message``, every
 attribute value at any depth (strings in lists and dicts too; values of secret-named keys
@@ -13,16 +14,13 @@ import hmac
 import re
 from typing import Any, Callable
 
-from shipper.filters.prescan import (
-    SEPARATOR, BatchScan, BatchTexts, Screen, compile_re2, escape, flexible,
-)
+from shipper.filters.prescan import SEPARATOR, BatchScan, compile_re2, escape, flexible
 from shipper.filters.secrets import (
     DIGIT_RUN_SCAN, EMAIL_RULE, REDACTED_PREFIX, TextRule, builtin_rules, card_int_ok,
     flatten, minimal_needles,
 )
 from shipper.filters.settings import RedactSettings
 from shipper.record import Record
-from shipper.stages import Fates
 
 _MIN_LEN = 5
 _KEY_CACHE_MAX = 4096
@@ -275,52 +273,3 @@ def _is_secret_value(value: Any) -> bool:
     if value is None or isinstance(value, bool):
         return False
     return value != "" and value != {} and value != []
-
-
-class RedactStage:
-    """Redacts each record and reports ``fates.changed(record, "redacted", rule)`` once per
-    rule that fired."""
-
-    def __init__(self, redactor: Redactor, fates: Fates) -> None:
-        self._redactor = redactor
-        self._fates = fates
-        self._screen: Screen | None = None
-
-    def prepare(self, records: list[Record], extra: dict[str, Any] | None = None,
-                texts: BatchTexts | None = None) -> None:
-        """Pre-scan a batch (``texts``: its raw lines, when the caller has them already):
-        records whose raw line no rule could match skip redaction until :meth:`release`.
-        ``extra`` are attributes added after parsing (path-template fields); the raw line
-        only stands for a record when the message is on it (one line) and ``extra`` is
-        clean."""
-        scan = self._redactor.scan
-        self._screen = None
-        if scan is None or (extra and self._redactor.redact_record_check(extra)):
-            return
-        hits = scan.hits(texts if texts is not None else BatchTexts.of_records(records))
-        if hits is not None:
-            self._screen = Screen(records, hits)
-
-    def release(self) -> None:
-        """End of the batch: forget the pre-scan (ids are only unique while it lives)."""
-        self._screen = None
-
-    def process_batch(self, records: list[Record], dropped: set[int]) -> None:
-        """Redact a batch but the records whose indices are in ``dropped``. After
-        :meth:`prepare` of the same list, only the records the pre-scan could not clear
-        are looked at."""
-        screen = self._screen
-        for i in range(len(records)) if screen is None else screen.to_check(records):
-            if i not in dropped:
-                self._redact(records[i])
-
-    def __call__(self, record: Record) -> Record | None:
-        if self._screen is None or not self._screen.cleared(record):
-            self._redact(record)
-        return record
-
-    def _redact(self, record: Record) -> None:
-        fired = self._redactor.redact_record(record)
-        if fired:
-            for rule in sorted(fired):
-                self._fates.changed(record, "redacted", rule)

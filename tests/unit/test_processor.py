@@ -21,7 +21,8 @@ from shipper.stages import RecordingFates
 
 PATH = "/var/log/app/a.log"
 ENV = {"POD_NAME": "p", "POD_NAMESPACE": "ns", "NODE_NAME": "n"}
-CLOCK = lambda: 1.7e9  # noqa: E731 - a fixed clock
+def fixed_clock() -> float:
+    return 1.7e9
 
 FILTERS = FilterSettings.model_validate({
     "min_level": "debug",
@@ -42,7 +43,7 @@ def _podinfo(settings: Settings) -> PodInfo:
 
 
 def _parse(lines: list[str]) -> list[dict]:
-    parser = FileParser(PATH, ParseSettings(), ParseCounts(), clock=CLOCK)
+    parser = FileParser(PATH, ParseSettings(), ParseCounts(), clock=fixed_clock)
     records = parser.feed([(i * 100, line.encode()) for i, line in enumerate(lines)])
     return records + parser.flush(force=True)
 
@@ -52,7 +53,7 @@ def _reference(settings: Settings, records: list[dict], fates: RecordingFates) -
     dedupe summaries just before the record that carries them."""
     podinfo = _podinfo(settings)
     enrich = Enricher(file_context(PATH, podinfo.facts, PathTemplates(settings.path_templates)))
-    stages = build_filter_stages(settings.filters, settings.redact, fates=fates, clock=CLOCK)
+    stages = build_filter_stages(settings.filters, settings.redact, fates=fates, clock=fixed_clock)
     out = []
     for record in records:
         for stage in [enrich, *stages]:
@@ -66,7 +67,7 @@ def _reference(settings: Settings, records: list[dict], fates: RecordingFates) -
 
 
 def _processed(settings: Settings, records: list[dict], fates: RecordingFates) -> list[dict]:
-    processor = Processor(settings, podinfo=_podinfo(settings), fates=fates, clock=CLOCK)
+    processor = Processor(settings, podinfo=_podinfo(settings), fates=fates, clock=fixed_clock)
     return processor.process(records, PATH)
 
 
@@ -137,7 +138,7 @@ def test_without_filters_the_batch_list_itself_comes_back():
 def test_one_record_at_a_time_works_after_batches():
     """``explain`` feeds single records: pre-scans of earlier batches do not leak."""
     settings = _settings()
-    processor = Processor(settings, podinfo=_podinfo(settings), fates=RecordingFates(), clock=CLOCK)
+    processor = Processor(settings, podinfo=_podinfo(settings), fates=RecordingFates(), clock=fixed_clock)
     processor.process(_parse(LINES), PATH)
     [record] = _parse(["2025-07-06T10:30:00Z INFO login with password=hunter22"])
     [out] = processor.process([record], PATH)

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from shipper.config import ParseSettings
 from shipper.filters.prescan import BatchScan, BatchTexts, Screen, flexible, re2_available
 from shipper.filters.presets import NoiseStage
-from shipper.filters.redact import RedactStage, Redactor
+from shipper.filters.redact import Redactor
+from shipper.filters.redact_stage import RedactStage
 from shipper.filters.settings import FilterSettings, RedactSettings
 from shipper.parse import FileParser, ParseCounts
 from shipper.stages import RecordingFates

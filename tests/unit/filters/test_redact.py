@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shipper.filters.redact import Redactor, RedactStage
+from shipper.filters.redact import Redactor
+from shipper.filters.redact_stage import RedactStage
 from shipper.filters.secrets import luhn_ok
 from shipper.filters.settings import RedactSettings
 

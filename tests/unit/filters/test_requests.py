@@ -48,7 +48,7 @@ attributes = st.dictionaries(
 def test_fields_from_attributes_follow_the_key_precedence(attrs):
     """Method, path, status, user agent: the first spelling present wins, flat before
     nested, exactly as a plain walk over each key list."""
-    method, target, status, agent = (_plain_lookup(attrs, keys) for keys in KINDS)
+    method, target, _status, agent = (_plain_lookup(attrs, keys) for keys in KINDS)
     found = from_attributes(attrs)
     if not isinstance(method, str) or not isinstance(target, str) or not target:
         assert found is None
