@@ -59,7 +59,7 @@ async def test_oversize_entry_is_truncated_under_1mb_and_counted(tmp_path):
         sink = dd(rx, tmp_path)
         await ship(sink, [[make_record(1, message="z" * 1_500_000)]])
     assert len(rx.entries) == 1 and rx.entries[0]["message"].endswith("[truncated]")
-    assert sink.counts["truncated"] == 1
+    assert sink._m.failed("truncated")._value.get() == 1  # shipper_records_failed_total{reason}
 
 
 async def test_wrong_api_key_is_fatal_and_dead_lettered_without_the_key(tmp_path, caplog):

@@ -75,7 +75,7 @@ async def test_demoted_unbounded_label_travels_as_structured_metadata_and_is_cou
         await ship(sink, [[make_record(1), make_record(2)]])
     assert rx.entries[0].labels == {"namespace": "video"}
     assert rx.entries[0].metadata["pod"] == "encoder-7d9f-abcde"
-    assert sink.counts["label-demoted"] == 2
+    assert sink._m.failed("label-demoted")._value.get() == 2  # shipper_records_failed_total{reason}
 
 
 async def test_oversize_line_is_truncated_to_the_loki_limit_and_counted():
@@ -84,7 +84,7 @@ async def test_oversize_line_is_truncated_to_the_loki_limit_and_counted():
         tokens = await ship(sink, [[make_record(1, message="x" * 300_000)]])
     assert tokens[0].complete
     assert len(rx.entries[0].line.encode()) <= 256 * 1024
-    assert sink.counts["truncated"] == 1
+    assert sink._m.failed("truncated")._value.get() == 1  # shipper_records_failed_total{reason}
 
 
 async def test_too_many_labels_from_static_config_are_rejected_by_the_receiver_limit():
