@@ -103,7 +103,9 @@ class MultilineJoiner:
 
     def start(self, record: dict[str, Any], state: int) -> dict[str, Any] | None:
         """Make ``record`` the pending one; returns the record it replaces (finished)."""
-        previous = self.take()
+        previous = self.pending
+        if previous is not None:
+            previous = self.take()
         self.pending = record
         self._size = len(record["message"])
         self._state = state

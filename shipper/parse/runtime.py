@@ -96,6 +96,8 @@ class RuntimeUnwrapper:
         if match is None:
             return None
         stamp, stream, tag = match.groups()
+        if tag == b"F" and not self._partials:  # a whole line with nothing held: as is
+            return [_inner(offset, raw[match.end():], _STREAMS[stream], stamp.decode())]
         return self._piece(offset, raw[match.end():], _STREAMS[stream], stamp.decode(),
                            tag == b"P")
 
