@@ -21,8 +21,8 @@ try:  # optional accelerator; every caller has a per-record fallback
     import re2 as _re2
 except ImportError:  # pragma: no cover - depends on the environment
     _re2 = None
-# google-re2's binding object: one ``Match`` call per hit, without the wrapper's generator
-# and match objects (a third of the scan's cost on busy batches); finditer when absent
+# google-re2's binding: one ``Match`` call per hit, without the wrapper's generator and
+# match objects (a third of the scan's cost on busy batches); the wrapper when absent
 _UNANCHORED = getattr(getattr(getattr(_re2, "_re2", None), "RE2", None), "Anchor", None)
 
 SEPARATOR = "\x00"
@@ -37,13 +37,47 @@ def re2_available() -> bool:
     return _re2 is not None
 
 
-def compile_re2(pattern: str) -> Any:
+def compile_re2(pattern: str) -> Re2 | None:
     """``pattern`` compiled by RE2 (bytes, UTF-8), or ``None`` without RE2."""
     if _re2 is None:
         return None
     options = _re2.Options()
     options.max_mem = _RE2_MAX_MEM
-    return _re2.compile(pattern.encode(), options)
+    return Re2(_re2.compile(pattern.encode(), options))
+
+
+class Re2:
+    """A compiled RE2 pattern searched in bytes: each search is one call into the binding
+    (the module's ``search``/``finditer`` add a generator and a match object per hit)."""
+
+    __slots__ = ("_compiled", "_match")
+
+    def __init__(self, compiled: Any) -> None:
+        self._compiled = compiled
+        binding = getattr(compiled, "_regexp", None) if _UNANCHORED is not None else None
+        self._match = None if binding is None else binding.Match
+
+    def _span(self, data: bytes, pos: int, end: int) -> tuple[int, int]:
+        if self._match is None:
+            found = self._compiled.search(data, pos, end)
+            return (-1, -1) if found is None else found.span()
+        return self._match(_UNANCHORED.UNANCHORED, data, pos, end)[0]  # type: ignore[union-attr]
+
+    def search(self, data: bytes) -> bool:
+        """Whether the pattern matches anywhere in ``data``."""
+        return self._span(data, 0, len(data))[0] >= 0
+
+    def starts(self, data: bytes) -> list[int]:
+        """Where the (non-overlapping) matches in ``data`` start, in order."""
+        starts: list[int] = []
+        pos, end = 0, len(data)
+        while pos <= end:
+            start, stop = self._span(data, pos, end)
+            if start < 0:
+                break
+            starts.append(start)
+            pos = stop if stop > start else stop + 1  # step over an empty match
+        return starts
 
 
 class BatchTexts:
@@ -94,8 +128,7 @@ class BatchScan:
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
-        self._re: Any = compile_re2(f"(?:{pattern}){_REST_OF_TEXT}")
-        self._binding = getattr(self._re, "_regexp", None) if _UNANCHORED else None
+        self._re = compile_re2(f"(?:{pattern}){_REST_OF_TEXT}")
 
     @property
     def usable(self) -> bool:
@@ -107,24 +140,8 @@ class BatchScan:
         if self._re is None:
             return None
         batch = texts if isinstance(texts, BatchTexts) else BatchTexts(texts)
-        found = batch.indices(self._starts(batch.data))
+        found = batch.indices(self._re.starts(batch.data))
         return found | batch.unjudged if batch.unjudged else found
-
-    def _starts(self, data: bytes) -> list[int]:
-        """Where the matches in ``data`` start, in order."""
-        if self._binding is None:
-            return [match.start() for match in self._re.finditer(data)]
-        match, anchor = self._binding.Match, _UNANCHORED.UNANCHORED  # type: ignore[union-attr]
-        starts: list[int] = []
-        pos, end = 0, len(data)
-        while True:
-            start, stop = match(anchor, data, pos, end)[0]
-            if start < 0:
-                return starts
-            starts.append(start)
-            pos = stop if stop > start else stop + 1  # step over an empty match
-            if pos > end:
-                return starts
 
 
 def raw_text(record: dict[str, Any]) -> str | None:

@@ -243,7 +243,7 @@ class Redactor:
         if self._text_scan is not None:
             joined = SEPARATOR.join(texts)
             if joined.isascii():  # each text on its own, so rule boundaries hold exactly
-                return self._text_scan.search(joined.encode("ascii")) is not None
+                return self._text_scan.search(joined.encode("ascii"))
         if self._raw and isinstance(raw, str):
             # a string inside the raw line holds no secret the raw line does not show
             texts = [raw, *(t for t in texts[:-1] if len(t) >= _MIN_LEN and t not in raw)]
