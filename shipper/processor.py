@@ -93,8 +93,9 @@ class Processor:
                 break
             if batched is not None:
                 batched(records, dropped)
-            else:
-                _one_by_one(stage, records, dropped)
+            elif _one_by_one(stage, records, dropped):
+                for later in self.preparing:  # a new record: its pre-scan is stale
+                    later.release()  # type: ignore[attr-defined]
         survivors = _without(records, dropped)
         return self._with_summaries(survivors) if self.draining else survivors
 
@@ -128,8 +129,10 @@ class Processor:
         return record
 
 
-def _one_by_one(stage: Stage, records: list[Record], dropped: set[int]) -> None:
-    """A stage without a batch form: called once per record still in the batch."""
+def _one_by_one(stage: Stage, records: list[Record], dropped: set[int]) -> bool:
+    """A stage without a batch form: called once per record still in the batch. ``True``
+    when the stage returned a new record in place of one (it takes that place)."""
+    replaced = False
     for i, record in enumerate(records):
         if i in dropped:
             continue
@@ -137,7 +140,8 @@ def _one_by_one(stage: Stage, records: list[Record], dropped: set[int]) -> None:
         if out is None:
             dropped.add(i)
         elif out is not record:
-            records[i] = out
+            records[i], replaced = out, True
+    return replaced
 
 
 def _without(records: list[Record], dropped: set[int]) -> list[Record]:

@@ -161,6 +161,22 @@ def test_a_stage_without_a_batch_form_runs_per_record_and_may_replace_records():
 
     records = [{"n": i} for i in range(5)]
     dropped = {1}
-    _one_by_one(stage, records, dropped)
+    assert _one_by_one(stage, records, dropped) is True
     assert seen == [0, 2, 3, 4] and dropped == {1, 3}
     assert _without(records, dropped) == [{"n": 0}, {"n": 20}, {"n": 40}]
+
+
+def test_a_record_replaced_by_a_stage_is_checked_in_full_by_later_stages():
+    """The pre-scan judged the record that was there: a stage that hands back a new one
+    (with new text) makes the later stages check every record."""
+    settings = _settings(FilterSettings(presets=False))
+    processor = Processor(settings, podinfo=_podinfo(settings), fates=RecordingFates(),
+                          clock=fixed_clock)
+
+    def leak(record):
+        return {**record, "message": "password=hunter22"}
+
+    processor.stages.insert(0, leak)
+    processor._batched.insert(0, None)
+    [out] = processor.process(_parse(["2025-07-06T10:30:00Z INFO plain"]), PATH)
+    assert out["message"] == "password=[REDACTED]"
