@@ -15,7 +15,7 @@ callers check every record as before.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 try:  # optional accelerator; every caller has a per-record fallback
     import re2 as _re2
@@ -95,14 +95,16 @@ class BatchTexts:
         try:
             joined = SEPARATOR.join(texts)
         except TypeError:  # ``None`` (or a raw line that is not a string) cannot be judged
-            self.unjudged = {i for i, text in enumerate(texts) if text.__class__ is not str}
-            texts = ["" if i in self.unjudged else text for i, text in enumerate(texts)]
-            joined = SEPARATOR.join(texts)
-        if not joined.isascii():
-            wide = {i for i, text in enumerate(texts) if not text.isascii()}
-            self.unjudged |= wide
-            joined = SEPARATOR.join("" if i in wide else text for i, text in enumerate(texts))
+            joined = self._leave_out(texts, lambda text: text.__class__ is not str)
+        if not joined.isascii() or joined.count(SEPARATOR) != len(texts) - 1:
+            joined = self._leave_out(texts, lambda text: text.__class__ is not str
+                                     or not text.isascii() or SEPARATOR in text)
         self.data = joined.encode("ascii")
+
+    def _leave_out(self, texts: list[Any], unfit: Callable[[Any], bool]) -> str:
+        """Texts joined, those ``unfit`` left empty and noted in ``unjudged``."""
+        self.unjudged |= {i for i, text in enumerate(texts) if unfit(text)}
+        return SEPARATOR.join("" if i in self.unjudged else text for i, text in enumerate(texts))
 
     @classmethod
     def of_records(cls, records: list[dict[str, Any]]) -> BatchTexts:

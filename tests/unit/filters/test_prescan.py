@@ -186,6 +186,8 @@ def test_batch_texts_leave_out_what_cannot_be_judged():
     assert texts.indices([0, 5]) == {0, 4}
     odd = BatchTexts.of_records([{"_raw": "x"}, {"_raw": "y", "message": 3}])  # careful path
     assert odd.unjudged == set() and odd.data == b"x\x00y"
+    nul = BatchTexts(["a", "b\x00get", "get"])  # a NUL inside a text would shift the mapping
+    assert nul.unjudged == {1} and nul.indices([3]) == {2}
 
 
 @needs_re2
