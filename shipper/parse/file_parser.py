@@ -14,7 +14,7 @@ from typing import Any, Callable, Literal, Mapping
 
 from shipper.config import ParseSettings
 from shipper.parse.detect import LineParser
-from shipper.parse.multiline import MultilineJoiner, start_state
+from shipper.parse.multiline import BLOCK_INITIALS, NONE, MultilineJoiner, start_state
 from shipper.parse.runtime import RuntimeUnwrapper, detect_runtime
 from shipper.parse.timestamps import TimestampNormalizer, format_epoch
 from shipper.record import Record
@@ -174,7 +174,7 @@ class FileParser:
             fmt, record = self._text(text)
         self._counts.formats[fmt] += 1
         if fmt == "text":  # text may go on over the next lines: held until they tell
-            level, state = start_state(text)
+            level, state = start_state(text) if text[0] in BLOCK_INITIALS else (None, NONE)
             if level is not None:  # a traceback/panic block keeps its first line whole
                 record.update(level=level, message=text, attributes={})
             self._complete(record, offset, text, stream, wrapper_time, truncated)

@@ -24,6 +24,10 @@ _JAVA_EXCEPTION = re.compile(
 _RECORD_START = re.compile(r"\d{4}[-/]\d{2}[-/]\d{2}|\{|\[\d{4}-")
 
 
+#: first characters of the lines ``start_state`` looks at (any other line: ``(None, NONE)``)
+BLOCK_INITIALS = frozenset("TpfE")
+
+
 def start_state(text: str) -> tuple[str | None, int]:
     """Level implied by a line that opens a multi-line block, and the block's state."""
     first = text[:1]
@@ -74,6 +78,9 @@ class MultilineJoiner:
         """True when ``text`` continues the pending record (the state moves on)."""
         if self.pending is None:
             return False
+        first = text[:1]
+        if self._state == NONE and (first == "{" or "0" <= first <= "9"):
+            return False  # the common case, as in ``continues``, without the call
         joined, self._state = continues(text, self._state)
         return joined
 
