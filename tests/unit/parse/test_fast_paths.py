@@ -8,6 +8,7 @@ edges: odd white space, keys with ``.-/@`` or non-ASCII letters, ``=`` inside va
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime, timezone
 
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from shipper.config import ParseSettings
 from shipper.parse import FileParser, ParseCounts
 from shipper.parse.logfmt import _split_quoted, split_trailing_pairs
+from shipper.parse.runtime import RuntimeUnwrapper
 from shipper.parse.timestamps import TimestampNormalizer
 
 _WORD_CHARS = "ab_Z9@.-/:=é\u0416"
@@ -100,3 +102,16 @@ def test_json_line_ends_a_pending_traceback() -> None:
     records = parser.feed(list(zip(offsets, lines))) + parser.flush(force=True)
     assert [r["message"].count("\n") for r in records] == [1, 0]
     assert records[1]["message"] == "next"
+
+
+def test_cri_whole_lines_pass_through_while_another_stream_holds_a_piece() -> None:
+    """The 'F with nothing held' shortcut steps aside while any piece is held."""
+    unwrapper = RuntimeUnwrapper("cri", 1000, Counter())
+    stamp = b"2026-01-02T00:00:00.123456789Z "
+    assert unwrapper.push(0, stamp + b"stdout F whole") == [(0, b"whole", "stdout",
+                                                              stamp.decode().strip())]
+    assert unwrapper.push(10, stamp + b"stdout P par") == []
+    assert [i.data for i in unwrapper.push(20, stamp + b"stderr F other")] == [b"other"]
+    done = unwrapper.push(30, stamp + b"stdout F t")
+    assert [(i.offset, i.data, i.stream) for i in done] == [(10, b"part", "stdout")]
+    assert not unwrapper.pending
