@@ -21,7 +21,8 @@ _CHAINED = ("During handling of the above exception",
 _PY_EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(?::(?: .*)?)?$", re.S)
 _JAVA_EXCEPTION = re.compile(
     r"(?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)(?::|$)")
-_RECORD_START = re.compile(r"\d{4}[-/]\d{2}[-/]\d{2}|\{|\[\d{4}-")
+#: lines that end a Go panic dump: a timestamp, JSON, logfmt (``time=...``), klog
+_RECORD_START = re.compile(r"\d{4}[-/]\d{2}[-/]\d{2}|\{|\[\d{4}-|[A-Za-z_][\w.]*=|[IWEF]\d{4} \d")
 
 
 #: first characters of the lines ``start_state`` looks at (any other line: ``(None, NONE)``)

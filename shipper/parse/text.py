@@ -3,13 +3,14 @@
 Python logging (``asctime - name - LEVEL - msg``, ``LEVEL:logger:msg``), loguru
 (``date | LEVEL | module:function:line - msg``), pipe layouts (``date | LEVEL | logger |
 msg``), ``ISO LEVEL msg k=v``, zap console (tab-separated with a trailing JSON object),
-``LEVEL msg`` without a time, bracketed levels, logfmt, access logs and emoji consoles.
+``LEVEL msg`` without a time, bracketed levels, logfmt, klog, access logs and emoji consoles.
 Cheap first-character checks choose the path before any regex runs.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, Callable
 
 from shipper.parse.access import (
@@ -32,6 +33,10 @@ _LOGGER_DASH = re.compile(r"([A-Za-z_][\w$]*(?:[.:][\w$<>]+)+) - (.*)", re.S)
 _THREAD = re.compile(r"\[([^\]\s]+)\] +(.*)", re.S)
 _CALLER = re.compile(r"\S+:\d+$")
 _NAME = re.compile(r"[\w.\-:/<>$]+$")
+#: klog (Kubernetes components): ``Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg``
+_KLOG = re.compile(r"([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{1,9}) +(\d+) ([^ \]]+:\d+)\] ?(.*)",
+                   re.S)
+_KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
 _LOGFMT_MESSAGE = ("msg", "message")
 _LOGFMT_LEVEL = ("level", "lvl", "severity")
 _LOGFMT_TIME = ("ts", "time", "timestamp", "t")
@@ -61,6 +66,10 @@ class TextParser:
                 stamp = self._stamps.from_iso_parts(*match.groups())
                 return "text", self._after_timestamp(stamp, text[match.end():])
         elif "A" <= first <= "Z":
+            if first in _KLOG_LEVELS and text[1:2].isdigit():
+                parsed = self._klog(text)
+                if parsed is not None:
+                    return parsed
             parsed = self._python_colon(text)
             if parsed is not None:
                 return parsed
@@ -69,6 +78,18 @@ class TextParser:
             if pairs is not None and _is_logfmt(pairs):
                 return "logfmt", self._logfmt(pairs)
         return "text", self._body(None, text)
+
+    def _klog(self, text: str) -> tuple[str, dict[str, Any]] | None:
+        """klog has no year: the current UTC year is assumed."""
+        match = _KLOG.match(text)
+        if match is None:
+            return None
+        level, month, day, clock, frac, thread, caller, message = match.groups()
+        year = time.strftime("%Y", time.gmtime())
+        stamp = self._stamps.from_iso_parts(f"{year}-{month}-{day}", clock, frac, None)
+        record = self._finish(stamp, _KLOG_LEVELS[level], message, None)
+        record["attributes"].update(caller=caller, thread=thread)
+        return "text", record
 
     def _after_timestamp(self, stamp: str | None, rest: str) -> dict[str, Any]:
         head = rest[:1]

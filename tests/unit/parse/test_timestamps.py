@@ -63,3 +63,15 @@ def test_results_are_cached_and_cache_is_bounded() -> None:
 
 def test_format_epoch_of_the_clock() -> None:
     assert format_epoch(1767225600.25) == "2026-01-01T00:00:00.250Z"
+
+
+def test_klog_lines_have_no_year_so_the_current_utc_year_is_assumed():
+    import time
+
+    from shipper.config import ParseSettings
+    from shipper.parse import FileParser, ParseCounts
+
+    parser = FileParser("/l/k.log", ParseSettings(), ParseCounts())
+    records = parser.feed([(0, b"I1102 10:00:05.123456 1 c.go:1] hello")])
+    (record,) = records + parser.flush(force=True)  # text is held: it may continue
+    assert record["timestamp"] == time.strftime("%Y", time.gmtime()) + "-11-02T10:00:05.123Z"
