@@ -41,7 +41,7 @@ class StdoutSink:
 
     def __init__(self, settings: StdoutSinkSettings, *, metrics: Metrics,
                  clock: Callable[[], float] = time.monotonic, fd: int = 1,
-                 queue_max: int = 64) -> None:
+                 queue_max: int = 4) -> None:
         self.name = settings.name
         self._batch = settings.batch
         self._metrics = metrics
