@@ -20,9 +20,10 @@ import orjson
 from shipper.errors import ConfigError
 from shipper.record import Record, public_view
 from shipper.sinks.auth import resolve_secret
-from shipper.sinks.base import Payload, SinkWorker
+from shipper.sinks.base import Payload
 from shipper.sinks.fields import first_of, shorten_text, truncate_utf8
-from shipper.sinks.http import HttpTransport, compress
+from shipper.sinks.http import compress
+from shipper.sinks.http_post import HttpPostSink
 from shipper.sinks.settings import DatadogSinkSettings
 
 STATUS = {"trace": "debug", "debug": "debug", "info": "info", "warning": "warning",
@@ -106,15 +107,13 @@ class DatadogEncoder:
         return arrays
 
 
-class DatadogSink(SinkWorker):
+class DatadogSink(HttpPostSink):
     settings: DatadogSinkSettings
 
     def __init__(self, settings: DatadogSinkSettings, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
         self.encoder = DatadogEncoder(settings)
         self.counts = self.encoder.counts
-        self._transport = HttpTransport(settings, sink=self.name)
-        self._headers: dict[str, str] = {}
         self._url = intake_url(settings.url)
 
     def encode(self, records: list[Record]) -> list[Payload]:
@@ -134,10 +133,3 @@ class DatadogSink(SinkWorker):
         self._headers = {**self.settings.headers, "DD-API-KEY": key.get_secret_value()}
         await self._transport.open()
 
-    async def shutdown(self) -> None:
-        await self._transport.close()
-
-    async def send(self, payload: Payload) -> None:
-        status, headers, text = await self._transport.post(
-            self._url, payload.body, {**self._headers, **payload.headers})
-        self.classify(status, headers, text)

@@ -111,3 +111,4 @@ class HttpTransport:
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             raise RetryableSinkError(f"{type(exc).__name__} talking to {safe_origin(url)}",
                                      sink=self._sink) from None
+

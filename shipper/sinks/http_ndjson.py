@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import Any
 
 import orjson
 
 from shipper.record import Record, public_view
 from shipper.sinks.auth import auth_headers
-from shipper.sinks.base import Payload, SinkWorker
-from shipper.sinks.http import HttpTransport, compress
+from shipper.sinks.base import Payload
+from shipper.sinks.http import compress
+from shipper.sinks.http_post import HttpPostSink
 from shipper.sinks.settings import HttpSinkSettings
 
 _OPTS = orjson.OPT_APPEND_NEWLINE
@@ -27,13 +27,8 @@ def ndjson(records: list[Record]) -> bytes:
     return b"".join([dumps(public_view(r), option=_OPTS, default=str) for r in records])
 
 
-class HttpSink(SinkWorker):
+class HttpSink(HttpPostSink):
     settings: HttpSinkSettings
-
-    def __init__(self, settings: HttpSinkSettings, **kwargs: Any) -> None:
-        super().__init__(settings, **kwargs)
-        self._transport = HttpTransport(settings, sink=self.name)
-        self._headers: dict[str, str] = {}
 
     def encode(self, records: list[Record]) -> list[Payload]:
         raw = ndjson(records)
@@ -48,10 +43,3 @@ class HttpSink(SinkWorker):
         self._headers = {**self.settings.headers, **auth}
         await self._transport.open()
 
-    async def shutdown(self) -> None:
-        await self._transport.close()
-
-    async def send(self, payload: Payload) -> None:
-        status, headers, text = await self._transport.post(
-            self.settings.url, payload.body, {**self._headers, **payload.headers})
-        self.classify(status, headers, text)

@@ -22,9 +22,17 @@ import snappy
 
 from shipper.record import Record, public_view
 from shipper.sinks.auth import auth_headers
-from shipper.sinks.base import Payload, SinkWorker
-from shipper.sinks.fields import Getter, compile_path, first_of, rfc3339_to_ns, shorten_text, truncate_utf8
-from shipper.sinks.http import HttpTransport, compress
+from shipper.sinks.base import Payload
+from shipper.sinks.fields import (
+    Getter,
+    compile_path,
+    first_of,
+    rfc3339_to_ns,
+    shorten_text,
+    truncate_utf8,
+)
+from shipper.sinks.http import compress
+from shipper.sinks.http_post import HttpPostSink
 from shipper.sinks.proto import load_push_schema
 from shipper.sinks.settings import LokiSinkSettings, is_unbounded
 
@@ -118,7 +126,7 @@ class LokiEncoder:
         return truncate_utf8(raw, limit).decode("utf-8")
 
 
-class LokiSink(SinkWorker):
+class LokiSink(HttpPostSink):
     settings: LokiSinkSettings
 
     def __init__(self, settings: LokiSinkSettings, **kwargs: Any) -> None:
@@ -127,8 +135,6 @@ class LokiSink(SinkWorker):
         self.counts = self.encoder.counts
         self._schema = load_push_schema() if settings.encoding == "protobuf" else None
         self._url = push_url(settings.url)
-        self._transport = HttpTransport(settings, sink=self.name)
-        self._headers: dict[str, str] = {}
 
     def encode(self, records: list[Record]) -> list[Payload]:
         streams = self.encoder.streams(records)
@@ -169,10 +175,3 @@ class LokiSink(SinkWorker):
         self._headers = {**self.settings.headers, **tenant, **auth}
         await self._transport.open()
 
-    async def shutdown(self) -> None:
-        await self._transport.close()
-
-    async def send(self, payload: Payload) -> None:
-        status, headers, text = await self._transport.post(
-            self._url, payload.body, {**self._headers, **payload.headers})
-        self.classify(status, headers, text)

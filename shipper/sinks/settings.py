@@ -85,13 +85,9 @@ class StdoutSinkSettings(Model):
     batch: BatchSettings = BatchSettings(max_records=512, max_wait=0.2)
 
 
-class HttpSinkSettings(_HttpSettings):
-    """POST NDJSON batches with a content-derived ``Idempotency-Key``."""
+class _BasicOrBearerAuth(Model):
+    """Basic auth or a bearer token; each secret as a value, a file or an env var name."""
 
-    type: Literal["http"] = "http"
-    name: str = "http"
-    compression: Literal["gzip", "zstd", "none"] = "gzip"
-    idempotency_header: str = "Idempotency-Key"
     username: str | None = None
     password: SecretStr | None = None
     password_file: Path | None = None
@@ -101,10 +97,20 @@ class HttpSinkSettings(_HttpSettings):
     bearer_token_env: str | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> "HttpSinkSettings":
+    def _one_source(self) -> "_BasicOrBearerAuth":
         _check_secret_sources(self, "password")
         _check_secret_sources(self, "bearer_token")
         return self
+
+
+class HttpSinkSettings(_HttpSettings, _BasicOrBearerAuth):
+    """POST NDJSON batches with a content-derived ``Idempotency-Key``."""
+
+    type: Literal["http"] = "http"
+    name: str = "http"
+    compression: Literal["gzip", "zstd", "none"] = "gzip"
+    idempotency_header: str = "Idempotency-Key"
+
 
 
 def _default_loki_labels() -> dict[str, list[str]]:
@@ -126,7 +132,7 @@ def field_leaf(path: str) -> str:
     return path.rsplit(".", 1)[-1] if not path.startswith("file") else "file"
 
 
-class LokiSinkSettings(_HttpSettings):
+class LokiSinkSettings(_HttpSettings, _BasicOrBearerAuth):
     """Grafana Loki ``/loki/api/v1/push`` (protobuf + snappy, or JSON)."""
 
     type: Literal["loki"] = "loki"
@@ -135,13 +141,6 @@ class LokiSinkSettings(_HttpSettings):
     encoding: Literal["protobuf", "json"] = "protobuf"
     compression: Literal["gzip", "none"] = "none"  # JSON only; protobuf is always snappy
     tenant_id: str | None = None
-    username: str | None = None
-    password: SecretStr | None = None
-    password_file: Path | None = None
-    password_env: str | None = None
-    bearer_token: SecretStr | None = None
-    bearer_token_file: Path | None = None
-    bearer_token_env: str | None = None
     #: stream label -> candidate field paths (first non-empty wins)
     labels: dict[str, list[str]] = Field(default_factory=_default_loki_labels)
     static_labels: dict[str, str] = {}
@@ -154,8 +153,6 @@ class LokiSinkSettings(_HttpSettings):
 
     @model_validator(mode="after")
     def _check_labels(self) -> "LokiSinkSettings":
-        _check_secret_sources(self, "password")
-        _check_secret_sources(self, "bearer_token")
         for name in (*self.labels, *self.static_labels, *self.structured_metadata):
             if not _LABEL_NAME.match(name):
                 raise ValueError(f"invalid Loki label name {name!r}")
