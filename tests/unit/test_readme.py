@@ -39,3 +39,24 @@ def test_the_two_front_door_commands_are_make_targets():
     assert re.search(r"^demo:", makefile, flags=re.M)
     assert re.search(r"^test:", makefile, flags=re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_readme_record_example_is_what_make_demo_prints():
+    """The example record in "The record" is a line of `make demo`'s real output."""
+    import json
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    makefile = (ROOT / "Makefile").read_text()
+    env_words = re.search(r"DEMO_ENV := (.*?)\n(?!\s)", makefile, flags=re.S).group(1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPPER_", "POD_", "NODE_"))}
+    env.update(dict(w.split("=", 1) for w in shlex.split(env_words.replace("\\\n", " "))))
+    args = re.search(r"shipper run (.*?)\n\n", makefile, flags=re.S).group(1)
+    argv = shlex.split(args.replace("\\\n", " "))
+    proc = subprocess.run([sys.executable, "-m", "shipper.cli", "run", *argv], cwd=ROOT,
+                          env=env, capture_output=True, timeout=60, check=True)
+    example = re.search(r"```json\n(\{.*?\})\n```", README, flags=re.S).group(1)
+    printed = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert json.loads(example) in printed
