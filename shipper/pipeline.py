@@ -9,6 +9,7 @@ simply stops reading and the lines wait on disk.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -34,6 +35,8 @@ PODINFO_REFRESH_SECONDS = 5.0
 #: checkpoints are saved as soon as a delivery moves one, at most this often (so a SIGKILL
 #: re-sends little more than the batches in flight)
 CHECKPOINT_MIN_INTERVAL = 0.05
+#: allocations between young-generation cycle collections (CPython's default is 700)
+GC_THRESHOLD = 50_000
 
 
 class Pipeline:
@@ -255,6 +258,7 @@ async def run_pipeline(settings: Settings, *, listen_given: bool = False,
         pipeline = Pipeline(settings, metrics=metrics, env=env, observers=observers,
                             checkpoints=checkpoints, stop=stop)
         runner = await _serve(app, settings.server.listen) if app is not None else None
+        _tune_gc()
         await pipeline.run()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -262,6 +266,14 @@ async def run_pipeline(settings: Settings, *, listen_given: bool = False,
         if runner is not None:
             await runner.cleanup()
     return 0
+
+
+def _tune_gc() -> None:
+    """Records are acyclic dicts freed by reference counting, so the cycle collector only
+    costs time on the hot path: move what start-up built (config models, compiled
+    patterns, modules) out of its sight and run it less often (-5% CPU measured)."""
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 50, 100)
 
 
 async def _serve(app: Any, listen: str) -> Any:
