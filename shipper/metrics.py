@@ -53,6 +53,10 @@ METRIC_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
     "shipper_job_stage_duration_seconds": ("histogram", ("stage", "outcome")),
     "shipper_job_events_total": ("counter", ("event", "outcome")),
     "shipper_jobs_active": ("gauge", ()),
+    "shipper_state_set_aside_total": ("counter", ("kind",)),
+    "shipper_files_refused_total": ("counter", ("reason",)),
+    "shipper_server_connections_refused_total": ("counter", ("reason",)),
+    "shipper_task_failures_total": ("counter", ("task",)),
 }
 
 _HELP = {
@@ -78,6 +82,10 @@ _HELP = {
     "shipper_job_stage_duration_seconds": "Duration of job stages/layers seen in logs",
     "shipper_job_events_total": "Job lifecycle events seen in logs",
     "shipper_jobs_active": "Jobs seen started and not yet completed",
+    "shipper_state_set_aside_total": "Damaged state files set aside at start-up, by kind",
+    "shipper_files_refused_total": "Matched paths not read on purpose, by reason",
+    "shipper_server_connections_refused_total": "HTTP connections closed by the server's caps, by reason",
+    "shipper_task_failures_total": "Pipeline tasks that failed with an unexpected error, by task",
 }
 
 

@@ -39,6 +39,11 @@ DOCUMENTED: dict[str, tuple[str, frozenset[str]]] = {
     "shipper_job_stage_duration_seconds": ("histogram", frozenset({"stage", "outcome"})),
     "shipper_job_events_total": ("counter", frozenset({"event", "outcome"})),
     "shipper_jobs_active": ("gauge", frozenset()),
+    # issue 11 (damaged state, task failures, server caps) and issue 12 (refused symlinks)
+    "shipper_state_set_aside_total": ("counter", frozenset({"kind"})),
+    "shipper_files_refused_total": ("counter", frozenset({"reason"})),
+    "shipper_server_connections_refused_total": ("counter", frozenset({"reason"})),
+    "shipper_task_failures_total": ("counter", frozenset({"task"})),
 }
 FORBIDDEN_LABELS = {"pod", "pod_name", "pod_uid", "job", "job_id", "correlation_id",
                     "request_id", "namespace", "node", "container", "path", "file"}
