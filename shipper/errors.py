@@ -61,3 +61,11 @@ class BufferError_(ShipperError):
 
 class BufferFullError(BufferError_):
     """The buffer reached its size cap."""
+
+
+class SinkStoppedError(SinkError):
+    """A sink's worker task ended unexpectedly; the sink accepts no more records.
+
+    ``put`` raises it (and wakes any ``put`` waiting for room) so the pipeline, which
+    watches its own tasks, sees the failure instead of waiting forever.
+    """
