@@ -3,13 +3,19 @@
 A frame is ``MAGIC (4) | length (u32 LE) | crc32(payload) (u32 LE) | payload``. The magic
 lets a reader find the next frame after a corrupt one (a CRC mismatch, a bad length) so
 one damaged record costs one record, and a torn write at the end of a segment costs only
-what was torn.
+what was torn. Payloads are UTF-8 JSON, which never holds the byte ``0xF5``: a magic
+marker is always a frame start.
+
+A damaged region (from a bad frame to the next magic marker) may have held several frames
+if the damage erased markers too; :func:`estimate_records` turns its length into a count
+of records using the mean size of the valid frames seen.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MAGIC = b"\xf5SB1"
@@ -17,9 +23,9 @@ HEADER = struct.Struct("<4sII")
 MAX_RECORD = 64 * 1024 * 1024
 
 
-def encode(items: list[bytes]) -> bytes:
+def encode(items: Sequence[bytes | memoryview]) -> bytes:
     """Frames for ``items``, concatenated."""
-    parts: list[bytes] = []
+    parts: list[bytes | memoryview] = []
     pack = HEADER.pack
     for item in items:
         parts.append(pack(MAGIC, len(item), zlib.crc32(item)))
@@ -34,6 +40,8 @@ class Decoded:
     consumed: int = 0
     #: damaged frames or runs skipped
     corrupt: int = 0
+    #: length in bytes of each damaged region skipped
+    regions: list[int] = field(default_factory=list)
     #: size a complete next frame needs (0 when not waiting for more bytes)
     need: int = 0
 
@@ -79,7 +87,9 @@ def _resync(buf: bytes, pos: int, out: Decoded) -> int:
     """Skip to the next magic after ``pos`` (or to the end), counting one corruption."""
     out.corrupt += 1
     nxt = buf.find(MAGIC, pos + 1)
-    return nxt if nxt >= 0 else len(buf)
+    nxt = nxt if nxt >= 0 else len(buf)
+    out.regions.append(nxt - pos)
+    return nxt
 
 
 def _wait(out: Decoded, pos: int, need: int) -> Decoded:
@@ -87,3 +97,11 @@ def _wait(out: Decoded, pos: int, need: int) -> Decoded:
     out.consumed = pos
     out.need = need
     return out
+
+
+def estimate_records(regions: list[int], mean_frame: float) -> int:
+    """Records a list of damaged regions held: each at least one, a longer one as many
+    frames of the mean size as fit in it (``mean_frame`` 0: unknown, one per region)."""
+    if mean_frame <= 0:
+        return len(regions)
+    return sum(max(1, round(length / mean_frame)) for length in regions)

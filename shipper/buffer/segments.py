@@ -1,8 +1,11 @@
-"""Segment files and the committed read position of a disk buffer (all blocking).
+"""Segment files and the read/committed positions of a disk buffer (all blocking).
 
 Segments are ``seg-<seq>.buf`` files of framed records. After a restart writing always
 starts a new segment, so a torn write can only be at the end of an old one, where the
-reader skips it. ``cursor.json`` holds the committed position ``(seq, offset)``.
+reader skips it. ``cursor.json`` holds the committed position ``(seq, offset)`` (every
+record before it is delivered) and the ranges delivered after it, out of order
+(``acked``): a restart skips those instead of sending them again. Start-up
+(:mod:`shipper.buffer.recovery`) sets aside whatever state it cannot use.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipper.buffer import frames
 
 Position = tuple[int, int]
+Range = tuple[Position, Position]
 CURSOR = "cursor.json"
 BLOCK = 1_048_576
 
@@ -40,77 +44,49 @@ class Segment:
             self.rfd = -1
 
 
+@dataclass(slots=True)
+class Read:
+    """One read: the records, where they start and end, what was skipped on the way."""
+
+    items: list[bytes] = field(default_factory=list)
+    start: Position = (0, 0)
+    end: Position = (0, 0)
+    #: lengths of damaged regions skipped
+    regions: list[int] = field(default_factory=list)
+    #: delivered ranges (from ``cursor.json``) jumped over before ``start``
+    jumped: list[Range] = field(default_factory=list)
+
+
 class SegmentLog:
     """The segment files of one buffer directory (see the module docstring)."""
 
     def __init__(self, directory: Path, segment_bytes: int) -> None:
         self.dir = directory
         self.segment_bytes = segment_bytes
-        self._segments: dict[int, Segment] = {}
-        self._writer: Segment | None = None
+        self.segments: dict[int, Segment] = {}
+        self.writer: Segment | None = None
         self._wfd = -1
-        self._committed: Position = (0, 0)
-        self._read: Position = (0, 0)
-
-    @property
-    def committed(self) -> Position:
-        return self._committed
+        self.committed: Position = (0, 0)
+        self.read_pos: Position = (0, 0)
+        #: delivered ranges after the committed position, to skip when reading
+        self.skips: list[Range] = []
+        #: valid frames seen and their bytes (the mean sizes damaged regions)
+        self.frames_seen = 0
+        self.frame_bytes = 0
 
     @property
     def pending_bytes(self) -> int:
-        seq, offset = self._committed
-        return sum(s.size for s in self._segments.values() if s.seq >= seq) - offset
+        """Bytes on disk from the committed position on (what the size cap counts)."""
+        seq, offset = self.committed
+        return sum(s.size for s in self.segments.values() if s.seq >= seq) - offset
 
-    # -- recovery ----------------------------------------------------------------------------
+    @property
+    def mean_frame(self) -> float:
+        return self.frame_bytes / self.frames_seen if self.frames_seen else 0.0
 
-    def recover(self) -> tuple[int, int]:
-        """Find segments and the committed position; return (records, damaged) waiting."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        for path in sorted(self.dir.glob("seg-*.buf")):
-            seq = int(path.stem.split("-", 1)[1])
-            self._segments[seq] = Segment(seq, path, path.stat().st_size)
-        self._committed = self._load_cursor()
-        self._drop_before(self._committed[0])
-        self._read = self._committed
-        return self._count_waiting()
-
-    def _load_cursor(self) -> Position:
-        first = min(self._segments, default=0)
-        try:
-            doc = json.loads((self.dir / CURSOR).read_bytes())
-            seq, offset = int(doc["seq"]), int(doc["offset"])
-        except FileNotFoundError:
-            return (first, 0)
-        except (ValueError, KeyError, TypeError, OSError):
-            log.warning("disk buffer position is unreadable, re-sending from the oldest record",
-                        extra={"dir": str(self.dir)})
-            return (first, 0)
-        segment = self._segments.get(seq)
-        if segment is None:
-            return (min((s for s in self._segments if s > seq), default=seq), 0)
-        return (seq, min(offset, segment.size))
-
-    def _count_waiting(self) -> tuple[int, int]:
-        records = damaged = 0
-        seq, offset = self._committed
-        for segment in sorted(self._segments.values(), key=lambda s: s.seq):
-            if segment.seq < seq:
-                continue
-            pos = offset if segment.seq == seq else 0
-            while pos < segment.size:
-                buf = segment.read_at(min(BLOCK, segment.size - pos), pos)
-                final = pos + len(buf) >= segment.size
-                got = frames.decode(buf, 1 << 30, 1 << 62, final=final)
-                if got.need:
-                    buf = segment.read_at(got.need, pos + got.consumed)
-                    got2 = frames.decode(buf, 1 << 30, 1 << 62, final=True)
-                    got.items += got2.items
-                    got.corrupt += got2.corrupt
-                    got.consumed += got2.consumed
-                records += len(got.items) + got.corrupt
-                damaged += got.corrupt
-                pos += max(got.consumed, 1)
-        return records, damaged
+    def note_frames(self, items: list[bytes]) -> None:
+        self.frames_seen += len(items)
+        self.frame_bytes += sum(map(len, items)) + frames.HEADER.size * len(items)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -130,17 +106,22 @@ class SegmentLog:
         writer.size = before + len(data)
 
     def _writable(self) -> Segment:
-        writer = self._writer
+        writer = self.writer
         if writer is not None and writer.size < self.segment_bytes:
             return writer
+        self.seal()
+        seq = max(self.segments, default=self.committed[0] - 1) + 1
+        path = self.dir / f"seg-{seq:016d}.buf"
+        self._wfd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        self.writer = self.segments[seq] = Segment(seq, path, 0)
+        return self.writer
+
+    def seal(self) -> None:
+        """Close the segment being written: the next append starts a new one."""
         if self._wfd >= 0:
             os.close(self._wfd)
             self._wfd = -1
-        seq = max(self._segments, default=self._committed[0] - 1) + 1
-        path = self.dir / f"seg-{seq:016d}.buf"
-        self._wfd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
-        self._writer = self._segments[seq] = Segment(seq, path, 0)
-        return self._writer
+        self.writer = None
 
     def _undo(self, size: int) -> None:
         try:
@@ -149,50 +130,83 @@ class SegmentLog:
             log.warning("cannot undo a partial disk buffer write",
                         extra={"dir": str(self.dir), "error": exc.strerror})
 
-    # -- reading and committing --------------------------------------------------------------
+    # -- reading -----------------------------------------------------------------------------
 
-    def read(self, max_items: int, max_bytes: int) -> tuple[list[bytes], Position, int]:
-        """Next records from the read position; returns (items, end position, damaged)."""
-        items: list[bytes] = []
-        damaged = size = 0
-        seq, offset = self._read
-        while len(items) < max_items and size < max_bytes:
-            segment = self._segments.get(seq)
+    def read(self, max_items: int, max_bytes: int) -> Read:
+        """Next records from the read position, never across a delivered range."""
+        out = Read()
+        size = 0
+        seq, offset = self.read_pos
+        while len(out.items) < max_items and size < max_bytes:
+            skip = self._skip_at((seq, offset))
+            if skip is not None:
+                if out.items or out.regions:
+                    break
+                out.jumped.append(skip)
+                seq, offset = skip[1]
+                continue
+            segment = self.segments.get(seq)
             if segment is None:
                 break
             if offset >= segment.size:
-                nxt = min((s for s in self._segments if s > seq), default=None)
-                if segment is self._writer or nxt is None:
+                nxt = min((s for s in self.segments if s > seq), default=None)
+                if segment is self.writer or nxt is None:
                     break
                 seq, offset = nxt, 0
                 continue
-            got = self._decode_at(segment, offset, max_items - len(items), max_bytes - size)
+            if not out.items and not out.regions:
+                out.start = (seq, offset)
+            got = self._decode_at(segment, offset, max_items - len(out.items), max_bytes - size)
             if not got.items and not got.consumed:
                 break
-            items += got.items
-            damaged += got.corrupt
+            out.items += got.items
+            out.regions += got.regions
             size += sum(len(i) for i in got.items)
             offset += got.consumed
-        self._read = (seq, offset)
-        return items, self._read, damaged
+        if not out.items and not out.regions:
+            out.start = (seq, offset)
+        self.read_pos = out.end = (seq, offset)
+        self.note_frames(out.items)
+        return out
+
+    def _skip_at(self, pos: Position) -> Range | None:
+        """The delivered range ``pos`` is in (consumed), else ``None``."""
+        while self.skips and self.skips[0][1] <= pos:
+            self.skips.pop(0)
+        if self.skips and self.skips[0][0] <= pos:
+            return self.skips.pop(0)
+        return None
+
+    def _limit(self, segment: Segment, offset: int) -> tuple[int, bool]:
+        """Where reading this segment must stop (a delivered range starts there, or its
+        end) and whether that is a hard end (nothing of the frame continues past it)."""
+        for (start_seq, start_off), _ in self.skips:
+            if start_seq == segment.seq and start_off > offset:
+                return start_off, True
+        return segment.size, segment is not self.writer
 
     def _decode_at(self, segment: Segment, offset: int, max_items: int,
                    max_bytes: int) -> frames.Decoded:
-        want = min(segment.size - offset, max(max_bytes, 65536) + frames.HEADER.size * 64)
+        stop, hard = self._limit(segment, offset)
+        want = min(stop - offset, max(max_bytes, 65536) + frames.HEADER.size * 64)
         buf = segment.read_at(want, offset)
-        done = segment is not self._writer and offset + len(buf) >= segment.size
+        done = hard and offset + len(buf) >= stop
         got = frames.decode(buf, max_items, max_bytes, final=done)
         if got.need and not got.items and got.consumed == 0:
-            buf = segment.read_at(got.need, offset)
-            done = segment is not self._writer and offset + len(buf) >= segment.size
+            buf = segment.read_at(min(got.need, stop - offset), offset)
+            done = hard and offset + len(buf) >= stop
             got = frames.decode(buf, max_items, max_bytes, final=done or len(buf) < got.need)
         return got
 
-    def commit(self, end: Position, sync: bool) -> None:
-        """Persist ``end`` as delivered and delete segments wholly before it."""
-        self._committed = end
+    # -- committing --------------------------------------------------------------------------
+
+    def commit(self, end: Position, acked: list[Range], sync: bool) -> None:
+        """Persist ``end`` as delivered (and ``acked`` ranges after it); delete segments
+        wholly before it."""
+        self.committed = end
         self._drop_before(end[0])
-        data = json.dumps({"version": 1, "seq": end[0], "offset": end[1]}).encode()
+        data = json.dumps({"version": 2, "seq": end[0], "offset": end[1],
+                           "acked": [[*a, *b] for a, b in acked]}).encode()
         tmp = self.dir / (CURSOR + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
@@ -204,10 +218,10 @@ class SegmentLog:
         os.replace(tmp, self.dir / CURSOR)
 
     def _drop_before(self, seq: int) -> None:
-        for old in [s for s in self._segments.values() if s.seq < seq and s is not self._writer]:
+        for old in [s for s in self.segments.values() if s.seq < seq and s is not self.writer]:
             old.close()
             old.path.unlink(missing_ok=True)
-            del self._segments[old.seq]
+            del self.segments[old.seq]
 
     def close(self, sync: bool) -> None:
         if self._wfd >= 0:
@@ -215,6 +229,6 @@ class SegmentLog:
                 os.fsync(self._wfd)
             os.close(self._wfd)
             self._wfd = -1
-        self._writer = None
-        for segment in self._segments.values():
+        self.writer = None
+        for segment in self.segments.values():
             segment.close()

@@ -6,23 +6,25 @@ buffer is full) and ``async close(deadline)``; see ``docs/ARCHITECTURE.md`` "Sin
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from shipper.errors import ConfigError
 from shipper.metrics import Metrics
+
+log = logging.getLogger("shipper.sinks")
 
 
 def build_sink(settings: Any, *, metrics: Metrics, clock: Callable[[], float] = time.monotonic,
                state_dir: Path | None = None) -> Any:
     """The worker for one entry of ``settings.sinks`` (``type`` picks the class)."""
-    kind = settings.type
-    if kind == "stdout":
-        from shipper.sinks.stdout import StdoutSink
-
-        return StdoutSink(settings, metrics=metrics, clock=clock)
-    cls = _worker_class(kind)
+    cls = _worker_class(settings.type)
+    if "queue_max" in settings.model_fields_set:
+        log.warning("sink %s: queue_max is no longer a limit and is ignored; "
+                    "buffer.max_bytes bounds the sink's buffer", settings.name)
     disk = _disk_buffer(settings, metrics=metrics, clock=clock, state_dir=state_dir)
     return cls(settings, metrics=metrics, clock=clock, state_dir=state_dir, disk=disk)
 
@@ -39,12 +41,15 @@ def _disk_buffer(settings: Any, *, metrics: Metrics, clock: Callable[[], float],
                           key=f"sinks.{settings.name}.buffer.type")
     from shipper.buffer.disk import DiskBuffer
 
-    return DiskBuffer(directory, buffer.max_bytes, buffer.fsync, metrics, sink=settings.name,
+    return DiskBuffer(directory, buffer.disk_bytes, buffer.fsync, metrics, sink=settings.name,
                       segment_bytes=buffer.segment_bytes, fsync_interval=buffer.fsync_interval,
                       clock=clock)
 
 
 def _worker_class(kind: str) -> Any:
+    if kind == "stdout":
+        from shipper.sinks.stdout import StdoutSink
+        return StdoutSink
     if kind == "http":
         from shipper.sinks.http_ndjson import HttpSink
         return HttpSink

@@ -1,50 +1,60 @@
-"""The generic sink worker: bounded buffer, batching, retries, 413 split, dead letter, acks.
+"""The generic sink worker: a buffer of its own, a batcher, delivery tasks, acks.
 
 A concrete sink subclasses :class:`SinkWorker` and provides ``encode`` (pure: records ->
-payloads), ``send`` (one request; raises the errors its ``classify`` decides) and the
-transport hooks ``open``/``shutdown``. Everything else lives here once:
+payloads) or ``encode_lines`` (NDJSON batches -> payloads, no decoding), ``send`` (one
+request; raises the errors its ``classify`` decides) and the transport hooks
+``open``/``shutdown``. Everything else lives here once:
 
-* ``put`` appends an envelope to a buffer bounded by ``queue_max`` envelopes and
-  ``buffer.max_bytes``; when full it waits (backpressure) or, with
-  ``buffer.when_full: drop_newest``, drops the envelope and counts it.
+* ``put`` encodes the envelope (:mod:`shipper.sinks.encoding`: a record JSON cannot hold is
+  shipped as text and counted) into the sink's own buffer: memory
+  (:mod:`shipper.sinks.membuffer`, bounded in bytes, with its ``when_full`` policy) or disk
+  (:mod:`shipper.sinks.diskqueue`). A dead sink fills its own buffer; other sinks go on.
 * a batcher task cuts batches by ``batch.max_records`` / ``max_bytes`` / ``max_wait`` and
-  hands them to at most ``concurrency`` delivery tasks.
-* retryable errors back off exponentially with full jitter, at least ``Retry-After``;
-  413 splits the batch in halves; fatal errors dead-letter the records to
-  ``<state_dir>/dead-letter/<sink>.ndjson``.
-* an envelope's token is ``done()`` once all its records are delivered or dead-lettered
-  (or, with ``buffer.type: disk``, once they are in the disk buffer; see ``diskqueue``).
+  hands them to at most ``concurrency`` delivery tasks (:mod:`shipper.sinks.delivery`).
+* an envelope's token is ``done()`` once all its records are delivered, dead-lettered or
+  shed by the drop policy (or, with ``buffer.type: disk``, once they are in the disk buffer).
+* ``close(deadline)`` returns within ``deadline`` seconds in every state; what it could not
+  deliver is not acknowledged. If a worker task dies, ``put`` and ``close`` raise
+  :class:`~shipper.errors.SinkStoppedError`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 import logging
 import random
 import time
-from collections import deque
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
-
-import orjson
+from typing import Any
 
 from shipper.acks import AckToken
-from shipper.errors import FatalSinkError, PayloadTooLargeError, RetryableSinkError, SinkError
+from shipper.errors import SinkStoppedError
 from shipper.metrics import Metrics
 from shipper.record import Record
-from shipper.sinks.batch import Batch, Envelope, Owners, Payload, SinkMetrics
+from shipper.sinks.batch import Envelope, Lines, Payload, SinkMetrics
 from shipper.sinks.deadletter import DeadLetter
+from shipper.sinks.delivery import Delivery
 from shipper.sinks.diskqueue import DiskQueue
+from shipper.sinks.encoding import Encoded, encode_records
+from shipper.sinks.health import REPEAT_EVERY, SinkHealth, watch_gauges
 from shipper.sinks.http import classify_http
+from shipper.sinks.membuffer import MemoryBuffer
+from shipper.sinks.settings import worker_limits
 
 log = logging.getLogger("shipper.sinks")
 
 Sleep = Callable[[float], Awaitable[None]]
 
+#: part of ``close``'s deadline kept for releasing the transport and the disk buffer
+RELEASE_SHARE, RELEASE_MAX = 0.2, 1.0
+
+__all__ = ["Payload", "SinkWorker"]
+
 
 class SinkWorker:
-    """Base of every network sink; subclasses implement ``encode``/``send``/``open``/``shutdown``."""
+    """Base of every sink; subclasses implement ``encode``/``send``/``open``/``shutdown``."""
 
     def __init__(self, settings: Any, *, metrics: Metrics,
                  clock: Callable[[], float] = time.monotonic, state_dir: Path | None = None,
@@ -55,25 +65,35 @@ class SinkWorker:
         #: label-demoted, ...); flushed to ``shipper_records_failed_total{reason}``
         self.counts: Counter[str] = Counter()
         self.settings = settings
-        self._clock, self._sleep, self._rng, self._wall_clock = clock, sleep, rng, wall_clock
-        self._queue: deque[Envelope] = deque()
-        self._cond = asyncio.Condition()
-        self._unsettled: dict[Envelope, None] = {}  # insertion-ordered: oldest first
-        self._buffered_bytes = 0
-        self._buffered_records = 0
-        self._closing = False
-        self._slots = asyncio.Semaphore(settings.concurrency)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._batcher: asyncio.Task[None] | None = None
-        self._dead = DeadLetter(state_dir, self.name, settings.dead_letter_max_bytes)
+        self._clock, self._wall_clock = clock, wall_clock
+        self._state_dir = state_dir
+        limits = worker_limits(settings)
+        buffer = settings.buffer
         self._m = SinkMetrics(metrics, self.name)
-        self._diskq = DiskQueue(disk, when_full=settings.buffer.when_full, clock=clock,
+        self._health = SinkHealth(self.name, clock)
+        self._buffer = MemoryBuffer(buffer.memory_bytes, max_records=buffer.max_events,
+                                    when_full=buffer.when_full,
+                                    on_shed=self._m.failed("buffer-full").inc)
+        self._diskq = DiskQueue(disk, when_full=buffer.when_full, clock=clock,
                                 on_drop=self._m.failed("buffer-full").inc,
                                 on_write_error=self._m.retries.inc, sleep=sleep) if disk else None
+        self._delivery = Delivery(self, limits.retry, metrics=self._m, health=self._health,
+                                  dead=DeadLetter(state_dir, self.name, limits.dead_letter_max_bytes),
+                                  sleep=sleep, rng=rng, clock=clock)
+        self._slots = asyncio.Semaphore(limits.concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._batcher: asyncio.Task[None] | None = None
+        self._stopped: SinkStoppedError | None = None
+        self._unencodable_warned: float | None = None
+        self._bind_gauges()
 
     # --- what a sink provides -------------------------------------------------------------
     def encode(self, records: list[Record]) -> list[Payload]:
         raise NotImplementedError
+
+    def encode_lines(self, lines: Lines) -> list[Payload]:
+        """Payloads from an NDJSON batch; by default the records decoded, then ``encode``."""
+        return self.encode(lines.records())
 
     async def send(self, payload: Payload) -> None:
         raise NotImplementedError
@@ -88,270 +108,178 @@ class SinkWorker:
         """HTTP outcome -> ``None`` (delivered) or one of the sink errors."""
         classify_http(status, headers, sink=self.name, now=self._wall_clock(), detail=detail)
 
-    def size_hint(self, record: Record) -> int:
-        """Approximate encoded size of a record, for ``batch.max_bytes`` and the buffer cap."""
-        return len(orjson.dumps(record, default=str))
+    def backoff(self, attempt: int, retry_after: float | None) -> float:
+        return self._delivery.backoff(attempt, retry_after)
 
     # --- the worker contract --------------------------------------------------------------
     async def start(self) -> None:
         await self.open()
         if self._diskq is not None:
             await self._diskq.open()
-            self._update_gauges()
-        self._batcher = asyncio.create_task(self._run_batcher(), name=f"sink-{self.name}")
+        self._batcher = self._spawn(self._run_batcher(), f"sink-{self.name}")
 
     async def put(self, records: list[Record], token: AckToken) -> None:
-        """Buffer an envelope; waits while the buffer is full (backpressure)."""
+        """Take an envelope into the sink's buffer; waits while it is full (``block``)."""
+        if self._stopped is not None:
+            raise self._stopped
         if not records:
             token.done()
             return
+        encoded = encode_records(records, levels=self.settings.buffer.when_full != "block")
+        if encoded.unencodable:
+            self._unencodable(encoded)
         if self._diskq is not None:
-            await self._diskq.put(records, token)
-            self._update_gauges()
+            await self._diskq.put(encoded, token)
             return
-        sizes = [self.size_hint(r) for r in records]
-        nbytes = sum(sizes)
-        env = Envelope(records, sizes, token, self._clock(), len(records), nbytes)
-        async with self._cond:
-            while self._is_full(len(records), nbytes):
-                if self.settings.buffer.when_full == "drop_newest":
-                    self._m.failed("buffer-full").inc(len(records))
-                    token.done()  # accounted for: counted as failed, never silently lost
-                    return
-                await self._cond.wait()
-            self._queue.append(env)
-            self._unsettled[env] = None
-            self._buffered_records += len(records)
-            self._buffered_bytes += nbytes
-            self._update_gauges()
-            self._cond.notify_all()
+        env = Envelope(encoded.data, encoded.ends, encoded.high, token, self._clock())
+        await self._buffer.put(env)
 
     async def close(self, deadline: float) -> None:
-        """Flush what it can within ``deadline`` seconds, then stop and release the transport."""
-        async with self._cond:
-            self._closing = True
-            self._cond.notify_all()
+        """Deliver what it can within ``deadline`` seconds, then stop and release."""
+        loop = asyncio.get_running_loop()
+        ends_at = loop.time() + deadline
+        release = min(RELEASE_MAX, deadline * RELEASE_SHARE)
+        self._buffer.close()
+        self._delivery.close()
         if self._diskq is not None:
-            self._diskq.closing = True
-            self._diskq.wake()
+            self._diskq.close()
         try:
-            await asyncio.wait_for(self._drain(), timeout=deadline)
+            await asyncio.wait_for(self._drain(), max(0.0, deadline - release))
         except TimeoutError:
-            log.warning("sink %s: %d record(s) undelivered at shutdown (they will be re-read)",
-                        self.name, self._buffered_records)
-            for task in [*self._tasks, *([self._batcher] if self._batcher else [])]:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._report_undelivered()
+            await self._cancel_tasks(max(0.0, ends_at - loop.time()) / 2)
         finally:
+            await self._release(max(0.0, ends_at - loop.time()))
+        if self._stopped is not None:
+            raise self._stopped
+
+    # --- the batcher and its delivery tasks -----------------------------------------------
+    async def _run_batcher(self) -> None:
+        while True:
+            await self._slots.acquire()
+            got = await (self._next_disk_batch() if self._diskq is not None
+                         else self._next_memory_batch())
+            if got is None:
+                self._slots.release()
+                return
+            self._spawn(self._deliver_batch(*got), f"sink-{self.name}-send")
+
+    async def _next_memory_batch(self) -> tuple[Lines, int | None] | None:
+        """Wait for records, then take them once a limit or ``max_wait`` is reached."""
+        limits, buf = self.settings.batch, self._buffer
+        while True:
+            while not buf.queued_records:
+                if buf.closing:
+                    return None
+                await buf.wait_data()
+            while not (buf.closing or buf.queued_records >= limits.max_records
+                       or buf.queued_bytes >= limits.max_bytes):
+                oldest = buf.oldest_queued
+                remaining = (oldest + limits.max_wait - self._clock()) if oldest is not None else 0
+                if remaining <= 0:
+                    break
+                await buf.wait_data(remaining)
+            lines = buf.take(limits.max_records, limits.max_bytes)
+            if lines.count:
+                return lines, None
+
+    async def _next_disk_batch(self) -> tuple[Lines, int | None] | None:
+        assert self._diskq is not None
+        limits = self.settings.batch
+        got = await self._diskq.next_batch(limits.max_records, limits.max_bytes, limits.max_wait)
+        return None if got is None else (got[1], got[0])
+
+    async def _deliver_batch(self, lines: Lines, disk_batch: int | None) -> None:
+        try:
+            await self._delivery.batch(lines)
+        finally:
+            self._slots.release()
+        if self._diskq is not None and disk_batch is not None:
+            await self._diskq.commit(disk_batch)  # every record delivered or dead-lettered
+        else:
+            self._buffer.settle(lines)
+
+    def _spawn(self, work: Awaitable[None], name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        self._fail(task.exception())
+
+    def _fail(self, exc: BaseException | None) -> None:
+        """A worker task died: say so, count it, and make ``put``/``close`` raise."""
+        if self._stopped is not None:
+            return
+        log.error("sink %s stopped: its worker failed with %s", self.name, type(exc).__name__,
+                  exc_info=exc)
+        self._m.task_failures.inc()
+        self._stopped = SinkStoppedError(
+            f"sink {self.name} stopped: its worker failed ({type(exc).__name__})", sink=self.name)
+        self._buffer.fail(self._stopped)
+        if self._diskq is not None:
+            self._diskq.fail(self._stopped)
+        for other in self._tasks:
+            other.cancel()
+
+    # --- closing --------------------------------------------------------------------------
+    async def _drain(self) -> None:
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    async def _cancel_tasks(self, grace: float) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+
+    async def _release(self, budget: float) -> None:
+        """Release the transport and the disk buffer, giving up after ``budget`` seconds."""
+        async def release() -> None:
             await self.shutdown()
             if self._diskq is not None:
                 await self._diskq.buffer.close()
 
-    async def _drain(self) -> None:
-        if self._batcher is not None:
-            await asyncio.shield(self._batcher)
-        while self._tasks:  # done tasks leave the set in a callback: let it run
-            pending = [task for task in self._tasks if not task.done()]
-            await (asyncio.wait(pending) if pending else asyncio.sleep(0))
-
-    def _is_full(self, nrecords: int, nbytes: int) -> bool:
-        if not self._buffered_records:
-            return False
-        buffer = self.settings.buffer
-        return (len(self._queue) >= self.settings.queue_max
-                or self._buffered_records + nrecords > buffer.max_events
-                or self._buffered_bytes + nbytes > buffer.max_bytes)
-
-    # --- batching -------------------------------------------------------------------------
-    async def _run_batcher(self) -> None:
-        while True:
-            batch, batch_id = await (self._next_disk_batch() if self._diskq is not None
-                                     else self._next_memory_batch())
-            if batch is None:
-                return
-            await self._slots.acquire()
-            task = asyncio.create_task(self._deliver_batch(batch, batch_id),
-                                       name=f"sink-{self.name}-send")
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._slots.release()
-        if not task.cancelled() and task.exception() is not None:
-            log.error("sink %s: delivery task failed: %r", self.name, task.exception())
-
-    async def _next_memory_batch(self) -> tuple[Batch | None, None]:
-        return await self._next_batch(), None
-
-    async def _next_disk_batch(self) -> tuple[Batch | None, int | None]:
-        """A batch read back from the disk buffer, tracked like one in-flight envelope."""
-        assert self._diskq is not None
-        limits = self.settings.batch
-        got = await self._diskq.next_batch(limits.max_records, limits.max_bytes, limits.max_wait)
-        if got is None:
-            return None, None
-        batch_id, records = got
-        sizes = [self.size_hint(r) for r in records]
-        env = Envelope(records, sizes, AckToken("", 0, pending=1), self._clock(), len(records),
-                        sum(sizes), cursor=len(records))
-        async with self._cond:
-            self._unsettled[env] = None
-            self._buffered_records += len(records)
-            self._buffered_bytes += env.nbytes
-        return Batch(list(records), [env] * len(records), env.nbytes), batch_id
-
-    async def _next_batch(self) -> Batch | None:
-        """Wait for records, then take them until a limit or ``max_wait`` is reached."""
-        limits = self.settings.batch
-        batch = Batch()
-        async with self._cond:
-            while not self._queue:
-                if self._closing:
-                    return None
-                await self._cond.wait()
-            deadline = self._queue[0].enqueued_at + limits.max_wait
-            while True:
-                if self._take(batch, limits.max_records, limits.max_bytes) or self._closing:
-                    return batch
-                remaining = deadline - self._clock()
-                if remaining <= 0:
-                    return batch
-                try:
-                    await asyncio.wait_for(self._cond.wait(), remaining)
-                except TimeoutError:
-                    return batch
-
-    def _take(self, batch: Batch, max_records: int, max_bytes: int) -> bool:
-        """Move records from the queue into ``batch``; True once a limit is reached."""
-        while self._queue:
-            env = self._queue[0]
-            while env.cursor < len(env.records):
-                size = env.sizes[env.cursor]
-                if batch.records and batch.nbytes + size > max_bytes:
-                    return True
-                batch.records.append(env.records[env.cursor])
-                batch.owners.append(env)
-                batch.nbytes += size
-                env.cursor += 1
-                if len(batch.records) >= max_records:
-                    self._pop_if_taken(env)
-                    return True
-            self._pop_if_taken(env)
-        return False
-
-    def _pop_if_taken(self, env: Envelope) -> None:
-        if env.cursor >= len(env.records) and self._queue and self._queue[0] is env:
-            self._queue.popleft()
-            self._cond.notify_all()
-
-    # --- delivery -------------------------------------------------------------------------
-    async def _deliver_batch(self, batch: Batch, disk_batch_id: int | None = None) -> None:
-        owners = Owners(batch)
         try:
-            payloads = self.encode(batch.records)
-        except (TypeError, ValueError) as exc:  # a record the encoder cannot serialise
-            payloads = []
-            await self._dead_letter(Payload(b"", batch.records, 0), owners,
-                                    FatalSinkError(f"cannot encode batch: {exc}", sink=self.name))
-        self._flush_changed()
-        for payload in payloads:
-            await self._deliver(payload, owners)
-        leftover = owners.rest()
-        if leftover:  # an encoder skipped records: account for them, never lose them silently
-            self._m.failed("unencodable").inc(len(leftover))
-            await self._settle(leftover, delivered=False)
-        if disk_batch_id is not None and self._diskq is not None:
-            await self._diskq.commit(disk_batch_id)  # every record delivered or dead-lettered
-            self._update_gauges()
+            await asyncio.wait_for(release(), max(budget, 0.01))
+        except TimeoutError:
+            log.warning("sink %s: releasing its transport/buffer outlived the shutdown deadline",
+                        self.name)
 
-    async def _deliver(self, payload: Payload, owners: Owners) -> None:
-        attempt = 0
-        while True:
-            started = self._clock()
-            try:
-                await self.send(payload)
-            except PayloadTooLargeError as exc:
-                self._m.requests("retry").inc()
-                await self._split(payload, owners, exc)
-                return
-            except RetryableSinkError as exc:
-                self._m.requests("retry").inc()
-                attempt += 1
-                if self.settings.retry.max_attempts and attempt >= self.settings.retry.max_attempts:
-                    await self._dead_letter(payload, owners, exc)
-                    return
-                self._m.retries.inc()
-                delay = self.backoff(attempt, exc.retry_after)
-                log.debug("sink %s: %s, retry %d in %.2fs", self.name, exc, attempt, delay)
-                await self._sleep(delay)
-                continue
-            except FatalSinkError as exc:
-                self._m.requests("fatal").inc()
-                await self._dead_letter(payload, owners, exc)
-                return
-            finally:
-                self._m.duration.observe(max(0.0, self._clock() - started))
-            self._m.requests("ok").inc()
-            self._m.forwarded.inc(len(payload.records))
-            self._m.bytes.inc(payload.raw_bytes)
-            await self._settle(owners.take(payload.records), delivered=True)
-            return
-
-    def _flush_changed(self) -> None:
-        """Count records the encoder had to change (they are delivered, but not intact)."""
-        for reason, n in self.counts.items():
-            self._m.failed(reason).inc(n)
-        self.counts.clear()
-
-    async def _split(self, payload: Payload, owners: Owners, exc: SinkError) -> None:
-        records = payload.records
-        if len(records) <= 1:
-            await self._dead_letter(payload, owners, exc)
-            return
-        half = len(records) // 2
-        for part in (records[:half], records[half:]):
-            for sub in self.encode(part):
-                await self._deliver(sub, owners)
-
-    def backoff(self, attempt: int, retry_after: float | None) -> float:
-        """Full jitter: uniform in [0, min(max, initial * 2**(attempt-1))], >= Retry-After."""
-        policy = self.settings.retry
-        ceiling = min(policy.max_backoff, policy.initial_backoff * (2 ** min(attempt - 1, 30)))
-        delay = self._rng() * ceiling
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, 3600.0))
-        return delay
-
-    async def _dead_letter(self, payload: Payload, owners: Owners, exc: SinkError) -> None:
-        records = payload.records
-        log.warning("sink %s: %d record(s) not deliverable (%s), dead-lettered",
-                    self.name, len(records), exc)
-        reason = "dead-letter" if await self._dead.write(records, exc) else "dead-letter-full"
-        self._m.failed(reason).inc(len(records))
-        await self._settle(owners.take(records), delivered=False)
-
-    async def _settle(self, envelopes: list[Envelope], *, delivered: bool) -> None:
-        """Records are accounted for (delivered or dead-lettered): ack complete envelopes."""
-        async with self._cond:
-            for env in envelopes:
-                env.remaining -= 1
-                self._buffered_records -= 1
-                if env.remaining == 0:
-                    self._buffered_bytes -= env.nbytes
-                    self._unsettled.pop(env, None)
-                    env.token.done()
-            self._update_gauges()
-            self._cond.notify_all()
-
-    def _update_gauges(self) -> None:
-        oldest = next(iter(self._unsettled), None)
-        since = oldest.enqueued_at if oldest else None
+    def _report_undelivered(self) -> None:
+        """The true fate of what is left: re-read from files, re-sent from disk, or lost."""
+        memory = self._buffer.records
         if self._diskq is not None:
-            self._m.buffer_records.set(self._diskq.buffer.records)
-            self._m.buffer_bytes.set(self._diskq.buffer.bytes)
-            since = min(filter(None, (since, self._diskq.oldest_unread)), default=None)
+            log.warning("sink %s: %d record(s) undelivered at shutdown stay in its disk buffer "
+                        "and are sent after a restart", self.name, self._diskq.buffer.records)
+        elif memory and self._state_dir is not None:
+            log.warning("sink %s: %d record(s) undelivered at shutdown; their files' "
+                        "checkpoints did not move past them, so they are read again at the "
+                        "next start", self.name, memory)
+        elif memory:
+            log.warning("sink %s: %d record(s) undelivered at shutdown are lost (no state_dir: "
+                        "no checkpoints to read them again from)", self.name, memory)
+
+    # --- observability --------------------------------------------------------------------
+    def _bind_gauges(self) -> None:
+        diskq, buf = self._diskq, self._buffer
+        if diskq is not None:
+            watch_gauges(self._m, records=lambda: diskq.buffer.records,
+                         nbytes=lambda: diskq.buffer.bytes, oldest=diskq.oldest, clock=self._clock)
         else:
-            self._m.buffer_records.set(self._buffered_records)
-            self._m.buffer_bytes.set(max(0, self._buffered_bytes))
-        self._m.lag.set(self._clock() - since if since is not None else 0.0)
+            watch_gauges(self._m, records=lambda: buf.records, nbytes=lambda: buf.bytes,
+                         oldest=lambda: buf.oldest_unsettled, clock=self._clock)
+
+    def _unencodable(self, encoded: Encoded) -> None:
+        self._m.failed("unencodable").inc(encoded.unencodable)
+        now = self._clock()
+        if self._unencodable_warned is None or now - self._unencodable_warned >= REPEAT_EVERY:
+            self._unencodable_warned = now
+            log.warning("sink %s: %d record(s) JSON cannot hold (%s) shipped as text with "
+                        "attributes.unencodable", self.name, encoded.unencodable, encoded.error)

@@ -1,68 +1,164 @@
-"""The data the sink worker moves around: payloads, envelopes, batches, metric handles."""
+"""The data a sink worker moves around: envelopes of encoded records, batches, payloads.
+
+Records are held **encoded**: an envelope is one NDJSON blob (every record ends in ``\\n``)
+with the end offset of each record, so what the buffer holds is what it counts (a dict
+costs about 5x its JSON size in memory; one ``orjson.dumps`` result kept on its own about
+10x, since its allocation keeps the encoder's spare capacity). A batch (:class:`Lines`) is a
+list of :class:`Span`, runs of consecutive records of one envelope.
+"""
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from shipper.acks import AckToken
 from shipper.metrics import Metrics
 from shipper.record import Record
 
+#: bytes an envelope costs besides its records (objects, token, arrays' headers), measured
+ENVELOPE_OVERHEAD = 512
+#: bytes a record costs besides its JSON (its end offset and level flag)
+RECORD_OVERHEAD = 5
+
+
+def cost(nbytes: int, nrecords: int) -> int:
+    """What records take in memory, as the buffer's ``max_bytes`` counts it."""
+    return nbytes + RECORD_OVERHEAD * nrecords
+
+
+@dataclass(slots=True, eq=False)
+class Envelope:
+    """One ``put``: its records encoded, and what is left of them to send and to settle."""
+
+    data: bytes
+    #: ``ends[i]``: offset in ``data`` just after record ``i`` (its newline included)
+    ends: array[int]
+    #: one byte per record, 1 = level warning or above (``None``: levels not tracked)
+    high: bytes | None
+    token: AckToken
+    enqueued_at: float
+    #: index of the first record not yet taken into a batch (or shed)
+    first: int = 0
+    #: records not yet accounted for (queued or in flight)
+    remaining: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.ends)
+
+    def start(self, index: int) -> int:
+        """Offset of record ``index`` in ``data``."""
+        return self.ends[index - 1] if index > 0 else 0
+
+    @property
+    def queued(self) -> int:
+        """Records not yet taken into a batch."""
+        return len(self.ends) - self.first
+
+    @property
+    def queued_bytes(self) -> int:
+        return len(self.data) - self.start(self.first)
+
+
+@dataclass(slots=True)
+class Span:
+    """Records ``[lo, hi)`` (byte offsets into ``data``) of one envelope, in a batch."""
+
+    env: Envelope
+    data: bytes
+    ends: array[int]
+    lo: int
+
+    @property
+    def count(self) -> int:
+        return len(self.ends)
+
+    @property
+    def nbytes(self) -> int:
+        return self.ends[-1] - self.lo if self.ends else 0
+
+    def lines(self) -> Iterator[memoryview]:
+        """Each record's JSON (without its newline)."""
+        view = memoryview(self.data)
+        start = self.lo
+        for end in self.ends:
+            yield view[start:end - 1]
+            start = end
+
+
+@dataclass(slots=True)
+class Lines:
+    """A batch of encoded records (spans of envelopes, in order)."""
+
+    spans: list[Span] = field(default_factory=list)
+    count: int = 0
+    nbytes: int = 0
+
+    def add(self, span: Span) -> None:
+        self.spans.append(span)
+        self.count += span.count
+        self.nbytes += span.nbytes
+
+    def ndjson(self) -> bytes:
+        """The batch as NDJSON (one record per line, each ending in ``\\n``)."""
+        if len(self.spans) == 1:
+            span = self.spans[0]
+            if span.lo == 0 and span.nbytes == len(span.data):
+                return span.data
+        return b"".join([memoryview(s.data)[s.lo:s.lo + s.nbytes] for s in self.spans])
+
+    def lines(self) -> Iterator[memoryview]:
+        for span in self.spans:
+            yield from span.lines()
+
+    def records(self) -> list[Record]:
+        """The records decoded (for encoders that need dicts, and the dead letter)."""
+        loads = orjson.loads
+        return [loads(line) for line in self.lines()]
+
+    def halves(self) -> tuple[Lines, Lines]:
+        """The batch cut in two by record count (for a 413 split)."""
+        first, second = Lines(), Lines()
+        half = self.count // 2
+        for span in self.spans:
+            taken = first.count
+            if taken >= half:
+                second.add(span)
+            elif taken + span.count <= half:
+                first.add(span)
+            else:
+                cut = half - taken
+                first.add(Span(span.env, span.data, span.ends[:cut], span.lo))
+                second.add(Span(span.env, span.data, span.ends[cut:], span.ends[cut - 1]))
+        return first, second
+
 
 @dataclass(slots=True)
 class Payload:
-    """One request body and the records it carries (for 413 split and dead letter)."""
+    """One request body and what it carries: ``records`` (dicts) or ``lines`` (encoded)."""
 
     body: bytes
     records: list[Record]
     raw_bytes: int
     headers: dict[str, str] = field(default_factory=dict)
     batch_id: str = ""
+    lines: Lines | None = None
 
-
-@dataclass(slots=True, eq=False)
-class Envelope:
-    records: list[Record]
-    sizes: list[int]
-    token: AckToken
-    enqueued_at: float
-    remaining: int
-    nbytes: int
-    cursor: int = 0
-
-
-@dataclass(slots=True)
-class Batch:
-    records: list[Record] = field(default_factory=list)
-    owners: list[Envelope] = field(default_factory=list)
-    nbytes: int = 0
-
-
-class Owners:
-    """Which envelope each record of a batch belongs to (by identity, duplicates allowed)."""
-
-    def __init__(self, batch: Batch) -> None:
-        self._by_id: dict[int, list[Envelope]] = {}
-        for record, owner in zip(batch.records, batch.owners):
-            self._by_id.setdefault(id(record), []).append(owner)
-
-    def take(self, records: list[Record]) -> list[Envelope]:
-        taken = []
-        for record in records:
-            owners = self._by_id.get(id(record))
-            if owners:
-                taken.append(owners.pop())
-        return taken
-
-    def rest(self) -> list[Envelope]:
-        return [owner for owners in self._by_id.values() for owner in owners]
+    @property
+    def count(self) -> int:
+        return self.lines.count if self.lines is not None else len(self.records)
 
 
 class SinkMetrics:
     """The sink's metric children, bound once (labels looked up per sink, not per record)."""
 
-    def __init__(self, metrics: Metrics, sink: str) -> None:
+    def __init__(self, registry: Metrics, sink: str) -> None:
+        metrics: Any = registry  # its metrics are attributes made from METRIC_SPECS
         self._metrics, self._sink = metrics, sink
         self.forwarded = metrics.records_forwarded_total.labels(sink=sink)
         self.bytes = metrics.bytes_forwarded_total.labels(sink=sink)
@@ -71,6 +167,7 @@ class SinkMetrics:
         self.buffer_records = metrics.buffer_records.labels(sink=sink)
         self.buffer_bytes = metrics.buffer_bytes.labels(sink=sink)
         self.lag = metrics.delivery_lag_seconds.labels(sink=sink)
+        self.task_failures = metrics.task_failures_total.labels(task=f"sink-{sink}")
 
     def requests(self, outcome: str) -> Any:
         return self._metrics.sink_requests_total.labels(sink=self._sink, outcome=outcome)

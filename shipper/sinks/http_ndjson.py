@@ -14,6 +14,7 @@ import orjson
 from shipper.record import Record, public_view
 from shipper.sinks.auth import auth_headers
 from shipper.sinks.base import Payload
+from shipper.sinks.batch import Lines
 from shipper.sinks.http import compress
 from shipper.sinks.http_post import HttpPostSink
 from shipper.sinks.settings import HttpSinkSettings
@@ -31,12 +32,18 @@ class HttpSink(HttpPostSink):
     settings: HttpSinkSettings
 
     def encode(self, records: list[Record]) -> list[Payload]:
-        raw = ndjson(records)
+        return [self._payload(ndjson(records), records, None)]
+
+    def encode_lines(self, lines: Lines) -> list[Payload]:
+        """The buffered NDJSON as it is: no decoding, no re-encoding."""
+        return [self._payload(lines.ndjson(), [], lines)]
+
+    def _payload(self, raw: bytes, records: list[Record], lines: Lines | None) -> Payload:
         body, encoding = compress(raw, self.settings.compression)
         batch_id = hashlib.sha256(raw).hexdigest()[:32]
         headers = {"Content-Type": "application/x-ndjson", **encoding,
                    self.settings.idempotency_header: batch_id}
-        return [Payload(body, records, len(raw), headers, batch_id)]
+        return Payload(body, records, len(raw), headers, batch_id, lines)
 
     async def open(self) -> None:
         auth = await asyncio.to_thread(auth_headers, self.settings)

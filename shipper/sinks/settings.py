@@ -9,6 +9,7 @@ sink starts (:func:`shipper.sinks.auth.resolve_secret`) and are never dumped in 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from urllib.parse import urlsplit
@@ -46,17 +47,39 @@ class TlsSettings(Model):
     server_name: str | None = None
 
 
-class _WorkerSettings(Model):
+class _SinkCommon(Model):
+    """What every sink has: a name, batch limits and a buffer of its own."""
+
+    name: str
+    batch: BatchSettings = BatchSettings()
+    buffer: BufferSettings = BufferSettings()
+
+
+class _WorkerSettings(_SinkCommon):
     """What the generic delivery worker needs from every network sink."""
 
-    batch: BatchSettings = BatchSettings()
     retry: RetrySettings = RetrySettings()
-    buffer: BufferSettings = BufferSettings()
-    queue_max: int = Field(64, ge=1)
+    #: no longer a limit (``buffer.max_bytes`` bounds the buffer); accepted so existing
+    #: configs load, and a warning says it is ignored
+    queue_max: int | None = Field(None, ge=1)
     concurrency: int = Field(2, ge=1, le=64)
     timeout: Duration = 10.0
     tls: TlsSettings = TlsSettings()
     dead_letter_max_bytes: Size = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLimits:
+    retry: RetrySettings
+    concurrency: int
+    dead_letter_max_bytes: int
+
+
+def worker_limits(settings: _SinkCommon) -> WorkerLimits:
+    """Delivery limits of a sink (the stdout sink writes one batch at a time, no retries)."""
+    if isinstance(settings, _WorkerSettings):
+        return WorkerLimits(settings.retry, settings.concurrency, settings.dead_letter_max_bytes)
+    return WorkerLimits(RetrySettings(), 1, 0)
 
 
 class _HttpSettings(_WorkerSettings):
@@ -79,7 +102,10 @@ def _check_secret_sources(model: Any, field: str) -> None:
         raise ValueError(f"set only one of {field}, {field}_file")
 
 
-class StdoutSinkSettings(Model):
+class StdoutSinkSettings(_SinkCommon):
+    """NDJSON on the shipper's stdout, for a node agent; batches of at most 512 records
+    and ``batch.max_bytes`` (1 MiB)."""
+
     type: Literal["stdout"] = "stdout"
     name: str = "stdout"
     batch: BatchSettings = BatchSettings(max_records=512, max_wait=0.2)

@@ -1,23 +1,26 @@
 """The stdout sink: NDJSON records for a node agent (Fluentd, Fluent Bit, Datadog agent).
 
-Envelopes wait in a bounded queue (backpressure); a writer task serialises a batch with
-orjson and writes it with ``os.write`` in a thread (a full pipe blocks a thread, never the
-event loop), then acknowledges the envelopes it covered.
+A :class:`~shipper.sinks.base.SinkWorker` like the network sinks (its own byte-bounded
+buffer and ``when_full`` policy, batches bounded by ``batch.max_records`` and
+``batch.max_bytes``, records JSON cannot hold shipped as text), whose ``send`` writes the
+batch's NDJSON as it was buffered. Writes go through a daemon thread of its own: a full
+stdout pipe blocks that thread, never the event loop, and never the process exit
+(``close`` returns at its deadline; the thread is abandoned).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import time
-from typing import Callable
+import queue
+import threading
+from typing import Any
 
 import orjson
 
-from shipper.acks import AckToken
-from shipper.metrics import Metrics
 from shipper.record import Record
-from shipper.sinks.settings import StdoutSinkSettings
+from shipper.sinks.base import Payload, SinkWorker
+from shipper.sinks.batch import Lines
 
 _DUMPS_OPTS = orjson.OPT_APPEND_NEWLINE
 
@@ -36,73 +39,78 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-class StdoutSink:
-    """Writes NDJSON to a file descriptor (stdout by default), flushed per batch."""
+_Job = tuple[bytes, "asyncio.Future[None]", asyncio.AbstractEventLoop]
 
-    def __init__(self, settings: StdoutSinkSettings, *, metrics: Metrics,
-                 clock: Callable[[], float] = time.monotonic, fd: int = 1,
-                 queue_max: int = 4) -> None:
-        self.name = settings.name
-        self._batch = settings.batch
-        self._metrics = metrics
-        self._clock = clock
+
+class FdWriter:
+    """Writes to a descriptor in a daemon thread; ``write`` awaits the thread's result."""
+
+    def __init__(self, fd: int, name: str) -> None:
         self._fd = fd
-        self._queue: asyncio.Queue[tuple[list[Record], AckToken] | None] = asyncio.Queue(queue_max)
-        self._task: asyncio.Task[None] | None = None
-        self._forwarded = metrics.records_forwarded_total.labels(sink=self.name)
-        self._bytes = metrics.bytes_forwarded_total.labels(sink=self.name)
-        self._requests = metrics.sink_requests_total.labels(sink=self.name, outcome="ok")
+        self._name = name
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"sink-{self.name}")
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"sink-{self._name}-writer",
+                                        daemon=True)
+        self._thread.start()
 
-    async def put(self, records: list[Record], token: AckToken) -> None:
-        await self._queue.put((records, token))
+    async def write(self, data: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._jobs.put((data, done, loop))
+        await done
 
-    async def close(self, deadline: float) -> None:
-        """Flush what is queued (bounded by ``deadline`` seconds), then stop."""
-        await self._queue.put(None)
-        if self._task is not None:
+    def stop(self) -> None:
+        """The thread ends after the write in progress (if any)."""
+        self._jobs.put(None)
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            data, done, loop = job
+            error: OSError | None = None
             try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout=deadline)
-            except TimeoutError:
-                self._task.cancel()
-
-    async def _run(self) -> None:
-        while True:
-            batch, tokens, done = await self._next_batch()
-            if batch:
-                data = encode_ndjson(batch)
-                await asyncio.to_thread(write_all, self._fd, data)
-                self._forwarded.inc(len(batch))
-                self._bytes.inc(len(data))
-                self._requests.inc()
-            for token in tokens:
-                token.done()
-            if done:
+                write_all(self._fd, data)
+            except OSError as exc:
+                error = exc
+            try:
+                loop.call_soon_threadsafe(_settle, done, error)
+            except RuntimeError:  # the loop is gone (process exiting): nobody waits
                 return
 
-    async def _next_batch(self) -> tuple[list[Record], list[AckToken], bool]:
-        """Gather envelopes until the batch is full, ``max_wait`` passed, or the end."""
-        first = await self._queue.get()
-        if first is None:
-            return [], [], True
-        batch, tokens = list(first[0]), [first[1]]
-        limit = self._batch.max_records
-        end = self._clock() + self._batch.max_wait
-        while len(batch) < limit:
-            try:
-                item = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
-                remaining = end - self._clock()
-                if remaining <= 0:
-                    break
-                try:
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
-                except TimeoutError:
-                    break
-            if item is None:
-                return batch, tokens, True
-            batch.extend(item[0])
-            tokens.append(item[1])
-        return batch, tokens, False
+
+def _settle(done: asyncio.Future[None], error: OSError | None) -> None:
+    if done.done():
+        return  # given up on (close deadline)
+    if error is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(None)
+
+
+class StdoutSink(SinkWorker):
+    """Writes NDJSON to a file descriptor (stdout by default), one write per batch."""
+
+    def __init__(self, settings: Any, *, fd: int = 1, **kwargs: Any) -> None:
+        kwargs["state_dir"] = None  # nothing is ever refused: no dead letter
+        super().__init__(settings, **kwargs)
+        self._writer = FdWriter(fd, self.name)
+
+    def encode(self, records: list[Record]) -> list[Payload]:
+        data = encode_ndjson(records)
+        return [Payload(data, records, len(data))]
+
+    def encode_lines(self, lines: Lines) -> list[Payload]:
+        data = lines.ndjson()
+        return [Payload(data, [], len(data), lines=lines)]
+
+    async def send(self, payload: Payload) -> None:
+        """A write error (stdout closed: ``EPIPE``) stops the sink, loudly."""
+        await self._writer.write(payload.body)
+
+    async def open(self) -> None:
+        self._writer.start()
+
+    async def shutdown(self) -> None:
+        self._writer.stop()

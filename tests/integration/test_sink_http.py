@@ -18,6 +18,20 @@ from tests.receivers.http import NdjsonReceiver
 pytestmark = pytest.mark.integration
 
 
+async def ship_delivered(sink, batches, timeout: float = 10.0):
+    """Like ``ship``, but close only once every envelope is acknowledged, so the backoffs
+    are those of a running sink (closing shortens them)."""
+    tokens = [_token() for _ in batches]
+    await sink.start()
+    for batch, token in zip(batches, tokens):
+        await sink.put(batch, token)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not all(t.complete for t in tokens) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+    await sink.close(timeout)
+    return tokens
+
+
 def sink_for(receiver, metrics=None, **overrides):
     cfg = {"name": "h", "url": receiver.url, "batch": {"max_wait": 0.01}, **overrides}
     return HttpSink(HttpSinkSettings(**cfg), metrics=metrics or new_metrics(),
@@ -47,7 +61,7 @@ async def test_429_with_retry_after_waits_at_least_that_long_then_delivers():
         rx.script.responses = [(429, {"Retry-After": "3"})]
         sink = HttpSink(HttpSinkSettings(name="h", url=rx.url, batch={"max_wait": 0}),
                         metrics=metrics, sleep=sleep)
-        tokens = await ship(sink, [[make_record(1)]])
+        tokens = await ship_delivered(sink, [[make_record(1)]])
     assert tokens[0].complete and len(rx.records) == 1
     assert sleep.delays and sleep.delays[0] >= 3.0
     keys = {s.headers["Idempotency-Key"] for s in rx.seen}
@@ -63,7 +77,7 @@ async def test_503_storm_is_ridden_out_with_growing_backoff():
         sink = HttpSink(HttpSinkSettings(name="h", url=rx.url, batch={"max_wait": 0},
                                          retry={"initial_backoff": 0.1, "max_backoff": 1}),
                         metrics=metrics, sleep=sleep, rng=lambda: 1.0)
-        tokens = await ship(sink, [[make_record(i) for i in range(3)]])
+        tokens = await ship_delivered(sink, [[make_record(i) for i in range(3)]])
     assert tokens[0].complete and len(rx.records) == 3
     assert sleep.delays == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 1.0]
     assert metrics.value("shipper_sink_retries_total", sink="h") == 8
@@ -94,7 +108,8 @@ async def test_413_splits_the_batch_and_delivers_the_halves():
 
 async def test_slow_receiver_applies_backpressure_to_put():
     async with NdjsonReceiver(delay=0.3) as rx:
-        sink = sink_for(rx, queue_max=1, concurrency=1, batch={"max_records": 1, "max_wait": 0})
+        sink = sink_for(rx, buffer={"max_bytes": 1000}, concurrency=1,  # one envelope
+                        batch={"max_records": 1, "max_wait": 0})
         await sink.start()
         puts = []
         for i in range(4):

@@ -109,7 +109,8 @@ async def test_torn_write_at_segment_end_is_skipped(tmp_path, metrics):
 
 
 async def test_corrupt_cursor_resends_rather_than_loses(tmp_path, metrics, caplog):
-    """An unreadable position file means re-sending from the oldest record (no loss)."""
+    """An unreadable position file is set aside (counted) and reading starts again at the
+    oldest record (duplicates, no loss)."""
     buf = DiskBuffer(tmp_path, 1 << 20, "always", metrics)
     await buf.append(items(3))
     batch, _ = await buf.read(1, 1 << 20)
@@ -119,7 +120,9 @@ async def test_corrupt_cursor_resends_rather_than_loses(tmp_path, metrics, caplo
     again = DiskBuffer(tmp_path, 1 << 20, "always", metrics)
     _, records = await again.read(100, 1 << 20)
     assert records == items(3)
-    assert any("position is unreadable" in r.message for r in caplog.records)
+    assert any("set aside" in r.getMessage() for r in caplog.records)
+    assert (tmp_path / "cursor.json.corrupt").read_text() == "{garbage"
+    assert metrics.value("shipper_state_set_aside_total", kind="buffer-cursor") == 1
 
 
 async def test_write_failure_is_undone_and_reported(tmp_path, metrics, monkeypatch):

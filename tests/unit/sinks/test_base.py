@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import orjson
 import pytest
@@ -17,6 +18,14 @@ async def run(sink: ScriptedSink, envelopes, deadline: float = 5.0):
     for recs, tok in envelopes:
         await sink.put(recs, tok)
     await sink.close(deadline)
+
+
+async def until(condition, timeout: float = 2.0) -> None:
+    for _ in range(int(timeout / 0.005)):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition not reached")
 
 
 async def test_batches_by_count_and_acks_each_envelope_once_delivered():
@@ -58,13 +67,22 @@ async def test_empty_envelope_is_acknowledged_immediately():
     assert tok.complete
 
 
+async def deliver_then_close(sink: ScriptedSink, records, tok) -> None:
+    """Put one envelope, wait until it is acknowledged (backoffs as in normal running:
+    closing would shorten them), then close."""
+    await sink.start()
+    await sink.put(records, tok)
+    await until(lambda: tok.complete)
+    await sink.close(2)
+
+
 async def test_retryable_errors_back_off_with_jitter_until_delivered():
     sleep = SleepRecorder()
     errors = [RetryableSinkError("503", status=503) for _ in range(4)]
     sink = ScriptedSink(settings(batch={"max_wait": 0}, retry={"initial_backoff": 1, "max_backoff": 4}),
                         errors, sleep=sleep, rng=lambda: 1.0)
     tok = token()
-    await run(sink, [([record(1)], tok)])
+    await deliver_then_close(sink, [record(1)], tok)
     assert tok.complete and len(sink.delivered) == 1
     assert sleep.delays == [1.0, 2.0, 4.0, 4.0]  # doubling, capped at max_backoff
     assert sink._m.retries._value.get() == 4
@@ -82,7 +100,7 @@ async def test_retry_after_is_a_floor_on_the_delay():
     sink = ScriptedSink(settings(batch={"max_wait": 0}),
                         [RetryableSinkError("429", status=429, retry_after=7.0)],
                         sleep=sleep, rng=lambda: 0.0)
-    await run(sink, [([record(1)], token())])
+    await deliver_then_close(sink, [record(1)], token())
     assert sleep.delays == [7.0]
 
 
@@ -159,39 +177,32 @@ async def test_envelope_split_across_batches_is_acked_only_when_all_parts_delive
     assert tok.complete and sum(len(b) for b in sink.delivered) == 3
 
 
-async def until(condition, timeout: float = 2.0) -> None:
-    for _ in range(int(timeout / 0.005)):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition not reached")
+#: a buffer with room for one single-record envelope (record ~150 B + 517 B overhead)
+ONE_ENVELOPE = 1000
 
 
 async def fill(sink: ScriptedSink) -> None:
-    """One batch in flight (blocked on the gate), one staged for a free slot, one queued."""
+    """One batch in flight (blocked on the gate): the buffer is full."""
     await sink.put([record(0)], token())
     await until(lambda: len(sink.attempts) == 1)
-    await sink.put([record(1)], token())
-    await until(lambda: not sink._queue)
-    await sink.put([record(2)], token())
-    assert len(sink._queue) == 1
 
 
 async def test_full_buffer_blocks_put_until_delivery_frees_room():
-    sink = ScriptedSink(settings(queue_max=1, concurrency=1, batch={"max_records": 1, "max_wait": 0}))
+    sink = ScriptedSink(settings(concurrency=1, batch={"max_records": 1, "max_wait": 0},
+                                 buffer={"max_bytes": ONE_ENVELOPE}))
     sink.gate = asyncio.Event()
     await sink.start()
     await fill(sink)
-    fourth = asyncio.create_task(sink.put([record(3)], token()))
+    second = asyncio.create_task(sink.put([record(1)], token()))
     await asyncio.sleep(0.02)
-    assert not fourth.done()                       # backpressure: put is waiting
+    assert not second.done()                       # backpressure: put is waiting
     sink.gate.set()
-    await asyncio.wait_for(fourth, 2)
+    await asyncio.wait_for(second, 2)
     await sink.close(2)
-    assert sum(len(b) for b in sink.delivered) == 4
+    assert sum(len(b) for b in sink.delivered) == 2
 
 
-async def test_buffer_max_bytes_also_bounds_the_buffer():
+async def test_an_empty_buffer_takes_an_envelope_bigger_than_its_cap():
     sink = ScriptedSink(settings(concurrency=1, batch={"max_records": 1, "max_wait": 0},
                                  buffer={"max_bytes": 1}))
     sink.gate = asyncio.Event()
@@ -205,9 +216,22 @@ async def test_buffer_max_bytes_also_bounds_the_buffer():
     await sink.close(2)
 
 
+async def test_many_small_envelopes_do_not_fill_the_buffer_before_its_bytes_do():
+    """The old 64-envelope queue is gone: 500 one-record envelopes fit in 1 MiB."""
+    sink = ScriptedSink(settings(concurrency=1, queue_max=4, buffer={"max_bytes": "1MiB"}))
+    sink.gate = asyncio.Event()
+    await sink.start()
+    tokens = [token() for _ in range(500)]
+    for i, tok in enumerate(tokens):
+        await asyncio.wait_for(sink.put([record(i)], tok), 1)
+    sink.gate.set()
+    await sink.close(5)
+    assert all(t.complete for t in tokens)
+
+
 async def test_drop_newest_drops_counts_and_acks_when_full():
-    sink = ScriptedSink(settings(queue_max=1, concurrency=1, batch={"max_records": 1, "max_wait": 0},
-                                 buffer={"when_full": "drop_newest"}))
+    sink = ScriptedSink(settings(concurrency=1, batch={"max_records": 1, "max_wait": 0},
+                                 buffer={"when_full": "drop_newest", "max_bytes": ONE_ENVELOPE}))
     sink.gate = asyncio.Event()
     await sink.start()
     await fill(sink)
@@ -217,7 +241,7 @@ async def test_drop_newest_drops_counts_and_acks_when_full():
     assert sink._m.failed("buffer-full")._value.get() == 2
     sink.gate.set()
     await sink.close(2)
-    assert sum(len(b) for b in sink.delivered) == 3
+    assert sum(len(b) for b in sink.delivered) == 1
 
 
 async def test_gauges_track_buffered_records_and_return_to_zero():
@@ -235,16 +259,26 @@ async def test_gauges_track_buffered_records_and_return_to_zero():
     assert metrics.value("shipper_delivery_lag_seconds", sink="fake") == 0
 
 
-async def test_close_gives_up_at_the_deadline_and_leaves_records_unacked():
+async def test_close_retries_until_its_deadline_then_leaves_records_unacked():
+    """4. A backoff of an hour does not hold ``close``: closing ends it, retries go on
+    (each pause capped) until the deadline, and close returns within it; the records are
+    not acknowledged, so the checkpoint does not move past them."""
     async def long_backoff(seconds: float) -> None:
-        await asyncio.Event().wait()  # a backoff that outlives the shutdown deadline
+        await asyncio.sleep(min(seconds, 0.05))
+        if seconds > 1:
+            await asyncio.Event().wait()  # an hour-long backoff
 
-    sink = ScriptedSink(settings(batch={"max_wait": 0}),
-                        [RetryableSinkError("503", status=503)], sleep=long_backoff)
+    sink = ScriptedSink(settings(batch={"max_wait": 0}, retry={"initial_backoff": "1h"}),
+                        [RetryableSinkError("503", status=503)] * 1000, sleep=long_backoff)
+    await sink.start()
     tok = token()
-    await run(sink, [([record(1)], tok)], deadline=0.05)
-    assert sink.attempts == [1]
-    assert not tok.complete  # not delivered: the checkpoint must not advance past it
+    await sink.put([record(1)], tok)
+    await until(lambda: len(sink.attempts) == 1)
+    began = time.monotonic()
+    await sink.close(0.5)
+    assert time.monotonic() - began < 0.6
+    assert len(sink.attempts) > 1  # retried while closing
+    assert not tok.complete
 
 
 async def test_a_batch_the_encoder_cannot_serialise_is_dead_lettered_not_stuck(tmp_path):

@@ -107,9 +107,11 @@ async def test_a_failed_disk_write_is_counted_held_and_retried_until_it_succeeds
     disk = FlakyDisk(failures=3)
     queue = DiskQueue(disk, when_full="block", clock=lambda: 0.0, on_drop=lambda n: None,
                       on_write_error=lambda: errors.append(1), sleep=sleep)
+    from shipper.sinks.encoding import encode_records
+
     token = AckToken("f", 10, pending=1)
-    await queue.put([{"message": "kept", "_raw": "x"}], token)
+    await queue.put(encode_records([{"message": "kept", "_raw": "x"}], levels=False), token)
     assert token.complete
-    assert len(disk.appended) == 1 and b"_raw" not in disk.appended[0]
+    assert len(disk.appended) == 1 and b"_raw" not in bytes(disk.appended[0])
     assert len(errors) == 3
     assert sleeps == [0.5, 1.0, 2.0]

@@ -1,0 +1,175 @@
+"""The stdout sink on real pipes: byte-bounded batches, ``close`` within its deadline even
+with a writer blocked on a full pipe, and a closed stdout that stops the sink loudly."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import logging
+import os
+import time
+
+import orjson
+import pytest
+
+from shipper.acks import AckToken
+from shipper.errors import SinkStoppedError
+from shipper.metrics import Metrics
+from shipper.sinks.settings import StdoutSinkSettings
+from shipper.sinks.stdout import StdoutSink
+
+
+def rec(i: int, pad: int = 50) -> dict:
+    return {"level": "info", "message": f"line {i} " + "x" * pad}
+
+
+def full_pipe() -> tuple[int, int]:
+    """A pipe nobody reads, filled to the brim: the next write blocks."""
+    r, w = os.pipe()
+    flags = fcntl.fcntl(w, fcntl.F_GETFL)
+    fcntl.fcntl(w, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+    try:
+        while True:
+            os.write(w, b"x" * 65536)
+    except BlockingIOError:
+        pass
+    fcntl.fcntl(w, fcntl.F_SETFL, flags)
+    return r, w
+
+
+class Recording(StdoutSink):
+    """Records the size of every write."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.writes: list[int] = []
+
+    async def send(self, payload) -> None:
+        self.writes.append(len(payload.body))
+        await super().send(payload)
+
+
+async def test_batches_are_bounded_in_bytes_as_well_as_records(tmp_path):
+    """11. 40 records of 250 KB with the default 1 MiB batch: no write carries more than
+    1 MiB plus one record (the old sink wrote them as one 10 MB batch)."""
+    fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT, 0o600)
+    sink = Recording(StdoutSinkSettings(), metrics=Metrics(collectors=False), fd=fd)
+    await sink.start()
+    big = [rec(i, pad=250_000) for i in range(40)]
+    token = AckToken("f", 0, pending=1)
+    await sink.put(big, token)
+    await sink.close(10)
+    os.close(fd)
+    lines = (tmp_path / "out").read_bytes().splitlines()
+    assert token.complete and len(lines) == 40
+    assert max(sink.writes) <= 1_048_576 + 250_100
+    assert len(sink.writes) >= 10
+
+
+async def test_close_returns_at_its_deadline_while_the_writer_is_blocked_on_a_full_pipe():
+    """4. stdout's reader stopped reading: the writer thread is stuck in write(2). close(0.5)
+    still returns within its deadline, and the envelope is not acknowledged."""
+    r, w = full_pipe()
+    try:
+        sink = StdoutSink(StdoutSinkSettings(), metrics=Metrics(collectors=False), fd=w)
+        await sink.start()
+        token = AckToken("f", 0, pending=1)
+        await sink.put([rec(i) for i in range(10)], token)
+        await asyncio.sleep(0.3)  # the batch is cut and its write is stuck
+        began = time.monotonic()
+        await sink.close(0.5)
+        took = time.monotonic() - began
+        assert took < 0.6, f"close took {took:.2f}s"
+        assert not token.complete
+    finally:
+        os.close(r)  # unblocks the abandoned writer thread (EPIPE)
+        os.close(w)
+
+
+async def test_close_returns_at_its_deadline_while_put_waits_for_room():
+    """4. The buffer is full and ``put`` waits (``block``): close(0.3) wakes it (it returns
+    without acknowledging) and returns within the deadline."""
+    r, w = full_pipe()
+    try:
+        sink = StdoutSink(StdoutSinkSettings(buffer={"max_bytes": 1500}),  # two envelopes
+                          metrics=Metrics(collectors=False), fd=w)
+        await sink.start()
+        await asyncio.wait_for(sink.put([rec(0)], AckToken("f", 0, pending=1)), 1)
+        await asyncio.sleep(0.3)
+        await asyncio.wait_for(sink.put([rec(1)], AckToken("f", 0, pending=1)), 1)
+        waiting_token = AckToken("f", 0, pending=1)
+        waiting = asyncio.create_task(sink.put([rec(2)], waiting_token))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        began = time.monotonic()
+        await sink.close(0.3)
+        assert time.monotonic() - began < 0.4
+        await asyncio.wait_for(waiting, 0.1)
+        assert not waiting_token.complete
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+async def test_drop_newest_keeps_stdout_from_blocking_the_pipeline_and_counts():
+    r, w = full_pipe()
+    metrics = Metrics(collectors=False)
+    try:
+        sink = StdoutSink(StdoutSinkSettings(buffer={"max_bytes": 4000, "when_full": "drop_newest"}),
+                          metrics=metrics, fd=w)
+        await sink.start()
+        tokens = [AckToken("f", i, pending=1) for i in range(50)]
+        for i, token in enumerate(tokens):
+            await asyncio.wait_for(sink.put([rec(i)], token), 1)
+        dropped = metrics.value("shipper_records_failed_total", sink="stdout", reason="buffer-full")
+        assert dropped > 40 and sum(t.complete for t in tokens) == dropped
+        await sink.close(0.2)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+async def test_a_closed_stdout_stops_the_sink_loudly(caplog):
+    """8. The reader went away (EPIPE): the worker's failure is logged and counted, a
+    waiting ``put`` is woken with SinkStoppedError, later puts and close raise it."""
+    r, w = os.pipe()
+    os.close(r)
+    metrics = Metrics(collectors=False)
+    sink = StdoutSink(StdoutSinkSettings(), metrics=metrics, fd=w)
+    await sink.start()
+    caplog.set_level(logging.ERROR, logger="shipper.sinks")
+    await sink.put([rec(0)], AckToken("f", 0, pending=1))
+    for _ in range(200):
+        if metrics.value("shipper_task_failures_total", task="sink-stdout"):
+            break
+        await asyncio.sleep(0.01)
+    with pytest.raises(SinkStoppedError):
+        await sink.put([rec(1)], AckToken("f", 0, pending=1))
+    with pytest.raises(SinkStoppedError):
+        await sink.close(1)
+    os.close(w)
+    assert metrics.value("shipper_task_failures_total", task="sink-stdout") == 1
+    assert any("BrokenPipeError" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_buffer_holds_records_encoded_and_ships_them_unchanged(tmp_path):
+    fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT, 0o600)
+    sink = StdoutSink(StdoutSinkSettings(), metrics=Metrics(collectors=False), fd=fd)
+    await sink.start()
+    records = [{"level": "info", "message": "é ✓", "n": 2**63 - 1, "_raw": "internal"}]
+    await sink.put(records, AckToken("f", 0, pending=1))
+    await sink.close(5)
+    os.close(fd)
+    assert orjson.loads((tmp_path / "out").read_bytes()) == {
+        "level": "info", "message": "é ✓", "n": 2**63 - 1}
+
+
+def test_errno_of_a_closed_pipe_is_epipe():
+    """(The case above relies on Python ignoring SIGPIPE, so write(2) raises EPIPE.)"""
+    r, w = os.pipe()
+    os.close(r)
+    with pytest.raises(OSError) as info:
+        os.write(w, b"x")
+    os.close(w)
+    assert info.value.errno == errno.EPIPE
