@@ -142,6 +142,7 @@ class SegmentLog:
             if skip is not None:
                 if out.items or out.regions:
                     break
+                self.skips.pop(0)
                 out.jumped.append(skip)
                 seq, offset = skip[1]
                 continue
@@ -170,11 +171,11 @@ class SegmentLog:
         return out
 
     def _skip_at(self, pos: Position) -> Range | None:
-        """The delivered range ``pos`` is in (consumed), else ``None``."""
+        """The delivered range ``pos`` is in (the first of :attr:`skips`), else ``None``."""
         while self.skips and self.skips[0][1] <= pos:
             self.skips.pop(0)
         if self.skips and self.skips[0][0] <= pos:
-            return self.skips.pop(0)
+            return self.skips[0]
         return None
 
     def _limit(self, segment: Segment, offset: int) -> tuple[int, bool]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from shipper.buffer.disk import DiskBuffer
 from shipper.errors import RetryableSinkError
 from shipper.metrics import Metrics
@@ -115,3 +117,94 @@ async def test_a_failed_disk_write_is_counted_held_and_retried_until_it_succeeds
     assert len(disk.appended) == 1 and b"_raw" not in bytes(disk.appended[0])
     assert len(errors) == 3
     assert sleeps == [0.5, 1.0, 2.0]
+
+
+# -- 9: drop policies on disk: below-warning records go first, counted exactly --------------
+
+def disk_queue(tmp_path, policy: str, max_bytes: int):
+    from shipper.sinks.diskqueue import DiskQueue
+
+    shed: list[int] = []
+    disk = DiskBuffer(tmp_path / "buf", max_bytes, "never", Metrics(collectors=False),
+                      sink="d", segment_bytes=4096)
+    queue = DiskQueue(disk, when_full=policy, clock=lambda: 0.0, on_drop=shed.append)
+    return queue, disk, shed
+
+
+def leveled(n: int, level: str) -> dict:
+    return {"level": level, "message": f"m{n:04d} " + "x" * 60}
+
+
+async def put(queue, records) -> None:
+    from shipper.acks import AckToken
+    from shipper.sinks.encoding import encode_records
+
+    token = AckToken("f", 0, pending=1)
+    await asyncio.wait_for(queue.put(encode_records(records, levels=True), token), 5)
+    assert token.complete
+
+
+async def drain(disk) -> list[dict]:
+    import orjson
+
+    got = []
+    while True:
+        batch, items = await disk.read(1000, 1 << 20)
+        if not items:
+            return got
+        got += [orjson.loads(i) for i in items]
+        await disk.commit(batch)
+
+
+@pytest.mark.parametrize("policy", ["drop_newest", "drop_oldest"])
+async def test_full_disk_buffer_sheds_info_before_warnings_and_counts_exactly(tmp_path, policy):
+    queue, disk, shed = disk_queue(tmp_path, policy, 16_384)
+    await queue.open()
+    written = 0
+    for start in range(0, 400, 20):  # ~40 KB of info records into 16 KB
+        await put(queue, [leveled(n, "info") for n in range(start, start + 20)])
+        written += 20
+    for start in range(1000, 1040, 4):  # then warnings and errors (with some infos)
+        await put(queue, [leveled(start, "warning"), leveled(start + 1, "debug"),
+                          leveled(start + 2, "error"), leveled(start + 3, "info")])
+        written += 4
+    assert disk.bytes <= 16_384
+    kept = await drain(disk)
+    names = {r["message"][:5] for r in kept}
+    assert all(f"m{n:04d}" in names for n in range(1000, 1040) if n % 4 in (0, 2))
+    assert sum(shed) + len(kept) == written
+
+
+async def test_drop_oldest_on_disk_keeps_the_newest(tmp_path):
+    queue, disk, shed = disk_queue(tmp_path, "drop_oldest", 16_384)
+    await queue.open()
+    for start in range(0, 600, 20):
+        await put(queue, [leveled(n, "info") for n in range(start, start + 20)])
+    kept = [r["message"][:5] for r in await drain(disk)]
+    assert kept[-1] == "m0599" and "m0000" not in kept and kept == sorted(kept)
+    assert sum(shed) + len(kept) == 600
+
+
+async def test_drop_newest_on_disk_keeps_the_oldest(tmp_path):
+    queue, disk, shed = disk_queue(tmp_path, "drop_newest", 16_384)
+    await queue.open()
+    for start in range(0, 600, 20):
+        await put(queue, [leveled(n, "info") for n in range(start, start + 20)])
+    kept = [r["message"][:5] for r in await drain(disk)]
+    assert kept[0] == "m0000" and "m0599" not in kept and kept == sorted(kept)
+    assert sum(shed) + len(kept) == 600
+
+
+async def test_records_read_from_disk_are_never_shed(tmp_path):
+    import orjson
+
+    queue, disk, shed = disk_queue(tmp_path, "drop_oldest", 16_384)
+    await queue.open()
+    await put(queue, [leveled(n, "info") for n in range(100)])
+    batch, in_flight = await disk.read(50, 1 << 20)
+    for start in range(100, 600, 20):
+        await put(queue, [leveled(n, "info") for n in range(start, start + 20)])
+    assert [orjson.loads(i)["message"][:5] for i in in_flight] == [f"m{n:04d}" for n in range(50)]
+    await disk.commit(batch)
+    rest = await drain(disk)
+    assert sum(shed) + len(rest) + 50 == 600
