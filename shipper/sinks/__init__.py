@@ -14,13 +14,18 @@ from typing import Any
 
 from shipper.errors import ConfigError
 from shipper.metrics import Metrics
+from shipper.sinks.allocator import return_big_blocks
 
 log = logging.getLogger("shipper.sinks")
 
 
 def build_sink(settings: Any, *, metrics: Metrics, clock: Callable[[], float] = time.monotonic,
                state_dir: Path | None = None) -> Any:
-    """The worker for one entry of ``settings.sinks`` (``type`` picks the class)."""
+    """The worker for one entry of ``settings.sinks`` (``type`` picks the class).
+
+    Also makes malloc return big freed blocks to the system, which the sinks' byte
+    accounting relies on (:mod:`shipper.sinks.allocator`)."""
+    return_big_blocks()
     cls = _worker_class(settings.type)
     if "queue_max" in settings.model_fields_set:
         log.warning("sink %s: queue_max is no longer a limit and is ignored; "

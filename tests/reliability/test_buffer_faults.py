@@ -115,3 +115,53 @@ def test_full_file_system_under_state_dir_recovers(tmp_path, podinfo, cli, disk_
     assert b"disk buffer write failed" in stderr or b"cannot save checkpoints" in stderr
     assert tally.missing({"f": 2000}) == []
     assert checkpoints["files"], "checkpoints were not saved once space returned"
+
+
+def test_damaged_buffer_state_is_set_aside_not_a_crash_loop(tmp_path, podinfo, cli, disk_buffer):
+    """13. 300 lines wait in the disk buffer (sink down) across a restart. Meanwhile
+    cursor.json gets a negative offset, a stray ``seg-backup.buf`` appears (holding 5
+    records), a segment is a directory, and another segment holds random bytes. The second
+    run sets each unusable file aside with a warning (counted by kind), sends all 300
+    lines, and counts the records lost in records (the stray file's 5 plus the estimate
+    for the garbage segment, never just 1 per damaged region)."""
+    import os
+    import shutil
+
+    from shipper.buffer.frames import encode
+
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "app.log").write_bytes(b"".join(line("g", n) for n in range(300)))
+    tally = Tally()
+    rx = Receiver(tally)
+    rx.up()
+    rx.down()
+    port = free_port()
+    first = start(tmp_path, podinfo, rx, tmp_path / "state", port)
+    buffered = wait_buffered(port, 300)
+    assert first.stop() == 0 and buffered >= 300
+    buf = next((tmp_path / "state").rglob("seg-*.buf")).parent
+    segment = sorted(buf.glob("seg-*.buf"))[0]
+    mean = segment.stat().st_size / 301  # the readiness line is buffered too
+    (buf / "cursor.json").write_text(json.dumps({"version": 2, "seq": 0, "offset": -40}))
+    (buf / "seg-backup.buf").write_bytes(encode([b'{"message":"stray %d"}' % i for i in range(5)]))
+    (buf / "seg-0000000000000070.buf").mkdir()
+    (buf / "seg-0000000000000080.buf").write_bytes(os.urandom(20_000).replace(b"\xf5", b"\0"))
+    rx.up()
+    port = free_port()
+    second = start(tmp_path, podinfo, rx, tmp_path / "state", port)
+    tally.wait_for(300, 30)
+    time.sleep(1.0)
+    metrics = wait_scrape(port)
+    code = second.stop()
+    stderr = (tmp_path / "stderr.log").read_text()
+    aside = {kind: metrics.get(f'shipper_state_set_aside_total{{kind="{kind}"}}', 0)
+             for kind in ("buffer-cursor", "buffer-segment")}
+    lost = int(metrics.get(FAILED.format("buffer-corrupt"), 0))
+    report("damaged-buffer-state", written=300, tally=tally, rss_kib=second.peak_rss_kib,
+           set_aside=aside, lost_counted=lost, estimate=round(20_000 / mean),
+           missing=spans(tally.missing({"g": 300})))
+    shutil.rmtree(buf / "seg-0000000000000070.buf.corrupt", ignore_errors=True)
+    assert code == 0 and tally.missing({"g": 300}) == []
+    assert aside == {"buffer-cursor": 1, "buffer-segment": 2}
+    assert abs(lost - (5 + 20_000 / mean)) <= 3, f"counted {lost} records lost"
+    assert stderr.count("set aside as") == 3
