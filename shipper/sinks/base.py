@@ -39,7 +39,6 @@ from shipper.sinks.delivery import Delivery
 from shipper.sinks.diskqueue import DiskQueue
 from shipper.sinks.encoding import Encoded, encode_records
 from shipper.sinks.health import REPEAT_EVERY, SinkHealth, watch_gauges
-from shipper.sinks.http import classify_http
 from shipper.sinks.membuffer import MemoryBuffer
 from shipper.sinks.settings import worker_limits
 
@@ -106,6 +105,8 @@ class SinkWorker:
 
     def classify(self, status: int, headers: Any, detail: str = "") -> None:
         """HTTP outcome -> ``None`` (delivered) or one of the sink errors."""
+        from shipper.sinks.http import classify_http  # aiohttp: only for the HTTP sinks
+
         classify_http(status, headers, sink=self.name, now=self._wall_clock(), detail=detail)
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import reprlib
 from array import array
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
 import orjson
@@ -44,31 +43,39 @@ class Encoded:
 
 
 def encode_records(records: list[Record], *, levels: bool) -> Encoded:
-    """The records as NDJSON with each record's end offset (and level flags if asked)."""
+    """The records as NDJSON with each record's end offset (and level flags if asked).
+
+    Each record's JSON is appended to one buffer as soon as it is made: an ``orjson.dumps``
+    result keeps a 4 KiB allocation, so holding one per record until a join cost ~10x the
+    envelope's size at once (11 MB for one 256 KiB chunk of short lines)."""
     dumps = orjson.dumps
-    bad, error = 0, ""
+    buf = bytearray()
+    ends = array("I")
+    mark = ends.append
     try:
-        parts = [dumps(r if "_raw" not in r else public_view(r), option=_OPTS, default=str)
-                 for r in records]
+        for r in records:
+            buf += dumps(r if "_raw" not in r else public_view(r), option=_OPTS, default=str)
+            mark(len(buf))
+        bad, error = 0, ""
     except Exception:  # noqa: BLE001 - accounted: the per-record pass counts each failure
-        parts, bad, error = _one_by_one(records)
-    data = b"".join(parts)
-    ends = array("I", accumulate(map(len, parts)))
+        buf, ends, bad, error = _one_by_one(records)
     high = bytes([r.get("level") in HIGH_LEVELS for r in records]) if levels else None
-    return Encoded(data, ends, high, bad, error)
+    return Encoded(bytes(buf), ends, high, bad, error)
 
 
-def _one_by_one(records: list[Record]) -> tuple[list[bytes], int, str]:
-    parts: list[bytes] = []
+def _one_by_one(records: list[Record]) -> tuple[bytearray, array[int], int, str]:
+    buf = bytearray()
+    ends = array("I")
     bad, error = 0, ""
     for record in records:
         try:
-            parts.append(orjson.dumps(public_view(record), option=_OPTS, default=str))
+            buf += orjson.dumps(public_view(record), option=_OPTS, default=str)
         except Exception as exc:  # noqa: BLE001 - counted and shipped as text below
             bad += 1
             error = error or type(exc).__name__
-            parts.append(as_text(record, type(exc).__name__))
-    return parts, bad, error
+            buf += as_text(record, type(exc).__name__)
+        ends.append(len(buf))
+    return buf, ends, bad, error
 
 
 def as_text(record: Record, error: str) -> bytes:
