@@ -23,6 +23,7 @@ import snappy
 from shipper.record import Record, public_view
 from shipper.sinks.auth import auth_headers
 from shipper.sinks.base import Payload
+from shipper.sinks.batch import Lines
 from shipper.sinks.fields import (
     Getter,
     compile_path,
@@ -75,12 +76,16 @@ class LokiEncoder:
         self._meta += [(n, first_of(settings.labels[n])) for n in self.demoted
                        if n not in settings.structured_metadata]
 
-    def streams(self, records: list[Record]) -> dict[str, tuple[dict[str, str], list[Entry]]]:
+    def streams(self, records: list[Record], raws: list[memoryview] | None = None
+                ) -> dict[str, tuple[dict[str, str], list[Entry]]]:
+        """Entries by stream; ``raws``: each record's JSON as buffered (then reused as the
+        line instead of encoding the record again)."""
         streams: dict[str, tuple[dict[str, str], list[Entry]]] = {}
-        for record in records:
+        for i, record in enumerate(records):
             labels = self._stream_labels(record)
             key = label_string(labels)
-            streams.setdefault(key, (labels, []))[1].append(self._entry(record))
+            raw = raws[i] if raws is not None else None
+            streams.setdefault(key, (labels, []))[1].append(self._entry(record, raw))
         for _, entries in streams.values():
             entries.sort(key=lambda entry: entry[0])  # stable: equal timestamps keep order
         return streams
@@ -93,7 +98,7 @@ class LokiEncoder:
                 labels[name] = str(value)
         return labels or dict(FALLBACK_LABELS)
 
-    def _entry(self, record: Record) -> Entry:
+    def _entry(self, record: Record, raw: memoryview | None = None) -> Entry:
         ns = rfc3339_to_ns(record.get("timestamp"))
         if ns is None:
             ns = int(self._wall_clock() * 1e9)
@@ -105,6 +110,8 @@ class LokiEncoder:
                 meta.append((name, str(value)))
         if self.demoted:
             self.counts["label-demoted"] += 1
+        if raw is not None and self.settings.line == "record" and len(raw) <= self.settings.max_line_bytes:
+            return ns, str(raw, "utf-8"), meta
         return ns, self._line(record), meta
 
     def _line(self, record: Record) -> str:
@@ -137,7 +144,18 @@ class LokiSink(HttpPostSink):
         self._url = push_url(settings.url)
 
     def encode(self, records: list[Record]) -> list[Payload]:
-        streams = self.encoder.streams(records)
+        return self._payloads(records, self.encoder.streams(records))
+
+    def encode_lines(self, lines: Lines) -> list[Payload]:
+        """The buffered JSON is the line (``line: record``): decoded once for the labels,
+        never encoded again."""
+        raws = list(lines.lines())
+        loads = orjson.loads
+        records = [loads(raw) for raw in raws]
+        return self._payloads(records, self.encoder.streams(records, raws))
+
+    def _payloads(self, records: list[Record],
+                  streams: dict[str, tuple[dict[str, str], list[Entry]]]) -> list[Payload]:
         if self._schema is not None:
             raw = self._protobuf(streams)
             body, headers = snappy.compress(raw), {"Content-Type": "application/x-protobuf"}
@@ -148,6 +166,7 @@ class LokiSink(HttpPostSink):
         return [Payload(body, records, len(raw), headers)]
 
     def _protobuf(self, streams: dict[str, tuple[dict[str, str], list[Entry]]]) -> bytes:
+        assert self._schema is not None
         request = self._schema.PushRequest()
         for key, (_, entries) in streams.items():
             stream = request.streams.add(labels=key)
@@ -156,7 +175,8 @@ class LokiSink(HttpPostSink):
                 entry.timestamp.seconds, entry.timestamp.nanos = divmod(ns, 1_000_000_000)
                 for name, value in meta:
                     entry.structuredMetadata.add(name=name, value=value)
-        return request.SerializeToString()
+        data: bytes = request.SerializeToString()
+        return data
 
     @staticmethod
     def _json(streams: dict[str, tuple[dict[str, str], list[Entry]]]) -> bytes:

@@ -16,19 +16,16 @@ import queue
 import threading
 from typing import Any
 
-import orjson
-
 from shipper.record import Record
 from shipper.sinks.base import Payload, SinkWorker
 from shipper.sinks.batch import Lines
-
-_DUMPS_OPTS = orjson.OPT_APPEND_NEWLINE
+from shipper.sinks.encoding import encode_records
 
 
 def encode_ndjson(records: list[Record]) -> bytes:
-    """One JSON object per line, each ending in ``\\n``."""
-    dumps = orjson.dumps
-    return b"".join([dumps(record, option=_DUMPS_OPTS, default=str) for record in records])
+    """One JSON object per line, each ending in ``\\n`` (internal keys removed; a record
+    JSON cannot hold as text, see :mod:`shipper.sinks.encoding`)."""
+    return encode_records(records, levels=False).data
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -141,10 +141,10 @@ async def test_a_record_a_sink_encoder_refuses_is_shipped_as_text_not_a_dead_sin
     metrics = new_metrics()
 
     class PickyLoki(LokiSink):
-        def encode(self, records):
+        def _payloads(self, records, streams):
             if any("explodes" in r["attributes"] for r in records):
                 raise ValueError("the encoder refuses this one")
-            return super().encode(records)
+            return super()._payloads(records, streams)
 
     async with LokiReceiver() as rx:
         sink = PickyLoki(LokiSinkSettings(url=rx.url, batch={"max_wait": 0.01}),
