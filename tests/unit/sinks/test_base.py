@@ -217,8 +217,10 @@ async def test_an_empty_buffer_takes_an_envelope_bigger_than_its_cap():
 
 
 async def test_many_small_envelopes_do_not_fill_the_buffer_before_its_bytes_do():
-    """The old 64-envelope queue is gone: 500 one-record envelopes fit in 1 MiB."""
-    sink = ScriptedSink(settings(concurrency=1, queue_max=4, buffer={"max_bytes": "1MiB"}))
+    """9. The envelope count no longer bounds the buffer (``queue_max`` is ignored): with
+    the only request stuck, 500 one-record envelopes wait in 1 MiB."""
+    sink = ScriptedSink(settings(concurrency=1, queue_max=4, buffer={"max_bytes": "1MiB"},
+                                 batch={"max_records": 1, "max_wait": 0}))
     sink.gate = asyncio.Event()
     await sink.start()
     tokens = [token() for _ in range(500)]

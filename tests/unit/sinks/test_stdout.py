@@ -173,3 +173,64 @@ def test_errno_of_a_closed_pipe_is_epipe():
         os.write(w, b"x")
     os.close(w)
     assert info.value.errno == errno.EPIPE
+
+
+async def test_close_returns_at_its_deadline_with_puts_queued_behind_a_blocked_writer():
+    """4. The writer is blocked and more envelopes come (the old sink's 4-envelope queue
+    filled, and its close() then waited forever to queue its end marker)."""
+    r, w = full_pipe()
+    try:
+        sink = StdoutSink(StdoutSinkSettings(), metrics=Metrics(collectors=False), fd=w)
+        await sink.start()
+        tokens = [AckToken("f", i, pending=1) for i in range(16)]
+        puts = [asyncio.create_task(sink.put([rec(i) for i in range(100)], t)) for t in tokens]
+        await asyncio.sleep(0.3)
+        began = time.monotonic()
+        await asyncio.wait_for(sink.close(0.5), 5)
+        assert time.monotonic() - began < 0.6
+        await asyncio.wait(puts, timeout=1)
+        assert not any(t.complete for t in tokens)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+CHILD = """
+import asyncio, sys
+from shipper.acks import AckToken
+from shipper.metrics import Metrics
+from shipper.sinks.settings import StdoutSinkSettings
+from shipper.sinks.stdout import StdoutSink
+
+async def main():
+    sink = StdoutSink(StdoutSinkSettings(), metrics=Metrics(collectors=False))
+    await sink.start()
+    await sink.put([{"message": "x" * 1000, "n": i} for i in range(500)], AckToken("f", 0, pending=1))
+    await asyncio.sleep(0.5)
+    await sink.close(0.3)
+    print("closed", file=sys.stderr, flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_a_process_whose_stdout_nobody_reads_still_exits_after_close():
+    """4. The writer thread stuck on a full stdout pipe does not keep the process alive
+    (asyncio.to_thread's worker was joined at exit: the process hung until killed)."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env={**os.environ})
+    try:
+        code = child.wait(20)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+        pytest.fail("the process did not exit with its stdout writer blocked")
+    finally:
+        assert child.stderr is not None and child.stdout is not None
+        err = child.stderr.read()
+        child.stdout.close()
+        child.stderr.close()
+    assert code == 0 and b"closed" in err
