@@ -157,6 +157,9 @@ class DiskBuffer:
                                           sync=self._fsync != "never")
             lost = self._count_corrupt(got.regions)
             self._records -= got.records + lost
+            if got.error:
+                log.warning("disk buffer: cannot rewrite a segment to shed records (%s); "
+                            "new records are shed instead", got.error, extra={"sink": self.sink})
             return got.records
 
     async def close(self) -> None:

@@ -25,6 +25,8 @@ class Shed:
     freed: int = 0
     records: int = 0
     regions: list[int] = field(default_factory=list)
+    #: why shedding stopped early (the file system refused the rewrite), if it did
+    error: str = ""
 
 
 def shed(seglog: SegmentLog, need: int, *, newest_first: bool, keep: Keep | None,
@@ -42,7 +44,11 @@ def shed(seglog: SegmentLog, need: int, *, newest_first: bool, keep: Keep | None
         if segment is seglog.writer:
             seglog.seal()
         start = seglog.read_pos[1] if segment.seq == read_seq else 0
-        _rewrite(seglog, segment, start, need, newest_first, keep, sync, out)
+        try:
+            _rewrite(seglog, segment, start, need, newest_first, keep, sync, out)
+        except OSError as exc:  # e.g. no space left for the rewritten copy
+            out.error = exc.strerror or type(exc).__name__
+            break
     return out
 
 
@@ -62,16 +68,12 @@ def _rewrite(seglog: SegmentLog, segment: Segment, start: int, need: int, newest
     kept = [item for i, item in enumerate(got.items) if i not in drop]
     data = segment.read_at(start, 0) + frames.encode(kept) if start else frames.encode(kept)
     tmp = segment.path.with_name(segment.path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        if sync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, segment.path)
+        _write_file(tmp, data, sync)
+        os.replace(tmp, segment.path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
     segment.close()
     out.freed += segment.size - len(data)
     out.records += len(drop)
@@ -92,3 +94,15 @@ def _choose(items: list[bytes], need: int, newest_first: bool, keep: Keep | None
         drop.add(index)
         freed += frames.HEADER.size + len(items[index])
     return drop
+
+
+def _write_file(path: os.PathLike[str], data: bytes, sync: bool) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)

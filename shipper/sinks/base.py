@@ -135,6 +135,11 @@ class SinkWorker:
         env = Envelope(encoded.data, encoded.ends, encoded.high, token, self._clock())
         await self._buffer.put(env)
 
+    def draining(self) -> None:
+        """Optional hint (the pipeline is draining for shutdown): end the backoffs in
+        progress and keep the next ones short; delivery goes on as before."""
+        self._delivery.close()
+
     async def close(self, deadline: float) -> None:
         """Deliver what it can within ``deadline`` seconds, then stop and release."""
         loop = asyncio.get_running_loop()

@@ -28,7 +28,7 @@ from shipper.record import Record
 from shipper.sinks.batch import Lines, Payload, SinkMetrics
 from shipper.sinks.deadletter import DeadLetter
 from shipper.sinks.encoding import as_text
-from shipper.sinks.health import SinkHealth, describe
+from shipper.sinks.health import REPEAT_EVERY, SinkHealth, describe
 
 log = logging.getLogger("shipper.sinks")
 
@@ -58,6 +58,9 @@ class Delivery:
         self._closing = asyncio.Event()
         self._success = asyncio.Event()
         self._trial_error = ""
+        #: dead-letter warnings: at most one a minute, with the count since the last
+        self._dead_logged_at: float | None = None
+        self._dead_unlogged = 0
 
     def close(self) -> None:
         """Closing: end every backoff now and keep the next ones short."""
@@ -200,7 +203,11 @@ class Delivery:
 
     async def dead_letter(self, payload: Payload, exc: SinkError) -> None:
         records = payload.records if payload.lines is None else payload.lines.records()
-        log.warning("sink %s: %d record(s) not deliverable (%s), dead-lettered",
-                    self._sink.name, len(records), describe(exc))
+        self._dead_unlogged += len(records)
+        now = self._clock()
+        if self._dead_logged_at is None or now - self._dead_logged_at >= REPEAT_EVERY:
+            log.warning("sink %s: %d record(s) not deliverable (%s), dead-lettered",
+                        self._sink.name, self._dead_unlogged, describe(exc))
+            self._dead_logged_at, self._dead_unlogged = now, 0
         reason = "dead-letter" if await self._dead.write(records, exc) else "dead-letter-full"
         self._m.failed(reason).inc(len(records))

@@ -125,6 +125,8 @@ class DiskQueue:
                     token.done()  # every record accounted for (counted as shed)
                     return
             except BufferError_ as exc:
+                if self.closing:
+                    return  # not acknowledged: read again from its file after a restart
                 await self._write_failed(exc)
         self._write_ok()
         if not self._unread:

@@ -309,3 +309,35 @@ async def test_records_changed_by_the_encoder_are_counted_per_reason():
     await run(sink, [([record(i) for i in range(4)], token()), ([record(9)], token())])
     assert metrics.value("shipper_records_failed_total", sink="fake", reason="truncated") == 3
     assert not sink.counts
+
+
+async def test_draining_ends_a_long_backoff_without_closing():
+    """6. The optional ``draining()`` hint: a batch backing off for an hour is retried at
+    once (and every 0.25 s after), while the sink keeps taking records."""
+    async def hour_long(seconds: float) -> None:
+        await asyncio.sleep(min(seconds, 0.05))
+        if seconds > 1:
+            await asyncio.Event().wait()
+
+    sink = ScriptedSink(settings(batch={"max_wait": 0}, retry={"initial_backoff": "1h"}),
+                        [RetryableSinkError("503", status=503)] * 2, sleep=hour_long)
+    await sink.start()
+    tok = token()
+    await sink.put([record(1)], tok)
+    await until(lambda: len(sink.attempts) == 1)
+    sink.draining()
+    await until(lambda: tok.complete)
+    later = token()
+    await sink.put([record(2)], later)
+    await until(lambda: later.complete)
+    await sink.close(1)
+    assert len(sink.attempts) == 4
+
+
+async def test_a_backend_refusing_every_batch_logs_once_a_minute_not_per_batch(caplog):
+    sink = ScriptedSink(settings(batch={"max_wait": 0, "max_records": 1}),
+                        [FatalSinkError("HTTP 400: bad", status=400)] * 50)
+    await run(sink, [([record(i)], token()) for i in range(50)])
+    warnings = [r.getMessage() for r in caplog.records if "dead-lettered" in r.getMessage()]
+    assert len(warnings) == 1 and "HTTP 400" in warnings[0] and ": bad" not in warnings[0]
+    assert sink._m.failed("dead-letter")._value.get() == 50

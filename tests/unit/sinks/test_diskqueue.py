@@ -208,3 +208,28 @@ async def test_records_read_from_disk_are_never_shed(tmp_path):
     await disk.commit(batch)
     rest = await drain(disk)
     assert sum(shed) + len(rest) + 50 == 600
+
+
+async def test_shedding_on_a_full_file_system_drops_the_new_records_instead(tmp_path, monkeypatch):
+    """Rewriting a segment needs room for its copy: when the file system refuses it, the
+    buffer stays as it was, the new records are shed (counted) and nothing raises."""
+    import os as os_module
+
+    queue, disk, shed = disk_queue(tmp_path, "drop_oldest", 16_384)
+    await queue.open()
+    for start in range(0, 300, 20):
+        await put(queue, [leveled(n, "info") for n in range(start, start + 20)])
+    real_open = os_module.open
+
+    def no_space(path, flags, *args):
+        if str(path).endswith(".buf.tmp"):
+            raise OSError(28, "No space left on device")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os_module, "open", no_space)
+    before = sum(shed)
+    await put(queue, [leveled(n, "info") for n in range(300, 320)])
+    monkeypatch.setattr(os_module, "open", real_open)
+    assert sum(shed) - before == 20
+    assert not list((tmp_path / "buf").glob("*.tmp"))
+    assert sum(shed) + len(await drain(disk)) == 320
