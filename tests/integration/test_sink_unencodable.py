@@ -17,7 +17,10 @@ from shipper.sinks.forward import ForwardSink
 from shipper.sinks.http_ndjson import HttpSink
 from shipper.sinks.loki import LokiSink
 from shipper.sinks.settings import (
-    DatadogSinkSettings, ForwardSinkSettings, HttpSinkSettings, LokiSinkSettings,
+    DatadogSinkSettings,
+    ForwardSinkSettings,
+    HttpSinkSettings,
+    LokiSinkSettings,
     StdoutSinkSettings,
 )
 from shipper.sinks.stdout import StdoutSink

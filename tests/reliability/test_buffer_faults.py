@@ -140,7 +140,7 @@ def test_damaged_buffer_state_is_set_aside_not_a_crash_loop(tmp_path, podinfo, c
     buffered = wait_buffered(port, 300)
     assert first.stop() == 0 and buffered >= 300
     buf = next((tmp_path / "state").rglob("seg-*.buf")).parent
-    segment = sorted(buf.glob("seg-*.buf"))[0]
+    segment = min(buf.glob("seg-*.buf"))
     mean = segment.stat().st_size / 301  # the readiness line is buffered too
     (buf / "cursor.json").write_text(json.dumps({"version": 2, "seq": 0, "offset": -40}))
     (buf / "seg-backup.buf").write_bytes(encode([b'{"message":"stray %d"}' % i for i in range(5)]))

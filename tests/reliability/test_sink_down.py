@@ -14,7 +14,12 @@ import pytest
 
 from tests.reliability.harness import SCALE, Shipper, Tally, line, report, scaled, spans
 from tests.reliability.probes import (
-    PacedWriter, disk_buffer_missing_reason, free_port, http_sink, scrape, wait_scrape,
+    PacedWriter,
+    disk_buffer_missing_reason,
+    free_port,
+    http_sink,
+    scrape,
+    wait_scrape,
     write_config,
 )
 from tests.reliability.receiver import Receiver

@@ -21,7 +21,13 @@ import time
 import pytest
 
 from tests.reliability.harness import Shipper, Tally, report, spans, wait_up
-from tests.reliability.probes import free_port, http_sink, scrape, wait_scrape, write_config
+from tests.reliability.probes import (
+    free_port,
+    http_sink,
+    scrape,
+    wait_scrape,
+    write_config,
+)
 from tests.reliability.receiver import Receiver
 from tests.reliability.sinkprobes import TimedTally, TimedWriter, latencies, percentile
 

@@ -26,7 +26,7 @@ CHART_CONFIG = {"drain_on_exit": True, "shutdown_deadline": "20s", "log_level": 
 
 def big_line(n: int) -> bytes:
     head = f"2026-05-01T10:00:00Z INFO worker: SEQ:m:{n} payload "
-    body = ("frame=%06d ok " % n) * ((SIZE - len(head)) // 16 + 1)
+    body = f"frame={n:06d} ok " * ((SIZE - len(head)) // 16 + 1)
     return (head + body)[:SIZE].encode() + b"\n"
 
 
@@ -40,8 +40,7 @@ def test_big_lines_through_stdout_stay_under_128_mib(tmp_path, podinfo, cli):
                        "--listen", "off"], tally, tmp_path / "stderr.log")
     assert wait_up(tally, logs, 0), "the shipper did not start"
     with open(logs / "app.log", "wb") as fh:
-        for n in range(LINES):
-            fh.write(big_line(n))
+        fh.writelines(big_line(n) for n in range(LINES))
     tally.wait_for(LINES + 1, 300)
     code = shipper.stop(120)
     missing = tally.missing({"m": LINES})

@@ -54,7 +54,7 @@ async def test_batches_delivered_after_a_stuck_one_are_not_sent_again(tmp_path, 
     """One batch stuck in retries, the two after it delivered, then a restart: only the
     stuck batch's records come back (the old position held everything after it back)."""
     buf = await filled(tmp_path)
-    stuck, _ = await buf.read(10, 1 << 20)
+    await buf.read(10, 1 << 20)  # stuck: never committed
     second, _ = await buf.read(10, 1 << 20)
     third, _ = await buf.read(10, 1 << 20)
     await buf.commit(third)
@@ -70,7 +70,7 @@ async def test_batches_delivered_after_a_stuck_one_are_not_sent_again(tmp_path, 
 
 async def test_delivered_ranges_survive_a_second_restart(tmp_path, metrics):
     buf = await filled(tmp_path)
-    first, _ = await buf.read(10, 1 << 20)
+    await buf.read(10, 1 << 20)  # stuck: never committed
     later, _ = await buf.read(20, 1 << 20)
     await buf.commit(later)
     await buf.close()
@@ -189,7 +189,7 @@ async def test_garbage_instead_of_frames_counts_the_records_it_held(tmp_path, me
     await buf.append(items(200))            # 5,000 bytes: the first segment is full
     await buf.append(items(40, start=200))  # second segment
     await buf.close()
-    first = sorted(tmp_path.glob("seg-*.buf"))[0]
+    first = min(tmp_path.glob("seg-*.buf"))
     first.write_bytes(b"\0" * first.stat().st_size)
     again = DiskBuffer(tmp_path, 1 << 20, "always", metrics, sink="s")
     await again.open()

@@ -13,7 +13,11 @@ from shipper.sinks.batch import Envelope, Lines, Span
 from shipper.sinks.encoding import TEXT_LIMIT, encode_records
 from shipper.sinks.http_ndjson import HttpSink
 from shipper.sinks.loki import LokiSink
-from shipper.sinks.settings import HttpSinkSettings, LokiSinkSettings, StdoutSinkSettings
+from shipper.sinks.settings import (
+    HttpSinkSettings,
+    LokiSinkSettings,
+    StdoutSinkSettings,
+)
 from shipper.sinks.stdout import StdoutSink
 from tests.receivers.harness import make_record
 

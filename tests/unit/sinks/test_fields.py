@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from shipper.sinks.fields import compile_path, first_of, rfc3339_to_ns, shorten_text, truncate_utf8
+from shipper.sinks.fields import (
+    compile_path,
+    first_of,
+    rfc3339_to_ns,
+    shorten_text,
+    truncate_utf8,
+)
 
 
 @pytest.mark.parametrize("text,ns", [

@@ -10,7 +10,11 @@ from pydantic import TypeAdapter, ValidationError
 from shipper.config import load_settings, masked_dump
 from shipper.errors import ConfigError
 from shipper.sinks.settings import (
-    DatadogSinkSettings, LokiSinkSettings, SinkSettings, parse_sink_flag)
+    DatadogSinkSettings,
+    LokiSinkSettings,
+    SinkSettings,
+    parse_sink_flag,
+)
 
 SINKS = TypeAdapter(list[SinkSettings])
 
