@@ -51,10 +51,8 @@ def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, An
 
     server = settings.server
     progress = Progress(time.monotonic, server.stall_after)
-    tail = TailHub(ring_size=server.tail_ring_size, max_clients=server.tail_max_clients,
-                   client_queue=server.tail_client_queue)
-    jobs = JobTracker(metrics, time.time, server.jobs_max,
-                      max_stage_labels=server.jobs_max_stage_labels)
+    tail = TailHub.from_settings(server)
+    jobs = JobTracker.from_settings(metrics, time.time, server)
     observers = Observers(publish=[tail.publish, jobs.observe], progress=progress,
                           on_drop=[lambda record, reason, _rule: jobs.observe_drop(record, reason)])
     app = build_app(metrics=metrics, progress=progress, tail=tail, jobs=jobs, settings=server)
