@@ -138,7 +138,8 @@ def test_config_map_pins_pod_layout(rendered: tuple[str, list[dict[str, Any]]]) 
     assert config["podinfo_dir"] == "/etc/podinfo"
     assert config["state_dir"] == "/var/lib/shipper"
     assert config["paths"] == ["/var/log/app/**/*.log"]
-    assert config["server"] == {"listen": "0.0.0.0:9102"}
+    assert config["server"] == {"listen": "0.0.0.0:9102",
+                                "token_file": "/etc/shipper/api-token/token"}
     assert config["sinks"], "at least one sink"
 
 
