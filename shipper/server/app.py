@@ -99,11 +99,14 @@ def _gate(app: web.Application, runner: web.AppRunner) -> ConnectionGate:
 
 
 class GatedSite(web.BaseSite):
-    """A TCP site whose connections pass a :class:`ConnectionGate` first."""
+    """A TCP site whose connections pass a :class:`ConnectionGate` first. Its accept
+    backlog is the connection cap too (asyncio accepts up to a backlog at once before
+    the gate can close the surplus), so the server never holds more than twice the cap
+    in descriptors, half the descriptor limit at most."""
 
     def __init__(self, runner: web.AppRunner, address: tuple[str, int],
                  gate: ConnectionGate) -> None:
-        super().__init__(runner)
+        super().__init__(runner, backlog=max(8, gate.limit))
         self._address = address
         self._gate = gate
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import aiohttp
 import orjson
 import pytest
@@ -198,3 +200,35 @@ async def test_start_server_refuses_off_and_busy_ports(parts):
             await start_server(build_app(settings=ServerSettings(), **parts), taken)
     finally:
         await runner.cleanup()
+
+
+async def through_app(app, path: str, peer: str, headers: dict | None = None):
+    """Run a request from ``peer`` through the app's middlewares and route (the peer
+    address a test socket cannot have: only loopback traffic is allowed here)."""
+    from unittest import mock
+
+    from aiohttp.test_utils import make_mocked_request
+
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: (
+        (peer, 40000) if name == "peername" else default)
+    request = make_mocked_request("GET", path, headers=headers or {}, app=app,
+                                  transport=transport)
+    handler = (await app.router.resolve(request)).handler
+    for middleware in reversed(app.middlewares):
+        handler = functools.partial(middleware, handler=handler)
+    return await handler(request)
+
+
+async def test_default_app_serves_v1_to_loopback_only_and_metrics_to_all(parts):
+    """Issue 12 item 7: with the default settings (listen 0.0.0.0, no token) a pod-network
+    client gets 403 from /v1/jobs and /v1/tail, and 200 from /metrics and /healthz."""
+    parts["jobs"].observe(layer_records())
+    app = build_app(settings=ServerSettings(), **parts)
+    for path in ("/v1/jobs", "/v1/tail", "/v1/jobs/2957f455679c9ffe56da3328"):
+        assert (await through_app(app, path, "10.244.3.17")).status == 403
+    assert (await through_app(app, "/v1/jobs", "127.0.0.1")).status == 200
+    for path in ("/metrics", "/healthz"):
+        assert (await through_app(app, path, "10.244.3.17")).status == 200
+    opened = build_app(settings=ServerSettings(v1_open=True), **parts)
+    assert (await through_app(opened, "/v1/jobs", "10.244.3.17")).status == 200
