@@ -175,7 +175,8 @@ class JobTracker:
         return None if job is None else job.as_dict()
 
     def summaries(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Job summaries, most recently updated first."""
+        """Every job summary, most recently updated first (tests and inspection; the
+        server serves :meth:`page`, which is bounded)."""
         jobs = list(reversed(self._jobs.values()))
         return [job.as_dict() for job in (jobs if limit is None else jobs[:limit])]
 

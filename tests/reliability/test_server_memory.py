@@ -97,7 +97,7 @@ class JobsClient(threading.Thread):
                 self.pages += 1
                 self.jobs += len(body.get("jobs", []))
                 path = body.get("next")
-            time.sleep(0.25)
+            time.sleep(1.0)  # a walk is ~10 pages; 20 clients still overlap
 
 
 class TailClient(threading.Thread):
