@@ -190,7 +190,7 @@ def test_custom_sinks_and_credentials() -> None:
 
 
 def test_no_rbac_and_no_token_by_default() -> None:
-    """Without k8sApi no RBAC is rendered and no API token is mounted."""
+    """Without k8sApi no RBAC is rendered and no service-account token is mounted."""
     docs = documents(render(None))
     assert not by_kind(docs, "Role") and not by_kind(docs, "ServiceAccount")
     for _, spec in pod_specs(docs):
