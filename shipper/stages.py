@@ -85,9 +85,10 @@ class RecordingFates:
 def run_stages(stages: list[Stage], record: Record) -> Record | None:
     """Apply stages in order; stop at the first that drops the record."""
     for stage in stages:
-        record = stage(record)
-        if record is None:
+        out = stage(record)
+        if out is None:
             return None
+        record = out
     return record
 
 

@@ -132,9 +132,9 @@ class Progress:
         delivery = self._delivery.stalled_for(now)
         if delivery > 0 and delivery >= at_least:
             parts.append(f"delivery: {self._delivery.amount} records accepted and not "
-                         f"delivered, nothing delivered for {delivery:.0f}s")
+                         f"delivered, nothing delivered for {int(delivery)}s")
         reading = self._reading.stalled_for(now)
         if reading > 0 and reading >= at_least:
             parts.append(f"reading: {self._reading.amount} bytes waiting in files, "
-                         f"nothing read for {reading:.0f}s")
+                         f"nothing read for {int(reading)}s")
         return "; ".join(parts)
