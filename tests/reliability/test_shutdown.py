@@ -183,3 +183,33 @@ def test_sigterm_with_stdout_into_a_full_pipe_exits_in_time_then_nothing_lost(
     assert code == 0, f"exit code {code} after {took:.1f}s (None: still running, killed)"
     assert took <= DEADLINE + 1, f"took {took:.2f}s to exit (deadline {DEADLINE}s)"
     assert missing == []
+
+
+def test_sigterm_while_draining_a_big_file_exits_in_time_then_nothing_lost(
+        tmp_path, podinfo, cli):
+    """4. SIGTERM half a second after start, with a file far bigger than can be read and
+    shipped within the deadline (``drain_on_exit`` on): the drain is cut and the process
+    exits 0 within ``shutdown_deadline`` + 1 s; a restart delivers the rest (0 lost)."""
+    total = scaled(3_000_000, 200_000)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_lines(logs / "app.log", "g", 0, total)
+    cfg = write_config(tmp_path / "cfg.yaml", {"shutdown_deadline": f"{DEADLINE}s"})
+    args = ["--config", str(cfg), "--path", str(logs / "*.log"), "--podinfo-dir", str(podinfo),
+            "--state-dir", str(tmp_path / "state"), "--listen", "off"]
+    tally = Tally()
+    first = Shipper(args, tally, tmp_path / "stderr.log")
+    assert tally.wait_for(1, 30), "the first run shipped nothing"
+    time.sleep(0.5)
+    took, code = timed_sigterm(first.proc, DEADLINE + 30)
+    first.wait(30)
+    after_first = tally.delivered
+    second = Shipper([*args, "--once"], tally, tmp_path / "stderr.log")
+    second.wait(300)
+    missing = tally.missing({"g": total})
+    report("sigterm-draining-big-file", written=total, tally=tally, exit_seconds=f"{took:.2f}",
+           exit_code=code, deadline=DEADLINE, first_run=after_first, missing=len(missing))
+    assert code == 0, f"exit code {code} after {took:.1f}s (None: still running, killed)"
+    assert took <= DEADLINE + 1, f"took {took:.2f}s to exit (deadline {DEADLINE}s)"
+    assert after_first < total, "the first run shipped everything: the drain was not cut"
+    assert missing == []
