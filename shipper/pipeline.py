@@ -140,6 +140,7 @@ class Pipeline:
             await asyncio.wait({tailer, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
+        self._set_ready(False)  # draining
         self.delivery.stopping = True
         self.shutdown.begin("end of input" if tailer.done() else "stop requested")
         if not await self._within(tailer, Phase.DRAIN, "reading") and self.checkpoints is not None:

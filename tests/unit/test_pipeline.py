@@ -344,3 +344,21 @@ async def test_a_checkpoint_save_that_hangs_does_not_hold_the_exit(tmp_path, mon
     assert await finished(run, 6.0)
     assert run.result() == 0 and time.monotonic() - began <= 1.5
     assert len(started) == 1, "a second save started while the first was running"
+
+
+async def test_readiness_goes_away_when_the_drain_starts(tmp_path, monkeypatch):
+    """/readyz is 503 while draining: readiness drops at the stop, not after the drain."""
+    (tmp_path / "app.log").write_text("".join(f"line {n}\n" for n in range(20)))
+    sink = FakeSink(gate_open=False)
+    progress = Progress(time.monotonic, stall_after=60)
+    pipeline, stop = make(tmp_path, monkeypatch, sink, shutdown_deadline=2.0,
+                          observers=Observers(progress=progress))
+    run = asyncio.create_task(pipeline.run())
+    await asyncio.wait_for(sink.put_called.wait(), 10)
+    assert progress.ready
+    stop.set()
+    await asyncio.sleep(0.2)
+    draining = not run.done()
+    assert draining and not progress.ready
+    sink.gate.set()
+    assert await finished(run, 10)
