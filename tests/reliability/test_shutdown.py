@@ -20,7 +20,15 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.harness import (
-    REPO, Shipper, Tally, child_env, line, report, scaled, shipper_command, spans,
+    REPO,
+    Shipper,
+    Tally,
+    child_env,
+    line,
+    report,
+    scaled,
+    shipper_command,
+    spans,
 )
 from tests.reliability.probes import free_port, http_sink, scrape, write_config
 from tests.reliability.receiver import Receiver

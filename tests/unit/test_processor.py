@@ -8,7 +8,8 @@ import copy
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shipper.config import ParseSettings, Settings
 from shipper.enrich.ids import Enricher, file_context

@@ -46,8 +46,8 @@ def test_degraded_before_the_threshold_is_still_200(clock):
     clock.advance(4.9)
     assert progress.healthy() == (True, "ok: 7 records waiting")
     clock.advance(0.1)
-    assert progress.healthy() == (True, "degraded: delivery: 7 records accepted and not "
-                                        "delivered, nothing delivered for 5s (unhealthy at 120s)")
+    assert progress.healthy() == (True, ("degraded: delivery: 7 records accepted and not "
+                                         "delivered, nothing delivered for 5s (unhealthy at 120s)"))
 
 
 def test_bytes_waiting_in_files_with_nothing_read_is_a_reading_stall(clock):
