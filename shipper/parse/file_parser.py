@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any, Callable, Literal, Mapping
 
 from shipper.config import ParseSettings
+from shipper.parse import pem
 from shipper.parse.detect import LineParser
 from shipper.parse.multiline import BLOCK_INITIALS, NONE, MultilineJoiner, start_state
 from shipper.parse.runtime import RuntimeUnwrapper, detect_runtime
@@ -157,7 +158,7 @@ class FileParser:
             text = self._clean(data)
         joiner = self._joiner
         # JSON objects first: a line opening with "{" never continues a record (see
-        # multiline.continues) and a JSON record is never held
+        # multiline.continues) and a JSON record is never held (unless it opens a key block)
         record = self._json(text) if text[:1] == "{" else None
         if record is not None:
             fmt = "json"
@@ -168,23 +169,33 @@ class FileParser:
                     self._counts.formats["text"] += 1
                     out.append(capped)
                 return
+            if joiner.dangling is not None and joiner.resume(text, offset) is not None:
+                self._counts.formats["text"] += 1  # a key block goes on after a flush
+                return
             if not text or text.isspace():
                 self._counts.errors["empty_line"] += 1
                 return
             fmt, record = self._text(text)
         self._counts.formats[fmt] += 1
-        if fmt == "text":  # text may go on over the next lines: held until they tell
+        # a line opening a private-key block is held whatever its format (pem.py); a
+        # valid JSON object escapes its newlines, so its key lines cannot follow it raw
+        opened = pem.header(text) if fmt != "json" and "-----BEGIN" in text else None
+        if fmt == "text" or opened is not None:  # may go on over the next lines: held
             level, state = start_state(text) if text[0] in BLOCK_INITIALS else (None, NONE)
             if level is not None:  # a traceback/panic block keeps its first line whole
                 record.update(level=level, message=text, attributes={})
+            elif opened is not None and "-----BEGIN" not in record["message"]:
+                record.update(message=text, attributes={})  # so does a key block
             self._complete(record, offset, text, stream, wrapper_time, truncated)
-            previous = joiner.start(record, state)
+            previous = joiner.start(record, state, opened)
             if previous is not None:
                 out.append(previous)
             return
         self._complete(record, offset, text, stream, wrapper_time, truncated)
         if joiner.pending is not None:
             out.append(joiner.take())  # type: ignore[arg-type]
+        if joiner.dangling is not None:  # a key block cut by a flush ends here
+            joiner.dangling = None
         out.append(record)
 
     def _complete(self, record: dict[str, Any], offset: int, text: str, stream: str | None,
