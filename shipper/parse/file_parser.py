@@ -61,8 +61,8 @@ class FileParser:
         if runtime_format in ("cri", "docker"):
             self._unwrapper = RuntimeUnwrapper(runtime_format, settings.multiline.max_bytes,
                                                counts.errors)
-        self._lines = LineParser(TimestampNormalizer(settings.default_timezone),
-                                 counts.errors)
+        self._lines = LineParser(TimestampNormalizer(settings.default_timezone, clock),
+                                 counts.errors, settings.max_json_depth)
         self._stamps = self._lines.stamps
         self._json = self._lines.json
         self._text = self._lines.text
@@ -200,15 +200,29 @@ class FileParser:
 
     def _complete(self, record: dict[str, Any], offset: int, text: str, stream: str | None,
                   wrapper_time: str | None, truncated: frozenset[int]) -> None:
-        if record["timestamp"] is None:
-            stamp = self._stamps.from_string(wrapper_time) if wrapper_time else None
-            record["timestamp"] = stamp or self._now()
+        if not record["timestamp"]:  # none, or IMPOSSIBLE ("")
+            record["timestamp"] = self._fallback_time(record, wrapper_time)
         if stream is not None:
             record["stream"] = stream
         record["file"] = {"path": self._path, "offset": offset}
         record["_raw"] = text
         if truncated and offset in truncated:
             record["attributes"]["truncated"] = True
+
+    def _fallback_time(self, record: dict[str, Any], wrapper_time: str | None) -> str:
+        """The CRI/docker wrapper's time, else the read time, for a line without a
+        possible time of its own; an impossible one (already kept in the attributes by
+        the parser) is counted once as ``bad_timestamp``."""
+        bad = record["timestamp"] is not None
+        stamp = self._stamps.from_string(wrapper_time) if wrapper_time else None
+        if not stamp:
+            if stamp is not None:  # the wrapper's own time is impossible: keep it too
+                bad = True
+                record["attributes"].setdefault("invalid_timestamp", wrapper_time)
+            stamp = self._now()
+        if bad:
+            self._counts.errors["bad_timestamp"] += 1
+        return stamp
 
     def _now(self) -> str:
         if self._read_time is None:
