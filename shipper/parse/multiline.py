@@ -174,10 +174,12 @@ class MultilineJoiner:
             previous = self.take()
         self.pending = record
         self._size = len(record["message"])
-        if opened is None:
-            self._state, self._outer, self._header = state, NONE, None
-        else:
+        if opened is not None:
             self._state, self._outer, self._header = KEY_BLOCK, state, opened
+        else:
+            self._state = state
+            if self._header is not None:  # left from a block cut by a flush
+                self._header = None
         self.dangling = None
         return previous
 

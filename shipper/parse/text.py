@@ -20,7 +20,7 @@ from shipper.parse.access import (
     small_int,
     uvicorn_request,
 )
-from shipper.parse.json_line import load_object, too_deep
+from shipper.parse.json_line import deeper_than, load_object
 from shipper.parse.levels import level_word, normalize_level
 from shipper.parse.logfmt import (
     is_logfmt,
@@ -193,7 +193,7 @@ class TextParser:
         if len(parts) > 2 and parts[-1][:1] == "{":
             fields = load_object(parts[-1])
             if fields is not None:
-                if too_deep(fields, self._max_depth):  # kept as text, never unencodable
+                if deeper_than(parts[-1], fields, self._max_depth):  # kept as text
                     self._errors["json_too_deep"] += 1
                     fields = {"fields": parts[-1], "json_too_deep": True}
                 parts.pop()

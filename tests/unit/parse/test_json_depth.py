@@ -1,7 +1,7 @@
 """Issue 11 item 8 (parse part): the parser never produces a record that cannot be encoded.
 
 orjson decodes up to 1,024 levels but encodes only 254, so a JSON line nested deeper than
-``parse.max_json_depth`` (default 64) ships as a text-shaped record: message = the raw
+``parse.max_json_depth`` (default 200) ships as a text-shaped record: message = the raw
 line, ``attributes.json_too_deep: true``, level/timestamp/logger from its top level,
 counted as ``json_too_deep``. Huge integers and other values orjson refuses are checked
 too. "Encodable" here is ``orjson.dumps`` of the record inside two wrappers (the
@@ -60,7 +60,7 @@ def nested(depth: int, kinds: str = "{[") -> bytes:
     return b'{"level":"error","msg":"deep","time":"2026-01-02T10:00:00Z","a":' + inner + b"}"
 
 
-@pytest.mark.parametrize("depth", [2, 63, 64])
+@pytest.mark.parametrize("depth", [2, 64, 199, 200])
 def test_json_up_to_the_limit_stays_json(depth: int) -> None:
     """Up to ``max_json_depth`` levels the line is a normal JSON record."""
     (record,), counts = parse([nested(depth)])
@@ -69,7 +69,7 @@ def test_json_up_to_the_limit_stays_json(depth: int) -> None:
     assert encodes(record)
 
 
-@pytest.mark.parametrize("depth", [65, 100, 253, 254, 255, 256, 300, 512, 1000, 1023, 1024])
+@pytest.mark.parametrize("depth", [201, 253, 254, 255, 256, 300, 512, 1000, 1023, 1024])
 def test_deeper_json_ships_as_the_raw_line(depth: int) -> None:
     """Past the limit (255..1,024 used to pass decoding and kill the sink at encoding)
     the record is the raw line, marked and counted, with level and time kept."""
@@ -96,7 +96,10 @@ def test_the_limit_is_a_setting() -> None:
     (shallow, deep), _counts = parse([nested(4), nested(5)], tight)
     assert shallow["message"] == "deep" and deep["attributes"] == {"json_too_deep": True}
     with pytest.raises(ValueError):
-        ParseSettings(max_json_depth=300)
+        ParseSettings(max_json_depth=300)  # past what every exit can encode
+    (low, high), counts = parse([nested(64), nested(65)], ParseSettings(max_json_depth=64))
+    assert "a" in low["attributes"] and high["attributes"] == {"json_too_deep": True}
+    assert counts.errors["json_too_deep"] == 1
 
 
 def test_brackets_inside_strings_and_wide_values_are_not_depth() -> None:
@@ -110,7 +113,7 @@ def test_brackets_inside_strings_and_wide_values_are_not_depth() -> None:
 
 def test_deep_fields_after_a_zap_console_line_are_kept_as_text() -> None:
     """zap console's trailing JSON object gets the same guard."""
-    deep = nested(200).decode()
+    deep = nested(260).decode()
     line = f"2026-01-02T10:00:00.000Z\tINFO\tx.go:1\tdone\t{deep}".encode()
     (record,), counts = parse([line])
     assert encodes(record)
@@ -167,5 +170,5 @@ def test_any_json_line_gives_an_encodable_record(value: Any, wrap: int) -> None:
     line = b'{"msg": "r", "v": ' + json.dumps(value).encode() + b"}"  # orjson stops at 254
     (record,), _counts = parse([line])
     assert encodes(record)
-    deep = too_deep(orjson.loads(line), 64)
+    deep = too_deep(orjson.loads(line), 200)
     assert (record["attributes"] == {"json_too_deep": True}) == deep
