@@ -61,8 +61,9 @@ class TimestampNormalizer:
         self._zone: tzinfo = UTC if self._utc_default else ZoneInfo(default_timezone)
         self._clock = clock
         self._cache: dict[str, str | None] = {}
-        # the last UTC date and time found possible, and both joined by ``T``
-        self._good_date = self._good_clock = self._good_second = "-"
+        # the last UTC date and time found possible, and both joined by ``T``; until one
+        # is, a non-ASCII mark that prefixes no string the fast path takes
+        self._good_date = self._good_clock = self._good_second = "\uffff"
         self._epoch_second = -1
         self._epoch_prefix = ""
         self._year_until = -1.0

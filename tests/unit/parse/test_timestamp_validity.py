@@ -105,6 +105,13 @@ def test_impossible_result_is_cached_and_stays_impossible() -> None:
     assert normalizer.from_string("2026-01-02T10:00:00.456789Z") == "2026-01-02T10:00:00.456Z"
 
 
+@pytest.mark.parametrize("text", ["-000000000000000000.000Z", "-1234567890123456789.123456Z",
+                                  "\uffff000000000000000.000Z"])
+def test_the_shortcut_takes_nothing_before_a_first_good_second(text: str) -> None:
+    """A fresh normalizer has no validated second: its shortcut matches no string."""
+    assert not stamps().from_string(text)
+
+
 def test_zone_less_times_in_a_default_zone_are_checked_too() -> None:
     """With a non-UTC default zone the same rules apply (and 24:00/leap seconds too)."""
     berlin = stamps("Europe/Berlin")
