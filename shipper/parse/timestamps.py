@@ -42,6 +42,9 @@ ISO_PATTERN = (
     r"(?: ?(Z|z|UTC|GMT|[+-]\d{2}:?\d{2})(?![\w:]))?"
 )
 _ISO = re.compile(ISO_PATTERN + r"$", re.ASCII)
+#: ISO 8601 to the minute (no seconds), accepted as a value only, not as a line prefix
+_ISO_MINUTES = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(Z|z|[+-]\d{2}:?\d{2})?$",
+                          re.ASCII)
 _APACHE = re.compile(r"(\d{2})/(\w{3})/(\d{4}):(\d{2}:\d{2}:\d{2})(?:\.(\d+))? ?([+-]\d{4})?$",
                      re.ASCII)
 _MONTHS = {m: i for i, m in enumerate(
@@ -102,6 +105,10 @@ class TimestampNormalizer:
             match = _ISO.match(text)
             if match is not None:
                 return self.from_iso_parts(*match.groups())
+            match = _ISO_MINUTES.match(text)
+            if match is not None:
+                date, clock, zone = match.groups()
+                return self.from_iso_parts(date, clock + ":00", None, zone)
         if number_text(text):
             return self._from_number_text(text)
         match = _APACHE.match(text)
