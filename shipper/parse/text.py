@@ -53,6 +53,7 @@ class TextParser:
         self._stamps = stamps
         self._errors = errors
         self._max_depth = max_json_depth
+        self._deep_chars = 2 * max_json_depth  # shorter JSON cannot be deeper
 
     def parse(self, text: str) -> tuple[str, dict[str, Any]]:
         first = text[:1]
@@ -193,7 +194,8 @@ class TextParser:
         if len(parts) > 2 and parts[-1][:1] == "{":
             fields = load_object(parts[-1])
             if fields is not None:
-                if deeper_than(parts[-1], fields, self._max_depth):  # kept as text
+                if len(parts[-1]) > self._deep_chars and deeper_than(  # kept as text
+                        parts[-1], fields, self._max_depth):
                     self._errors["json_too_deep"] += 1
                     fields = {"fields": parts[-1], "json_too_deep": True}
                 parts.pop()
