@@ -173,7 +173,7 @@ class TimestampNormalizer:
             return stamp
         return self.from_iso_parts(f"{self._year - 1}-{month}-{day}", clock, frac, None)
 
-    def from_epoch(self, value: float | int) -> str:
+    def from_epoch(self, value: float) -> str:
         """Epoch seconds, milliseconds, microseconds or nanoseconds (told apart by size);
         ``IMPOSSIBLE`` before 2000, past the range, negative or not finite."""
         if NUMBER_FLOOR <= value < 1e11:  # fast path: plausible seconds (zap, pino's ts/1000)
@@ -193,7 +193,7 @@ class TimestampNormalizer:
         return self._epoch_prefix + MILLIS_TAILS[millis]
 
 
-def _scaled_millis(value: float | int) -> int | None:
+def _scaled_millis(value: float) -> int | None:
     """Whole milliseconds of a positive epoch value in s/ms/us/ns (by magnitude), else
     ``None`` (negative, NaN, infinite, or past nanoseconds of year 5138)."""
     if not value > 0:  # also NaN
