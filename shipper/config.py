@@ -53,6 +53,10 @@ class ParseSettings(Model):
 
     default_timezone: str = "UTC"
     multiline: MultilineSettings = MultilineSettings()
+    #: a JSON line nested deeper ships as a text record (message = the line), counted as
+    #: ``json_too_deep``; orjson encodes 254 levels, a record and its wrappers add 1-3,
+    #: recursive walkers (redaction, ``explain``) need room below Python's 1,000 frames
+    max_json_depth: int = Field(200, ge=2, le=224)
     #: per-glob format override (``auto``, ``cri``, ``docker``, ``plain``), matched on the path
     formats: dict[str, Literal["auto", "cri", "docker", "plain"]] = {}
 
