@@ -74,17 +74,17 @@ def _processed(settings: Settings, records: list[dict], fates: RecordingFates) -
 
 
 LINES = [
-    "2025-07-06T10:30:00Z INFO GET /api/v1/jobs/job-1 200 12.2ms",
+    "2023-11-14T10:30:00Z INFO GET /api/v1/jobs/job-1 200 12.2ms",
     '10.0.0.1 - - [06/Jul/2025:10:30:00 +0000] "GET /health HTTP/1.1" 200 2 "-" "kube-probe/1.29"',
-    "2025-07-06T10:30:00Z INFO User authenticated user_id=u-1 method=jwt",
+    "2023-11-14T10:30:00Z INFO User authenticated user_id=u-1 method=jwt",
     '{"level":"info","msg":"Upload done","job_id":"job-2","correlation_id":"c-2","shard_index":"3"}',
     '{"level":"warning","msg":"GET /health 200","jobId":7}',
-    "2025-07-06T10:30:00Z INFO login with password=hunter22 token=abcdefghij",
+    "2023-11-14T10:30:00Z INFO login with password=hunter22 token=abcdefghij",
     '{"level":"info","msg":"card 4111 1111 1111 1111","id":"bbb02690-4282-4406-96b5-03f32d8a71e8"}',
-    "2025-07-06T10:30:00Z INFO tick", "2025-07-06T10:30:00Z DEBUG Progress 1",
-    "2025-07-06T10:30:00Z DEBUG Progress 2", "2025-07-06T10:30:00Z DEBUG Progress 3",
-    "2025-07-06T10:30:00Z INFO same again", "2025-07-06T10:30:00Z INFO same again",
-    "2025-07-06T10:30:00Z ERROR boom", "Traceback (most recent call last):", '  File "x.py"',
+    "2023-11-14T10:30:00Z INFO tick", "2025-07-06T10:30:00Z DEBUG Progress 1",
+    "2023-11-14T10:30:00Z DEBUG Progress 2", "2025-07-06T10:30:00Z DEBUG Progress 3",
+    "2023-11-14T10:30:00Z INFO same again", "2025-07-06T10:30:00Z INFO same again",
+    "2023-11-14T10:30:00Z ERROR boom", "Traceback (most recent call last):", '  File "x.py"',
     "INFO:urllib3.connectionpool:Starting new HTTPS connection", "plain text é with GET",
     '{"msg":"\\u0070assword=x1234567","level":"info"}',
 ]
@@ -110,7 +110,7 @@ words = st.sampled_from(["GET", "/health", "/jobs/7", "200", "404", "User", "aut
                          "password=", "hunter22", "tick", "Progress", "job_id=j", "x", " ",
                          "4111111111111111", "urllib3", "é", "\\n", '"', "=", "ERROR", "INFO"])
 line = st.one_of(
-    st.lists(words, max_size=8).map(" ".join).map(lambda m: "2025-07-06T10:30:00Z INFO " + m),
+    st.lists(words, max_size=8).map(" ".join).map(lambda m: "2023-11-14T10:30:00Z INFO " + m),
     st.dictionaries(st.sampled_from(["msg", "level", "method", "path", "status", "job_id",
                                      "correlation_id", "logger", "token"]),
                     st.lists(words, max_size=4).map(" ".join), max_size=6)
@@ -132,7 +132,7 @@ def test_without_filters_the_batch_list_itself_comes_back():
     """No stage drops anything: no copy of the batch is made."""
     settings = _settings(FilterSettings(presets=False))
     settings = settings.model_copy(update={"redact": settings.redact.model_copy(update={"enabled": False})})
-    records = _parse(["2025-07-06T10:30:00Z INFO a", "2025-07-06T10:30:00Z INFO b"])
+    records = _parse(["2023-11-14T10:30:00Z INFO a", "2025-07-06T10:30:00Z INFO b"])
     assert _processed(settings, records, RecordingFates()) is records
     assert all(r["k8s"] == {"namespace": "ns", "pod": "p", "node": "n"} for r in records)
 
@@ -142,7 +142,7 @@ def test_one_record_at_a_time_works_after_batches():
     settings = _settings()
     processor = Processor(settings, podinfo=_podinfo(settings), fates=RecordingFates(), clock=fixed_clock)
     processor.process(_parse(LINES), PATH)
-    [record] = _parse(["2025-07-06T10:30:00Z INFO login with password=hunter22"])
+    [record] = _parse(["2023-11-14T10:30:00Z INFO login with password=hunter22"])
     [out] = processor.process([record], PATH)
     assert "hunter22" not in orjson.dumps(out).decode()
 
@@ -180,7 +180,7 @@ def test_a_record_replaced_by_a_stage_is_checked_in_full_by_later_stages():
 
     processor.stages.insert(0, leak)
     processor._batched.insert(0, None)
-    [out] = processor.process(_parse(["2025-07-06T10:30:00Z INFO plain"]), PATH)
+    [out] = processor.process(_parse(["2023-11-14T10:30:00Z INFO plain"]), PATH)
     assert out["message"] == "password=[REDACTED]"
 
 
@@ -227,9 +227,9 @@ def _with_stage(stage, position: int = 0, filters: FilterSettings = FILTERS):
 
 
 FAULT_LINES = [
-    "2025-07-06T10:30:00Z INFO login with password=hunter22",
-    "2025-07-06T10:30:00Z ERROR poison password=hunter22 in a record",
-    "2025-07-06T10:30:00Z WARNING last one token=abcdefghij",
+    "2023-11-14T10:30:00Z INFO login with password=hunter22",
+    "2023-11-14T10:30:00Z ERROR poison password=hunter22 in a record",
+    "2023-11-14T10:30:00Z WARNING last one token=abcdefghij",
 ]
 
 
@@ -249,7 +249,7 @@ def test_a_stage_that_raises_costs_only_the_record_it_raises_on(fault):
     assert "hunter22" not in text and "poison" not in text
     placeholder = out[1]
     assert placeholder["file"] == {"path": PATH, "offset": 100}
-    assert placeholder["level"] == "error" and placeholder["timestamp"] == "2025-07-06T10:30:00.000Z"
+    assert placeholder["level"] == "error" and placeholder["timestamp"] == "2023-11-14T10:30:00.000Z"
     assert placeholder["attributes"]["unprocessable"]["stage"] == fault.__name__
     assert placeholder["k8s"] == {"namespace": "ns", "pod": "p", "node": "n"}
     assert "_raw" not in placeholder
