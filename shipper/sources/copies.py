@@ -130,19 +130,18 @@ def is_copy(path: str, fingerprint: str, generations: Iterable[Generation],
 
 
 def _compare(f: OpenFile, generations: list[Generation]) -> tuple[str | None, int]:
-    """``("tail", offset)``: holds a generation up to ``offset`` (its read offset, or 0
-    when nothing past the first line was read) and more; ``("stale", 0)``: holds an
-    earlier state of one; ``(None, 0)``: not a proven copy of any."""
+    """``("tail", offset)``: holds what was read of a generation and more (read it from
+    the read offset, or from 0 when nothing past the first line was read: a first line
+    proves nothing); ``("stale", 0)``: holds exactly what was read, or an earlier state
+    of it; ``(None, 0)``: not a proven copy of any."""
     try:
         first = first_line_end(f.fd)
         for gen in generations:
             w = gen.witness
-            if w.at <= first:
-                if f.size > w.at:
-                    return "tail", 0
-                continue
             if f.size >= w.at and holds(f.fd, f.size, w, same_file=False):
-                return ("tail", w.at) if f.size > w.at else ("stale", 0)
+                if f.size == w.at:
+                    return "stale", 0
+                return "tail", (w.at if w.at > first else 0)
             earlier = [e for e in gen.history if first < e.at <= f.size][-3:]
             if any(holds(f.fd, f.size, e, same_file=False) for e in reversed(earlier)):
                 return "stale", 0

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from collections.abc import Callable
 
 from shipper.sources.copies import Generation, find_copy, is_copy
@@ -143,3 +145,21 @@ class Resumer:
     def _taken(self, key: str) -> bool:
         store = self._checkpoints
         return self._files.key_taken(key) or (store is not None and store.entry(key) is not None)
+
+
+def process_started() -> float:
+    """Wall-clock time this process started (Linux ``/proc``; else now).
+
+    Rotated files renamed after it may hold lines no run has read. Taken from the
+    process start rather than from when the tailer is built, since imports can take
+    seconds on a loaded node and a file rotated meanwhile must still be found.
+    """
+    try:
+        with open("/proc/self/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(row.split()[1]) for row in fh if row.startswith(b"btime "))
+        started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return time.time()
+    return min(started, time.time())

@@ -40,7 +40,7 @@ from shipper.sources.fileset import FileSet
 from shipper.sources.globs import PathMatcher
 from shipper.sources.reads import Outcome, read_one, read_some, size_of, split_chunk
 from shipper.sources.recovery import Checkpoints
-from shipper.sources.resume import Resumer
+from shipper.sources.resume import Resumer, process_started
 from shipper.sources.settings import TailSettings
 from shipper.sources.stopping import StopPoint, refresh_sizes
 from shipper.sources.survey import Survey, survey
@@ -76,7 +76,7 @@ class Tailer:
         self._stop: asyncio.Event | None = None
         self._turn = 0
         #: rotated generations renamed after this wall-clock time may hold unread lines
-        self._since = time.time() - 1.0
+        self._since = process_started() - 1.0
 
     @property
     def lag_bytes(self) -> int:
@@ -246,9 +246,11 @@ class Tailer:
         if chunk.truncated:
             metrics.parse_errors_total.labels(kind="truncated_line").inc(len(chunk.truncated))
         if (chunk.lines or chunk.eof) and self._emit is not None:
-            if self._checkpoints is not None:
-                for witness in chunk.witnesses:
-                    self._checkpoints.note(chunk.file_key, witness)
+            if self._checkpoints is None:  # acknowledgement size only matters for them
+                await self._emit_chunk(chunk)
+                return
+            for witness in chunk.witnesses:
+                self._checkpoints.note(chunk.file_key, witness)
             for part in split_chunk(chunk, self.settings.chunk_max_lines):
                 await self._emit_chunk(part)
 

@@ -139,3 +139,25 @@ def test_walk_matches_glob_on_a_tree_without_links(tmp_path):
         want = sorted(p for p in set(glob.iglob(full, recursive=True)) if os.path.isfile(p))
         got = PathMatcher((full,), follow_symlinks="always").scan()
         assert got == [p for p in want if not is_rotated_name(p)], pattern
+
+
+async def test_a_followed_file_replaced_by_a_link_out_is_not_read(tmp_path, follow):
+    """app.log is followed, then replaced by a link to a file outside the root: the old
+    file is read to its end, the link's target never."""
+    import asyncio
+
+    logs, secrets = tmp_path / "logs", tmp_path / "secrets"
+    logs.mkdir()
+    secrets.mkdir()
+    (secrets / "token").write_text("secret\n")
+    (logs / "app.log").write_text("one\n")
+    async with follow([str(logs / "*.log")]) as run:
+        await run.out.wait_lines(1)
+        with open(logs / "app.log", "a") as fh:
+            fh.write("two\n")
+        os.rename(logs / "app.log", logs / "old")
+        os.symlink(secrets / "token", logs / "app.log")
+        await run.out.wait_lines(2)
+        await asyncio.sleep(0.5)
+    assert run.out.lines() == [b"one", b"two"]
+    assert run.metrics.value("shipper_files_refused_total", reason=OUTSIDE_ROOTS) == 1
