@@ -2,7 +2,7 @@
 flight, and copies whose checkpoint follows their source.
 
 :class:`PendingWitnesses` holds, per file, the witnesses the tailer noted for emitted
-chunks until a delivered offset reaches them (bounded per file and in files).
+chunks until a delivered offset reaches them (bounded per file and in all).
 :class:`Handovers` ties a copytruncate copy to the file it copies (see
 ``CheckpointStore.handover``): until the source's deliveries reach the hand-over offset,
 the copy's checkpoint is the source's; the copy's own progress is remembered meanwhile.
@@ -19,6 +19,8 @@ from shipper.sources.identity import Witness
 
 #: witnesses kept per file while its chunks wait for delivery (the oldest go first)
 MAX_PENDING_WITNESSES = 1024
+#: witnesses kept in all (the file noted longest ago loses its queue first)
+MAX_PENDING_TOTAL = 65_536
 
 
 class PendingWitnesses:
@@ -27,14 +29,19 @@ class PendingWitnesses:
     def __init__(self, max_files: int) -> None:
         self._max_files = max_files
         self._queues: dict[str, deque[Witness]] = {}
+        self._total = 0
 
     def note(self, file_key: str, witness: Witness) -> None:
         queue = self._queues.get(file_key)
         if queue is None:
             if len(self._queues) >= self._max_files:
-                del self._queues[next(iter(self._queues))]
+                self.drop(next(iter(self._queues)))
             queue = self._queues[file_key] = deque(maxlen=MAX_PENDING_WITNESSES)
+        if len(queue) < MAX_PENDING_WITNESSES:
+            self._total += 1
         queue.append(witness)
+        while self._total > MAX_PENDING_TOTAL:
+            self.drop(next(iter(self._queues)))
 
     def take(self, file_key: str, offset: int, fallback: bool) -> Witness | None:
         """The witness of the highest noted offset at or below ``offset`` (those are
@@ -46,6 +53,7 @@ class PendingWitnesses:
         best = None
         while queue and queue[0].at <= offset:
             best = queue.popleft()
+            self._total -= 1
         if best is None and fallback and queue:
             return queue[0]
         if not queue:
@@ -53,10 +61,12 @@ class PendingWitnesses:
         return best
 
     def drop(self, file_key: str) -> None:
-        self._queues.pop(file_key, None)
+        queue = self._queues.pop(file_key, None)
+        if queue is not None:
+            self._total -= len(queue)
 
     def __len__(self) -> int:
-        return sum(len(q) for q in self._queues.values())
+        return self._total
 
 
 @dataclass(slots=True)

@@ -92,7 +92,6 @@ class Tailer:
                   on_closed: OnClosed | None = None) -> None:
         """Tail until done (``once``) or until ``stop`` is set (then drain if configured)."""
         self._emit, self._on_closed, self._stop = emit, on_closed, stop
-        self._waker = Waker(self.settings.use_inotify, self.settings.max_inotify_watches)
         try:
             if self.settings.once:
                 await self._run_once()

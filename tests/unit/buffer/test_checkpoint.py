@@ -320,3 +320,19 @@ async def test_bad_entry_is_dropped_and_the_good_ones_kept(tmp_path, kind, caplo
     store.retire(KEY)
     now[0] += 120
     assert await store.save() is True and len(store) == 0
+
+
+def test_pending_witnesses_are_bounded_in_all(tmp_path, monkeypatch):
+    """Across files the pending witnesses stay under the total cap (the file noted
+    longest ago loses its queue first), and the count stays exact."""
+    from shipper.buffer import checkpoint_links
+
+    monkeypatch.setattr(checkpoint_links, "MAX_PENDING_TOTAL", 50)
+    store = CheckpointStore(tmp_path)
+    for n in range(10):
+        for at in range(1, 11):
+            store.note(f"1:{n}:ab", witness(at))
+    assert len(store._pending) <= 50
+    store.set("1:9:ab", "/9.log", 5)
+    assert store.entry("1:9:ab").witness == witness(5)
+    assert len(store._pending) == sum(len(q) for q in store._pending._queues.values())
