@@ -102,3 +102,24 @@ async def test_banner_file_on_a_reused_inode_is_read_from_its_start(tmp_path):
     async with second:
         await second.out.wait_lines(81)
     assert second.out.lines()[:2] == [banner.strip().encode(), b"new 0"]
+
+
+def test_rotated_sibling_is_judged_once_left_alone_whatever_its_clock(tmp_path):
+    """A never-seen rotated sibling is reported only after SETTLE seconds without change
+    (a copy may still be being written); an mtime far in the past or the future (a clock
+    jump, ``touch -d``) does not hide it."""
+    import time
+
+    from shipper.sources.globs import PathMatcher
+    from shipper.sources.survey import SETTLE, survey
+
+    append(tmp_path / "app.log", "live\n")
+    sibling = tmp_path / "app.log.1"
+    append(sibling, "rotated\n")
+    matcher = PathMatcher((str(tmp_path / "*.log"),))
+    assert survey(matcher, {}, set(), since=0.0).missed == {}
+    for shift in (-3600.0, 3600.0, -SETTLE - 1):
+        stamp = time.time() + shift
+        os.utime(sibling, (stamp, stamp))
+        found = survey(matcher, {}, set(), since=0.0).missed
+        assert [path for path, _fp in found.values()] == [str(sibling)], shift
