@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     once: bool = False
     state_dir: Path | None = None
     drain_on_exit: bool = True
+    #: symbolic links among the matched files and directories: followed only when they
+    #: resolve inside a root (``inside_roots``), ``always``, or ``never``
+    follow_symlinks: Literal["inside_roots", "always", "never"] = "inside_roots"
+    #: directories links may point into, besides the literal prefixes of ``paths``
+    #: (``/var/log/pods`` for ``/var/log/containers/*.log``)
+    symlink_roots: list[str] = []
     shutdown_deadline: Duration = 20.0
     poll_interval: Duration = 0.25
     read_chunk_bytes: Size = 262_144
@@ -109,6 +115,15 @@ class Settings(BaseSettings):
             _check_glob(pattern)
         return value
 
+    @field_validator("symlink_roots")
+    @classmethod
+    def _absolute_roots(cls, value: list[str]) -> list[str]:
+        for root in value:
+            if not root.startswith("/") or "\x00" in root or _glob_magic(root):
+                raise ValueError(f"symlink root must be an absolute directory, not a glob: "
+                                 f"{root!r}")
+        return value
+
     @field_validator("path_templates")
     @classmethod
     def _valid_templates(cls, value: list[str]) -> list[str]:
@@ -128,6 +143,10 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("at least one sink is required")
         return value
+
+
+def _glob_magic(path: str) -> bool:
+    return any(c in path for c in "*?[")
 
 
 def _check_glob(pattern: str) -> None:
