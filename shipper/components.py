@@ -64,13 +64,14 @@ def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, An
     return observers, app
 
 
-async def open_checkpoints(settings: Settings) -> Any:
-    """The checkpoint store in ``state_dir`` (none without one, as in ``--once`` runs)."""
+async def open_checkpoints(settings: Settings, metrics: Metrics | None = None) -> Any:
+    """The checkpoint store in ``state_dir`` (none without one, as in ``--once`` runs);
+    ``metrics`` counts a damaged checkpoint file set aside at load."""
     if settings.state_dir is None:
         return None
     from shipper.buffer.checkpoint import CheckpointStore
 
-    store = CheckpointStore(settings.state_dir, time.time)
+    store = CheckpointStore(settings.state_dir, time.time, metrics=metrics)
     await store.load()
     return store
 

@@ -300,7 +300,7 @@ async def run_pipeline(settings: Settings, *, listen_given: bool = False,
         metrics = Metrics()
         serving = settings.server.enabled and (listen_given or not settings.once)
         observers, app = build_observers(settings, metrics) if serving else (Observers(), None)
-        checkpoints = await open_checkpoints(settings)
+        checkpoints = await open_checkpoints(settings, metrics)
         pipeline = Pipeline(settings, metrics=metrics, env=env, observers=observers,
                             checkpoints=checkpoints, stop=stop, shutdown=shutdown)
         runner = await serve(app, settings.server.listen) if app is not None else None

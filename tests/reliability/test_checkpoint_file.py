@@ -138,3 +138,28 @@ def test_bad_entry_among_good_ones_drops_only_that_entry(tmp_path, podinfo, cli)
     assert tally.missing({"d": 200, "n": 50}) == [] and tally.duplicated == 0
     assert stderr.count(b"checkpoint file") == 1
     assert (tmp_path / "state" / "checkpoints.json.corrupt").exists()
+
+
+def test_set_aside_is_counted_on_the_metrics_endpoint(tmp_path, podinfo, cli):
+    """13. A real run that set a damaged checkpoint file aside says so in
+    ``shipper_state_set_aside_total{kind="checkpoints"}`` (the store gets the run's
+    metrics), and keeps shipping."""
+    import urllib.request
+
+    from tests.integration.test_health_wedged import bound_port
+
+    (tmp_path / "logs").mkdir()
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "checkpoints.json").write_bytes(b"[" * 100_000)
+    tally = Tally()
+    stderr = tmp_path / "stderr.log"
+    argv = args_for(tmp_path, podinfo)
+    argv[argv.index("off")] = "127.0.0.1:0"
+    shipper = Shipper([*argv, "--log-level", "info"], tally, stderr)
+    port = bound_port(stderr, time.monotonic() + 30)
+    assert wait_up(tally, tmp_path / "logs", 1)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    assert shipper.stop() == 0
+    assert 'shipper_state_set_aside_total{kind="checkpoints"} 1.0' in text
