@@ -17,6 +17,8 @@ from shipper.filters.settings import FilterSettings, RedactSettings
 from shipper.parse import FileParser, ParseCounts
 from shipper.stages import RecordingFates
 
+from .secret_samples import SAMPLES
+
 needs_re2 = pytest.mark.skipif(not re2_available(), reason="google-re2 not installed")
 
 
@@ -41,7 +43,16 @@ WORDS = ["password", "Pass-Word", "api_key", "APIKEY", "token", "Authorization",
          "eyJhbGciOi.eyJzdWIiOi.sig", "AKIAABCDEFGHIJKLMNOP", "x", "=", ":", " ", "-",
          "\\u0070assword", "\\u0047ET", "é", "\\n", '"', "{", "}", "ghp_" + "a" * 36,
          "2690-4282-4406-96b5", "x4111111111111111", "4111111111111111-", "5555555555554444",
-         "1751797861785", "_", ".", "\t"]
+         "1751797861785", "_", ".", "\t",
+         # the kinds of issue 12 (URL credentials, vendor prefixes, cookies, signed URLs)
+         "postgres://", "u:pw1234@db", "redis://:", "@", "sk_live_" + "a1" * 12, "sk-proj-",
+         "sk-" + "A1" * 16, "xoxe.xoxp-1-" + "b2" * 8, "Cookie: ", "Set-Cookie", "?sig=",
+         "&X-Amz-Signature=", "AccountKey=", "glpat-" + "c3" * 10, "SK" + "0f" * 16,
+         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws", "secret", "npm_" + "d4" * 18,
+         "SG." + "e5" * 11, "hvs." + "f6" * 12, "dckr_pat_" + "g7" * 10,
+         # every catalogued kind, whole (in JSON, logfmt and text lines of any shape)
+         *(sample.text for sample in SAMPLES if "\n" not in sample.text),
+         *(sample.near_miss for sample in SAMPLES if "\n" not in sample.near_miss)]
 
 fragments = st.lists(st.sampled_from(WORDS), max_size=12).map("".join)
 
@@ -243,3 +254,43 @@ def test_uuid_digit_runs_do_not_need_the_full_pass():
     assert not redactor.redact_record_check({"ts": 1751797861785})
     for value in ("4111111111111111", "paid 4111 1111 1111 1111", 4111111111111111):
         assert redactor.redact_record_check({"card": value})
+
+
+# -- strings that are not on the raw line (issue 12) ---------------------------------------
+
+GL = "glpat-" + "Ab1" * 7
+SLACK = "xoxb-1234567890-1234567890-" + "Cd2" * 8
+NPM = "npm_" + "Ef3" * 12
+
+
+def test_strings_not_on_the_raw_line_are_redacted_in_the_batch_path():
+    """Ids from pod labels or path templates, the docker stream, ``file.path`` and the
+    ``k8s`` facts are checked once per distinct value, so a clean raw line does not let
+    them through."""
+    records = _parse(["plain one", "plain two", "plain three"])
+    k8s = {"namespace": "ns", "labels": {"team": SLACK}}
+    records[0]["job_id"], records[1]["stream"] = GL, NPM
+    records[2]["file"] = {"path": f"/logs/{GL}/a.log", "offset": 0}
+    for record in records:
+        record["k8s"] = k8s
+    fates = RecordingFates()
+    out, events = _run_batch(RedactStage(Redactor(RedactSettings()), fates), records, fates)
+    text = orjson.dumps([{k: v for k, v in r.items() if k != "_raw"} for r in out]).decode()
+    assert GL not in text and SLACK not in text and NPM not in text
+    assert k8s["labels"]["team"] == SLACK  # the shared facts object itself is not changed
+    assert ("changed", "redacted", "slack_token") in events
+
+
+def test_clean_strings_off_the_raw_line_keep_the_prescan():
+    """Clean ids and facts leave the pre-scan in place: no record is checked in full."""
+    records = _parse(["plain one", "plain two"])
+    for record in records:
+        record.update(job_id="job-1", correlation_id="req-7", k8s={"namespace": "ns"})
+    stage = RedactStage(Redactor(RedactSettings()), RecordingFates())
+    stage.prepare(records, {}, BatchTexts.of_records(records))
+    assert stage._screen is not None and stage._screen.hits == []
+
+
+def test_a_match_starting_on_a_separator_belongs_to_the_next_text():
+    texts = BatchTexts(["ab", "cd", "ef"])
+    assert texts.indices([2, 5]) == {1, 2}  # offsets of the NULs before "cd" and "ef"
