@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from shipper.config import ParseSettings
+from shipper.enrich.ids import FileContext
 from shipper.filters.prescan import BatchScan, BatchTexts, Screen, flexible, re2_available
 from shipper.filters.presets import NoiseStage
 from shipper.filters.redact import Redactor
@@ -263,22 +264,38 @@ SLACK = "xoxb-1234567890-1234567890-" + "Cd2" * 8
 NPM = "npm_" + "Ef3" * 12
 
 
-def test_strings_not_on_the_raw_line_are_redacted_in_the_batch_path():
-    """Ids from pod labels or path templates, the docker stream, ``file.path`` and the
-    ``k8s`` facts are checked once per distinct value, so a clean raw line does not let
-    them through."""
-    records = _parse(["plain one", "plain two", "plain three"])
-    k8s = {"namespace": "ns", "labels": {"team": SLACK}}
-    records[0]["job_id"], records[1]["stream"] = GL, NPM
-    records[2]["file"] = {"path": f"/logs/{GL}/a.log", "offset": 0}
+def _one_file(lines: list[str]) -> list[dict]:
+    """Parsed records sharing their path and ``k8s`` objects, as one file's batch does."""
+    records, k8s = _parse(lines), {"namespace": "ns"}
     for record in records:
         record["k8s"] = k8s
+    return records
+
+
+@pytest.mark.parametrize("where", ["job_id", "correlation_id", "stream", "path", "k8s"])
+def test_strings_not_on_the_raw_line_are_redacted_in_the_batch_path(where):
+    """Ids from pod labels, annotations or path templates, the docker stream, the file
+    path and the ``k8s`` facts are not on the raw line: checked once per distinct value
+    (or per file), so a clean raw line does not let them through, in the middle of a
+    batch too."""
+    records = _one_file(["plain one", "plain two", "plain three"])
+    middle = records[1]
+    if where == "path":
+        for record in records:
+            record["file"] = {"path": f"/logs/{GL}/a.log", "offset": 0}
+    elif where == "k8s":
+        k8s = {"namespace": "ns", "labels": {"team": SLACK}}
+        for record in records:
+            record["k8s"] = k8s
+    else:
+        middle[where] = NPM
     fates = RecordingFates()
     out, events = _run_batch(RedactStage(Redactor(RedactSettings()), fates), records, fates)
     text = orjson.dumps([{k: v for k, v in r.items() if k != "_raw"} for r in out]).decode()
     assert GL not in text and SLACK not in text and NPM not in text
-    assert k8s["labels"]["team"] == SLACK  # the shared facts object itself is not changed
-    assert ("changed", "redacted", "slack_token") in events
+    assert events and all(kind == "changed" for kind, _, _ in events)
+    if where == "k8s":
+        assert k8s["labels"]["team"] == SLACK  # the shared facts object is not changed
 
 
 def test_clean_strings_off_the_raw_line_keep_the_prescan():
@@ -294,3 +311,40 @@ def test_clean_strings_off_the_raw_line_keep_the_prescan():
 def test_a_match_starting_on_a_separator_belongs_to_the_next_text():
     texts = BatchTexts(["ab", "cd", "ef"])
     assert texts.indices([2, 5]) == {1, 2}  # offsets of the NULs before "cd" and "ef"
+
+
+def _run_with_facts(records, facts):
+    fates = RecordingFates()
+    stage = RedactStage(Redactor(RedactSettings()), fates)
+    stage.prepare(records, {}, BatchTexts.of_records(records), facts=facts)
+    stage.process_batch(records, set())
+    screen = stage._screen
+    stage.release()
+    return records, fates.events, screen
+
+
+@pytest.mark.parametrize("where", ["job_id", "correlation_id", "labels"])
+def test_given_the_file_facts_their_ids_and_k8s_are_checked_once_per_file(where):
+    """With enrichment's file context, ids from labels/annotations/path templates are
+    judged once per file; a secret in them makes the whole batch checked in full."""
+    records = _one_file(["plain one", "plain two"])
+    k8s = {"namespace": "ns", "labels": {"team": SLACK if where == "labels" else "a"}}
+    facts = FileContext(k8s=k8s, path_fields={}, job_id=GL if where == "job_id" else None,
+                        correlation_id=NPM if where == "correlation_id" else None, shard_index=None)
+    for record in records:
+        record["k8s"] = k8s
+    records[1][where if where != "labels" else "job_id"] = getattr(facts, where, "job-1")
+    out, events, screen = _run_with_facts(records, facts)
+    assert screen is None  # the facts hold a secret: no record skips the full check
+    text = orjson.dumps([{k: v for k, v in r.items() if k != "_raw"} for r in out]).decode()
+    assert GL not in text and SLACK not in text and NPM not in text and events
+
+
+def test_given_clean_file_facts_only_raw_hits_and_streams_are_checked():
+    records = _one_file(["plain one", f"token {GL}", "plain three"])
+    records[2]["stream"] = NPM
+    facts = FileContext(k8s=records[0]["k8s"], path_fields={}, job_id="job-1",
+                        correlation_id=None, shard_index=None)
+    out, events, screen = _run_with_facts(records, facts)
+    assert screen is not None and screen.hits == [1, 2]
+    assert out[1]["message"] == "token [REDACTED]" and out[2]["stream"] == "[REDACTED]"
