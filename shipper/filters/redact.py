@@ -212,7 +212,8 @@ class Redactor:
                 continue
             secret = text[start:end]
             if not secret or secret.strip("\\\"'").startswith(REDACTED_PREFIX) or (
-                    rule.valid is not None and not rule.valid(text[match.start():match.end()], secret)):
+                    rule.valid is not None and not rule.valid(text[match.start():match.end()], secret)
+            ) or (rule.near is not None and not rule.near(text, start, end)):
                 continue
             pieces += (text[last:start], self._masked(secret))
             last = end

@@ -12,14 +12,16 @@ from dataclasses import dataclass
 
 Gate = Callable[[str], object]  # text -> truthy when a match is possible
 Valid = Callable[[str, str], bool]  # (whole match, secret part) of the original text -> redact
+Near = Callable[[str, int, int], bool]  # (text, start, end of the secret) -> the context fits
 
 REDACTED_PREFIX = "[REDACTED"
 
 
 @dataclass(frozen=True)
 class TextRule:
-    """Replace group ``group`` of every match of ``pattern`` that passes ``valid``
-    (``group`` may be a tuple: the first of those groups that took part in the match).
+    """Replace group ``group`` of every match of ``pattern`` that passes ``valid`` and
+    ``near`` (``group`` may be a tuple: the first of those groups that took part in the
+    match; ``near`` judges the text around the secret, for kinds known by context).
 
     ``lower`` rules are written in lower case and searched in the lower-cased text (much
     faster than ``(?i)`` in ``re``). Cheap pre-checks, any of which lets the rule run:
@@ -40,6 +42,7 @@ class TextRule:
     group: int | tuple[int, ...] = 0
     gate: Gate | None = None
     valid: Valid | None = None
+    near: Near | None = None
     lower: bool = False
     needles: tuple[str, ...] = ()
     literals: tuple[str, ...] = ()
