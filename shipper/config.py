@@ -222,6 +222,37 @@ def format_validation_error(exc: ValidationError) -> ConfigError:
     return ConfigError(message + more, key=key)
 
 
+#: sections printed as they are: their strings are patterns, not values
+_PATTERN_SECTIONS = frozenset({"filters", "redact"})
+
+
 def masked_dump(settings: Settings) -> dict[str, Any]:
-    """The settings as plain data with every secret shown as ``**********``."""
-    return settings.model_dump(mode="json")
+    """The settings as plain data with every secret masked: ``SecretStr`` values as
+    ``**********``; as ``[REDACTED]`` the password (or a lone user part) and secret query
+    values (``api_key=``, ``token=``, ``sig=``) of every URL, the values of headers named
+    like a credential (``Authorization``, ``X-Api-Key``, ``Cookie``) and anything else the
+    built-in redaction rules find in a value. Filter and redaction patterns are shown
+    as written."""
+    from shipper.filters.redact import Redactor
+
+    data = settings.model_dump(mode="json")
+    redactor = Redactor(RedactSettings())
+    for section, value in data.items():
+        if section not in _PATTERN_SECTIONS:
+            data[section] = _masked(value, redactor)
+    return data
+
+
+def _masked(value: Any, redactor: Any, key: str = "") -> Any:
+    from shipper.filters.secrets_urls import MASK, mask_url, secret_header
+
+    if isinstance(value, dict):
+        if key == "headers":
+            return {name: MASK if secret_header(str(name)) else _masked(item, redactor)
+                    for name, item in value.items()}
+        return {name: _masked(item, redactor, str(name)) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, redactor) for item in value]
+    if isinstance(value, str):
+        return redactor.redact_text(mask_url(value) if "://" in value else value)
+    return value
