@@ -59,9 +59,28 @@ def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, An
     tail = TailHub.from_settings(server)
     jobs = JobTracker.from_settings(metrics, time.time, server)
     observers = Observers(publish=[tail.publish, jobs.observe], progress=progress,
-                          on_drop=[lambda record, reason, _rule: jobs.observe_drop(record, reason)])
+                          on_drop=[_drop_observer(jobs, settings)])
     app = build_app(metrics=metrics, progress=progress, tail=tail, jobs=jobs, settings=server)
     return observers, app
+
+
+def _drop_observer(jobs: Any, settings: Settings) -> Callable[[Record, str, str], None]:
+    """Counts a dropped record in its job's summary. Drops happen before the redact stage,
+    so the job id is redacted here: ``/v1/jobs`` never shows what no sink would get."""
+    redact: Callable[[str], str] = lambda text: text  # noqa: E731
+    if settings.redact.enabled:
+        from shipper.filters.redact import Redactor
+
+        redact = Redactor(settings.redact).redact_text
+
+    def on_drop(record: Record, reason: str, _rule: str) -> None:
+        job_id = record.get("job_id")
+        if isinstance(job_id, str):
+            jobs.observe_drop({"job_id": redact(job_id)}, reason)
+        elif job_id is not None:
+            jobs.observe_drop({"job_id": job_id}, reason)
+
+    return on_drop
 
 
 async def open_checkpoints(settings: Settings, metrics: Metrics | None = None) -> Any:
