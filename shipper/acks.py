@@ -10,8 +10,8 @@ over a contiguous prefix of complete tokens (see :class:`FileAcks`).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass(slots=True, eq=False)
@@ -22,7 +22,7 @@ class AckToken:
     end_offset: int
     pending: int
     records: int = 0
-    on_complete: Callable[["AckToken"], None] | None = None
+    on_complete: Callable[[AckToken], None] | None = None
 
     def done(self) -> None:
         """One sink finished this envelope (delivered or durably buffered)."""

@@ -1,7 +1,7 @@
 """Command line: ``shipper run``, ``shipper explain``, ``shipper config show``.
 
-Exit codes: 0 done, 1 runtime failure, 2 bad configuration (one clear line on stderr,
-never a traceback).
+Exit codes: 0 done, 1 runtime failure (a failed pipeline task or sink, logged as ``task
+failed``), 2 bad configuration (one clear line on stderr, never a traceback).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import logging
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from shipper import __version__
 from shipper.errors import ConfigError, ShipperError
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from_args(args: argparse.Namespace) -> "Settings":
+def settings_from_args(args: argparse.Namespace) -> Settings:
     from shipper.config import load_settings
 
     overrides: dict[str, Any] = {
@@ -144,7 +145,7 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def _configure_logging(settings: "Settings") -> None:
+def _configure_logging(settings: Settings) -> None:
     """Self-logs on stderr, passed through the same redaction rules as records."""
     from shipper.filters import Redactor
     from shipper.selflog import configure_logging
@@ -153,7 +154,7 @@ def _configure_logging(settings: "Settings") -> None:
                       redact=Redactor(settings.redact).redact_text)
 
 
-def show_config(settings: "Settings") -> int:
+def show_config(settings: Settings) -> int:
     import orjson
 
     from shipper.config import masked_dump
@@ -163,14 +164,23 @@ def show_config(settings: "Settings") -> int:
     return 0
 
 
-def run(settings: "Settings", *, listen_given: bool,
+def run(settings: Settings, *, listen_given: bool,
         stop_requested: Callable[[], bool] = lambda: False) -> int:
+    """``shipper run``: 0 when done or stopped, 1 after a failure. A bug outside the
+    pipeline's watched tasks is one JSON error line (no record content), not a traceback."""
     import asyncio
 
     from shipper.pipeline import run_pipeline
+    from shipper.supervise import describe
 
-    return asyncio.run(run_pipeline(settings, listen_given=listen_given,
-                                    stop_requested=stop_requested))
+    try:
+        return asyncio.run(run_pipeline(settings, listen_given=listen_given,
+                                        stop_requested=stop_requested))
+    except (ShipperError, BrokenPipeError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - logged and turned into exit code 1
+        log.critical("shipper crashed", extra=describe("main", exc))
+        return 1
 
 
 if __name__ == "__main__":

@@ -53,6 +53,10 @@ class ParseSettings(Model):
 
     default_timezone: str = "UTC"
     multiline: MultilineSettings = MultilineSettings()
+    #: a JSON line nested deeper ships as a text record (message = the line), counted as
+    #: ``json_too_deep``; orjson encodes 254 levels, a record and its wrappers add 1-3,
+    #: recursive walkers (redaction, ``explain``) need room below Python's 1,000 frames
+    max_json_depth: int = Field(200, ge=2, le=224)
     #: per-glob format override (``auto``, ``cri``, ``docker``, ``plain``), matched on the path
     formats: dict[str, Literal["auto", "cri", "docker", "plain"]] = {}
 
@@ -83,6 +87,12 @@ class Settings(BaseSettings):
     once: bool = False
     state_dir: Path | None = None
     drain_on_exit: bool = True
+    #: symbolic links among the matched files and directories: followed only when they
+    #: resolve inside a root (``inside_roots``), ``always``, or ``never``
+    follow_symlinks: Literal["inside_roots", "always", "never"] = "inside_roots"
+    #: directories links may point into, besides the literal prefixes of ``paths``
+    #: (``/var/log/pods`` for ``/var/log/containers/*.log``)
+    symlink_roots: list[str] = []
     shutdown_deadline: Duration = 20.0
     poll_interval: Duration = 0.25
     read_chunk_bytes: Size = 262_144
@@ -105,6 +115,15 @@ class Settings(BaseSettings):
             _check_glob(pattern)
         return value
 
+    @field_validator("symlink_roots")
+    @classmethod
+    def _absolute_roots(cls, value: list[str]) -> list[str]:
+        for root in value:
+            if not root.startswith("/") or "\x00" in root or _glob_magic(root):
+                raise ValueError(f"symlink root must be an absolute directory, not a glob: "
+                                 f"{root!r}")
+        return value
+
     @field_validator("path_templates")
     @classmethod
     def _valid_templates(cls, value: list[str]) -> list[str]:
@@ -124,6 +143,10 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("at least one sink is required")
         return value
+
+
+def _glob_magic(path: str) -> bool:
+    return any(c in path for c in "*?[")
 
 
 def _check_glob(pattern: str) -> None:
@@ -199,6 +222,37 @@ def format_validation_error(exc: ValidationError) -> ConfigError:
     return ConfigError(message + more, key=key)
 
 
+#: sections printed as they are: their strings are patterns, not values
+_PATTERN_SECTIONS = frozenset({"filters", "redact"})
+
+
 def masked_dump(settings: Settings) -> dict[str, Any]:
-    """The settings as plain data with every secret shown as ``**********``."""
-    return settings.model_dump(mode="json")
+    """The settings as plain data with every secret masked: ``SecretStr`` values as
+    ``**********``; as ``[REDACTED]`` the password (or a lone user part) and secret query
+    values (``api_key=``, ``token=``, ``sig=``) of every URL, the values of headers named
+    like a credential (``Authorization``, ``X-Api-Key``, ``Cookie``) and anything else the
+    built-in redaction rules find in a value. Filter and redaction patterns are shown
+    as written."""
+    from shipper.filters.redact import Redactor
+
+    data = settings.model_dump(mode="json")
+    redactor = Redactor(RedactSettings())
+    for section, value in data.items():
+        if section not in _PATTERN_SECTIONS:
+            data[section] = _masked(value, redactor)
+    return data
+
+
+def _masked(value: Any, redactor: Any, key: str = "") -> Any:
+    from shipper.filters.secrets_urls import MASK, mask_url, secret_header
+
+    if isinstance(value, dict):
+        if key == "headers":
+            return {name: MASK if secret_header(str(name)) else _masked(item, redactor)
+                    for name, item in value.items()}
+        return {name: _masked(item, redactor, str(name)) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, redactor) for item in value]
+    if isinstance(value, str):
+        return redactor.redact_text(mask_url(value) if "://" in value else value)
+    return value

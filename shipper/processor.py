@@ -3,12 +3,20 @@
 Lines of one file become records (:mod:`shipper.parse`), get the file's enrichment
 (:mod:`shipper.enrich`) and pass the filter stages (:mod:`shipper.filters`). No tasks,
 no queues, no I/O: ``pipeline.py`` drives it, ``explain`` calls it line by line.
+
+A stage that raises never takes the batch down with it: a batch-form stage that fails is
+re-run on that batch one record at a time, a per-record stage already runs that way, and a
+record that still makes a stage raise is shipped as a placeholder without its content
+(:func:`shipper.stages.placeholder`), counted as ``shipper_parse_errors_total{kind=
+"unprocessable"}``. Stages with a batch form must therefore be safe to re-run on a record
+(the redaction and noise stages are: they keep no state across records).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from shipper.config import Settings
 from shipper.enrich.ids import Enricher, file_context
@@ -18,25 +26,27 @@ from shipper.filters import build_filter_stages
 from shipper.filters.prescan import BatchTexts
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
 from shipper.record import Record
-from shipper.stages import Fates, Stage
+from shipper.stages import Fates, Stage, StageFailures
 
 
 class Processor:
     """Parsers per file, enrichment per file, one list of filter stages."""
 
     def __init__(self, settings: Settings, *, podinfo: PodInfo, fates: Fates,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 stages: list[Stage] | None = None) -> None:
         self.settings = settings
         self.podinfo = podinfo
         self.counts = ParseCounts()
         self.clock = clock
         self.templates = PathTemplates(settings.path_templates)
-        self.stages: list[Stage] = build_filter_stages(
+        self.stages: list[Stage] = stages if stages is not None else build_filter_stages(
             settings.filters, settings.redact, fates=fates, clock=clock)
         self.draining = [s for s in self.stages if hasattr(s, "drain")]
         self.preparing = [s for s in self.stages if hasattr(s, "prepare")]
         # per stage: its batch form, else one call per record
         self._batched = [getattr(s, "process_batch", None) for s in self.stages]
+        self.failures = StageFailures(self.counts, clock)
         self.parsers: dict[str, FileParser] = {}
         self._enrichers: dict[str, Enricher] = {}
         self.extra_k8s: dict[str, object] = {}
@@ -70,34 +80,75 @@ class Processor:
         record) and ``release()`` it at the end. Then the batch goes through the stages
         one stage at a time: ``process_batch(records, dropped)`` when a stage has it (it
         adds the indices it drops to ``dropped``), else one call per record. ``records``
-        is enriched in place and comes back as it is when nothing was dropped.
+        is enriched in place and comes back as it is when nothing was dropped. Records a
+        stage failed on are replaced by placeholders (see the module docstring); their
+        indices are in ``failed`` and in ``dropped`` (so later stages skip them).
         """
-        enrich = self.enricher_for(path)
-        enrich.enrich_batch(records)
-        if self.preparing:
+        dropped: set[int] = set()
+        failed: set[int] = set()
+        try:
+            enrich = self.enricher_for(path)
+            try:
+                enrich.enrich_batch(records)
+            except Exception as exc:  # noqa: BLE001 - isolated: per record, as the stages below
+                self.failures.failed(enrich, exc)
+                self._per_record(enrich, records, dropped, failed)
+            if self.preparing:
+                self._prepare(records, enrich.ctx.path_fields)
+            try:
+                self._filter(records, dropped, failed)
+            finally:
+                self._release()
+        except Exception as exc:  # noqa: BLE001 - outside any one stage: no record of it can be trusted
+            self.failures.failed(self, exc)
+            for i in range(len(records)):
+                if i not in dropped:
+                    self._fail(records, i, self, exc, dropped, failed)
+        survivors = _without(records, dropped - failed if failed else dropped)
+        return self._with_summaries(survivors) if self.draining else survivors
+
+    def _prepare(self, records: list[Record], extra: dict[str, Any]) -> None:
+        try:
             texts = BatchTexts.of_records(records)
             for stage in self.preparing:
-                stage.prepare(records, enrich.ctx.path_fields, texts)  # type: ignore[attr-defined]
-        try:
-            return self._filter(records)
-        finally:
-            for stage in self.preparing:
-                stage.release()  # type: ignore[attr-defined]
+                stage.prepare(records, extra, texts)
+        except Exception as exc:  # noqa: BLE001 - without pre-scans every stage checks every record
+            self.failures.failed(self, exc)
+            self._release()
 
-    def _filter(self, records: list[Record]) -> list[Record]:
+    def _release(self) -> None:
+        for stage in self.preparing:
+            stage.release()  # type: ignore[attr-defined]
+
+    def _filter(self, records: list[Record], dropped: set[int], failed: set[int]) -> None:
         """The batch through every stage, one stage at a time. ``records`` stays the
         batch; the indices of dropped records gather in ``dropped``."""
-        dropped: set[int] = set()
         for stage, batched in zip(self.stages, self._batched):
             if len(dropped) == len(records):
                 break
             if batched is not None:
-                batched(records, dropped)
-            elif _one_by_one(stage, records, dropped):
-                for later in self.preparing:  # a new record: its pre-scan is stale
-                    later.release()  # type: ignore[attr-defined]
-        survivors = _without(records, dropped)
-        return self._with_summaries(survivors) if self.draining else survivors
+                try:
+                    batched(records, dropped)
+                except Exception as exc:  # noqa: BLE001 - re-run per record below
+                    self.failures.failed(stage, exc)
+                    self._release()  # the pre-scan may be what failed
+                    self._per_record(stage, records, dropped, failed)
+            else:
+                self._per_record(stage, records, dropped, failed)
+
+    def _per_record(self, stage: Any, records: list[Record], dropped: set[int],
+                    failed: set[int]) -> None:
+        """``stage`` one record at a time (a stage without a batch form, or one that
+        failed on the whole batch); a new record in the batch makes pre-scans stale."""
+        if _one_by_one(stage, records, dropped,
+                       lambda i, exc: self._fail(records, i, stage, exc, dropped, failed)):
+            self._release()
+
+    def _fail(self, records: list[Record], i: int, stage: Any, exc: Exception,
+              dropped: set[int], failed: set[int]) -> None:
+        self.failures.replace(records, i, stage, exc)
+        dropped.add(i)
+        failed.add(i)
 
     @staticmethod
     def _with_summaries(records: list[Record]) -> list[Record]:
@@ -114,29 +165,54 @@ class Processor:
         """Records held by stateful stages (dedupe summaries) that are due."""
         out: list[Record] = []
         for index, stage in enumerate(self.stages):
-            if stage in self.draining:
-                for record in stage.drain(force):  # type: ignore[attr-defined]
-                    survivor = self._after(index, record)
-                    if survivor is not None:
-                        out.append(survivor)
+            if stage not in self.draining:
+                continue
+            try:
+                due = stage.drain(force)  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001 - what it held is lost: counted and logged
+                self.failures.failed(stage, exc)
+                continue
+            for record in due:
+                survivor = self._after(index, record)
+                if survivor is not None:
+                    out.append(survivor)
         return out
 
     def _after(self, index: int, record: Record) -> Record | None:
         for stage in self.stages[index + 1:]:
-            record = stage(record)
-            if record is None:
+            try:
+                out = stage(record)
+            except Exception as exc:  # noqa: BLE001 - shipped as a placeholder
+                batch = [record]
+                self.failures.replace(batch, 0, stage, exc)
+                return batch[0]
+            if out is None:
                 return None
+            record = out
         return record
 
 
-def _one_by_one(stage: Stage, records: list[Record], dropped: set[int]) -> bool:
+OnError = Callable[[int, Exception], None]
+
+
+def _one_by_one(stage: Stage, records: list[Record], dropped: set[int],
+                on_error: OnError | None = None) -> bool:
     """A stage without a batch form: called once per record still in the batch. ``True``
-    when the stage returned a new record in place of one (it takes that place)."""
+    when the stage returned a new record in place of one (it takes that place), or a
+    record it raised on was replaced (by ``on_error``, which must add it to ``dropped``;
+    without ``on_error`` the exception propagates)."""
     replaced = False
     for i, record in enumerate(records):
         if i in dropped:
             continue
-        out = stage(record)
+        try:
+            out = stage(record)
+        except Exception as exc:
+            if on_error is None:
+                raise
+            on_error(i, exc)
+            replaced = True
+            continue
         if out is None:
             dropped.add(i)
         elif out is not record:

@@ -72,13 +72,13 @@ class JsonFormatter(logging.Formatter):
         return out
 
     def _clean(self, value: Any, depth: int = 0) -> Any:
-        """Redact every string inside ``value`` (dicts and lists included)."""
+        """Redact every string inside ``value`` (dicts and lists included, keys too)."""
         if isinstance(value, str):
             return self._redact(value) if self._redact else value
         if depth >= _MAX_DEPTH:
             return self._clean(repr(value), depth)
         if isinstance(value, dict):
-            return {str(k): self._clean(v, depth + 1) for k, v in value.items()}
+            return {self._clean(str(k), depth): self._clean(v, depth + 1) for k, v in value.items()}
         if isinstance(value, (list, tuple, set, frozenset)):
             return [self._clean(v, depth + 1) for v in value]
         if value is None or isinstance(value, (bool, int, float)):

@@ -1,46 +1,49 @@
 """Per-file read checkpoints, persisted atomically to the state directory.
 
 The pipeline calls :meth:`CheckpointStore.set` only with offsets that every sink has
-acknowledged (``shipper.acks.FileAcks``) and :meth:`save` periodically and at shutdown;
-the tailer consults :meth:`get` when it opens a file. The file is versioned JSON written
-as temp file + fsync + rename (+ directory fsync) in a thread. A missing file means a
-fresh start; a corrupt one is kept aside as ``checkpoints.json.corrupt`` and start-up
-goes on (with a warning saying so).
+acknowledged (``shipper.acks.FileAcks``) and :meth:`save` periodically and at shutdown.
+The tailer notes a :class:`~shipper.sources.identity.Witness` for every chunk it emits
+(:meth:`note`), so each saved offset carries the check of the bytes before it, and asks
+for the entries of a device/inode when it opens a file (:meth:`candidates`). The file
+(``shipper.buffer.checkpoint_format``) is written as temp file + fsync + rename
+(+ directory fsync) in a thread.
+
+A missing file means a fresh start. A damaged one never stops the shipper: a file that is
+not a checkpoint file at all is moved aside as ``checkpoints.json.corrupt``; bad entries
+among good ones are dropped (the good ones kept) and the original is copied aside. Either
+way one warning is logged and ``shipper_state_set_aside_total{kind="checkpoints"}``
+counts it. :meth:`save` never raises.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
+import shutil
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
 
-from shipper.sources.identity import parse_file_key
+from shipper.buffer.checkpoint_format import (
+    CheckpointEntry,
+    CorruptCheckpoints,
+    parse,
+    serialise,
+)
+from shipper.buffer.checkpoint_links import Handovers, PendingWitnesses
+from shipper.metrics import Metrics
+from shipper.sources.identity import Witness, parse_file_key
 
-VERSION = 1
 FILE_NAME = "checkpoints.json"
 
 log = logging.getLogger("shipper.sources")
 
-
-@dataclass(slots=True)
-class CheckpointEntry:
-    key: str
-    path: str
-    dev: int
-    ino: int
-    fingerprint: str
-    offset: int
-    updated: float
-    retired: float | None = None
+__all__ = ["FILE_NAME", "CheckpointEntry", "CheckpointStore"]
 
 
 class CheckpointStore:
-    """Checkpoints by file key (``dev:ino:fingerprint``), kept in ``state_dir``.
+    """Checkpoints by file key (``dev:ino:fingerprint[:gen]``), kept in ``state_dir``.
 
     ``clock`` is wall-clock seconds (retired entries are pruned ``retain`` seconds after
     the file was let go, and at most ``max_entries`` are kept, oldest dropped first).
@@ -48,13 +51,19 @@ class CheckpointStore:
     """
 
     def __init__(self, state_dir: str | os.PathLike[str], clock: Callable[[], float] = time.time,
-                 *, retain: float = 3600.0, max_entries: int = 10_000) -> None:
+                 *, metrics: Metrics | None = None, retain: float = 3600.0,
+                 max_entries: int = 10_000) -> None:
         self.path = Path(state_dir) / FILE_NAME
         self._clock = clock
+        self._metrics = metrics
         self._retain = retain
         self._max_entries = max_entries
         self._entries: dict[str, CheckpointEntry] = {}
-        self._dirty = False
+        self._by_ident: dict[tuple[int, int], dict[str, None]] = {}
+        self._pending = PendingWitnesses(max_entries)
+        self._handovers = Handovers()
+        self._changes = 0  # bumped by every change; a save clears only what it wrote
+        self._saved = 0
         self._lock = asyncio.Lock()
         #: see :meth:`rotated_since` (``None`` until loaded or set)
         self.since: float | None = None
@@ -69,10 +78,13 @@ class CheckpointStore:
         entry = self._entries.get(file_key)
         return entry.offset if entry is not None else None
 
-    def find_by_fingerprint(self, fingerprint: str) -> CheckpointEntry | None:
-        """The only entry with this fingerprint (``None`` if none or ambiguous)."""
-        matches = [e for e in self._entries.values() if e.fingerprint == fingerprint]
-        return matches[0] if len(matches) == 1 else None
+    def entry(self, file_key: str) -> CheckpointEntry | None:
+        return self._entries.get(file_key)
+
+    def candidates(self, dev: int, ino: int) -> list[CheckpointEntry]:
+        """Entries recorded for this device/inode, highest offset first."""
+        keys = self._by_ident.get((dev, ino), {})
+        return sorted((self._entries[k] for k in keys), key=lambda e: -e.offset)
 
     def entries(self) -> list[CheckpointEntry]:
         return list(self._entries.values())
@@ -80,7 +92,15 @@ class CheckpointStore:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def dirty(self) -> bool:
+        return self._changes != self._saved
+
     # -- updates -------------------------------------------------------------------------------
+
+    def note(self, file_key: str, witness: Witness) -> None:
+        """The tailer emitted a chunk of ``file_key`` ending at ``witness.at``."""
+        self._pending.note(file_key, witness)
 
     def set(self, file_key: str, path: str, offset: int) -> None:
         """Record that everything of ``file_key`` before ``offset`` is delivered."""
@@ -88,22 +108,51 @@ class CheckpointStore:
         if identity is None:
             raise ValueError(f"not a file key: {file_key!r}")
         entry = self._entries.get(file_key)
-        now = self._clock()
+        witness = self._pending.take(file_key, offset, entry is None or entry.witness is None)
         if entry is None:
-            self._entries[file_key] = CheckpointEntry(
-                file_key, path, identity.dev, identity.ino, identity.fingerprint, offset, now)
-        elif entry.offset != offset or entry.path != path:
-            entry.offset, entry.path, entry.updated = offset, path, now
-        else:
+            entry = CheckpointEntry(file_key, path, identity.dev, identity.ino,
+                                    identity.fingerprint, offset, self._clock())
+            self._add(entry)
+        elif entry.offset == offset and entry.path == path and witness is None:
             return
-        self._dirty = True
+        self._changes += 1
+        entry.path = path
+        if self._handovers.own_progress(file_key, offset, witness):
+            return  # a copy still led by its source
+        entry.offset, entry.updated = offset, self._clock()
+        if witness is not None:
+            entry.witness = witness
+        self._handovers.pass_on(entry, self._entries.get)
+
+    def handover(self, source: str, copy_key: str, path: str, witness: Witness) -> None:
+        """The tailer reads ``copy_key`` (a byte copy of ``source``, made by copytruncate)
+        from ``witness.at``, where it stopped reading the source.
+
+        Lines of the source before that offset that are not yet delivered exist only in
+        the copy now, so the copy's checkpoint is the source's delivered offset until the
+        source's deliveries reach ``witness.at``; only then does the copy's own progress
+        count (deliveries of different files may complete in any order).
+        """
+        identity = parse_file_key(copy_key)
+        if identity is None:
+            raise ValueError(f"not a file key: {copy_key!r}")
+        entry = CheckpointEntry(copy_key, path, identity.dev, identity.ino,
+                                identity.fingerprint, 0, self._clock())
+        self._add(entry)
+        self._changes += 1
+        if witness.at == 0:  # nothing of the source read: the copy stands alone
+            return
+        self._handovers.add(source, copy_key, witness)
+        src = self._entries.get(source)
+        if src is not None:
+            self._handovers.pass_on(src, self._entries.get)
 
     def retire(self, file_key: str) -> None:
         """The file was let go (rotated away, deleted, truncated): prune it later."""
         entry = self._entries.get(file_key)
         if entry is not None and entry.retired is None:
             entry.retired = self._clock()
-            self._dirty = True
+            self._changes += 1
 
     def rotated_since(self, started: float) -> float:
         """Since when rotated files may hold lines no run has read (wall clock).
@@ -117,62 +166,54 @@ class CheckpointStore:
         floor = self._clock() - self._retain + 60.0
         since = started if self.since is None else min(self.since, started)
         self.since = max(since, min(floor, started))
-        self._dirty = True
+        self._changes += 1
         return self.since
 
     def remove(self, file_key: str) -> None:
-        if self._entries.pop(file_key, None) is not None:
-            self._dirty = True
+        if file_key in self._entries:
+            self._drop(file_key)
+            self._changes += 1
+
+    # -- saving --------------------------------------------------------------------------------
 
     async def save(self) -> bool:
         """Persist atomically (in a thread) if anything changed since the last save.
 
-        A failed write (full or read-only file system) never raises: it is logged once
-        per run of failures, counted in :attr:`failures`, and retried on the next call;
-        ``False`` is returned while the checkpoints on disk are behind.
+        Changes made while the write runs stay due for the next save. A failed write
+        (full or read-only file system) never raises: it is logged once per run of
+        failures, counted in :attr:`failures`, and retried on the next call; ``False`` is
+        returned while the checkpoints on disk are behind.
         """
         async with self._lock:
-            if not self._dirty:
+            if not self.dirty:
                 return True
-            self._prune()
-            data = self._serialise()
             try:
+                self._prune()
+                written = self._changes
+                data = serialise(list(self._entries.values()), self.since)
                 await asyncio.to_thread(_write_atomic, self.path, data)
             except OSError as exc:
                 self._save_failed(exc)
                 return False
-            self._dirty = False
+            except Exception as exc:  # a bug must not stop the save loop: log, count, go on
+                log.exception("checkpoint save failed unexpectedly")
+                self._save_failed(exc)
+                return False
+            self._saved = written
             if self._failing:
                 self._failing = False
                 log.info("checkpoints saved again", extra={"path": str(self.path)})
             return True
 
-    def _save_failed(self, exc: OSError) -> None:
+    def _save_failed(self, exc: Exception) -> None:
         self.failures += 1
         if not self._failing:
             self._failing = True
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             log.warning("cannot save checkpoints, will retry (lines may be sent again "
-                        "after a restart)", extra={"path": str(self.path),
-                                                   "error": exc.strerror or str(exc)})
+                        "after a restart)", extra={"path": str(self.path), "error": reason})
 
-    # -- internals -----------------------------------------------------------------------------
-
-    def _prune(self) -> None:
-        now = self._clock()
-        for key in [k for k, e in self._entries.items()
-                    if e.retired is not None and now - e.retired > self._retain]:
-            del self._entries[key]
-        excess = len(self._entries) - self._max_entries
-        if excess > 0:
-            for entry in sorted(self._entries.values(), key=lambda e: e.updated)[:excess]:
-                del self._entries[entry.key]
-
-    def _serialise(self) -> bytes:
-        files = [asdict(e) for e in self._entries.values()]
-        doc: dict[str, Any] = {"version": VERSION, "files": files}
-        if self.since is not None:
-            doc["since"] = self.since
-        return json.dumps(doc, indent=0).encode()
+    # -- loading -------------------------------------------------------------------------------
 
     async def load(self) -> None:
         """Read the checkpoint file (in a thread); missing or corrupt means start empty."""
@@ -189,48 +230,59 @@ class CheckpointStore:
                         extra={"path": str(self.path), "error": exc.strerror})
             return
         try:
-            self._entries, self.since = _parse(raw)
-        except ValueError as exc:
-            self._set_aside(str(exc))
+            entries, self.since, problems = parse(raw)
+        except CorruptCheckpoints as exc:
+            self._set_aside(str(exc), move=True)
+            return
+        for entry in entries.values():
+            self._add(entry)
+        if problems:
+            self._set_aside(f"{len(problems)} bad entries dropped, first: {problems[0]}",
+                            move=False)
+            self._changes += 1  # write the good ones back without the bad
 
-    def _set_aside(self, reason: str) -> None:
+    def _set_aside(self, reason: str, *, move: bool) -> None:
         aside = self.path.with_name(FILE_NAME + ".corrupt")
         try:
-            os.replace(self.path, aside)
+            if move:
+                os.replace(self.path, aside)
+            else:
+                shutil.copyfile(self.path, aside)
         except OSError as exc:
-            log.warning("cannot move corrupt checkpoints aside", extra={"error": exc.strerror})
-        log.warning("checkpoint file is corrupt, starting without checkpoints",
-                    extra={"path": str(self.path), "reason": reason, "kept_as": str(aside)})
+            log.warning("cannot set the damaged checkpoints aside",
+                        extra={"error": exc.strerror, "path": str(aside)})
+        if self._metrics is not None:
+            self._metrics.state_set_aside_total.labels(kind="checkpoints").inc()
+        what = ("checkpoint file is corrupt, starting without checkpoints" if move else
+                "checkpoint file has bad entries, starting without them")
+        log.warning(what, extra={"path": str(self.path), "reason": reason,
+                                 "kept_as": str(aside), "kept": len(self._entries)})
 
+    # -- internals -----------------------------------------------------------------------------
 
-def _parse(raw: bytes) -> tuple[dict[str, CheckpointEntry], float | None]:
-    """Entries of a checkpoint file (``ValueError`` when it is not a valid one)."""
-    try:
-        doc: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not JSON: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("version") != VERSION:
-        raise ValueError("unknown format or version")
-    files = doc.get("files")
-    if not isinstance(files, list):
-        raise ValueError("no list of files")
-    entries: dict[str, CheckpointEntry] = {}
-    for item in files:
-        entry = _entry(item)
-        entries[entry.key] = entry
-    since = doc.get("since")
-    return entries, since if isinstance(since, (int, float)) and since > 0 else None
+    def _add(self, entry: CheckpointEntry) -> None:
+        self._entries[entry.key] = entry
+        self._by_ident.setdefault((entry.dev, entry.ino), {})[entry.key] = None
 
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key)
+        keys = self._by_ident.get((entry.dev, entry.ino))
+        if keys is not None:
+            keys.pop(key, None)
+            if not keys:
+                del self._by_ident[(entry.dev, entry.ino)]
+        self._pending.drop(key)
+        self._handovers.drop(key)
 
-def _entry(item: Any) -> CheckpointEntry:
-    try:
-        entry = CheckpointEntry(**item)
-    except TypeError as exc:
-        raise ValueError(f"bad entry: {exc}") from None
-    if (parse_file_key(entry.key) is None or not isinstance(entry.offset, int)
-            or entry.offset < 0 or not isinstance(entry.path, str)):
-        raise ValueError(f"bad entry for {entry.path!r}")
-    return entry
+    def _prune(self) -> None:
+        now = self._clock()
+        for key in [k for k, e in self._entries.items()
+                    if e.retired is not None and now - e.retired > self._retain]:
+            self._drop(key)
+        excess = len(self._entries) - self._max_entries
+        if excess > 0:
+            for entry in sorted(self._entries.values(), key=lambda e: e.updated)[:excess]:
+                self._drop(entry.key)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

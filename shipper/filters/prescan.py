@@ -15,7 +15,8 @@ callers check every record as before.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 try:  # optional accelerator; every caller has a per-record fallback
     import re2 as _re2
@@ -112,10 +113,13 @@ class BatchTexts:
         return cls(raw_texts(records))
 
     def indices(self, starts: Iterable[int]) -> set[int]:
-        """Indices of the texts holding these (increasing) offsets of ``data``."""
+        """Indices of the texts holding these (increasing) offsets of ``data``; a match
+        that begins on a separator belongs to the text after it."""
         data, found = self.data, set()
         index = last = 0
         for start in starts:
+            if data[start:start + 1] == _NUL:
+                start += 1
             index += data.count(_NUL, last, start)
             last = start
             found.add(index)
@@ -136,12 +140,12 @@ class BatchScan:
     def usable(self) -> bool:
         return self._re is not None
 
-    def hits(self, texts: list[str | None] | BatchTexts) -> set[int] | None:
+    def hits(self, texts: Sequence[str | None] | BatchTexts) -> set[int] | None:
         """Indices of ``texts`` that may match (``None`` texts always do); ``None`` when
         no scanner is available."""
         if self._re is None:
             return None
-        batch = texts if isinstance(texts, BatchTexts) else BatchTexts(texts)
+        batch = texts if isinstance(texts, BatchTexts) else BatchTexts(list(texts))
         found = batch.indices(self._re.starts(batch.data))
         return found | batch.unjudged if batch.unjudged else found
 

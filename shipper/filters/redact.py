@@ -1,10 +1,12 @@
-"""Secret redaction of records and of any text (the self-logger); the filter stage that
-applies it to batches is :class:`shipper.filters.redact_stage.RedactStage`.
+"""Secret redaction of any text (the self-logger, ``explain``) and of whole records; the
+filter stage that applies it to batches is :class:`shipper.filters.redact_stage.RedactStage`.
 
-:class:`Redactor` is built once from :class:`RedactSettings`; it scrubs ``message``, every
-attribute value at any depth (strings in lists and dicts too; values of secret-named keys
-whole) and ``_raw``. A combined pre-check skips, in one regex scan, every string that no
-rule could match, so typical lines cost a few microseconds.
+:class:`Redactor` is built once from :class:`RedactSettings`. :meth:`Redactor.redact_text`
+runs the rules of :mod:`shipper.filters.secrets` over one string, each rule only when its
+cheap pre-check says it could match. :meth:`Redactor.redact_record` scrubs every string a
+record holds (see :mod:`shipper.filters.redact_walk`): top-level fields, attribute keys
+and values at any depth, the ``k8s`` facts, ``file.path`` and the raw line; one RE2 pass
+over all of them picks the few strings the rules must look at.
 """
 
 from __future__ import annotations
@@ -12,18 +14,34 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from shipper.filters.prescan import SEPARATOR, BatchScan, compile_re2, escape, flexible
+from shipper.filters.prescan import (
+    SEPARATOR,
+    BatchScan,
+    Re2,
+    compile_re2,
+    escape,
+    flexible,
+)
+from shipper.filters.redact_walk import RecordWalk, is_secret_value
 from shipper.filters.secrets import (
-    DIGIT_RUN_SCAN, EMAIL_RULE, REDACTED_PREFIX, TextRule, builtin_rules, card_int_ok,
-    flatten, minimal_needles,
+    DIGIT_RUN_SCAN,
+    EMAIL_RULE,
+    REDACTED_PREFIX,
+    TextRule,
+    builtin_rules,
+    flatten,
+    minimal_needles,
 )
 from shipper.filters.settings import RedactSettings
 from shipper.record import Record
 
 _MIN_LEN = 5
 _KEY_CACHE_MAX = 4096
+#: key names whose values are cookies (the ``cookie`` rule), whatever ``secret_keys`` says
+_COOKIE_KEYS = ("cookie",)
 
 
 def make_mask(settings: RedactSettings) -> Callable[[str], str]:
@@ -53,22 +71,26 @@ class Redactor:
             rules.append(EMAIL_RULE)
         rules += [_user_rule(rule) for rule in settings.rules]
         self.rules = rules
-        self._mask = make_mask(settings)
-        self._raw = settings.raw
+        self.rule_names = frozenset(rule.name for rule in rules)
+        self.mask = make_mask(settings)
+        self.raw = settings.raw
         self._needles = minimal_needles([n for r in rules for n in r.needles])
         self._literals = tuple(sorted({lit for r in rules for lit in r.literals}))
         self._gates = [r.gate for r in rules if r.gate is not None]
         self._always = any(r.always for r in rules)
-        self._cards = "card_number" not in disabled
+        self.cards = "card_number" not in disabled
+        self.aws_pairs = "aws_secret_key" not in disabled and "aws_access_key_id" not in disabled
         self._ci = {r.name: re.compile(r.pattern.pattern, r.pattern.flags | re.IGNORECASE)
                     for r in rules if r.lower}
         self._key_rule = self._pick_key_rule(disabled)
-        self._names = [k.lower().replace("-", "").replace("_", "") for k in settings.secret_keys]
+        cookie_keys = _COOKIE_KEYS if "cookie" not in disabled else ()
+        self._names = [flatten(k) for k in (*settings.secret_keys, *cookie_keys)]
         self._key_cache: dict[str, str | None] = {}
         needles = self._needle_parts(rules)
         self.scan = self._batch_scan(rules, needles)
-        text_scan = "|".join([*(needles or ()), *(r.text_scan or r.scan for r in rules if r.scan)])
-        self._text_scan = compile_re2(text_scan) if needles is not None and text_scan else None
+        self._text_check = self._texts_check(rules, needles)
+        self._text_scan = self._texts_scan(rules, needles)
+        self._walk = RecordWalk(self)
 
     def _needle_parts(self, rules: list[TextRule]) -> list[str] | None:
         """RE2 alternatives for the needles and literals of the rules and the secret key
@@ -89,12 +111,33 @@ class Redactor:
         return scan if scan.usable else None
 
     @staticmethod
+    def _texts_check(rules: list[TextRule], needles: list[str] | None) -> Re2 | None:
+        """One RE2 pattern matching every (parsed) string in which a rule can match,
+        searched once in all strings of a record joined with NUL."""
+        if needles is None:
+            return None
+        scans = [r.text_scan or r.scan for r in rules if r.scan]
+        return compile_re2("|".join([*needles, *scans]))
+
+    @staticmethod
+    def _texts_scan(rules: list[TextRule], needles: list[str] | None) -> BatchScan | None:
+        """The same, to tell which of the strings (:meth:`text_hits`)."""
+        if needles is None:
+            return None
+        scans = [r.hit_scan or r.text_scan or r.scan for r in rules if r.scan]
+        scan = BatchScan("|".join([*needles, *scans]))
+        return scan if scan.usable else None
+
+    @staticmethod
     def _pick_key_rule(disabled: set[str]) -> Callable[[str], str | None]:
         auth_on, keys_on = "authorization" not in disabled, "secret_key" not in disabled
+        cookie_on = "cookie" not in disabled
 
         def rule(normal: str) -> str | None:
             if auth_on and normal.endswith("authorization"):
                 return "authorization"
+            if cookie_on and normal.endswith("cookie"):
+                return "cookie"
             return "secret_key" if keys_on else None
 
         return rule
@@ -113,13 +156,29 @@ class Redactor:
                 return True
         return any(gate(text) for gate in self._gates)
 
+    def texts_may_hold_secret(self, texts: list[str]) -> bool:
+        """``False`` when no rule can find a secret in any of ``texts`` (one RE2 search)."""
+        if self._text_check is not None:
+            joined = SEPARATOR.join(texts)
+            if joined.isascii():  # each text on its own, so rule boundaries hold exactly
+                return self._text_check.search(joined.encode("ascii"))
+        return any(self.may_hold_secret(text) for text in texts)
+
+    def text_hits(self, texts: list[str]) -> set[int]:
+        """Indices of ``texts`` in which a rule may find a secret (one RE2 pass)."""
+        if self._text_scan is not None:
+            hits = self._text_scan.hits(texts)
+            if hits is not None:
+                return hits
+        return {i for i, text in enumerate(texts) if self.may_hold_secret(text)}
+
     def redact_text(self, text: str, fired: set[str] | None = None) -> str:
         """``text`` with every secret replaced; names of the rules that fired go to ``fired``."""
         if len(text) < _MIN_LEN or not self.may_hold_secret(text):
             return text
         low, flat = text.lower(), flatten(text)
         for rule in self.rules:
-            if not self._may_match(rule, text, low, flat):
+            if not self._may_match(rule, text, flat):
                 continue
             new = self._apply(rule, text, low)
             if new != text:
@@ -129,12 +188,12 @@ class Redactor:
         return text
 
     @staticmethod
-    def _may_match(rule: TextRule, text: str, low: str, flat: str) -> bool:
+    def _may_match(rule: TextRule, text: str, flat: str) -> bool:
         if rule.always or any(n in flat for n in rule.needles):
             return True
         if any(lit in text for lit in rule.literals):
             return True
-        return rule.gate is not None and rule.gate(text)
+        return rule.gate is not None and bool(rule.gate(text))
 
     def _apply(self, rule: TextRule, text: str, low: str) -> str:
         """``text`` with the secrets ``rule`` finds replaced (spans found in ``low`` for
@@ -145,14 +204,16 @@ class Redactor:
             matches = rule.pattern.finditer(low)
         else:
             matches = self._ci[rule.name].finditer(text)
-        pieces, last = [], 0
+        pieces: list[str] = []
+        last = 0
         for match in matches:
-            start, end = match.span(rule.group)
-            if start < 0:
+            start, end = rule.span(match)
+            if start < last:
                 continue
             secret = text[start:end]
             if not secret or secret.strip("\\\"'").startswith(REDACTED_PREFIX) or (
-                    rule.valid is not None and not rule.valid(text[match.start():match.end()], secret)):
+                    rule.valid is not None and not rule.valid(text[match.start():match.end()], secret)
+            ) or (rule.near is not None and not rule.near(text, start, end)):
                 continue
             pieces += (text[last:start], self._masked(secret))
             last = end
@@ -166,16 +227,21 @@ class Redactor:
         for quote in ('\\"', '"', "'"):
             if len(secret) >= 2 * len(quote) and secret.startswith(quote) and secret.endswith(quote):
                 inner = secret[len(quote): -len(quote)]
-                return quote + self._mask(inner) + quote
-        return self._mask(secret)
+                return quote + self.mask(inner) + quote
+        return self.mask(secret)
 
     # -- values -------------------------------------------------------------------------
+    def key_rules(self) -> dict[str, str | None]:
+        """The cache of :meth:`secret_key_rule` (key -> rule name or ``None``) for hot
+        loops; a key not in it yet goes through :meth:`secret_key_rule`."""
+        return self._key_cache
+
     def secret_key_rule(self, key: str) -> str | None:
         """Rule name when ``key`` names a secret (``DB-Password``, ``apiKey``), else ``None``."""
         cached = self._key_cache.get(key, "")
         if cached != "":
             return cached
-        normal = key.lower().replace("-", "").replace("_", "")
+        normal = flatten(key)
         found = self._key_rule(normal) if any(normal.endswith(n) for n in self._names) else None
         if len(self._key_cache) >= _KEY_CACHE_MAX:
             self._key_cache.clear()
@@ -183,93 +249,29 @@ class Redactor:
         return found
 
     def redact_value(self, value: Any, fired: set[str]) -> Any:
-        """``value`` with secrets replaced; dicts and lists are changed in place."""
+        """``value`` with secrets replaced (keys too); dicts and lists are changed in place."""
         if isinstance(value, str):
             return self.redact_text(value, fired)
-        if isinstance(value, dict):
-            self._redact_dict(value, fired)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                value[i] = self.redact_value(item, fired)
-        elif isinstance(value, int) and not isinstance(value, bool) and value > 10**12:
-            if self._cards and card_int_ok(value):
-                fired.add("card_number")
-                return self._mask(str(value))
+        if isinstance(value, (dict, list)):
+            fired |= self._walk.scrub(value)
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and value > 10**12:
+            return self._walk.card(value, fired)
         return value
-
-    def _redact_dict(self, mapping: dict[str, Any], fired: set[str]) -> None:
-        for key, item in mapping.items():
-            rule = self.secret_key_rule(key) if isinstance(key, str) else None
-            if rule is not None and _is_secret_value(item):
-                if not (isinstance(item, str) and item.startswith(REDACTED_PREFIX)):
-                    mapping[key] = self._mask(item if isinstance(item, str) else repr(item))
-                    fired.add(rule)
-            else:
-                mapping[key] = self.redact_value(item, fired)
 
     # -- records ------------------------------------------------------------------------
     def redact_record(self, record: Record) -> set[str]:
-        """Scrub ``message``, ``attributes`` and ``_raw`` in place; return the rules that fired."""
-        fired: set[str] = set()
-        if not self._record_may_hold_secret(record):
-            return fired
-        message = record.get("message")
-        if isinstance(message, str):
-            record["message"] = self.redact_text(message, fired)
-        attrs = record.get("attributes")
-        if attrs:
-            self._redact_dict(attrs, fired)
-        raw = record.get("_raw")
-        if self._raw and isinstance(raw, str):
-            record["_raw"] = self.redact_text(raw, fired)
-        return fired
+        """Scrub every string of ``record`` in place (keys too; ``k8s`` is replaced by a
+        scrubbed copy when it holds a secret); return the rules that fired."""
+        return self._walk.scrub_record(record)
+
+    def k8s_scrubbed(self, k8s: Any) -> Any:
+        """``k8s`` when it holds no secret, else its scrubbed copy (one per distinct object)."""
+        return self._walk.k8s_scrubbed(k8s)
 
     def redact_record_check(self, attributes: dict[str, Any]) -> bool:
-        """``True`` when these attributes may hold a secret (the per-record pre-check)."""
-        return self._record_may_hold_secret({"attributes": dict(attributes)})
-
-    def _record_may_hold_secret(self, record: Record) -> bool:
-        """One pre-check over all of a record's text (most records stop here)."""
-        texts: list[str] = []
-        message = record.get("message")
-        if isinstance(message, str):
-            texts.append(message)
-        attrs = record.get("attributes")
-        if attrs and self._collect(attrs, texts):
-            return True
-        raw = record.get("_raw")
-        if self._raw and isinstance(raw, str):
-            texts.append(raw)
-        if self._text_scan is not None:
-            joined = SEPARATOR.join(texts)
-            if joined.isascii():  # each text on its own, so rule boundaries hold exactly
-                return self._text_scan.search(joined.encode("ascii"))
-        if self._raw and isinstance(raw, str):
-            # a string inside the raw line holds no secret the raw line does not show
-            texts = [raw, *(t for t in texts[:-1] if len(t) >= _MIN_LEN and t not in raw)]
-        return self.may_hold_secret("\n".join(texts))
-
-    def _collect(self, value: Any, texts: list[str]) -> bool:
-        """Gather the strings under ``value``; ``True`` at once when a secret-named key or
-        a card-sized integer makes the full pass necessary."""
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            if isinstance(key, str) and self.secret_key_rule(key) is not None \
-                    and _is_secret_value(item):
-                return True
-            if isinstance(item, str):
-                texts.append(item)
-            elif isinstance(item, (dict, list)):
-                if self._collect(item, texts):
-                    return True
-            elif isinstance(item, int) and not isinstance(item, bool) and item > 10**12:
-                if self._cards and card_int_ok(item):
-                    return True
-        return False
+        """``True`` when these attributes may hold a secret (a cheap pre-check)."""
+        return self._walk.may_hold_secret(attributes)
 
 
-def _is_secret_value(value: Any) -> bool:
-    """Values worth hiding under a secret-named key (not ``None``/``True``/empty)."""
-    if value is None or isinstance(value, bool):
-        return False
-    return value != "" and value != {} and value != []
+__all__ = ["Redactor", "is_secret_value", "make_mask"]

@@ -3,6 +3,8 @@
 Each rule has a cheap ``gate`` (substring checks) so a string is only searched by the
 rules that could possibly match it, and an optional ``valid`` check on the match (Luhn
 for card numbers, a ``user:pass`` shape for Basic credentials) to keep false positives out.
+The generic rules (keys named like secrets, headers, JWTs, PEM blocks, cards) are here;
+the families are in ``secrets_urls.py``, ``secrets_cloud.py`` and ``secrets_vendors.py``.
 """
 
 from __future__ import annotations
@@ -10,13 +12,22 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
-from typing import Callable
 
-Gate = Callable[[str], bool]  # text -> may match
-Valid = Callable[[str, str], bool]  # (whole match, secret part) of the original text -> redact
+from shipper.filters.secrets_cloud import cloud_rules
+from shipper.filters.secrets_urls import url_rules
+from shipper.filters.secrets_vendors import vendor_rules
+from shipper.filters.textrule import (
+    REDACTED_PREFIX,
+    Gate,
+    TextRule,
+    Valid,
+    flatten,
+    minimal_needles,
+)
 
-REDACTED_PREFIX = "[REDACTED"
+__all__ = ["REDACTED_PREFIX", "Gate", "TextRule", "Valid", "builtin_rules", "flatten",
+           "minimal_needles"]
+
 _SCHEMES = r"(?:bearer|basic|digest|token|negotiate|apikey|aws4-hmac-sha256)\s+"
 #: a value after ``key=`` / ``key:``: quoted (also JSON-escaped quotes), else up to a delimiter
 _VALUE = (
@@ -24,38 +35,14 @@ _VALUE = (
     r"(\\\"(?:[^\"\\]|\\[^\"])*\\\"|\"(?:[^\"\\]|\\.)*\"|'[^']*'"
     rf"|(?:{_SCHEMES})?[^\s\"',;&]+)"
 )
-
-
-@dataclass(frozen=True)
-class TextRule:
-    """Replace group ``group`` of every match of ``pattern`` that passes ``valid``.
-
-    ``lower`` rules are written in lower case and searched in the lower-cased text (much
-    faster than ``(?i)`` in ``re``). Cheap pre-checks, any of which lets the rule run:
-    ``needles`` are lower-case substrings without ``-``/``_`` one of which every match
-    contains once the text is lower-cased and stripped of ``-``/``_``; ``literals`` are
-    case-sensitive substrings; ``gate`` is any test. A rule with none is always searched.
-    ``scan`` is an RE2 pattern matching (at least) every text the ``gate`` lets through,
-    for the batch pre-scan of raw lines (:mod:`shipper.filters.prescan`); it must not match
-    NUL. ``text_scan`` (default ``scan``) is an RE2 pattern matching every text in which
-    ``pattern`` finds a match, searched in the record's texts joined with NUL (the
-    record pre-check); it may use the separators as the edges of a text.
-    """
-
-    name: str
-    pattern: re.Pattern[str]
-    group: int = 0
-    gate: Gate | None = None
-    valid: Valid | None = None
-    lower: bool = False
-    needles: tuple[str, ...] = ()
-    literals: tuple[str, ...] = ()
-    scan: str | None = None
-    text_scan: str | None = None
-
-    @property
-    def always(self) -> bool:
-        return not (self.needles or self.literals or self.gate)
+#: every rule name, in the order the rules run (``redact.disable`` takes these)
+RULE_NAMES = (
+    "private_key", "authorization", "cookie", "secret_key", "url_password", "url_signature",
+    "jwt", "bearer", "aws_secret_key", "aws_access_key_id", "azure_key", "github_token",
+    "gitlab_token", "slack_token", "stripe_key", "anthropic_key", "openai_key", "npm_token",
+    "google_api_key", "twilio_key", "sendgrid_key", "vault_token", "digitalocean_token",
+    "pypi_token", "docker_token", "card_number",
+)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -122,54 +109,34 @@ def key_names(secret_keys: list[str]) -> str:
     return "|".join("[_-]?".join(re.escape(p) for p in name.split("_")) for name in names)
 
 
-def flatten(text: str) -> str:
-    """Lower-case without ``-`` and ``_`` (what ``needles`` are looked up in)."""
-    return text.lower().replace("_", "").replace("-", "")
-
-
-def minimal_needles(words: list[str]) -> tuple[str, ...]:
-    """Flattened ``words`` minus those containing another one (same pre-check, fewer scans)."""
-    flat = {flatten(word) for word in words}
-    return tuple(sorted(w for w in flat if not any(o != w and o in w for o in flat)))
-
-
 def builtin_rules(secret_keys: list[str]) -> list[TextRule]:
-    """Every built-in text rule, in application order."""
+    """Every built-in text rule, in application order (:data:`RULE_NAMES`)."""
     names = key_names(secret_keys)
+    cookie, url_password, url_signature = url_rules(_VALUE)
     rules = [
         TextRule("private_key", re.compile(
-            r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\Z)",
-            re.DOTALL), literals=("-----BEGIN",)),
+            r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
+            r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)", re.DOTALL),
+            literals=("-----BEGIN",)),
         TextRule("authorization", re.compile(
             rf"\b(?:proxy-)?authorization\\?[\"']?\s*[:=]\s*{_VALUE}"), group=1, lower=True,
             needles=("authorization",)),
+        cookie,
     ]
     if names:
         rules.append(TextRule("secret_key", re.compile(
             rf"(?:{names})\\?[\"']?\s*[:=]\s*{_VALUE}"), group=1, lower=True,
             needles=minimal_needles(secret_keys)))
     rules += [
+        url_password, url_signature,
         TextRule("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
                  literals=("eyJ",)),
         TextRule("bearer", re.compile(r"\b(bearer|basic)\s+(?!\[redacted)([a-z0-9._~+/=-]{8,})"),
                  group=2, lower=True, valid=bearer_ok, needles=("bearer", "basic")),
-        TextRule("aws_access_key_id", re.compile(
-            r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b"),
-            gate=re.compile("A[BCGIKNPRS][A-Z]A").search, scan="A[BCGIKNPRS][A-Z]A"),
-        TextRule("aws_secret_key", re.compile(
-            r"aws[a-z0-9_. -]{0,30}?(?:secret|sk)[a-z0-9_.-]*\\?[\"']?\s*[:=]\s*\\?[\"']?"
-            r"([a-z0-9/+]{40})(?![a-z0-9/+])"), group=1, lower=True, needles=("aws",)),
-        TextRule("github_token", re.compile(
-            r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
-            gate=re.compile("gh[pousr]_|github_pat_").search, scan="gh[pousr]_|github_pat_"),
-        TextRule("slack_token", re.compile(
-            r"\bxox[abposre]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]+"),
-            literals=("xox", "hooks.slack.com")),
-        TextRule("google_api_key", re.compile(
-            r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])|\bya29\.[0-9A-Za-z_-]{20,}"),
-            literals=("AIza", "ya29.")),
+        *cloud_rules(), *vendor_rules(),
         TextRule("card_number", re.compile(r"(?<![\w.-])[2-6]\d(?:[ -]?\d){11,17}(?![\w-]|\.\d)"),
-                 valid=card_ok, gate=has_digit_run, scan=DIGIT_RUN_SCAN, text_scan=CARD_SCAN),
+                 valid=card_ok, gate=has_digit_run, scan=DIGIT_RUN_SCAN, text_scan=CARD_SCAN,
+                 hit_scan=CARD_HIT_SCAN),
     ]
     return rules
 
@@ -179,6 +146,9 @@ DIGIT_RUN_SCAN = "[0-9](?:[ -]*[0-9]){12}"
 #: RE2 superset of the ``card_number`` regex in a text on its own (ASCII classes in the
 #: negated boundaries accept more than ``\w``; ``^``/``$``/NUL stand for the text's edges)
 CARD_SCAN = r"(?:^|[^0-9A-Za-z_.-])[2-6][0-9](?:[ -]?[0-9]){11,17}(?:[^0-9A-Za-z_-]|$)"
+#: the same without its right edge, to tell *which* texts match: a match may begin on
+#: the NUL before its text (its left edge) and never takes the NUL after it
+CARD_HIT_SCAN = r"(?:^|[^0-9A-Za-z_.-])[2-6][0-9](?:[ -]?[0-9]){11,17}"
 _DIGIT_MAP = bytes(48 if 48 <= c <= 57 else c for c in range(256))
 
 

@@ -33,14 +33,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
+from shipper.filters.secrets import RULE_NAMES
 from shipper.units import Duration, Model, compile_regex
 
 LevelName = Literal["trace", "debug", "info", "warning", "error", "critical"]
 PRESET_NAMES = ("health", "polling", "auth_success", "third_party")
-BUILTIN_REDACTIONS = (
-    "private_key", "authorization", "secret_key", "jwt", "bearer", "aws_access_key_id",
-    "aws_secret_key", "github_token", "slack_token", "google_api_key", "card_number",
-)
+BUILTIN_REDACTIONS = RULE_NAMES
 _FIELD = re.compile(
     r"^(raw|message|logger|level|job_id|correlation_id|shard_index|stream|timestamp"
     r"|file\.path|k8s\.[A-Za-z_]+|k8s\.(labels|annotations)\..+|attributes\..+)$"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from shipper.parse.instants import IMPOSSIBLE
 from shipper.parse.timestamps import TimestampNormalizer
 
 _COMBINED = re.compile(
@@ -42,15 +43,25 @@ def parse_combined(text: str, stamps: TimestampNormalizer) -> dict[str, Any] | N
     if proto:
         attributes["protocol"] = proto
     if size != "-":
-        attributes["bytes"] = int(size)
+        attributes["bytes"] = small_int(size)
     if user != "-":
         attributes["user"] = user
     if referer and referer != "-":
         attributes["referer"] = referer
     if agent and agent != "-":
         attributes["user_agent"] = agent
-    return {"timestamp": stamps.from_string(when), "level": status_level(code),
-            "message": text, "attributes": attributes}
+    stamp = stamps.from_string(when)
+    if not stamp:  # the bracketed field is the time: unreadable is impossible
+        attributes["invalid_timestamp"] = when
+        stamp = IMPOSSIBLE
+    return {"timestamp": stamp, "level": status_level(code), "message": text,
+            "attributes": attributes}
+
+
+def small_int(digits: str) -> int | str:
+    """``int(digits)`` when it fits a signed 64-bit integer (what encoders accept), else
+    the digits as they are."""
+    return int(digits) if len(digits) <= 18 else digits
 
 
 def uvicorn_request(message: str) -> dict[str, Any] | None:

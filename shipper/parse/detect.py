@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from shipper.parse.json_line import JsonLineParser
+from shipper.parse.json_line import JsonLineParser, deeper_than
 from shipper.parse.text import TextParser
 from shipper.parse.timestamps import TimestampNormalizer
 
@@ -15,11 +15,14 @@ from shipper.parse.timestamps import TimestampNormalizer
 class LineParser:
     """Chooses the parser with a first-character check; never raises on bad input."""
 
-    def __init__(self, stamps: TimestampNormalizer, errors: Counter[str]) -> None:
+    def __init__(self, stamps: TimestampNormalizer, errors: Counter[str],
+                 max_json_depth: int) -> None:
         self.stamps = stamps
         self._json = JsonLineParser(stamps)
-        self.text = TextParser(stamps).parse
+        self.text = TextParser(stamps, errors, max_json_depth).parse
         self._errors = errors
+        self._max_depth = max_json_depth
+        self._deep_chars = 2 * max_json_depth  # a level costs 2 characters at least
 
     def json(self, text: str) -> dict[str, Any] | None:
         """The record fields of a line that is a JSON object, else ``None`` (a broken
@@ -29,7 +32,14 @@ class LineParser:
         except orjson.JSONDecodeError:
             self._errors["invalid_json"] += 1
             return None
-        return self._json.parse(value) if value.__class__ is dict else None
+        if value.__class__ is not dict:
+            return None
+        # deeper than the limit needs more than 2 * limit characters: one compare for
+        # nearly every line
+        if len(text) > self._deep_chars and deeper_than(text, value, self._max_depth):
+            self._errors["json_too_deep"] += 1
+            return self._json.too_deep_record(value, text)
+        return self._json.parse(value)
 
     def parse(self, text: str) -> tuple[str, dict[str, Any]]:
         """``("json" | "logfmt" | "access" | "text", record fields)``; the record has

@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any, Callable, Literal, Mapping
 
 from shipper.config import ParseSettings
+from shipper.parse import pem
 from shipper.parse.detect import LineParser
 from shipper.parse.multiline import BLOCK_INITIALS, NONE, MultilineJoiner, start_state
 from shipper.parse.runtime import RuntimeUnwrapper, detect_runtime
@@ -60,8 +61,8 @@ class FileParser:
         if runtime_format in ("cri", "docker"):
             self._unwrapper = RuntimeUnwrapper(runtime_format, settings.multiline.max_bytes,
                                                counts.errors)
-        self._lines = LineParser(TimestampNormalizer(settings.default_timezone),
-                                 counts.errors)
+        self._lines = LineParser(TimestampNormalizer(settings.default_timezone, clock),
+                                 counts.errors, settings.max_json_depth)
         self._stamps = self._lines.stamps
         self._json = self._lines.json
         self._text = self._lines.text
@@ -157,7 +158,7 @@ class FileParser:
             text = self._clean(data)
         joiner = self._joiner
         # JSON objects first: a line opening with "{" never continues a record (see
-        # multiline.continues) and a JSON record is never held
+        # multiline.continues) and a JSON record is never held (unless it opens a key block)
         record = self._json(text) if text[:1] == "{" else None
         if record is not None:
             fmt = "json"
@@ -168,36 +169,60 @@ class FileParser:
                     self._counts.formats["text"] += 1
                     out.append(capped)
                 return
+            if joiner.dangling is not None and joiner.resume(text, offset) is not None:
+                self._counts.formats["text"] += 1  # a key block goes on after a flush
+                return
             if not text or text.isspace():
                 self._counts.errors["empty_line"] += 1
                 return
             fmt, record = self._text(text)
         self._counts.formats[fmt] += 1
-        if fmt == "text":  # text may go on over the next lines: held until they tell
+        # a line opening a private-key block is held whatever its format (pem.py); a
+        # valid JSON object escapes its newlines, so its key lines cannot follow it raw
+        opened = pem.header(text) if fmt != "json" and "-----BEGIN" in text else None
+        if fmt == "text" or opened is not None:  # may go on over the next lines: held
             level, state = start_state(text) if text[0] in BLOCK_INITIALS else (None, NONE)
             if level is not None:  # a traceback/panic block keeps its first line whole
                 record.update(level=level, message=text, attributes={})
+            elif opened is not None and "-----BEGIN" not in record["message"]:
+                record.update(message=text, attributes={})  # so does a key block
             self._complete(record, offset, text, stream, wrapper_time, truncated)
-            previous = joiner.start(record, state)
+            previous = joiner.start(record, state, opened)
             if previous is not None:
                 out.append(previous)
             return
         self._complete(record, offset, text, stream, wrapper_time, truncated)
         if joiner.pending is not None:
             out.append(joiner.take())  # type: ignore[arg-type]
+        if joiner.dangling is not None:  # a key block cut by a flush ends here
+            joiner.dangling = None
         out.append(record)
 
     def _complete(self, record: dict[str, Any], offset: int, text: str, stream: str | None,
                   wrapper_time: str | None, truncated: frozenset[int]) -> None:
-        if record["timestamp"] is None:
-            stamp = self._stamps.from_string(wrapper_time) if wrapper_time else None
-            record["timestamp"] = stamp or self._now()
+        if not record["timestamp"]:  # none, or IMPOSSIBLE ("")
+            record["timestamp"] = self._fallback_time(record, wrapper_time)
         if stream is not None:
             record["stream"] = stream
         record["file"] = {"path": self._path, "offset": offset}
         record["_raw"] = text
         if truncated and offset in truncated:
             record["attributes"]["truncated"] = True
+
+    def _fallback_time(self, record: dict[str, Any], wrapper_time: str | None) -> str:
+        """The CRI/docker wrapper's time, else the read time, for a line without a
+        possible time of its own; an impossible one (already kept in the attributes by
+        the parser) is counted once as ``bad_timestamp``."""
+        bad = record["timestamp"] is not None
+        stamp = self._stamps.from_string(wrapper_time) if wrapper_time else None
+        if not stamp:
+            if stamp is not None:  # the wrapper's own time is impossible: keep it too
+                bad = True
+                record["attributes"].setdefault("invalid_timestamp", wrapper_time)
+            stamp = self._now()
+        if bad:
+            self._counts.errors["bad_timestamp"] += 1
+        return stamp
 
     def _now(self) -> str:
         if self._read_time is None:

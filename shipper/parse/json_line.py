@@ -4,7 +4,10 @@ Known keys map to the record (message from ``message``/``msg``/``event``/``log``
 from ``level``/``severity``/``levelname``/``lvl``..., timestamp from ``timestamp``/``time``/
 ``ts``/``@timestamp``, logger from ``logger``/``logger_name``/``name``); every other key
 stays in ``attributes`` with nested values kept. A line that is not a JSON object, or that
-orjson refuses (broken, too deep, huge integers), returns ``None`` and is parsed as text.
+orjson refuses (broken, deeper than 1,024 levels, NaN/Infinity), returns ``None`` and is
+parsed as text. An object nested deeper than ``parse.max_json_depth`` (``too_deep``) becomes
+a record whose message is the raw line (see ``JsonLineParser.too_deep_record``), so no
+record is ever deeper than the encoders take.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import orjson
 
 from shipper.parse.access import METHOD_INITIALS, bare_request
+from shipper.parse.instants import IMPOSSIBLE
 from shipper.parse.levels import TEXT_LEVELS, normalize_level
 from shipper.parse.timestamps import TimestampNormalizer
 
@@ -33,6 +37,41 @@ def load_object(text: str) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def deeper_than(text: str, value: dict[str, Any] | list[Any], limit: int) -> bool:
+    """True when ``value``, decoded from ``text``, nests more than ``limit`` levels.
+
+    Cheapest first: a line that short cannot (every level costs 2 characters), one
+    without a nested container cannot (two memchr), one with at most ``limit`` brackets
+    cannot (``find`` up to ``limit`` times: a ``count`` scan costs ~5 instructions a
+    character); only then the decoded value is walked."""
+    if len(text) <= 2 * limit or (text.rfind("{") <= 0 and "[" not in text):
+        return False
+    find = text.find
+    brackets = 0
+    for bracket in "{[":
+        at = find(bracket)
+        while at != -1:
+            brackets += 1
+            if brackets > limit:
+                return too_deep(value, limit)
+            at = find(bracket, at + 1)
+    return False
+
+
+def too_deep(value: dict[str, Any] | list[Any], limit: int) -> bool:
+    """True when ``value`` nests containers more than ``limit`` levels deep (``value``
+    itself is level 1). Iterative, and it stops at the first container past the limit."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in (item.values() if item.__class__ is dict else item):
+            if child.__class__ is dict or child.__class__ is list:
+                stack.append((child, depth + 1))
+    return False
 
 
 class JsonLineParser:
@@ -81,9 +120,20 @@ class JsonLineParser:
             bare_request(message, obj)
         return record
 
+    def too_deep_record(self, obj: dict[str, Any], text: str) -> dict[str, Any]:
+        """The record of a line nested too deep: level, timestamp and logger from its top
+        level, the raw line as the message, ``attributes.json_too_deep: true``."""
+        record = self.parse(obj)
+        record["message"] = text
+        record["attributes"] = {"json_too_deep": True}
+        return record
+
     def _timestamp(self, obj: dict[str, Any]) -> str | None:
+        """The first time key that converts (it leaves ``obj``); ``IMPOSSIBLE`` when a
+        time key holds an impossible time (it stays in ``obj`` as written)."""
         # ``obj`` comes from orjson: exact classes, so ``bool`` never passes as a number
         get = obj.get
+        impossible = False
         for key in TIME_KEYS:
             value = get(key)
             if value is None:
@@ -95,10 +145,11 @@ class JsonLineParser:
                 stamp = self._from_epoch(value)
             else:
                 continue
-            if stamp is not None:
+            if stamp:
                 del obj[key]
                 return stamp
-        return None
+            impossible = impossible or stamp is not None
+        return IMPOSSIBLE if impossible else None
 
 
 def _take_level(obj: dict[str, Any], message: str | None) -> str:

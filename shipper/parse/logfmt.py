@@ -1,4 +1,5 @@
-"""``key=value`` pairs: whole logfmt lines and trailing pairs at the end of a message.
+"""``key=value`` pairs: whole logfmt lines (and their record) and trailing pairs at the
+end of a message.
 
 Values are bare (up to white space) or double-quoted with ``\\"``/``\\\\`` escapes; every
 value is kept as a string.
@@ -7,6 +8,13 @@ value is kept as a string.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
+
+from shipper.parse.access import bare_request
+from shipper.parse.instants import IMPOSSIBLE
+from shipper.parse.levels import normalize_level
+from shipper.parse.timestamps import TimestampNormalizer
 
 _PAIR = re.compile(r'([A-Za-z_@][\w.\-/@]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 _LOGFMT_START = re.compile(r'[A-Za-z_@][\w.\-/@]*=')
@@ -14,6 +22,10 @@ _KEY = re.compile(r'[A-Za-z_@][\w.\-/@]*')
 _TRAILING = re.compile(
     r'(?<!\S)(?:[A-Za-z_@][\w.\-/@]*+=(?:"(?:[^"\\]|\\.)*+"|[^\s"]*+)\s*+)++$')
 _TAIL_WINDOW = 4096
+_MESSAGE_KEYS = ("msg", "message")
+_LEVEL_KEYS = ("level", "lvl", "severity")
+_TIME_KEYS = ("ts", "time", "timestamp", "t")
+_LOGGER_KEYS = ("logger", "caller_logger", "module")
 
 
 def _unquote(value: str) -> str:
@@ -85,3 +97,50 @@ def parse_logfmt(text: str) -> dict[str, str] | None:
         if position == match.end() and position < length:
             return None
     return pairs
+
+
+def is_logfmt(pairs: dict[str, str]) -> bool:
+    """Pairs that name a message, level or time: a logfmt line, not prose with an ``=``."""
+    return any(key in pairs for key in _MESSAGE_KEYS + _LEVEL_KEYS + _TIME_KEYS)
+
+
+def logfmt_record(pairs: dict[str, Any], stamps: TimestampNormalizer) -> dict[str, Any]:
+    """The record fields of a logfmt line; the pairs not mapped stay as attributes."""
+    message = _pop_any(pairs, _MESSAGE_KEYS, lambda value: value) or ""
+    level = _pop_any(pairs, _LEVEL_KEYS, normalize_level)
+    stamp = _pop_time(pairs, stamps)
+    record: dict[str, Any] = {"timestamp": stamp, "level": level or "info",
+                              "message": message, "attributes": pairs}
+    logger = _pop_any(pairs, _LOGGER_KEYS, lambda value: value)
+    if logger:
+        record["logger"] = logger
+    bare_request(message, pairs)
+    return record
+
+
+def _pop_time(pairs: dict[str, Any], stamps: TimestampNormalizer) -> str | None:
+    """The first time key that converts (it leaves the attributes); ``IMPOSSIBLE`` when
+    one holds an impossible time (that one stays as written)."""
+    impossible = False
+    for key in _TIME_KEYS:
+        value = pairs.get(key)
+        if value is not None:
+            stamp = stamps.from_string(value)
+            if stamp:
+                del pairs[key]
+                return stamp
+            impossible = impossible or stamp is not None
+    return IMPOSSIBLE if impossible else None
+
+
+def _pop_any(pairs: dict[str, Any], keys: tuple[str, ...],
+             convert: Callable[[str], Any]) -> Any:
+    """The converted value of the first key that converts; it leaves the attributes."""
+    for key in keys:
+        value = pairs.get(key)
+        if value is not None:
+            converted = convert(value)
+            if converted is not None:
+                del pairs[key]
+                return converted
+    return None

@@ -3,7 +3,14 @@
 Continuations: indented lines, Python tracebacks (through the final exception line, with
 chained ``During handling ...`` sections), Java traces (``\\tat``, ``Caused by:``,
 ``... N more``, a qualified ``...Exception: msg`` line), Go panics with their goroutine
-dumps, and blank lines inside a record (trailing ones are trimmed).
+dumps, blank lines inside a record (trailing ones are trimmed), and private-key blocks
+(:mod:`shipper.parse.pem`) through their END line, wherever they start.
+
+Caps: ``max_lines`` does not cut a key block; ``max_bytes`` does, and then the rest of the
+block goes on in a continuation record whose message starts with the block's BEGIN line
+(``attributes.pem_continued: true``), so no key line ever ships in a record the redactor
+cannot recognise. The same happens when a block is flushed (``flush_after``) before its
+END line and more key lines follow.
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ from collections import Counter
 from typing import Any
 
 from shipper.parse.levels import level_word
+from shipper.parse.pem import BEGIN_MARK, END_MARK, header, key_line
 
-NONE, TRACEBACK, GO_PANIC = 0, 1, 2
+NONE, TRACEBACK, GO_PANIC, KEY_BLOCK = 0, 1, 2, 3
+_SKELETON = ("timestamp", "level", "logger", "stream")
 _TRACEBACK = "Traceback (most recent call last)"
 _CHAINED = ("During handling of the above exception",
             "The above exception was the direct cause")
@@ -74,15 +83,24 @@ class MultilineJoiner:
         self._parts: list[str] | None = None
         self._size = 0
         self._state = NONE
+        self._outer = NONE  # the state to go back to when a key block ends
+        self._header: str | None = None  # BEGIN line of the open key block
+        #: fields of a record taken while its key block was open (``resume``)
+        self.dangling: dict[str, Any] | None = None
 
     def accepts(self, text: str) -> bool:
         """True when ``text`` continues the pending record (the state moves on)."""
         if self.pending is None:
             return False
+        state = self._state
+        if state == KEY_BLOCK:
+            if key_line(text):
+                return True
+            state = self._close_block()  # not a key line: the block ended without END
         first = text[:1]
-        if self._state == NONE and (first == "{" or "0" <= first <= "9"):
+        if state == NONE and (first == "{" or "0" <= first <= "9"):
             return False  # the common case, as in ``continues``, without the call
-        joined, self._state = continues(text, self._state)
+        joined, self._state = continues(text, state)
         return joined
 
     def append(self, text: str, offset: int) -> dict[str, Any] | None:
@@ -90,33 +108,79 @@ class MultilineJoiner:
         parts = self._parts
         if parts is None:
             parts = self._parts = [self.pending["message"]]  # type: ignore[index]
-        if len(parts) >= self._max_lines or self._size + len(text) + 1 > self._max_bytes:
+        if (len(parts) >= self._max_lines and self._state != KEY_BLOCK) or (
+                self._size + len(text) + 1 > self._max_bytes):
             self._errors["multiline_capped"] += 1
             return self._overflow(text, offset)
         parts.append(text)
         self._size += len(text) + 1
+        self._after_line(text)
         return None
 
+    def _after_line(self, text: str) -> None:
+        """An END line closes the open key block; a BEGIN line opens one."""
+        if self._state == KEY_BLOCK:
+            if END_MARK in text:
+                self._close_block()
+        elif BEGIN_MARK in text:
+            opened = header(text)
+            if opened is not None:
+                self._outer, self._state, self._header = self._state, KEY_BLOCK, opened
+
+    def _close_block(self) -> int:
+        self._state, self._outer, self._header = self._outer, NONE, None
+        return self._state
+
     def _overflow(self, text: str, offset: int) -> dict[str, Any]:
-        state = self._state
+        state, outer, opened = self._state, self._outer, self._header
         capped = self.take()
         if capped is None:  # pragma: no cover - append() is only called with a pending record
             raise ValueError("no pending record to cap")
-        record = {key: capped[key] for key in ("timestamp", "level", "logger", "stream")
-                  if key in capped}
-        record.update(message=text, attributes={}, file={**capped["file"], "offset": offset},
-                      _raw=text)
-        self.start(record, state)
+        self.start(self._continuation(capped, text, offset, opened), outer if opened else state,
+                   opened)
+        self._after_line(text)
         return capped
 
-    def start(self, record: dict[str, Any], state: int) -> dict[str, Any] | None:
-        """Make ``record`` the pending one; returns the record it replaces (finished)."""
+    def _continuation(self, previous: dict[str, Any], text: str, offset: int,
+                      opened: str | None) -> dict[str, Any]:
+        """A record that goes on where ``previous`` was cut; inside a key block its
+        message starts with the block's BEGIN line."""
+        record = {key: previous[key] for key in _SKELETON if key in previous}
+        if opened is None:
+            record.update(message=text, attributes={})
+        else:
+            record.update(message=f"{opened}\n{text}", attributes={"pem_continued": True})
+        record.update(file={**previous["file"], "offset": offset}, _raw=text)
+        return record
+
+    def resume(self, text: str, offset: int) -> dict[str, Any] | None:
+        """After a record was taken inside an open key block (``dangling``): a key line
+        starts the block's continuation record (returned, now pending); any other line
+        ends the block (``None``)."""
+        previous, opened = self.dangling, self._header
+        self.dangling, self._header = None, None
+        if previous is None or opened is None or not key_line(text):
+            return None
+        self.start(self._continuation(previous, text, offset, opened), NONE, opened)
+        self._after_line(text)
+        return self.pending
+
+    def start(self, record: dict[str, Any], state: int,
+              opened: str | None = None) -> dict[str, Any] | None:
+        """Make ``record`` the pending one (inside the key block ``opened``, if given);
+        returns the record it replaces (finished)."""
         previous = self.pending
         if previous is not None:
             previous = self.take()
         self.pending = record
         self._size = len(record["message"])
-        self._state = state
+        if opened is not None:
+            self._state, self._outer, self._header = KEY_BLOCK, state, opened
+        else:
+            self._state = state
+            if self._header is not None:  # left from a block cut by a flush
+                self._header = None
+        self.dangling = None
         return previous
 
     def take(self) -> dict[str, Any] | None:
@@ -127,6 +191,8 @@ class MultilineJoiner:
         if self._parts is not None:
             record["message"] = "\n".join(self._parts).rstrip()
             self._parts = None
+        if self._state == KEY_BLOCK:  # cut inside a key block: ``resume`` may go on
+            self.dangling = record
         self.pending = None
         self._state = NONE
         return record

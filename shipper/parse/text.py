@@ -10,23 +10,29 @@ Cheap first-character checks choose the path before any regex runs.
 from __future__ import annotations
 
 import re
-import time
-from typing import Any, Callable
+from collections import Counter
+from typing import Any
 
 from shipper.parse.access import (
     METHOD_INITIALS,
     bare_request,
     parse_combined,
+    small_int,
     uvicorn_request,
 )
-from shipper.parse.json_line import load_object
+from shipper.parse.json_line import deeper_than, load_object
 from shipper.parse.levels import level_word, normalize_level
-from shipper.parse.logfmt import parse_logfmt, split_trailing_pairs
+from shipper.parse.logfmt import (
+    is_logfmt,
+    logfmt_record,
+    parse_logfmt,
+    split_trailing_pairs,
+)
 from shipper.parse.markers import leading_marker
 from shipper.parse.timestamps import ISO_PATTERN, TimestampNormalizer
 
-_TS_PREFIX = re.compile(ISO_PATTERN)
-_BRACKET_TS = re.compile(r"\[" + ISO_PATTERN + r"\]")
+_TS_PREFIX = re.compile(ISO_PATTERN, re.ASCII)
+_BRACKET_TS = re.compile(r"\[" + ISO_PATTERN + r"\]", re.ASCII)
 _PY_COLON = re.compile(r"([A-Z]+):(?:([\w.\-]+):)?(.*)", re.S)
 _LOGURU = re.compile(r"([\w.<>\-]+):([\w<>.\-]+):(\d+) - (.*)", re.S)
 _LOGGER_DASH = re.compile(r"([A-Za-z_][\w$]*(?:[.:][\w$<>]+)+) - (.*)", re.S)
@@ -35,19 +41,19 @@ _CALLER = re.compile(r"\S+:\d+$")
 _NAME = re.compile(r"[\w.\-:/<>$]+$")
 #: klog (Kubernetes components): ``Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg``
 _KLOG = re.compile(r"([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{1,9}) +(\d+) ([^ \]]+:\d+)\] ?(.*)",
-                   re.S)
+                   re.S | re.ASCII)
 _KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
-_LOGFMT_MESSAGE = ("msg", "message")
-_LOGFMT_LEVEL = ("level", "lvl", "severity")
-_LOGFMT_TIME = ("ts", "time", "timestamp", "t")
-_LOGFMT_LOGGER = ("logger", "caller_logger", "module")
 
 
 class TextParser:
     """Parses one text line into ``(format, partial record)``."""
 
-    def __init__(self, stamps: TimestampNormalizer) -> None:
+    def __init__(self, stamps: TimestampNormalizer, errors: Counter[str],
+                 max_json_depth: int) -> None:
         self._stamps = stamps
+        self._errors = errors
+        self._max_depth = max_json_depth
+        self._deep_chars = 2 * max_json_depth  # shorter JSON cannot be deeper
 
     def parse(self, text: str) -> tuple[str, dict[str, Any]]:
         first = text[:1]
@@ -59,12 +65,18 @@ class TextParser:
             match = _TS_PREFIX.match(text)
             if match is not None:
                 stamp = self._stamps.from_iso_parts(*match.groups())
-                return "text", self._after_timestamp(stamp, text[match.end():])
+                record = self._after_timestamp(stamp, text[match.end():])
+                if not stamp:  # impossible: kept as written
+                    record["attributes"]["invalid_timestamp"] = match.group(0).rstrip()
+                return "text", record
         elif first == "[":
             match = _BRACKET_TS.match(text)
             if match is not None:
                 stamp = self._stamps.from_iso_parts(*match.groups())
-                return "text", self._after_timestamp(stamp, text[match.end():])
+                record = self._after_timestamp(stamp, text[match.end():])
+                if not stamp:
+                    record["attributes"]["invalid_timestamp"] = match.group(0)[1:-1]
+                return "text", record
         elif "A" <= first <= "Z":
             if first in _KLOG_LEVELS and text[1:2].isdigit():
                 parsed = self._klog(text)
@@ -75,20 +87,38 @@ class TextParser:
                 return parsed
         if "=" in text:
             pairs = parse_logfmt(text)
-            if pairs is not None and _is_logfmt(pairs):
-                return "logfmt", self._logfmt(pairs)
+            if pairs is not None and is_logfmt(pairs):
+                return "logfmt", logfmt_record(pairs, self._stamps)
         return "text", self._body(None, text)
 
+        if first.isdigit():
+            match = _TS_PREFIX.match(text)
+            if match is not None:
+                stamp = self._stamps.from_iso_parts(*match.groups())
+                record = self._after_timestamp(stamp, text[match.end():])
+                if not stamp:  # impossible: kept as written
+                    record["attributes"]["invalid_timestamp"] = match.group(0).rstrip()
+                return "text", record
+        elif first == "[":
+            match = _BRACKET_TS.match(text)
+            if match is not None:
+                stamp = self._stamps.from_iso_parts(*match.groups())
+                record = self._after_timestamp(stamp, text[match.end():])
+                if not stamp:
+                    record["attributes"]["invalid_timestamp"] = match.group(0)[1:-1]
+                return "text", record
     def _klog(self, text: str) -> tuple[str, dict[str, Any]] | None:
-        """klog has no year: the current UTC year is assumed."""
+        """klog has no year: this year's date unless that is impossible or in the
+        future (see ``TimestampNormalizer.from_yearless``)."""
         match = _KLOG.match(text)
         if match is None:
             return None
         level, month, day, clock, frac, thread, caller, message = match.groups()
-        year = time.strftime("%Y", time.gmtime())
-        stamp = self._stamps.from_iso_parts(f"{year}-{month}-{day}", clock, frac, None)
+        stamp = self._stamps.from_yearless(month, day, clock, frac)
         record = self._finish(stamp, _KLOG_LEVELS[level], message, None)
         record["attributes"].update(caller=caller, thread=thread)
+        if not stamp:
+            record["attributes"]["invalid_timestamp"] = f"{month}{day} {clock}.{frac}"
         return "text", record
 
     def _after_timestamp(self, stamp: str | None, rest: str) -> dict[str, Any]:
@@ -131,7 +161,7 @@ class TextParser:
             module, function, line, message = match.groups()
             record = self._finish(stamp, level, message, module)
             record["attributes"]["function"] = function
-            record["attributes"]["line"] = int(line)
+            record["attributes"]["line"] = small_int(line)
             return record
         logger, sep, message = remainder.partition(" | ")
         if sep and _NAME.match(logger):
@@ -164,6 +194,10 @@ class TextParser:
         if len(parts) > 2 and parts[-1][:1] == "{":
             fields = load_object(parts[-1])
             if fields is not None:
+                if len(parts[-1]) > self._deep_chars and deeper_than(  # kept as text
+                        parts[-1], fields, self._max_depth):
+                    self._errors["json_too_deep"] += 1
+                    fields = {"fields": parts[-1], "json_too_deep": True}
                 parts.pop()
         message = parts.pop() if len(parts) > 1 else ""
         logger = caller = None
@@ -224,32 +258,3 @@ class TextParser:
         if logger:
             record["logger"] = logger
         return record
-
-    def _logfmt(self, pairs: dict[str, Any]) -> dict[str, Any]:
-        message = _pop_any(pairs, _LOGFMT_MESSAGE, lambda value: value) or ""
-        level = _pop_any(pairs, _LOGFMT_LEVEL, normalize_level)
-        stamp = _pop_any(pairs, _LOGFMT_TIME, self._stamps.from_string)
-        record: dict[str, Any] = {"timestamp": stamp, "level": level or "info",
-                                  "message": message, "attributes": pairs}
-        logger = _pop_any(pairs, _LOGFMT_LOGGER, lambda value: value)
-        if logger:
-            record["logger"] = logger
-        bare_request(message, pairs)
-        return record
-
-
-def _is_logfmt(pairs: dict[str, str]) -> bool:
-    return any(key in pairs for key in _LOGFMT_MESSAGE + _LOGFMT_LEVEL + _LOGFMT_TIME)
-
-
-def _pop_any(pairs: dict[str, Any], keys: tuple[str, ...],
-             convert: Callable[[str], Any]) -> Any:
-    """The converted value of the first key that converts; it leaves the attributes."""
-    for key in keys:
-        value = pairs.get(key)
-        if value is not None:
-            converted = convert(value)
-            if converted is not None:
-                del pairs[key]
-                return converted
-    return None

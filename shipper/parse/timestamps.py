@@ -2,47 +2,80 @@
 
 Accepts ISO 8601 with ``T`` or a space, ``.``/``,`` fractions, ``Z``/offset/no zone (no zone
 means the configured default zone), epoch seconds/milliseconds/microseconds/nanoseconds as
-numbers or digit strings, and Apache's ``03/Jan/2026:09:10:29 +0000``. The common case
-(already ``YYYY-MM-DDTHH:MM:SS.mmmZ``) passes through untouched; UTC strings are rebuilt
-with slicing only; results that needed ``datetime`` are cached in a bounded dict.
+numbers or number strings, Apache's ``03/Jan/2026:09:10:29 +0000`` and klog's year-less
+``mmdd hh:mm:ss``. Every result is checked against :mod:`shipper.parse.instants` (calendar
+and sane range): an impossible value gives ``IMPOSSIBLE``, a non-timestamp ``None``.
+
+Hot path: the last validated UTC second is remembered, so a canonical string of that
+second (``YYYY-MM-DDTHH:MM:SS.mmm[...]Z``) passes with a compare and two ``str`` checks,
+and epoch numbers of the last second reuse its formatted prefix; other strings are cached
+in a bounded dict.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-#: ISO date-time anywhere we accept one (groups: date, time, fraction, zone)
+from shipper.parse.instants import (
+    FLOOR,
+    FUTURE,
+    IMPOSSIBLE,
+    MILLIS_TAILS,
+    NUMBER_FLOOR,
+    NUMBER_FLOOR_MS,
+    format_instant,
+    instant,
+    number_text,
+    offset_minutes,
+    time_shaped,
+)
+
+#: ISO date-time anywhere we accept one (groups: date, time, fraction, zone); compile
+#: with ``re.ASCII`` (``\d`` must not take other scripts' digits)
 ISO_PATTERN = (
-    r"(\d{4}-\d{2}-\d{2}|\d{4}/\d{2}/\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?"
+    r"(\d{4}-\d{2}-\d{2}|\d{4}/\d{2}/\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d+))?"
     r"(?: ?(Z|z|UTC|GMT|[+-]\d{2}:?\d{2})(?![\w:]))?"
 )
-_ISO = re.compile(ISO_PATTERN + r"$")
-_APACHE = re.compile(r"(\d{2})/(\w{3})/(\d{4}):(\d{2}:\d{2}:\d{2})(?:\.(\d+))? ?([+-]\d{4})?$")
+_ISO = re.compile(ISO_PATTERN + r"$", re.ASCII)
+#: ISO 8601 to the minute (no seconds), accepted as a value only, not as a line prefix
+_ISO_MINUTES = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(Z|z|[+-]\d{2}:?\d{2})?$",
+                          re.ASCII)
+_APACHE = re.compile(r"(\d{2})/(\w{3})/(\d{4}):(\d{2}:\d{2}:\d{2})(?:\.(\d+))? ?([+-]\d{4})?$",
+                     re.ASCII)
 _MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_UTC_ZONES = frozenset({"Z", "z", "UTC", "GMT", "+00:00", "+0000", "-00:00", "-0000"})
 _CACHE_MAX = 4096
-#: plausible epoch seconds (2000-01-01 .. 2100-01-01): smaller numbers are not times
-_EPOCH_MIN = 946_684_800
-_EPOCH_MAX = 4_102_444_800
-_MILLIS_TAILS = tuple(f".{millis:03d}Z" for millis in range(1000))
+_CACHE_KEY_MAX = 64  # longer strings are never timestamps worth remembering
+_YEAR_REFRESH = 60.0
 
 
 class TimestampNormalizer:
     """Turns timestamp values into canonical strings; one per file parser (not shared)."""
 
-    def __init__(self, default_timezone: str = "UTC") -> None:
+    def __init__(self, default_timezone: str = "UTC",
+                 clock: Callable[[], float] = time.time) -> None:
         self._utc_default = default_timezone in ("UTC", "Etc/UTC", "GMT", "Z")
-        self._zone = timezone.utc if self._utc_default else ZoneInfo(default_timezone)
+        self._zone: tzinfo = UTC if self._utc_default else ZoneInfo(default_timezone)
+        self._clock = clock
         self._cache: dict[str, str | None] = {}
+        # the last UTC date and time found possible, and both joined by ``T``; until one
+        # is, a non-ASCII mark that prefixes no string the fast path takes
+        self._good_date = self._good_clock = self._good_second = "\uffff"
         self._epoch_second = -1
         self._epoch_prefix = ""
+        self._year_until = -1.0
+        self._year = 0
+        self._soon = ""
 
     def normalize(self, value: Any) -> str | None:
-        """Canonical timestamp for a JSON/logfmt/text value, or ``None`` if it is not one."""
+        """Canonical timestamp for a JSON/logfmt/text value, ``IMPOSSIBLE`` for one that
+        cannot be a time, ``None`` if it is not a timestamp."""
         if isinstance(value, str):
             return self.from_string(value)
         if isinstance(value, bool):
@@ -53,111 +86,127 @@ class TimestampNormalizer:
 
     def from_string(self, text: str) -> str | None:
         size = len(text)
-        if size >= 24 and text[-1] == "Z" and text[10] == "T" and text[19] == ".":
-            if size == 24:
-                return text
-            if text[20:-1].isdigit():  # nanoseconds (CRI, docker): keep milliseconds
-                return text[:23] + "Z"
+        if size >= 24 and text[-1] == "Z" and text[19] == "." and text.startswith(
+                self._good_second) and text.isascii() and text[20:-1].isdigit():
+            return text if size == 24 else text[:23] + "Z"  # CRI/docker: nanoseconds
         cached = self._cache.get(text)
         if cached is not None or text in self._cache:
             return cached
         result = self._parse_string(text)
-        if len(self._cache) >= _CACHE_MAX:
-            self._cache.clear()
-        self._cache[text] = result
+        if size <= _CACHE_KEY_MAX:
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            self._cache[text] = result
         return result
 
     def _parse_string(self, text: str) -> str | None:
         text = text.strip()
-        if not text:
-            return None
-        if text[0] != "-" and text.replace(".", "", 1).isdigit():
-            try:
-                return self.from_epoch(float(text) if "." in text else int(text))
-            except (ValueError, OverflowError):
-                return None
-        match = _ISO.match(text)
-        if match is not None:
-            return self.from_iso_parts(*match.groups())
+        if text[:1].isdigit() and text[4:5] in ("-", "/"):
+            match = _ISO.match(text)
+            if match is not None:
+                return self.from_iso_parts(*match.groups())
+            match = _ISO_MINUTES.match(text)
+            if match is not None:
+                date, clock, zone = match.groups()
+                return self.from_iso_parts(date, clock + ":00", None, zone)
+        if number_text(text):
+            return self._from_number_text(text)
         match = _APACHE.match(text)
         if match is not None:
             return self._from_apache(*match.groups())
-        return None
+        return IMPOSSIBLE if time_shaped(text) else None
 
-    def from_iso_parts(self, date: str, clock: str, frac: str | None,
-                       zone: str | None) -> str | None:
-        """Canonical form of an ISO timestamp already split by a regex."""
+    def _from_number_text(self, text: str) -> str:
+        try:
+            value = int(text) if text.isdigit() else float(text)
+        except (ValueError, OverflowError):
+            return IMPOSSIBLE
+        return self.from_epoch(value)
+
+    def from_iso_parts(self, date: str, clock: str, frac: str | None, zone: str | None) -> str:
+        """Canonical form of an ISO timestamp already split by a regex (``IMPOSSIBLE`` when
+        the calendar or the range rules it out)."""
         if "/" in date:
             date = date.replace("/", "-")
-        millis = (frac[:3] if len(frac) >= 3 else frac.ljust(3, "0")) if frac else "000"
-        if zone is None:
-            if self._utc_default:
-                return f"{date}T{clock}.{millis}Z"
-            return self._convert(date, clock, millis, None)
-        if zone in ("Z", "z", "UTC", "GMT") or zone in ("+00:00", "+0000", "-00:00", "-0000"):
+        if (zone is None and self._utc_default) or zone in _UTC_ZONES:
+            if clock != self._good_clock or date != self._good_date:
+                return self._checked(date, clock, frac or "", 0, None, utc=True)
+            millis = (frac[:3] if len(frac) >= 3 else frac.ljust(3, "0")) if frac else "000"
             return f"{date}T{clock}.{millis}Z"
-        return self._convert(date, clock, millis, zone)
-
-    def _convert(self, date: str, clock: str, millis: str, zone: str | None) -> str | None:
-        try:
-            naive = datetime.fromisoformat(f"{date}T{clock}.{millis}")
-        except ValueError:
-            return None
         if zone is None:
-            aware = naive.replace(tzinfo=self._zone)
-        else:
-            sign = -1 if zone[0] == "-" else 1
-            digits = zone[1:].replace(":", "")
-            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
-            aware = naive.replace(tzinfo=timezone(sign * offset))
-        return format_datetime(aware)
+            return self._checked(date, clock, frac or "", 0, self._zone)
+        offset = offset_minutes(zone)
+        if offset is None:
+            return IMPOSSIBLE
+        return self._checked(date, clock, frac or "", offset, None)
+
+    def _checked(self, date: str, clock: str, frac: str, offset: int,
+                 zone: tzinfo | None, utc: bool = False) -> str:
+        """The full rules (slow path: once per new UTC second, or zoned stamps)."""
+        found = instant(date, clock, frac, offset, zone)
+        if found is None or not FLOOR <= found[0] <= self._clock() + FUTURE:
+            return IMPOSSIBLE
+        stamp = format_instant(*found)
+        if utc and stamp[:19] == f"{date}T{clock}":  # plain UTC (not 24:00, not :60):
+            self._good_date, self._good_clock = date, clock  # its stamps skip the rules
+            self._good_second = stamp[:19]
+        return stamp
 
     def _from_apache(self, day: str, month: str, year: str, clock: str, frac: str | None,
-                     zone: str | None) -> str | None:
+                     zone: str | None) -> str:
         number = _MONTHS.get(month.capitalize())
         if number is None:
-            return None
+            return IMPOSSIBLE
         return self.from_iso_parts(f"{year}-{number:02d}-{day}", clock, frac, zone)
 
-    def from_epoch(self, value: float | int) -> str | None:
-        """Epoch seconds, milliseconds, microseconds or nanoseconds (told apart by size)."""
-        if _EPOCH_MIN <= value < 1e11:  # fast path: plausible seconds (zap, pino's ts/1000)
+    def from_yearless(self, month: str, day: str, clock: str, frac: str | None) -> str:
+        """A stamp without a year (klog ``mmdd hh:mm:ss``, default zone): this year's,
+        unless that is impossible (29 February) or more than a day ahead of the clock
+        (a December line read in January), then last year's."""
+        now = self._clock()
+        if now >= self._year_until:
+            self._year = time.gmtime(now).tm_year
+            self._soon = format_instant(int(now) + 86_400, 0)
+            self._year_until = now + _YEAR_REFRESH
+        stamp = self.from_iso_parts(f"{self._year}-{month}-{day}", clock, frac, None)
+        if stamp and stamp <= self._soon:
+            return stamp
+        return self.from_iso_parts(f"{self._year - 1}-{month}-{day}", clock, frac, None)
+
+    def from_epoch(self, value: float) -> str:
+        """Epoch seconds, milliseconds, microseconds or nanoseconds (told apart by size);
+        ``IMPOSSIBLE`` before 2000, past the range, negative or not finite."""
+        if NUMBER_FLOOR <= value < 1e11:  # fast path: plausible seconds (zap, pino's ts/1000)
             millis_total = round(value * 1000)
         else:
-            millis_total = _scaled_millis(value)
-            if millis_total is None:
-                return None
+            scaled = _scaled_millis(value)
+            if scaled is None or scaled < NUMBER_FLOOR_MS:
+                return IMPOSSIBLE
+            millis_total = scaled
         seconds, millis = divmod(millis_total, 1000)
         if seconds != self._epoch_second:
-            if not _EPOCH_MIN <= seconds <= _EPOCH_MAX:
-                return None
-            try:
-                self._epoch_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-            except (OverflowError, OSError, ValueError):
-                return None
+            if seconds > self._clock() + FUTURE:
+                return IMPOSSIBLE
+            self._epoch_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
             self._epoch_second = seconds
         # a table of ".mmmZ" tails: a formatted f-string costs ~1 us on the hot path
-        return self._epoch_prefix + _MILLIS_TAILS[millis]
+        return self._epoch_prefix + MILLIS_TAILS[millis]
 
 
-def _scaled_millis(value: float | int) -> int | None:
-    """Whole milliseconds of an epoch value in s/ms/us/ns (by magnitude), else ``None``."""
-    magnitude = abs(value)
-    if magnitude < 1e11:
+def _scaled_millis(value: float) -> int | None:
+    """Whole milliseconds of a positive epoch value in s/ms/us/ns (by magnitude), else
+    ``None`` (negative, NaN, infinite, or past nanoseconds of year 5138)."""
+    if not value > 0:  # also NaN
+        return None
+    if value < 1e11:
         return round(value * 1000)
-    if magnitude < 1e14:
+    if value < 1e14:
         return round(value)
-    if magnitude < 1e17:
+    if value < 1e17:
         return int(value) // 1000
-    if magnitude < 1e20:
+    if value < 1e20:
         return int(value) // 1_000_000
     return None
-
-
-def format_datetime(moment: datetime) -> str:
-    """An aware ``datetime`` as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC."""
-    utc = moment.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def format_epoch(seconds: float) -> str:

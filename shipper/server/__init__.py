@@ -15,7 +15,10 @@ _EXPORTS = {
     "JobTracker": "jobs", "ServerSettings": "settings", "parse_listen": "settings",
     "TailBusyError": "tail", "TailFilter": "tail", "TailHub": "tail",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "JobTracker", "Progress", "ServerSettings", "TailBusyError", "TailFilter", "TailHub",
+    "bound_port", "build_app", "parse_listen", "start_server",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -6,28 +6,31 @@
 ``GET /readyz``            200 once ready, 503 before and while draining
 ``GET /v1/tail``           SSE stream of records (``job_id``, ``level``, ``correlation_id``,
                            ``logger``, ``replay`` query parameters)
-``GET /v1/jobs``           job summaries, most recently updated first (``limit``)
+``GET /v1/jobs``           job summaries, most recently updated first, in pages
+                           (``limit``, ``page_token``; the body's ``next`` is the next page)
 ``GET /v1/jobs/{job_id}``  one job summary
 =========================  ======================================================
 
-When a bearer token is configured, ``/v1/*`` requires ``Authorization: Bearer <token>``;
-``/metrics`` and the probes stay open. The server only observes: it never blocks the
-pipeline (metrics are rendered in a thread, tail clients have bounded queues).
+Who may read ``/v1/*`` is decided in :mod:`shipper.server.access` (bearer token, else
+loopback clients only); connections are capped and timed out by
+:mod:`shipper.server.connections`. The server only observes: it never blocks the
+pipeline (metrics are rendered in a thread, tail clients have bounded queues, every
+response is bounded in bytes).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
-from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import orjson
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
 from shipper.errors import ConfigError
+from shipper.server.access import TokenSource, guard
+from shipper.server.connections import ConnectionGate, RefusalLog, descriptor_budget
 from shipper.server.health import Progress
 from shipper.server.jobs import JobTracker
 from shipper.server.settings import ServerSettings, parse_listen
@@ -40,18 +43,16 @@ PROGRESS = web.AppKey("progress", Progress)
 TAIL = web.AppKey("tail", TailHub)
 JOBS = web.AppKey("jobs", JobTracker)
 SETTINGS = web.AppKey("settings", ServerSettings)
-TOKEN = web.AppKey("token", str)
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+TOKEN = web.AppKey("token", TokenSource)
 
 
 def build_app(*, metrics: Any, progress: Progress, tail: TailHub, jobs: JobTracker,
               settings: ServerSettings) -> web.Application:
     """The aiohttp application; the token file (if any) is read when it starts."""
-    app = web.Application(middlewares=[_bearer_auth])
+    token = TokenSource(settings)
+    app = web.Application(middlewares=[guard(token, settings.v1_open)])
     app[METRICS], app[PROGRESS], app[TAIL], app[JOBS] = metrics, progress, tail, jobs
-    app[SETTINGS] = settings
-    app[TOKEN] = settings.token.get_secret_value().strip() if settings.token else ""
+    app[SETTINGS], app[TOKEN] = settings, token
     app.on_startup.append(_load_token)
     app.on_shutdown.append(_end_tails)
     app.router.add_get("/metrics", _metrics)
@@ -68,13 +69,15 @@ async def start_server(app: web.Application, listen: str) -> web.AppRunner:
     address = parse_listen(listen)
     if address is None:
         raise ConfigError("the server is disabled ('off'); do not start it", key="server.listen")
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+    settings = app[SETTINGS]
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0,
+                           keepalive_timeout=settings.header_timeout)
     try:
         await runner.setup()
     except ConfigError:
         await runner.cleanup()
         raise
-    site = web.TCPSite(runner, address[0], address[1], reuse_address=True)
+    site = GatedSite(runner, address, _gate(app, runner))
     try:
         await site.start()
     except OSError as exc:
@@ -84,43 +87,56 @@ async def start_server(app: web.Application, listen: str) -> web.AppRunner:
     return runner
 
 
+def _gate(app: web.Application, runner: web.AppRunner) -> ConnectionGate:
+    settings = app[SETTINGS]
+    metrics: Any = app[METRICS]
+    assert runner.server is not None
+    refusals = RefusalLog(metrics.server_connections_refused_total,
+                          asyncio.get_running_loop().time)
+    return ConnectionGate(runner.server, limit=descriptor_budget(settings.max_connections),
+                          per_client=settings.max_connections_per_client,
+                          header_timeout=settings.header_timeout, refusals=refusals)
+
+
+class GatedSite(web.BaseSite):
+    """A TCP site whose connections pass a :class:`ConnectionGate` first. Its accept
+    backlog is the connection cap too (asyncio accepts up to a backlog at once before
+    the gate can close the surplus), so the server never holds more than twice the cap
+    in descriptors, half the descriptor limit at most."""
+
+    def __init__(self, runner: web.AppRunner, address: tuple[str, int],
+                 gate: ConnectionGate) -> None:
+        super().__init__(runner, backlog=max(8, gate.limit))
+        self._address = address
+        self._gate = gate
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._address[0]}:{self._address[1]}"
+
+    async def start(self) -> None:
+        await super().start()
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._gate, self._address[0], self._address[1], backlog=self._backlog,
+            reuse_address=True)
+
+    async def stop(self) -> None:
+        self._gate.closing = True
+        await super().stop()
+
+
 def bound_port(runner: web.AppRunner) -> int:
     """The TCP port the runner actually listens on."""
     return int(runner.addresses[0][1])
 
 
 async def _load_token(app: web.Application) -> None:
-    path = app[SETTINGS].token_file
-    if path is not None:
-        app[TOKEN] = await asyncio.to_thread(_read_token, path)
-
-
-def _read_token(path: Path) -> str:
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"cannot read token file: {exc.strerror}", key="server.token_file") from None
-    if not token:
-        raise ConfigError("the token file is empty", key="server.token_file")
-    return token
+    await app[TOKEN].load()
 
 
 async def _end_tails(app: web.Application) -> None:
     app[TAIL].close()
-
-
-@web.middleware
-async def _bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    token = request.app[TOKEN]
-    if token and request.path.startswith("/v1/"):
-        given = request.headers.get("Authorization", "")
-        scheme, _, value = given.partition(" ")
-        ok = scheme.lower() == "bearer" and hmac.compare_digest(
-            value.strip().encode(), token.encode())
-        if not ok:
-            return _json({"error": "unauthorized"}, 401,
-                         headers={"WWW-Authenticate": 'Bearer realm="shipper"'})
-    return await handler(request)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -130,7 +146,8 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 async def _metrics(request: web.Request) -> web.Response:
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    body = await asyncio.to_thread(encoder, request.app[METRICS].registry)
+    metrics: Any = request.app[METRICS]
+    body = await asyncio.to_thread(encoder, metrics.registry)
     response = web.Response(body=body, headers={"Content-Type": content_type})
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         response.enable_compression()
@@ -148,8 +165,14 @@ async def _readyz(request: web.Request) -> web.Response:
 
 
 async def _jobs(request: web.Request) -> web.Response:
-    limit = _int_param(request, "limit", None)
-    return _json({"jobs": request.app[JOBS].summaries(limit)})
+    """One page of job summaries; ``next`` links the following page (``null`` at the end)."""
+    settings = request.app[SETTINGS]
+    limit = min(_int_param(request, "limit", settings.jobs_page_size) or 1, settings.jobs_page_max)
+    before = _int_param(request, "page_token", None)
+    parts, cursor = request.app[JOBS].page(limit, settings.jobs_page_max_bytes, before)
+    following = None if cursor is None else f"/v1/jobs?limit={limit}&page_token={cursor}"
+    body = b'{"jobs":[' + b",".join(parts) + b'],"next":' + orjson.dumps(following) + b"}"
+    return web.Response(body=body, content_type="application/json")
 
 
 async def _job(request: web.Request) -> web.Response:
@@ -163,7 +186,7 @@ def _int_param(request: web.Request, name: str, default: int | None) -> int | No
     text = request.query.get(name)
     if text is None or text == "":
         return default
-    if not text.isdigit():
+    if not text.isdigit() or len(text) > 18:
         raise web.HTTPBadRequest(text=f"{name} must be a non-negative integer")
     return int(text)
 
@@ -193,8 +216,9 @@ async def _stream(request: web.Request, client: Any, backlog: list[bytes],
     await response.prepare(request)
     client.on_kick = lambda: _abort(request)
     try:
-        for data in backlog:
-            await response.write(b"data: " + data + b"\n\n")
+        backlog.reverse()  # popped as written, so a long replay is freed as it goes
+        while backlog:
+            await response.write(b"data: " + backlog.pop() + b"\n\n")
         while (data := await client.next(heartbeat)) is not None:
             await response.write(b": keepalive\n\n" if data == HEARTBEAT else b"data: " + data + b"\n\n")
         await response.write(f"event: end\ndata: {client.closed_reason}\n\n".encode())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from shipper.record import Record
 
@@ -39,6 +40,7 @@ _SUCCESS = frozenset({"success", "succeeded", "ok", "completed", "complete", "do
 _ERROR = frozenset({"error", "failed", "failure", "fatal", "errored", "crashed"})
 _CANCELLED = frozenset({"cancelled", "canceled", "aborted", "killed", "timeout"})
 _ERROR_FIELDS = ("error", "error_message", "exception")
+#: longest error text kept (longer is cut and ends with "…"); names and statuses: 100
 MAX_TEXT = 1000
 
 
@@ -82,7 +84,7 @@ def detect(record: Record) -> JobEvent | None:
     return None
 
 
-def _json_event(name: str, attrs: dict) -> JobEvent:
+def _json_event(name: str, attrs: dict[str, Any]) -> JobEvent:
     scope, phase = _JSON_EVENTS[name]
     status = shorten(attrs.get("status"))
     default = "started" if phase == START else ("error" if name.endswith("error") else "success")
@@ -96,7 +98,7 @@ def _json_event(name: str, attrs: dict) -> JobEvent:
     return JobEvent(name, scope, phase, outcome, status, shorten(label), _millis(attrs), error)
 
 
-def _stage_line(message: str, attrs: dict) -> JobEvent | None:
+def _stage_line(message: str, attrs: dict[str, Any]) -> JobEvent | None:
     match = _STAGE_LINE.search(message)
     if match is None:
         return None
@@ -106,11 +108,11 @@ def _stage_line(message: str, attrs: dict) -> JobEvent | None:
     outcome = {"started": "started", "completed": "success", "failed": "error"}[verb]
     error = (_error_text(attrs) or shorten(message.strip(), MAX_TEXT)) if verb == "failed" else None
     status = None if phase == START else outcome
-    return JobEvent(_STAGE_EVENTS[verb], STAGE, phase, outcome, status, match["stage"],
+    return JobEvent(_STAGE_EVENTS[verb], STAGE, phase, outcome, status, shorten(match["stage"]),
                     duration, error)
 
 
-def _millis(attrs: dict) -> float | None:
+def _millis(attrs: dict[str, Any]) -> float | None:
     if "duration_ms" in attrs:
         value = _number(attrs["duration_ms"])
         return None if value is None else value / 1000.0
@@ -127,7 +129,7 @@ def _number(value: object) -> float | None:
     return number if number >= 0 and math.isfinite(number) else None
 
 
-def _error_text(attrs: dict) -> str | None:
+def _error_text(attrs: dict[str, Any]) -> str | None:
     for key in _ERROR_FIELDS:
         value = attrs.get(key)
         if value:

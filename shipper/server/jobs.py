@@ -1,27 +1,52 @@
-"""Per-job summaries in a bounded LRU, and the job lifecycle metrics.
+"""Per-job summaries in an LRU bounded in jobs and bytes, and the job lifecycle metrics.
 
 :class:`JobTracker` is fed the forwarded records (:meth:`observe`) and the dropped ones
 (:meth:`observe_drop`) by the pipeline. For each ``job_id`` it keeps first/last seen,
-records by level, drops by reason, the stages/layers seen with status and duration, the
-final status when a ``pipeline_complete`` was seen, and the last error message. The
-least recently updated job is evicted beyond ``max_jobs``. Job ids never become labels:
-the metrics are ``shipper_job_stage_duration_seconds{stage,outcome}``,
+records by level, drops by reason, the stages/layers seen with status and duration (at
+most ``max_stages_per_job``), the final status when a ``pipeline_complete`` was seen,
+and the last error message (at most :data:`~shipper.server.events.MAX_TEXT` characters).
+Job ids longer than :data:`JOB_ID_MAX` are cut and suffixed with a hash of the whole id
+(:func:`job_key`). The least recently updated jobs are evicted beyond ``max_jobs`` or
+``max_bytes`` (an estimate of what each summary holds). :meth:`page` serves the
+summaries most recently updated first, in pages bounded in jobs and bytes.
+
+Job ids never become labels: the metrics are
+``shipper_job_stage_duration_seconds{stage,outcome}``,
 ``shipper_job_events_total{event,outcome}`` and ``shipper_jobs_active``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
 
 from shipper.record import LEVEL_RANK, Record
 from shipper.server import events
 from shipper.server.events import JobEvent
+from shipper.server.settings import MIB, ServerSettings
 
 ERROR_RANK = LEVEL_RANK["error"]
 OTHER_STAGE = "other"
+#: longest job id kept as is; longer ones become a prefix, "…" and a hash of the whole id
+JOB_ID_MAX = 256
+#: estimated bytes of one summary without its texts, and of one stage without its name
+JOB_COST = 1200
+STAGE_COST = 400
+
+
+def job_key(value: object) -> str:
+    """The id a job is tracked (and looked up) under."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= JOB_ID_MAX:
+        return text
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    return f"{text[:JOB_ID_MAX - 17]}…{digest}"
 
 
 @dataclass(slots=True)
@@ -47,6 +72,11 @@ class JobSummary:
     ended_at: str | None = None
     last_error: str | None = None
     last_error_at: str | None = None
+    #: position in the tracker's update order (the ``/v1/jobs`` page cursor)
+    seq: int = 0
+    #: estimated bytes this summary holds
+    weight: int = JOB_COST
+    stages_dropped: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +86,7 @@ class JobSummary:
             "records": sum(self.levels.values()), "levels": dict(self.levels),
             "drops": dict(self.drops),
             "stages": {name: _stage_dict(info) for name, info in self.stages.items()},
+            "stages_not_kept": self.stages_dropped,
             "last_error": self.last_error, "last_error_at": self.last_error_at,
         }
 
@@ -66,7 +97,7 @@ def _stage_dict(info: StageInfo) -> dict[str, Any]:
 
 
 def _iso(epoch: float) -> str:
-    stamp = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    stamp = datetime.fromtimestamp(epoch, tz=UTC)
     return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -82,21 +113,32 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
 
 
 class JobTracker:
-    """Bounded LRU of job summaries fed by the pipeline (event loop thread only)."""
+    """LRU of job summaries bounded in jobs and bytes (event loop thread only)."""
 
     def __init__(self, metrics: Any, clock: Callable[[], float], max_jobs: int, *,
-                 max_stages_per_job: int = 200, max_stage_labels: int = 100) -> None:
-        if max_jobs < 1 or max_stages_per_job < 1 or max_stage_labels < 1:
-            raise ValueError("max_jobs, max_stages_per_job and max_stage_labels must be >= 1")
+                 max_stages_per_job: int = 100, max_stage_labels: int = 100,
+                 max_bytes: int = 8 * MIB) -> None:
+        if min(max_jobs, max_stages_per_job, max_stage_labels, max_bytes) < 1:
+            raise ValueError("max_jobs, max_stages_per_job, max_stage_labels and max_bytes "
+                             "must be >= 1")
         self._metrics = metrics
         self._clock = clock
-        self._max_jobs = max_jobs
+        self._max_jobs, self._max_bytes = max_jobs, max_bytes
         self._max_stages = max_stages_per_job
         self._max_labels = max_stage_labels
         self._jobs: OrderedDict[str, JobSummary] = OrderedDict()
         self._stage_labels: set[str] = set()
         self._active = 0
+        self._seq = 0
+        self.bytes = 0
         self.evicted = 0
+
+    @classmethod
+    def from_settings(cls, metrics: Any, clock: Callable[[], float],
+                      settings: ServerSettings) -> JobTracker:
+        return cls(metrics, clock, settings.jobs_max, max_stages_per_job=settings.jobs_max_stages,
+                   max_stage_labels=settings.jobs_max_stage_labels,
+                   max_bytes=settings.jobs_max_bytes)
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -108,13 +150,15 @@ class JobTracker:
             job_id = record.get("job_id")
             if job_id is None:
                 continue
-            job = self._touch(str(job_id), now)
+            job = self._touch(job_id, now)
             job.levels[record.get("level", "info")] += 1
             event = events.detect(record)
             if event is not None:
                 self._apply(job, event, record)
             elif LEVEL_RANK.get(record.get("level", "info"), 2) >= ERROR_RANK:
-                self._set_error(job, record.get("message"), record)
+                self._set_error(job, events.shorten(record.get("message"), events.MAX_TEXT),
+                                record.get("timestamp"))
+        self._shrink()
         self._metrics.jobs_active.set(self._active)
 
     def observe_drop(self, record: Record, reason: str) -> None:
@@ -122,34 +166,62 @@ class JobTracker:
         job_id = record.get("job_id")
         if job_id is None:
             return
-        self._touch(str(job_id), self._clock()).drops[reason] += 1
+        self._touch(job_id, self._clock()).drops[reason] += 1
+        self._shrink()
         self._metrics.jobs_active.set(self._active)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        job = self._jobs.get(job_id)
+        job = self._jobs.get(job_key(job_id))
         return None if job is None else job.as_dict()
 
     def summaries(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Job summaries, most recently updated first."""
+        """Every job summary, most recently updated first (tests and inspection; the
+        server serves :meth:`page`, which is bounded)."""
         jobs = list(reversed(self._jobs.values()))
         return [job.as_dict() for job in (jobs if limit is None else jobs[:limit])]
 
-    def _touch(self, job_id: str, now: float) -> JobSummary:
-        job = self._jobs.get(job_id)
+    def page(self, limit: int, max_bytes: int,
+             before: int | None = None) -> tuple[list[bytes], int | None]:
+        """JSON summaries most recently updated first, from the cursor ``before`` on (a
+        ``seq``), at most ``limit`` of them and ``max_bytes`` together (at least one);
+        and the cursor of the next page (``None`` on the last one)."""
+        out: list[bytes] = []
+        total, cursor = 0, 0
+        for job in reversed(self._jobs.values()):
+            if before is not None and job.seq >= before:
+                continue
+            if len(out) >= limit:
+                return out, cursor
+            data = orjson.dumps(job.as_dict(), default=str)
+            if out and total + len(data) > max_bytes:
+                return out, cursor
+            out.append(data)
+            total, cursor = total + len(data) + 1, job.seq
+        return out, None
+
+    def _touch(self, job_id: object, now: float) -> JobSummary:
+        key = job_id if type(job_id) is str and len(job_id) <= JOB_ID_MAX else job_key(job_id)
+        self._seq += 1
+        job = self._jobs.get(key)
         if job is None:
-            job = self._jobs[job_id] = JobSummary(job_id, now, now)
-            if len(self._jobs) > self._max_jobs:
-                self._evict()
+            job = self._jobs[key] = JobSummary(key, now, now)
+            job.weight += len(key)
+            self.bytes += job.weight
         else:
-            self._jobs.move_to_end(job_id)
+            self._jobs.move_to_end(key)
             job.last_seen = now
+        job.seq = self._seq
         return job
 
-    def _evict(self) -> None:
-        _, old = self._jobs.popitem(last=False)
-        self.evicted += 1
-        if old.active:
-            self._active -= 1
+    def _shrink(self) -> None:
+        """Evict the least recently updated jobs while over either bound."""
+        while len(self._jobs) > self._max_jobs or (self.bytes > self._max_bytes
+                                                   and len(self._jobs) > 1):
+            _, old = self._jobs.popitem(last=False)
+            self.evicted += 1
+            self.bytes -= old.weight
+            if old.active:
+                self._active -= 1
 
     def _apply(self, job: JobSummary, event: JobEvent, record: Record) -> None:
         self._metrics.job_events_total.labels(event=event.event, outcome=event.outcome).inc()
@@ -159,7 +231,7 @@ class JobTracker:
         elif event.name:
             self._stage(job, event, stamp)
         if event.error:
-            job.last_error, job.last_error_at = event.error, stamp
+            self._set_error(job, event.error, stamp)
 
     def _pipeline(self, job: JobSummary, event: JobEvent, stamp: str | None) -> None:
         if event.phase == events.START:
@@ -172,11 +244,14 @@ class JobTracker:
             job.active, self._active = False, self._active - 1
 
     def _stage(self, job: JobSummary, event: JobEvent, stamp: str | None) -> None:
-        info = job.stages.get(event.name)  # type: ignore[arg-type]
+        name = event.name or ""
+        info = job.stages.get(name)
         if info is None:
             if len(job.stages) >= self._max_stages:
+                job.stages_dropped += 1
                 return
-            info = job.stages[event.name] = StageInfo(kind=event.scope)  # type: ignore[index]
+            info = job.stages[name] = StageInfo(kind=event.scope)
+            self._grow(job, STAGE_COST + len(name))
         if event.phase == events.START:
             info.status, info.started_at, info.ended_at = "running", stamp, None
             info.duration_seconds = None
@@ -186,9 +261,8 @@ class JobTracker:
             duration = _seconds_between(info.started_at, stamp)
         info.status, info.ended_at, info.duration_seconds = event.status or event.outcome, stamp, duration
         if duration is not None:
-            label = self._stage_label(event.name)  # type: ignore[arg-type]
             self._metrics.job_stage_duration_seconds.labels(
-                stage=label, outcome=event.outcome).observe(duration)
+                stage=self._stage_label(name), outcome=event.outcome).observe(duration)
 
     def _stage_label(self, name: str) -> str:
         if name in self._stage_labels:
@@ -198,7 +272,11 @@ class JobTracker:
         self._stage_labels.add(name)
         return name
 
-    def _set_error(self, job: JobSummary, message: object, record: Record) -> None:
-        if message:
-            job.last_error = events.shorten(message, events.MAX_TEXT)
-            job.last_error_at = record.get("timestamp")
+    def _set_error(self, job: JobSummary, text: str | None, stamp: str | None) -> None:
+        if text:
+            self._grow(job, len(text) - len(job.last_error or ""))
+            job.last_error, job.last_error_at = text, stamp
+
+    def _grow(self, job: JobSummary, delta: int) -> None:
+        job.weight += delta
+        self.bytes += delta

@@ -3,7 +3,11 @@
 ``listen`` is ``HOST:PORT`` (``[::1]:9102`` for IPv6, port ``0`` picks a free one) or
 ``off``. The optional bearer token for ``/v1/*`` comes either inline (``token``, a
 ``SecretStr`` that never shows in dumps or logs) or from a mounted Secret file
-(``token_file``, read when the server starts).
+(``token_file``, read when the server starts and re-read when it changes). Without a
+token, ``/v1/*`` answers loopback clients only unless ``v1_open`` says otherwise.
+
+Every ring, queue and response is bounded in bytes as well as in items; the defaults
+keep the server's share of memory within a few tens of MiB (the chart's limit is 256 MiB).
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from shipper.units import Duration, Model
+from shipper.units import Duration, Model, Size
 
 OFF = "off"
+KIB = 1024
+MIB = 1024 * KIB
 
 
 def parse_listen(listen: str) -> tuple[str, int] | None:
@@ -38,21 +44,44 @@ class ServerSettings(Model):
     listen: str = "0.0.0.0:9102"
     #: ``/healthz`` fails when records wait but nothing was read or delivered this long
     stall_after: Duration = 120.0
-    #: recent records kept for ``/v1/tail`` replay
+    #: open connections at most; more are closed at once (also capped to a quarter of
+    #: the process's descriptor limit, so the tailer always has descriptors left)
+    max_connections: int = Field(64, ge=1, le=10_000)
+    #: open connections from one client address at most (keeps probes and scrapes
+    #: working while one peer floods the port)
+    max_connections_per_client: int = Field(16, ge=1, le=10_000)
+    #: a connection must send a complete request head this soon after it opens (and an
+    #: idle keep-alive connection is closed after this long)
+    header_timeout: Duration = Field(10.0, gt=0)
+    #: recent records kept for ``/v1/tail`` replay: this many at most...
     tail_ring_size: int = Field(1000, ge=1, le=100_000)
+    #: ...and this many bytes at most (JSON size plus a fixed cost per record)
+    tail_ring_bytes: Size = Field(8 * MIB, ge=64 * KIB)
     #: default number of matching ring records replayed to a new tail client
     tail_replay: int = Field(100, ge=0, le=100_000)
     tail_max_clients: int = Field(8, ge=1, le=1000)
-    #: records a tail client may lag behind before it is disconnected
+    #: records a tail client may lag behind before it is disconnected...
     tail_client_queue: int = Field(1000, ge=1, le=100_000)
+    #: ...and bytes (also the most one replay sends)
+    tail_client_queue_bytes: Size = Field(1 * MIB, ge=16 * KIB)
     #: SSE comment sent when idle so dead clients are noticed
     tail_heartbeat: Duration = 15.0
-    #: job summaries kept (least recently updated evicted first)
+    #: job summaries kept (least recently updated evicted first)...
     jobs_max: int = Field(1000, ge=1, le=1_000_000)
+    #: ...and their estimated bytes at most
+    jobs_max_bytes: Size = Field(8 * MIB, ge=64 * KIB)
+    #: stages/layers remembered per job (later ones are counted, not kept)
+    jobs_max_stages: int = Field(100, ge=1, le=10_000)
     #: distinct stage names used as metric labels; later ones are counted as ``other``
     jobs_max_stage_labels: int = Field(100, ge=1, le=10_000)
+    #: ``/v1/jobs`` page: default ``limit``, the largest ``limit`` and the body's byte cap
+    jobs_page_size: int = Field(100, ge=1, le=100_000)
+    jobs_page_max: int = Field(500, ge=1, le=100_000)
+    jobs_page_max_bytes: Size = Field(512 * KIB, ge=16 * KIB)
     token: SecretStr | None = None
     token_file: Path | None = None
+    #: serve ``/v1/*`` without a token to any client (default: loopback clients only)
+    v1_open: bool = False
 
     @field_validator("listen")
     @classmethod
@@ -61,11 +90,13 @@ class ServerSettings(Model):
         return value.strip()
 
     @model_validator(mode="after")
-    def _one_token_source(self) -> "ServerSettings":
+    def _one_token_source(self) -> ServerSettings:
         if self.token is not None and self.token_file is not None:
             raise ValueError("set either server.token or server.token_file, not both")
         if self.token is not None and not self.token.get_secret_value().strip():
             raise ValueError("server.token must not be empty")
+        if self.jobs_page_size > self.jobs_page_max:
+            raise ValueError("server.jobs_page_size must not exceed server.jobs_page_max")
         return self
 
     @property

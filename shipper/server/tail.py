@@ -1,11 +1,14 @@
-"""Live tail: a bounded ring of recent records and SSE clients with bounded queues.
+"""Live tail: a ring of recent records and SSE clients, all bounded in records and bytes.
 
 The pipeline calls :meth:`TailHub.publish` with the records that passed the filters
-(already redacted); internal ``_`` keys (``_raw`` holds the unredacted line) are stripped
-when a record is encoded for a client, so nothing private ever leaves. With no client
-connected, ``publish`` only extends the ring (a C-level ``deque.extend``). Each client
-has a bounded queue; a client that falls further behind than its queue is disconnected
-(and counted) instead of slowing the pipeline. All methods run on the event loop thread.
+(already redacted); internal ``_`` keys are stripped when a record is encoded for a
+client, so nothing private ever leaves. The ring keeps whole publish batches: one
+``orjson.dumps`` of the batch weighs it (JSON size plus :data:`RECORD_OVERHEAD` a
+record), and the oldest batches go once the ring holds more than ``ring_bytes`` (or
+about ``ring_size`` records). Each client has a queue bounded in records and bytes; a
+client that falls further behind is disconnected (and counted) instead of slowing the
+pipeline. A replay sends at most ``client_queue_bytes``. All methods run on the event
+loop thread.
 """
 
 from __future__ import annotations
@@ -13,18 +16,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping
 
 import orjson
 
 from shipper.errors import ShipperError
 from shipper.record import LEVEL_RANK, Record, get_field, public_view
+from shipper.server.settings import MIB, ServerSettings
 
 log = logging.getLogger(__name__)
 
 #: what :meth:`TailClient.next` returns when it waited ``timeout`` seconds for nothing
 HEARTBEAT = b""
+#: bytes a kept record costs beyond its JSON (dict and key objects)
+RECORD_OVERHEAD = 512
+#: the fields a record that cannot be encoded keeps in the ring and on the wire
+_PLAIN_FIELDS = ("timestamp", "level", "message", "logger", "job_id", "correlation_id",
+                 "shard_index", "stream", "k8s", "file")
 
 
 class TailBusyError(ShipperError):
@@ -41,7 +50,7 @@ class TailFilter:
     logger: str | None = None
 
     @classmethod
-    def from_query(cls, query: Mapping[str, str]) -> "TailFilter":
+    def from_query(cls, query: Mapping[str, str]) -> TailFilter:
         """Build from ``job_id``, ``level`` (minimum), ``correlation_id``, ``logger``."""
         level = (query.get("level") or "").strip().lower()
         if level and level not in LEVEL_RANK:
@@ -76,26 +85,52 @@ def _logger_matches(logger: object, wanted: str) -> bool:
 
 
 def encode(record: Record) -> bytes:
-    """The public JSON of a record (internal ``_`` keys removed)."""
-    return orjson.dumps(public_view(record), default=str)
+    """The public JSON of a record (internal ``_`` keys removed; see :func:`encodable`)."""
+    try:
+        return orjson.dumps(public_view(record), default=str)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(public_view(encodable(record)), default=str)
+
+
+def encodable(record: Record) -> Record:
+    """``record`` if it encodes as JSON, else its plain fields and a note (e.g. nesting
+    deeper than JSON encoders allow), so neither the ring nor a client ever fails on it."""
+    try:
+        orjson.dumps(record, default=str)
+    except orjson.JSONEncodeError as exc:
+        plain = {k: record[k] for k in _PLAIN_FIELDS if k in record}
+        plain["attributes"] = {"tail_note": f"record not encodable as JSON: {exc}"}
+        return plain
+    return record
+
+
+def weigh(records: list[Record]) -> int:
+    """Bytes the records cost in the ring (raises ``orjson.JSONEncodeError``)."""
+    return len(orjson.dumps(records, default=str)) + RECORD_OVERHEAD * len(records)
 
 
 class TailClient:
-    """One connected tail client: its filter and bounded queue of encoded records."""
+    """One connected tail client: its filter and queue of encoded records."""
 
-    def __init__(self, tail_filter: TailFilter, queue_size: int) -> None:
+    def __init__(self, tail_filter: TailFilter, queue_size: int, queue_bytes: int = MIB) -> None:
         self.filter = tail_filter
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=queue_size)
+        self._max_bytes = queue_bytes
+        self.queued_bytes = 0
         self.closed_reason: str | None = None
         #: called when the hub kicks this client out (the server aborts the connection)
         self.on_kick: Callable[[], None] | None = None
 
     def offer(self, data: bytes) -> bool:
-        """Queue one encoded record; ``False`` when the queue is full (client too slow)."""
+        """Queue one encoded record; ``False`` when the queue is full (client too slow).
+        One record larger than the byte bound still passes an empty queue."""
+        if self.queued_bytes and self.queued_bytes + len(data) > self._max_bytes:
+            return False
         try:
             self._queue.put_nowait(data)
         except asyncio.QueueFull:
             return False
+        self.queued_bytes += len(data)
         return True
 
     def close(self, reason: str) -> None:
@@ -105,6 +140,7 @@ class TailClient:
         self.closed_reason = reason
         while not self._queue.empty():
             self._queue.get_nowait()
+        self.queued_bytes = 0
         self._queue.put_nowait(None)
 
     def kick(self, reason: str) -> None:
@@ -116,34 +152,86 @@ class TailClient:
     async def next(self, timeout: float) -> bytes | None:
         """Next encoded record, :data:`HEARTBEAT` after ``timeout`` idle, ``None`` at end."""
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            data = await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
             return HEARTBEAT
+        if data:
+            self.queued_bytes = max(0, self.queued_bytes - len(data))
+        return data
 
 
 class TailHub:
     """The ring of recent records and the set of live tail clients."""
 
-    def __init__(self, *, ring_size: int, max_clients: int, client_queue: int) -> None:
-        if min(ring_size, max_clients, client_queue) < 1:
-            raise ValueError("ring_size, max_clients and client_queue must be >= 1")
-        self._ring: deque[Record] = deque(maxlen=ring_size)
+    def __init__(self, *, ring_size: int, max_clients: int, client_queue: int,
+                 ring_bytes: int = 8 * MIB, client_queue_bytes: int = MIB) -> None:
+        if min(ring_size, max_clients, client_queue, ring_bytes, client_queue_bytes) < 1:
+            raise ValueError("the ring, client and queue bounds must be >= 1")
+        self._batches: deque[tuple[list[Record], int]] = deque()
+        self._ring_size, self._ring_bytes = ring_size, ring_bytes
+        self._kept = 0
+        self._kept_bytes = 0
         self._clients: list[TailClient] = []
         self._max_clients = max_clients
-        self._client_queue = client_queue
+        self._client_queue, self._client_bytes = client_queue, client_queue_bytes
         self.published = 0
         self.slow_disconnects = 0
+
+    @classmethod
+    def from_settings(cls, settings: ServerSettings) -> TailHub:
+        return cls(ring_size=settings.tail_ring_size, max_clients=settings.tail_max_clients,
+                   client_queue=settings.tail_client_queue, ring_bytes=settings.tail_ring_bytes,
+                   client_queue_bytes=settings.tail_client_queue_bytes)
 
     @property
     def clients(self) -> int:
         return len(self._clients)
 
+    @property
+    def ring_records(self) -> int:
+        return self._kept
+
+    @property
+    def ring_bytes(self) -> int:
+        return self._kept_bytes
+
     def publish(self, records: list[Record]) -> None:
         """Remember ``records`` in the ring and push the matching ones to clients."""
-        self._ring.extend(records)
         self.published += len(records)
+        kept = records[-self._ring_size:]
+        try:
+            weight = weigh(kept)
+        except orjson.JSONEncodeError:
+            kept = [encodable(record) for record in kept]
+            weight = weigh(kept)
+        self._remember(kept, weight)
         if self._clients:
             self._fan_out(records)
+
+    def _remember(self, records: list[Record], weight: int) -> None:
+        if weight > self._ring_bytes:
+            records, weight = self._newest_fitting(records)
+        if not records:
+            return
+        batches = self._batches
+        batches.append((records, weight))
+        self._kept += len(records)
+        self._kept_bytes += weight
+        while (self._kept_bytes > self._ring_bytes
+               or self._kept - len(batches[0][0]) >= self._ring_size):
+            old, old_weight = batches.popleft()
+            self._kept -= len(old)
+            self._kept_bytes -= old_weight
+
+    def _newest_fitting(self, records: list[Record]) -> tuple[list[Record], int]:
+        """The newest records of one oversized batch that fit in the ring on their own."""
+        total, first = 0, len(records)
+        for index in range(len(records) - 1, -1, -1):
+            cost = weigh([records[index]])
+            if total + cost > self._ring_bytes:
+                break
+            total, first = total + cost, index
+        return records[first:], total
 
     def _fan_out(self, records: Iterable[Record]) -> None:
         slow: list[TailClient] = []
@@ -161,24 +249,38 @@ class TailHub:
             log.warning("tail client disconnected", extra={"reason": client.closed_reason})
 
     def subscribe(self, tail_filter: TailFilter, replay: int) -> tuple[TailClient, list[bytes]]:
-        """Register a client; returns it and the last ``replay`` matching ring records."""
+        """Register a client; returns it and the last ``replay`` matching ring records
+        (no more than the client's queue holds in bytes)."""
         if len(self._clients) >= self._max_clients:
             raise TailBusyError(f"too many tail clients (max {self._max_clients})")
-        client = TailClient(tail_filter, self._client_queue)
+        client = TailClient(tail_filter, self._client_queue, self._client_bytes)
         self._clients.append(client)
         return client, self.recent(tail_filter, replay)
 
-    def recent(self, tail_filter: TailFilter, limit: int) -> list[bytes]:
-        """The last ``limit`` ring records matching ``tail_filter``, oldest first."""
-        found: list[Record] = []
+    def recent(self, tail_filter: TailFilter, limit: int,
+               max_bytes: int | None = None) -> list[bytes]:
+        """The last ``limit`` ring records matching ``tail_filter``, oldest first, at
+        most ``max_bytes`` of them (default: a client queue's bytes; at least one)."""
+        budget = self._client_bytes if max_bytes is None else max_bytes
+        found: list[bytes] = []
+        total = 0
         if limit <= 0:
-            return []
-        for record in reversed(self._ring):
+            return found
+        for record in self._newest_first():
             if tail_filter.matches(record):
-                found.append(record)
+                data = encode(record)
+                if found and total + len(data) > budget:
+                    break
+                found.append(data)
+                total += len(data)
                 if len(found) >= limit:
                     break
-        return [encode(record) for record in reversed(found)]
+        found.reverse()
+        return found
+
+    def _newest_first(self) -> Iterator[Record]:
+        for records, _ in reversed(self._batches):
+            yield from reversed(records)
 
     def unsubscribe(self, client: TailClient) -> None:
         client.close("client gone")

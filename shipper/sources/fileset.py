@@ -1,37 +1,48 @@
 """The tailer's set of open files, and what it remembers about files it has seen.
 
 :class:`FileSet` owns the open :class:`~shipper.sources.files.OpenFile` objects by
-device/inode, the bounded memory of identities and fingerprints ever tracked (to tell a
-missed rotated generation from a copytruncate copy), and the paths that could not be
-opened (reported once per reason, retried on every scan). Opening runs in a thread.
+device/inode and bounded memories: identities ever read (so a rotated generation is not
+read twice), identities known to be byte copies, first-line fingerprints and keys used in
+this run, recently truncated generations (to recognise their copies), and the paths that
+could not be opened or were refused (reported once per path, retried on every scan).
+Opening runs in a thread, through the :class:`~shipper.sources.links.LinkPolicy`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 
 from shipper.metrics import Metrics
+from shipper.sources.copies import Generation
 from shipper.sources.files import OpenFile
+from shipper.sources.links import LinkPolicy, RefusedPath
 from shipper.sources.survey import Survey
 
 Ident = tuple[int, int]
 
 log = logging.getLogger("shipper.sources")
 MAX_SEEN = 65_536
+MAX_GONE = 256
 
 
 class FileSet:
     """Open files by identity; ``metrics.files_watched`` follows its size."""
 
-    def __init__(self, metrics: Metrics, max_line_bytes: int) -> None:
+    def __init__(self, metrics: Metrics, max_line_bytes: int, links: LinkPolicy) -> None:
         self._metrics = metrics
         self._max_line_bytes = max_line_bytes
+        self.links = links
         self.files: dict[Ident, OpenFile] = {}
         self._seen: dict[Ident, None] = {}
+        self._copies: dict[Ident, None] = {}
         self._fingerprints: dict[str, None] = {}
+        self._keys: dict[str, None] = {}
+        self.gone: deque[Generation] = deque(maxlen=MAX_GONE)
         self._unreadable: dict[str, str] = {}
+        self._refused: dict[str, str] = {}
 
     def __iter__(self) -> Iterator[OpenFile]:
         return iter(list(self.files.values()))
@@ -55,41 +66,61 @@ class FileSet:
         return sum(f.lag for f in self.files.values())
 
     def seen(self) -> set[Ident]:
-        """A copy of the identities ever tracked (for a survey in a thread)."""
-        return set(self._seen)
+        """Identities read, open, or known to be copies (for a survey in a thread)."""
+        return set(self._seen) | set(self._copies)
 
-    def fingerprints(self) -> set[str]:
-        """A copy of the fingerprints ever read (for a survey in a thread)."""
-        return set(self._fingerprints)
+    def read_before(self) -> set[Ident]:
+        """Identities read or open (a copy search skips them; known copies it may take)."""
+        return set(self._seen) | set(self.files)
+
+    def knows(self, fingerprint: str | None) -> bool:
+        return fingerprint is not None and fingerprint in self._fingerprints
+
+    def key_taken(self, key: str) -> bool:
+        """Used by a file of this run (safe to call from a thread: one dict look-up)."""
+        return key in self._keys
 
     async def open(self, paths: list[str]) -> list[OpenFile]:
         """Open the paths not yet open (in a thread); report the ones that fail."""
-        opened = await asyncio.to_thread(open_all, paths, self._max_line_bytes)
+        opened = await asyncio.to_thread(open_all, paths, self._max_line_bytes, self.links)
         result: list[OpenFile] = []
         for path, got in opened:
             if isinstance(got, OSError):
                 self._report_unreadable(path, got)
-                continue
-            if self._unreadable.pop(path, None) is not None:
-                log.info("file is readable again", extra={"path": path})
-            if got.ident in self.files:
-                got.close()
-                continue
-            self.files[got.ident] = got
-            _remember(self._seen, got.ident)
-            result.append(got)
-        self._metrics.files_watched.set(len(self.files))
+            elif self.adopt(got):
+                if self._unreadable.pop(path, None) is not None:
+                    log.info("file is readable again", extra={"path": path})
+                result.append(got)
         return result
 
+    def adopt(self, f: OpenFile) -> bool:
+        """Track an opened file (closed instead if its identity is already open)."""
+        if f.ident in self.files:
+            f.close()
+            return False
+        self.files[f.ident] = f
+        _remember(self._seen, f.ident)
+        if f.identity is not None:
+            self.identified(f)
+        self._metrics.files_watched.set(len(self.files))
+        return True
+
     def identified(self, f: OpenFile) -> None:
-        """``f`` has its fingerprint now: remember it (copytruncate copies are skipped)."""
+        """``f`` has its identity now: remember its fingerprint and key."""
         assert f.identity is not None
         _remember(self._fingerprints, f.identity.fingerprint)
+        _remember(self._keys, f.identity.key)
 
-    def seed_fingerprints(self, fingerprints: Iterable[str]) -> None:
-        """Fingerprints read by an earlier run (from its checkpoints)."""
+    def seed(self, idents: Iterable[Ident], fingerprints: Iterable[str]) -> None:
+        """Identities and fingerprints an earlier run read (from its checkpoints)."""
+        for ident in idents:
+            _remember(self._seen, ident)
         for fingerprint in fingerprints:
             _remember(self._fingerprints, fingerprint)
+
+    def mark_copies(self, idents: Iterable[Ident]) -> None:
+        for ident in idents:
+            _remember(self._copies, ident)
 
     def remove(self, f: OpenFile) -> None:
         """Close ``f`` and forget it (its identity stays remembered)."""
@@ -104,33 +135,52 @@ class FileSet:
         self._metrics.files_watched.set(0)
 
     def forget_unmatched(self, found: Survey) -> None:
-        """Unreadable paths no longer matched are forgotten; failed stats are noted."""
+        """Unreadable paths no longer matched are forgotten; failed stats are noted;
+        refused links are counted and logged once per path."""
         matched = set(found.paths.values())
         for path in [p for p in self._unreadable if p not in matched and p not in found.failed]:
             del self._unreadable[path]
         for path in found.failed:
             self._unreadable.setdefault(path, "stat failed")
+        for path in [p for p in self._refused if p not in found.refused]:
+            del self._refused[path]
+        for path, reason in found.refused.items():
+            self._refuse(path, reason)
 
     def _report_unreadable(self, path: str, exc: OSError) -> None:
+        if isinstance(exc, RefusedPath):
+            self._refuse(path, exc.reason)
+            return
         reason = exc.strerror or str(exc)
         if self._unreadable.get(path) != reason:
             log.warning("cannot open file, will retry", extra={"path": path, "error": reason})
         self._unreadable[path] = reason
 
+    def _refuse(self, path: str, reason: str) -> None:
+        if self._refused.get(path) == reason:
+            return
+        if len(self._refused) >= MAX_SEEN:
+            del self._refused[next(iter(self._refused))]
+        self._refused[path] = reason
+        self._metrics.files_refused_total.labels(reason=reason).inc()
+        log.warning("symbolic link not followed (see follow_symlinks)",
+                    extra={"path": path, "reason": reason})
 
-def _remember(memory: dict, item: object) -> None:
+
+def _remember(memory: dict, item: object) -> None:  # type: ignore[type-arg]
     """Add ``item`` to an insertion-ordered dict used as a bounded set."""
     memory[item] = None
     if len(memory) > MAX_SEEN:
         del memory[next(iter(memory))]
 
 
-def open_all(paths: list[str], max_line_bytes: int) -> list[tuple[str, OpenFile | OSError]]:
+def open_all(paths: list[str], max_line_bytes: int,
+             links: LinkPolicy) -> list[tuple[str, OpenFile | OSError]]:
     """Open each path (blocking); the error instead of the file when one fails."""
     out: list[tuple[str, OpenFile | OSError]] = []
     for path in paths:
         try:
-            out.append((path, OpenFile.open(path, max_line_bytes)))
+            out.append((path, OpenFile.open(path, max_line_bytes, links)))
         except OSError as exc:
             out.append((path, exc))
     return out

@@ -12,6 +12,9 @@ import glob
 import os
 import re
 
+from shipper.sources.links import FollowSymlinks, LinkPolicy
+from shipper.sources.walk import walk
+
 _ROTATED = re.compile(
     r"(?:\.(?:gz|bz2|xz|zst|lz4|zip|z|tgz)|\.log[.-][^/]+|\.\d+|[.-]\d{8}(?:[-T_]?\d{4,6})?)$",
     re.IGNORECASE,
@@ -61,22 +64,36 @@ def asks_for_rotated(pattern: str) -> bool:
 
 
 class PathMatcher:
-    """The compiled ``paths``/``exclude`` globs, resolved under ``root``."""
+    """The compiled ``paths``/``exclude`` globs, resolved under ``root``.
 
-    def __init__(self, paths: tuple[str, ...], exclude: tuple[str, ...] = (), root: str = "/") -> None:
+    ``links`` decides which symbolic links the walk follows (see
+    :mod:`shipper.sources.links`); by default the roots are the literal directory
+    prefixes of the globs (plus ``symlink_roots``).
+    """
+
+    def __init__(self, paths: tuple[str, ...], exclude: tuple[str, ...] = (), root: str = "/",
+                 *, follow_symlinks: FollowSymlinks = "inside_roots",
+                 symlink_roots: tuple[str, ...] = ()) -> None:
         self.patterns = tuple(_under_root(p, root) for p in paths)
         self._rotated_ok = tuple(asks_for_rotated(p) for p in self.patterns)
         self._exclude = tuple(translate(_under_root(p, root)) for p in exclude if "/" in p)
         self._exclude_names = tuple(translate(p) for p in exclude if "/" not in p)
+        roots = [_literal_prefix(p) for p in self.patterns]
+        roots += [_under_root(r, root) for r in symlink_roots]
+        self.links = LinkPolicy(follow_symlinks, tuple(dict.fromkeys(roots)))
 
-    def scan(self) -> list[str]:
-        """Every regular file matched now, sorted, without excluded or rotated names."""
+    def scan(self, refused: dict[str, str] | None = None) -> list[str]:
+        """Every regular file matched now, sorted, without excluded or rotated names.
+
+        Links the policy refuses are left out and noted in ``refused`` (path -> reason).
+        """
         found: set[str] = set()
+        refusals = refused if refused is not None else {}
         for pattern, rotated_ok in zip(self.patterns, self._rotated_ok):
-            for path in glob.iglob(pattern, recursive=True):
+            for path in walk(pattern, self.links, refusals):
                 if rotated_ok or not is_rotated_name(path):
                     found.add(path)
-        return sorted(p for p in found if not self.excluded(p) and os.path.isfile(p))
+        return sorted(p for p in found if not self.excluded(p))
 
     def excluded(self, path: str) -> bool:
         name = os.path.basename(path)

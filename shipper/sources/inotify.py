@@ -50,7 +50,7 @@ class Inotify:
         self._paths: dict[int, str] = {}
 
     @classmethod
-    def create(cls, max_watches: int = 4096) -> "Inotify | None":
+    def create(cls, max_watches: int = 4096) -> Inotify | None:
         """A new instance, or ``None`` when the platform has no inotify."""
         name = ctypes.util.find_library("c")
         try:

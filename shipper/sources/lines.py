@@ -17,7 +17,7 @@ Lines = list[tuple[int, bytes]]
 class LineSplitter:
     """Incremental line splitter for one file; ``offset`` is the next byte to feed."""
 
-    __slots__ = ("max_line_bytes", "offset", "_partial", "_partial_offset", "_discarding")
+    __slots__ = ("_discarding", "_partial", "_partial_offset", "max_line_bytes", "offset")
 
     def __init__(self, max_line_bytes: int, offset: int = 0) -> None:
         if max_line_bytes < 1:

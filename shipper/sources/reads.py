@@ -41,3 +41,24 @@ def size_of(f: OpenFile) -> int:
         return os.fstat(f.fd).st_size
     except OSError:
         return 0
+
+
+def split_chunk(chunk: Chunk, max_lines: int) -> list[Chunk]:
+    """``chunk`` as parts of at most ``max_lines`` lines, each ending where the next
+    part's first line starts: the unit of acknowledgement, so a SIGKILL re-sends at
+    most one part beyond what the checkpoint saved. Witnesses stay with the last part."""
+    lines = chunk.lines
+    if len(lines) <= max_lines:
+        return [chunk]
+    parts: list[Chunk] = []
+    for start in range(0, len(lines), max_lines):
+        stop = start + max_lines
+        if stop >= len(lines):
+            cut = frozenset(o for o in chunk.truncated if o >= lines[start][0])
+            parts.append(Chunk(chunk.file_key, chunk.path, lines[start:], cut,
+                               chunk.end_offset, chunk.eof, chunk.witnesses))
+            break
+        end = lines[stop][0]
+        cut = frozenset(o for o in chunk.truncated if lines[start][0] <= o < end)
+        parts.append(Chunk(chunk.file_key, chunk.path, lines[start:stop], cut, end, False))
+    return parts

@@ -2,21 +2,27 @@
 
 It globs the configured paths, stats what it finds, and tells for each tracked file
 whether it moved away from its path (rename rotation), was deleted (no links left) or
-had its content replaced in place (truncation, copytruncate).
+had its content replaced in place (truncation, copytruncate). It also lists rotated
+siblings of followed files that were never seen (a generation created and rotated away
+between two looks) with their first-line fingerprint: the tailer reads them unless they
+prove to be byte copies of something it read (:mod:`shipper.sources.copies`).
 """
 
 from __future__ import annotations
 
 import os
-import re
+import time
 from dataclasses import dataclass, field
 
+from shipper.sources.copies import is_rotated_sibling
 from shipper.sources.files import OpenFile
 from shipper.sources.globs import PathMatcher
 from shipper.sources.identity import read_fingerprint
 
 Ident = tuple[int, int]
-_COMPRESSED = re.compile(r"\.(?:gz|bz2|xz|zst|lz4|zip|z|tgz)$", re.IGNORECASE)
+#: seconds a rotated sibling must be left unchanged before it is judged (a copy that is
+#: still being written would look like another file)
+SETTLE = 2.0
 
 
 @dataclass(slots=True)
@@ -29,23 +35,22 @@ class Survey:
     dirs: set[str] = field(default_factory=set)
     #: matched paths that could not be stat-ed
     failed: set[str] = field(default_factory=set)
-    #: rotated generations of followed files that were never seen (created and rotated
-    #: away between two looks), by identity
-    missed: dict[Ident, str] = field(default_factory=dict)
+    #: links the policy refused (path -> reason)
+    refused: dict[str, str] = field(default_factory=dict)
+    #: rotated generations of followed files never seen: identity -> (path, fingerprint)
+    missed: dict[Ident, tuple[str, str]] = field(default_factory=dict)
 
 
 def survey(matcher: PathMatcher, files: dict[Ident, OpenFile],
-           seen: "set[Ident] | None" = None, since: float = 0.0,
-           fingerprints: "set[str] | None" = None) -> Survey:
+           seen: set[Ident] | None = None, since: float = 0.0) -> Survey:
     """Glob, stat and check every tracked file (blocking).
 
-    With ``seen`` (identities ever tracked), rotated siblings (``<name>.<suffix>``, not
-    compressed) of followed files that were renamed after ``since`` (wall clock) and never
-    seen are reported in ``missed``: a generation written and rotated between two looks.
-    A sibling whose first bytes match a file already read (a copytruncate copy) is not.
+    With ``seen`` (identities ever tracked, read, or known to be copies), rotated
+    siblings (``<name>.<suffix>``, not compressed, not links) of followed files changed
+    after ``since`` (wall clock) and not in ``seen`` are reported in ``missed``.
     """
     out = Survey()
-    for path in matcher.scan():
+    for path in matcher.scan(out.refused):
         try:
             st = os.stat(path)
         except OSError:
@@ -61,25 +66,56 @@ def survey(matcher: PathMatcher, files: dict[Ident, OpenFile],
         names = {os.path.basename(p) for p in out.paths.values()}
         names |= {os.path.basename(f.path) for f in files.values()}
         for directory in {os.path.dirname(p) or "." for p in out.paths.values()}:
-            _find_missed(directory, names, seen, since, out, fingerprints or set())
+            _find_missed(directory, names, seen | set(files), since, out)
     return out
 
 
 def _find_missed(directory: str, names: set[str], seen: set[Ident], since: float,
-                 out: Survey, fingerprints: set[str]) -> None:
+                 out: Survey) -> None:
     try:
         with os.scandir(directory) as it:
             for item in it:
-                base, dot, _suffix = item.name.rpartition(".")
-                if not dot or base not in names or _COMPRESSED.search(item.name):
+                base = _base_of(item.name, names)
+                if base is None or not item.is_file(follow_symlinks=False):
                     continue
                 st = item.stat(follow_symlinks=False)
                 ident = (st.st_dev, st.st_ino)
-                if (ident not in seen and ident not in out.paths and st.st_ctime >= since
-                        and not _copy_of_seen(item.path, fingerprints)):
-                    out.missed[ident] = item.path
+                if (ident in seen or ident in out.paths or st.st_ctime < since
+                        or abs(time.time() - st.st_mtime) < SETTLE):
+                    continue  # known, too old, or maybe still being written (copied)
+                fingerprint = _fingerprint(item.path, ident)
+                if fingerprint is not None:
+                    out.missed[ident] = (item.path, fingerprint)
     except OSError:
         return
+
+
+def _base_of(name: str, names: set[str]) -> str | None:
+    """The followed name ``name`` is a rotated sibling of (``None`` if none)."""
+    for sep in (".", "-"):
+        cut = name.find(sep)
+        while cut > 0:
+            base = name[:cut]
+            if base in names and is_rotated_sibling(name, base):
+                return base
+            cut = name.find(sep, cut + 1)
+    return None
+
+
+def _fingerprint(path: str, ident: Ident) -> str | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != ident:
+            return None
+        return read_fingerprint(fd, force=True)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _state_of(f: OpenFile) -> tuple[bool, bool, bool]:
@@ -94,14 +130,3 @@ def _state_of(f: OpenFile) -> tuple[bool, bool, bool]:
     except OSError:
         return moved, True, False
     return moved, gone, replaced
-
-
-def _copy_of_seen(path: str, fingerprints: set[str]) -> bool:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return True
-    try:
-        return read_fingerprint(fd, force=True) in fingerprints
-    finally:
-        os.close(fd)

@@ -3,13 +3,20 @@
 ``Tailer.run(emit, stop, on_closed)`` is the only entry point. Blocking work (globbing,
 stat, ``os.pread``, splitting) runs in threads via :func:`asyncio.to_thread`; the event
 loop only decides and awaits ``emit`` (a bounded queue behind it gives backpressure: the
-tailer simply stops reading). Rotation handling:
+tailer simply stops reading); every ``poll_interval`` of waiting, the tailer refreshes
+``shipper_file_lag_bytes`` (one ``fstat`` per open file, in a thread) and notices a stop,
+then waits on. Rotation handling:
 
 - rename-and-create: the old file stays open by descriptor, is read to EOF and let go
   ``rotate_grace`` seconds later; the new file at the path is read from its start;
-- truncation / copytruncate: size below the read offset (or other first bytes) means
-  "read again from the start", the NUL run a writer leaves is skipped;
+- truncation / copytruncate: size below what was seen, other first bytes or other bytes
+  before the read offset mean "read again from the start"; the copy copytruncate made
+  is read from that offset on (:mod:`~shipper.sources.copies`);
 - deleted while open: read to EOF through the descriptor, then closed.
+
+Where a file starts (checkpoints, files renamed or copied while stopped) is decided by
+:class:`~shipper.sources.resume.Resumer`. On stop, every file is drained exactly to the
+end it had when the stop was seen (:mod:`~shipper.sources.stopping`).
 """
 
 from __future__ import annotations
@@ -17,17 +24,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from shipper.metrics import Metrics
-from shipper.sources.files import AT_EOF, IDENTIFIED, NOT_READY, TRUNCATED, Chunk, OpenFile
+from shipper.sources.copies import Generation
+from shipper.sources.files import (
+    AT_EOF,
+    IDENTIFIED,
+    NOT_READY,
+    TRUNCATED,
+    Chunk,
+    OpenFile,
+)
 from shipper.sources.fileset import FileSet
 from shipper.sources.globs import PathMatcher
-from shipper.sources.inotify import Inotify
-from shipper.sources.reads import Outcome, read_one, read_some, size_of
-from shipper.sources.recovery import Checkpoints, find_renamed, resume_offset
+from shipper.sources.reads import Outcome, read_one, read_some, size_of, split_chunk
+from shipper.sources.recovery import Checkpoints
+from shipper.sources.resume import Resumer, process_started
 from shipper.sources.settings import TailSettings
+from shipper.sources.stopping import StopPoint, refresh_sizes
 from shipper.sources.survey import Survey, survey
+from shipper.sources.waking import Waker
 
 Emit = Callable[[Chunk], Awaitable[None]]
 OnClosed = Callable[[str], Awaitable[None]]
@@ -47,16 +64,24 @@ class Tailer:
         self._metrics = metrics
         self._clock = clock
         self._checkpoints = checkpoints
-        self._matcher = PathMatcher(settings.paths, settings.exclude, root)
-        self._files = FileSet(metrics, settings.max_line_bytes)
+        self._matcher = PathMatcher(settings.paths, settings.exclude, root,
+                                    follow_symlinks=settings.follow_symlinks,
+                                    symlink_roots=settings.symlink_roots)
+        self._files = FileSet(metrics, settings.max_line_bytes, self._matcher.links)
+        self._resumer = Resumer(checkpoints, self._files, clock, settings.max_line_bytes)
+        self._stop_point = StopPoint(self._files, self._matcher, settings.drain_on_exit)
+        self._waker = Waker(settings.use_inotify, settings.max_inotify_watches)
         self._emit: Emit | None = None
         self._on_closed: OnClosed | None = None
-        self._wake: asyncio.Event | None = None
-        self._inotify: Inotify | None = None
-        self._rescan = True
+        self._stop: asyncio.Event | None = None
         self._turn = 0
         #: rotated generations renamed after this wall-clock time may hold unread lines
-        self._since = time.time() - 1.0
+        self._since = process_started() - 1.0
+
+    @property
+    def lag_bytes(self) -> int:
+        """Bytes written to the open files and not read yet (as of the last look)."""
+        return self._files.lag
 
     @property
     def open_files(self) -> int:
@@ -66,60 +91,78 @@ class Tailer:
     async def run(self, emit: Emit, stop: asyncio.Event,
                   on_closed: OnClosed | None = None) -> None:
         """Tail until done (``once``) or until ``stop`` is set (then drain if configured)."""
-        self._emit, self._on_closed = emit, on_closed
-        self._wake = asyncio.Event()
+        self._emit, self._on_closed, self._stop = emit, on_closed, stop
         try:
             if self.settings.once:
                 await self._run_once()
             else:
                 await self._follow(stop)
         finally:
-            self._stop_inotify()
+            self._waker.stop()
             self._files.close_all()
 
     # -- modes -----------------------------------------------------------------------------
 
     async def _run_once(self) -> None:
-        await self._recover_renamed()
+        self._since = await self._resumer.start(self._matcher, self._since)
+        done = {f.ident for f in self._files}
         for f in self._files:
             await self._let_go(f, drain=True)
         for path in await asyncio.to_thread(self._matcher.scan):
             for f in await self._files.open([path]):
-                await self._let_go(f, drain=True)
+                again = f.ident in done  # a second name (hard link) of a file read
+                done.add(f.ident)
+                await self._let_go(f, drain=not again)
 
     async def _follow(self, stop: asyncio.Event) -> None:
-        self._start_inotify()
-        await self._recover_renamed()
+        self._waker.start()
+        self._since = await self._resumer.start(self._matcher, self._since)
         last_scan: float | None = None
         while not stop.is_set():
-            assert self._wake is not None
-            self._wake.clear()
+            self._waker.clear()
             now = self._clock()
-            if self._rescan or last_scan is None or now - last_scan >= self.settings.poll_interval:
-                self._rescan = False
+            if (self._waker.rescan or last_scan is None
+                    or now - last_scan >= self.settings.poll_interval):
+                self._waker.rescan = False
                 last_scan = now
                 await self._scan()
             if not await self._read_round():
-                await self._sleep()
-        if self.settings.drain_on_exit:
-            await self._scan()
+                await self._waker.sleep(self.settings.poll_interval)
+        await self._stop_point.note()
+        await self._stop_point.open_the_rest()
         for f in sorted(self._files, key=lambda f: f.path):
             await self._let_go(f, drain=self.settings.drain_on_exit)
 
-    async def _sleep(self) -> None:
-        assert self._wake is not None
+    # -- stopping --------------------------------------------------------------------------
+
+    async def _emit_chunk(self, chunk: Chunk) -> None:
+        """``emit``, keeping the lag gauge fresh and noticing a stop while it waits.
+
+        The wait is structured: the emit runs as a future this call awaits in slices of
+        ``poll_interval`` and cancels if it is itself cancelled; it never outlives it.
+        """
+        assert self._emit is not None
+        emitting = asyncio.ensure_future(self._emit(chunk))
         try:
-            async with asyncio.timeout(self.settings.poll_interval):
-                await self._wake.wait()
-        except TimeoutError:
-            return
+            while not (await asyncio.wait({emitting}, timeout=self.settings.poll_interval))[0]:
+                await self._while_blocked()
+        except BaseException:
+            emitting.cancel()
+            raise
+        emitting.result()
+
+    async def _while_blocked(self) -> None:
+        await asyncio.to_thread(refresh_sizes, list(self._files))
+        self._metrics.file_lag_bytes.set(self._files.lag)
+        if self._stop is not None and self._stop.is_set():
+            await self._stop_point.note()
 
     # -- discovery and rotation ---------------------------------------------------------------
 
     async def _scan(self) -> None:
         files = self._files
         found = await asyncio.to_thread(survey, self._matcher, dict(files.files), files.seen(),
-                                        self._since, files.fingerprints())
+                                        self._since)
         now = self._clock()
         for ident, state in found.tracked.items():
             f = self._files.get(ident)
@@ -130,11 +173,11 @@ class Tailer:
         if fresh:
             await files.open(fresh)
         if found.missed:
-            for f in await files.open(sorted(found.missed.values())):
+            for f in await files.open(await self._resumer.missed(found)):
                 f.let_go_at = now
                 log.info("reading a rotated file that was never followed",
                          extra={"path": f.path})
-        self._watch(found)
+        self._waker.watch(found.dirs)
         self._metrics.file_lag_bytes.set(files.lag)
 
     async def _apply(self, f: OpenFile, state: tuple[bool, bool, bool], found: Survey,
@@ -151,24 +194,13 @@ class Tailer:
             log.info("file rotated away, reading it to EOF",
                      extra={"path": f.path, "deleted": gone})
 
-    async def _recover_renamed(self) -> None:
-        """Finish files renamed while the shipper was down (found by identity)."""
-        if self._checkpoints is None:
-            return
-        self._since = self._checkpoints.rotated_since(self._since)
-        entries = self._checkpoints.entries()
-        self._files.seed_fingerprints(e.fingerprint for e in entries)
-        paths = await asyncio.to_thread(find_renamed, entries)
-        now = self._clock()
-        for f in await self._files.open(paths):
-            f.let_go_at = now
-            log.info("resuming a file renamed while stopped", extra={"path": f.path})
-
     async def _truncated(self, f: OpenFile) -> None:
-        old = f.key
+        old, gone = f.key, Generation.of(f)
         f.restart()
         self._metrics.files_rotated_total.labels(kind="truncate").inc()
         log.info("file truncated, reading it again from the start", extra={"path": f.path})
+        if gone is not None:
+            await self._resumer.take_copy(gone)
         if old is not None:
             await self._closed(old, retire=True)
 
@@ -194,8 +226,7 @@ class Tailer:
             await self._deliver(f, result)
             return bool(result.lines) or not result.eof
         if result == IDENTIFIED:
-            self._files.identified(f)
-            self._resume(f)
+            await self._resumer.place(f)
             return True
         if result == TRUNCATED:
             await self._truncated(f)
@@ -214,23 +245,24 @@ class Tailer:
         if chunk.truncated:
             metrics.parse_errors_total.labels(kind="truncated_line").inc(len(chunk.truncated))
         if (chunk.lines or chunk.eof) and self._emit is not None:
-            await self._emit(chunk)
-
-    def _resume(self, f: OpenFile) -> None:
-        offset = resume_offset(self._checkpoints, f, self._files.files)
-        if offset:
-            f.splitter.reset(offset)
-            log.info("resuming file at its checkpoint", extra={"path": f.path, "offset": offset})
+            if self._checkpoints is None:  # acknowledgement size only matters for them
+                await self._emit_chunk(chunk)
+                return
+            for witness in chunk.witnesses:
+                self._checkpoints.note(chunk.file_key, witness)
+            for part in split_chunk(chunk, self.settings.chunk_max_lines):
+                await self._emit_chunk(part)
 
     async def _drain(self, f: OpenFile) -> None:
-        """Read ``f`` to its current end, including a last line without newline."""
-        limit = await asyncio.to_thread(size_of, f)
+        """Read ``f`` to its limit (its end now, unless set at stop), last partial line too."""
+        if f.limit is None:
+            f.limit = await asyncio.to_thread(size_of, f)
         while f.fd >= 0:
             result = await asyncio.to_thread(read_one, f, self.settings.read_chunk_bytes)
             await self._handle(f, result)
             if result in (AT_EOF, NOT_READY) or isinstance(result, OSError):
                 return
-            if isinstance(result, Chunk) and (result.eof or f.splitter.offset > limit):
+            if isinstance(result, Chunk) and result.eof:
                 return
 
     async def _let_go_due(self) -> None:
@@ -253,33 +285,3 @@ class Tailer:
             self._checkpoints.retire(key)
         if self._on_closed is not None:
             await self._on_closed(key)
-
-    # -- inotify -------------------------------------------------------------------------------
-
-    def _start_inotify(self) -> None:
-        if not self.settings.use_inotify:
-            return
-        self._inotify = Inotify.create(self.settings.max_inotify_watches)
-        if self._inotify is not None:
-            asyncio.get_running_loop().add_reader(self._inotify.fileno(), self._on_inotify)
-
-    def _on_inotify(self) -> None:
-        assert self._inotify is not None and self._wake is not None
-        try:
-            if self._inotify.read_events():
-                self._rescan = True
-        except OSError as exc:
-            log.warning("inotify failed, polling only", extra={"error": str(exc)})
-            self._stop_inotify()
-        self._wake.set()
-
-    def _watch(self, found: Survey) -> None:
-        if self._inotify is not None:
-            for directory in found.dirs - self._inotify.watched:
-                self._inotify.add_dir(directory)
-
-    def _stop_inotify(self) -> None:
-        if self._inotify is not None:
-            asyncio.get_running_loop().remove_reader(self._inotify.fileno())
-            self._inotify.close()
-            self._inotify = None

@@ -138,7 +138,8 @@ def test_config_map_pins_pod_layout(rendered: tuple[str, list[dict[str, Any]]]) 
     assert config["podinfo_dir"] == "/etc/podinfo"
     assert config["state_dir"] == "/var/lib/shipper"
     assert config["paths"] == ["/var/log/app/**/*.log"]
-    assert config["server"] == {"listen": "0.0.0.0:9102"}
+    assert config["server"] == {"listen": "0.0.0.0:9102",
+                                "token_file": "/etc/shipper/api-token/token"}
     assert config["sinks"], "at least one sink"
 
 
@@ -189,7 +190,7 @@ def test_custom_sinks_and_credentials() -> None:
 
 
 def test_no_rbac_and_no_token_by_default() -> None:
-    """Without k8sApi no RBAC is rendered and no API token is mounted."""
+    """Without k8sApi no RBAC is rendered and no service-account token is mounted."""
     docs = documents(render(None))
     assert not by_kind(docs, "Role") and not by_kind(docs, "ServiceAccount")
     for _, spec in pod_specs(docs):

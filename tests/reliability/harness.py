@@ -96,7 +96,19 @@ class Tally:
 
     @property
     def duplicated(self) -> int:
-        return sum(c - 1 for c in self.seen.values() if c > 1)
+        with self.lock:
+            return sum(c - 1 for c in self.seen.values() if c > 1)
+
+    @property
+    def total(self) -> int:
+        """Every token that came out, repeats included."""
+        with self.lock:
+            return sum(self.seen.values())
+
+    def repeated(self) -> list[tuple[str, int]]:
+        """Tokens that came out more than once (once each)."""
+        with self.lock:
+            return [token for token, count in self.seen.items() if count > 1]
 
     def missing(self, written: dict[str, int]) -> list[tuple[str, int]]:
         return [(s, n) for s, count in written.items() for n in range(count)

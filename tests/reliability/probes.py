@@ -122,6 +122,56 @@ class PacedWriter(threading.Thread):
         return open(self.path, "ab", buffering=0)
 
 
+class RotatingWriter(threading.Thread):
+    """Writes ``stream`` lines to ``path`` at ``rate`` lines/s and rotates it every
+    ``every`` seconds, by ``rename`` (to ``<path>.<n>``, then a new file) or by
+    ``copytruncate`` (copy to ``<path>.<n>``, then truncate in place). The copy and the
+    truncation happen between two writes, so no line is lost by the rotation itself.
+    Runs until :attr:`stop` is set; :attr:`written` is exact once it has ended."""
+
+    def __init__(self, path: Path, stream: str, rate: float, every: float, mode: str,
+                 *, pad: int = 60) -> None:
+        super().__init__(daemon=True)
+        assert mode in ("rename", "copytruncate")
+        self.path, self.stream, self.rate, self.every, self.mode = path, stream, rate, every, mode
+        self.pad = pad
+        self.written = 0
+        self.rotations = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        step = max(1, int(self.rate / 100))
+        began = time.monotonic()
+        next_rotation = began + self.every
+        fh = open(self.path, "ab", buffering=0)
+        try:
+            while not self.stop.is_set():
+                fh.write(b"".join(line(self.stream, self.written + n, self.pad)
+                                  for n in range(step)))
+                self.written += step
+                if time.monotonic() >= next_rotation:
+                    fh = self._rotate(fh)
+                    next_rotation += self.every
+                ahead = began + self.written / self.rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+        finally:
+            fh.close()
+
+    def _rotate(self, fh):
+        self.rotations += 1
+        rotated = f"{self.path}.{self.rotations}"
+        if self.mode == "rename":
+            fh.close()
+            os.rename(self.path, rotated)
+            return open(self.path, "ab", buffering=0)
+        import shutil
+
+        shutil.copyfile(self.path, rotated)  # what logrotate's copytruncate does
+        os.truncate(self.path, 0)
+        return fh  # O_APPEND: the next write lands at the new end
+
+
 def disk_buffer_missing_reason(tmp: Path) -> str | None:
     """``DISK_BUFFER_MISSING`` while ``buffer: {type: disk}`` is refused by the sinks."""
     (tmp / "logs").mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,8 @@
 It runs ``http.server`` in a thread on 127.0.0.1 (HTTP/1.0: one request per connection,
 so "down" really means connection refused, even for a client that keeps connections).
 ``down()`` closes the listening socket, ``up()`` listens again on the same port, and
-``status`` is what a POST gets (200 accepts and counts, 503 refuses). Accepted bodies
+``status`` is what a POST gets (200 accepts and counts, 503 refuses), after ``delay``
+seconds (a slow backend). Accepted bodies
 (gzip or plain) feed a :class:`~tests.reliability.harness.Tally`.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -20,9 +22,11 @@ from tests.reliability.harness import Tally
 class Receiver:
     """``with Receiver(tally) as rx:`` listens at once; ``rx.url`` is the sink URL."""
 
-    def __init__(self, tally: Tally, *, status: int = 200) -> None:
+    def __init__(self, tally: Tally, *, status: int = 200, delay: float = 0.0) -> None:
         self.tally = tally
         self.status = status
+        #: seconds each POST takes before it is answered (a slow backend)
+        self.delay = delay
         self.port = 0
         self.requests: Counter[int] = Counter()
         self.keys: Counter[str] = Counter()
@@ -64,6 +68,8 @@ class Receiver:
 
     def accept(self, body: bytes, encoding: str | None, key: str | None) -> int:
         """Decide on one POST (called from a handler thread)."""
+        if self.delay:
+            time.sleep(self.delay)
         status = self.status
         with self._lock:
             self.requests[status] += 1

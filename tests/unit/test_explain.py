@@ -82,3 +82,62 @@ def test_dropped_record_secret_not_printed():
     render_json(rows, out)
     render_table(rows, out)
     assert "hunter22" not in out.getvalue() and JWT not in out.getvalue()
+
+
+# -- the report is the shipped record (issue 12) --------------------------------------------
+
+GH = "ghp_" + "aB3" * 12
+GL = "glpat-" + "Xy9" * 7
+
+
+def test_a_kept_record_is_shown_exactly_as_it_ships():
+    """Fields the stage redacts (logger, job_id, keys) are shown redacted, with where."""
+    shipped = record("ok")
+    shipped.update(logger=GH, job_id=GL)
+    shipped["attributes"] = {GH: {"n": 1}}
+    rows = rows_for([("line", shipped)])
+    out = io.StringIO()
+    render_json(rows, out)
+    [doc] = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert doc["record"] == {k: v for k, v in shipped.items() if k != "_raw"}
+    assert doc["redacted"] == ["github_token", "gitlab_token"] and doc["leaked"] == []
+    assert doc["redacted_fields"] == ["attributes.[REDACTED]", "job_id", "logger"]
+    assert GH not in out.getvalue() and GL not in out.getvalue()
+
+
+def test_a_secret_still_in_a_shipped_record_is_flagged_never_printed():
+    """If a stage let a secret through (a defect), explain says so instead of printing it."""
+    leaky = record("ok")
+    leaky["logger"] = GH
+    rows = [("line", leaky, [])]  # as if no stage had redacted it
+    out = io.StringIO()
+    render_json(rows, out)
+    render_table(rows, out)
+    doc = json.loads(out.getvalue().splitlines()[0])
+    assert doc["leaked"] == ["github_token"] and doc["fate"] == "kept"
+    assert GH not in out.getvalue() and "LEAKED:github_token" in out.getvalue()
+
+
+def test_continuation_lines_are_hidden_when_their_text_was_redacted():
+    url = "postgres://app:hunter22xyz@db/x"
+    tb = record(f"Traceback (most recent call last):\n  File \"a.py\", line 1\n    connect(\"{url}\")")
+    rows = rows_for([("Traceback (most recent call last):", tb),
+                     ('  File "a.py", line 1', None), (f'    connect("{url}")', None)])
+    out = io.StringIO()
+    render_json(rows, out)
+    docs = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [d["line"] for d in docs[1:]] == ['  File "a.py", line 1',
+                                             '    connect("postgres://app:[REDACTED]@db/x")']
+    assert "hunter22xyz" not in out.getvalue()
+
+
+def test_continuation_lines_of_a_pem_block_are_hidden():
+    body = ["MIIEowIBAAKCAQEAx8YwQ0m9ZlQx" * 2, "q0m9ZlQxMIIEowIBAAKCAQEAx8Yw" * 2]
+    lines = ["-----BEGIN RSA PRIVATE KEY-----", *body, "-----END RSA PRIVATE KEY-----"]
+    rows = rows_for([(lines[0], record("\n".join(lines)))] + [(line, None) for line in lines[1:]])
+    out = io.StringIO()
+    render_json(rows, out)
+    render_table(rows, out)
+    assert not any(line in out.getvalue() for line in body)
+    docs = [json.loads(line) for line in out.getvalue().splitlines()[:4]]
+    assert [d["line"] for d in docs] == ["[REDACTED]"] * 4  # END went with the block

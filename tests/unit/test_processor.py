@@ -7,7 +7,9 @@ import asyncio
 import copy
 
 import orjson
-from hypothesis import HealthCheck, given, settings, strategies as st
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shipper.config import ParseSettings, Settings
 from shipper.enrich.ids import Enricher, file_context
@@ -72,17 +74,17 @@ def _processed(settings: Settings, records: list[dict], fates: RecordingFates) -
 
 
 LINES = [
-    "2025-07-06T10:30:00Z INFO GET /api/v1/jobs/job-1 200 12.2ms",
+    "2023-11-14T10:30:00Z INFO GET /api/v1/jobs/job-1 200 12.2ms",
     '10.0.0.1 - - [06/Jul/2025:10:30:00 +0000] "GET /health HTTP/1.1" 200 2 "-" "kube-probe/1.29"',
-    "2025-07-06T10:30:00Z INFO User authenticated user_id=u-1 method=jwt",
+    "2023-11-14T10:30:00Z INFO User authenticated user_id=u-1 method=jwt",
     '{"level":"info","msg":"Upload done","job_id":"job-2","correlation_id":"c-2","shard_index":"3"}',
     '{"level":"warning","msg":"GET /health 200","jobId":7}',
-    "2025-07-06T10:30:00Z INFO login with password=hunter22 token=abcdefghij",
+    "2023-11-14T10:30:00Z INFO login with password=hunter22 token=abcdefghij",
     '{"level":"info","msg":"card 4111 1111 1111 1111","id":"bbb02690-4282-4406-96b5-03f32d8a71e8"}',
-    "2025-07-06T10:30:00Z INFO tick", "2025-07-06T10:30:00Z DEBUG Progress 1",
-    "2025-07-06T10:30:00Z DEBUG Progress 2", "2025-07-06T10:30:00Z DEBUG Progress 3",
-    "2025-07-06T10:30:00Z INFO same again", "2025-07-06T10:30:00Z INFO same again",
-    "2025-07-06T10:30:00Z ERROR boom", "Traceback (most recent call last):", '  File "x.py"',
+    "2023-11-14T10:30:00Z INFO tick", "2025-07-06T10:30:00Z DEBUG Progress 1",
+    "2023-11-14T10:30:00Z DEBUG Progress 2", "2025-07-06T10:30:00Z DEBUG Progress 3",
+    "2023-11-14T10:30:00Z INFO same again", "2025-07-06T10:30:00Z INFO same again",
+    "2023-11-14T10:30:00Z ERROR boom", "Traceback (most recent call last):", '  File "x.py"',
     "INFO:urllib3.connectionpool:Starting new HTTPS connection", "plain text é with GET",
     '{"msg":"\\u0070assword=x1234567","level":"info"}',
 ]
@@ -108,7 +110,7 @@ words = st.sampled_from(["GET", "/health", "/jobs/7", "200", "404", "User", "aut
                          "password=", "hunter22", "tick", "Progress", "job_id=j", "x", " ",
                          "4111111111111111", "urllib3", "é", "\\n", '"', "=", "ERROR", "INFO"])
 line = st.one_of(
-    st.lists(words, max_size=8).map(" ".join).map(lambda m: "2025-07-06T10:30:00Z INFO " + m),
+    st.lists(words, max_size=8).map(" ".join).map(lambda m: "2023-11-14T10:30:00Z INFO " + m),
     st.dictionaries(st.sampled_from(["msg", "level", "method", "path", "status", "job_id",
                                      "correlation_id", "logger", "token"]),
                     st.lists(words, max_size=4).map(" ".join), max_size=6)
@@ -130,7 +132,7 @@ def test_without_filters_the_batch_list_itself_comes_back():
     """No stage drops anything: no copy of the batch is made."""
     settings = _settings(FilterSettings(presets=False))
     settings = settings.model_copy(update={"redact": settings.redact.model_copy(update={"enabled": False})})
-    records = _parse(["2025-07-06T10:30:00Z INFO a", "2025-07-06T10:30:00Z INFO b"])
+    records = _parse(["2023-11-14T10:30:00Z INFO a", "2025-07-06T10:30:00Z INFO b"])
     assert _processed(settings, records, RecordingFates()) is records
     assert all(r["k8s"] == {"namespace": "ns", "pod": "p", "node": "n"} for r in records)
 
@@ -140,7 +142,7 @@ def test_one_record_at_a_time_works_after_batches():
     settings = _settings()
     processor = Processor(settings, podinfo=_podinfo(settings), fates=RecordingFates(), clock=fixed_clock)
     processor.process(_parse(LINES), PATH)
-    [record] = _parse(["2025-07-06T10:30:00Z INFO login with password=hunter22"])
+    [record] = _parse(["2023-11-14T10:30:00Z INFO login with password=hunter22"])
     [out] = processor.process([record], PATH)
     assert "hunter22" not in orjson.dumps(out).decode()
 
@@ -178,5 +180,136 @@ def test_a_record_replaced_by_a_stage_is_checked_in_full_by_later_stages():
 
     processor.stages.insert(0, leak)
     processor._batched.insert(0, None)
-    [out] = processor.process(_parse(["2025-07-06T10:30:00Z INFO plain"]), PATH)
+    [out] = processor.process(_parse(["2023-11-14T10:30:00Z INFO plain"]), PATH)
     assert out["message"] == "password=[REDACTED]"
+
+
+# -- a stage that raises (issue 11, item 8) ---------------------------------------------
+
+class BatchFault:
+    """A stage with a batch form that raises on any batch holding ``poison`` and, called
+    on that one record, raises too; it redacts nothing and drops nothing otherwise."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def process_batch(self, records, dropped):
+        if any("poison" in r["message"] for r in records):
+            raise KeyError("batch")
+
+    def __call__(self, record):
+        self.calls += 1
+        if "poison" in record["message"]:
+            raise ValueError("one record: " + record["message"])
+        return record
+
+
+class RecordFault:
+    """A per-record stage that raises on ``poison`` records."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, record):
+        self.seen.append(record["message"])
+        if "poison" in record["message"]:
+            raise ZeroDivisionError(record["message"])
+        return record
+
+
+def _with_stage(stage, position: int = 0, filters: FilterSettings = FILTERS):
+    settings = _settings(filters)
+    stages = build_filter_stages(settings.filters, settings.redact, fates=RecordingFates(),
+                                 clock=fixed_clock)
+    stages.insert(position, stage)
+    return Processor(settings, podinfo=_podinfo(settings), fates=RecordingFates(),
+                     clock=fixed_clock, stages=stages)
+
+
+FAULT_LINES = [
+    "2023-11-14T10:30:00Z INFO login with password=hunter22",
+    "2023-11-14T10:30:00Z ERROR poison password=hunter22 in a record",
+    "2023-11-14T10:30:00Z WARNING last one token=abcdefghij",
+]
+
+
+@pytest.mark.parametrize("fault", [BatchFault, RecordFault])
+def test_a_stage_that_raises_costs_only_the_record_it_raises_on(fault):
+    """The failing record ships as a placeholder (its file, offset, time and level, none
+    of its content); the others go through every stage, redaction included, in order."""
+    processor = _with_stage(fault())
+    out = processor.process(_parse(FAULT_LINES), PATH)
+    text = orjson.dumps(out).decode()
+    assert [r["message"] for r in out] == [
+        "login with",
+        f"[unprocessable record: {'ValueError' if fault is BatchFault else 'ZeroDivisionError'}]",
+        "last one"]
+    assert out[0]["attributes"] == {"password": "[REDACTED]"}
+    assert out[2]["attributes"] == {"token": "[REDACTED]"}
+    assert "hunter22" not in text and "poison" not in text
+    placeholder = out[1]
+    assert placeholder["file"] == {"path": PATH, "offset": 100}
+    assert placeholder["level"] == "error" and placeholder["timestamp"] == "2023-11-14T10:30:00.000Z"
+    assert placeholder["attributes"]["unprocessable"]["stage"] == fault.__name__
+    assert placeholder["k8s"] == {"namespace": "ns", "pod": "p", "node": "n"}
+    assert "_raw" not in placeholder
+    assert processor.counts.errors["unprocessable"] == 1
+
+
+def test_a_per_record_stage_is_not_run_twice_on_a_record():
+    """A per-record stage that raises on one record is not re-run on the others (a
+    stateful stage such as throttle or dedupe must see each record once)."""
+    fault = RecordFault()
+    processor = _with_stage(fault)
+    processor.process(_parse(FAULT_LINES), PATH)
+    assert len(fault.seen) == 3
+
+
+def test_a_stage_failing_after_redaction_leaks_nothing_and_later_stages_skip_the_placeholder():
+    """Placed last (after redact and dedupe): the placeholder never passes another stage,
+    and the other records are redacted as usual."""
+    processor = _with_stage(RecordFault(), position=len(_with_stage(RecordFault()).stages))
+    out = processor.process(_parse(FAULT_LINES), PATH)
+    assert [r["message"].split()[0] for r in out] == ["login", "[unprocessable", "last"]
+    assert "hunter22" not in orjson.dumps(out).decode()
+
+
+def test_a_failing_pre_scan_still_redacts_every_record():
+    """The redaction stage's pre-scan raising: no record is trusted to be clean, every
+    record is checked in full (and counted as a stage failure, not as a lost record)."""
+    processor = _with_stage(RecordFault())
+    for stage in processor.preparing:
+        def broken(records, extra=None, texts=None):
+            raise RuntimeError("prescan")
+        stage.prepare = broken
+    out = processor.process(_parse([FAULT_LINES[0], FAULT_LINES[2]]), PATH)
+    assert [r["attributes"] for r in out] == [{"password": "[REDACTED]"},
+                                              {"token": "[REDACTED]"}]
+    assert processor.counts.errors["stage_failed"] >= 1
+    assert processor.counts.errors["unprocessable"] == 0
+
+
+def test_enrichment_raising_on_a_record_ships_a_placeholder():
+    """Enrichment is isolated the same way: a record it raises on becomes a placeholder."""
+    processor = _with_stage(RecordFault())
+    records = _parse(FAULT_LINES)
+    records[1]["attributes"] = None  # enrichment cannot read it
+    out = processor.process(records, PATH)
+    assert [r["message"].split()[0] for r in out] == ["login", "[unprocessable", "last"]
+    assert out[1]["attributes"]["unprocessable"]["stage"] == "Enricher"
+
+
+def test_a_failing_drain_or_stage_after_it_is_counted_not_raised():
+    """Dedupe summaries: a ``drain`` that raises is counted; a later stage raising on a
+    summary ships a placeholder in its place."""
+
+    class BadDrain:
+        def __call__(self, record):
+            return record
+
+        def drain(self, force=False):
+            raise RuntimeError("drain")
+
+    processor = _with_stage(BadDrain(), position=0)
+    assert processor.drain(force=True) == []
+    assert processor.counts.errors["stage_failed"] == 1

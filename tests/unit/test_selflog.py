@@ -99,3 +99,11 @@ def test_bad_level_or_format_is_a_config_error():
         configure_logging("verbose", "json")
     with pytest.raises(ConfigError):
         configure_logging("info", "xml")  # type: ignore[arg-type]
+
+
+def test_keys_of_extra_mappings_are_redacted(configured):
+    """A secret used as a key inside an extra field is scrubbed like a value."""
+    stream = configured()
+    logging.getLogger("shipper.t").info("x", extra={"fields": {"hunter2": 1, "ok": "hunter2"}})
+    [line] = lines(stream)
+    assert line["fields"] == {"[REDACTED]": 1, "ok": "[REDACTED]"}

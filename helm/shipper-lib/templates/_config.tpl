@@ -11,7 +11,11 @@ rules, redact, ...). The keys that must match the pod layout are set here.
 {{- $_ := set $c "podinfo_dir" "/etc/podinfo" -}}
 {{- $_ = set $c "state_dir" "/var/lib/shipper" -}}
 {{- $_ = set $c "k8s_api" $v.k8sApi -}}
-{{- $_ = set $c "server" (dict "listen" (printf "0.0.0.0:%d" (int $v.metricsPort))) -}}
+{{- $server := dict "listen" (printf "0.0.0.0:%d" (int $v.metricsPort)) -}}
+{{- if include "shipper-lib.apiTokenEnabled" . -}}
+{{- $_ = set $server "token_file" (printf "%s/token" (include "shipper-lib.apiTokenDir" .)) -}}
+{{- end -}}
+{{- $_ = set $c "server" $server -}}
 {{- toYaml $c -}}
 {{- end }}
 
@@ -20,7 +24,8 @@ rules, redact, ...). The keys that must match the pod layout are set here.
 shipper.io/config-checksum: {{ include "shipper-lib.config" . | sha256sum | quote }}
 {{- end }}
 
-{{/* A complete ConfigMap manifest holding config.yaml. */}}
+{{/* A complete ConfigMap manifest holding config.yaml, followed by the generated API
+token Secret when there is one (see _token.tpl). */}}
 {{- define "shipper-lib.configMap" -}}
 apiVersion: v1
 kind: ConfigMap
@@ -32,4 +37,8 @@ metadata:
 data:
   config.yaml: |
     {{- include "shipper-lib.config" . | nindent 4 }}
+{{- with include "shipper-lib.apiTokenSecret" . }}
+---
+{{ . }}
+{{- end }}
 {{- end }}

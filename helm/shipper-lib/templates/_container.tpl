@@ -43,6 +43,9 @@ volumeMounts:
   {{- if $v.credentials }}
   - {name: shipper-credentials, mountPath: /etc/shipper/secrets, readOnly: true}
   {{- end }}
+  {{- if include "shipper-lib.apiTokenEnabled" . }}
+  - {name: shipper-api-token, mountPath: {{ include "shipper-lib.apiTokenDir" . }}, readOnly: true}
+  {{- end }}
 {{- end }}
 
 {{/* The downward-API env; JOB_COMPLETION_INDEX is set by the Job controller itself. */}}

@@ -42,6 +42,10 @@ probes:
     periodSeconds: 5
     failureThreshold: 3
 credentials: []
+apiToken:
+  existingSecret: ""
+  key: token
+  disabled: false
 extraEnv: []
 config: {}
 {{- end }}

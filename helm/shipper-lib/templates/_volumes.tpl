@@ -1,4 +1,5 @@
-{{/* List items for the pod's `volumes:`: shared logs, state, tmp, podinfo, config, secrets. */}}
+{{/* List items for the pod's `volumes:`: shared logs, state, tmp, podinfo, config, secrets,
+the API token (optional: a missing Secret leaves /v1/* loopback-only, never blocks the pod). */}}
 {{- define "shipper-lib.volumes" -}}
 {{- $v := fromYaml (include "shipper-lib.values" .) -}}
 - name: {{ $v.logsVolume.name }}
@@ -32,5 +33,15 @@
             - key: {{ .key }}
               path: {{ .path | default .key }}
       {{- end }}
+{{- end }}
+{{- if include "shipper-lib.apiTokenEnabled" . }}
+- name: shipper-api-token
+  secret:
+    secretName: {{ include "shipper-lib.apiTokenSecretName" . }}
+    optional: true
+    defaultMode: 288
+    items:
+      - key: {{ $v.apiToken.key }}
+        path: token
 {{- end }}
 {{- end }}

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from shipper.config import ParseSettings
+from shipper.enrich.ids import FileContext
 from shipper.filters.prescan import BatchScan, BatchTexts, Screen, flexible, re2_available
 from shipper.filters.presets import NoiseStage
 from shipper.filters.redact import Redactor
@@ -16,6 +17,8 @@ from shipper.filters.redact_stage import RedactStage
 from shipper.filters.settings import FilterSettings, RedactSettings
 from shipper.parse import FileParser, ParseCounts
 from shipper.stages import RecordingFates
+
+from .secret_samples import SAMPLES
 
 needs_re2 = pytest.mark.skipif(not re2_available(), reason="google-re2 not installed")
 
@@ -41,7 +44,16 @@ WORDS = ["password", "Pass-Word", "api_key", "APIKEY", "token", "Authorization",
          "eyJhbGciOi.eyJzdWIiOi.sig", "AKIAABCDEFGHIJKLMNOP", "x", "=", ":", " ", "-",
          "\\u0070assword", "\\u0047ET", "é", "\\n", '"', "{", "}", "ghp_" + "a" * 36,
          "2690-4282-4406-96b5", "x4111111111111111", "4111111111111111-", "5555555555554444",
-         "1751797861785", "_", ".", "\t"]
+         "1751797861785", "_", ".", "\t",
+         # the kinds of issue 12 (URL credentials, vendor prefixes, cookies, signed URLs)
+         "postgres://", "u:pw1234@db", "redis://:", "@", "sk_live_" + "a1" * 12, "sk-proj-",
+         "sk-" + "A1" * 16, "xoxe.xoxp-1-" + "b2" * 8, "Cookie: ", "Set-Cookie", "?sig=",
+         "&X-Amz-Signature=", "AccountKey=", "glpat-" + "c3" * 10, "SK" + "0f" * 16,
+         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws", "secret", "npm_" + "d4" * 18,
+         "SG." + "e5" * 11, "hvs." + "f6" * 12, "dckr_pat_" + "g7" * 10,
+         # every catalogued kind, whole (in JSON, logfmt and text lines of any shape)
+         *(sample.text for sample in SAMPLES if "\n" not in sample.text),
+         *(sample.near_miss for sample in SAMPLES if "\n" not in sample.near_miss)]
 
 fragments = st.lists(st.sampled_from(WORDS), max_size=12).map("".join)
 
@@ -243,3 +255,96 @@ def test_uuid_digit_runs_do_not_need_the_full_pass():
     assert not redactor.redact_record_check({"ts": 1751797861785})
     for value in ("4111111111111111", "paid 4111 1111 1111 1111", 4111111111111111):
         assert redactor.redact_record_check({"card": value})
+
+
+# -- strings that are not on the raw line (issue 12) ---------------------------------------
+
+GL = "glpat-" + "Ab1" * 7
+SLACK = "xoxb-1234567890-1234567890-" + "Cd2" * 8
+NPM = "npm_" + "Ef3" * 12
+
+
+def _one_file(lines: list[str]) -> list[dict]:
+    """Parsed records sharing their path and ``k8s`` objects, as one file's batch does."""
+    records, k8s = _parse(lines), {"namespace": "ns"}
+    for record in records:
+        record["k8s"] = k8s
+    return records
+
+
+@pytest.mark.parametrize("where", ["job_id", "correlation_id", "stream", "path", "k8s"])
+def test_strings_not_on_the_raw_line_are_redacted_in_the_batch_path(where):
+    """Ids from pod labels, annotations or path templates, the docker stream, the file
+    path and the ``k8s`` facts are not on the raw line: checked once per distinct value
+    (or per file), so a clean raw line does not let them through, in the middle of a
+    batch too."""
+    records = _one_file(["plain one", "plain two", "plain three"])
+    middle = records[1]
+    if where == "path":
+        for record in records:
+            record["file"] = {"path": f"/logs/{GL}/a.log", "offset": 0}
+    elif where == "k8s":
+        k8s = {"namespace": "ns", "labels": {"team": SLACK}}
+        for record in records:
+            record["k8s"] = k8s
+    else:
+        middle[where] = NPM
+    fates = RecordingFates()
+    out, events = _run_batch(RedactStage(Redactor(RedactSettings()), fates), records, fates)
+    text = orjson.dumps([{k: v for k, v in r.items() if k != "_raw"} for r in out]).decode()
+    assert GL not in text and SLACK not in text and NPM not in text
+    assert events and all(kind == "changed" for kind, _, _ in events)
+    if where == "k8s":
+        assert k8s["labels"]["team"] == SLACK  # the shared facts object is not changed
+
+
+def test_clean_strings_off_the_raw_line_keep_the_prescan():
+    """Clean ids and facts leave the pre-scan in place: no record is checked in full."""
+    records = _parse(["plain one", "plain two"])
+    for record in records:
+        record.update(job_id="job-1", correlation_id="req-7", k8s={"namespace": "ns"})
+    stage = RedactStage(Redactor(RedactSettings()), RecordingFates())
+    stage.prepare(records, {}, BatchTexts.of_records(records))
+    assert stage._screen is not None and stage._screen.hits == []
+
+
+def test_a_match_starting_on_a_separator_belongs_to_the_next_text():
+    texts = BatchTexts(["ab", "cd", "ef"])
+    assert texts.indices([2, 5]) == {1, 2}  # offsets of the NULs before "cd" and "ef"
+
+
+def _run_with_facts(records, facts):
+    fates = RecordingFates()
+    stage = RedactStage(Redactor(RedactSettings()), fates)
+    stage.prepare(records, {}, BatchTexts.of_records(records), facts=facts)
+    stage.process_batch(records, set())
+    screen = stage._screen
+    stage.release()
+    return records, fates.events, screen
+
+
+@pytest.mark.parametrize("where", ["job_id", "correlation_id", "labels"])
+def test_given_the_file_facts_their_ids_and_k8s_are_checked_once_per_file(where):
+    """With enrichment's file context, ids from labels/annotations/path templates are
+    judged once per file; a secret in them makes the whole batch checked in full."""
+    records = _one_file(["plain one", "plain two"])
+    k8s = {"namespace": "ns", "labels": {"team": SLACK if where == "labels" else "a"}}
+    facts = FileContext(k8s=k8s, path_fields={}, job_id=GL if where == "job_id" else None,
+                        correlation_id=NPM if where == "correlation_id" else None, shard_index=None)
+    for record in records:
+        record["k8s"] = k8s
+    records[1][where if where != "labels" else "job_id"] = getattr(facts, where, "job-1")
+    out, events, screen = _run_with_facts(records, facts)
+    assert screen is None  # the facts hold a secret: no record skips the full check
+    text = orjson.dumps([{k: v for k, v in r.items() if k != "_raw"} for r in out]).decode()
+    assert GL not in text and SLACK not in text and NPM not in text and events
+
+
+def test_given_clean_file_facts_only_raw_hits_and_streams_are_checked():
+    records = _one_file(["plain one", f"token {GL}", "plain three"])
+    records[2]["stream"] = NPM
+    facts = FileContext(k8s=records[0]["k8s"], path_fields={}, job_id="job-1",
+                        correlation_id=None, shard_index=None)
+    out, events, screen = _run_with_facts(records, facts)
+    assert screen is not None and screen.hits == [1, 2]
+    assert out[1]["message"] == "token [REDACTED]" and out[2]["stream"] == "[REDACTED]"

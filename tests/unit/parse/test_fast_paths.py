@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shipper.config import ParseSettings
 from shipper.parse import FileParser, ParseCounts
+from shipper.parse.instants import IMPOSSIBLE
 from shipper.parse.logfmt import _split_quoted, split_trailing_pairs
 from shipper.parse.runtime import RuntimeUnwrapper
 from shipper.parse.timestamps import TimestampNormalizer
@@ -48,21 +49,21 @@ def test_pair_split_keeps_the_head_and_last_duplicate() -> None:
 def test_epoch_seconds_table_matches_datetime(value: float) -> None:
     """Float epoch seconds give the same text as rounding to ms and formatting."""
     millis = round(value * 1000)
-    expected = datetime.fromtimestamp(millis // 1000, timezone.utc).strftime(
+    expected = datetime.fromtimestamp(millis // 1000, UTC).strftime(
         "%Y-%m-%dT%H:%M:%S") + f".{millis % 1000:03d}Z"
-    assert TimestampNormalizer().from_epoch(value) == expected
+    # a clock in 2100 puts the whole generated range inside "at most a year ahead"
+    assert TimestampNormalizer(clock=lambda: 4_102_444_800.0).from_epoch(value) == expected
 
 
 def test_epoch_magnitudes_and_out_of_range() -> None:
-    """ms/us/ns integers scale down; implausible or non-finite values are not times."""
+    """ms/us/ns integers scale down; implausible or non-finite values are impossible
+    times (``IMPOSSIBLE``, the caller keeps the value and counts it)."""
     stamps = TimestampNormalizer()
     assert stamps.from_epoch(1751797800123) == "2025-07-06T10:30:00.123Z"
     assert stamps.from_epoch(1751797800123456) == "2025-07-06T10:30:00.123Z"
     assert stamps.from_epoch(1751797800123456789) == "2025-07-06T10:30:00.123Z"
-    assert stamps.from_epoch(5) is None
-    assert stamps.from_epoch(-1751797800.5) is None
-    assert stamps.from_epoch(float("nan")) is None
-    assert stamps.from_epoch(1e25) is None
+    for value in (5, -1751797800.5, float("nan"), float("inf"), 1e25, -1):
+        assert stamps.from_epoch(value) == IMPOSSIBLE, value
 
 
 def _reference_raw(data: bytes) -> str:

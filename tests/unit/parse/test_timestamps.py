@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shipper.parse.instants import IMPOSSIBLE
 from shipper.parse.timestamps import TimestampNormalizer, format_epoch
 
 UTC = TimestampNormalizer()
@@ -41,10 +42,17 @@ def test_epoch_numbers_normalise_by_magnitude(value: float, expected: str) -> No
     assert UTC.normalize(value) == expected
 
 
-@pytest.mark.parametrize("value", ["", "soon", "12", True, None, 5, 10**30, {"a": 1},
-                                   "2026-01-02", "-1767431444"])
+@pytest.mark.parametrize("value", ["", "soon", "12ms", True, None, {"a": 1}, "2026-01-02"])
 def test_non_timestamps_give_none(value: object) -> None:
+    """Values that are not meant as a time at all: ``None`` (not counted anywhere)."""
     assert UTC.normalize(value) is None
+
+
+@pytest.mark.parametrize("value", ["12", 5, 10**30, "-1767431444", -1, "nan", "Infinity"])
+def test_numbers_that_cannot_be_times_are_impossible(value: object) -> None:
+    """Numbers (and number strings) under a time key that are no plausible epoch:
+    ``IMPOSSIBLE`` (the caller keeps the value and counts a bad timestamp)."""
+    assert UTC.normalize(value) == IMPOSSIBLE
 
 
 def test_zone_less_times_use_the_default_zone() -> None:
@@ -65,13 +73,15 @@ def test_format_epoch_of_the_clock() -> None:
     assert format_epoch(1767225600.25) == "2026-01-01T00:00:00.250Z"
 
 
-def test_klog_lines_have_no_year_so_the_current_utc_year_is_assumed():
-    import time
-
+def test_klog_lines_have_no_year_so_the_current_utc_year_is_assumed() -> None:
+    """A klog date of this year up to a day ahead of the clock is this year's."""
     from shipper.config import ParseSettings
     from shipper.parse import FileParser, ParseCounts
 
-    parser = FileParser("/l/k.log", ParseSettings(), ParseCounts())
-    records = parser.feed([(0, b"I1102 10:00:05.123456 1 c.go:1] hello")])
-    (record,) = records + parser.flush(force=True)  # text is held: it may continue
-    assert record["timestamp"] == time.strftime("%Y", time.gmtime()) + "-11-02T10:00:05.123Z"
+    december = 1796083200.0  # 2026-12-01T00:00:00Z
+    parser = FileParser("/l/k.log", ParseSettings(), ParseCounts(), clock=lambda: december)
+    records = parser.feed([(0, b"I1102 10:00:05.123456 1 c.go:1] hello"),
+                           (40, b"I1201 23:00:00.000001 1 c.go:1] just ahead")])
+    first, second = records + parser.flush(force=True)  # text is held: it may continue
+    assert first["timestamp"] == "2026-11-02T10:00:05.123Z"
+    assert second["timestamp"] == "2026-12-01T23:00:00.000Z"

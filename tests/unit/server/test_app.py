@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 import aiohttp
+import orjson
 import pytest
 
 from shipper.errors import ConfigError
 from shipper.server import JobTracker, Progress, ServerSettings, TailHub
 from shipper.server.app import bound_port, build_app, start_server
 
-from .helpers import layer_records
+from .helpers import layer_records, record
 
 
 @pytest.fixture
@@ -92,6 +95,47 @@ async def test_jobs_list_and_one_job(server, parts):
         assert resp.status == 404
     async with server.get("/v1/jobs", params={"limit": "-1"}) as resp:
         assert resp.status == 400
+    async with server.get("/v1/jobs", params={"page_token": "x"}) as resp:
+        assert resp.status == 400
+
+
+async def test_jobs_pages_follow_next_links_until_the_end(parts, clock):
+    """Following ``next`` visits every job once, most recently updated first; ``limit``
+    is capped at jobs_page_max and the body at jobs_page_max_bytes."""
+    parts["jobs"] = JobTracker(parts["metrics"], clock, max_jobs=100)
+    for n in range(23):
+        parts["jobs"].observe([record("x", job_id=f"j{n:02d}")])
+    runner, base = await serve(parts, jobs_page_size=5, jobs_page_max=10)
+    seen, path, sizes = [], "/v1/jobs?limit=50", []
+    try:
+        async with aiohttp.ClientSession(base) as session:
+            while path:
+                async with session.get(path) as resp:
+                    body = await resp.json()
+                sizes.append(len(body["jobs"]))
+                seen += [job["job_id"] for job in body["jobs"]]
+                path = body["next"]
+            async with session.get("/v1/jobs") as resp:
+                assert len((await resp.json())["jobs"]) == 5
+    finally:
+        await runner.cleanup()
+    assert sizes == [10, 10, 3]
+    assert seen == [f"j{n:02d}" for n in range(22, -1, -1)]
+
+
+async def test_jobs_body_is_capped_in_bytes(parts, clock):
+    parts["jobs"] = JobTracker(parts["metrics"], clock, max_jobs=100)
+    for n in range(40):
+        parts["jobs"].observe([record("e" * 900, job_id=f"j{n}", level="error")])
+    runner, base = await serve(parts, jobs_page_max_bytes=16 * 1024)
+    try:
+        async with aiohttp.ClientSession(base) as session, session.get("/v1/jobs") as resp:
+            raw = await resp.read()
+    finally:
+        await runner.cleanup()
+    body = orjson.loads(raw)
+    assert len(raw) <= 16 * 1024 + 100 and 1 < len(body["jobs"]) < 40
+    assert body["next"].startswith("/v1/jobs?limit=100&page_token=")
 
 
 async def test_token_guards_v1_but_not_metrics_or_probes(parts):
@@ -126,19 +170,65 @@ async def test_token_file_is_read_at_start(parts, tmp_path):
         await runner.cleanup()
 
 
-async def test_missing_token_file_fails_start_with_config_error(parts, tmp_path):
-    app = build_app(settings=ServerSettings(token_file=tmp_path / "absent"), **parts)
+async def test_empty_token_file_fails_start_with_config_error(parts, tmp_path):
+    (tmp_path / "token").write_text("  \n")
+    app = build_app(settings=ServerSettings(token_file=tmp_path / "token"), **parts)
     with pytest.raises(ConfigError, match="token_file"):
         await start_server(app, "127.0.0.1:0")
+
+
+async def test_missing_token_file_leaves_v1_to_loopback_clients(parts, tmp_path, caplog):
+    """A Secret not created yet (optional volume): the server starts, /v1/* answers
+    loopback clients only, and one warning says why."""
+    runner, base = await serve(parts, token_file=tmp_path / "absent")
+    try:
+        async with aiohttp.ClientSession(base) as session, session.get("/v1/jobs") as resp:
+            assert resp.status == 200
+    finally:
+        await runner.cleanup()
+    assert [r.message for r in caplog.records if "token_file" in r.message] == [
+        "server.token_file does not exist (yet): /v1/* answers loopback clients only until it appears"]
 
 
 async def test_start_server_refuses_off_and_busy_ports(parts):
     with pytest.raises(ConfigError):
         await start_server(build_app(settings=ServerSettings(), **parts), "off")
-    runner, base = await serve(parts)
+    runner, _ = await serve(parts)
     try:
         taken = f"127.0.0.1:{bound_port(runner)}"
         with pytest.raises(ConfigError, match="cannot listen"):
             await start_server(build_app(settings=ServerSettings(), **parts), taken)
     finally:
         await runner.cleanup()
+
+
+async def through_app(app, path: str, peer: str, headers: dict | None = None):
+    """Run a request from ``peer`` through the app's middlewares and route (the peer
+    address a test socket cannot have: only loopback traffic is allowed here)."""
+    from unittest import mock
+
+    from aiohttp.test_utils import make_mocked_request
+
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: (
+        (peer, 40000) if name == "peername" else default)
+    request = make_mocked_request("GET", path, headers=headers or {}, app=app,
+                                  transport=transport)
+    handler = (await app.router.resolve(request)).handler
+    for middleware in reversed(app.middlewares):
+        handler = functools.partial(middleware, handler=handler)
+    return await handler(request)
+
+
+async def test_default_app_serves_v1_to_loopback_only_and_metrics_to_all(parts):
+    """Issue 12 item 7: with the default settings (listen 0.0.0.0, no token) a pod-network
+    client gets 403 from /v1/jobs and /v1/tail, and 200 from /metrics and /healthz."""
+    parts["jobs"].observe(layer_records())
+    app = build_app(settings=ServerSettings(), **parts)
+    for path in ("/v1/jobs", "/v1/tail", "/v1/jobs/2957f455679c9ffe56da3328"):
+        assert (await through_app(app, path, "10.244.3.17")).status == 403
+    assert (await through_app(app, "/v1/jobs", "127.0.0.1")).status == 200
+    for path in ("/metrics", "/healthz"):
+        assert (await through_app(app, path, "10.244.3.17")).status == 200
+    opened = build_app(settings=ServerSettings(v1_open=True), **parts)
+    assert (await through_app(opened, "/v1/jobs", "10.244.3.17")).status == 200

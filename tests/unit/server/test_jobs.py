@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
-from shipper.server.jobs import JobTracker
+from shipper.server.events import MAX_TEXT
+from shipper.server.jobs import JOB_ID_MAX, JobTracker, job_key
 
 from .helpers import layer_records, pipeline_records, record
 
@@ -139,3 +141,100 @@ def test_summaries_limit_returns_most_recent_first(tracker):
     for job in ("a", "b", "c"):
         tracker.observe([record("x", job_id=job)])
     assert [s["job_id"] for s in tracker.summaries(limit=2)] == ["c", "b"]
+
+
+# --- bounded in bytes, paged ---------------------------------------------------------
+
+def test_stages_not_kept_are_counted(metrics, clock):
+    tracker = JobTracker(metrics, clock, max_jobs=10, max_stages_per_job=3)
+    tracker.observe([record(f"Stage s{i} started", job_id="j") for i in range(10)])
+    assert tracker.get("j")["stages_not_kept"] == 7
+
+
+def test_long_job_ids_are_cut_with_a_hash_and_still_found_by_their_full_id(tracker):
+    first, second = "a" * 100_000 + "1", "a" * 100_000 + "2"
+    tracker.observe([record("x", job_id=first), record("y", job_id=second)])
+    keys = [s["job_id"] for s in tracker.summaries()]
+    assert len(keys) == 2 and keys[0] != keys[1]
+    assert all(len(key) <= JOB_ID_MAX for key in keys)
+    assert tracker.get(first)["levels"] == {"info": 1}
+    assert job_key(first) == keys[1] and job_key("short") == "short"
+
+
+def test_long_stage_names_and_error_text_are_cut(tracker):
+    tracker.observe([record("Stage " + "n" * 50_000 + " failed: " + "e" * 50_000, job_id="j",
+                            level="error")])
+    job = tracker.get("j")
+    (name,) = job["stages"]
+    assert len(name) == 100 and name.endswith("…")
+    assert len(job["last_error"]) == MAX_TEXT
+
+
+def test_tracker_is_bounded_in_bytes_and_evicts_least_recent_first(metrics, clock):
+    """Jobs with 1,000-character errors and 100 stages each: the estimate never passes
+    max_bytes, the newest jobs stay, and what was evicted is counted."""
+    tracker = JobTracker(metrics, clock, max_jobs=10_000, max_bytes=256 * 1024)
+    for n in range(200):
+        tracker.observe([record(f"Stage st{i} started", job_id=f"job{n}") for i in range(100)]
+                        + [record("boom " + "x" * 5000, job_id=f"job{n}", level="error")])
+        assert tracker.bytes <= 256 * 1024
+    assert tracker.evicted > 150 and len(tracker) == 200 - tracker.evicted
+    assert tracker.get("job199") is not None and tracker.get("job0") is None
+    real = sum(len(orjson.dumps(s)) for s in tracker.summaries())
+    assert real <= tracker.bytes, "the estimate must not be below the JSON it serves"
+
+
+def test_eviction_keeps_the_weight_sum_exact(metrics, clock):
+    tracker = JobTracker(metrics, clock, max_jobs=3)
+    for n in range(10):
+        tracker.observe([record("Stage a started", job_id=f"j{n}"),
+                         record("oops", job_id=f"j{n}", level="error")])
+    rebuilt = JobTracker(metrics, clock, max_jobs=3)
+    for n in range(7, 10):
+        rebuilt.observe([record("Stage a started", job_id=f"j{n}"),
+                         record("oops", job_id=f"j{n}", level="error")])
+    assert tracker.bytes == rebuilt.bytes > 0
+
+
+def _walk(tracker: JobTracker, limit: int, max_bytes: int = 1 << 20) -> list[list[str]]:
+    pages, cursor = [], None
+    while True:
+        parts, cursor = tracker.page(limit, max_bytes, cursor)
+        pages.append([orjson.loads(p)["job_id"] for p in parts])
+        if cursor is None:
+            return pages
+
+
+def test_pages_walk_every_job_once_most_recent_first(tracker):
+    for n in range(25):
+        tracker.observe([record("x", job_id=f"j{n:02d}")])
+    pages = _walk(tracker, 10)
+    assert [len(p) for p in pages] == [10, 10, 5]
+    assert [job for page in pages for job in page] == [f"j{n:02d}" for n in range(24, -1, -1)]
+
+
+def test_an_exact_last_page_has_no_next_cursor(tracker):
+    for n in range(20):
+        tracker.observe([record("x", job_id=f"j{n}")])
+    assert [len(p) for p in _walk(tracker, 10)] == [10, 10]
+
+
+def test_jobs_updated_during_a_walk_are_not_repeated(tracker):
+    for n in range(30):
+        tracker.observe([record("x", job_id=f"j{n:02d}")])
+    first, cursor = tracker.page(10, 1 << 20)
+    tracker.observe([record("again", job_id="j29"), record("again", job_id="j05")])
+    rest, cursor = tracker.page(100, 1 << 20, cursor)
+    seen = [orjson.loads(p)["job_id"] for p in first + rest]
+    assert len(seen) == len(set(seen)) == 29  # j05 moved ahead of the cursor
+    assert cursor is None
+
+
+def test_pages_are_bounded_in_bytes_but_always_hold_one_job(tracker):
+    for n in range(20):
+        tracker.observe([record("oops " + "e" * 900, job_id=f"j{n}", level="error")])
+    parts, cursor = tracker.page(100, 5000)
+    assert 1 < len(parts) < 20 and cursor is not None
+    assert sum(len(p) + 1 for p in parts) <= 5000
+    one, _ = tracker.page(100, 10)
+    assert len(one) == 1

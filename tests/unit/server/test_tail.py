@@ -8,7 +8,14 @@ import json
 import aiohttp
 import pytest
 
-from shipper.server import JobTracker, Progress, ServerSettings, TailBusyError, TailFilter, TailHub
+from shipper.server import (
+    JobTracker,
+    Progress,
+    ServerSettings,
+    TailBusyError,
+    TailFilter,
+    TailHub,
+)
 from shipper.server.app import bound_port, build_app, start_server
 
 from .helpers import record
@@ -72,6 +79,83 @@ async def test_client_falling_behind_its_queue_is_kicked_and_counted():
     assert tail.slow_disconnects == 1 and tail.clients == 0
     assert await client.next(1.0) is None
     assert client.closed_reason.startswith("slow client")
+
+
+def test_ring_is_bounded_in_bytes_and_keeps_the_newest():
+    """100 records of 10 KB in a 64 KiB ring: the ring's bytes never pass the bound and
+    a replay returns the newest records, oldest first."""
+    tail = hub(ring_size=1000, ring_bytes=64 * 1024, client_queue_bytes=1 << 20)
+    for i in range(100):
+        tail.publish([record(f"m{i:03d} " + "x" * 10_000)])
+        assert tail.ring_bytes <= 64 * 1024
+    got = [m[:4] for m in decoded(tail.recent(TailFilter(), 1000))]
+    assert got == [f"m{i:03d}" for i in range(100 - len(got), 100)]
+    assert 3 <= len(got) <= 6
+
+
+def test_one_batch_larger_than_the_ring_keeps_its_newest_records():
+    tail = hub(ring_size=1000, ring_bytes=64 * 1024)
+    tail.publish([record(f"m{i:02d} " + "x" * 10_000) for i in range(20)])
+    assert 0 < tail.ring_bytes <= 64 * 1024
+    assert [m[:3] for m in decoded(tail.recent(TailFilter(), 1000))][-1] == "m19"
+
+
+def test_ring_holds_about_ring_size_records_when_batches_are_small():
+    tail = hub(ring_size=10)
+    for i in range(50):
+        tail.publish([record(f"m{i}-{j}") for j in range(3)])
+    assert 10 <= tail.ring_records < 13
+    assert len(tail.recent(TailFilter(), 1000)) == tail.ring_records
+
+
+def test_ring_is_a_copy_of_what_was_published():
+    """The pipeline hands the same list to a sink, which may reuse it."""
+    tail = hub()
+    batch = [record("kept")]
+    tail.publish(batch)
+    batch.clear()
+    assert decoded(tail.recent(TailFilter(), 10)) == ["kept"]
+
+
+def test_replay_is_bounded_by_the_client_queue_bytes():
+    tail = hub(client_queue_bytes=32 * 1024)
+    tail.publish([record(f"m{i} " + "x" * 10_000) for i in range(20)])
+    replay = tail.recent(TailFilter(), 100)
+    assert sum(map(len, replay)) <= 32 * 1024 and len(replay) == 3
+    assert decoded(replay)[-1].startswith("m19 ")
+    (one,) = tail.recent(TailFilter(), 100, max_bytes=10)  # never less than one record
+    assert json.loads(one)["message"].startswith("m19 ")
+
+
+def test_a_record_too_deep_for_json_is_kept_as_its_plain_fields():
+    """Nesting JSON encoders refuse (item 8 of issue 11) must not break publish."""
+    deep: object = "bottom"
+    for _ in range(400):
+        deep = [deep]
+    tail = hub()
+    tail.publish([record("deep one", job_id="j", nested=deep), record("after")])
+    first, second = (json.loads(item) for item in tail.recent(TailFilter(), 10))
+    assert first["message"] == "deep one" and first["job_id"] == "j"
+    assert "not encodable" in first["attributes"]["tail_note"]
+    assert second["message"] == "after"
+
+
+async def test_a_client_is_kicked_when_its_queue_passes_its_bytes():
+    tail = hub(client_queue=1000, client_queue_bytes=32 * 1024)
+    client, _ = tail.subscribe(TailFilter(), 0)
+    tail.publish([record("x" * 10_000) for _ in range(3)])
+    assert client.queued_bytes > 20_000 and tail.clients == 1
+    tail.publish([record("x" * 10_000)])
+    assert tail.slow_disconnects == 1 and tail.clients == 0
+
+
+async def test_a_record_larger_than_the_queue_bytes_passes_an_empty_queue():
+    tail = hub(client_queue_bytes=16 * 1024)
+    client, _ = tail.subscribe(TailFilter(), 0)
+    tail.publish([record("y" * 50_000)])
+    assert tail.clients == 1
+    data = await client.next(1.0)
+    assert data is not None and len(data) > 50_000 and client.queued_bytes == 0
 
 
 # --- the SSE endpoint ----------------------------------------------------------------
@@ -205,9 +289,9 @@ async def test_server_shutdown_ends_open_streams(metrics, clock):
     app = build_app(metrics=metrics, progress=Progress(clock, 30), tail=tail,
                     jobs=JobTracker(metrics, clock, 10), settings=ServerSettings(tail_heartbeat=5))
     runner = await start_server(app, "127.0.0.1:0")
-    async with aiohttp.ClientSession(f"http://127.0.0.1:{bound_port(runner)}") as session:
-        async with session.get("/v1/tail") as resp:
-            await wait_for(lambda: tail.clients == 1)
-            async with asyncio.timeout(TIMEOUT):
-                await runner.cleanup()
-            assert tail.clients == 0
+    base = f"http://127.0.0.1:{bound_port(runner)}"
+    async with aiohttp.ClientSession(base) as session, session.get("/v1/tail"):
+        await wait_for(lambda: tail.clients == 1)
+        async with asyncio.timeout(TIMEOUT):
+            await runner.cleanup()
+        assert tail.clients == 0

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from shipper.sources.globs import PathMatcher, asks_for_rotated, is_rotated_name, translate
+from shipper.sources.globs import (
+    PathMatcher,
+    asks_for_rotated,
+    is_rotated_name,
+    translate,
+)
 
 
 def touch(path):

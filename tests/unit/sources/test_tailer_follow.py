@@ -121,10 +121,10 @@ async def test_unreadable_file_is_reported_and_retried(tmp_path, follow, caplog,
     denied = {"on": True}
     real_open = OpenFile.open.__func__
 
-    def fake_open(cls, path, max_line_bytes):
+    def fake_open(cls, path, max_line_bytes, links=None):
         if denied["on"] and path == str(bad):
             raise PermissionError(13, "Permission denied", path)
-        return real_open(cls, path, max_line_bytes)
+        return real_open(cls, path, max_line_bytes, links)
 
     monkeypatch.setattr(OpenFile, "open", classmethod(fake_open))
     async with follow() as run:

@@ -1,0 +1,202 @@
+"""The processor task: chunks from the tailer become records handed to every sink.
+
+``pipeline.py`` creates the bounded chunk queue and the task that runs
+:meth:`Delivery.run`; this module only consumes the queue and awaits ``sink.put``. It is
+the only caller of ``sink.put``, so the records of one file reach every sink in order.
+It also ships, in that same order:
+
+- multi-line records gone quiet (``parse.multiline.flush_after``), but only for files
+  with no chunk still queued: their next lines may be in it, behind a blocked ``put``;
+- a file's pending record when the tailer lets the file go, after the file's last chunk
+  (:class:`Closed` follows it in the queue);
+- at the end (``None`` in the queue) every pending record, whole, when every file was read
+  to its end (``drain_on_exit``, ``--once``) or nothing would read it again; otherwise it is
+  left to be read again from the checkpoint. Dedupe summaries always ship then.
+
+Acknowledgements (``shipper.acks``) move each file's checkpoint over what every sink has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shipper.acks import AckToken, FileAcks
+from shipper.components import Observers
+from shipper.processor import Processor
+from shipper.record import Record
+from shipper.sources.tailer import Chunk
+
+TICK_SECONDS = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The tailer let a file go; queued behind the file's last chunk."""
+
+    file_key: str
+
+
+Item = Chunk | Closed | None
+_IDLE = Closed("")  # nothing arrived within a tick
+
+
+class Delivery:
+    """Parses, processes and delivers what the tailer emits (see the module docstring)."""
+
+    def __init__(self, queue: asyncio.Queue[Item], processor: Processor, sinks: list[Any], *,
+                 observers: Observers, checkpoints: Any, flush_at_end: bool,
+                 on_isolated: Callable[[str, Exception], None],
+                 on_checkpoint: Callable[[], None], clock: Callable[[], float],
+                 monotonic: Callable[[], float], once: bool = False) -> None:
+        self._queue = queue
+        self.processor = processor
+        self.sinks = sinks
+        self.observers = observers
+        self.checkpoints = checkpoints
+        #: pending multi-line records ship at the end (see the module docstring)
+        self.flush_at_end = flush_at_end
+        #: set when stopping: a file let go then keeps its pending record for re-reading
+        self.stopping = False
+        self._on_isolated = on_isolated
+        self._on_checkpoint = on_checkpoint
+        self._clock = clock
+        self._monotonic = monotonic
+        self._once = once
+        self._queued: Counter[str] = Counter()  # chunks per file queued, not yet parsed
+        self._acks: dict[str, FileAcks] = {}
+        self._paths: dict[str, str] = {}
+        self._ends: dict[str, int] = {}
+        #: records handed to the sinks and not yet acknowledged by all of them
+        self.inflight = 0
+
+    async def emit(self, chunk: Chunk) -> None:
+        """The tailer's ``emit``: waits while the queue is full (backpressure)."""
+        self._queued[chunk.file_key] += 1
+        if self.observers.progress is not None:
+            self.observers.progress.note_read(len(chunk.lines))
+        await self._queue.put(chunk)
+
+    async def file_closed(self, file_key: str) -> None:
+        """The tailer's ``on_closed``: the file's pending record ships after its chunks."""
+        await self._queue.put(Closed(file_key))
+
+    async def run(self) -> None:
+        """The processor task: until ``None`` arrives in the queue."""
+        next_flush = self._monotonic() + TICK_SECONDS
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                item = await self._next()
+            if item is None:
+                await self._deliver_flushed(pending=self.flush_at_end, drain=True)
+                return
+            if isinstance(item, Chunk):
+                await self._handle(item)
+            elif item is not _IDLE:
+                await self._closed(item.file_key)
+            now = self._monotonic()
+            if now >= next_flush:
+                next_flush = now + TICK_SECONDS
+                await self._deliver_flushed(pending=False, drain=False)
+
+    async def _next(self) -> Item:
+        try:
+            async with asyncio.timeout(TICK_SECONDS):
+                return await self._queue.get()
+        except TimeoutError:
+            return _IDLE
+
+    async def _handle(self, chunk: Chunk) -> None:
+        key = chunk.file_key
+        self._paths[key] = chunk.path
+        self._ends[key] = chunk.end_offset
+        parser = self.processor.parser_for(key, chunk.path)
+        records = parser.feed(chunk.lines, chunk.truncated)
+        if chunk.eof and self._once:
+            records.extend(parser.flush(force=True))
+        held = parser.pending_offset
+        safe = chunk.end_offset if held is None else held
+        out = self.processor.process(records, chunk.path) if records else records
+        if self._queued[key] <= 1:
+            del self._queued[key]
+        else:
+            self._queued[key] -= 1
+        await self._deliver(out, key, safe)
+
+    async def _closed(self, file_key: str) -> None:
+        """Ship the pending record of a file let go, unless stopping without a flush at
+        the end (then it is read again, whole, from the checkpoint after a restart)."""
+        parser = self.processor.parsers.pop(file_key, None)
+        if parser is None or not parser.pending:
+            return
+        if self.stopping and not self.flush_at_end:
+            return
+        records = parser.flush(force=True)
+        path = self._paths.get(file_key, "")
+        await self._deliver(self.processor.process(records, path), file_key,
+                            self._ends.get(file_key, 0))
+
+    async def _deliver_flushed(self, *, pending: bool, drain: bool) -> None:
+        """Multi-line records gone quiet (all of them with ``pending``) and dedupe
+        summaries that are due (all of them with ``drain``). A file with chunks still
+        queued is skipped: the next lines of its record may be in them."""
+        now = self._clock()
+        for file_key, parser in list(self.processor.parsers.items()):
+            if not parser.pending or (not pending and file_key in self._queued):
+                continue
+            records = parser.flush(now=now, force=pending)
+            if records:
+                path = self._paths.get(file_key, "")
+                held = parser.pending_offset
+                safe = self._ends.get(file_key, 0) if held is None else held
+                await self._deliver(self.processor.process(records, path), file_key, safe)
+        drained = self.processor.drain(drain)
+        if drained:
+            await self._deliver(drained, None, 0)
+
+    async def _deliver(self, records: list[Record], file_key: str | None, offset: int) -> None:
+        """Fan a list of surviving records out to every sink with one ack token."""
+        for record in records:
+            record.pop("_raw", None)
+        if records:
+            self._publish(records)
+        token = AckToken(file_key or "", offset, pending=len(self.sinks) if records else 0,
+                         records=len(records), on_complete=self._on_acked)
+        if file_key is not None:
+            self._acks.setdefault(file_key, FileAcks()).add(token)
+        if not records:
+            self._on_acked(token)
+            return
+        self.inflight += len(records)
+        for index, sink in enumerate(self.sinks):
+            batch = records if index == len(self.sinks) - 1 else list(records)
+            await sink.put(batch, token)
+
+    def _publish(self, records: list[Record]) -> None:
+        """Live tail and job summaries; their failure never stops delivery."""
+        for publish in self.observers.publish:
+            try:
+                publish(records)
+            except Exception as exc:  # noqa: BLE001 - logged and counted there
+                self._on_isolated("observers", exc)
+
+    def _on_acked(self, token: AckToken) -> None:
+        if token.records:
+            self.inflight -= token.records
+            if self.observers.progress is not None:
+                self.observers.progress.note_delivered(token.records)
+        acks = self._acks.get(token.file_key)
+        if acks is None or self.checkpoints is None:
+            if acks is not None:
+                acks.advance()
+            return
+        before = acks.safe_offset
+        offset = acks.advance()
+        if offset != before:
+            self.checkpoints.set(token.file_key, self._paths.get(token.file_key, ""), offset)
+            self._on_checkpoint()

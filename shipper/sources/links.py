@@ -1,0 +1,124 @@
+"""Which symbolic links the tailer follows, and opening files without being tricked.
+
+The log directory is usually writable by the application container, so a link in it
+(``app.log -> /var/run/secrets/...``, or a directory link that ``**`` walks through)
+could make the shipper read any file it can read. :class:`LinkPolicy` decides:
+
+- ``inside_roots`` (default): a link is followed only when its target resolves inside a
+  root: the literal directory prefix of a ``paths`` glob, or a ``symlink_roots`` entry;
+- ``never``: no link below a root is followed;
+- ``always``: every link is followed (the pre-0.x behaviour; for trusted directories).
+
+:meth:`LinkPolicy.open` resolves the path, checks the resolved path, then opens it one
+component at a time from the root with ``O_NOFOLLOW`` (``openat``), so a link swapped in
+between the check and the open fails the open instead of being followed. Every open is
+``O_NONBLOCK`` (a FIFO put in place of a log never blocks the reader thread) and only
+regular files are kept. All of it is blocking and runs in the tailer's threads.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from typing import Literal
+
+FollowSymlinks = Literal["inside_roots", "always", "never"]
+
+OUTSIDE_ROOTS = "symlink-outside-roots"
+NOT_FOLLOWED = "symlink-not-followed"
+
+_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
+_DIR_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_DIRECTORY | os.O_NOFOLLOW
+
+
+class RefusedPath(OSError):
+    """A matched path the policy does not let the tailer read (``reason`` says why)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(errno.EPERM, f"not read: {reason}", path)
+        self.reason = reason
+
+
+class LinkPolicy:
+    """The ``follow_symlinks`` setting with its roots (lexical paths, resolved on use)."""
+
+    def __init__(self, mode: FollowSymlinks = "inside_roots", roots: tuple[str, ...] = ()) -> None:
+        self.mode = mode
+        self.roots = tuple(os.path.normpath(r) for r in roots)
+
+    def resolved_roots(self) -> list[str]:
+        """The roots with their own links resolved (trusted: they come from the config)."""
+        return [os.path.realpath(r) for r in self.roots]
+
+    def refusal(self, path: str) -> str | None:
+        """Why ``path`` (a link, or a path through one) must not be read; ``None`` if ok."""
+        if self.mode == "always":
+            return None
+        real = os.path.realpath(path)
+        if self._beneath(path, real) is not None:
+            return None
+        return NOT_FOLLOWED if self.mode == "never" else OUTSIDE_ROOTS
+
+    def open(self, path: str) -> int:
+        """A descriptor of the regular file at ``path`` (``RefusedPath``, ``OSError``)."""
+        if self.mode == "always":
+            fd = os.open(path, _FLAGS)
+        else:
+            real = os.path.realpath(path)
+            anchor = self._beneath(path, real)
+            if anchor is None:
+                raise RefusedPath(path, NOT_FOLLOWED if self.mode == "never" else OUTSIDE_ROOTS)
+            fd = open_beneath(anchor, os.path.relpath(real, anchor))
+        return _regular(fd, path)
+
+    def _beneath(self, path: str, real: str) -> str | None:
+        """The resolved root ``real`` lies under, as the policy allows (``None``: refused)."""
+        norm = os.path.normpath(path)
+        for lexical, resolved in zip(self.roots, self.resolved_roots()):
+            if self.mode == "never":
+                rest = _below(norm, lexical)
+                if rest is not None and real == os.path.normpath(os.path.join(resolved, rest)):
+                    return resolved
+            elif _below(real, resolved) is not None:
+                return resolved
+        return None
+
+
+def _below(path: str, root: str) -> str | None:
+    """``path`` relative to ``root`` when it lies under it (``None`` otherwise)."""
+    if root == "/":
+        return path.lstrip("/") if path.startswith("/") else None
+    if path == root:
+        return "."
+    if path.startswith(root + os.sep):
+        return path[len(root) + 1:]
+    return None
+
+
+def open_beneath(root: str, relative: str) -> int:
+    """Open ``root/relative`` without following any link below ``root`` (blocking)."""
+    parts = [p for p in relative.split(os.sep) if p not in ("", ".")]
+    if not parts or ".." in parts:
+        raise OSError(errno.EINVAL, "not a file below its root", os.path.join(root, relative))
+    dir_fd = os.open(root, os.O_RDONLY | os.O_CLOEXEC | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            next_fd = os.open(part, _DIR_FLAGS, dir_fd=dir_fd)
+            os.close(dir_fd)
+            dir_fd = next_fd
+        return os.open(parts[-1], _FLAGS | os.O_NOFOLLOW, dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _regular(fd: int, path: str) -> int:
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", path)
+    return fd

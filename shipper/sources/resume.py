@@ -1,0 +1,165 @@
+"""The tailer's decisions about where files start, on the event loop.
+
+:class:`Resumer` places every newly identified file (a verified checkpoint, or 0 under a
+fresh key), finishes at start-up what earlier runs left (files renamed any number of
+times, copies of files copytruncated while the shipper was down), picks up the
+copytruncate copy of a file truncated while followed, and tells missed rotated
+generations from copies. The blocking parts (:mod:`~shipper.sources.recovery`,
+:mod:`~shipper.sources.copies`) run in threads on snapshots of the checkpoint store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+
+from shipper.sources.copies import Generation, find_copy, is_copy
+from shipper.sources.files import OpenFile
+from shipper.sources.fileset import FileSet
+from shipper.sources.globs import PathMatcher
+from shipper.sources.identity import FileIdentity
+from shipper.sources.recovery import Checkpoints, place, recover
+from shipper.sources.survey import Survey
+
+log = logging.getLogger("shipper.sources")
+
+
+class Resumer:
+    """Where files start reading (see the module docstring)."""
+
+    def __init__(self, checkpoints: Checkpoints | None, files: FileSet,
+                 clock: Callable[[], float], max_line_bytes: int) -> None:
+        self._checkpoints = checkpoints
+        self._files = files
+        self._clock = clock
+        self._max_line_bytes = max_line_bytes
+
+    async def start(self, matcher: PathMatcher, since: float) -> float:
+        """Finish what earlier runs left; the wall-clock time rotated files are new since."""
+        store = self._checkpoints
+        if store is None:
+            return since
+        since = store.rotated_since(since)
+        entries = list(store.entries())
+        self._files.seed(((e.dev, e.ino) for e in entries), (e.fingerprint for e in entries))
+        matched = set(await asyncio.to_thread(matcher.scan))
+        found = await asyncio.to_thread(recover, entries, matched, self._files.links,
+                                        self._max_line_bytes)
+        now = self._clock()
+        for key in found.done:
+            store.retire(key)
+        for f in found.resumed:
+            if self._files.adopt(f):
+                f.let_go_at = now
+                log.info("resuming an unfinished file under its new name",
+                         extra={"path": f.path, "offset": f.splitter.offset})
+        for source, f in found.copies:
+            if self._files.adopt(f) and f.witness is not None and f.key is not None:
+                f.let_go_at = now
+                store.handover(source, f.key, f.path, f.witness)
+                log.info("reading the copy of a file copytruncated while stopped",
+                         extra={"path": f.path, "offset": f.splitter.offset})
+        return since
+
+    async def place(self, f: OpenFile) -> None:
+        """``f`` has its first line: choose its identity and offset (a thread verifies)."""
+        store = self._checkpoints
+        candidates = list(store.candidates(f.dev, f.ino)) if store is not None else []
+        try:
+            entry = await asyncio.to_thread(place, f, candidates, self._files.key_taken)
+        except OSError as exc:
+            f.head = None  # identify again on the next read
+            log.warning("cannot read file", extra={"path": f.path, "error": str(exc)})
+            return
+        self._files.identified(f)
+        if entry is not None and entry.offset:
+            log.info("resuming file at its checkpoint",
+                     extra={"path": f.path, "offset": entry.offset})
+        elif any(e.fingerprint == f.head for e in candidates):
+            log.info("file does not hold its checkpoint (new content), reading it from "
+                     "the start", extra={"path": f.path, "size": f.size})
+
+    async def take_copy(self, gone: Generation) -> None:
+        """``gone`` was truncated in place: read its copytruncate copy past its end."""
+        self._files.gone.append(gone)
+        found = await asyncio.to_thread(find_copy, gone, self._files.read_before(),
+                                        self._files.links, self._max_line_bytes)
+        self._files.mark_copies(found.stale)
+        copy = found.copy
+        if copy is None:
+            return
+        copy.identity = self._fresh_identity(copy, gone.fingerprint)
+        if not self._files.adopt(copy):
+            return
+        copy.let_go_at = self._clock()
+        if self._checkpoints is not None and copy.witness is not None:
+            self._checkpoints.handover(gone.key, copy.identity.key, copy.path, copy.witness)
+        log.info("reading the rest of a copytruncate copy",
+                 extra={"path": copy.path, "offset": copy.splitter.offset})
+
+    async def missed(self, found: Survey) -> list[str]:
+        """Paths of the missed rotated generations to read (copies of known files are not)."""
+        read: list[str] = []
+        suspects: list[tuple[tuple[int, int], str, str]] = []
+        for ident, (path, fingerprint) in sorted(found.missed.items(), key=lambda i: i[1][0]):
+            if self._files.knows(fingerprint):
+                suspects.append((ident, path, fingerprint))
+            else:
+                read.append(path)
+        if suspects:
+            known = self._generations({fp for _, _, fp in suspects})
+            verdicts = await asyncio.to_thread(self._copies, suspects, known)
+            self._files.mark_copies(ident for (ident, _, _), copy in zip(suspects, verdicts)
+                                    if copy)
+            read += [path for (_, path, _), copy in zip(suspects, verdicts) if not copy]
+        return read
+
+    def _copies(self, suspects: list[tuple[tuple[int, int], str, str]],
+                known: dict[str, list[Generation]]) -> list[bool]:
+        links, limit = self._files.links, self._max_line_bytes
+        return [is_copy(path, fp, known.get(fp, []), links, limit) for _, path, fp in suspects]
+
+    def _generations(self, fingerprints: set[str]) -> dict[str, list[Generation]]:
+        """Every generation known with one of these first lines (open, gone, checkpointed)."""
+        out: dict[str, list[Generation]] = {}
+        gens = [Generation.of(f) for f in self._files if f.head in fingerprints]
+        gens += [g for g in self._files.gone if g.fingerprint in fingerprints]
+        if self._checkpoints is not None:
+            gens += [Generation(e.path, e.key, e.fingerprint, e.witness)
+                     for e in self._checkpoints.entries()
+                     if e.fingerprint in fingerprints and e.witness is not None]
+        for gen in gens:
+            if gen is not None:
+                out.setdefault(gen.fingerprint, []).append(gen)
+        return out
+
+    def _fresh_identity(self, f: OpenFile, fingerprint: str) -> FileIdentity:
+        gen = 0
+        while self._taken(FileIdentity(f.dev, f.ino, fingerprint, gen).key):
+            gen += 1
+        return FileIdentity(f.dev, f.ino, fingerprint, gen)
+
+    def _taken(self, key: str) -> bool:
+        store = self._checkpoints
+        return self._files.key_taken(key) or (store is not None and store.entry(key) is not None)
+
+
+def process_started() -> float:
+    """Wall-clock time this process started (Linux ``/proc``; else now).
+
+    Rotated files renamed after it may hold lines no run has read. Taken from the
+    process start rather than from when the tailer is built, since imports can take
+    seconds on a loaded node and a file rotated meanwhile must still be found.
+    """
+    try:
+        with open("/proc/self/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(row.split()[1]) for row in fh if row.startswith(b"btime "))
+        started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return time.time()
+    return min(started, time.time())

@@ -1,0 +1,125 @@
+"""OpenFile: witnesses of what was read, read limits, replaced content; chunk parts."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from shipper.sources.files import Chunk, OpenFile
+from shipper.sources.identity import FileIdentity, Witness, check_of, read_fingerprint
+from shipper.sources.reads import split_chunk
+
+DATA = b"".join(b"line number %d of the file\n" % i for i in range(400))
+
+
+def opened(path, offset: int = 0) -> OpenFile:
+    f = OpenFile.open(str(path), 1 << 20)
+    f.head = read_fingerprint(f.fd, force=True)
+    f.identity = FileIdentity(f.dev, f.ino, f.head)
+    f.seek(offset)
+    return f
+
+
+def read_all(f: OpenFile, nbytes: int) -> list[Chunk]:
+    chunks = []
+    while True:
+        got = f.read(nbytes, final=False)
+        if not isinstance(got, Chunk):
+            return chunks
+        chunks.append(got)
+        if got.eof and not got.lines:
+            return chunks
+
+
+@pytest.mark.parametrize("nbytes", [7, 100, 513, 4096, 1 << 20])
+def test_every_witness_is_the_check_of_the_bytes_read_before_it(tmp_path, nbytes):
+    """Whatever the read size, each chunk's witnesses (its last line start, its end)
+    hash exactly the bytes the file holds before those offsets."""
+    path = tmp_path / "a.log"
+    path.write_bytes(DATA)
+    f = opened(path)
+    try:
+        witnesses = [w for c in read_all(f, nbytes) for w in c.witnesses]
+    finally:
+        f.close()
+    assert witnesses and witnesses[-1].at == len(DATA)
+    for w in witnesses:
+        assert w.check == check_of(DATA[:w.at]) and w.size >= w.at
+
+
+def test_seek_loads_the_bytes_before_the_offset(tmp_path):
+    """After a resume at an offset, the first chunk's witness still covers the bytes
+    before it (the tail is loaded from the file)."""
+    path = tmp_path / "a.log"
+    path.write_bytes(DATA)
+    start = DATA.index(b"line number 300")
+    f = opened(path, start)
+    try:
+        assert f.witness == Witness(start, check_of(DATA[:start]), len(DATA))
+        chunk = f.read(40, final=False)
+    finally:
+        f.close()
+    assert isinstance(chunk, Chunk) and chunk.lines[0][1] == b"line number 300 of the file"
+    end = chunk.end_offset
+    assert chunk.witnesses[-1] == Witness(end, check_of(DATA[:end]), len(DATA))
+
+
+def test_read_stops_at_the_limit_and_flushes_the_last_line(tmp_path):
+    """With a limit (the end seen at stop), nothing past it is read; a line cut by it
+    comes out as it is."""
+    path = tmp_path / "a.log"
+    path.write_bytes(DATA)
+    f = opened(path)
+    f.limit = DATA.index(b"line number 10 ") + 6
+    try:
+        lines = [line for c in read_all(f, 64) for _, line in c.lines]
+    finally:
+        f.close()
+    assert lines[-1] == b"line n" and len(lines) == 11
+
+
+def test_replaced_content_is_seen_even_with_the_same_first_line(tmp_path):
+    """Truncated and written again past the read offset, starting with the same first
+    line (a banner): other bytes before the read offset tell it; unchanged, nothing."""
+    path = tmp_path / "a.log"
+    banner = b"=== starting ===\n"
+    path.write_bytes(banner + DATA)
+    f = opened(path)
+    try:
+        read_all(f, 1 << 20)
+        assert not f.content_replaced()
+        with open(path, "r+b") as fh:
+            fh.truncate(0)
+            fh.write(banner + DATA.replace(b"line", b"LINE") + b"more\n")
+        assert f.content_replaced()
+    finally:
+        f.close()
+
+
+def test_shrinking_file_is_replaced(tmp_path):
+    """A file smaller than it was seen (but still past the read offset) was truncated."""
+    path = tmp_path / "a.log"
+    path.write_bytes(DATA)
+    f = opened(path)
+    try:
+        f.read(100, final=False)
+        os.truncate(path, len(DATA) // 2)
+        assert f.content_replaced()
+    finally:
+        f.close()
+
+
+def test_split_chunk_parts_end_where_the_next_part_starts():
+    """Parts of at most N lines; each ends at the next part's first offset; the last
+    keeps the chunk's end, eof and witnesses; cut lines stay with their part."""
+    lines = [(i * 10, b"x" * 9) for i in range(7)]
+    w = Witness(70, "0" * 32, 70)
+    chunk = Chunk("1:2:ab", "/a", lines, frozenset({10, 60}), 70, True, (w,))
+    parts = split_chunk(chunk, 3)
+    assert [len(p.lines) for p in parts] == [3, 3, 1]
+    assert [p.end_offset for p in parts] == [30, 60, 70]
+    assert [p.eof for p in parts] == [False, False, True]
+    assert [p.truncated for p in parts] == [frozenset({10}), frozenset(), frozenset({60})]
+    assert parts[-1].witnesses == (w,) and parts[0].witnesses == ()
+    assert split_chunk(chunk, 7) == [chunk]

@@ -1,0 +1,163 @@
+"""Symbolic links: the follow policy, safe opening, and the directory walk."""
+
+from __future__ import annotations
+
+import glob
+import os
+import random
+import threading
+
+import pytest
+
+from shipper.sources.globs import PathMatcher, is_rotated_name
+from shipper.sources.links import NOT_FOLLOWED, OUTSIDE_ROOTS, LinkPolicy, RefusedPath
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """logs/ (the root) with a plain file, links inside and outside, and secrets/."""
+    logs, secrets = tmp_path / "logs", tmp_path / "secrets"
+    (logs / "sub").mkdir(parents=True)
+    secrets.mkdir()
+    (logs / "app.log").write_text("app\n")
+    (logs / "sub" / "real.txt").write_text("inside\n")
+    (secrets / "token").write_text("secret\n")
+    (secrets / "inner.log").write_text("secret\n")
+    os.symlink(logs / "sub" / "real.txt", logs / "inside.log")
+    os.symlink(secrets / "token", logs / "token.log")
+    os.symlink(secrets, logs / "linked")
+    return logs
+
+
+def test_policy_decides_by_where_the_link_resolves(tree):
+    """inside_roots: links resolving under a root only; never: no link; always: all."""
+    inside = LinkPolicy("inside_roots", (str(tree),))
+    assert inside.refusal(str(tree / "inside.log")) is None
+    assert inside.refusal(str(tree / "token.log")) == OUTSIDE_ROOTS
+    assert inside.refusal(str(tree / "linked" / "inner.log")) == OUTSIDE_ROOTS
+    assert LinkPolicy("never", (str(tree),)).refusal(str(tree / "inside.log")) == NOT_FOLLOWED
+    assert LinkPolicy("never", (str(tree),)).refusal(str(tree / "app.log")) is None
+    assert LinkPolicy("always", ()).refusal(str(tree / "token.log")) is None
+    extra = LinkPolicy("inside_roots", (str(tree), str(tree.parent / "secrets")))
+    assert extra.refusal(str(tree / "token.log")) is None
+
+
+def test_open_refuses_outside_and_reads_inside(tree):
+    """open() gives a descriptor of the target inside the roots, RefusedPath outside."""
+    policy = LinkPolicy("inside_roots", (str(tree),))
+    fd = policy.open(str(tree / "inside.log"))
+    try:
+        assert os.read(fd, 100) == b"inside\n"
+    finally:
+        os.close(fd)
+    with pytest.raises(RefusedPath) as refused:
+        policy.open(str(tree / "token.log"))
+    assert refused.value.reason == OUTSIDE_ROOTS
+
+
+def test_a_link_swapped_in_after_the_check_is_not_followed(tree, monkeypatch):
+    """TOCTOU: the path checks out, then a component becomes a link to the secrets
+    before the open: the component-wise O_NOFOLLOW open fails instead of following."""
+    from shipper.sources import links
+
+    policy = LinkPolicy("inside_roots", (str(tree),))
+    (tree / "d").mkdir()
+    (tree / "d" / "token").write_text("fine\n")
+    real_realpath = os.path.realpath
+
+    def realpath_then_swap(path, *args, **kwargs):
+        resolved = real_realpath(path, *args, **kwargs)
+        if path.endswith("token") and (tree / "d").is_dir() and not (tree / "d").is_symlink():
+            os.rename(tree / "d", tree / "d.old")
+            os.symlink(tree.parent / "secrets", tree / "d")
+        return resolved
+
+    monkeypatch.setattr(links.os.path, "realpath", realpath_then_swap)
+    with pytest.raises(OSError):
+        policy.open(str(tree / "d" / "token"))
+
+
+def test_a_fifo_in_place_of_a_log_is_refused_without_blocking(tmp_path):
+    """open() never blocks on a FIFO and keeps regular files only."""
+    fifo = tmp_path / "pipe.log"
+    os.mkfifo(fifo)
+    outcome: list[object] = []
+    opener = threading.Thread(target=lambda: outcome.append(_try_open(str(fifo))))
+    opener.start()
+    opener.join(5)
+    assert not opener.is_alive() and isinstance(outcome[0], OSError)
+
+
+def _try_open(path: str) -> object:
+    try:
+        return LinkPolicy("always").open(path)
+    except OSError as exc:
+        return exc
+
+
+def test_walk_refuses_links_and_notes_them(tree):
+    """``**`` does not walk through a directory link out of the root; the refused
+    links are noted with their reason; the link inside is matched."""
+    refused: dict[str, str] = {}
+    found = PathMatcher((str(tree / "**" / "*.log"),)).scan(refused)
+    assert found == [str(tree / "app.log"), str(tree / "inside.log")]
+    assert refused == {str(tree / "token.log"): OUTSIDE_ROOTS,
+                       str(tree / "linked"): OUTSIDE_ROOTS}
+    always = PathMatcher((str(tree / "**" / "*.log"),), follow_symlinks="always").scan()
+    assert str(tree / "linked" / "inner.log") in always
+
+
+def test_walk_ends_on_link_loops(tmp_path):
+    """``loop -> .`` and ``a/up -> ..``: each directory is entered once per segment."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.log").write_text("x\n")
+    os.symlink(".", tmp_path / "loop")
+    os.symlink("..", tmp_path / "a" / "up")
+    found = PathMatcher((str(tmp_path / "**" / "*.log"),)).scan()
+    assert found == [str(tmp_path / "a" / "x.log")]
+
+
+def test_walk_matches_glob_on_a_tree_without_links(tmp_path):
+    """Same matches as ``glob.iglob(recursive=True)`` for many patterns on a random
+    tree with hidden names (the walk replaced it)."""
+    rng = random.Random(7)
+    names = ["a", "b", ".h", "c.d", "x"]
+    for _ in range(60):
+        depth = rng.randint(0, 3)
+        parts = [rng.choice(names) for _ in range(depth)]
+        directory = tmp_path.joinpath(*parts)
+        if any(p.exists() and not p.is_dir() for p in [directory, *directory.parents]):
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        leaf = directory / (rng.choice(names) + rng.choice([".log", ".txt", ""]))
+        if not leaf.is_dir():
+            leaf.write_text("x\n")
+    patterns = ["**/*.log", "*", "**", "*/*.log", "**/a/*", ".*", "**/.h/*", "[ab]/**/*.log",
+                "a/?.log", "**/c.d"]
+    for pattern in patterns:
+        full = str(tmp_path / pattern)
+        want = sorted(p for p in set(glob.iglob(full, recursive=True)) if os.path.isfile(p))
+        got = PathMatcher((full,), follow_symlinks="always").scan()
+        assert got == [p for p in want if not is_rotated_name(p)], pattern
+
+
+async def test_a_followed_file_replaced_by_a_link_out_is_not_read(tmp_path, follow):
+    """app.log is followed, then replaced by a link to a file outside the root: the old
+    file is read to its end, the link's target never."""
+    import asyncio
+
+    logs, secrets = tmp_path / "logs", tmp_path / "secrets"
+    logs.mkdir()
+    secrets.mkdir()
+    (secrets / "token").write_text("secret\n")
+    (logs / "app.log").write_text("one\n")
+    async with follow([str(logs / "*.log")]) as run:
+        await run.out.wait_lines(1)
+        with open(logs / "app.log", "a") as fh:
+            fh.write("two\n")
+        os.rename(logs / "app.log", logs / "old")
+        os.symlink(secrets / "token", logs / "app.log")
+        await run.out.wait_lines(2)
+        await asyncio.sleep(0.5)
+    assert run.out.lines() == [b"one", b"two"]
+    assert run.metrics.value("shipper_files_refused_total", reason=OUTSIDE_ROOTS) == 1
