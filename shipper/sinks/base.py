@@ -14,8 +14,9 @@ request; raises the errors its ``classify`` decides) and the transport hooks
 * an envelope's token is ``done()`` once all its records are delivered, dead-lettered or
   shed by the drop policy (or, with ``buffer.type: disk``, once they are in the disk buffer).
 * ``close(deadline)`` returns within ``deadline`` seconds in every state; what it could not
-  deliver is not acknowledged. If a worker task dies, ``put`` and ``close`` raise
-  :class:`~shipper.errors.SinkStoppedError`.
+  deliver is not acknowledged. If a worker task dies, it is logged (type and frames, as
+  :func:`shipper.supervise.describe` does) and ``put`` and ``close`` raise
+  :class:`~shipper.errors.SinkStoppedError`; the pipeline's supervisor counts it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from shipper.sinks.encoding import Encoded, encode_records
 from shipper.sinks.health import REPEAT_EVERY, SinkHealth, watch_gauges
 from shipper.sinks.membuffer import MemoryBuffer
 from shipper.sinks.settings import worker_limits
+from shipper.supervise import describe
 
 log = logging.getLogger("shipper.sinks")
 
@@ -214,17 +216,17 @@ class SinkWorker:
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if task.cancelled() or task.exception() is None:
-            return
-        self._fail(task.exception())
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            self._fail(error)
 
-    def _fail(self, exc: BaseException | None) -> None:
-        """A worker task died: say so, count it, and make ``put``/``close`` raise."""
+    def _fail(self, exc: BaseException) -> None:
+        """A worker task died: log where (the pipeline's supervisor counts it when ``put``
+        or ``close`` raises), and make ``put``/``close`` raise."""
         if self._stopped is not None:
             return
-        log.error("sink %s stopped: its worker failed with %s", self.name, type(exc).__name__,
-                  exc_info=exc)
-        self._m.task_failures.inc()
+        log.error("sink worker failed; the sink refuses records", extra=describe(
+            f"sink-{self.name}", exc))
         self._stopped = SinkStoppedError(
             f"sink {self.name} stopped: its worker failed ({type(exc).__name__})", sink=self.name)
         self._buffer.fail(self._stopped)

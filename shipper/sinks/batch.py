@@ -167,7 +167,6 @@ class SinkMetrics:
         self.buffer_records = metrics.buffer_records.labels(sink=sink)
         self.buffer_bytes = metrics.buffer_bytes.labels(sink=sink)
         self.lag = metrics.delivery_lag_seconds.labels(sink=sink)
-        self.task_failures = metrics.task_failures_total.labels(task=f"sink-{sink}")
 
     def requests(self, outcome: str) -> Any:
         return self._metrics.sink_requests_total.labels(sink=self._sink, outcome=outcome)

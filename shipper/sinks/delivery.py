@@ -28,7 +28,7 @@ from shipper.record import Record
 from shipper.sinks.batch import Lines, Payload, SinkMetrics
 from shipper.sinks.deadletter import DeadLetter
 from shipper.sinks.encoding import as_text
-from shipper.sinks.health import REPEAT_EVERY, SinkHealth, describe
+from shipper.sinks.health import REPEAT_EVERY, SinkHealth
 
 log = logging.getLogger("shipper.sinks")
 
@@ -144,7 +144,9 @@ class Delivery:
                     return
                 self._m.retries.inc()
                 self._health.failed(exc)
-                await self._pause(self.backoff(attempt, exc.retry_after), exc.retry_after)
+                delay = self.backoff(attempt, exc.retry_after)
+                log.debug("sink %s: %s, retry %d in %.2fs", self._sink.name, exc, attempt, delay)
+                await self._pause(delay, exc.retry_after)
                 continue
             except FatalSinkError as exc:
                 self._m.requests("fatal").inc()
@@ -207,7 +209,7 @@ class Delivery:
         now = self._clock()
         if self._dead_logged_at is None or now - self._dead_logged_at >= REPEAT_EVERY:
             log.warning("sink %s: %d record(s) not deliverable (%s), dead-lettered",
-                        self._sink.name, self._dead_unlogged, describe(exc))
+                        self._sink.name, self._dead_unlogged, exc)
             self._dead_logged_at, self._dead_unlogged = now, 0
         reason = "dead-letter" if await self._dead.write(records, exc) else "dead-letter-full"
         self._m.failed(reason).inc(len(records))

@@ -339,5 +339,33 @@ async def test_a_backend_refusing_every_batch_logs_once_a_minute_not_per_batch(c
                         [FatalSinkError("HTTP 400: bad", status=400)] * 50)
     await run(sink, [([record(i)], token()) for i in range(50)])
     warnings = [r.getMessage() for r in caplog.records if "dead-lettered" in r.getMessage()]
-    assert len(warnings) == 1 and "HTTP 400" in warnings[0] and ": bad" not in warnings[0]
+    assert len(warnings) == 1 and "HTTP 400: bad" in warnings[0]
     assert sink._m.failed("dead-letter")._value.get() == 50
+
+
+async def test_a_worker_dying_on_a_bug_wakes_a_waiting_put_with_sink_stopped(caplog):
+    """8. A bug kills the delivery task: it is logged (type and frames, no message from
+    outside the shipper), the ``put`` waiting for room is woken with SinkStoppedError, and
+    close raises it too."""
+    from shipper.errors import SinkStoppedError
+
+    class Buggy(ScriptedSink):
+        async def send(self, payload):
+            await self.gate.wait()
+            raise KeyError("record content must not reach the log")
+
+    sink = Buggy(settings(concurrency=1, batch={"max_records": 1, "max_wait": 0},
+                          buffer={"max_bytes": ONE_ENVELOPE}))
+    sink.gate = asyncio.Event()
+    await sink.start()
+    await sink.put([record(0)], token())
+    waiting = asyncio.create_task(sink.put([record(1)], token()))
+    await asyncio.sleep(0.02)
+    assert not waiting.done()
+    sink.gate.set()
+    with pytest.raises(SinkStoppedError):
+        await asyncio.wait_for(waiting, 2)
+    with pytest.raises(SinkStoppedError):
+        await sink.close(1)
+    text = " ".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
+    assert "KeyError" in text and "must not reach" not in text
