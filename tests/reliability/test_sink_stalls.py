@@ -2,8 +2,10 @@
 trouble is visible.
 
 * 8: a JSON line nested 300 levels deep (``orjson.loads`` takes it, ``orjson.dumps`` does
-  not) used to kill the sink task: the lines after it never shipped. Now both sinks ship it
-  as text marked ``attributes.unencodable`` (counted) and every line after it.
+  not) used to kill the sink task: the lines after it never shipped. Now it ships once on
+  both sinks, as text, and every line after it follows: the parser keeps it from being
+  nested (``parse_errors_total{kind="json_too_deep"}``) or, if a record JSON cannot hold
+  reaches a sink anyway, the sink ships it marked ``attributes.unencodable`` (counted).
 * 10: with the sink down, ``shipper_delivery_lag_seconds`` grows at every scrape although
   nothing happens (it froze: it was only set on events), one warning names the failing
   sink with its last error and retries, and one info line says when it recovered.
@@ -66,13 +68,18 @@ def test_a_line_json_cannot_encode_again_ships_as_text_and_the_rest_follows(
     marked = [row for row in out.rows if b'"unencodable":true' in row]
     counted = {k: v for k, v in metrics.items()
                if k.startswith("shipper_records_failed_total") and "unencodable" in k}
+    too_deep = metrics.get('shipper_parse_errors_total{kind="json_too_deep"}', 0)
     missing = out.missing({"u": 200, "x": 1}) + http_tally.missing({"u": 200, "x": 1})
     report("unencodable-line", written=201, tally=out, http_delivered=http_tally.delivered,
-           counted=counted, marked=len(marked), missing=spans(missing))
+           counted=counted, marked=len(marked), too_deep=too_deep, missing=spans(missing))
     assert missing == [] and code == 0
-    assert len(marked) == 1 and b"deep" in marked[0]
-    assert counted == {'shipper_records_failed_total{reason="unencodable",sink="h"}': 1.0,
-                       'shipper_records_failed_total{reason="unencodable",sink="stdout"}': 1.0}
+    assert out.duplicated == 0 and http_tally.duplicated == 0
+    if too_deep:  # the parser made it text: it never reached a sink nested
+        assert too_deep == 1 and not any(counted.values())
+    else:
+        assert len(marked) == 1 and b"deep" in marked[0]
+        assert counted == {'shipper_records_failed_total{reason="unencodable",sink="h"}': 1.0,
+                           'shipper_records_failed_total{reason="unencodable",sink="stdout"}': 1.0}
 
 
 def test_a_failing_sink_is_visible_lag_grows_one_warning_one_recovery_line(
