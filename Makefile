@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast reliability bench bench-tiny profile clean
+.PHONY: venv demo test test-fast lint reliability bench bench-tiny profile clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV)
@@ -24,6 +24,11 @@ demo: $(STAMP)
 ## The whole test suite (unit, integration, reliability at CI size).
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+## ruff (pyproject [tool.ruff]) and mypy --strict with the pydantic plugin ([tool.mypy]).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check shipper
+	$(VENV)/bin/mypy
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m 'not integration and not reliability'

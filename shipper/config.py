@@ -72,6 +72,10 @@ class ParseSettings(Model):
         return value
 
 
+def _default_sinks() -> list[SinkSettings]:
+    return [StdoutSinkSettings()]
+
+
 class Settings(BaseSettings):
     """The whole effective configuration."""
 
@@ -103,7 +107,7 @@ class Settings(BaseSettings):
     parse: ParseSettings = ParseSettings()
     filters: FilterSettings = FilterSettings()
     redact: RedactSettings = RedactSettings()
-    sinks: list[SinkSettings] = Field(default_factory=lambda: [StdoutSinkSettings()])
+    sinks: list[SinkSettings] = Field(default_factory=_default_sinks)
     server: ServerSettings = ServerSettings()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
@@ -199,7 +203,8 @@ def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
         @classmethod
         def settings_customise_sources(
             cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource, **_: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             return (init_settings, env_settings, _MappingSource(settings_cls, data))
 

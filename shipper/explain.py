@@ -40,7 +40,8 @@ HIDDEN_LINE = "[REDACTED]"
 
 def fate_of(record: Record | None, events: list[tuple[str, str, str]]) -> dict[str, Any]:
     """``{"fate", "reason", "rule", "redacted"}`` of one row."""
-    redacted = sorted({rule for kind, what, rule in events if kind == "changed" and what == "redacted"})
+    redacted = sorted({rule for kind, what, rule in events
+                       if kind == "changed" and what == "redacted"})
     for kind, reason, rule in events:
         if kind == "dropped":
             return {"fate": _DROP_FATES.get(reason, "dropped"), "reason": reason, "rule": rule,
@@ -132,7 +133,8 @@ def _merged_line(line: str, owner: Record | None, owner_changed: bool, redactor:
     return HIDDEN_LINE
 
 
-def _expand(rows: Iterable[Row], redactor: Redactor) -> Iterable[tuple[str, Record | None, dict[str, Any]]]:
+def _expand(rows: Iterable[Row], redactor: Redactor,
+            ) -> Iterable[tuple[str, Record | None, dict[str, Any]]]:
     """Rows as shown, with dedupe summaries (``_before``) just before their record."""
     owner: Record | None = None
     owner_changed = False

@@ -14,6 +14,7 @@ state (:mod:`shipper.shutdown` describes how the phases share it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -151,10 +152,8 @@ class Pipeline:
         processor = self._tasks["processor"]
         if processor.done():
             return
-        try:
+        with contextlib.suppress(TimeoutError):  # a full queue: the processor is stuck
             await asyncio.wait_for(self._chunks.put(None), self.shutdown.left(Phase.DRAIN))
-        except TimeoutError:
-            pass
         await self._within(processor, Phase.DRAIN, "processing")
 
     async def _within(self, task: asyncio.Task[Any], phase: Phase, what: str) -> bool:

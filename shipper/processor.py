@@ -54,8 +54,9 @@ class Processor:
     def parser_for(self, file_key: str, path: str) -> FileParser:
         parser = self.parsers.get(file_key)
         if parser is None:
+            runtime = runtime_format_for(path, self.settings.parse.formats)
             parser = FileParser(path, self.settings.parse, self.counts, clock=self.clock,
-                                runtime_format=runtime_format_for(path, self.settings.parse.formats))
+                                runtime_format=runtime)
             self.parsers[file_key] = parser
         return parser
 
@@ -123,7 +124,7 @@ class Processor:
     def _filter(self, records: list[Record], dropped: set[int], failed: set[int]) -> None:
         """The batch through every stage, one stage at a time. ``records`` stays the
         batch; the indices of dropped records gather in ``dropped``."""
-        for stage, batched in zip(self.stages, self._batched):
+        for stage, batched in zip(self.stages, self._batched, strict=True):
             if len(dropped) == len(records):
                 break
             if batched is not None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime, timezone
-from typing import Any, Callable, Literal, TextIO
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal, TextIO
 
 import orjson
 
@@ -28,7 +29,8 @@ _MAX_DEPTH = 6
 
 
 def configure_logging(level: str, fmt: Literal["json", "console"] = "json",
-                      redact: Redact | None = None, stream: TextIO | None = None) -> logging.Handler:
+                      redact: Redact | None = None,
+                      stream: TextIO | None = None) -> logging.Handler:
     """Route all logging to ``stream`` (stderr by default) at ``level``; returns the handler."""
     if level.lower() not in LEVELS:
         raise ConfigError(f"unknown log level {level!r}", key="log_level")
@@ -106,5 +108,5 @@ def _console_value(value: Any) -> str:
 
 
 def _time(epoch: float) -> str:
-    stamp = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    stamp = datetime.fromtimestamp(epoch, tz=UTC)
     return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -209,7 +209,7 @@ class DiskBuffer:
         else:
             self._stamps.append((end, now))
         if len(self._stamps) > MAX_STAMPS:  # merge neighbours: keep each run's first time
-            pairs = zip(self._stamps[::2], self._stamps[1::2])
+            pairs = zip(self._stamps[::2], self._stamps[1::2], strict=False)
             odd = self._stamps[-1:] if len(self._stamps) % 2 else []
             self._stamps = [(later[0], first[1]) for first, later in pairs] + odd
 

@@ -149,7 +149,8 @@ def _load_cursor(seglog: SegmentLog, out: Recovered) -> tuple[Position, list[Ran
         doc = json.loads(path.read_bytes())
         committed, skips = _parse_cursor(doc)
         problem = _check_position(seglog, committed) or next(
-            (p for a, b in skips if (p := _check_position(seglog, a) or _check_position(seglog, b))),
+            (p for a, b in skips
+             if (p := _check_position(seglog, a) or _check_position(seglog, b))),
             "")
     except (OSError, ValueError, TypeError, KeyError) as exc:
         problem = f"is unreadable ({type(exc).__name__})"

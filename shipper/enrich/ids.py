@@ -17,6 +17,7 @@ Everything that does not depend on the line is computed once per file into a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from shipper.enrich.podinfo import PodFacts
 from shipper.enrich.templates import PathTemplates
@@ -76,17 +77,17 @@ def _first(mapping: dict[str, str], keys: tuple[str, ...]) -> str | None:
     return None
 
 
-def _lift(attrs: dict, keys: tuple[str, ...]) -> object | None:
+def _lift(attrs: dict[str, Any], keys: tuple[str, ...]) -> object | None:
     for key in keys:
         if key in attrs:
-            value = attrs[key]
+            value: object = attrs[key]
             if value is not None and value != "":
                 del attrs[key]
                 return value
     return None
 
 
-def _lift_shard(attrs: dict) -> int | None:
+def _lift_shard(attrs: dict[str, Any]) -> int | None:
     if _SHARD not in attrs and _SHARD_CAMEL not in attrs:
         return None
     for key in SHARD_KEYS:
@@ -143,7 +144,7 @@ class Enricher:
                     record[key] = value
                 record["k8s"] = k8s
 
-    def _set_ids(self, record: Record, attrs: dict, job: object, corr: object,
+    def _set_ids(self, record: Record, attrs: dict[str, Any], job: object, corr: object,
                  shard: int | None) -> None:
         """Top-level ids: the line's own (lifted out of ``attributes``), else the file's."""
         ctx = self.ctx
@@ -161,6 +162,6 @@ class Enricher:
         record["k8s"] = ctx.k8s
 
 
-def _add_fields(attrs: dict, fields: dict[str, str]) -> None:
+def _add_fields(attrs: dict[str, Any], fields: dict[str, str]) -> None:
     for key, value in fields.items():
         attrs.setdefault(key, value)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Clock = Callable[[], float]
 ApiClientFactory = Callable[[], Any]
@@ -118,6 +119,8 @@ class K8sApiEnricher:
         pod = client.CoreV1Api(api).read_namespaced_pod(
             self.pod_name, self.namespace, _request_timeout=request_timeout)
         meta = pod.metadata
+        if meta is None:
+            raise ValueError(f"pod {self.pod_name} has no metadata")
         facts = empty_facts()
         facts["labels"] = dict(meta.labels or {})
         facts["annotations"] = dict(meta.annotations or {})
@@ -131,7 +134,7 @@ class K8sApiEnricher:
                 owner["name"], self.namespace, _request_timeout=request_timeout)
         except _failure_types() as exc:
             return facts, exc
-        job_owner = _controller_owner(job.metadata.owner_references)
+        job_owner = _controller_owner(job.metadata.owner_references if job.metadata else None)
         if job_owner and job_owner["kind"] == "CronJob":
             facts["cronjob"] = job_owner["name"]
         return facts, None
@@ -167,8 +170,9 @@ def _default_api_client() -> Any:
 
     configuration = client.Configuration()
     try:
-        config.load_incluster_config(client_configuration=configuration)
+        config.load_incluster_config(  # type: ignore[no-untyped-call]
+            client_configuration=configuration)
     except config.ConfigException:
-        config.load_kube_config(client_configuration=configuration)
+        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     configuration.retries = 1
     return client.ApiClient(configuration)

@@ -42,10 +42,11 @@ def unquote_go(value: str) -> str:
     if len(value) < 2 or value[0] != '"' or value[-1] != '"':
         return value
     try:
-        return json.loads(value)
+        unquoted = json.loads(value)
     except ValueError:
         inner = value[1:-1]
         return inner.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    return unquoted if isinstance(unquoted, str) else value
 
 
 @dataclass(slots=True)
@@ -128,7 +129,8 @@ class PodInfo:
 
     def _link_target(self) -> str | None:
         try:
-            return os.readlink(self._dir / "..data")  # type: ignore[operator]
+            target: str = os.readlink(self._dir / "..data")  # type: ignore[operator]
+            return target
         except OSError:
             return None
 

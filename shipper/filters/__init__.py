@@ -8,7 +8,7 @@ has ``drain(force)``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from shipper.filters.dedupe import DedupeStage
 from shipper.filters.presets import NoiseStage

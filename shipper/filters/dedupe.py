@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 from shipper.filters.rules import guarded
 from shipper.filters.settings import DedupeSettings
@@ -93,7 +93,8 @@ class DedupeStage:
         run = self._runs.pop(stream, None)
         return summary_of(run) if run is not None and run.suppressed else None
 
-    def _start_run(self, stream: str | None, key: tuple[str, str, str], now: float) -> Record | None:
+    def _start_run(self, stream: str | None, key: tuple[str, str, str],
+                   now: float) -> Record | None:
         """Start a run; the summary of the run evicted to make room (if any) is returned."""
         evicted = None
         if len(self._runs) >= self._max_streams:

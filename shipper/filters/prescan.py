@@ -62,7 +62,8 @@ class Re2:
         if self._match is None:
             found = self._compiled.search(data, pos, end)
             return (-1, -1) if found is None else found.span()
-        return self._match(_UNANCHORED.UNANCHORED, data, pos, end)[0]  # type: ignore[union-attr]
+        span: tuple[int, int] = self._match(_UNANCHORED.UNANCHORED, data, pos, end)[0]  # type: ignore[union-attr]
+        return span
 
     def search(self, data: bytes) -> bool:
         """Whether the pattern matches anywhere in ``data``."""

@@ -7,12 +7,13 @@ noise, and neither is a request answered with a status of 400 or more.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from shipper.filters.prescan import BatchScan, BatchTexts, Screen, ci_literal, escape
 from shipper.filters.requests import Request, request_of
 from shipper.filters.settings import FilterSettings
-from shipper.record import WARNING_RANK, LEVEL_RANK, Record
+from shipper.record import LEVEL_RANK, WARNING_RANK, Record
 from shipper.stages import Fates
 
 _AUTH_OK = re.compile(
@@ -85,7 +86,8 @@ class NoiseStage:
         self._health = route_matcher(settings.health_paths) if "health" in enabled else None
         self._polling = route_matcher(settings.polling_routes) if "polling" in enabled else None
         self._auth = "auth_success" in enabled
-        self._loggers = logger_regex(settings.third_party_loggers) if "third_party" in enabled else None
+        third_party = "third_party" in enabled
+        self._loggers = logger_regex(settings.third_party_loggers) if third_party else None
         self._requests = self._health is not None or self._polling is not None
         self._scan = self._batch_scan(settings.third_party_loggers)
         self._screen: Screen | None = None

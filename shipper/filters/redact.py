@@ -212,7 +212,8 @@ class Redactor:
                 continue
             secret = text[start:end]
             if not secret or secret.strip("\\\"'").startswith(REDACTED_PREFIX) or (
-                    rule.valid is not None and not rule.valid(text[match.start():match.end()], secret)
+                    rule.valid is not None
+                    and not rule.valid(text[match.start():match.end()], secret)
             ) or (rule.near is not None and not rule.near(text, start, end)):
                 continue
             pieces += (text[last:start], self._masked(secret))
@@ -225,7 +226,8 @@ class Redactor:
     def _masked(self, secret: str) -> str:
         """Mask ``secret``, keeping surrounding quotes (``"x"`` -> ``"[REDACTED]"``)."""
         for quote in ('\\"', '"', "'"):
-            if len(secret) >= 2 * len(quote) and secret.startswith(quote) and secret.endswith(quote):
+            if len(secret) >= 2 * len(quote) and secret.startswith(quote) \
+                    and secret.endswith(quote):
                 inner = secret[len(quote): -len(quote)]
                 return quote + self.mask(inner) + quote
         return self.mask(secret)

@@ -106,7 +106,7 @@ class RedactStage:
             # one walk over the records (zip interleaves the lookups: each record is
             # fetched from memory once, not once per field)
             values: set[Any] = set(chain.from_iterable(
-                zip(*(map(dict.get, records, repeat(name)) for name in SIDE_FIELDS))))
+                zip(*(map(dict.get, records, repeat(name)) for name in SIDE_FIELDS), strict=True)))
             values.update(_per_file(records, _PATH_OF))
             facts = _per_file(records, _K8S)
         except (KeyError, TypeError, AttributeError):

@@ -191,7 +191,8 @@ class RecordWalk:
                     rule = redactor.secret_key_rule(key)
                     if rule is not None and is_secret_value(item):
                         if not (item.__class__ is str and item.startswith(REDACTED_PREFIX)):
-                            container[key] = redactor.mask(item if isinstance(item, str) else repr(item))
+                            shown = item if isinstance(item, str) else repr(item)
+                            container[key] = redactor.mask(shown)
                             fired.add(rule)
                         continue
                 self._item(container, key, item, slots, texts, fired, stack)
@@ -230,7 +231,7 @@ class RecordWalk:
     def _bare_aws_secrets(self, slots: list[Slot], texts: list[str], fired: set[str]) -> None:
         """A record with an AWS access key id: a value that is nothing but a 40-character
         secret access key (``{"id": "AKIA...", "sk": "..."}``) is one too."""
-        for (container, key, is_key), text in zip(slots, texts):
+        for (container, key, is_key), text in zip(slots, texts, strict=True):
             if not is_key and len(text) == 40 and container[key] == text \
                     and is_bare_aws_secret(text):
                 container[key] = self._r.mask(text)

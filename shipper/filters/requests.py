@@ -60,7 +60,7 @@ def _lookup_all(attrs: dict[str, Any]) -> list[Any]:
     found = [attrs.get(keys[0]) for keys in _KINDS]
     if None in found and not _SECONDARY.isdisjoint(attrs):
         found = [_lookup(attrs, keys) if value is None else value
-                 for value, keys in zip(found, _KINDS)]
+                 for value, keys in zip(found, _KINDS, strict=True)]
     return found
 
 

@@ -11,7 +11,8 @@ matches.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from shipper.filters.settings import DropRule, SampleRule
 from shipper.record import LEVEL_RANK, WARNING_RANK, Record, get_field

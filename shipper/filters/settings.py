@@ -64,7 +64,8 @@ def _presets_shape(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         unknown = sorted(set(value) - set(PRESET_NAMES))
         if unknown:
-            raise ValueError(f"unknown preset(s) {', '.join(unknown)}; known: {', '.join(PRESET_NAMES)}")
+            raise ValueError(f"unknown preset(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(PRESET_NAMES)}")
         return {name: name in value for name in PRESET_NAMES}
     return value
 

@@ -8,7 +8,8 @@ starts again with a full bucket. Time comes from the injected clock.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from shipper.filters.rules import Matcher, field_getter, guarded
 from shipper.filters.settings import ThrottleRule
@@ -19,7 +20,8 @@ from shipper.stages import Fates
 class TokenBuckets:
     """Per-key token buckets on one clock, at most ``max_keys`` of them."""
 
-    def __init__(self, rate: float, capacity: int, max_keys: int, clock: Callable[[], float]) -> None:
+    def __init__(self, rate: float, capacity: int, max_keys: int,
+                 clock: Callable[[], float]) -> None:
         self._rate = rate
         self._capacity = float(capacity)
         self._max_keys = max_keys

@@ -10,7 +10,8 @@ import fnmatch
 import re
 import time
 from collections import Counter
-from typing import Any, Callable, Literal, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 from shipper.config import ParseSettings
 from shipper.parse import pem
@@ -151,7 +152,7 @@ class FileParser:
         # ``0 in data`` is a memchr; ``b"\x00" in data`` costs ~0.8 us a line.
         if data.__class__ is bytes and 0 not in data and 27 not in data and 13 not in data:
             try:
-                text = data.decode()  # type: ignore[union-attr]
+                text = data.decode()
             except UnicodeDecodeError:
                 text = self._clean(data)
         else:

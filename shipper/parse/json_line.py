@@ -68,9 +68,9 @@ def too_deep(value: dict[str, Any] | list[Any], limit: int) -> bool:
         item, depth = stack.pop()
         if depth > limit:
             return True
-        for child in (item.values() if item.__class__ is dict else item):
-            if child.__class__ is dict or child.__class__ is list:
-                stack.append((child, depth + 1))
+        children = item.values() if item.__class__ is dict else item
+        stack.extend((child, depth + 1) for child in children
+                     if child.__class__ is dict or child.__class__ is list)
     return False
 
 

@@ -27,7 +27,7 @@ def header(text: str) -> str | None:
     """The BEGIN marker of a private-key block that ``text`` opens and does not close
     (the last one on the line), else ``None``. Call it when ``BEGIN_MARK in text``."""
     found: re.Match[str] | None = None
-    for found in _BEGIN.finditer(text):
+    for found in _BEGIN.finditer(text):  # noqa: B007 - the last match is the one wanted
         pass
     if found is None or END_MARK in text[found.end():]:
         return None

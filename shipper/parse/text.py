@@ -40,7 +40,8 @@ _THREAD = re.compile(r"\[([^\]\s]+)\] +(.*)", re.S)
 _CALLER = re.compile(r"\S+:\d+$")
 _NAME = re.compile(r"[\w.\-:/<>$]+$")
 #: klog (Kubernetes components): ``Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg``
-_KLOG = re.compile(r"([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{1,9}) +(\d+) ([^ \]]+:\d+)\] ?(.*)",
+_KLOG = re.compile(r"([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{1,9}) +(\d+) "
+                   r"([^ \]]+:\d+)\] ?(.*)",
                    re.S | re.ASCII)
 _KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
 

@@ -82,7 +82,8 @@ async def start_server(app: web.Application, listen: str) -> web.AppRunner:
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise ConfigError(f"cannot listen on {listen}: {exc.strerror}", key="server.listen") from None
+        raise ConfigError(f"cannot listen on {listen}: {exc.strerror}",
+                          key="server.listen") from None
     log.info("server listening", extra={"listen": listen, "port": bound_port(runner)})
     return runner
 
@@ -220,7 +221,8 @@ async def _stream(request: web.Request, client: Any, backlog: list[bytes],
         while backlog:
             await response.write(b"data: " + backlog.pop() + b"\n\n")
         while (data := await client.next(heartbeat)) is not None:
-            await response.write(b": keepalive\n\n" if data == HEARTBEAT else b"data: " + data + b"\n\n")
+            frame = b": keepalive\n\n" if data == HEARTBEAT else b"data: " + data + b"\n\n"
+            await response.write(frame)
         await response.write(f"event: end\ndata: {client.closed_reason}\n\n".encode())
     except ConnectionError:
         log.debug("tail client went away")

@@ -259,7 +259,8 @@ class JobTracker:
         duration = event.duration
         if duration is None:
             duration = _seconds_between(info.started_at, stamp)
-        info.status, info.ended_at, info.duration_seconds = event.status or event.outcome, stamp, duration
+        info.status = event.status or event.outcome
+        info.ended_at, info.duration_seconds = stamp, duration
         if duration is not None:
             self._metrics.job_stage_duration_seconds.labels(
                 stage=self._stage_label(name), outcome=event.outcome).observe(duration)

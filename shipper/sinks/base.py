@@ -79,7 +79,8 @@ class SinkWorker:
                                 on_drop=self._m.failed("buffer-full").inc,
                                 on_write_error=self._m.retries.inc, sleep=sleep) if disk else None
         self._delivery = Delivery(self, limits.retry, metrics=self._m, health=self._health,
-                                  dead=DeadLetter(state_dir, self.name, limits.dead_letter_max_bytes),
+                                  dead=DeadLetter(state_dir, self.name,
+                                                  limits.dead_letter_max_bytes),
                                   sleep=sleep, rng=rng, clock=clock)
         self._slots = asyncio.Semaphore(limits.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()

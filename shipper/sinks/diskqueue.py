@@ -51,7 +51,7 @@ class _Incoming:
     def __init__(self, encoded: Encoded) -> None:
         view = memoryview(encoded.data)
         starts = [0, *encoded.ends[:-1]]
-        self.items: list[Any] = [view[a:b - 1] for a, b in zip(starts, encoded.ends)]
+        self.items: list[Any] = [view[a:b - 1] for a, b in zip(starts, encoded.ends, strict=True)]
         self.high: list[bool] = list(map(bool, encoded.high or bytes(len(self.items))))
 
     @property
@@ -165,7 +165,8 @@ class DiskQueue:
 
     def _write_ok(self) -> None:
         if self._write_failures:
-            log.warning("disk buffer writable again", extra={"failed_attempts": self._write_failures})
+            log.warning("disk buffer writable again",
+                        extra={"failed_attempts": self._write_failures})
             self._write_failures = 0
 
     def close(self) -> None:

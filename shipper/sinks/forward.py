@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import ssl
 import struct
@@ -41,7 +42,8 @@ class ForwardSink(SinkWorker):
     def __init__(self, settings: ForwardSinkSettings, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
         url = urlsplit(settings.url)
-        self._host, self._port, self._tls = url.hostname or "", url.port or 24224, url.scheme == "tls"
+        self._host, self._port = url.hostname or "", url.port or 24224
+        self._tls = url.scheme == "tls"
         self._ssl: ssl.SSLContext | None = None
         self._conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._lock = asyncio.Lock()
@@ -113,7 +115,5 @@ class ForwardSink(SinkWorker):
             writer = self._conn[1]
             self._conn = None
             writer.close()
-            try:
+            with contextlib.suppress(OSError):  # the peer already went away
                 await writer.wait_closed()
-            except OSError:
-                pass  # the peer already went away; nothing left to release

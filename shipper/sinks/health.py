@@ -58,7 +58,8 @@ class SinkHealth:
             log.warning("sink %s failing for %.0fs (last: %s; %d retries); records wait in "
                         "its buffer", self._sink, now - self._since, self._last, self._retries,
                         extra={"sink": self._sink, "last_error": self._last,
-                               "retries": self._retries, "failing_seconds": round(now - self._since, 1)})
+                               "retries": self._retries,
+                               "failing_seconds": round(now - self._since, 1)})
 
     def delivered(self) -> None:
         """A request succeeded: the sink works (again)."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ssl
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -108,7 +109,7 @@ class HttpTransport:
             async with self._session.post(url, data=body, headers=dict(headers)) as response:
                 text = await response.text(errors="replace")
                 return response.status, response.headers, text[:300].strip()
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise RetryableSinkError(f"{type(exc).__name__} talking to {safe_origin(url)}",
                                      sink=self._sink) from None
 

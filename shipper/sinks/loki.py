@@ -110,7 +110,8 @@ class LokiEncoder:
                 meta.append((name, str(value)))
         if self.demoted:
             self.counts["label-demoted"] += 1
-        if raw is not None and self.settings.line == "record" and len(raw) <= self.settings.max_line_bytes:
+        settings = self.settings
+        if raw is not None and settings.line == "record" and len(raw) <= settings.max_line_bytes:
             return ns, str(raw, "utf-8"), meta
         return ns, self._line(record), meta
 

@@ -118,7 +118,8 @@ class MemoryBuffer:
     def _trim_incoming(self, env: Envelope, low_only: bool) -> None:
         """Shed records of the envelope not yet admitted, exactly as many as needed."""
         over_bytes, over_records = self._excess(env)
-        order = range(env.count) if self.when_full == "drop_oldest" else range(env.count - 1, -1, -1)
+        oldest_first = self.when_full == "drop_oldest"
+        order = range(env.count) if oldest_first else range(env.count - 1, -1, -1)
         drop: set[int] = set()
         for index in order:
             if over_bytes <= 0 and over_records <= 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -123,7 +123,7 @@ class _BasicOrBearerAuth(Model):
     bearer_token_env: str | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> "_BasicOrBearerAuth":
+    def _one_source(self) -> _BasicOrBearerAuth:
         _check_secret_sources(self, "password")
         _check_secret_sources(self, "bearer_token")
         return self
@@ -178,7 +178,7 @@ class LokiSinkSettings(_HttpSettings, _BasicOrBearerAuth):
     max_labels: int = Field(15, ge=1)
 
     @model_validator(mode="after")
-    def _check_labels(self) -> "LokiSinkSettings":
+    def _check_labels(self) -> LokiSinkSettings:
         for name in (*self.labels, *self.static_labels, *self.structured_metadata):
             if not _LABEL_NAME.match(name):
                 raise ValueError(f"invalid Loki label name {name!r}")
@@ -225,7 +225,7 @@ class DatadogSinkSettings(_HttpSettings):
         return data
 
     @model_validator(mode="after")
-    def _one_source(self) -> "DatadogSinkSettings":
+    def _one_source(self) -> DatadogSinkSettings:
         _check_secret_sources(self, "api_key")
         return self
 
@@ -250,8 +250,8 @@ class ForwardSinkSettings(_WorkerSettings):
 
 
 SinkSettings = Annotated[
-    Union[StdoutSinkSettings, HttpSinkSettings, LokiSinkSettings, DatadogSinkSettings,
-          ForwardSinkSettings],
+    StdoutSinkSettings | HttpSinkSettings | LokiSinkSettings | DatadogSinkSettings
+    | ForwardSinkSettings,
     Field(discriminator="type"),
 ]
 

@@ -89,7 +89,7 @@ class PathMatcher:
         """
         found: set[str] = set()
         refusals = refused if refused is not None else {}
-        for pattern, rotated_ok in zip(self.patterns, self._rotated_ok):
+        for pattern, rotated_ok in zip(self.patterns, self._rotated_ok, strict=True):
             for path in walk(pattern, self.links, refusals):
                 if rotated_ok or not is_rotated_name(path):
                     found.add(path)

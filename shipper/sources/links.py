@@ -75,7 +75,7 @@ class LinkPolicy:
     def _beneath(self, path: str, real: str) -> str | None:
         """The resolved root ``real`` lies under, as the policy allows (``None``: refused)."""
         norm = os.path.normpath(path)
-        for lexical, resolved in zip(self.roots, self.resolved_roots()):
+        for lexical, resolved in zip(self.roots, self.resolved_roots(), strict=True):
             if self.mode == "never":
                 rest = _below(norm, lexical)
                 if rest is not None and real == os.path.normpath(os.path.join(resolved, rest)):

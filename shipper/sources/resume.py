@@ -112,9 +112,9 @@ class Resumer:
         if suspects:
             known = self._generations({fp for _, _, fp in suspects})
             verdicts = await asyncio.to_thread(self._copies, suspects, known)
-            self._files.mark_copies(ident for (ident, _, _), copy in zip(suspects, verdicts)
-                                    if copy)
-            read += [path for (_, path, _), copy in zip(suspects, verdicts) if not copy]
+            judged = list(zip(suspects, verdicts, strict=True))
+            self._files.mark_copies(ident for (ident, _, _), copy in judged if copy)
+            read += [path for (_, path, _), copy in judged if not copy]
         return read
 
     def _copies(self, suspects: list[tuple[tuple[int, int], str, str]],

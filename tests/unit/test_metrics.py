@@ -92,6 +92,18 @@ def test_metric_specs_table_matches_the_documentation():
     assert specs == DOCUMENTED
 
 
+def test_metrics_class_declares_every_metric_with_its_type():
+    """``mypy --strict`` checks uses against the class annotations, so each spec must have
+    one, of the right prometheus_client class, and no annotation may lack a spec."""
+    kinds = {"counter": "Counter", "gauge": "Gauge", "histogram": "Histogram"}
+    wanted = {name.removeprefix("shipper_"): kinds[kind]
+              for name, (kind, _) in METRIC_SPECS.items()}
+    declared = {name: str(kind) for name, kind in Metrics.__annotations__.items()}
+    assert declared == wanted
+    built = Metrics(CollectorRegistry(), collectors=False)
+    assert all(type(getattr(built, name)).__name__ == kind for name, kind in wanted.items())
+
+
 def test_no_pod_job_or_correlation_id_label():
     for name, (_, labels) in DOCUMENTED.items():
         assert not labels & FORBIDDEN_LABELS, name
