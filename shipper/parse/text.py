@@ -92,22 +92,6 @@ class TextParser:
                 return "logfmt", logfmt_record(pairs, self._stamps)
         return "text", self._body(None, text)
 
-        if first.isdigit():
-            match = _TS_PREFIX.match(text)
-            if match is not None:
-                stamp = self._stamps.from_iso_parts(*match.groups())
-                record = self._after_timestamp(stamp, text[match.end():])
-                if not stamp:  # impossible: kept as written
-                    record["attributes"]["invalid_timestamp"] = match.group(0).rstrip()
-                return "text", record
-        elif first == "[":
-            match = _BRACKET_TS.match(text)
-            if match is not None:
-                stamp = self._stamps.from_iso_parts(*match.groups())
-                record = self._after_timestamp(stamp, text[match.end():])
-                if not stamp:
-                    record["attributes"]["invalid_timestamp"] = match.group(0)[1:-1]
-                return "text", record
     def _klog(self, text: str) -> tuple[str, dict[str, Any]] | None:
         """klog has no year: this year's date unless that is impossible or in the
         future (see ``TimestampNormalizer.from_yearless``)."""
