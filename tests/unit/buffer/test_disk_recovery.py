@@ -162,13 +162,22 @@ async def test_a_segment_that_is_a_directory_is_set_aside(tmp_path, metrics):
     assert set_aside(metrics, "buffer-segment") == 1
 
 
-async def test_an_unreadable_segment_is_set_aside(tmp_path, metrics):
-    if os.geteuid() == 0:
-        pytest.skip("root reads files whatever their mode")
+async def test_an_unreadable_segment_is_set_aside(tmp_path, metrics, monkeypatch):
+    """Mode 0 makes the segment unreadable; root reads whatever the mode, so there the
+    kernel's refusal (EACCES from open) is reproduced for that one path."""
     buf = await filled(tmp_path, n=10)
     await buf.close()
     segment = next(tmp_path.glob("seg-*.buf"))
     segment.chmod(0)
+    if os.geteuid() == 0:
+        real_open = os.open
+
+        def refusing_open(path, flags, *args, **kwargs):
+            if os.fspath(path) == os.fspath(segment):
+                raise PermissionError(13, "Permission denied", os.fspath(path))
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", refusing_open)
     again = DiskBuffer(tmp_path, 1 << 20, "always", metrics, sink="s")
     assert await read_all(again) == []
     assert set_aside(metrics, "buffer-segment") == 1
