@@ -44,18 +44,32 @@ async def test_entries_are_sorted_per_stream_even_when_records_arrive_out_of_ord
     assert [e.labels["level"] for e in rx.entries].count("error") == 1
 
 
-async def test_receiver_rejects_out_of_order_entries_like_loki():
+async def test_receiver_refuses_entries_too_far_behind_like_loki_and_keeps_the_rest():
+    """Loki 3.x accepts disorder within 1 h of a stream's newest entry; older entries of a
+    push are ignored (400 naming them) while the rest of the push is stored."""
+    import aiohttp
+
     async with LokiReceiver() as rx:
-        schema = rx.schema
-        req = schema.PushRequest()
-        stream = req.streams.add(labels='{app="x"}')
-        for seconds in (2, 1):
-            stream.entries.add(line="l").timestamp.seconds = seconds
-        import aiohttp
-        async with aiohttp.ClientSession() as session:
-            async with session.post(rx.url + rx.path, data=snappy.compress(req.SerializeToString()),
-                                    headers={"Content-Type": "application/x-protobuf"}) as resp:
-                assert resp.status == 400 and "out of order" in await resp.text()
+        async def push(*seconds: int) -> tuple[int, str]:
+            req = rx.schema.PushRequest()
+            stream = req.streams.add(labels='{app="x"}')
+            for s in seconds:
+                stream.entries.add(line=f"l{s}").timestamp.seconds = s
+            async with aiohttp.ClientSession() as session:
+                async with session.post(rx.url + rx.path,
+                                        data=snappy.compress(req.SerializeToString()),
+                                        headers={"Content-Type": "application/x-protobuf"}) as resp:
+                    return resp.status, await resp.text()
+
+        base = 1_714_557_600
+        assert await push(base + 2, base + 1) == (204, "")  # disorder within the hour: fine
+        status, text = await push(base - 7200, base + 3)
+    assert status == 400
+    assert text.startswith("entry with timestamp 2024-05-01 08:00:00 +0000 UTC ignored, reason: "
+                           "'entry too far behind, entry timestamp is: 2024-05-01T08:00:00Z, "
+                           "oldest acceptable timestamp is: 2024-05-01T09:00:02Z',\n")
+    assert text.endswith("user 'fake', total ignored: 1 out of 2 for stream: {app=\"x\"}")
+    assert [e.line for e in rx.entries] == ["l1714557602", "l1714557601", "l1714557603"]
 
 
 async def test_json_encoding_with_gzip_tenant_and_basic_auth():
