@@ -28,9 +28,8 @@ async def test_protobuf_push_has_low_cardinality_labels_and_ids_as_structured_me
     assert rx.seen[0].headers["Content-Type"] == "application/x-protobuf"
     assert {e.line.count("frame") for e in rx.entries} == {1}
     entry = rx.entries[0]
-    assert entry.labels == {"namespace": "video", "app": "encoder", "container": "worker",
-                            "level": "info"}
-    assert entry.metadata == {"job_id": "job-abc123", "correlation_id": "req-0",
+    assert entry.labels == {"namespace": "video", "app": "encoder", "container": "worker"}
+    assert entry.metadata == {"level": "info", "job_id": "job-abc123", "correlation_id": "req-0",
                               "shard_index": "3", "pod": "encoder-7d9f-abcde", "node": "node-a"}
     assert "_raw" not in entry.line
 
@@ -39,9 +38,9 @@ async def test_entries_are_sorted_per_stream_even_when_records_arrive_out_of_ord
     records = [make_record(i) for i in (5, 1, 3)] + [make_record(2, level="error")]
     async with LokiReceiver() as rx:
         await ship(loki(rx), [records])
-    info = [e.ts_ns for e in rx.entries if e.labels["level"] == "info"]
-    assert info == sorted(info) and len(info) == 3
-    assert [e.labels["level"] for e in rx.entries].count("error") == 1
+    stamps = [e.ts_ns for e in rx.entries]
+    assert stamps == sorted(stamps) and len(stamps) == 4  # one stream: level is metadata
+    assert [e.metadata["level"] for e in rx.entries].count("error") == 1
 
 
 async def test_receiver_refuses_entries_too_far_behind_like_loki_and_keeps_the_rest():
@@ -102,7 +101,7 @@ async def test_oversize_line_is_truncated_to_the_loki_limit_and_counted():
 
 
 async def test_too_many_labels_from_static_config_are_rejected_by_the_receiver_limit():
-    async with LokiReceiver(max_labels=3) as rx:
+    async with LokiReceiver(max_labels=2) as rx:
         metrics = new_metrics()
         sink = LokiSink(LokiSinkSettings(url=rx.url, name="l", batch={"max_wait": 0}),
                         metrics=metrics)

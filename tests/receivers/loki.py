@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import snappy
@@ -83,14 +83,14 @@ def go_label_string(labels: dict[str, str]) -> str:
 def go_time(ns: int) -> str:
     """Go's ``time.Time.String()`` in UTC: ``2024-05-01 10:00:01.5 +0000 UTC``."""
     seconds, nanos = divmod(ns, 10**9)
-    base = datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    base = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
     frac = f".{nanos:09d}".rstrip("0") if nanos else ""
     return f"{base}{frac} +0000 UTC"
 
 
 def rfc3339(ns: int) -> str:
     """Go's ``Format(time.RFC3339)``: whole seconds."""
-    return datetime.fromtimestamp(ns // 10**9, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ns // 10**9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class LokiReceiver(HttpReceiver):
@@ -204,8 +204,10 @@ class LokiReceiver(HttpReceiver):
         if entry.ts_ns > now + self.grace:
             return "too_far_in_future", f"entry for stream '{stream}' has timestamp too new: {go_time(entry.ts_ns)}"
         if self.max_age is not None and entry.ts_ns < now - self.max_age:
-            return ("greater_than_max_sample_age", f"entry for stream '{stream}' has timestamp "
-                    f"too old: {go_time(entry.ts_ns)}, oldest acceptable timestamp is: {go_time(now - self.max_age)}")
+            oldest = go_time(now - self.max_age)
+            text = (f"entry for stream '{stream}' has timestamp too old: {go_time(entry.ts_ns)}, "
+                    f"oldest acceptable timestamp is: {oldest}")
+            return "greater_than_max_sample_age", text
         size = len(entry.line.encode())
         if size > self.max_line_bytes:
             return "line_too_long", (f"Max entry size '{self.max_line_bytes}' bytes exceeded for stream "
