@@ -54,11 +54,11 @@ async def test_receiver_refuses_entries_too_far_behind_like_loki_and_keeps_the_r
             stream = req.streams.add(labels='{app="x"}')
             for s in seconds:
                 stream.entries.add(line=f"l{s}").timestamp.seconds = s
-            async with aiohttp.ClientSession() as session:
-                async with session.post(rx.url + rx.path,
-                                        data=snappy.compress(req.SerializeToString()),
-                                        headers={"Content-Type": "application/x-protobuf"}) as resp:
-                    return resp.status, await resp.text()
+            body = snappy.compress(req.SerializeToString())
+            async with aiohttp.ClientSession() as session, session.post(
+                    rx.url + rx.path, data=body,
+                    headers={"Content-Type": "application/x-protobuf"}) as resp:
+                return resp.status, await resp.text()
 
         base = 1_714_557_600
         assert await push(base + 2, base + 1) == (204, "")  # disorder within the hour: fine

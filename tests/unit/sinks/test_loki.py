@@ -12,7 +12,6 @@ from shipper.sinks.settings import LokiSinkSettings
 from tests.receivers.harness import make_record
 from tests.receivers.loki import parse_labels
 
-
 NOW = 1_714_559_400.0  # 2024-05-01T10:30:00Z, just after make_record's timestamps
 SCHEMA = load_push_schema()
 
