@@ -8,19 +8,11 @@ batch.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 from shipper.record import Record
 from shipper.sinks.fields import compile_path
-from shipper.sinks.settings import LokiSinkSettings
-
-#: Loki's tenant ID rules: at most 150 of these characters, not "." or ".."
-_TENANT = re.compile(r"^[A-Za-z0-9!\-_.*'()]{1,150}$")
-
-
-def valid_tenant(value: str) -> bool:
-    return bool(_TENANT.match(value)) and value not in (".", "..")
+from shipper.sinks.settings import LokiSinkSettings, valid_tenant
 
 
 class TenantOf:

@@ -163,8 +163,19 @@ def field_leaf(path: str) -> str:
     return path.rsplit(".", 1)[-1] if not path.startswith("file") else "file"
 
 
+#: Loki's tenant ID rules: at most 150 of these characters, not "." or ".."
+_TENANT_ID = re.compile(r"^[A-Za-z0-9!\-_.*'()]{1,150}$")
+
+
+def valid_tenant(value: str) -> bool:
+    return bool(_TENANT_ID.match(value)) and value not in (".", "..")
+
+
 def _check_label_names(names: Any, what: str) -> None:
     for name in names:
+        if name.startswith("__"):
+            raise ValueError(f"invalid Loki {what} name {name!r}: names starting with __ are "
+                             "reserved for Loki")
         if not _LABEL_NAME.match(name):
             hint = f" (try {re.sub(r'[^a-zA-Z0-9_]', '_', name)!r})" if name else ""
             raise ValueError(f"invalid Loki {what} name {name!r}: Loki needs "
@@ -210,6 +221,14 @@ class LokiSinkSettings(_HttpSettings, _BasicOrBearerAuth):
     @classmethod
     def _label_names(cls, value: dict[str, Any]) -> dict[str, Any]:
         _check_label_names(value, "label")
+        return value
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant_id(cls, value: str | None) -> str | None:
+        if value is not None and not valid_tenant(value):
+            raise ValueError(f"invalid Loki tenant ID {value!r}: at most 150 of A-Z a-z 0-9 "
+                             "! - _ . * ' ( ), not . or ..")
         return value
 
     @field_validator("structured_metadata")
