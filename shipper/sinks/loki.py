@@ -165,24 +165,29 @@ class LokiSink(HttpPostSink):
         return self._payloads(records, self.encoder.streams(records, raws))
 
     def _payloads(self, records: list[Record], streams: Streams) -> list[Payload]:
-        """One payload per tenant; timestamps settled per stream (``out_of_order_action``)."""
-        by_tenant: dict[str | None, list[LokiStream]] = {}
-        totals: Counter[str | None] = Counter()
+        """One payload per tenant, timestamps settled per stream (``out_of_order_action``).
+        A stream whose newest timestamp the sink does not know (first push since the start,
+        or forgotten) goes in a payload of its own: Loki names the refused entries of only
+        the last stream of a push, and this one may be behind what Loki already has."""
+        groups: dict[tuple[str | None, str | None], list[LokiStream]] = {}
+        totals: Counter[tuple[str | None, str | None]] = Counter()
         for (tenant, key), (labels, entries) in streams.items():
-            totals[tenant] += len(entries)
-            kept, dropped = self.order.settle((tenant or "", key), entries)
+            clock_key = (tenant or "", key)
+            group = (tenant, None if self.stream_clock.newest(clock_key) is not None else key)
+            totals[group] += len(entries)
+            kept, dropped = self.order.settle(clock_key, entries)
             self._dropped.inc(len(dropped))
             if kept:
-                by_tenant.setdefault(tenant, []).append(LokiStream(key, labels, kept))
+                groups.setdefault(group, []).append(LokiStream(key, labels, kept))
         self.counts.update(self.order.counts)
         self.order.counts.clear()
         self._flush_forgotten()
         payloads: list[LokiPayload] = []
-        for tenant, tenant_streams in by_tenant.items():
-            own = [records[e.index] for s in tenant_streams for e in s.entries]
-            _reindex(tenant_streams)
-            payloads.append(self._builder.payload(tenant_streams, own, tenant, totals.pop(tenant)))
-        if totals and payloads:  # tenants whose every entry was dropped
+        for group, group_streams in groups.items():
+            own = [records[e.index] for s in group_streams for e in s.entries]
+            _reindex(group_streams)
+            payloads.append(self._builder.payload(group_streams, own, group[0], totals.pop(group)))
+        if totals and payloads:  # groups whose every entry was dropped
             payloads[0].total += sum(totals.values())
         elif totals:
             payloads.append(LokiPayload(b"", [], 0, total=sum(totals.values())))

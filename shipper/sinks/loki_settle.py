@@ -26,10 +26,23 @@ class Settlement:
 
 
 def _stream_of(payload: LokiPayload, labels: dict[str, str]) -> LokiStream | None:
+    """The payload's stream Loki names (its own ``__stream_shard__``-like labels aside)."""
+    own = {k: v for k, v in labels.items() if not k.startswith("__")}
     for stream in payload.streams:
-        if stream.labels == labels:
+        if stream.labels == own:
             return stream
     return None
+
+
+def _ignored(stream: LokiStream, behind: Behind) -> list[Entry] | None:
+    """The entries Loki ignored: the first ``count`` when it saw the whole stream; when it
+    saw part of it (a shard of a stream Loki split), those before the cutoff (given to the
+    second: an entry within that second counts as ignored, sent again rather than lost)."""
+    if behind.total == len(stream.entries):
+        return stream.entries[:behind.count]
+    if behind.cutoff_ns is None or not behind.ordering:
+        return None
+    return [e for e in stream.entries if e.ns < behind.cutoff_ns + NS]
 
 
 def settle(payload: LokiPayload, refusal: Refusal, policy: OrderPolicy) -> Settlement | None:
@@ -37,9 +50,10 @@ def settle(payload: LokiPayload, refusal: Refusal, policy: OrderPolicy) -> Settl
     out = Settlement()
     if refusal.behind is not None:
         stream = _stream_of(payload, refusal.behind.stream)
-        if stream is None or refusal.behind.count > len(stream.entries):
+        ignored = _ignored(stream, refusal.behind) if stream is not None else None
+        if stream is None or not ignored:
             return None
-        _behind(payload, stream, refusal.behind, policy, out, refused)
+        _behind(payload, stream, ignored, refusal.behind, policy, out, refused)
     else:
         for invalid in refusal.invalid:
             _invalid(payload, invalid, policy, out, refused)
@@ -49,11 +63,10 @@ def settle(payload: LokiPayload, refusal: Refusal, policy: OrderPolicy) -> Settl
     return out
 
 
-def _behind(payload: LokiPayload, stream: LokiStream, behind: Behind, policy: OrderPolicy,
-            out: Settlement, refused: dict[int, str]) -> None:
-    """The stream's first ``count`` entries (they are sorted, Loki refuses those older than
-    its cutoff) were ignored."""
-    entries = stream.entries[:behind.count]
+def _behind(payload: LokiPayload, stream: LokiStream, entries: list[Entry], behind: Behind,
+            policy: OrderPolicy, out: Settlement, refused: dict[int, str]) -> None:
+    """``entries`` of ``stream`` were ignored (the stream is sorted, Loki refuses those
+    older than its cutoff: they are its first ones)."""
     for entry in entries:
         refused[id(entry)] = behind.reason
     if not behind.ordering or policy.action == "accept":

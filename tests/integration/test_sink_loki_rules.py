@@ -114,3 +114,20 @@ async def test_trace_context_and_level_travel_as_structured_metadata():
     assert with_trace.metadata["span_id"] == "00f067aa0ba902b7"
     assert with_trace.metadata["level"] == "error" and "level" not in with_trace.labels
     assert "trace_id" not in without.metadata and "span_id" not in without.metadata
+
+
+async def test_after_a_restart_every_stream_behind_lokis_newest_is_recovered():
+    """Loki names the refused entries of only the last stream of a push; streams the sink
+    knows nothing of go alone in their first push, so none is refused unseen."""
+    def rec(i: int, delta: timedelta, container: str) -> dict:
+        record = at(delta, i)
+        record["k8s"]["container"] = container
+        return record
+
+    async with LokiReceiver() as rx:
+        await ship(loki(rx), [[rec(0, timedelta(0), "a"), rec(1, timedelta(0), "b")]])
+        late = [rec(i, timedelta(hours=-2), "ab"[i % 2]) for i in range(2, 12)]
+        tokens = await ship(loki(rx), [late])
+    assert tokens[0].complete
+    assert messages(rx) == sorted(f"frame {i} done" for i in range(12))
+    assert rx.discarded == {"too_far_behind": 10}  # refused once, then sent rewritten

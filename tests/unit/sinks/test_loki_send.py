@@ -120,3 +120,26 @@ async def test_429_is_raised_for_the_worker_to_retry_with_retry_after():
     with pytest.raises(RetryableSinkError) as caught:
         await s.send(s.encode([make_record(1)])[0])
     assert caught.value.retry_after == 7.0
+
+
+def test_streams_the_sink_does_not_know_yet_are_pushed_alone_then_together():
+    s = sink()
+    records = [make_record(1), make_record(2, k8s={"namespace": "other"})]
+    assert [len(p.streams) for p in s.encode(records)] == [1, 1]
+    assert [len(p.streams) for p in s.encode(records)] == [2]
+
+
+async def test_a_refusal_naming_a_shard_of_a_stream_uses_the_cutoff():
+    """Loki may split a busy stream (``__stream_shard__``); the ignored entries are then
+    those before its cutoff (to the second), not the first N of the whole stream."""
+    s = sink()
+    records = [make_record(i) for i in range(5)]  # 10:00:00.000 .. 10:00:04.004
+    shard = STREAM[:-1] + ', __stream_shard__="1"}'
+    refusal = ("entry with timestamp 2024-05-01 10:00:01.001 +0000 UTC ignored, reason: 'entry "
+               "too far behind, entry timestamp is: 2024-05-01T10:00:01Z, oldest acceptable "
+               "timestamp is: 2024-05-01T10:00:01Z',\n"
+               f"user 'fake', total ignored: 1 out of 2 for stream: {shard}")
+    s._transport = Scripted((400, refusal), (204, ""))
+    await s.send(s.encode(records)[0])
+    again = s._transport.sent[1][0].streams[0].entries
+    assert len(again) == 2  # 10:00:00 and 10:00:01 (in the cutoff's second): sent again
