@@ -171,12 +171,13 @@ class LokiSink(HttpPostSink):
         the last stream of a push, and this one may be behind what Loki already has."""
         groups: dict[tuple[str | None, str | None], list[LokiStream]] = {}
         totals: Counter[tuple[str | None, str | None]] = Counter()
+        dropped = 0
         for (tenant, key), (labels, entries) in streams.items():
             clock_key = (tenant or "", key)
             group = (tenant, None if self.stream_clock.newest(clock_key) is not None else key)
             totals[group] += len(entries)
-            kept, dropped = self.order.settle(clock_key, entries)
-            self._dropped.inc(len(dropped))
+            kept, left_out = self.order.settle(clock_key, entries)
+            dropped += len(left_out)
             if kept:
                 groups.setdefault(group, []).append(LokiStream(key, labels, kept))
         self.counts.update(self.order.counts)
@@ -187,10 +188,11 @@ class LokiSink(HttpPostSink):
             own = [records[e.index] for s in group_streams for e in s.entries]
             _reindex(group_streams)
             payloads.append(self._builder.payload(group_streams, own, group[0], totals.pop(group)))
-        if totals and payloads:  # groups whose every entry was dropped
-            payloads[0].total += sum(totals.values())
-        elif totals:
-            payloads.append(LokiPayload(b"", [], 0, total=sum(totals.values())))
+        if not payloads and totals:  # every entry was dropped
+            payloads.append(LokiPayload(b"", [], 0))
+        if payloads:
+            payloads[0].total += sum(totals.values())  # groups whose every entry was dropped
+            payloads[0].dropped = dropped
         return list(payloads)
 
     def _flush_forgotten(self) -> None:
@@ -207,6 +209,8 @@ class LokiSink(HttpPostSink):
         if not isinstance(payload, LokiPayload):
             await super().send(payload)
             return
+        self._dropped.inc(payload.dropped)
+        payload.dropped = 0
         while payload.streams:
             status, headers, text = await self._transport.post(
                 self._url, payload.body, {**self._headers, **payload.headers})

@@ -26,11 +26,13 @@ class LokiStream:
 class LokiPayload(Payload):
     """``records``: those still to deliver (entries' ``index`` points into it);
     ``total``: every record this payload answers for (those dropped by
-    ``out_of_order_action: drop`` included)."""
+    ``out_of_order_action: drop`` included); ``dropped``: those, counted when the payload
+    is first sent (not when an encode is only a trial)."""
 
     tenant: str | None = None
     streams: list[LokiStream] = field(default_factory=list)
     total: int = 0
+    dropped: int = 0
 
 
 class PushBuilder:
