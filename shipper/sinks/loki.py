@@ -58,6 +58,8 @@ PUSH_PATH = "/loki/api/v1/push"
 __all__ = ["FALLBACK_LABELS", "LokiEncoder", "LokiSink", "label_string", "push_url"]
 
 Streams = dict[tuple[str | None, str], tuple[dict[str, str], list[Entry]]]
+#: a payload's streams: (tenant, ``None`` or the one stream the sink does not know yet)
+Group = tuple[str | None, str | None]
 
 
 def push_url(url: str) -> str:
@@ -169,8 +171,24 @@ class LokiSink(HttpPostSink):
         A stream whose newest timestamp the sink does not know (first push since the start,
         or forgotten) goes in a payload of its own: Loki names the refused entries of only
         the last stream of a push, and this one may be behind what Loki already has."""
-        groups: dict[tuple[str | None, str | None], list[LokiStream]] = {}
-        totals: Counter[tuple[str | None, str | None]] = Counter()
+        groups, totals, dropped = self._settle(streams)
+        payloads: list[LokiPayload] = []
+        for group, group_streams in groups.items():
+            own = [records[e.index] for s in group_streams for e in s.entries]
+            _reindex(group_streams)
+            payloads.append(self._builder.payload(group_streams, own, group[0], totals.pop(group)))
+        if not payloads and totals:  # every entry was dropped
+            payloads.append(LokiPayload(b"", [], 0))
+        if payloads:
+            payloads[0].total += sum(totals.values())  # groups whose every entry was dropped
+            payloads[0].dropped = dropped
+        return list(payloads)
+
+    def _settle(self, streams: Streams) -> tuple[dict[Group, list[LokiStream]], Counter[Group], int]:
+        """Streams by payload group (tenant, and the stream itself if it is not known yet),
+        each group's entry count, and the entries dropped."""
+        groups: dict[Group, list[LokiStream]] = {}
+        totals: Counter[Group] = Counter()
         dropped = 0
         for (tenant, key), (labels, entries) in streams.items():
             clock_key = (tenant or "", key)
@@ -183,17 +201,7 @@ class LokiSink(HttpPostSink):
         self.counts.update(self.order.counts)
         self.order.counts.clear()
         self._flush_forgotten()
-        payloads: list[LokiPayload] = []
-        for group, group_streams in groups.items():
-            own = [records[e.index] for s in group_streams for e in s.entries]
-            _reindex(group_streams)
-            payloads.append(self._builder.payload(group_streams, own, group[0], totals.pop(group)))
-        if not payloads and totals:  # every entry was dropped
-            payloads.append(LokiPayload(b"", [], 0))
-        if payloads:
-            payloads[0].total += sum(totals.values())  # groups whose every entry was dropped
-            payloads[0].dropped = dropped
-        return list(payloads)
+        return groups, totals, dropped
 
     def _flush_forgotten(self) -> None:
         new = self.stream_clock.forgotten - self._forgotten
