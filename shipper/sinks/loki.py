@@ -58,8 +58,10 @@ PUSH_PATH = "/loki/api/v1/push"
 __all__ = ["FALLBACK_LABELS", "LokiEncoder", "LokiSink", "label_string", "push_url"]
 
 Streams = dict[tuple[str | None, str], tuple[dict[str, str], list[Entry]]]
-#: a payload's streams: (tenant, ``None`` or the one stream the sink does not know yet)
+#: a payload's streams: (tenant, ``None`` or the one stream at risk of being behind)
 Group = tuple[str | None, str | None]
+#: seconds of clock difference with Loki allowed for when deciding a stream is recent
+SKEW_MARGIN = 300.0
 
 
 def push_url(url: str) -> str:
@@ -168,9 +170,11 @@ class LokiSink(HttpPostSink):
 
     def _payloads(self, records: list[Record], streams: Streams) -> list[Payload]:
         """One payload per tenant, timestamps settled per stream (``out_of_order_action``).
-        A stream whose newest timestamp the sink does not know (first push since the start,
-        or forgotten) goes in a payload of its own: Loki names the refused entries of only
-        the last stream of a push, and this one may be behind what Loki already has."""
+        A stream with entries older than ``max_behind - max_ahead`` (less 5 min for clock
+        skew) goes in a payload of its own: Loki may have newer entries of it than the sink
+        knows (after a restart, or written by another shipper), and it names the refused
+        entries of only the last stream of a push. Recent entries are never too far behind
+        (Loki takes nothing newer than ``max_ahead`` past its clock)."""
         groups, totals, dropped = self._settle(streams)
         payloads: list[LokiPayload] = []
         for group, group_streams in groups.items():
@@ -185,17 +189,19 @@ class LokiSink(HttpPostSink):
         return list(payloads)
 
     def _settle(self, streams: Streams) -> tuple[dict[Group, list[LokiStream]], Counter[Group], int]:
-        """Streams by payload group (tenant, and the stream itself if it is not known yet),
-        each group's entry count, and the entries dropped."""
+        """Streams by payload group (tenant, and the stream itself if it is at risk of
+        being behind Loki's newest), each group's entry count, and the entries dropped."""
         groups: dict[Group, list[LokiStream]] = {}
         totals: Counter[Group] = Counter()
         dropped = 0
+        settings = self.settings
+        margin = max(0.0, settings.max_behind - settings.max_ahead - SKEW_MARGIN)
+        safe_from = int((self._wall_clock() - margin) * 1e9)
         for (tenant, key), (labels, entries) in streams.items():
-            clock_key = (tenant or "", key)
-            group = (tenant, None if self.stream_clock.newest(clock_key) is not None else key)
-            totals[group] += len(entries)
-            kept, left_out = self.order.settle(clock_key, entries)
+            kept, left_out = self.order.settle((tenant or "", key), entries)
             dropped += len(left_out)
+            group = (tenant, key if kept and kept[0].ns < safe_from else None)
+            totals[group] += len(entries)
             if kept:
                 groups.setdefault(group, []).append(LokiStream(key, labels, kept))
         self.counts.update(self.order.counts)

@@ -122,11 +122,17 @@ async def test_429_is_raised_for_the_worker_to_retry_with_retry_after():
     assert caught.value.retry_after == 7.0
 
 
-def test_streams_the_sink_does_not_know_yet_are_pushed_alone_then_together():
+def test_streams_with_entries_that_may_be_behind_lokis_newest_are_pushed_alone():
+    """Entries older than max_behind - max_ahead - 5 min (45 min) may be refused by Loki
+    and it names refusals of only the last stream of a push: such a stream goes alone;
+    recent streams share a push."""
     s = sink()
-    records = [make_record(1), make_record(2, k8s={"namespace": "other"})]
-    assert [len(p.streams) for p in s.encode(records)] == [1, 1]
-    assert [len(p.streams) for p in s.encode(records)] == [2]
+    other = {"k8s": {"namespace": "other"}}
+    recent = [make_record(1), make_record(2, **other)]  # 10:00, 30 min before NOW
+    old = [make_record(3, timestamp="2024-05-01T09:20:00Z"),
+           make_record(4, timestamp="2024-05-01T09:20:00Z", **other)]
+    assert [len(p.streams) for p in s.encode(recent)] == [2]
+    assert [len(p.streams) for p in s.encode(old)] == [1, 1]
 
 
 async def test_a_refusal_naming_a_shard_of_a_stream_uses_the_cutoff():
