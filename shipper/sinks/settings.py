@@ -201,7 +201,8 @@ class LokiSinkSettings(_HttpSettings, _BasicOrBearerAuth):
     structured_metadata: dict[str, str] = Field(default_factory=_default_structured_metadata)
     unbounded_labels: Literal["refuse", "demote"] = "refuse"
     line: Literal["record", "message"] = "record"
-    max_line_bytes: Size = 256 * 1024
+    #: Loki's default max_line_size "256KB" is 256,000 bytes (a longer line is refused)
+    max_line_bytes: Size = 256_000
     max_labels: int = Field(15, ge=1)
     #: entries further behind their stream's newest than ``max_behind`` (Loki:
     #: ``max_chunk_age / 2``): sent at the newest timestamp, sent as they are, or dropped

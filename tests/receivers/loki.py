@@ -96,7 +96,7 @@ def rfc3339(ns: int) -> str:
 class LokiReceiver(HttpReceiver):
     path = "/loki/api/v1/push"
 
-    def __init__(self, *, max_labels: int = 15, max_line_bytes: int = 256 * 1024,
+    def __init__(self, *, max_labels: int = 15, max_line_bytes: int = 256_000,
                  strict_order: bool = False, tenant: str | None = None, delay: float = 0.0,
                  auth: str | None = None, multi_tenant: bool = False,
                  max_behind_ns: int = HOUR, creation_grace_ns: int = 10 * 60 * 10**9,
