@@ -1,12 +1,20 @@
 """Grafana Loki sink: ``POST /loki/api/v1/push``.
 
 Protobuf ``PushRequest`` compressed with raw (block) snappy by default, or JSON (optionally
-gzip). Streams carry only low-cardinality labels (``namespace``, ``app``, ``container``,
-``level`` by default); ``job_id``, ``correlation_id``, ``shard_index``, ``pod`` and ``node``
-travel as structured metadata, so ``{namespace="video"} | job_id="job-abc123"`` finds one
-job. Unbounded labels are refused at config time or, with ``unbounded_labels: demote``,
-moved to structured metadata (counted in :attr:`LokiSink.counts`). Entries are sorted by
-timestamp within each stream; an over-size line is truncated (counted).
+gzip). Streams carry only low-cardinality labels (``namespace``, ``app``, ``container`` by
+default; :mod:`shipper.sinks.loki_labels`); ``level``, ``job_id``, ``correlation_id``,
+``shard_index``, ``pod``, ``node``, ``trace_id`` and ``span_id`` travel as structured
+metadata, so ``{namespace="video"} | job_id="job-abc123"`` finds one job. Unbounded labels
+are refused at config time or, with ``unbounded_labels: demote``, moved to structured
+metadata (counted). Entries are sorted by timestamp within each stream; an over-size line
+is truncated (counted).
+
+Loki's rules on timestamps are met before sending (:mod:`shipper.sinks.loki_order`), one
+request per tenant (:mod:`shipper.sinks.loki_tenants`), and a ``400`` for part of a push
+is read (:mod:`shipper.sinks.loki_refusals`): what Loki took is delivered, what it refused
+for its timestamp is sent again, what it refused for good is dead-lettered
+(:mod:`shipper.sinks.loki_settle`). Status codes otherwise as every HTTP sink: 2xx
+delivered; 408, 429, 5xx retried; 413 split; other 4xx dead-lettered.
 """
 
 from __future__ import annotations
@@ -18,8 +26,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
-import snappy
 
+from shipper.errors import FatalSinkError
 from shipper.record import Record, public_view
 from shipper.sinks.auth import auth_headers
 from shipper.sinks.base import Payload
@@ -32,17 +40,28 @@ from shipper.sinks.fields import (
     shorten_text,
     truncate_utf8,
 )
-from shipper.sinks.http import compress
 from shipper.sinks.http_post import HttpPostSink
+from shipper.sinks.loki_labels import FALLBACK_LABELS, StreamLabeler, label_string
+from shipper.sinks.loki_order import Entry, OrderPolicy, StreamClock
+from shipper.sinks.loki_push import LokiPayload, LokiStream, PushBuilder
+from shipper.sinks.loki_refusals import parse_refusal
+from shipper.sinks.loki_send import LokiDelivery, LokiTransport
+from shipper.sinks.loki_settle import Settlement, settle
+from shipper.sinks.loki_tenants import TenantOf
 from shipper.sinks.proto import load_push_schema
-from shipper.sinks.settings import LokiSinkSettings, is_unbounded
+from shipper.sinks.settings import LokiSinkSettings
 
 log = logging.getLogger("shipper.sinks")
 
 PUSH_PATH = "/loki/api/v1/push"
-FALLBACK_LABELS = {"job": "shipper"}  # Loki rejects a stream without labels
 
-Entry = tuple[int, str, list[tuple[str, str]]]
+__all__ = ["FALLBACK_LABELS", "LokiEncoder", "LokiSink", "label_string", "push_url"]
+
+Streams = dict[tuple[str | None, str], tuple[dict[str, str], list[Entry]]]
+#: a payload's streams: (tenant, ``None`` or the one stream at risk of being behind)
+Group = tuple[str | None, str | None]
+#: seconds of clock difference with Loki allowed for when deciding a stream is recent
+SKEW_MARGIN = 300.0
 
 
 def push_url(url: str) -> str:
@@ -53,52 +72,37 @@ def push_url(url: str) -> str:
     return url
 
 
-def label_string(labels: dict[str, str]) -> str:
-    """``{a="x", b="y"}`` with names sorted and values quoted like Go/PromQL strings."""
-    def quote(value: str) -> str:
-        return (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-                .replace("\r", "\\r").replace("\t", "\\t"))
-    return "{" + ", ".join(f'{k}="{quote(v)}"' for k, v in sorted(labels.items())) + "}"
-
-
 class LokiEncoder:
-    """Records -> streams of ``(ns, line, structured metadata)``; pure apart from counts."""
+    """Records -> entries grouped by (tenant, stream); pure apart from ``counts``."""
 
     def __init__(self, settings: LokiSinkSettings, wall_clock: Any) -> None:
         self.settings = settings
         self.counts: Counter[str] = Counter()
         self._wall_clock = wall_clock
-        self.demoted = sorted(n for n, p in settings.labels.items() if is_unbounded(n, p))
-        self._labels: list[tuple[str, Getter]] = [
-            (n, first_of(p)) for n, p in settings.labels.items() if n not in self.demoted]
+        self.labeler = StreamLabeler(settings)
+        self.tenant_of = TenantOf(settings)
+        self.demoted = self.labeler.demoted
         self._meta: list[tuple[str, Getter]] = [
             (n, compile_path(p)) for n, p in settings.structured_metadata.items()]
         self._meta += [(n, first_of(settings.labels[n])) for n in self.demoted
                        if n not in settings.structured_metadata]
 
-    def streams(self, records: list[Record], raws: list[memoryview] | None = None
-                ) -> dict[str, tuple[dict[str, str], list[Entry]]]:
-        """Entries by stream; ``raws``: each record's JSON as buffered (then reused as the
-        line instead of encoding the record again)."""
-        streams: dict[str, tuple[dict[str, str], list[Entry]]] = {}
+    def streams(self, records: list[Record], raws: list[memoryview] | None = None) -> Streams:
+        """Entries by (tenant, stream), sorted by timestamp; ``raws``: each record's JSON as
+        buffered (then reused as the line instead of encoding the record again)."""
+        streams: Streams = {}
         for i, record in enumerate(records):
-            labels = self._stream_labels(record)
-            key = label_string(labels)
+            labels = self.labeler(record)
+            key = (self.tenant_of(record), label_string(labels))
             raw = raws[i] if raws is not None else None
-            streams.setdefault(key, (labels, []))[1].append(self._entry(record, raw))
+            streams.setdefault(key, (labels, []))[1].append(self._entry(record, i, raw))
         for _, entries in streams.values():
-            entries.sort(key=lambda entry: entry[0])  # stable: equal timestamps keep order
+            entries.sort(key=lambda entry: entry.ns)  # stable: equal timestamps keep order
+        self.counts.update(self.tenant_of.counts)
+        self.tenant_of.counts.clear()
         return streams
 
-    def _stream_labels(self, record: Record) -> dict[str, str]:
-        labels = dict(self.settings.static_labels)
-        for name, get in self._labels:
-            value = get(record)
-            if value not in (None, ""):
-                labels[name] = str(value)
-        return labels or dict(FALLBACK_LABELS)
-
-    def _entry(self, record: Record, raw: memoryview | None = None) -> Entry:
+    def _entry(self, record: Record, index: int, raw: memoryview | None = None) -> Entry:
         ns = rfc3339_to_ns(record.get("timestamp"))
         if ns is None:
             ns = int(self._wall_clock() * 1e9)
@@ -112,8 +116,8 @@ class LokiEncoder:
             self.counts["label-demoted"] += 1
         settings = self.settings
         if raw is not None and settings.line == "record" and len(raw) <= settings.max_line_bytes:
-            return ns, str(raw, "utf-8"), meta
-        return ns, self._line(record), meta
+            return Entry(ns, str(raw, "utf-8"), meta, index)
+        return Entry(ns, self._line(record), meta, index)
 
     def _line(self, record: Record) -> str:
         limit = self.settings.max_line_bytes
@@ -141,9 +145,19 @@ class LokiSink(HttpPostSink):
         super().__init__(settings, **kwargs)
         self.encoder = LokiEncoder(settings, self._wall_clock)
         self.counts = self.encoder.counts
-        self._schema = load_push_schema() if settings.encoding == "protobuf" else None
+        self.stream_clock = StreamClock(settings.max_tracked_streams, settings.stream_idle_forget,
+                                        self._clock)
+        self.order = OrderPolicy(settings, self.stream_clock, self._wall_clock)
+        self._builder = PushBuilder(load_push_schema() if settings.encoding == "protobuf" else None,
+                                    settings.compression)
         self._url = push_url(settings.url)
+        self._transport = LokiTransport(settings, sink=self.name)
+        self._delivery = LokiDelivery.adopt(self._delivery)
+        metrics: Any = kwargs["metrics"]
+        self._dropped = metrics.records_dropped_total.labels(reason="out-of-order", rule=self.name)
+        self._forgotten: Counter[str] = Counter()
 
+    # --- encoding -------------------------------------------------------------------------
     def encode(self, records: list[Record]) -> list[Payload]:
         return self._payloads(records, self.encoder.streams(records))
 
@@ -155,44 +169,125 @@ class LokiSink(HttpPostSink):
         records = [loads(raw) for raw in raws]
         return self._payloads(records, self.encoder.streams(records, raws))
 
-    def _payloads(self, records: list[Record],
-                  streams: dict[str, tuple[dict[str, str], list[Entry]]]) -> list[Payload]:
-        if self._schema is not None:
-            raw = self._protobuf(streams)
-            body, headers = snappy.compress(raw), {"Content-Type": "application/x-protobuf"}
-        else:
-            raw = self._json(streams)
-            body, encoding = compress(raw, self.settings.compression)
-            headers = {"Content-Type": "application/json", **encoding}
-        return [Payload(body, records, len(raw), headers)]
+    def _payloads(self, records: list[Record], streams: Streams) -> list[Payload]:
+        """One payload per tenant, timestamps settled per stream (``out_of_order_action``).
+        A stream with entries older than ``max_behind - max_ahead`` (less 5 min for clock
+        skew) goes in a payload of its own: Loki may have newer entries of it than the sink
+        knows (after a restart, or written by another shipper), and it names the refused
+        entries of only the last stream of a push. Recent entries are never too far behind
+        (Loki takes nothing newer than ``max_ahead`` past its clock)."""
+        groups, totals, dropped = self._settle(streams)
+        payloads: list[LokiPayload] = []
+        for group, group_streams in groups.items():
+            own = [records[e.index] for s in group_streams for e in s.entries]
+            _reindex(group_streams)
+            payloads.append(self._builder.payload(group_streams, own, group[0], totals.pop(group)))
+        if not payloads and totals:  # every entry was dropped
+            payloads.append(LokiPayload(b"", [], 0))
+        if payloads:
+            payloads[0].total += sum(totals.values())  # groups whose every entry was dropped
+            payloads[0].dropped = dropped
+        return list(payloads)
 
-    def _protobuf(self, streams: dict[str, tuple[dict[str, str], list[Entry]]]) -> bytes:
-        assert self._schema is not None
-        request = self._schema.PushRequest()
-        for key, (_, entries) in streams.items():
-            stream = request.streams.add(labels=key)
-            for ns, line, meta in entries:
-                entry = stream.entries.add(line=line)
-                entry.timestamp.seconds, entry.timestamp.nanos = divmod(ns, 1_000_000_000)
-                for name, value in meta:
-                    entry.structuredMetadata.add(name=name, value=value)
-        data: bytes = request.SerializeToString()
-        return data
+    def _settle(self, streams: Streams) -> tuple[dict[Group, list[LokiStream]], Counter[Group], int]:
+        """Streams by payload group (tenant, and the stream itself if it is at risk of
+        being behind Loki's newest), each group's entry count, and the entries dropped."""
+        groups: dict[Group, list[LokiStream]] = {}
+        totals: Counter[Group] = Counter()
+        dropped = 0
+        settings = self.settings
+        margin = max(0.0, settings.max_behind - settings.max_ahead - SKEW_MARGIN)
+        safe_from = int((self._wall_clock() - margin) * 1e9)
+        for (tenant, key), (labels, entries) in streams.items():
+            kept, left_out = self.order.settle((tenant or "", key), entries)
+            dropped += len(left_out)
+            group = (tenant, key if kept and kept[0].ns < safe_from else None)
+            totals[group] += len(entries)
+            if kept:
+                groups.setdefault(group, []).append(LokiStream(key, labels, kept))
+        self.counts.update(self.order.counts)
+        self.order.counts.clear()
+        self._flush_forgotten()
+        return groups, totals, dropped
 
-    @staticmethod
-    def _json(streams: dict[str, tuple[dict[str, str], list[Entry]]]) -> bytes:
-        out = [{"stream": labels,
-                "values": [[str(ns), line, dict(meta)] if meta else [str(ns), line]
-                           for ns, line, meta in entries]}
-               for labels, entries in streams.values()]
-        return orjson.dumps({"streams": out})
+    def _flush_forgotten(self) -> None:
+        new = self.stream_clock.forgotten - self._forgotten
+        if new:
+            self._forgotten.update(new)
+            log.info("sink %s: forgot the newest timestamp of %s stream(s) (max_tracked_streams "
+                     "%d, idle %gs)", self.name, dict(new), self.settings.max_tracked_streams,
+                     self.settings.stream_idle_forget)
+
+    # --- sending --------------------------------------------------------------------------
+    async def send(self, payload: Payload) -> None:
+        """POST; a 400 for part of the push is settled and the rest sent again at once."""
+        if not isinstance(payload, LokiPayload):
+            await super().send(payload)
+            return
+        self._dropped.inc(payload.dropped)
+        payload.dropped = 0
+        while payload.streams:
+            status, headers, text = await self._transport.post(
+                self._url, payload.body, {**self._headers, **payload.headers})
+            if status == 400 and await self._partly_refused(payload, text):
+                continue
+            self.classify(status, headers, text[:300].strip())
+            return
+
+    async def _partly_refused(self, payload: LokiPayload, text: str) -> bool:
+        """Settle what Loki took and refused; ``False``: not a refusal of part of this push."""
+        outcome = settle(payload, parse_refusal(text), self.order)
+        if outcome is None:
+            return False
+        self._m.requests("partial").inc()
+        self._m.forwarded.inc(len(outcome.accepted))
+        self._count_changes()
+        self._dropped.inc(len(outcome.dropped))
+        await self._dead_letter(payload, outcome)
+        _keep(payload, outcome)
+        if payload.streams:
+            self._builder.rebuild(payload)
+        return True
+
+    def _count_changes(self) -> None:
+        for reason, n in self.order.counts.items():
+            self._m.failed(reason).inc(n)
+        self.order.counts.clear()
+
+    async def _dead_letter(self, payload: LokiPayload, outcome: Settlement) -> None:
+        by_reason: dict[str, list[Record]] = {}
+        for entry, reason in outcome.dead:
+            by_reason.setdefault(reason, []).append(payload.records[entry.index])
+        for reason, records in by_reason.items():
+            await self._delivery.dead_letter(Payload(b"", records, 0), FatalSinkError(
+                f"HTTP 400: {reason}", sink=self.name, status=400))
 
     async def open(self) -> None:
         if self.encoder.demoted:
             log.warning("sink %s: unbounded label(s) %s demoted to structured metadata",
                         self.name, ", ".join(self.encoder.demoted))
         auth = await asyncio.to_thread(auth_headers, self.settings)
-        tenant = {"X-Scope-OrgID": self.settings.tenant_id} if self.settings.tenant_id else {}
-        self._headers = {**self.settings.headers, **tenant, **auth}
+        self._headers = {**self.settings.headers, **auth}
         await self._transport.open()
 
+
+def _reindex(streams: list[LokiStream]) -> None:
+    """Entries point at their record in the payload's own ``records`` (in stream order)."""
+    index = 0
+    for stream in streams:
+        for entry in stream.entries:
+            entry.index = index
+            index += 1
+
+
+def _keep(payload: LokiPayload, outcome: Settlement) -> None:
+    """The payload keeps only the entries to send again (and their records)."""
+    again = {id(e) for e in outcome.resend}
+    streams = []
+    for stream in payload.streams:
+        entries = sorted((e for e in stream.entries if id(e) in again), key=lambda e: e.ns)
+        if entries:
+            streams.append(LokiStream(stream.key, stream.labels, entries))
+    payload.records = [payload.records[e.index] for s in streams for e in s.entries]
+    payload.streams = streams
+    _reindex(streams)

@@ -73,8 +73,8 @@ async def test_loki_sink_end_to_end_labels_and_structured_metadata(tmp_path, bas
     same_records(got, sorted(baseline, key=key))
     for entry in rx.entries:
         line = json.loads(entry.line)
-        assert entry.labels == {"namespace": "video", "app": "video-api", "container": "app",
-                                "level": line["level"]}
+        assert entry.labels == {"namespace": "video", "app": "video-api", "container": "app"}
+        assert entry.metadata["level"] == line["level"]
         assert entry.metadata["pod"] == "video-api-bef2a-2df275b"
         assert entry.metadata["node"] == "kind-worker2"
         assert entry.metadata.get("job_id") == line.get("job_id")

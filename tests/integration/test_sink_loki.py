@@ -28,9 +28,8 @@ async def test_protobuf_push_has_low_cardinality_labels_and_ids_as_structured_me
     assert rx.seen[0].headers["Content-Type"] == "application/x-protobuf"
     assert {e.line.count("frame") for e in rx.entries} == {1}
     entry = rx.entries[0]
-    assert entry.labels == {"namespace": "video", "app": "encoder", "container": "worker",
-                            "level": "info"}
-    assert entry.metadata == {"job_id": "job-abc123", "correlation_id": "req-0",
+    assert entry.labels == {"namespace": "video", "app": "encoder", "container": "worker"}
+    assert entry.metadata == {"level": "info", "job_id": "job-abc123", "correlation_id": "req-0",
                               "shard_index": "3", "pod": "encoder-7d9f-abcde", "node": "node-a"}
     assert "_raw" not in entry.line
 
@@ -39,23 +38,37 @@ async def test_entries_are_sorted_per_stream_even_when_records_arrive_out_of_ord
     records = [make_record(i) for i in (5, 1, 3)] + [make_record(2, level="error")]
     async with LokiReceiver() as rx:
         await ship(loki(rx), [records])
-    info = [e.ts_ns for e in rx.entries if e.labels["level"] == "info"]
-    assert info == sorted(info) and len(info) == 3
-    assert [e.labels["level"] for e in rx.entries].count("error") == 1
+    stamps = [e.ts_ns for e in rx.entries]
+    assert stamps == sorted(stamps) and len(stamps) == 4  # one stream: level is metadata
+    assert [e.metadata["level"] for e in rx.entries].count("error") == 1
 
 
-async def test_receiver_rejects_out_of_order_entries_like_loki():
+async def test_receiver_refuses_entries_too_far_behind_like_loki_and_keeps_the_rest():
+    """Loki 3.x accepts disorder within 1 h of a stream's newest entry; older entries of a
+    push are ignored (400 naming them) while the rest of the push is stored."""
+    import aiohttp
+
     async with LokiReceiver() as rx:
-        schema = rx.schema
-        req = schema.PushRequest()
-        stream = req.streams.add(labels='{app="x"}')
-        for seconds in (2, 1):
-            stream.entries.add(line="l").timestamp.seconds = seconds
-        import aiohttp
-        async with aiohttp.ClientSession() as session:
-            async with session.post(rx.url + rx.path, data=snappy.compress(req.SerializeToString()),
-                                    headers={"Content-Type": "application/x-protobuf"}) as resp:
-                assert resp.status == 400 and "out of order" in await resp.text()
+        async def push(*seconds: int) -> tuple[int, str]:
+            req = rx.schema.PushRequest()
+            stream = req.streams.add(labels='{app="x"}')
+            for s in seconds:
+                stream.entries.add(line=f"l{s}").timestamp.seconds = s
+            body = snappy.compress(req.SerializeToString())
+            async with aiohttp.ClientSession() as session, session.post(
+                    rx.url + rx.path, data=body,
+                    headers={"Content-Type": "application/x-protobuf"}) as resp:
+                return resp.status, await resp.text()
+
+        base = 1_714_557_600
+        assert await push(base + 2, base + 1) == (204, "")  # disorder within the hour: fine
+        status, text = await push(base - 7200, base + 3)
+    assert status == 400
+    assert text.startswith("entry with timestamp 2024-05-01 08:00:00 +0000 UTC ignored, reason: "
+                           "'entry too far behind, entry timestamp is: 2024-05-01T08:00:00Z, "
+                           "oldest acceptable timestamp is: 2024-05-01T09:00:02Z',\n")
+    assert text.endswith("user 'fake', total ignored: 1 out of 2 for stream: {app=\"x\"}")
+    assert [e.line for e in rx.entries] == ["l1714557602", "l1714557601", "l1714557603"]
 
 
 async def test_json_encoding_with_gzip_tenant_and_basic_auth():
@@ -83,12 +96,12 @@ async def test_oversize_line_is_truncated_to_the_loki_limit_and_counted():
         sink = loki(rx)
         tokens = await ship(sink, [[make_record(1, message="x" * 300_000)]])
     assert tokens[0].complete
-    assert len(rx.entries[0].line.encode()) <= 256 * 1024
+    assert len(rx.entries[0].line.encode()) <= 256_000  # Loki would refuse a longer one
     assert sink._m.failed("truncated")._value.get() == 1  # shipper_records_failed_total{reason}
 
 
 async def test_too_many_labels_from_static_config_are_rejected_by_the_receiver_limit():
-    async with LokiReceiver(max_labels=3) as rx:
+    async with LokiReceiver(max_labels=2) as rx:
         metrics = new_metrics()
         sink = LokiSink(LokiSinkSettings(url=rx.url, name="l", batch={"max_wait": 0}),
                         metrics=metrics)

@@ -105,3 +105,31 @@ def test_secrets_are_masked_in_config_show_and_repr(monkeypatch):
 
 def test_datadog_api_key_env_defaults_to_dd_api_key():
     assert DatadogSinkSettings().api_key_env == "DD_API_KEY"
+
+
+@pytest.mark.parametrize("sink,key,words", [
+    ({"labels": {"app.kubernetes.io/name": ["x"]}}, "sinks.0.loki.labels",
+     "'app.kubernetes.io/name'"),
+    ({"static_labels": {"cluster-name": "a"}}, "sinks.0.loki.static_labels", "'cluster-name'"),
+    ({"structured_metadata": {"trace.id": "trace_id"}}, "sinks.0.loki.structured_metadata",
+     "'trace.id'"),
+    ({"labels": {"__name__": ["x"]}}, "sinks.0.loki.labels", "reserved"),
+    ({"static_labels": {f"s{i}": "v" for i in range(13)}}, "sinks.0.loki", "16 stream labels"),
+    ({"tenant_id": "a b"}, "sinks.0.loki.tenant_id", "invalid Loki tenant ID"),
+])
+def test_loki_label_names_and_count_are_checked_at_config_time_naming_the_key(sink, key, words):
+    """Loki refuses dotted names and more than 15 labels (static ones count): a config
+    error naming the key, not a dead-lettered push at run time."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(sinks=[{"type": "loki", "url": "http://x", **sink}])
+    assert caught.value.key == key and words in str(caught.value)
+
+
+def test_loki_defaults_follow_lokis_label_guidance():
+    cfg = LokiSinkSettings(url="http://x")
+    assert list(cfg.labels) == ["namespace", "app", "container"]
+    assert cfg.structured_metadata["level"] == "level"
+    assert (cfg.structured_metadata["trace_id"], cfg.structured_metadata["span_id"]) == (
+        "trace_id", "span_id")
+    assert (cfg.out_of_order_action, cfg.max_behind, cfg.max_ahead) == (
+        "rewrite_timestamp", 3600.0, 600.0)

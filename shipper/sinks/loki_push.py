@@ -1,0 +1,80 @@
+"""A Loki push as the sink keeps it until Loki has taken all of it: streams of entries
+that point back at their records, and the request body built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import snappy
+
+from shipper.record import Record
+from shipper.sinks.batch import Payload
+from shipper.sinks.http import compress
+from shipper.sinks.loki_order import Entry
+
+
+@dataclass(slots=True, eq=False)
+class LokiStream:
+    key: str
+    labels: dict[str, str]
+    entries: list[Entry]
+
+
+@dataclass(slots=True, eq=False)
+class LokiPayload(Payload):
+    """``records``: those still to deliver (entries' ``index`` points into it);
+    ``total``: every record this payload answers for (those dropped by
+    ``out_of_order_action: drop`` included); ``dropped``: those, counted when the payload
+    is first sent (not when an encode is only a trial)."""
+
+    tenant: str | None = None
+    streams: list[LokiStream] = field(default_factory=list)
+    total: int = 0
+    dropped: int = 0
+
+
+class PushBuilder:
+    """Streams -> request body and headers (snappy protobuf or JSON, optionally gzip)."""
+
+    def __init__(self, schema: Any, compression: str) -> None:
+        self._schema, self._compression = schema, compression
+
+    def payload(self, streams: list[LokiStream], records: list[Record], tenant: str | None,
+                total: int) -> LokiPayload:
+        out = LokiPayload(b"", records, 0, tenant=tenant, streams=streams, total=total)
+        self.rebuild(out)
+        return out
+
+    def rebuild(self, payload: LokiPayload) -> None:
+        """(Re)build the body from ``payload.streams`` (after some entries left it)."""
+        raw = self._protobuf(payload.streams) if self._schema is not None else self._json(payload.streams)
+        if self._schema is not None:
+            body, headers = snappy.compress(raw), {"Content-Type": "application/x-protobuf"}
+        else:
+            body, encoding = compress(raw, self._compression)
+            headers = {"Content-Type": "application/json", **encoding}
+        if payload.tenant is not None:
+            headers["X-Scope-OrgID"] = payload.tenant
+        payload.body, payload.raw_bytes, payload.headers = body, len(raw), headers
+
+    def _protobuf(self, streams: list[LokiStream]) -> bytes:
+        request = self._schema.PushRequest()
+        for stream in streams:
+            pushed = request.streams.add(labels=stream.key)
+            for entry in stream.entries:
+                added = pushed.entries.add(line=entry.line)
+                added.timestamp.seconds, added.timestamp.nanos = divmod(entry.ns, 1_000_000_000)
+                for name, value in entry.meta:
+                    added.structuredMetadata.add(name=name, value=value)
+        data: bytes = request.SerializeToString()
+        return data
+
+    @staticmethod
+    def _json(streams: list[LokiStream]) -> bytes:
+        out = [{"stream": s.labels,
+                "values": [[str(e.ns), e.line, dict(e.meta)] if e.meta else [str(e.ns), e.line]
+                           for e in s.entries]}
+               for s in streams]
+        return orjson.dumps({"streams": out})
