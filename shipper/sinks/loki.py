@@ -189,7 +189,8 @@ class LokiSink(HttpPostSink):
             payloads[0].dropped = dropped
         return list(payloads)
 
-    def _settle(self, streams: Streams) -> tuple[dict[Group, list[LokiStream]], Counter[Group], int]:
+    def _settle(self, streams: Streams,
+                ) -> tuple[dict[Group, list[LokiStream]], Counter[Group], int]:
         """Streams by payload group (tenant, and the stream itself if it is at risk of
         being behind Loki's newest), each group's entry count, and the entries dropped."""
         groups: dict[Group, list[LokiStream]] = {}

@@ -49,7 +49,8 @@ class PushBuilder:
 
     def rebuild(self, payload: LokiPayload) -> None:
         """(Re)build the body from ``payload.streams`` (after some entries left it)."""
-        raw = self._protobuf(payload.streams) if self._schema is not None else self._json(payload.streams)
+        streams = payload.streams
+        raw = self._protobuf(streams) if self._schema is not None else self._json(streams)
         if self._schema is not None:
             body, headers = snappy.compress(raw), {"Content-Type": "application/x-protobuf"}
         else:

@@ -25,14 +25,17 @@ from shipper.sinks.loki_labels import parse_label_string
 
 NS = 1_000_000_000
 
-_IGNORED = re.compile(r"entry with timestamp (?P<ts>[^\n]+?) ignored, reason: '(?P<reason>[^\n]*)',")
-_SUMMARY = re.compile(r"total ignored: (?P<n>\d+) out of (?P<m>\d+) for stream: (?P<stream>\{[^\n]*\})")
+_IGNORED = re.compile(r"entry with timestamp (?P<ts>[^\n]+?) ignored, "
+                      r"reason: '(?P<reason>[^\n]*)',")
+_SUMMARY = re.compile(r"total ignored: (?P<n>\d+) out of (?P<m>\d+) "
+                      r"for stream: (?P<stream>\{[^\n]*\})")
 _CUTOFF = re.compile(r"oldest acceptable timestamp is: (?P<cutoff>\S+?Z)")
 _STREAM = r"stream '(?P<stream>\{[^\n']*\})'"
 _TIME = r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [+-]\d{4})"
 _TOO_NEW = re.compile(r"entry for " + _STREAM + r" has timestamp too new: " + _TIME)
 _TOO_OLD = re.compile(r"entry for " + _STREAM + r" has timestamp too old: " + _TIME)
-_TOO_LONG = re.compile(r"for " + _STREAM + r" while adding an entry with length '(?P<len>\d+)' bytes")
+_TOO_LONG = re.compile(r"for " + _STREAM
+                       + r" while adding an entry with length '(?P<len>\d+)' bytes")
 _WHOLE = re.compile(r"(?:Error parsing labels '|stream ')(?P<stream>\{[^\n']*\})'")
 _GO_TIME = re.compile(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,9}))? ([+-]\d{4})")
 
@@ -107,7 +110,8 @@ def _behind(text: str) -> Behind | None:
         return None
     reasons = [m.group("reason") for m in _IGNORED.finditer(text)]
     ordering = bool(reasons) and all("too far behind" in r or "out of order" in r for r in reasons)
-    cutoffs = [c for r in reasons if (m := _CUTOFF.search(r)) and (c := _rfc3339_ns(m.group("cutoff")))]
+    cutoffs = [c for r in reasons
+               if (m := _CUTOFF.search(r)) and (c := _rfc3339_ns(m.group("cutoff")))]
     return Behind(stream, int(summary.group("n")), int(summary.group("m")), ordering,
                   max(cutoffs) if cutoffs else None, reasons[0] if reasons else text[:200])
 
