@@ -25,7 +25,9 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import orjson
 from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceResponse,
+)
 
 from shipper.errors import ConfigError, FatalSinkError, RetryableSinkError
 from shipper.record import Record
@@ -156,7 +158,7 @@ class OtlpTransport(HttpTransport):
             async with self._session.post(url, data=body, headers=dict(headers)) as response:
                 data = await response.content.read(MAX_RESPONSE_BYTES)
                 return response.status, response.headers, data
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise RetryableSinkError(f"{type(exc).__name__} talking to {safe_origin(url)}",
                                      sink=self._sink) from None
 

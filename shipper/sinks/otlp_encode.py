@@ -83,9 +83,9 @@ class OtlpEncoder:
         self.counts: Counter[str] = Counter()
         self._wall_clock = wall_clock
         self._headers: dict[Resource, bytes] = {}
-        scope = {"name": SCOPE_NAME, "version": shipper.__version__}
-        self._scope_json = orjson.dumps(scope)
-        self._scope_proto = InstrumentationScope(**scope).SerializeToString()
+        self._scope_json = orjson.dumps({"name": SCOPE_NAME, "version": shipper.__version__})
+        self._scope_proto = InstrumentationScope(
+            name=SCOPE_NAME, version=shipper.__version__).SerializeToString()
 
     # --- requests -------------------------------------------------------------------------
     def requests(self, records: list[Record]) -> list[tuple[bytes, list[Record]]]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceResponse,
+)
 from pydantic import ValidationError
 
 from shipper.errors import FatalSinkError, PayloadTooLargeError, RetryableSinkError

@@ -9,7 +9,9 @@ import gzip
 
 import orjson
 import pytest
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+)
 
 from shipper.metrics import Metrics
 from shipper.sinks.otlp import OtlpSink
