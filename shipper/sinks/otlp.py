@@ -156,11 +156,21 @@ class OtlpTransport(HttpTransport):
             raise RetryableSinkError("sink is not started", sink=self._sink)
         try:
             async with self._session.post(url, data=body, headers=dict(headers)) as response:
-                data = await response.content.read(MAX_RESPONSE_BYTES)
-                return response.status, response.headers, data
+                return response.status, response.headers, await _bounded_body(response)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise RetryableSinkError(f"{type(exc).__name__} talking to {safe_origin(url)}",
                                      sink=self._sink) from None
+
+
+async def _bounded_body(response: aiohttp.ClientResponse) -> bytes:
+    """The response body, at most :data:`MAX_RESPONSE_BYTES` (the rest is not read)."""
+    data = bytearray()
+    while len(data) < MAX_RESPONSE_BYTES:
+        chunk = await response.content.read(MAX_RESPONSE_BYTES - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
 
 
 class OtlpSink(HttpPostSink):
