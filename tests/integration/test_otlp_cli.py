@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -80,16 +79,17 @@ async def _metric(session: aiohttp.ClientSession, port: int, line_start: str) ->
     return 0.0
 
 
-def _port(stderr_path: Path, proc: subprocess.Popen) -> int:
+async def _port(stderr_path: Path, proc: asyncio.subprocess.Process) -> int:
+    """The port from the shipper's ``server listening`` self-log line."""
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
         for line in stderr_path.read_text().splitlines():
             entry = json.loads(line) if line.startswith("{") else {}
             if entry.get("event") == "server listening":
                 return int(entry.get("port") or entry["fields"]["port"])
-        if proc.poll() is not None:
+        if proc.returncode is not None:
             raise AssertionError(f"shipper exited: {stderr_path.read_text()[-2000:]}")
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)
     raise AssertionError("shipper did not report its port")
 
 
@@ -105,14 +105,14 @@ async def test_partial_success_counts_rejected_records_in_metrics_and_trace_ids_
     async with OtlpReceiver(reject=lambda log: log.severity_number >= 17,
                             reject_message="errors are not accepted here") as rx:
         with stderr_path.open("wb") as err:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "shipper.cli", "run", "--path", f"{logs}/*.log",
-                 "--listen", "127.0.0.1:0", "--podinfo-dir", str(tmp_path),
-                 "--state-dir", str(tmp_path / "state"), "--sink", f"otlp={rx.url}"],
-                stdout=subprocess.DEVNULL, stderr=err, cwd=REPO,
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "shipper.cli", "run", "--path", f"{logs}/*.log",
+                "--listen", "127.0.0.1:0", "--podinfo-dir", str(tmp_path),
+                "--state-dir", str(tmp_path / "state"), "--sink", f"otlp={rx.url}",
+                stdout=asyncio.subprocess.DEVNULL, stderr=err, cwd=REPO,
                 env=clean_env(POD_NAME="p-1", POD_NAMESPACE="ns"))
         try:
-            port = await asyncio.to_thread(_port, stderr_path, proc)
+            port = await _port(stderr_path, proc)
             failed = forwarded = 0.0
             async with aiohttp.ClientSession() as session:
                 deadline = time.monotonic() + DEADLINE
@@ -124,7 +124,7 @@ async def test_partial_success_counts_rejected_records_in_metrics_and_trace_ids_
                                               'shipper_records_forwarded_total{sink="otlp"}')
         finally:
             proc.terminate()
-            await asyncio.to_thread(proc.wait, 30)
+            await asyncio.wait_for(proc.wait(), 30)
     assert (failed, forwarded) == (5, 15), stderr_path.read_text()[-2000:]
     assert rx.rejected == 5 and len(rx.logs) == 15
     assert {(log.trace_id, log.span_id) for log in rx.logs} == {(T, S)}
