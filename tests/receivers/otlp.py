@@ -75,8 +75,8 @@ def _status(code: int, message: str, content_type: str) -> bytes:
     """A ``google.rpc.Status`` body (code=1, message=2) in the request's encoding."""
     if content_type == JSON:
         return orjson.dumps({"code": code, "message": message})
-    text = message.encode()
-    return b"\x08" + bytes([code]) + b"\x12" + bytes([len(text)]) + text[:127]
+    text = message.encode()[:127]  # a one-byte length (varint below 128)
+    return b"\x08" + bytes([code]) + b"\x12" + bytes([len(text)]) + text
 
 
 class OtlpReceiver(HttpReceiver):
