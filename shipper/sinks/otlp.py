@@ -186,6 +186,7 @@ class OtlpSink(HttpPostSink):
         self._rejected = self._m.failed("otlp-rejected")
         self._partial_logged_at: float | None = None
         self._partial_unlogged = 0
+        self._warning_logged_at: float | None = None
         self._redact: Callable[[str], str] | None = None
 
     def encode(self, records: list[Record]) -> list[Payload]:
@@ -211,6 +212,8 @@ class OtlpSink(HttpPostSink):
             self._partially_rejected(rejected, message)
             if payload.lines is None:  # forwarded counts only what the receiver kept
                 del payload.records[len(payload.records) - rejected:]
+        elif message:
+            self._receiver_warning(message)
 
     def _partially_rejected(self, rejected: int, message: str) -> None:
         """Count records the receiver accepted the request for but refused (never
@@ -223,6 +226,16 @@ class OtlpSink(HttpPostSink):
         log.warning("sink %s: the receiver rejected %d log record(s) (partial success): %s",
                     self.name, self._partial_unlogged, self._redacted(message))
         self._partial_logged_at, self._partial_unlogged = now, 0
+
+    def _receiver_warning(self, message: str) -> None:
+        """A fully accepted request whose ``partial_success`` carries a warning (the spec
+        allows it with ``rejected_log_records`` 0): logged at most once a minute."""
+        now = self._clock()
+        if self._warning_logged_at is not None and now - self._warning_logged_at < REPEAT_EVERY:
+            return
+        self._warning_logged_at = now
+        log.info("sink %s: the receiver accepted every record with a warning: %s",
+                 self.name, self._redacted(message))
 
     def _redacted(self, message: str) -> str:
         if self._redact is None:

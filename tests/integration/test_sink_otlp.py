@@ -113,3 +113,18 @@ async def test_partial_success_is_not_retried_and_rejected_records_count_as_fail
     assert metrics.value("shipper_records_failed_total", sink="otlp", reason="otlp-rejected") == 3
     assert metrics.value("shipper_records_forwarded_total", sink="otlp") == 7
     assert "rejected 3 log record(s)" in caplog.text and "severity refused" in caplog.text
+
+
+async def test_partial_success_warning_with_nothing_rejected_is_logged_not_counted(tmp_path, caplog):
+    """The spec lets a receiver accept everything and still say something (rejected 0)."""
+    import logging
+
+    metrics = new_metrics()
+    caplog.set_level(logging.INFO, logger="shipper.sinks")
+    async with OtlpReceiver(reject=lambda log: False, reject_message="deprecated field") as rx:
+        rx.warn_always = True
+        tokens = await ship(otlp(rx, tmp_path, metrics=metrics), [[make_record(1)]])
+    assert tokens[0].complete and len(rx.logs) == 1
+    assert metrics.value("shipper_records_failed_total", sink="otlp", reason="otlp-rejected") == 0
+    assert metrics.value("shipper_records_forwarded_total", sink="otlp") == 1
+    assert "accepted every record with a warning: deprecated field" in caplog.text

@@ -91,6 +91,8 @@ class OtlpReceiver(HttpReceiver):
         self.requests: list[ExportLogsServiceRequest] = []
         self.logs: list[OtlpLog] = []
         self.rejected = 0
+        #: send ``reject_message`` even when nothing is rejected (a warning, per the spec)
+        self.warn_always = False
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -145,7 +147,7 @@ class OtlpReceiver(HttpReceiver):
 
     def _response(self, rejected: int, content_type: str) -> bytes:
         response = ExportLogsServiceResponse()
-        if rejected:
+        if rejected or self.warn_always:
             response.partial_success.rejected_log_records = rejected
             response.partial_success.error_message = self.reject_message
         if content_type == JSON:
