@@ -61,13 +61,34 @@ def resource_of(k8s: Any, extra: dict[str, str] | None = None) -> Resource:
     ``resource_attributes``) wins over everything.
     """
     k8s = k8s if isinstance(k8s, dict) else {}
+    labels = _str_map(k8s.get("labels"))
+    out = _workload(k8s, labels)
+    for key, value in _str_map(k8s.get("annotations")).items():
+        if key.startswith(RESOURCE_ANNOTATION) and len(key) > len(RESOURCE_ANNOTATION):
+            out[key[len(RESOURCE_ANNOTATION):]] = value
+    if not out.get("service.name"):
+        out["service.name"] = (_first(labels, ("app.kubernetes.io/instance",
+                                               "app.kubernetes.io/name"))
+                               or out.get("k8s.job.name") or out.get("k8s.pod.name")
+                               or UNKNOWN_SERVICE)
+    if not out.get("service.instance.id"):
+        parts = [out.get(n) for n in ("k8s.namespace.name", "k8s.pod.name", "k8s.container.name")]
+        if all(parts):
+            out["service.instance.id"] = ".".join(parts)  # type: ignore[arg-type]
+    if extra:
+        out.update(extra)
+    return tuple(sorted(out.items()))
+
+
+def _workload(k8s: dict[str, Any], labels: dict[str, str]) -> dict[str, str]:
+    """``k8s.*`` attributes: the pod's facts, its owner, its Job and CronJob."""
     out: dict[str, str] = {}
     for key, name in _K8S:
         value = k8s.get(key)
         if value not in (None, ""):
             out[name] = str(value)
-    labels = _str_map(k8s.get("labels"))
-    owner = k8s.get("owner") if isinstance(k8s.get("owner"), dict) else {}
+    owner_value = k8s.get("owner")
+    owner: dict[str, Any] = owner_value if isinstance(owner_value, dict) else {}
     owner_attr = OWNER_ATTRIBUTES.get(str(owner.get("kind")))
     if owner_attr and owner.get("name"):
         out[owner_attr] = str(owner["name"])
@@ -76,20 +97,7 @@ def resource_of(k8s: Any, extra: dict[str, str] | None = None) -> Resource:
         out["k8s.job.name"] = job
     if k8s.get("cronjob"):
         out["k8s.cronjob.name"] = str(k8s["cronjob"])
-    for key, value in _str_map(k8s.get("annotations")).items():
-        if key.startswith(RESOURCE_ANNOTATION) and len(key) > len(RESOURCE_ANNOTATION):
-            out[key[len(RESOURCE_ANNOTATION):]] = value
-    if not out.get("service.name"):
-        out["service.name"] = (_first(labels, ("app.kubernetes.io/instance",
-                                               "app.kubernetes.io/name"))
-                               or job or out.get("k8s.pod.name") or UNKNOWN_SERVICE)
-    if not out.get("service.instance.id"):
-        parts = [out.get(n) for n in ("k8s.namespace.name", "k8s.pod.name", "k8s.container.name")]
-        if all(parts):
-            out["service.instance.id"] = ".".join(parts)  # type: ignore[arg-type]
-    if extra:
-        out.update(extra)
-    return tuple(sorted(out.items()))
+    return out
 
 
 def _str_map(value: Any) -> dict[str, str]:
