@@ -170,6 +170,11 @@ class OtlpEncoder:
         return item
 
     def _item(self, record: Record, observed: int) -> bytes:
+        log = self._log_fields(record, observed)
+        return _json_item(log) if self.json else _proto_item(log)
+
+    def _log_fields(self, record: Record, observed: int) -> _Log:
+        """What the log record says, whichever the encoding."""
         timestamp = rfc3339_to_ns(record.get("timestamp"))
         if timestamp is None:
             self.counts["timestamp-missing"] += 1
@@ -182,36 +187,50 @@ class OtlpEncoder:
                 attributes[name] = record[name]
         message = record.get("message", "")
         body = message if isinstance(message, str) else str(message)
-        if self.json:
-            return self._json_item(timestamp, observed, number, text, body, attributes,
-                                   trace_id, span_id)
-        log = LogRecord(time_unix_nano=timestamp, observed_time_unix_nano=observed,
-                        severity_number=number, severity_text=text)  # type: ignore[arg-type]
-        log.body.string_value = body
-        for key, value in attributes.items():
-            fill_any_value(log.attributes.add(key=str(key)).value, value)
-        if trace_id is not None:
-            log.trace_id = trace_id
-        if span_id is not None:
-            log.span_id = span_id
-        data: bytes = log.SerializeToString()
-        return data
+        return _Log(timestamp, observed, number, text, body, attributes, trace_id, span_id)
 
-    @staticmethod
-    def _json_item(timestamp: int, observed: int, number: int, text: str, body: str,
-                   attributes: dict[str, Any], trace_id: bytes | None,
-                   span_id: bytes | None) -> bytes:
-        item: dict[str, Any] = {"timeUnixNano": str(timestamp),
-                                "observedTimeUnixNano": str(observed)}
-        if number:
-            item["severityNumber"] = number
-            item["severityText"] = text
-        item["body"] = {"stringValue": body}
-        if attributes:
-            item["attributes"] = [{"key": str(k), "value": any_value_json(v)}
-                                  for k, v in attributes.items()]
-        if trace_id is not None:
-            item["traceId"] = trace_id.hex()
-        if span_id is not None:
-            item["spanId"] = span_id.hex()
-        return orjson.dumps(item)
+
+@dataclass(slots=True)
+class _Log:
+    timestamp: int
+    observed: int
+    severity_number: int
+    severity_text: str
+    body: str
+    attributes: dict[str, Any]
+    trace_id: bytes | None
+    span_id: bytes | None
+
+
+def _proto_item(log: _Log) -> bytes:
+    """A serialised ``LogRecord``."""
+    message = LogRecord(time_unix_nano=log.timestamp, observed_time_unix_nano=log.observed,
+                        severity_number=log.severity_number,  # type: ignore[arg-type]
+                        severity_text=log.severity_text)
+    message.body.string_value = log.body
+    for key, value in log.attributes.items():
+        fill_any_value(message.attributes.add(key=str(key)).value, value)
+    if log.trace_id is not None:
+        message.trace_id = log.trace_id
+    if log.span_id is not None:
+        message.span_id = log.span_id
+    data: bytes = message.SerializeToString()
+    return data
+
+
+def _json_item(log: _Log) -> bytes:
+    """An OTLP/JSON ``LogRecord`` (int64 as strings, ids as hex, the enum as a number)."""
+    item: dict[str, Any] = {"timeUnixNano": str(log.timestamp),
+                            "observedTimeUnixNano": str(log.observed)}
+    if log.severity_number:
+        item["severityNumber"] = log.severity_number
+        item["severityText"] = log.severity_text
+    item["body"] = {"stringValue": log.body}
+    if log.attributes:
+        item["attributes"] = [{"key": str(k), "value": any_value_json(v)}
+                              for k, v in log.attributes.items()]
+    if log.trace_id is not None:
+        item["traceId"] = log.trace_id.hex()
+    if log.span_id is not None:
+        item["spanId"] = log.span_id.hex()
+    return orjson.dumps(item)
