@@ -112,3 +112,27 @@ def test_settings_defaults_flag_and_worker_class():
         OtlpSinkSettings(url="grpc://127.0.0.1:4317")
     with pytest.raises(ValidationError):
         OtlpSinkSettings(url="http://127.0.0.1:4318", max_request_bytes="1KiB")
+
+
+def test_every_sink_type_is_allowed_by_the_helm_values_schema():
+    """A sink type the chart's schema does not list cannot be configured through Helm."""
+    import json
+    from pathlib import Path
+
+    from shipper.sinks.settings import SINK_TYPES
+
+    schema = json.loads((Path(__file__).resolve().parents[3] / "helm" / "shipper"
+                         / "values.schema.json").read_text())
+    enum = next(e for e in _enums(schema) if "loki" in e)
+    assert set(SINK_TYPES) <= set(enum)
+
+
+def _enums(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("enum"), list):
+            yield node["enum"]
+        for value in node.values():
+            yield from _enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _enums(value)
