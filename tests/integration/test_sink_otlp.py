@@ -128,3 +128,22 @@ async def test_partial_success_warning_with_nothing_rejected_is_logged_not_count
     assert metrics.value("shipper_records_failed_total", sink="otlp", reason="otlp-rejected") == 0
     assert metrics.value("shipper_records_forwarded_total", sink="otlp") == 1
     assert "accepted every record with a warning: deprecated field" in caplog.text
+
+
+@pytest.mark.parametrize(("content_type", "encoding", "body", "status"), [
+    ("application/x-protobuf", None, b"\xff\xff\xff", 400),           # not a protobuf message
+    ("application/json", None, b"{not json", 400),
+    ("application/json", None, b'{"resourceLogs": [{"bogus": 1}]}', 400),  # unknown field
+    ("application/x-protobuf", "gzip", b"not gzip", 400),
+    ("text/plain", None, b"hello", 415),
+    ("application/x-protobuf", None, b"", 200),                        # an empty export is valid
+])
+async def test_the_receiver_refuses_like_a_collector(content_type, encoding, body, status):
+    """The test receiver itself: what it refuses, so the sink tests above mean something."""
+    import aiohttp
+
+    headers = {"Content-Type": content_type, **({"Content-Encoding": encoding} if encoding else {})}
+    async with OtlpReceiver() as rx, aiohttp.ClientSession() as session:
+        async with session.post(f"{rx.url}/v1/logs", data=body, headers=headers) as response:
+            assert response.status == status
+    assert rx.logs == []
