@@ -123,7 +123,8 @@ async def test_partial_success_counts_rejected_records_in_metrics_and_trace_ids_
                     forwarded = await _metric(session, port,
                                               'shipper_records_forwarded_total{sink="otlp"}')
         finally:
-            proc.terminate()
+            if proc.returncode is None:
+                proc.terminate()
             await asyncio.wait_for(proc.wait(), 30)
     assert (failed, forwarded) == (5, 15), stderr_path.read_text()[-2000:]
     assert rx.rejected == 5 and len(rx.logs) == 15
