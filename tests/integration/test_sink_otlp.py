@@ -147,6 +147,7 @@ async def test_the_receiver_refuses_like_a_collector(content_type, encoding, bod
 
     headers = {"Content-Type": content_type, **({"Content-Encoding": encoding} if encoding else {})}
     async with OtlpReceiver() as rx, aiohttp.ClientSession() as session:
-        async with session.post(f"{rx.url}/v1/logs", data=body, headers=headers) as response:
-            assert response.status == status
+        response = await session.post(f"{rx.url}/v1/logs", data=body, headers=headers)
+        response.release()
+    assert response.status == status
     assert rx.logs == []
