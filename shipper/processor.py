@@ -22,6 +22,7 @@ from shipper.config import Settings
 from shipper.enrich.ids import Enricher, file_context
 from shipper.enrich.podinfo import PodInfo
 from shipper.enrich.templates import PathTemplates
+from shipper.enrich.trace import lift_one, lift_trace_context
 from shipper.filters import build_filter_stages
 from shipper.filters.prescan import BatchTexts
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
@@ -94,6 +95,7 @@ class Processor:
             except Exception as exc:  # noqa: BLE001 - isolated: per record, as the stages below
                 self.failures.failed(enrich, exc)
                 self._per_record(enrich, records, dropped, failed)
+            self._trace_context(records, dropped, failed)
             if self.preparing:
                 self._prepare(records, enrich.ctx.path_fields)
             try:
@@ -107,6 +109,14 @@ class Processor:
                     self._fail(records, i, self, exc, dropped, failed)
         survivors = _without(records, dropped - failed if failed else dropped)
         return self._with_summaries(survivors) if self.draining else survivors
+
+    def _trace_context(self, records: list[Record], dropped: set[int], failed: set[int]) -> None:
+        """Top-level ``trace_id``/``span_id`` from the lines (:mod:`shipper.enrich.trace`)."""
+        try:
+            lift_trace_context(records)
+        except Exception as exc:  # noqa: BLE001 - isolated per record, as enrichment
+            self.failures.failed(lift_one, exc)
+            self._per_record(lift_one, records, dropped, failed)
 
     def _prepare(self, records: list[Record], extra: dict[str, Any]) -> None:
         try:

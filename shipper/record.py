@@ -13,6 +13,8 @@ these keys; only ``timestamp``, ``level``, ``message``, ``attributes``, ``k8s`` 
 ``correlation_id`` str, when known
 ``shard_index``    int, when known
 ``stream``         ``stdout`` / ``stderr`` when the container runtime says
+``trace_id``       32 lowercase hex digits, when the line carries a trace context
+``span_id``        16 lowercase hex digits, with ``trace_id`` when the line names a span
 ``attributes``     every other field of the line (dict, nested kept)
 ``k8s``            namespace, pod, pod_uid, node, container, pod_ip, labels
 ``file``           ``{"path": str, "offset": int}``
@@ -34,7 +36,7 @@ WARNING_RANK = LEVEL_RANK["warning"]
 
 TOP_LEVEL_FIELDS = frozenset(
     {"timestamp", "level", "message", "logger", "job_id", "correlation_id",
-     "shard_index", "stream", "attributes", "k8s", "file"}
+     "shard_index", "stream", "trace_id", "span_id", "attributes", "k8s", "file"}
 )
 INTERNAL_PREFIX = "_"
 

@@ -21,6 +21,11 @@ from shipper.config import DownwardApiSettings
 
 log = logging.getLogger("shipper.enrich")
 
+#: annotations that name OpenTelemetry resource attributes (``resource.opentelemetry.io/
+#: service.name``); the only annotations records carry (``k8s.annotations``), at most
+#: :data:`MAX_RESOURCE_ANNOTATIONS` of them, values up to :data:`MAX_ANNOTATION_CHARS`
+RESOURCE_ANNOTATION_PREFIX = "resource.opentelemetry.io/"
+MAX_RESOURCE_ANNOTATIONS, MAX_ANNOTATION_CHARS = 32, 1024
 _ENV_FIELDS = (("namespace", "namespace"), ("pod", "pod_name"), ("pod_uid", "pod_uid"),
                ("node", "node_name"), ("container", "container_name"), ("pod_ip", "pod_ip"))
 
@@ -59,6 +64,17 @@ class PodFacts:
     completion_index: str | None = None
 
 
+def resource_annotations(annotations: Mapping[str, str]) -> dict[str, str]:
+    """The pod's ``resource.opentelemetry.io/*`` annotations (bounded), for ``k8s``."""
+    out: dict[str, str] = {}
+    for key, value in sorted(annotations.items()):
+        if key.startswith(RESOURCE_ANNOTATION_PREFIX) and len(value) <= MAX_ANNOTATION_CHARS:
+            out[key] = value
+            if len(out) >= MAX_RESOURCE_ANNOTATIONS:
+                break
+    return out
+
+
 def with_api_facts(facts: PodFacts, api: dict[str, object]) -> PodFacts:
     """Fill what the downward API did not say from the Kubernetes API's view of the pod:
     labels and annotations, ``k8s.owner``, ``k8s.cronjob``, and the owning Job's name as
@@ -72,6 +88,9 @@ def with_api_facts(facts: PodFacts, api: dict[str, object]) -> PodFacts:
     k8s = dict(facts.k8s)
     if labels and "labels" not in k8s:
         k8s["labels"] = labels
+    otel = resource_annotations(annotations)
+    if otel:
+        k8s["annotations"] = otel
     for key in ("owner", "cronjob"):
         if api.get(key):
             k8s[key] = api[key]
@@ -100,6 +119,9 @@ class PodInfo:
                 k8s[key] = value
         if labels:
             k8s["labels"] = labels
+        otel = resource_annotations(annotations)
+        if otel:
+            k8s["annotations"] = otel
         index = self._env.get(self._names.completion_index) or None
         return PodFacts(k8s=k8s, labels=labels, annotations=annotations, completion_index=index)
 

@@ -67,4 +67,7 @@ def _worker_class(kind: str) -> Any:
     if kind == "forward":
         from shipper.sinks.forward import ForwardSink
         return ForwardSink
+    if kind == "otlp":
+        from shipper.sinks.otlp import OtlpSink
+        return OtlpSink
     raise ConfigError(f"unknown sink type {kind!r}", key="sinks")

@@ -290,6 +290,21 @@ class DatadogSinkSettings(_HttpSettings):
         return self
 
 
+class OtlpSinkSettings(_HttpSettings, _BasicOrBearerAuth):
+    """OpenTelemetry OTLP/HTTP logs: ``POST {url}/v1/logs`` (protobuf or JSON)."""
+
+    type: Literal["otlp"] = "otlp"
+    name: str = "otlp"
+    encoding: Literal["protobuf", "json"] = "protobuf"
+    compression: Literal["gzip", "none"] = "gzip"
+    #: uncompressed request size; batches are split before sending, never after a 413
+    max_request_bytes: Size = Field(4 * 1024 * 1024, ge=16 * 1024)
+    #: ``resource`` attributes added to (and overriding) the ones derived from ``k8s``
+    resource_attributes: dict[str, str] = {}
+    #: header name -> file holding its value (a mounted Secret, e.g. Datadog's ``dd-api-key``)
+    header_files: dict[str, Path] = {}
+
+
 class ForwardSinkSettings(_WorkerSettings):
     """Fluentd forward protocol v1 (PackedForward, EventTime, chunk acks) over TCP/TLS."""
 
@@ -311,11 +326,11 @@ class ForwardSinkSettings(_WorkerSettings):
 
 SinkSettings = Annotated[
     StdoutSinkSettings | HttpSinkSettings | LokiSinkSettings | DatadogSinkSettings
-    | ForwardSinkSettings,
+    | ForwardSinkSettings | OtlpSinkSettings,
     Field(discriminator="type"),
 ]
 
-SINK_TYPES = ("stdout", "http", "loki", "datadog", "forward")
+SINK_TYPES = ("stdout", "http", "loki", "datadog", "forward", "otlp")
 
 
 def parse_sink_flag(flag: str) -> dict[str, Any]:
