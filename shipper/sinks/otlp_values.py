@@ -118,9 +118,8 @@ def log_attributes(record: Record) -> dict[str, Any]:
     ``log.iostream`` (semantic conventions). Later ones win on a name clash."""
     attrs = record.get("attributes")
     out: dict[str, Any] = dict(attrs) if isinstance(attrs, dict) else {}
-    for key, value in record.items():
-        if key not in _NOT_ATTRIBUTES and key[:1] != "_" and value is not None:
-            out[key] = value
+    out.update((key, value) for key, value in record.items()
+               if key not in _NOT_ATTRIBUTES and key[:1] != "_" and value is not None)
     file = record.get("file")
     if isinstance(file, dict) and file.get("path"):
         out["log.file.path"] = file["path"]
