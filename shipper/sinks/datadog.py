@@ -3,35 +3,70 @@
 Limits of the intake are enforced before sending: at most ``max_entries`` (1,000) entries
 and ``max_payload_bytes`` (5 MB, uncompressed) per request, ``max_entry_bytes`` (1 MB) per
 entry (the message is truncated to fit; counted in :attr:`DatadogSink.counts`).
+The intake accepts, then silently ignores, entries stamped more than 18 h in the past or
+2 h in the future: a record older than ``max_age`` is never sent but dead-lettered (counted
+in ``shipper_records_failed_total{reason="dead-letter"}``, its file line says why); one
+ahead by more than ``max_future`` is sent stamped now, its own time in
+``original_timestamp`` (counted as ``timestamp-clamped``).
 Reserved attributes: ``message``, ``status`` (level), ``hostname`` (node), ``service``
-(config, else the app label), ``ddsource``, ``ddtags``; ``job_id`` and ``correlation_id``
-stay top-level attributes so ``@job_id:job-abc123`` finds one job.
+(config, else the ``tags.datadoghq.com/service`` label, else the app label), ``ddsource``,
+``ddtags`` (:mod:`shipper.sinks.datadog_tags`); ``job_id`` and ``correlation_id`` stay
+top-level attributes so ``@job_id:job-abc123`` finds one job.
+Responses (:func:`classify_datadog`): 2xx delivered; 408, 425, 429, 5xx retried
+(``Retry-After`` honoured); 413 split; 400, 401, 403 and every other status final.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
-from shipper.errors import ConfigError
+from shipper.errors import (
+    ConfigError,
+    FatalSinkError,
+    PayloadTooLargeError,
+    RetryableSinkError,
+)
 from shipper.record import Record, public_view
 from shipper.sinks.auth import resolve_secret
 from shipper.sinks.base import Payload
-from shipper.sinks.fields import first_of, shorten_text, truncate_utf8
-from shipper.sinks.http import compress
+from shipper.sinks.datadog_tags import pod_tags
+from shipper.sinks.fields import first_of, rfc3339_to_ns, shorten_text, truncate_utf8
+from shipper.sinks.http import compress, parse_retry_after
 from shipper.sinks.http_post import HttpPostSink
 from shipper.sinks.settings import DatadogSinkSettings
 
 STATUS = {"trace": "debug", "debug": "debug", "info": "info", "warning": "warning",
           "error": "error", "critical": "critical"}
-_TAG_SOURCES = (("kube_namespace", "namespace"), ("pod_name", "pod"),
-                ("kube_container_name", "container"))
 INTAKE_PATH = "/api/v2/logs"
 _RESERVED = ("message", "status", "hostname", "service", "ddsource", "ddtags")
+#: statuses the intake documents as "retry after some time" (425: too early, a replay guard)
+RETRYABLE = frozenset({408, 425, 429})
+#: ``Payload.batch_id`` of the records too old for the intake: never sent, dead-lettered
+TOO_OLD = "too-old"
+
+
+def classify_datadog(status: int, headers: Mapping[str, str] | None, *, sink: str, now: float,
+                     detail: str = "") -> None:
+    """The intake's answer -> delivered (return), retry, split (413) or final (dead letter)."""
+    if 200 <= status < 300:
+        return
+    message = f"HTTP {status}" + (f": {detail}" if detail else "")
+    if status == 413:
+        raise PayloadTooLargeError(message, sink=sink, status=status)
+    if status in RETRYABLE or 500 <= status < 600:
+        retry_after = parse_retry_after((headers or {}).get("Retry-After"), now)
+        raise RetryableSinkError(message, sink=sink, status=status, retry_after=retry_after)
+    if status in (401, 403):
+        message += " (the intake refused the API key: check api_key, api_key_file or the env var)"
+    raise FatalSinkError(message, sink=sink, status=status)
 
 
 def intake_url(url: str) -> str:
@@ -45,11 +80,15 @@ def intake_url(url: str) -> str:
 class DatadogEncoder:
     """Records -> Datadog log entries, packed into arrays within the intake limits."""
 
-    def __init__(self, settings: DatadogSinkSettings) -> None:
+    def __init__(self, settings: DatadogSinkSettings,
+                 wall_clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
+        self._wall_clock = wall_clock
         self.counts: Counter[str] = Counter()
-        self._app = first_of(["k8s.labels.app.kubernetes.io/name", "k8s.labels.app"])
-        self._tags = ",".join(settings.tags)
+        self._service = first_of(["k8s.labels.tags.datadoghq.com/service",
+                                  "k8s.labels.app.kubernetes.io/name", "k8s.labels.app"])
+        self._tags = ",".join(tag.replace(",", "_") for tag in settings.tags)
+        self.now = wall_clock()  # the wall clock of the batch being encoded (seconds)
 
     def entry(self, record: Record) -> dict[str, Any]:
         view = public_view(record)
@@ -60,15 +99,41 @@ class DatadogEncoder:
             "message": view.get("message", ""),
             "status": STATUS.get(level, "info"),
             "hostname": k8s.get("node") or "",
-            "service": self.settings.service or self._app(view) or "",
+            "service": self.settings.service or self._service(view) or "",
             "ddsource": self.settings.source,
             "ddtags": self._ddtags(k8s),
         })
+        self._clamp_future(out)
         return {k: v for k, v in out.items() if v != "" or k == "message"}
 
     def _ddtags(self, k8s: dict[str, Any]) -> str:
-        tags = [f"{tag}:{k8s[key]}" for tag, key in _TAG_SOURCES if k8s.get(key)]
-        return ",".join(tags + ([self._tags] if self._tags else []))
+        return ",".join(pod_tags(k8s, self.now) + ([self._tags] if self._tags else []))
+
+    def split(self, records: list[Record]) -> tuple[list[Record], list[Record]]:
+        """``(fresh, old)``: old records are stamped more than ``max_age`` ago, which the
+        intake would accept and then drop without a word."""
+        self.now = self._wall_clock()
+        limit = self.settings.max_age
+        if limit is None:
+            return records, []
+        oldest_ns = (self.now - limit) * 1e9
+        fresh: list[Record] = []
+        old: list[Record] = []
+        for record in records:
+            ns = rfc3339_to_ns(record.get("timestamp"))
+            (old if ns is not None and ns < oldest_ns else fresh).append(record)
+        return fresh, old
+
+    def _clamp_future(self, entry: dict[str, Any]) -> None:
+        """Stamped more than ``max_future`` ahead: sent stamped now, its time kept."""
+        limit = self.settings.max_future
+        ns = rfc3339_to_ns(entry.get("timestamp"))
+        if limit is None or ns is None or ns <= (self.now + limit) * 1e9:
+            return
+        self.counts["timestamp-clamped"] += 1
+        entry["original_timestamp"] = entry["timestamp"]
+        entry["timestamp"] = datetime.fromtimestamp(self.now, UTC).isoformat(
+            timespec="milliseconds").replace("+00:00", "Z")
 
     def dumps(self, record: Record) -> bytes:
         """One entry as JSON, its message truncated if the entry exceeds the entry limit."""
@@ -88,7 +153,9 @@ class DatadogEncoder:
         return raw
 
     def pack(self, records: list[Record]) -> list[tuple[bytes, list[Record]]]:
-        """``[...]`` arrays of at most ``max_entries`` entries and ``max_payload_bytes``."""
+        """``[...]`` arrays of at most ``max_entries`` entries and ``max_payload_bytes``
+        (the caller sets aside the records :meth:`split` finds too old first)."""
+        self.now = self._wall_clock()
         arrays: list[tuple[bytes, list[Record]]] = []
         parts: list[bytes] = []
         owners: list[Record] = []
@@ -112,17 +179,31 @@ class DatadogSink(HttpPostSink):
 
     def __init__(self, settings: DatadogSinkSettings, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
-        self.encoder = DatadogEncoder(settings)
+        self.encoder = DatadogEncoder(settings, self._wall_clock)
         self.counts = self.encoder.counts
         self._url = intake_url(settings.url)
 
     def encode(self, records: list[Record]) -> list[Payload]:
-        payloads = []
-        for raw, owners in self.encoder.pack(records):
+        """The arrays to send, and the records too old for the intake as a payload
+        :meth:`send` refuses (so they are dead-lettered and counted, never sent)."""
+        fresh, old = self.encoder.split(records)
+        payloads = [Payload(b"", old, 0, batch_id=TOO_OLD)] if old else []
+        for raw, owners in self.encoder.pack(fresh):
             body, encoding = compress(raw, self.settings.compression)
             headers = {"Content-Type": "application/json", **encoding}
             payloads.append(Payload(body, owners, len(raw), headers))
         return payloads
+
+    async def send(self, payload: Payload) -> None:
+        if payload.batch_id == TOO_OLD:
+            raise FatalSinkError(
+                f"{len(payload.records)} record(s) stamped more than "
+                f"{(self.settings.max_age or 0) / 3600:g} h ago (max_age): the Datadog intake "
+                "ignores logs older than 18 h, so they are not sent", sink=self.name)
+        await super().send(payload)
+
+    def classify(self, status: int, headers: Any, detail: str = "") -> None:
+        classify_datadog(status, headers, sink=self.name, now=self._wall_clock(), detail=detail)
 
     async def open(self) -> None:
         key = await asyncio.to_thread(resolve_secret, self.settings, "api_key")

@@ -215,6 +215,11 @@ class DatadogSinkSettings(_HttpSettings):
     max_entries: int = Field(1000, ge=1, le=1000)
     max_payload_bytes: Size = 5 * 1024 * 1024
     max_entry_bytes: Size = 1024 * 1024
+    #: the intake ignores logs stamped more than 18 h ago: older records are dead-lettered
+    #: instead of sent (``null``: no check, for an intake that keeps them)
+    max_age: Duration | None = 18 * 3600.0
+    #: ... and more than 2 h ahead: such records are sent stamped now (``null``: no check)
+    max_future: Duration | None = 2 * 3600.0
 
     @model_validator(mode="before")
     @classmethod
