@@ -22,6 +22,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -77,6 +78,39 @@ def intake_url(url: str) -> str:
     return url
 
 
+_TAG_CACHE_MAX = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    """An instant to compare record timestamps with: records carry RFC 3339 UTC
+    (``YYYY-MM-DDTHH:MM:SS[.f]Z``), whose first 19 characters order like the instant, so
+    the common case is a string comparison (second precision); anything else is parsed."""
+
+    ns: int
+    text: str  # YYYY-MM-DDTHH:MM:SS
+
+    def later_than(self, stamp: Any) -> bool:
+        """``stamp`` is before this bound (an unreadable one never is)."""
+        if isinstance(stamp, str) and len(stamp) >= 20 and stamp[-1] == "Z" and stamp[10] == "T":
+            return stamp[:19] < self.text
+        ns = rfc3339_to_ns(stamp)
+        return ns is not None and ns < self.ns
+
+    def earlier_than(self, stamp: Any) -> bool:
+        """``stamp`` is past this bound by a second or more (an unreadable one never is)."""
+        if isinstance(stamp, str) and len(stamp) >= 20 and stamp[-1] == "Z" and stamp[10] == "T":
+            return stamp[:19] > self.text
+        ns = rfc3339_to_ns(stamp)
+        return ns is not None and ns > self.ns + 999_999_999
+
+
+def _bound(at: float | None) -> _Bound | None:
+    if at is None:
+        return None
+    return _Bound(int(at * 1e9), datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+
+
 class DatadogEncoder:
     """Records -> Datadog log entries, packed into arrays within the intake limits."""
 
@@ -88,7 +122,11 @@ class DatadogEncoder:
         self._service = first_of(["k8s.labels.tags.datadoghq.com/service",
                                   "k8s.labels.app.kubernetes.io/name", "k8s.labels.app"])
         self._tags = ",".join(tag.replace(",", "_") for tag in settings.tags)
-        self.now = wall_clock()  # the wall clock of the batch being encoded (seconds)
+        self._tag_cache: dict[bytes, str] = {}
+        self.now = 0.0  # the wall clock of the batch being encoded (seconds)
+        self._oldest: _Bound | None = None
+        self._newest: _Bound | None = None
+        self._start_batch()
 
     def entry(self, record: Record) -> dict[str, Any]:
         view = public_view(record)
@@ -107,28 +145,41 @@ class DatadogEncoder:
         return {k: v for k, v in out.items() if v != "" or k == "message"}
 
     def _ddtags(self, k8s: dict[str, Any]) -> str:
-        return ",".join(pod_tags(k8s, self.now) + ([self._tags] if self._tags else []))
+        """The record's ``ddtags``, computed once per distinct ``k8s`` per batch (a batch
+        is usually one pod's: this halved the encoder's cost)."""
+        key = orjson.dumps(k8s, default=str)
+        tags = self._tag_cache.get(key)
+        if tags is None:
+            if len(self._tag_cache) >= _TAG_CACHE_MAX:
+                self._tag_cache.clear()
+            tags = ",".join(pod_tags(k8s, self.now) + ([self._tags] if self._tags else []))
+            self._tag_cache[key] = tags
+        return tags
+
+    def _start_batch(self) -> None:
+        self.now = self._wall_clock()
+        self._tag_cache.clear()  # pod facts may change; the CronJob check depends on now
+        max_age, max_future = self.settings.max_age, self.settings.max_future
+        self._oldest = _bound(None if max_age is None else self.now - max_age)
+        self._newest = _bound(None if max_future is None else self.now + max_future)
 
     def split(self, records: list[Record]) -> tuple[list[Record], list[Record]]:
         """``(fresh, old)``: old records are stamped more than ``max_age`` ago, which the
         intake would accept and then drop without a word."""
-        self.now = self._wall_clock()
-        limit = self.settings.max_age
-        if limit is None:
+        self._start_batch()
+        oldest = self._oldest
+        if oldest is None:
             return records, []
-        oldest_ns = (self.now - limit) * 1e9
         fresh: list[Record] = []
         old: list[Record] = []
         for record in records:
-            ns = rfc3339_to_ns(record.get("timestamp"))
-            (old if ns is not None and ns < oldest_ns else fresh).append(record)
+            (old if oldest.later_than(record.get("timestamp")) else fresh).append(record)
         return fresh, old
 
     def _clamp_future(self, entry: dict[str, Any]) -> None:
         """Stamped more than ``max_future`` ahead: sent stamped now, its time kept."""
-        limit = self.settings.max_future
-        ns = rfc3339_to_ns(entry.get("timestamp"))
-        if limit is None or ns is None or ns <= (self.now + limit) * 1e9:
+        newest = self._newest
+        if newest is None or not newest.earlier_than(entry.get("timestamp")):
             return
         self.counts["timestamp-clamped"] += 1
         entry["original_timestamp"] = entry["timestamp"]
@@ -155,7 +206,7 @@ class DatadogEncoder:
     def pack(self, records: list[Record]) -> list[tuple[bytes, list[Record]]]:
         """``[...]`` arrays of at most ``max_entries`` entries and ``max_payload_bytes``
         (the caller sets aside the records :meth:`split` finds too old first)."""
-        self.now = self._wall_clock()
+        self._start_batch()
         arrays: list[tuple[bytes, list[Record]]] = []
         parts: list[bytes] = []
         owners: list[Record] = []

@@ -182,3 +182,25 @@ def test_retry_after_is_honoured_and_a_refused_key_is_explained():
     assert info.value.retry_after == 7.0
     with pytest.raises(FatalSinkError, match="refused the API key"):
         sink().classify(403, {}, "Forbidden")
+
+
+def test_time_window_holds_for_timestamps_in_any_form_the_parser_may_leave():
+    """Canonical ``…Z`` stamps are compared as text; any other readable form is parsed."""
+    s = sink(now=NOW + 18 * 3600)
+    old = ["2024-05-01T10:59:58Z", "2024-05-01T10:59:58.5+00:00", "2024-05-01T12:59:58+02:00"]
+    fresh = ["2024-05-01T11:00:01Z", "2024-05-01T13:00:01+02:00", "2024-05-01T11:00:01.250Z"]
+    records = [make_record(i, timestamp=t) for i, t in enumerate(old + fresh)]
+    kept, set_aside = s.encoder.split(records)
+    assert [r["timestamp"] for r in set_aside] == old
+    assert [r["timestamp"] for r in kept] == fresh
+    ahead = sink().encoder.entry(make_record(1, timestamp="2024-05-01T15:30:00+02:00"))
+    assert ahead["original_timestamp"] == "2024-05-01T15:30:00+02:00"  # 2.5 h ahead
+
+
+def test_records_of_different_pods_in_one_batch_keep_their_own_tags():
+    a = make_record(1, k8s={"namespace": "a", "pod": "p1"})
+    b = make_record(2, k8s={"namespace": "b", "pod": "p2"})
+    got = entries(sink().encode([a, b, a])[0])
+    assert [e["ddtags"] for e in got] == ["kube_namespace:a,pod_name:p1",
+                                          "kube_namespace:b,pod_name:p2",
+                                          "kube_namespace:a,pod_name:p1"]
