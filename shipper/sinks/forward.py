@@ -86,6 +86,7 @@ class ForwardSink(SinkWorker):
         self._creds: Credentials | None = None
         self._lock = asyncio.Lock()
         self._auth_logged_at: float | None = None
+        self._phase = ""
 
     def encode(self, records: list[Record]) -> list[Payload]:
         packer = msgpack.Packer(use_bin_type=True, default=str)
@@ -130,7 +131,8 @@ class ForwardSink(SinkWorker):
             except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
                 await self._disconnect()
                 raise RetryableSinkError(f"forward to {self._host}:{self._port}: "
-                                         f"{type(exc).__name__}", sink=self.name) from None
+                                         f"{type(exc).__name__}{self._phase}",
+                                         sink=self.name) from None
             except (ValueError, msgpack.UnpackException) as exc:  # a garbled response
                 await self._disconnect()
                 raise RetryableSinkError(f"forward to {self._host}:{self._port}: bad response "
@@ -144,6 +146,7 @@ class ForwardSink(SinkWorker):
                 raise
 
     async def _exchange(self, payload: Payload) -> None:
+        self._phase = ""  # what the sink waits for, told when it times out
         conn = await self._connect()
         conn.writer.write(payload.body)
         await conn.writer.drain()
@@ -174,10 +177,13 @@ class ForwardSink(SinkWorker):
 
     async def _handshake(self, conn: Connection, creds: Credentials) -> None:
         shake = Handshake(creds, self.name)
+        self._phase = " (waiting for the server's HELO: is it set up with a shared_key?)"
         ping = shake.ping(await conn.read())
         conn.writer.write(msgpack.packb(ping, use_bin_type=True))
         await conn.writer.drain()
+        self._phase = " (waiting for the server's PONG)"
         shake.check_pong(await conn.read())
+        self._phase = ""
         conn.keepalive = shake.keepalive
 
     def _log_refusal(self, exc: FatalSinkError) -> None:

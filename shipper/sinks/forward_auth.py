@@ -31,10 +31,12 @@ _REASON_CHARS = 200
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    shared_key: bytes
+    """The handshake's secrets; ``repr`` leaves them out."""
+
+    shared_key: bytes = field(repr=False)
     hostname: str
     username: str = ""
-    password: bytes = b""
+    password: bytes = field(default=b"", repr=False)
 
 
 def _as_bytes(value: Any) -> bytes:

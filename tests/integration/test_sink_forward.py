@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from shipper.errors import RetryableSinkError
 from shipper.sinks.forward import ForwardSink
 from shipper.sinks.settings import ForwardSinkSettings
 from tests.receivers.forward import ForwardReceiver
@@ -106,3 +107,14 @@ async def test_keepalive_false_in_helo_closes_after_each_batch():
                             [[make_record(1)], [make_record(2)]])
     assert all(t.complete for t in tokens) and len(rx.events) == 2
     assert rx.connections == 2 and len(rx.handshakes) == 2 and rx.errors == []
+
+
+async def test_a_server_without_a_handshake_times_out_saying_what_was_awaited():
+    """A key is set but the server never sends HELO: retried, and the error says why."""
+    async with ForwardReceiver() as rx:  # no shared_key: in_forward without <security>
+        sink = fwd(rx, shared_key=KEY, timeout=0.2)
+        await sink.start()
+        with pytest.raises(RetryableSinkError, match="waiting for the server's HELO"):
+            await sink.send(sink.encode([make_record(1)])[0])
+        await sink.close(1.0)
+    assert rx.events == []

@@ -123,3 +123,10 @@ def test_a_helo_instead_of_an_ack_means_the_server_wants_a_key_we_do_not_have():
         sink().classify_ack(["HELO", {"nonce": b"n"}], "chunk")
     with pytest.raises(RetryableSinkError):
         sink().classify_ack({"ack": "other"}, "chunk")
+
+
+def test_credentials_never_show_their_secrets():
+    creds = Credentials(b"s3cret-key", "me", "alice", b"pw-secret")
+    shake = Handshake(creds, "fwd")
+    for text in (repr(creds), repr(shake), str(shake)):
+        assert "s3cret" not in text and "pw-secret" not in text
