@@ -3,35 +3,71 @@
 Limits of the intake are enforced before sending: at most ``max_entries`` (1,000) entries
 and ``max_payload_bytes`` (5 MB, uncompressed) per request, ``max_entry_bytes`` (1 MB) per
 entry (the message is truncated to fit; counted in :attr:`DatadogSink.counts`).
+The intake accepts, then silently ignores, entries stamped more than 18 h in the past or
+2 h in the future: a record older than ``max_age`` is never sent but dead-lettered (counted
+in ``shipper_records_failed_total{reason="dead-letter"}``, its file line says why); one
+ahead by more than ``max_future`` is sent stamped now, its own time in
+``original_timestamp`` (counted as ``timestamp-clamped``).
 Reserved attributes: ``message``, ``status`` (level), ``hostname`` (node), ``service``
-(config, else the app label), ``ddsource``, ``ddtags``; ``job_id`` and ``correlation_id``
-stay top-level attributes so ``@job_id:job-abc123`` finds one job.
+(config, else the ``tags.datadoghq.com/service`` label, else the app label), ``ddsource``,
+``ddtags`` (:mod:`shipper.sinks.datadog_tags`); ``job_id`` and ``correlation_id`` stay
+top-level attributes so ``@job_id:job-abc123`` finds one job.
+Responses (:func:`classify_datadog`): 2xx delivered; 408, 425, 429, 5xx retried
+(``Retry-After`` honoured); 413 split; 400, 401, 403 and every other status final.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
-from shipper.errors import ConfigError
+from shipper.errors import (
+    ConfigError,
+    FatalSinkError,
+    PayloadTooLargeError,
+    RetryableSinkError,
+)
 from shipper.record import Record, public_view
 from shipper.sinks.auth import resolve_secret
 from shipper.sinks.base import Payload
-from shipper.sinks.fields import first_of, shorten_text, truncate_utf8
-from shipper.sinks.http import compress
+from shipper.sinks.datadog_tags import pod_tags
+from shipper.sinks.fields import first_of, rfc3339_to_ns, shorten_text, truncate_utf8
+from shipper.sinks.http import compress, parse_retry_after
 from shipper.sinks.http_post import HttpPostSink
 from shipper.sinks.settings import DatadogSinkSettings
 
 STATUS = {"trace": "debug", "debug": "debug", "info": "info", "warning": "warning",
           "error": "error", "critical": "critical"}
-_TAG_SOURCES = (("kube_namespace", "namespace"), ("pod_name", "pod"),
-                ("kube_container_name", "container"))
 INTAKE_PATH = "/api/v2/logs"
 _RESERVED = ("message", "status", "hostname", "service", "ddsource", "ddtags")
+#: statuses the intake documents as "retry after some time" (425: too early, a replay guard)
+RETRYABLE = frozenset({408, 425, 429})
+#: ``Payload.batch_id`` of the records too old for the intake: never sent, dead-lettered
+TOO_OLD = "too-old"
+
+
+def classify_datadog(status: int, headers: Mapping[str, str] | None, *, sink: str, now: float,
+                     detail: str = "") -> None:
+    """The intake's answer -> delivered (return), retry, split (413) or final (dead letter)."""
+    if 200 <= status < 300:
+        return
+    message = f"HTTP {status}" + (f": {detail}" if detail else "")
+    if status == 413:
+        raise PayloadTooLargeError(message, sink=sink, status=status)
+    if status in RETRYABLE or 500 <= status < 600:
+        retry_after = parse_retry_after((headers or {}).get("Retry-After"), now)
+        raise RetryableSinkError(message, sink=sink, status=status, retry_after=retry_after)
+    if status in (401, 403):
+        message += " (the intake refused the API key: check api_key, api_key_file or the env var)"
+    raise FatalSinkError(message, sink=sink, status=status)
 
 
 def intake_url(url: str) -> str:
@@ -42,14 +78,55 @@ def intake_url(url: str) -> str:
     return url
 
 
+_TAG_CACHE_MAX = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    """An instant to compare record timestamps with: records carry RFC 3339 UTC
+    (``YYYY-MM-DDTHH:MM:SS[.f]Z``), whose first 19 characters order like the instant, so
+    the common case is a string comparison (second precision); anything else is parsed."""
+
+    ns: int
+    text: str  # YYYY-MM-DDTHH:MM:SS
+
+    def later_than(self, stamp: Any) -> bool:
+        """``stamp`` is before this bound (an unreadable one never is)."""
+        if isinstance(stamp, str) and len(stamp) >= 20 and stamp[-1] == "Z" and stamp[10] == "T":
+            return stamp[:19] < self.text
+        ns = rfc3339_to_ns(stamp)
+        return ns is not None and ns < self.ns
+
+    def earlier_than(self, stamp: Any) -> bool:
+        """``stamp`` is past this bound by a second or more (an unreadable one never is)."""
+        if isinstance(stamp, str) and len(stamp) >= 20 and stamp[-1] == "Z" and stamp[10] == "T":
+            return stamp[:19] > self.text
+        ns = rfc3339_to_ns(stamp)
+        return ns is not None and ns > self.ns + 999_999_999
+
+
+def _bound(at: float | None) -> _Bound | None:
+    if at is None:
+        return None
+    return _Bound(int(at * 1e9), datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+
+
 class DatadogEncoder:
     """Records -> Datadog log entries, packed into arrays within the intake limits."""
 
-    def __init__(self, settings: DatadogSinkSettings) -> None:
+    def __init__(self, settings: DatadogSinkSettings,
+                 wall_clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
+        self._wall_clock = wall_clock
         self.counts: Counter[str] = Counter()
-        self._app = first_of(["k8s.labels.app.kubernetes.io/name", "k8s.labels.app"])
-        self._tags = ",".join(settings.tags)
+        self._service = first_of(["k8s.labels.tags.datadoghq.com/service",
+                                  "k8s.labels.app.kubernetes.io/name", "k8s.labels.app"])
+        self._tags = ",".join(tag.replace(",", "_") for tag in settings.tags)
+        self._tag_cache: dict[bytes, str] = {}
+        self.now = 0.0  # the wall clock of the batch being encoded (seconds)
+        self._oldest: _Bound | None = None
+        self._newest: _Bound | None = None
+        self._start_batch()
 
     def entry(self, record: Record) -> dict[str, Any]:
         view = public_view(record)
@@ -60,15 +137,54 @@ class DatadogEncoder:
             "message": view.get("message", ""),
             "status": STATUS.get(level, "info"),
             "hostname": k8s.get("node") or "",
-            "service": self.settings.service or self._app(view) or "",
+            "service": self.settings.service or self._service(view) or "",
             "ddsource": self.settings.source,
             "ddtags": self._ddtags(k8s),
         })
+        self._clamp_future(out)
         return {k: v for k, v in out.items() if v != "" or k == "message"}
 
     def _ddtags(self, k8s: dict[str, Any]) -> str:
-        tags = [f"{tag}:{k8s[key]}" for tag, key in _TAG_SOURCES if k8s.get(key)]
-        return ",".join(tags + ([self._tags] if self._tags else []))
+        """The record's ``ddtags``, computed once per distinct ``k8s`` per batch (a batch
+        is usually one pod's: this halved the encoder's cost)."""
+        key = orjson.dumps(k8s, default=str)
+        tags = self._tag_cache.get(key)
+        if tags is None:
+            if len(self._tag_cache) >= _TAG_CACHE_MAX:
+                self._tag_cache.clear()
+            tags = ",".join(pod_tags(k8s, self.now) + ([self._tags] if self._tags else []))
+            self._tag_cache[key] = tags
+        return tags
+
+    def _start_batch(self) -> None:
+        self.now = self._wall_clock()
+        self._tag_cache.clear()  # pod facts may change; the CronJob check depends on now
+        max_age, max_future = self.settings.max_age, self.settings.max_future
+        self._oldest = _bound(None if max_age is None else self.now - max_age)
+        self._newest = _bound(None if max_future is None else self.now + max_future)
+
+    def split(self, records: list[Record]) -> tuple[list[Record], list[Record]]:
+        """``(fresh, old)``: old records are stamped more than ``max_age`` ago, which the
+        intake would accept and then drop without a word."""
+        self._start_batch()
+        oldest = self._oldest
+        if oldest is None:
+            return records, []
+        fresh: list[Record] = []
+        old: list[Record] = []
+        for record in records:
+            (old if oldest.later_than(record.get("timestamp")) else fresh).append(record)
+        return fresh, old
+
+    def _clamp_future(self, entry: dict[str, Any]) -> None:
+        """Stamped more than ``max_future`` ahead: sent stamped now, its time kept."""
+        newest = self._newest
+        if newest is None or not newest.earlier_than(entry.get("timestamp")):
+            return
+        self.counts["timestamp-clamped"] += 1
+        entry["original_timestamp"] = entry["timestamp"]
+        entry["timestamp"] = datetime.fromtimestamp(self.now, UTC).isoformat(
+            timespec="milliseconds").replace("+00:00", "Z")
 
     def dumps(self, record: Record) -> bytes:
         """One entry as JSON, its message truncated if the entry exceeds the entry limit."""
@@ -88,7 +204,9 @@ class DatadogEncoder:
         return raw
 
     def pack(self, records: list[Record]) -> list[tuple[bytes, list[Record]]]:
-        """``[...]`` arrays of at most ``max_entries`` entries and ``max_payload_bytes``."""
+        """``[...]`` arrays of at most ``max_entries`` entries and ``max_payload_bytes``
+        (the caller sets aside the records :meth:`split` finds too old first)."""
+        self._start_batch()
         arrays: list[tuple[bytes, list[Record]]] = []
         parts: list[bytes] = []
         owners: list[Record] = []
@@ -112,17 +230,31 @@ class DatadogSink(HttpPostSink):
 
     def __init__(self, settings: DatadogSinkSettings, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
-        self.encoder = DatadogEncoder(settings)
+        self.encoder = DatadogEncoder(settings, self._wall_clock)
         self.counts = self.encoder.counts
         self._url = intake_url(settings.url)
 
     def encode(self, records: list[Record]) -> list[Payload]:
-        payloads = []
-        for raw, owners in self.encoder.pack(records):
+        """The arrays to send, and the records too old for the intake as a payload
+        :meth:`send` refuses (so they are dead-lettered and counted, never sent)."""
+        fresh, old = self.encoder.split(records)
+        payloads = [Payload(b"", old, 0, batch_id=TOO_OLD)] if old else []
+        for raw, owners in self.encoder.pack(fresh):
             body, encoding = compress(raw, self.settings.compression)
             headers = {"Content-Type": "application/json", **encoding}
             payloads.append(Payload(body, owners, len(raw), headers))
         return payloads
+
+    async def send(self, payload: Payload) -> None:
+        if payload.batch_id == TOO_OLD:
+            raise FatalSinkError(
+                f"{len(payload.records)} record(s) stamped more than "
+                f"{(self.settings.max_age or 0) / 3600:g} h ago (max_age): the Datadog intake "
+                "ignores logs older than 18 h, so they are not sent", sink=self.name)
+        await super().send(payload)
+
+    def classify(self, status: int, headers: Any, detail: str = "") -> None:
+        classify_datadog(status, headers, sink=self.name, now=self._wall_clock(), detail=detail)
 
     async def open(self) -> None:
         key = await asyncio.to_thread(resolve_secret, self.settings, "api_key")

@@ -9,6 +9,7 @@ sink starts (:func:`shipper.sinks.auth.resolve_secret`) and are never dumped in 
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -275,6 +276,11 @@ class DatadogSinkSettings(_HttpSettings):
     max_entries: int = Field(1000, ge=1, le=1000)
     max_payload_bytes: Size = 5 * 1024 * 1024
     max_entry_bytes: Size = 1024 * 1024
+    #: the intake ignores logs stamped more than 18 h ago: older records are dead-lettered
+    #: instead of sent (``null``: no check, for an intake that keeps them)
+    max_age: Duration | None = 18 * 3600.0
+    #: ... and more than 2 h ahead: such records are sent stamped now (``null``: no check)
+    max_future: Duration | None = 2 * 3600.0
 
     @model_validator(mode="before")
     @classmethod
@@ -306,7 +312,9 @@ class OtlpSinkSettings(_HttpSettings, _BasicOrBearerAuth):
 
 
 class ForwardSinkSettings(_WorkerSettings):
-    """Fluentd forward protocol v1 (PackedForward, EventTime, chunk acks) over TCP/TLS."""
+    """Fluentd forward protocol v1 (PackedForward or CompressedPackedForward, EventTime,
+    chunk acks) over TCP/TLS, with the HELO/PING/PONG ``shared_key`` handshake and optional
+    user auth when ``shared_key`` is set."""
 
     type: Literal["forward"] = "forward"
     name: str = "forward"
@@ -314,6 +322,17 @@ class ForwardSinkSettings(_WorkerSettings):
     tag: str = "shipper"
     require_ack: bool = True
     concurrency: int = Field(1, ge=1, le=1)
+    #: ``gzip``: CompressedPackedForward (option ``compressed: gzip``)
+    compression: Literal["none", "gzip"] = "none"
+    shared_key: SecretStr | None = None
+    shared_key_file: Path | None = None
+    shared_key_env: str | None = None
+    #: the client hostname in PING (Fluentd's ``self_hostname``); default: this host's name
+    self_hostname: str = Field(default_factory=socket.gethostname, min_length=1)
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -322,6 +341,19 @@ class ForwardSinkSettings(_WorkerSettings):
         if parts.scheme not in ("tcp", "tls") or not parts.hostname or not parts.port:
             raise ValueError(f"invalid URL {value!r}: expected tcp://host:port or tls://host:port")
         return value
+
+    @model_validator(mode="after")
+    def _secrets(self) -> "ForwardSinkSettings":
+        _check_secret_sources(self, "shared_key")
+        _check_secret_sources(self, "password")
+        keyless = self.shared_key is None and self.shared_key_file is None \
+            and self.shared_key_env is None
+        if self.username and keyless:
+            raise ValueError("username/password are sent in the shared_key handshake: "
+                             "set shared_key (or shared_key_file / shared_key_env) too")
+        if not self.username and (self.password is not None or self.password_file is not None):
+            raise ValueError("password without username")
+        return self
 
 
 SinkSettings = Annotated[

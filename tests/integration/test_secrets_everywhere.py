@@ -171,7 +171,8 @@ def write_config(root: Path, http: str, loki: str, datadog: str, refuser: str,
              "url": f"{scheme}://svc:{SINK_PASSWORD}@{rest}?api_key={SINK_QUERY_KEY}",
              "headers": {"X-Api-Key": HEADER_KEY}, "batch": {"max_wait": "100ms"}},
             {"type": "loki", "url": f"{loki}?token={LOKI_TOKEN}", "batch": {"max_wait": "100ms"}},
-            {"type": "datadog", "url": datadog, "api_key": DD_KEY, "batch": {"max_wait": "100ms"}},
+            {"type": "datadog", "url": datadog, "api_key": DD_KEY, "batch": {"max_wait": "100ms"},
+             "max_age": None, "max_future": None},  # the lines' fixed stamps age
             {"type": "http", "name": "refused", "url": f"{refuser}?sig={REFUSER_SIG}",
              "batch": {"max_wait": "100ms"}, "retry": {"max_attempts": 1}},
             {"type": "http", "name": "buffered", "url": f"http://127.0.0.1:{dead_port}/ingest",
@@ -265,7 +266,7 @@ async def collect(tmp_path: Path) -> tuple[dict[str, str], list[dict]]:
                    "annotations": {"shipper/correlation-id": IN_ANNOTATION}}, tmp_path / "podinfo")
     outputs: dict[str, str] = {}
     async with NdjsonReceiver() as http_rx, LokiReceiver() as loki_rx, \
-            DatadogReceiver(DD_KEY) as dd_rx, RefusingReceiver() as bad_rx:
+            DatadogReceiver(DD_KEY, clock=None) as dd_rx, RefusingReceiver() as bad_rx:
         listen = free_port()
         config = write_config(tmp_path, http_rx.url, loki_rx.url, dd_rx.url, bad_rx.url,
                               free_port(), listen)

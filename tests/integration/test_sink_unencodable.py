@@ -102,10 +102,12 @@ async def test_datadog_ships_unencodable_records_as_text(tmp_path):
     key_file = tmp_path / "api-key"
     key_file.write_text(KEY)
     metrics = new_metrics()
-    async with DatadogReceiver(KEY) as rx:
+    now = 1714561200.0  # 2024-05-01T11:00Z: make_record's records are an hour old
+    async with DatadogReceiver(KEY, clock=lambda: now) as rx:
         sink = DatadogSink(DatadogSinkSettings(url=rx.url, api_key_file=key_file,
                                                batch={"max_wait": 0.01}),
-                           metrics=metrics, sleep=Recorder(), state_dir=tmp_path)
+                           metrics=metrics, sleep=Recorder(), state_dir=tmp_path,
+                           wall_clock=lambda: now)
         tokens = await ship(sink, [bad_records()])
     assert tokens[0].complete and len(rx.entries) == 5
     assert sum(bool(e.get("attributes", {}).get("unencodable")) for e in rx.entries) == 3
