@@ -343,7 +343,7 @@ class ForwardSinkSettings(_WorkerSettings):
         return value
 
     @model_validator(mode="after")
-    def _secrets(self) -> "ForwardSinkSettings":
+    def _secrets(self) -> ForwardSinkSettings:
         _check_secret_sources(self, "shared_key")
         _check_secret_sources(self, "password")
         keyless = self.shared_key is None and self.shared_key_file is None \
