@@ -148,6 +148,10 @@ class Payload:
     headers: dict[str, str] = field(default_factory=dict)
     batch_id: str = ""
     lines: Lines | None = None
+    #: records of an accepted request the backend said it refused (OTLP
+    #: ``partial_success``): set by ``send``, counted by the sink under their own reason
+    #: and left out of ``records_forwarded_total``
+    refused: int = 0
 
     @property
     def count(self) -> int:

@@ -159,7 +159,7 @@ class Delivery:
 
     def _delivered(self, payload: Payload) -> None:
         self._m.requests("ok").inc()
-        self._m.forwarded.inc(payload.count)
+        self._m.forwarded.inc(payload.count - payload.refused)
         self._m.bytes.inc(payload.raw_bytes)
         self._health.delivered()
         self._success.set()  # wake the batches backing off: the backend answers again

@@ -9,8 +9,8 @@ Outcomes follow the OTLP/HTTP spec (:func:`classify_otlp`): only 429, 502, 503 a
 retried (``Retry-After`` honoured); every other status is final (dead-lettered), 413
 included (requests are already cut to ``max_request_bytes``). A 2xx whose
 ``partial_success`` reports rejected log records is not retried: those records are counted
-in ``shipper_records_failed_total{reason="otlp-rejected"}`` (they are also in
-``records_forwarded_total``, as the whole request was accepted) and the receiver's
+in ``shipper_records_failed_total{reason="otlp-rejected"}`` (and not in
+``records_forwarded_total``: the receiver did not keep them) and the receiver's
 ``error_message`` (redacted, bounded) is logged at most once a minute.
 """
 
@@ -209,7 +209,8 @@ class OtlpSink(HttpPostSink):
         self.classify(status, headers, detail)
         rejected, message = partial_success(body, content_type)
         if rejected > 0:
-            self._partially_rejected(min(rejected, payload.count), message)
+            payload.refused = min(rejected, payload.count)
+            self._partially_rejected(payload.refused, message)
         elif message:
             self._receiver_warning(message)
 
