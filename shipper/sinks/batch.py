@@ -152,6 +152,9 @@ class Payload:
     #: ``partial_success``): set by ``send``, counted by the sink under their own reason
     #: and left out of ``records_forwarded_total``
     refused: int = 0
+    #: why these records must not be sent at all (e.g. older than the backend accepts):
+    #: the delivery dead-letters them with this reason and makes no request
+    withheld: str = ""
 
     @property
     def count(self) -> int:

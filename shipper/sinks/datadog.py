@@ -50,8 +50,6 @@ INTAKE_PATH = "/api/v2/logs"
 _RESERVED = ("message", "status", "hostname", "service", "ddsource", "ddtags")
 #: statuses the intake documents as "retry after some time" (425: too early, a replay guard)
 RETRYABLE = frozenset({408, 425, 429})
-#: ``Payload.batch_id`` of the records too old for the intake: never sent, dead-lettered
-TOO_OLD = "too-old"
 
 
 def classify_datadog(status: int, headers: Mapping[str, str] | None, *, sink: str, now: float,
@@ -235,23 +233,20 @@ class DatadogSink(HttpPostSink):
         self._url = intake_url(settings.url)
 
     def encode(self, records: list[Record]) -> list[Payload]:
-        """The arrays to send, and the records too old for the intake as a payload
-        :meth:`send` refuses (so they are dead-lettered and counted, never sent)."""
+        """The arrays to send, and the records too old for the intake as a payload that is
+        withheld (dead-lettered and counted, never sent)."""
         fresh, old = self.encoder.split(records)
-        payloads = [Payload(b"", old, 0, batch_id=TOO_OLD)] if old else []
+        payloads = [Payload(b"", old, 0, withheld=self._too_old(len(old)))] if old else []
         for raw, owners in self.encoder.pack(fresh):
             body, encoding = compress(raw, self.settings.compression)
             headers = {"Content-Type": "application/json", **encoding}
             payloads.append(Payload(body, owners, len(raw), headers))
         return payloads
 
-    async def send(self, payload: Payload) -> None:
-        if payload.batch_id == TOO_OLD:
-            raise FatalSinkError(
-                f"{len(payload.records)} record(s) stamped more than "
-                f"{(self.settings.max_age or 0) / 3600:g} h ago (max_age): the Datadog intake "
-                "ignores logs older than 18 h, so they are not sent", sink=self.name)
-        await super().send(payload)
+    def _too_old(self, count: int) -> str:
+        return (f"{count} record(s) stamped more than {(self.settings.max_age or 0) / 3600:g} h "
+                "ago (max_age): the Datadog intake ignores logs older than 18 h, so they are "
+                "not sent")
 
     def classify(self, status: int, headers: Any, detail: str = "") -> None:
         classify_datadog(status, headers, sink=self.name, now=self._wall_clock(), detail=detail)

@@ -127,6 +127,9 @@ class Delivery:
         self._sink.counts.clear()
 
     async def _deliver(self, payload: Payload) -> None:
+        if payload.withheld:
+            await self.dead_letter(payload, FatalSinkError(payload.withheld, sink=self._sink.name))
+            return
         attempt = 0
         while True:
             started = self._clock()

@@ -10,6 +10,7 @@ import pytest
 
 from shipper.errors import FatalSinkError, RetryableSinkError
 from shipper.metrics import Metrics
+from shipper.sinks.batch import Payload
 from tests.unit.sinks.fakes import ScriptedSink, SleepRecorder, record, settings, token
 
 
@@ -127,6 +128,34 @@ async def test_fatal_error_dead_letters_records_and_still_acks(tmp_path):
     assert rows[0]["status"] == 400 and "bad labels" in rows[0]["reason"]
     assert sink._m.failed("dead-letter")._value.get() == 2
     assert sink._m.requests("fatal")._value.get() == 1
+
+
+class WithholdingSink(ScriptedSink):
+    """Encodes odd-numbered records as a payload that must never be sent."""
+
+    def encode(self, records):
+        odd = [r for r in records if int(r["message"].split()[-1]) % 2]
+        even = [r for r in records if r not in odd]
+        return [Payload(b"", odd, 0, withheld="too old for the backend"),
+                *super().encode(even)]
+
+
+async def test_a_withheld_payload_is_dead_lettered_without_a_request(tmp_path):
+    """Records a sink sets aside as unsendable reach the dead letter with the sink's
+    reason; no request is made or counted for them, the others are delivered."""
+    sink = WithholdingSink(settings(name="dd", batch={"max_wait": 0}), state_dir=tmp_path)
+    tok = token()
+    await run(sink, [([record(1), record(2), record(3)], tok)])
+    assert tok.complete and sink.attempts == [1]
+    assert [r["message"] for r in sink.delivered[0]] == ["line 2"]
+    rows = [orjson.loads(line) for line in
+            (tmp_path / "dead-letter" / "dd.ndjson").read_bytes().splitlines()]
+    assert [r["record"]["message"] for r in rows] == ["line 1", "line 3"]
+    assert all(r["reason"] == "too old for the backend" for r in rows)
+    assert sink._m.failed("dead-letter")._value.get() == 2
+    assert sink._m.requests("fatal")._value.get() == 0
+    assert sink._m.requests("ok")._value.get() == 1
+    assert sink._m.forwarded._value.get() == 1
 
 
 async def test_without_state_dir_fatal_records_are_counted_not_lost(caplog):
