@@ -34,6 +34,7 @@ from shipper.delivery import Delivery, Item
 from shipper.enrich.podinfo import PodInfo
 from shipper.metrics import Metrics
 from shipper.processor import Processor
+from shipper.routes import Router
 from shipper.shutdown import Phase, Shutdown, Watchdog
 from shipper.sinks import build_sink
 from shipper.sources.tailer import Tailer, TailSettings
@@ -95,7 +96,8 @@ class Pipeline:
             checkpoints=checkpoints, once=settings.once,
             flush_at_end=settings.drain_on_exit or settings.once or checkpoints is None,
             on_isolated=self.supervisor.isolated, on_checkpoint=self._checkpoints_dirty.set,
-            clock=clock, monotonic=monotonic)
+            clock=clock, monotonic=monotonic,
+            router=Router.of_sinks(self.sinks, self.fates, monotonic))
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._save: asyncio.Task[Any] | None = None
 
