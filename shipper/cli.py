@@ -1,4 +1,4 @@
-"""Command line: ``shipper run``, ``shipper explain``, ``shipper config show``.
+"""Command line: ``shipper run``, ``shipper explain``, ``shipper config show``, ``shipper validate``.
 
 Exit codes: 0 done, 1 runtime failure (a failed pipeline task or sink, logged as ``task
 failed``), 2 bad configuration (one clear line on stderr, never a traceback).
@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(explain)
     explain.add_argument("--json", action="store_true", help="one JSON object per line")
     explain.add_argument("input", nargs="?", default="-", help="file to read, or - for stdin")
+    validate = sub.add_parser("validate", help="check the configuration; start nothing")
+    _common(validate)
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     show = config_sub.add_parser("show", help="print the effective configuration")
@@ -122,6 +124,10 @@ def _main(args: argparse.Namespace, early: EarlySignals | None) -> int:
     try:
         if args.command == "config":
             return show_config(settings)
+        if args.command == "validate":
+            from shipper.validate import run_validate
+
+            return run_validate(settings, args.config)
         if args.command == "explain":
             from shipper.explain_cmd import run_explain
 
