@@ -33,6 +33,7 @@ from typing import Any
 
 from shipper.acks import AckToken, FileAcks, Shares
 from shipper.components import Observers
+from shipper.errors import ShipperError
 from shipper.processor import Processor
 from shipper.record import Record
 from shipper.routes import Router
@@ -129,16 +130,25 @@ class Delivery:
             self._changes.clear()
 
     async def _changes_due(self) -> None:
+        """The changes asked for, in order. One that refuses (a ``ShipperError``) tells
+        its caller only; anything else is a failure of this task as well."""
         while self._changes:
             change, future = self._changes.pop(0)
             try:
                 await change()
-            except Exception as exc:
-                if not future.done():
-                    future.set_exception(exc)
+            except ShipperError as exc:
+                _settle(future, exc)
+                continue
+            except BaseException as exc:
+                _settle(future, RuntimeError(f"the change failed: {type(exc).__name__}"))
                 raise
-            if not future.done():
-                future.set_result(None)
+            _settle(future, None)
+
+    async def drain_stages(self) -> None:
+        """Ship what the stateful stages hold (dedupe summaries), before they go."""
+        drained = self.processor.drain(True)
+        if drained:
+            await self._deliver(drained, None, 0)
 
     async def _run(self) -> None:
         next_flush = self._monotonic() + TICK_SECONDS
@@ -261,6 +271,15 @@ class Delivery:
         if offset != before:
             self.checkpoints.set(token.file_key, self._paths.get(token.file_key, ""), offset)
             self._on_checkpoint()
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 def _routed(records: list[Record], batches: list[list[Record]]) -> list[Record]:
