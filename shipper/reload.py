@@ -9,7 +9,8 @@ in a thread. A configuration that does not compile changes nothing: the error is
 A good one is applied in-process, in the processor task between two chunks (never while a
 ``put`` is in progress), by :class:`Swap`:
 
-1. the stateful stages (dedupe) hand over what they hold, to the sinks of before;
+1. when ``filters`` or ``redact`` changed, the stateful stages (dedupe) hand over what
+   they hold, to the sinks of before (otherwise the running stages stay, state and all);
 2. sinks with a new name are built and started (one that cannot start refuses the whole
    reload, nothing changed yet);
 3. sinks removed, or whose settings changed (other than ``match``), are closed: they
@@ -209,7 +210,7 @@ class Swap:
     new: Settings
     pipe: Pipe
     build: Callable[[Any], Any]  # sink settings -> an unstarted worker
-    stages: list[Any]
+    stages: list[Any] | None  # None: the filters did not change, the stages stay
     router: Any
     metrics: Metrics
 
@@ -224,13 +225,16 @@ class Swap:
         def build(settings: Any) -> Any:
             return build_sink(settings, metrics=metrics, clock=clock, state_dir=old.state_dir)
 
-        stages = build_filter_stages(new.filters, new.redact, fates=fates,
-                                     clock=pipe.processor.clock)
+        stages = None  # the running stages (and what they hold) stay
+        if (old.filters, old.redact) != (new.filters, new.redact):
+            stages = build_filter_stages(new.filters, new.redact, fates=fates,
+                                         clock=pipe.processor.clock)
         router = Router([sink.match for sink in new.sinks], fates, clock)
         return cls(old, new, pipe, build, stages, router, metrics)
 
     async def apply(self) -> None:
-        await self.pipe.drain_stages()
+        if self.stages is not None:
+            await self.pipe.drain_stages()
         workers = {w.name: (w, s) for w, s in zip(self.pipe.sinks, self.pipe.shares)}
         before = {s.name: s for s in self.old.sinks}
         kept = {s.name for s in self.new.sinks
@@ -246,7 +250,8 @@ class Swap:
                 fresh[s.name] = await self._start(s)
         sinks = [workers[s.name][0] if s.name in kept else fresh[s.name] for s in self.new.sinks]
         shares = [workers[s.name][1] if s.name in kept else Shares() for s in self.new.sinks]
-        self.pipe.processor.reconfigure(self.new, self.stages)
+        processor = self.pipe.processor
+        processor.reconfigure(self.new, processor.stages if self.stages is None else self.stages)
         self.pipe.replace_sinks(sinks, self.router, shares)
 
     async def _start_added(self, added: list[Any]) -> list[Any]:
