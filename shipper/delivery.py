@@ -33,7 +33,7 @@ from typing import Any
 
 from shipper.acks import AckToken, FileAcks, Shares
 from shipper.components import Observers
-from shipper.errors import ShipperError
+from shipper.errors import ConfigError
 from shipper.processor import Processor
 from shipper.record import Record
 from shipper.routes import Router
@@ -130,13 +130,14 @@ class Delivery:
             self._changes.clear()
 
     async def _changes_due(self) -> None:
-        """The changes asked for, in order. One that refuses (a ``ShipperError``) tells
-        its caller only; anything else is a failure of this task as well."""
+        """The changes asked for, in order. One that refuses (a ``ConfigError``) tells
+        its caller only; anything else (a sink that died included) is a failure of this
+        task as well."""
         while self._changes:
             change, future = self._changes.pop(0)
             try:
                 await change()
-            except ShipperError as exc:
+            except ConfigError as exc:
                 _settle(future, exc)
                 continue
             except BaseException as exc:
