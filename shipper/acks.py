@@ -50,3 +50,36 @@ class FileAcks:
         while self.tokens and self.tokens[0].complete:
             self.safe_offset = self.tokens.popleft().end_offset
         return self.safe_offset
+
+
+class Shares:
+    """One sink's part of the envelopes it was given: :meth:`share` wraps the pipeline's
+    token in a token of this sink's own, so the envelopes the sink has not finished are
+    known (:attr:`open_records`) and can be :meth:`release`\\ d when the sink is retired by a
+    reload (its share then no longer holds the checkpoint back)."""
+
+    def __init__(self) -> None:
+        self._open: dict[AckToken, AckToken] = {}
+
+    def share(self, token: AckToken, records: int) -> AckToken:
+        """The token to hand this sink with ``records`` of ``token``'s envelope."""
+        mine = AckToken(token.file_key, token.end_offset, pending=1, records=records,
+                        on_complete=self._done)
+        self._open[mine] = token
+        return mine
+
+    def _done(self, mine: AckToken) -> None:
+        parent = self._open.pop(mine, None)
+        if parent is not None:
+            parent.done()
+
+    @property
+    def open_records(self) -> int:
+        return sum(mine.records for mine in self._open)
+
+    def release(self) -> int:
+        """Finish every open share as if the sink had; the records they held."""
+        held = self.open_records
+        for mine in list(self._open):
+            self._done(mine)
+        return held

@@ -1,4 +1,4 @@
-"""Command line: ``shipper run``, ``shipper explain``, ``shipper config show``.
+"""Command line: ``shipper run``, ``shipper explain``, ``shipper config show``, ``shipper validate``.
 
 Exit codes: 0 done, 1 runtime failure (a failed pipeline task or sink, logged as ``task
 failed``), 2 bad configuration (one clear line on stderr, never a traceback).
@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(explain)
     explain.add_argument("--json", action="store_true", help="one JSON object per line")
     explain.add_argument("input", nargs="?", default="-", help="file to read, or - for stdin")
+    validate = sub.add_parser("validate", help="check the configuration; start nothing")
+    _common(validate)
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     show = config_sub.add_parser("show", help="print the effective configuration")
@@ -86,15 +88,20 @@ def _sink_flag(flag: str) -> dict[str, Any]:
 
 class EarlySignals:
     """Remembers a SIGTERM/SIGINT that arrives before the pipeline installs its own
-    handlers (while config loads), so start-up can go straight to a clean drain."""
+    handlers (while config loads), so start-up can go straight to a clean drain; and a
+    SIGHUP (whose default would end the process), so the pipeline reloads once running."""
 
     def __init__(self) -> None:
         self.requested = False
+        self.reload = False
         self._previous = {sig: signal.signal(sig, self._handle)
-                          for sig in (signal.SIGTERM, signal.SIGINT)}
+                          for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
 
     def _handle(self, signum: int, frame: object) -> None:
-        self.requested = True
+        if signum == signal.SIGHUP:
+            self.reload = True
+        else:
+            self.requested = True
 
     def restore(self) -> None:
         for sig, handler in self._previous.items():
@@ -122,12 +129,18 @@ def _main(args: argparse.Namespace, early: EarlySignals | None) -> int:
     try:
         if args.command == "config":
             return show_config(settings)
+        if args.command == "validate":
+            from shipper.validate import run_validate
+
+            return run_validate(settings, args.config)
         if args.command == "explain":
             from shipper.explain_cmd import run_explain
 
             return run_explain(settings, args.input, as_json=args.json)
         return run(settings, listen_given=args.listen is not None,
-                   stop_requested=(lambda: early.requested) if early else (lambda: False))
+                   stop_requested=(lambda: early.requested) if early else (lambda: False),
+                   load=lambda: settings_from_args(args),
+                   reload_requested=(lambda: early.reload) if early else (lambda: False))
     except ConfigError as exc:
         print(f"shipper: config error: {exc}", file=sys.stderr)
         return 2
@@ -165,9 +178,12 @@ def show_config(settings: Settings) -> int:
 
 
 def run(settings: Settings, *, listen_given: bool,
-        stop_requested: Callable[[], bool] = lambda: False) -> int:
+        stop_requested: Callable[[], bool] = lambda: False,
+        load: Callable[[], Settings] | None = None,
+        reload_requested: Callable[[], bool] = lambda: False) -> int:
     """``shipper run``: 0 when done or stopped, 1 after a failure. A bug outside the
-    pipeline's watched tasks is one JSON error line (no record content), not a traceback."""
+    pipeline's watched tasks is one JSON error line (no record content), not a traceback.
+    ``load`` loads the configuration again for a reload (SIGHUP, ``POST /-/reload``)."""
     import asyncio
 
     from shipper.pipeline import run_pipeline
@@ -175,7 +191,8 @@ def run(settings: Settings, *, listen_given: bool,
 
     try:
         return asyncio.run(run_pipeline(settings, listen_given=listen_given,
-                                        stop_requested=stop_requested))
+                                        stop_requested=stop_requested, load=load,
+                                        reload_requested=reload_requested))
     except (ShipperError, BrokenPipeError):
         raise
     except Exception as exc:  # noqa: BLE001 - logged and turned into exit code 1

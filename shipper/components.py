@@ -47,8 +47,10 @@ def k8s_api_enricher(settings: Settings, env: Mapping[str, str] | None) -> Any:
     return K8sApiEnricher(namespace, pod, clock=time.monotonic)
 
 
-def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, Any]:
-    """Progress, live tail and job summaries, and the HTTP app that serves them."""
+def build_observers(settings: Settings, metrics: Metrics,
+                    reload: Any = None) -> tuple[Observers, Any]:
+    """Progress, live tail and job summaries, and the HTTP app that serves them (with
+    ``POST /-/reload`` calling ``reload(source)`` when given)."""
     from shipper.server.app import build_app
     from shipper.server.health import Progress
     from shipper.server.jobs import JobTracker
@@ -60,7 +62,8 @@ def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, An
     jobs = JobTracker.from_settings(metrics, time.time, server)
     observers = Observers(publish=[tail.publish, jobs.observe], progress=progress,
                           on_drop=[_drop_observer(jobs, settings)])
-    app = build_app(metrics=metrics, progress=progress, tail=tail, jobs=jobs, settings=server)
+    app = build_app(metrics=metrics, progress=progress, tail=tail, jobs=jobs, settings=server,
+                    reload=reload)
     return observers, app
 
 

@@ -8,6 +8,7 @@ from here. Errors become one :class:`~shipper.errors.ConfigError` line naming th
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +24,7 @@ from pydantic_settings import (
 from shipper.errors import ConfigError
 from shipper.filters.settings import FilterSettings, RedactSettings
 from shipper.server.settings import ServerSettings
-from shipper.sinks.settings import SinkSettings, StdoutSinkSettings
+from shipper.sinks.settings import SINK_TYPES, SinkSettings, StdoutSinkSettings
 from shipper.units import Duration, Model, Size, compile_regex
 
 DEFAULT_PATHS = ("/var/log/app/**/*.log",)
@@ -212,14 +213,52 @@ def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
     try:
         return _FromSources(**cli)
     except ValidationError as exc:
-        raise format_validation_error(exc) from None
+        raise format_validation_error(exc, sink_entries(cli, os.environ, data)) from None
 
 
-def format_validation_error(exc: ValidationError) -> ConfigError:
+SinkEntry = tuple[str, str]  # (name, type) of a sink as written
+
+
+def sink_entries(cli: dict[str, Any], env: Any, data: dict[str, Any]) -> list[SinkEntry]:
+    """The sinks as given (CLI > ``SHIPPER_SINKS`` > file), to name them in errors."""
+    raw: Any = cli.get("sinks")
+    if raw is None and env.get("SHIPPER_SINKS"):
+        try:
+            raw = json.loads(env["SHIPPER_SINKS"])
+        except ValueError:
+            raw = None
+    if raw is None:
+        raw = data.get("sinks")
+    if not isinstance(raw, list):
+        return []
+    entries = []
+    for entry in raw:
+        entry = entry if isinstance(entry, dict) else {}
+        kind = str(entry.get("type", ""))
+        entries.append((str(entry.get("name") or kind), kind))
+    return entries
+
+
+def _error_key(loc: tuple[int | str, ...], sinks: list[SinkEntry]) -> str:
+    """``sinks.0.loki.url`` -> ``sinks.<name>.url``: a sink is named by its ``name`` (its
+    type by default), not by its position and the union's tag."""
+    parts = list(loc)
+    if len(parts) >= 2 and parts[0] == "sinks" and isinstance(parts[1], int):
+        index = parts[1]
+        name, kind = sinks[index] if index < len(sinks) else (str(index), "")
+        rest = parts[2:]
+        if rest and rest[0] in ({kind} if kind else set(SINK_TYPES)):
+            rest = rest[1:]
+        parts = ["sinks", name or str(index), *rest]
+    return ".".join(str(part) for part in parts) or "config"
+
+
+def format_validation_error(exc: ValidationError, sinks: list[SinkEntry] | None = None,
+                            ) -> ConfigError:
     """One clear line for the first problem (and a count of the others)."""
     errors = exc.errors(include_url=False, include_input=False)
     first = errors[0]
-    key = ".".join(str(part) for part in first["loc"]) or "config"
+    key = _error_key(tuple(first["loc"]), sinks or [])
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"

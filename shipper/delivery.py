@@ -13,22 +13,32 @@ It also ships, in that same order:
   to its end (``drain_on_exit``, ``--once``) or nothing would read it again; otherwise it is
   left to be read again from the checkpoint. Dedupe summaries always ship then.
 
-Acknowledgements (``shipper.acks``) move each file's checkpoint over what every sink has.
+Routes (:mod:`shipper.routes`) decide which sinks get each record; acknowledgements
+(:mod:`shipper.acks`) move each file's checkpoint over what every sink the records went to
+has (a record no sink gets is done at once). Each sink is handed its own share of the
+token (:class:`shipper.acks.Shares`), so a sink retired by a reload can let go of what it
+could not deliver.
+
+Between two items the task runs the changes asked of it (:meth:`Delivery.between`): a
+reload swaps the stages, routes and sinks there, never while a ``put`` is in progress.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shipper.acks import AckToken, FileAcks
+from shipper.acks import AckToken, FileAcks, Shares
 from shipper.components import Observers
+from shipper.errors import ConfigError
 from shipper.processor import Processor
 from shipper.record import Record
+from shipper.routes import Router
 from shipper.sources.tailer import Chunk
+from shipper.stages import CountingFates
 
 TICK_SECONDS = 0.1
 
@@ -42,6 +52,7 @@ class Closed:
 
 Item = Chunk | Closed | None
 _IDLE = Closed("")  # nothing arrived within a tick
+Change = Callable[[], Awaitable[None]]
 
 
 class Delivery:
@@ -51,10 +62,16 @@ class Delivery:
                  observers: Observers, checkpoints: Any, flush_at_end: bool,
                  on_isolated: Callable[[str, Exception], None],
                  on_checkpoint: Callable[[], None], clock: Callable[[], float],
-                 monotonic: Callable[[], float], once: bool = False) -> None:
+                 monotonic: Callable[[], float], once: bool = False,
+                 router: Router | None = None) -> None:
         self._queue = queue
         self.processor = processor
+        #: the sinks, their routes and their shares of the tokens, index by index; a reload
+        #: replaces all three between two items (:meth:`replace_sinks`)
         self.sinks = sinks
+        self.router = router or Router([None] * len(sinks), CountingFates())
+        self.shares = [Shares() for _ in sinks]
+        self._changes: list[tuple[Change, asyncio.Future[None]]] = []
         self.observers = observers
         self.checkpoints = checkpoints
         #: pending multi-line records ship at the end (see the module docstring)
@@ -72,6 +89,7 @@ class Delivery:
         self._ends: dict[str, int] = {}
         #: records handed to the sinks and not yet acknowledged by all of them
         self.inflight = 0
+        self._ended = False
 
     async def emit(self, chunk: Chunk) -> None:
         """The tailer's ``emit``: waits while the queue is full (backpressure)."""
@@ -84,10 +102,60 @@ class Delivery:
         """The tailer's ``on_closed``: the file's pending record ships after its chunks."""
         await self._queue.put(Closed(file_key))
 
+    def between(self, change: Change) -> asyncio.Future[None]:
+        """Run ``change`` in this task between two items (within a tick when idle); the
+        future has its outcome. Refused (``RuntimeError``) once the task has ended."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._ended:
+            future.set_exception(RuntimeError("the pipeline is stopping"))
+        else:
+            self._changes.append((change, future))
+        return future
+
+    def replace_sinks(self, sinks: list[Any], router: Router, shares: list[Shares]) -> None:
+        """New sinks, routes and shares (index by index); only from a change."""
+        self.sinks[:] = sinks
+        self.router = router
+        self.shares = shares
+
     async def run(self) -> None:
         """The processor task: until ``None`` arrives in the queue."""
+        try:
+            await self._run()
+        finally:
+            self._ended = True
+            for _change, future in self._changes:
+                if not future.done():
+                    future.set_exception(RuntimeError("the pipeline is stopping"))
+            self._changes.clear()
+
+    async def _changes_due(self) -> None:
+        """The changes asked for, in order. One that refuses (a ``ConfigError``) tells
+        its caller only; anything else (a sink that died included) is a failure of this
+        task as well."""
+        while self._changes:
+            change, future = self._changes.pop(0)
+            try:
+                await change()
+            except ConfigError as exc:
+                _settle(future, exc)
+                continue
+            except BaseException as exc:
+                _settle(future, RuntimeError(f"the change failed: {type(exc).__name__}"))
+                raise
+            _settle(future, None)
+
+    async def drain_stages(self) -> None:
+        """Ship what the stateful stages hold (dedupe summaries), before they go."""
+        drained = self.processor.drain(True)
+        if drained:
+            await self._deliver(drained, None, 0)
+
+    async def _run(self) -> None:
         next_flush = self._monotonic() + TICK_SECONDS
         while True:
+            if self._changes:
+                await self._changes_due()
             try:
                 item = self._queue.get_nowait()
             except asyncio.QueueEmpty:
@@ -160,22 +228,26 @@ class Delivery:
             await self._deliver(drained, None, 0)
 
     async def _deliver(self, records: list[Record], file_key: str | None, offset: int) -> None:
-        """Fan a list of surviving records out to every sink with one ack token."""
+        """Fan a list of surviving records out to the sinks their routes name, with one
+        ack token (a share of it per sink); what goes nowhere is done at once."""
+        batches = self.router.split(records) if records else []
         for record in records:
             record.pop("_raw", None)
-        if records:
-            self._publish(records)
-        token = AckToken(file_key or "", offset, pending=len(self.sinks) if records else 0,
-                         records=len(records), on_complete=self._on_acked)
+        kept = records if self.router.everything else _routed(records, batches)
+        if kept:
+            self._publish(kept)
+        targets = [i for i, batch in enumerate(batches) if batch]
+        token = AckToken(file_key or "", offset, pending=len(targets), records=len(kept),
+                         on_complete=self._on_acked)
         if file_key is not None:
             self._acks.setdefault(file_key, FileAcks()).add(token)
-        if not records:
+        if not targets:
             self._on_acked(token)
             return
-        self.inflight += len(records)
-        for index, sink in enumerate(self.sinks):
-            batch = records if index == len(self.sinks) - 1 else list(records)
-            await sink.put(batch, token)
+        self.inflight += len(kept)
+        sinks, shares = self.sinks, self.shares
+        for i in targets:
+            await sinks[i].put(batches[i], shares[i].share(token, len(batches[i])))
 
     def _publish(self, records: list[Record]) -> None:
         """Live tail and job summaries; their failure never stops delivery."""
@@ -200,3 +272,18 @@ class Delivery:
         if offset != before:
             self.checkpoints.set(token.file_key, self._paths.get(token.file_key, ""), offset)
             self._on_checkpoint()
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+def _routed(records: list[Record], batches: list[list[Record]]) -> list[Record]:
+    """The records at least one sink gets, in their order."""
+    taken = {id(record) for batch in batches for record in batch}
+    return [record for record in records if id(record) in taken]

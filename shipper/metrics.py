@@ -57,6 +57,10 @@ METRIC_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
     "shipper_files_refused_total": ("counter", ("reason",)),
     "shipper_server_connections_refused_total": ("counter", ("reason",)),
     "shipper_task_failures_total": ("counter", ("task",)),
+    # issue 13: configuration reloads (Prometheus' own names, with our prefix)
+    "shipper_config_last_reload_successful": ("gauge", ()),
+    "shipper_config_last_reload_success_timestamp_seconds": ("gauge", ()),
+    "shipper_config_reloads_total": ("counter", ("result",)),
 }
 
 _HELP = {
@@ -87,6 +91,9 @@ _HELP = {
     "shipper_server_connections_refused_total":
         "HTTP connections closed by the server's caps, by reason",
     "shipper_task_failures_total": "Pipeline tasks that failed with an unexpected error, by task",
+    "shipper_config_last_reload_successful": "Whether the last configuration reload succeeded (1) or not (0)",
+    "shipper_config_last_reload_success_timestamp_seconds": "Time of the last successful configuration load (start-up or reload)",
+    "shipper_config_reloads_total": "Configuration reloads, by result (success, failure)",
 }
 
 

@@ -35,6 +35,8 @@ from shipper.delivery import Delivery, Item
 from shipper.enrich.podinfo import PodInfo
 from shipper.metrics import Metrics
 from shipper.processor import Processor
+from shipper.reload import Reloader, ReloadHandle, Swap, mark_loaded
+from shipper.routes import Router
 from shipper.shutdown import Phase, Shutdown, Watchdog
 from shipper.sinks import build_sink
 from shipper.sources.tailer import Tailer, TailSettings
@@ -96,9 +98,25 @@ class Pipeline:
             checkpoints=checkpoints, once=settings.once,
             flush_at_end=settings.drain_on_exit or settings.once or checkpoints is None,
             on_isolated=self.supervisor.isolated, on_checkpoint=self._checkpoints_dirty.set,
-            clock=clock, monotonic=monotonic)
+            clock=clock, monotonic=monotonic,
+            router=Router.of_sinks(self.sinks, self.fates, monotonic))
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._save: asyncio.Task[Any] | None = None
+
+    async def reconfigure(self, settings: Settings) -> None:
+        """Apply a reloaded configuration in the processor task, between two chunks
+        (:mod:`shipper.reload`); ``ShipperError`` when refused, ``RuntimeError`` when
+        the pipeline stopped first."""
+        swap = Swap.of(self.settings, settings, pipe=self.delivery, fates=self.fates,
+                       metrics=self.metrics, clock=self.monotonic)
+        done = self.delivery.between(swap.apply)
+        processor = self._tasks.get("processor")
+        await asyncio.wait({done} if processor is None else {done, processor},
+                           return_when=asyncio.FIRST_COMPLETED)
+        if not done.done():
+            raise RuntimeError("the pipeline stopped before the reload could be applied")
+        done.result()
+        self.settings = settings
 
     def _start(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = self._tasks[name] = asyncio.create_task(coro, name=name)
@@ -279,13 +297,16 @@ class Pipeline:
 
 async def run_pipeline(settings: Settings, *, listen_given: bool = False,
                        env: Mapping[str, str] | None = None,
-                       stop_requested: Callable[[], bool] = lambda: False) -> int:
+                       stop_requested: Callable[[], bool] = lambda: False,
+                       load: Callable[[], Settings] | None = None,
+                       reload_requested: Callable[[], bool] = lambda: False) -> int:
     """Build everything from settings, run until done or signalled; the exit code.
 
     Signal handlers go in first, so a SIGTERM during start-up still drains and saves.
     ``stop_requested`` tells whether a signal arrived before these handlers existed.
     From the signal on, the process ends within ``shutdown_deadline`` (a watchdog
-    thread ends it shortly after, should the event loop itself be stuck).
+    thread ends it shortly after, should the event loop itself be stuck). ``load``
+    loads the configuration again for a reload (SIGHUP, ``POST /-/reload``).
     """
     stop = asyncio.Event()
     shutdown = Shutdown(settings.shutdown_deadline, watchdog=Watchdog())
@@ -294,14 +315,22 @@ async def run_pipeline(settings: Settings, *, listen_given: bool = False,
         loop.add_signal_handler(sig, _stop, stop, shutdown, sig)
     if stop_requested():
         _stop(stop, shutdown, signal.SIGTERM)
+    handle, reloads = ReloadHandle(), set[asyncio.Task[Any]]()
+    loop.add_signal_handler(signal.SIGHUP, _reload, handle, reloads)
     runner = None
     try:
         metrics = Metrics()
+        mark_loaded(metrics)
         serving = settings.server.enabled and (listen_given or not settings.once)
-        observers, app = build_observers(settings, metrics) if serving else (Observers(), None)
+        observers, app = (build_observers(settings, metrics, reload=handle.reload) if serving
+                          else (Observers(), None))
         checkpoints = await open_checkpoints(settings, metrics)
         pipeline = Pipeline(settings, metrics=metrics, env=env, observers=observers,
                             checkpoints=checkpoints, stop=stop, shutdown=shutdown)
+        if load is not None:
+            handle.reloader = Reloader(load, pipeline, metrics)
+        if reload_requested():
+            _reload(handle, reloads)
         runner = await serve(app, settings.server.listen) if app is not None else None
         tune_gc()
         code = await pipeline.run()
@@ -310,9 +339,16 @@ async def run_pipeline(settings: Settings, *, listen_given: bool = False,
             cleanup = asyncio.create_task(runner.cleanup(), name="server-cleanup")
             await asyncio.wait({cleanup}, timeout=shutdown.left(Phase.SAVE))
     await shutdown.settle(code)
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.remove_signal_handler(sig)
     return code
+
+
+def _reload(handle: ReloadHandle, running: set[asyncio.Task[Any]]) -> None:
+    """SIGHUP: reload in a task of its own (it never raises; kept until it ends)."""
+    task = asyncio.create_task(handle.reload("SIGHUP"), name="reload")
+    running.add(task)
+    task.add_done_callback(running.discard)
 
 
 def _stop(stop: asyncio.Event, shutdown: Shutdown, sig: signal.Signals) -> None:

@@ -36,21 +36,28 @@ class Processor:
     def __init__(self, settings: Settings, *, podinfo: PodInfo, fates: Fates,
                  clock: Callable[[], float] = time.time,
                  stages: list[Stage] | None = None) -> None:
-        self.settings = settings
         self.podinfo = podinfo
         self.counts = ParseCounts()
         self.clock = clock
-        self.templates = PathTemplates(settings.path_templates)
-        self.stages: list[Stage] = stages if stages is not None else build_filter_stages(
-            settings.filters, settings.redact, fates=fates, clock=clock)
-        self.draining = [s for s in self.stages if hasattr(s, "drain")]
-        self.preparing = [s for s in self.stages if hasattr(s, "prepare")]
-        # per stage: its batch form, else one call per record
-        self._batched = [getattr(s, "process_batch", None) for s in self.stages]
         self.failures = StageFailures(self.counts, clock)
         self.parsers: dict[str, FileParser] = {}
         self._enrichers: dict[str, Enricher] = {}
         self.extra_k8s: dict[str, object] = {}
+        self.reconfigure(settings, stages if stages is not None else build_filter_stages(
+            settings.filters, settings.redact, fates=fates, clock=clock))
+
+    def reconfigure(self, settings: Settings, stages: list[Stage]) -> None:
+        """Use these settings' path templates and these stages from the next batch on (a
+        reload; the caller drained the old stages first). Parsers, and so the records
+        they hold, are kept: ``parse`` settings only change with a restart."""
+        self.settings = settings
+        self.templates = PathTemplates(settings.path_templates)
+        self.stages = stages
+        self.draining = [s for s in self.stages if hasattr(s, "drain")]
+        self.preparing = [s for s in self.stages if hasattr(s, "prepare")]
+        # per stage: its batch form, else one call per record
+        self._batched = [getattr(s, "process_batch", None) for s in self.stages]
+        self._enrichers.clear()
 
     def parser_for(self, file_key: str, path: str) -> FileParser:
         parser = self.parsers.get(file_key)

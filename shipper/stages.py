@@ -21,7 +21,8 @@ from shipper.record import LEVEL_RANK, Record
 Stage = Callable[[Record], "Record | None"]
 
 #: Drop reasons used in ``shipper_records_dropped_total{reason}``.
-DROP_REASONS = ("noise", "min_level", "drop_rule", "sampled", "throttled", "deduped")
+DROP_REASONS = ("noise", "min_level", "drop_rule", "sampled", "throttled", "deduped",
+                "no_route")
 
 #: ``shipper_parse_errors_total{kind}``: records shipped as a placeholder because a stage
 #: raised on them; stage failures that cost no record (a failed pre-scan)

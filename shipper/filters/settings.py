@@ -29,6 +29,7 @@ Every regex is compiled here, once, at validation; a bad one is reported with it
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
@@ -93,12 +94,18 @@ class _MatchRule(Model):
     @field_validator("match")
     @classmethod
     def _known_fields(cls, value: dict[str, re.Pattern[str]]) -> dict[str, re.Pattern[str]]:
-        for key in value:
-            if not _FIELD.match(key):
-                raise ValueError(
-                    f"unknown field {key!r} (use message, logger, level, raw, job_id, "
-                    "attributes.<key>, k8s.labels.<key>, ...)")
+        check_match_fields(value)
         return value
+
+
+def check_match_fields(fields: Iterable[str]) -> None:
+    """``ValueError`` naming the first field a rule's ``match`` cannot read (also used by
+    a sink's ``match``, :class:`shipper.sinks.settings.SinkMatch`)."""
+    for key in fields:
+        if not _FIELD.match(key):
+            raise ValueError(
+                f"unknown field {key!r} (use message, logger, level, raw, job_id, "
+                "attributes.<key>, k8s.labels.<key>, ...)")
 
 
 class DropRule(_MatchRule):

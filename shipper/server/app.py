@@ -9,6 +9,10 @@
 ``GET /v1/jobs``           job summaries, most recently updated first, in pages
                            (``limit``, ``page_token``; the body's ``next`` is the next page)
 ``GET /v1/jobs/{job_id}``  one job summary
+``POST /-/reload``         reload the configuration (:mod:`shipper.reload`); 200 with
+                           what changed, 500 with the error when refused (the running
+                           configuration stays). Token, else loopback clients only
+                           (``server.v1_open`` does not open it)
 =========================  ======================================================
 
 Who may read ``/v1/*`` is decided in :mod:`shipper.server.access` (bearer token, else
@@ -29,7 +33,7 @@ from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
 from shipper.errors import ConfigError
-from shipper.server.access import TokenSource, guard
+from shipper.server.access import TokenSource, guard, is_loopback
 from shipper.server.connections import ConnectionGate, RefusalLog, descriptor_budget
 from shipper.server.health import Progress
 from shipper.server.jobs import JobTracker
@@ -44,11 +48,13 @@ TAIL = web.AppKey("tail", TailHub)
 JOBS = web.AppKey("jobs", JobTracker)
 SETTINGS = web.AppKey("settings", ServerSettings)
 TOKEN = web.AppKey("token", TokenSource)
+RELOAD = web.AppKey("reload", object)
 
 
 def build_app(*, metrics: Any, progress: Progress, tail: TailHub, jobs: JobTracker,
-              settings: ServerSettings) -> web.Application:
-    """The aiohttp application; the token file (if any) is read when it starts."""
+              settings: ServerSettings, reload: Any = None) -> web.Application:
+    """The aiohttp application; the token file (if any) is read when it starts.
+    ``reload(source)`` returns an outcome with ``ok`` and ``as_dict()``."""
     token = TokenSource(settings)
     app = web.Application(middlewares=[guard(token, settings.v1_open)])
     app[METRICS], app[PROGRESS], app[TAIL], app[JOBS] = metrics, progress, tail, jobs
@@ -61,7 +67,21 @@ def build_app(*, metrics: Any, progress: Progress, tail: TailHub, jobs: JobTrack
     app.router.add_get("/v1/tail", _tail)
     app.router.add_get("/v1/jobs", _jobs)
     app.router.add_get("/v1/jobs/{job_id}", _job)
+    if reload is not None:
+        app[RELOAD] = reload
+        app.router.add_post("/-/reload", _reload)
     return app
+
+
+async def _reload(request: web.Request) -> web.Response:
+    """``POST /-/reload``: the guard checked the token; without one, loopback only."""
+    if not await request.app[TOKEN].current() and not is_loopback(request):
+        return web.json_response({"error": "forbidden: without server.token_file only "
+                                           "loopback clients may reload"}, status=403)
+    reload: Any = request.app[RELOAD]
+    outcome = await reload("POST /-/reload")
+    return web.Response(body=orjson.dumps(outcome.as_dict()), status=200 if outcome.ok else 500,
+                        content_type="application/json")
 
 
 async def start_server(app: web.Application, listen: str) -> web.AppRunner:

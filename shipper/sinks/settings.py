@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from shipper.buffer.settings import BufferSettings
+from shipper.filters.settings import LevelName, Regex, check_match_fields
 from shipper.units import Duration, Model, Size
 
 #: record fields whose values are unbounded: never a Loki stream label
@@ -48,10 +49,34 @@ class TlsSettings(Model):
     server_name: str | None = None
 
 
+class SinkMatch(Model):
+    """Which records a sink gets (its route): ``min_level`` and ``field: regex`` pairs in
+    the language of ``filters.drop`` (every one must match, ``re.search``; a missing field
+    never matches), e.g. ``match: {min_level: error, k8s.labels.team: "^payments$"}``.
+    Compiled once (:mod:`shipper.routes`); no ``match`` at all means every record."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    __pydantic_extra__: dict[str, Regex] = Field(init=False)
+
+    min_level: LevelName | None = None
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> "SinkMatch":
+        check_match_fields(self.fields)
+        return self
+
+    @property
+    def fields(self) -> dict[str, re.Pattern[str]]:
+        """The ``field: regex`` pairs (everything but ``min_level``)."""
+        return dict(self.__pydantic_extra__ or {})
+
+
 class _SinkCommon(Model):
-    """What every sink has: a name, batch limits and a buffer of its own."""
+    """What every sink has: a name, batch limits, a buffer of its own and a route."""
 
     name: str
+    #: the records this sink gets; ``None`` = all of them (see :class:`SinkMatch`)
+    match: SinkMatch | None = None
     batch: BatchSettings = BatchSettings()
     buffer: BufferSettings = BufferSettings()
 

@@ -44,6 +44,10 @@ DOCUMENTED: dict[str, tuple[str, frozenset[str]]] = {
     "shipper_files_refused_total": ("counter", frozenset({"reason"})),
     "shipper_server_connections_refused_total": ("counter", frozenset({"reason"})),
     "shipper_task_failures_total": ("counter", frozenset({"task"})),
+    # issue 13: configuration reloads
+    "shipper_config_last_reload_successful": ("gauge", frozenset()),
+    "shipper_config_last_reload_success_timestamp_seconds": ("gauge", frozenset()),
+    "shipper_config_reloads_total": ("counter", frozenset({"result"})),
 }
 FORBIDDEN_LABELS = {"pod", "pod_name", "pod_uid", "job", "job_id", "correlation_id",
                     "request_id", "namespace", "node", "container", "path", "file"}

@@ -1,0 +1,294 @@
+"""Hot reload: ``SIGHUP`` and ``POST /-/reload`` (README "Reload the configuration").
+
+A reload loads the configuration again (file, ``SHIPPER_*`` env and the command line's
+flags, as at start-up) and compiles all of it (:func:`shipper.validate.compile_settings`)
+in a thread. A configuration that does not compile changes nothing: the error is logged,
+``shipper_config_reloads_total{result="failure"}`` counts it and
+``shipper_config_last_reload_successful`` drops to 0.
+
+A good one is applied in-process, in the processor task between two chunks (never while a
+``put`` is in progress), by :class:`Swap`:
+
+1. when ``filters`` or ``redact`` changed, the stateful stages (dedupe) hand over what
+   they hold, to the sinks of before (otherwise the running stages stay, state and all);
+2. sinks with a new name are built and started (one that cannot start refuses the whole
+   reload, nothing changed yet);
+3. sinks removed, or whose settings changed (other than ``match``), are closed: they
+   deliver what they hold within 3/4 of ``shutdown_deadline``; what they could not is
+   released from the checkpoint's wait, logged and counted in
+   ``shipper_records_failed_total{reason="retired"}`` (a disk-buffered sink loses nothing:
+   its successor of the same name opens the same buffer);
+4. the changed sinks' successors start (one that cannot is a task failure: exit 1);
+5. the processor takes the new stages and path templates, the delivery the new sinks and
+   routes. Sinks whose settings did not change (a changed ``match`` included) keep their
+   worker and buffer.
+
+Files, parsers (multi-line records being assembled), checkpoints, the chunk queue and every
+kept sink's buffer are untouched: no line is read twice or skipped. Only ``filters``,
+``redact``, ``path_templates`` and ``sinks`` change live; a changed key elsewhere keeps its
+running value and is logged (``needs a restart``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from shipper.acks import Shares
+from shipper.config import Settings
+from shipper.errors import ConfigError, ShipperError
+from shipper.metrics import Metrics
+from shipper.supervise import describe
+
+log = logging.getLogger("shipper.reload")
+
+#: the top-level settings a reload applies; every other one needs a restart
+RELOADABLE = ("filters", "redact", "path_templates", "sinks")
+#: of ``shutdown_deadline``, the time a removed or replaced sink gets to deliver what it holds
+RETIRE_SHARE = 0.75
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a reload did (logged, counted, and the body of ``POST /-/reload``)."""
+
+    ok: bool
+    error: str = ""
+    restart_required: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": "success" if self.ok else "failure"}
+        if self.error:
+            out["error"] = self.error
+        out["changed"] = list(self.changed)
+        out["restart_required"] = list(self.restart_required)
+        return out
+
+
+class Target(Protocol):
+    """What a reload changes: the running pipeline (:class:`shipper.pipeline.Pipeline`)."""
+
+    settings: Settings
+
+    async def reconfigure(self, settings: Settings) -> None: ...
+
+
+def restart_keys(old: Settings, new: Settings) -> list[str]:
+    """Keys outside :data:`RELOADABLE` whose value changed (``server.listen``, ``paths``)."""
+    keys: list[str] = []
+    for name in type(old).model_fields:
+        before, after = getattr(old, name), getattr(new, name)
+        if name in RELOADABLE or before == after:
+            continue
+        if isinstance(before, BaseModel) and isinstance(after, BaseModel):
+            keys += [f"{name}.{sub}" for sub in type(before).model_fields
+                     if getattr(before, sub) != getattr(after, sub)] or [name]
+        else:
+            keys.append(name)
+    return keys
+
+
+def effective(old: Settings, new: Settings, keys: list[str]) -> Settings:
+    """``new`` with the running value of every section a key of ``keys`` is in."""
+    sections = {key.split(".", 1)[0] for key in keys}
+    return new.model_copy(update={name: getattr(old, name) for name in sections})
+
+
+def same_sink(old: BaseModel | None, new: BaseModel) -> bool:
+    """Whether a sink's worker can stay: equal settings but (maybe) its ``match``."""
+    if old is None or type(old) is not type(new):
+        return False
+    return old.model_copy(update={"match": None}) == new.model_copy(update={"match": None})
+
+
+class Reloader:
+    """Loads, compiles and applies a configuration; one reload at a time."""
+
+    def __init__(self, load: Callable[[], Settings], target: Target, metrics: Metrics,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._load = load
+        self._target = target
+        self._metrics = metrics
+        self._clock = clock
+        self._lock = asyncio.Lock()
+
+    async def reload(self, source: str) -> Outcome:
+        """Reload now (after any reload in progress); never raises."""
+        async with self._lock:
+            log.info("reloading the configuration", extra={"source": source})
+            try:
+                outcome = await self._reload()
+            except Exception as exc:  # noqa: BLE001 - a bug: logged with frames, counted
+                log.error("reload failed unexpectedly", extra=describe("reload", exc))
+                outcome = Outcome(False, f"unexpected {type(exc).__name__}")
+            self._account(outcome, source)
+        return outcome
+
+    def _compiled(self) -> Settings:
+        from shipper.validate import compile_settings
+
+        settings = self._load()
+        compile_settings(settings)
+        return settings
+
+    async def _reload(self) -> Outcome:
+        current = self._target.settings
+        try:
+            new = await asyncio.to_thread(self._compiled)
+        except ConfigError as exc:
+            return Outcome(False, str(exc))
+        keys = restart_keys(current, new)
+        settings = effective(current, new, keys)
+        changed = tuple(name for name in RELOADABLE
+                        if getattr(current, name) != getattr(settings, name))
+        if changed:
+            try:
+                await self._target.reconfigure(settings)
+            except (ShipperError, RuntimeError) as exc:
+                return Outcome(False, str(exc), tuple(keys))
+        return Outcome(True, "", tuple(keys), changed)
+
+    def _account(self, outcome: Outcome, source: str) -> None:
+        m: Any = self._metrics  # attributes made from METRIC_SPECS
+        m.config_reloads_total.labels(result="success" if outcome.ok else "failure").inc()
+        m.config_last_reload_successful.set(1 if outcome.ok else 0)
+        if outcome.restart_required:
+            log.warning("settings changed that need a restart; they keep their running "
+                        "values", extra={"keys": list(outcome.restart_required)})
+        if not outcome.ok:
+            log.error("configuration reload refused; the running configuration stays",
+                      extra={"source": source, "error": outcome.error})
+            return
+        m.config_last_reload_success_timestamp_seconds.set(self._clock())
+        log.info("configuration reloaded", extra={"source": source,
+                                                  "changed": list(outcome.changed)})
+
+
+@dataclass
+class ReloadHandle:
+    """For the HTTP server, built before the pipeline: the reloader once there is one."""
+
+    reloader: Reloader | None = None
+
+    async def reload(self, source: str) -> Outcome:
+        if self.reloader is None:
+            return Outcome(False, "reload is not available yet")
+        return await self.reloader.reload(source)
+
+
+def mark_loaded(metrics: Metrics, clock: Callable[[], float] = time.time) -> None:
+    """The configuration loaded at start-up counts as the last successful load."""
+    m: Any = metrics
+    m.config_last_reload_successful.set(1)
+    m.config_last_reload_success_timestamp_seconds.set(clock())
+
+
+class Pipe(Protocol):
+    """What :class:`Swap` needs of the delivery (:class:`shipper.delivery.Delivery`)."""
+
+    sinks: list[Any]
+    shares: list[Shares]
+    processor: Any
+
+    async def drain_stages(self) -> None: ...
+
+    def replace_sinks(self, sinks: list[Any], router: Any, shares: list[Shares]) -> None: ...
+
+
+@dataclass
+class Swap:
+    """Applies ``new`` over ``old`` in the processor task (see the module docstring)."""
+
+    old: Settings
+    new: Settings
+    pipe: Pipe
+    build: Callable[[Any], Any]  # sink settings -> an unstarted worker
+    stages: list[Any] | None  # None: the filters did not change, the stages stay
+    router: Any
+    metrics: Metrics
+
+    @classmethod
+    def of(cls, old: Settings, new: Settings, *, pipe: Pipe, fates: Any, metrics: Metrics,
+           clock: Callable[[], float]) -> Swap:
+        """The swap to ``new``: its stages and routes built now, its sinks when applied."""
+        from shipper.filters import build_filter_stages
+        from shipper.routes import Router
+        from shipper.sinks import build_sink
+
+        def build(settings: Any) -> Any:
+            return build_sink(settings, metrics=metrics, clock=clock, state_dir=old.state_dir)
+
+        stages = None  # the running stages (and what they hold) stay
+        if (old.filters, old.redact) != (new.filters, new.redact):
+            stages = build_filter_stages(new.filters, new.redact, fates=fates,
+                                         clock=pipe.processor.clock)
+        router = Router([sink.match for sink in new.sinks], fates, clock)
+        return cls(old, new, pipe, build, stages, router, metrics)
+
+    async def apply(self) -> None:
+        if self.stages is not None:
+            await self.pipe.drain_stages()
+        workers = {w.name: (w, s) for w, s in zip(self.pipe.sinks, self.pipe.shares)}
+        before = {s.name: s for s in self.old.sinks}
+        kept = {s.name for s in self.new.sinks
+                if s.name in workers and same_sink(before.get(s.name), s)}
+        added = [s for s in self.new.sinks if s.name not in workers]
+        fresh = {s.name: w for s, w in zip(added, await self._start_added(added))}
+        deadline = RETIRE_SHARE * self.old.shutdown_deadline
+        for name, (worker, held) in workers.items():
+            if name not in kept:
+                await self._retire(worker, held, deadline)
+        for s in self.new.sinks:
+            if s.name not in kept and s.name not in fresh:
+                fresh[s.name] = await self._start(s)
+        sinks = [workers[s.name][0] if s.name in kept else fresh[s.name] for s in self.new.sinks]
+        shares = [workers[s.name][1] if s.name in kept else Shares() for s in self.new.sinks]
+        processor = self.pipe.processor
+        processor.reconfigure(self.new, processor.stages if self.stages is None else self.stages)
+        self.pipe.replace_sinks(sinks, self.router, shares)
+
+    async def _start_added(self, added: list[Any]) -> list[Any]:
+        """Start the new sinks; one that cannot refuses the reload (nothing changed)."""
+        started: list[Any] = []
+        for settings in added:
+            worker = self.build(settings)
+            try:
+                await worker.start()
+            except Exception as exc:  # noqa: BLE001 - refuses the reload, said in its error
+                for other in started:
+                    await self._retire(other, Shares(), 1.0)
+                raise ConfigError(f"cannot start: {type(exc).__name__}: {exc}",
+                                  key=f"sinks.{settings.name}") from None
+            started.append(worker)
+        return started
+
+    async def _start(self, settings: Any) -> Any:
+        """A changed sink's successor; failing now (its predecessor is closed) is fatal."""
+        worker = self.build(settings)
+        try:
+            await worker.start()
+        except Exception as exc:
+            raise RuntimeError(f"sink {settings.name} could not start after a reload") from exc
+        return worker
+
+    async def _retire(self, worker: Any, shares: Shares, deadline: float) -> None:
+        try:
+            await worker.close(deadline)
+        except Exception as exc:  # noqa: BLE001 - a worker that died: its records released below
+            log.warning("sink failed while closing for a reload",
+                        extra={"sink": worker.name, "error": type(exc).__name__})
+        released = shares.release()
+        if released:
+            failed: Any = self.metrics
+            failed.records_failed_total.labels(sink=worker.name, reason="retired").inc(released)
+            log.warning("sink removed or replaced by a reload could not deliver everything "
+                        "in time; those records are not sent to it",
+                        extra={"sink": worker.name, "records": released})
+
