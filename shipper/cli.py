@@ -1,4 +1,5 @@
-"""Command line: ``shipper run``, ``shipper explain``, ``shipper config show``, ``shipper validate``.
+"""Command line: ``shipper run``, ``shipper explain``, ``shipper config show``,
+``shipper validate``.
 
 Exit codes: 0 done, 1 runtime failure (a failed pipeline task or sink, logged as ``task
 failed``), 2 bad configuration (one clear line on stderr, never a traceback).

@@ -91,8 +91,10 @@ _HELP = {
     "shipper_server_connections_refused_total":
         "HTTP connections closed by the server's caps, by reason",
     "shipper_task_failures_total": "Pipeline tasks that failed with an unexpected error, by task",
-    "shipper_config_last_reload_successful": "Whether the last configuration reload succeeded (1) or not (0)",
-    "shipper_config_last_reload_success_timestamp_seconds": "Time of the last successful configuration load (start-up or reload)",
+    "shipper_config_last_reload_successful":
+        "Whether the last configuration reload succeeded (1) or not (0)",
+    "shipper_config_last_reload_success_timestamp_seconds":
+        "Time of the last successful configuration load (start-up or reload)",
     "shipper_config_reloads_total": "Configuration reloads, by result (success, failure)",
 }
 
@@ -134,6 +136,9 @@ class Metrics:
     files_refused_total: Counter
     server_connections_refused_total: Counter
     task_failures_total: Counter
+    config_last_reload_successful: Gauge
+    config_last_reload_success_timestamp_seconds: Gauge
+    config_reloads_total: Counter
 
     def __init__(self, registry: CollectorRegistry | None = None, *,
                  collectors: bool = True) -> None:

@@ -235,12 +235,12 @@ class Swap:
     async def apply(self) -> None:
         if self.stages is not None:
             await self.pipe.drain_stages()
-        workers = {w.name: (w, s) for w, s in zip(self.pipe.sinks, self.pipe.shares)}
+        workers = {w.name: (w, s) for w, s in zip(self.pipe.sinks, self.pipe.shares, strict=True)}
         before = {s.name: s for s in self.old.sinks}
         kept = {s.name for s in self.new.sinks
                 if s.name in workers and same_sink(before.get(s.name), s)}
         added = [s for s in self.new.sinks if s.name not in workers]
-        fresh = {s.name: w for s, w in zip(added, await self._start_added(added))}
+        fresh = {s.name: w for s, w in zip(added, await self._start_added(added), strict=True)}
         deadline = RETIRE_SHARE * self.old.shutdown_deadline
         for name, (worker, held) in workers.items():
             if name not in kept:

@@ -33,13 +33,17 @@ _SHARD, _SHARD_CAMEL = SHARD_KEYS
 
 
 def to_shard_index(value: object) -> int | None:
-    """An int shard index from an int or a digit string, else ``None``."""
+    """An int shard index from an int or an ASCII digit string, else ``None`` (``"¹"`` is
+    a digit to ``str.isdigit`` but not to ``int``)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text[:1] == "-" else text
+        if digits.isascii() and digits.isdigit():
+            return int(text)
     return None
 
 

@@ -61,7 +61,7 @@ class SinkMatch(Model):
     min_level: LevelName | None = None
 
     @model_validator(mode="after")
-    def _known_fields(self) -> "SinkMatch":
+    def _known_fields(self) -> SinkMatch:
         check_match_fields(self.fields)
         return self
 

@@ -73,6 +73,14 @@ def test_to_shard_index_rejects_booleans_and_text():
     assert to_shard_index(True) is None
     assert to_shard_index("x1") is None
     assert to_shard_index(" 7 ") == 7
+    assert to_shard_index("-3") == -3
+
+
+def test_to_shard_index_rejects_non_ascii_digits_and_doubled_signs():
+    """``"¹"`` and ``"٣"`` are digits to ``str.isdigit`` but ``int`` refuses the first;
+    ``"--5"`` passed a ``lstrip("-")`` check: none may raise, all are not an index."""
+    for text in ("¹", "٣", "--5", "-", ""):
+        assert to_shard_index(text) is None
 
 
 def test_k8s_fragment_is_attached():
