@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from shipper.buffer.settings import BufferSettings
+from shipper.record_fields import field_leaf
 from shipper.units import Duration, Model, Size
 
 #: record fields whose values are unbounded: never a Loki stream label
@@ -154,14 +155,6 @@ def _default_structured_metadata() -> dict[str, str]:
     return {"level": "level", "job_id": "job_id", "correlation_id": "correlation_id",
             "shard_index": "shard_index", "pod": "k8s.pod", "node": "k8s.node",
             "trace_id": "trace_id", "span_id": "span_id"}
-
-
-def field_leaf(path: str) -> str:
-    """The name a field path refers to (``k8s.pod`` -> ``pod``; label keys kept whole)."""
-    for prefix in ("k8s.labels.", "k8s.annotations."):
-        if path.startswith(prefix):
-            return path[len(prefix):]
-    return path.rsplit(".", 1)[-1] if not path.startswith("file") else "file"
 
 
 #: Loki's tenant ID rules: at most 150 of these characters, not "." or ".."
