@@ -24,7 +24,8 @@ Two call sites read paths differently today, so the difference is an explicit op
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from shipper.record import LEVEL_RANK, TOP_LEVEL_FIELDS, Record
@@ -42,6 +43,7 @@ SCALAR_FIELDS = TOP_LEVEL_FIELDS - {"attributes", "k8s", "file"}
 #: sections whose keys are taken whole after the prefix (label keys contain dots)
 _WHOLE_KEY_SECTIONS = ("labels", "annotations")
 _ATTRIBUTES = "attributes."
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 _RULE_FIELD = re.compile(
     rf"^(raw|{'|'.join(sorted(SCALAR_FIELDS))}|file\.path"
     r"|k8s\.[A-Za-z_]+|k8s\.(labels|annotations)\..+|attributes\..+)$"
@@ -128,23 +130,29 @@ def _raw(record: Record) -> Any:
     return record.get("_raw")
 
 
+# The getters below read with ``(value or _EMPTY).get(key)``: a missing or falsy value
+# reads on as empty, and a value that is not a dict (record values come from JSON: only
+# dicts have ``get``) raises AttributeError, read as ``None``. A ``try`` costs nothing
+# when nothing is raised; this measured as fast as the getters it replaced, or faster.
+
 def _bare(name: str) -> Getter:
     def get(record: Record) -> Any:
         if name in record:
             return record[name]
-        attrs = record.get("attributes")
-        return attrs.get(name) if isinstance(attrs, dict) else None
+        try:
+            return (record.get("attributes") or _EMPTY).get(name)
+        except AttributeError:
+            return None
 
     return get
 
 
 def _section_key(section: str, key: str) -> Getter:
     def get(record: Record) -> Any:
-        k8s = record.get("k8s")
-        if not isinstance(k8s, dict):
+        try:
+            return ((record.get("k8s") or _EMPTY).get(section) or _EMPTY).get(key)
+        except AttributeError:
             return None
-        values = k8s.get(section)
-        return values.get(key) if isinstance(values, dict) else None
 
     return get
 
@@ -154,10 +162,11 @@ def _attribute(key: str) -> Getter:
     nested = compile_walk(key) if "." in key else None
 
     def get(record: Record) -> Any:
-        attrs = record.get("attributes")
-        if not isinstance(attrs, dict):
+        try:
+            attrs = record.get("attributes") or _EMPTY
+            value = attrs.get(key)
+        except AttributeError:
             return None
-        value = attrs.get(key)
         if value is None and nested is not None:
             return nested(attrs)
         return value
@@ -167,27 +176,34 @@ def _attribute(key: str) -> Getter:
 
 def _walk1(key: str) -> Walk:
     def get(value: Any) -> Any:
-        return value.get(key) if isinstance(value, dict) else None
+        try:
+            return value.get(key)
+        except AttributeError:
+            return None
 
     return get
 
 
 def _walk2(first: str, second: str) -> Walk:
     def get(value: Any) -> Any:
-        if not isinstance(value, dict):
+        try:
+            return (value.get(first) or _EMPTY).get(second)
+        except AttributeError:
             return None
-        value = value.get(first)
-        return value.get(second) if isinstance(value, dict) else None
 
     return get
 
 
 def _walk_n(keys: tuple[str, ...]) -> Walk:
+    head, rest = keys[0], keys[1:]
+
     def get(value: Any) -> Any:
-        for key in keys:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(key)
+        try:
+            value = value.get(head)
+            for key in rest:
+                value = (value or _EMPTY).get(key)
+        except AttributeError:
+            return None
         return value
 
     return get
