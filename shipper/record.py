@@ -1,4 +1,4 @@
-"""The common record schema and helpers to read fields by dotted path.
+"""The common record schema (fields by path: :mod:`shipper.record_fields`).
 
 A record is a plain ``dict`` (measured faster than dataclasses on the hot path) with
 these keys; only ``timestamp``, ``level``, ``message``, ``attributes``, ``k8s`` and
@@ -39,35 +39,6 @@ TOP_LEVEL_FIELDS = frozenset(
      "shard_index", "stream", "trace_id", "span_id", "attributes", "k8s", "file"}
 )
 INTERNAL_PREFIX = "_"
-
-
-def level_rank(record: Record) -> int:
-    """Rank of the record's level (``info`` when unknown)."""
-    return LEVEL_RANK.get(record.get("level", "info"), 2)
-
-
-def is_warning_or_above(record: Record) -> bool:
-    return level_rank(record) >= WARNING_RANK
-
-
-def get_field(record: Record, path: str) -> Any:
-    """Value at a dotted path (``attributes.user``, ``k8s.labels.app``), else ``None``.
-
-    A bare name that is not a top-level field is looked up in ``attributes``.
-    """
-    if "." not in path:
-        if path in record:
-            return record[path]
-        attrs = record.get("attributes")
-        return attrs.get(path) if attrs else None
-    value: Any = record
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-        if value is None:
-            return None
-    return value
 
 
 def public_view(record: Record) -> Record:

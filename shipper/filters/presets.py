@@ -13,7 +13,8 @@ from typing import Any
 from shipper.filters.prescan import BatchScan, BatchTexts, Screen, ci_literal, escape
 from shipper.filters.requests import Request, request_of
 from shipper.filters.settings import FilterSettings
-from shipper.record import LEVEL_RANK, WARNING_RANK, Record
+from shipper.record import WARNING_RANK, Record
+from shipper.record_fields import record_rank
 from shipper.stages import Fates
 
 _AUTH_OK = re.compile(
@@ -139,7 +140,7 @@ class NoiseStage:
         return self._judge(record)
 
     def _judge(self, record: Record) -> Record | None:
-        if LEVEL_RANK.get(record.get("level", "info"), 2) >= WARNING_RANK:
+        if record_rank(record) >= WARNING_RANK:
             return record
         preset = self.classify(record)
         if preset is None:

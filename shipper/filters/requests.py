@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shipper.record import Record
+from shipper.record_fields import Walk, compile_walk
 
 METHOD_KEYS = ("method", "http.method", "request_method", "http_method", "http.request.method",
                "request.method", "req.method", "verb", "httpMethod", "requestMethod")
@@ -45,9 +46,11 @@ _METHOD_HINT = re.compile(rf"(?:{_METHODS}) ")
 Request = tuple[str, str, "int | None", str]
 
 
-_SPLIT = {key: key.split(".") for key in (*METHOD_KEYS, *PATH_KEYS, *STATUS_KEYS, *AGENT_KEYS)
-          if "." in key}
-_NESTED_ROOTS = frozenset(parts[0] for parts in _SPLIT.values())
+#: a nested reading of each dotted key (``http.method`` -> ``attributes["http"]["method"]``)
+_NESTED: dict[str, Walk] = {
+    key: compile_walk(key) for key in (*METHOD_KEYS, *PATH_KEYS, *STATUS_KEYS, *AGENT_KEYS)
+    if "." in key}
+_NESTED_ROOTS = frozenset(key.split(".", 1)[0] for key in _NESTED)
 _KINDS = (METHOD_KEYS, PATH_KEYS, STATUS_KEYS, AGENT_KEYS)
 #: keys that can change a lookup once the first spelling of each field is known
 _SECONDARY = frozenset(key for keys in _KINDS for key in keys[1:]) | _NESTED_ROOTS
@@ -77,20 +80,12 @@ def _lookup(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
 
 def _lookup_nested(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
     for key in keys:
-        parts = _SPLIT.get(key)
-        if parts is not None:
-            value = _nested(attrs, parts)
+        walk = _NESTED.get(key)
+        if walk is not None:
+            value = walk(attrs)
             if value is not None:
                 return value
     return None
-
-
-def _nested(value: Any, parts: list[str]) -> Any:
-    for part in parts:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def _status(value: Any) -> int | None:

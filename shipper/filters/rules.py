@@ -4,43 +4,24 @@ A rule's ``match`` maps a field to a regex (``re.search``); every field must mat
 names: ``message``, ``logger``, ``level``, ``raw`` (the original line), top-level fields
 such as ``job_id``, ``attributes.<key>`` (a flat key, dots allowed, else a nested path),
 ``k8s.labels.<key>`` / ``k8s.annotations.<key>`` (label keys may contain dots) and
-``k8s.<field>``. Non-string values are matched on ``str(value)``; a missing field never
-matches.
+``k8s.<field>`` (the grammar of :mod:`shipper.record_fields`, with ``raw`` and flat keys).
+Non-string values are matched on ``str(value)``; a missing field never matches.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from shipper.filters.settings import DropRule, SampleRule
-from shipper.record import LEVEL_RANK, WARNING_RANK, Record, get_field
+from shipper.record import LEVEL_RANK, WARNING_RANK, Record
+from shipper.record_fields import Getter, compile_getter, record_rank
 from shipper.stages import Fates
-
-Getter = Callable[[Record], Any]
 
 
 def field_getter(name: str) -> Getter:
     """A function reading field ``name`` of a record (see the module docstring)."""
-    if name == "raw":
-        return lambda record: record.get("_raw")
-    for prefix in ("k8s.labels.", "k8s.annotations."):
-        if name.startswith(prefix):
-            section, key = prefix.split(".")[1], name[len(prefix):]
-            return lambda record: ((record.get("k8s") or {}).get(section) or {}).get(key)
-    if name.startswith("attributes."):
-        key = name[len("attributes."):]
-        return lambda record: _attribute(record, key)
-    return lambda record: get_field(record, name)
-
-
-def _attribute(record: Record, key: str) -> Any:
-    attrs = record.get("attributes") or {}
-    value = attrs.get(key)
-    if value is None and "." in key:
-        value = get_field(record, "attributes." + key)
-    return value
+    return compile_getter(name, raw=True, flat_keys=True)
 
 
 def _text(value: Any) -> str | None:
@@ -65,7 +46,7 @@ class Matcher:
 
 def guarded(record: Record, allow_warning: bool) -> bool:
     """True when the warning guard protects this record from the rule."""
-    return not allow_warning and LEVEL_RANK.get(record.get("level", "info"), 2) >= WARNING_RANK
+    return not allow_warning and record_rank(record) >= WARNING_RANK
 
 
 class MinLevelStage:
@@ -77,7 +58,7 @@ class MinLevelStage:
         self._fates = fates
 
     def __call__(self, record: Record) -> Record | None:
-        if LEVEL_RANK.get(record.get("level", "info"), 2) >= self._rank:
+        if record_rank(record) >= self._rank:
             return record
         self._fates.dropped(record, "min_level", self._rule)
         return None

@@ -35,15 +35,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from shipper.filters.secrets import RULE_NAMES
+from shipper.record_fields import is_rule_field
 from shipper.units import Duration, Model, compile_regex
 
 LevelName = Literal["trace", "debug", "info", "warning", "error", "critical"]
 PRESET_NAMES = ("health", "polling", "auth_success", "third_party")
 BUILTIN_REDACTIONS = RULE_NAMES
-_FIELD = re.compile(
-    r"^(raw|message|logger|level|job_id|correlation_id|shard_index|stream|timestamp"
-    r"|file\.path|k8s\.[A-Za-z_]+|k8s\.(labels|annotations)\..+|attributes\..+)$"
-)
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
 
@@ -102,7 +99,7 @@ def check_match_fields(fields: Iterable[str]) -> None:
     """``ValueError`` naming the first field a rule's ``match`` cannot read (also used by
     a sink's ``match``, :class:`shipper.sinks.settings.SinkMatch`)."""
     for key in fields:
-        if not _FIELD.match(key):
+        if not is_rule_field(key):
             raise ValueError(
                 f"unknown field {key!r} (use message, logger, level, raw, job_id, "
                 "attributes.<key>, k8s.labels.<key>, ...)")

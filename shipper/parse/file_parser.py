@@ -11,17 +11,16 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from shipper.config import ParseSettings
 from shipper.parse import pem
 from shipper.parse.detect import LineParser
 from shipper.parse.multiline import BLOCK_INITIALS, NONE, MultilineJoiner, start_state
-from shipper.parse.runtime import RuntimeUnwrapper, detect_runtime
+from shipper.parse.runtime import RuntimeFormat, RuntimeUnwrapper, detect_runtime
 from shipper.parse.timestamps import TimestampNormalizer, format_epoch
 from shipper.record import Record
 
-RuntimeChoice = Literal["auto", "cri", "docker", "plain"]
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
@@ -39,7 +38,7 @@ class ParseCounts:
         return formats, errors
 
 
-def runtime_format_for(path: str, formats: Mapping[str, RuntimeChoice]) -> RuntimeChoice:
+def runtime_format_for(path: str, formats: Mapping[str, RuntimeFormat]) -> RuntimeFormat:
     """The ``parse.formats`` override whose glob matches ``path`` (or its tail), else auto."""
     for pattern, choice in formats.items():
         if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path, "*/" + pattern):
@@ -52,12 +51,12 @@ class FileParser:
 
     def __init__(self, path: str, settings: ParseSettings, counts: ParseCounts,
                  clock: Callable[[], float] = time.time,
-                 runtime_format: RuntimeChoice = "auto") -> None:
+                 runtime_format: RuntimeFormat = "auto") -> None:
         self._path = path
         self._counts = counts
         self._clock = clock
         self._multiline = settings.multiline
-        self._runtime: RuntimeChoice = runtime_format
+        self._runtime: RuntimeFormat = runtime_format
         self._unwrapper: RuntimeUnwrapper | None = None
         if runtime_format in ("cri", "docker"):
             self._unwrapper = RuntimeUnwrapper(runtime_format, settings.multiline.max_bytes,

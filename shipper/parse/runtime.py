@@ -14,7 +14,12 @@ from typing import Literal, NamedTuple
 
 import orjson
 
-RuntimeFormat = Literal["auto", "cri", "docker", "plain"]
+#: the runtimes that wrap each line (``RuntimeUnwrapper``)
+WrapperFormat = Literal["cri", "docker"]
+#: what ``detect_runtime`` decides from a file's first line
+DetectedFormat = Literal[WrapperFormat, "plain"]
+#: a file's runtime format as configured (``parse.formats``): ``auto`` detects it
+RuntimeFormat = Literal["auto", DetectedFormat]
 
 _CRI = re.compile(
     rb"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})) "
@@ -50,7 +55,7 @@ class _Partial:
         self.time = time
 
 
-def detect_runtime(first_line: bytes) -> Literal["cri", "docker", "plain"]:
+def detect_runtime(first_line: bytes) -> DetectedFormat:
     """Which wrapper a file uses, judged from its first non-empty line."""
     if first_line.startswith(b'{"log":'):
         try:
@@ -68,7 +73,7 @@ def detect_runtime(first_line: bytes) -> Literal["cri", "docker", "plain"]:
 class RuntimeUnwrapper:
     """Unwraps one file's CRI or docker lines; holds partial pieces per stream."""
 
-    def __init__(self, kind: Literal["cri", "docker"], max_bytes: int,
+    def __init__(self, kind: WrapperFormat, max_bytes: int,
                  errors: Counter[str]) -> None:
         self.kind = kind
         self._max_bytes = max_bytes

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from shipper.record import LEVEL_RANK, Record
+from shipper.record_fields import record_rank
 from shipper.server import events
 from shipper.server.events import JobEvent
 from shipper.server.settings import MIB, ServerSettings
@@ -155,7 +156,7 @@ class JobTracker:
             event = events.detect(record)
             if event is not None:
                 self._apply(job, event, record)
-            elif LEVEL_RANK.get(record.get("level", "info"), 2) >= ERROR_RANK:
+            elif record_rank(record) >= ERROR_RANK:
                 self._set_error(job, events.shorten(record.get("message"), events.MAX_TEXT),
                                 record.get("timestamp"))
         self._shrink()

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import orjson
 
 from shipper.errors import ShipperError
-from shipper.record import LEVEL_RANK, Record, get_field, public_view
+from shipper.record import LEVEL_RANK, Record, public_view
+from shipper.record_fields import compile_getter, record_rank
 from shipper.server.settings import MIB, ServerSettings
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ RECORD_OVERHEAD = 512
 #: the fields a record that cannot be encoded keeps in the ring and on the wire
 _PLAIN_FIELDS = ("timestamp", "level", "message", "logger", "job_id", "correlation_id",
                  "shard_index", "stream", "k8s", "file")
+#: the tail filter's fields: the record's own, else the attribute of that name
+_JOB_ID = compile_getter("job_id")
+_CORRELATION_ID = compile_getter("correlation_id")
 
 
 class TailBusyError(ShipperError):
@@ -63,12 +67,12 @@ class TailFilter:
         )
 
     def matches(self, record: Record) -> bool:
-        if self.min_rank and LEVEL_RANK.get(record.get("level", "info"), 2) < self.min_rank:
+        if self.min_rank and record_rank(record) < self.min_rank:
             return False
-        if self.job_id is not None and _text(get_field(record, "job_id")) != self.job_id:
+        if self.job_id is not None and _text(_JOB_ID(record)) != self.job_id:
             return False
         if (self.correlation_id is not None
-                and _text(get_field(record, "correlation_id")) != self.correlation_id):
+                and _text(_CORRELATION_ID(record)) != self.correlation_id):
             return False
         return self.logger is None or _logger_matches(record.get("logger"), self.logger)
 

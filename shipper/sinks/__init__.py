@@ -6,6 +6,7 @@ buffer is full) and ``async close(deadline)``; see ``docs/ARCHITECTURE.md`` "Sin
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 from shipper.errors import ConfigError
 from shipper.metrics import Metrics
 from shipper.sinks.allocator import return_big_blocks
+from shipper.sinks.settings import SINK_MODEL_OF
 
 log = logging.getLogger("shipper.sinks")
 
@@ -52,22 +54,8 @@ def _disk_buffer(settings: Any, *, metrics: Metrics, clock: Callable[[], float],
 
 
 def _worker_class(kind: str) -> Any:
-    if kind == "stdout":
-        from shipper.sinks.stdout import StdoutSink
-        return StdoutSink
-    if kind == "http":
-        from shipper.sinks.http_ndjson import HttpSink
-        return HttpSink
-    if kind == "loki":
-        from shipper.sinks.loki import LokiSink
-        return LokiSink
-    if kind == "datadog":
-        from shipper.sinks.datadog import DatadogSink
-        return DatadogSink
-    if kind == "forward":
-        from shipper.sinks.forward import ForwardSink
-        return ForwardSink
-    if kind == "otlp":
-        from shipper.sinks.otlp import OtlpSink
-        return OtlpSink
-    raise ConfigError(f"unknown sink type {kind!r}", key="sinks")
+    model = SINK_MODEL_OF.get(kind)
+    if model is None:
+        raise ConfigError(f"unknown sink type {kind!r}", key="sinks")
+    module, _, name = model.worker.partition(":")
+    return getattr(importlib.import_module(module), name)

@@ -36,10 +36,11 @@ from shipper.errors import (
     RetryableSinkError,
 )
 from shipper.record import Record, public_view
+from shipper.record_fields import first_of
 from shipper.sinks.auth import resolve_secret
 from shipper.sinks.base import Payload
 from shipper.sinks.datadog_tags import pod_tags
-from shipper.sinks.fields import first_of, rfc3339_to_ns, shorten_text, truncate_utf8
+from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
 from shipper.sinks.http import compress, parse_retry_after
 from shipper.sinks.http_post import HttpPostSink
 from shipper.sinks.settings import DatadogSinkSettings

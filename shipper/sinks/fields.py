@@ -1,51 +1,10 @@
-"""Small pure helpers the encoders share: field getters, timestamps, UTF-8 safe truncation."""
+"""Small pure helpers the encoders share: timestamps, UTF-8 safe truncation (field getters
+are :mod:`shipper.record_fields`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-
-from shipper.record import Record
-
-Getter = Callable[[Record], Any]
-
-
-def compile_path(path: str) -> Getter:
-    """A getter for a dotted field path; ``k8s.labels.<key>`` keeps ``<key>`` whole
-    (Kubernetes label keys contain dots: ``app.kubernetes.io/name``)."""
-    for prefix in ("k8s.labels.", "k8s.annotations."):
-        if path.startswith(prefix):
-            section, key = prefix.split(".")[1], path[len(prefix):]
-            return lambda r: ((r.get("k8s") or {}).get(section) or {}).get(key)
-    parts = path.split(".")
-    if len(parts) == 1:
-        name = parts[0]
-        return lambda r: r[name] if name in r else (r.get("attributes") or {}).get(name)
-
-    def get(record: Record) -> Any:
-        value: Any = record
-        for part in parts:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(part)
-        return value
-
-    return get
-
-
-def first_of(paths: list[str]) -> Getter:
-    """A getter returning the first non-empty value among several paths."""
-    getters = [compile_path(p) for p in paths]
-
-    def get(record: Record) -> Any:
-        for getter in getters:
-            value = getter(record)
-            if value not in (None, ""):
-                return value
-        return None
-
-    return get
 
 
 def rfc3339_to_ns(value: Any) -> int | None:

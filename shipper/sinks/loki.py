@@ -29,17 +29,11 @@ import orjson
 
 from shipper.errors import FatalSinkError
 from shipper.record import Record, public_view
+from shipper.record_fields import Getter, compile_getter, first_of
 from shipper.sinks.auth import auth_headers
 from shipper.sinks.base import Payload
 from shipper.sinks.batch import Lines
-from shipper.sinks.fields import (
-    Getter,
-    compile_path,
-    first_of,
-    rfc3339_to_ns,
-    shorten_text,
-    truncate_utf8,
-)
+from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
 from shipper.sinks.http_post import HttpPostSink
 from shipper.sinks.loki_labels import FALLBACK_LABELS, StreamLabeler, label_string
 from shipper.sinks.loki_order import Entry, OrderPolicy, StreamClock
@@ -83,7 +77,7 @@ class LokiEncoder:
         self.tenant_of = TenantOf(settings)
         self.demoted = self.labeler.demoted
         self._meta: list[tuple[str, Getter]] = [
-            (n, compile_path(p)) for n, p in settings.structured_metadata.items()]
+            (n, compile_getter(p)) for n, p in settings.structured_metadata.items()]
         self._meta += [(n, first_of(settings.labels[n])) for n in self.demoted
                        if n not in settings.structured_metadata]
 

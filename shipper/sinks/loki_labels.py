@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from shipper.record import Record
-from shipper.sinks.fields import Getter, first_of
+from shipper.record_fields import Getter, first_of
 from shipper.sinks.settings import LokiSinkSettings, is_unbounded
 
 FALLBACK_LABELS = {"job": "shipper"}  # Loki rejects a stream without labels

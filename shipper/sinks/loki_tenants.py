@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from shipper.record import Record
-from shipper.sinks.fields import compile_path
+from shipper.record_fields import compile_getter
 from shipper.sinks.settings import LokiSinkSettings, valid_tenant
 
 
@@ -21,7 +21,7 @@ class TenantOf:
 
     def __init__(self, settings: LokiSinkSettings) -> None:
         self.default = settings.tenant_id
-        self._get = compile_path(settings.tenant_from) if settings.tenant_from else None
+        self._get = compile_getter(settings.tenant_from) if settings.tenant_from else None
         self.counts: Counter[str] = Counter()
 
     @property

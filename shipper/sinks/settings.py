@@ -12,13 +12,14 @@ import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from shipper.buffer.settings import BufferSettings
 from shipper.filters.settings import LevelName, Regex, check_match_fields
+from shipper.record_fields import field_leaf
 from shipper.units import Duration, Model, Size
 
 #: record fields whose values are unbounded: never a Loki stream label
@@ -74,6 +75,8 @@ class SinkMatch(Model):
 class _SinkCommon(Model):
     """What every sink has: a name, batch limits, a buffer of its own and a route."""
 
+    #: the worker class (``module:Class``), imported only when a sink of the type is built
+    worker: ClassVar[str]
     name: str
     #: the records this sink gets; ``None`` = all of them (see :class:`SinkMatch`)
     match: SinkMatch | None = None
@@ -133,6 +136,7 @@ class StdoutSinkSettings(_SinkCommon):
     and ``batch.max_bytes`` (1 MiB)."""
 
     type: Literal["stdout"] = "stdout"
+    worker: ClassVar[str] = "shipper.sinks.stdout:StdoutSink"
     name: str = "stdout"
     batch: BatchSettings = BatchSettings(max_records=512, max_wait=0.2)
 
@@ -159,6 +163,7 @@ class HttpSinkSettings(_HttpSettings, _BasicOrBearerAuth):
     """POST NDJSON batches with a content-derived ``Idempotency-Key``."""
 
     type: Literal["http"] = "http"
+    worker: ClassVar[str] = "shipper.sinks.http_ndjson:HttpSink"
     name: str = "http"
     compression: Literal["gzip", "zstd", "none"] = "gzip"
     idempotency_header: str = "Idempotency-Key"
@@ -179,14 +184,6 @@ def _default_structured_metadata() -> dict[str, str]:
     return {"level": "level", "job_id": "job_id", "correlation_id": "correlation_id",
             "shard_index": "shard_index", "pod": "k8s.pod", "node": "k8s.node",
             "trace_id": "trace_id", "span_id": "span_id"}
-
-
-def field_leaf(path: str) -> str:
-    """The name a field path refers to (``k8s.pod`` -> ``pod``; label keys kept whole)."""
-    for prefix in ("k8s.labels.", "k8s.annotations."):
-        if path.startswith(prefix):
-            return path[len(prefix):]
-    return path.rsplit(".", 1)[-1] if not path.startswith("file") else "file"
 
 
 #: Loki's tenant ID rules: at most 150 of these characters, not "." or ".."
@@ -212,6 +209,7 @@ class LokiSinkSettings(_HttpSettings, _BasicOrBearerAuth):
     """Grafana Loki ``/loki/api/v1/push`` (protobuf + snappy, or JSON)."""
 
     type: Literal["loki"] = "loki"
+    worker: ClassVar[str] = "shipper.sinks.loki:LokiSink"
     name: str = "loki"
     concurrency: int = Field(1, ge=1, le=64)
     encoding: Literal["protobuf", "json"] = "protobuf"
@@ -288,6 +286,7 @@ class DatadogSinkSettings(_HttpSettings):
     """Datadog logs intake ``/api/v2/logs``; ``url`` defaults from ``site``."""
 
     type: Literal["datadog"] = "datadog"
+    worker: ClassVar[str] = "shipper.sinks.datadog:DatadogSink"
     name: str = "datadog"
     url: str = ""
     site: str = "datadoghq.com"
@@ -325,6 +324,7 @@ class OtlpSinkSettings(_HttpSettings, _BasicOrBearerAuth):
     """OpenTelemetry OTLP/HTTP logs: ``POST {url}/v1/logs`` (protobuf or JSON)."""
 
     type: Literal["otlp"] = "otlp"
+    worker: ClassVar[str] = "shipper.sinks.otlp:OtlpSink"
     name: str = "otlp"
     encoding: Literal["protobuf", "json"] = "protobuf"
     compression: Literal["gzip", "none"] = "gzip"
@@ -342,6 +342,7 @@ class ForwardSinkSettings(_WorkerSettings):
     user auth when ``shared_key`` is set."""
 
     type: Literal["forward"] = "forward"
+    worker: ClassVar[str] = "shipper.sinks.forward:ForwardSink"
     name: str = "forward"
     url: str = "tcp://127.0.0.1:24224"
     tag: str = "shipper"
@@ -387,7 +388,11 @@ SinkSettings = Annotated[
     Field(discriminator="type"),
 ]
 
-SINK_TYPES = ("stdout", "http", "loki", "datadog", "forward", "otlp")
+#: every sink type's settings model: the one list of sink types (``type`` is each
+#: model's discriminator, ``worker`` its worker class)
+SINK_MODELS: tuple[type[_SinkCommon], ...] = get_args(get_args(SinkSettings)[0])
+SINK_TYPES: tuple[str, ...] = tuple(model.model_fields["type"].default for model in SINK_MODELS)
+SINK_MODEL_OF: dict[str, type[_SinkCommon]] = dict(zip(SINK_TYPES, SINK_MODELS, strict=True))
 
 
 def parse_sink_flag(flag: str) -> dict[str, Any]:

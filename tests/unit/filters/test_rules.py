@@ -105,3 +105,14 @@ def test_presets_from_env(monkeypatch):
     monkeypatch.setenv("SHIPPER_FILTERS__PRESETS__HEALTH", "false")
     presets = load_settings().filters.presets
     assert presets.enabled() == ["polling", "auth_success", "third_party"]
+
+
+def test_drop_rule_on_trace_id_is_accepted_and_matches(fates):
+    """Rule field names follow the record's top-level fields: trace_id/span_id (added with
+    the OTLP sink) may be matched like job_id."""
+    stage = drop_stage([{"name": "t", "match": {"trace_id": "^4bf9", "span_id": "^00f0"}}], fates)
+    record = make_record()
+    record.update(trace_id="4bf92f3577b34da6a3ce929d0e0e4736", span_id="00f067aa0ba902b7")
+    assert stage(record) is None
+    assert stage(make_record()) is not None
+    assert fates.events == [("dropped", "drop_rule", "t")]

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shipper.sinks.fields import (
-    compile_path,
-    first_of,
-    rfc3339_to_ns,
-    shorten_text,
-    truncate_utf8,
-)
+from shipper.record_fields import compile_getter, first_of
+from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
 
 
 @pytest.mark.parametrize("text,ns", [
@@ -30,9 +25,9 @@ def test_rfc3339_invalid_is_none(bad):
 
 def test_label_keys_with_dots_and_attribute_fallback():
     rec = {"k8s": {"labels": {"app.kubernetes.io/name": "enc"}}, "attributes": {"user": "u"}}
-    assert compile_path("k8s.labels.app.kubernetes.io/name")(rec) == "enc"
-    assert compile_path("user")(rec) == "u"
-    assert compile_path("k8s.namespace")(rec) is None
+    assert compile_getter("k8s.labels.app.kubernetes.io/name")(rec) == "enc"
+    assert compile_getter("user")(rec) == "u"
+    assert compile_getter("k8s.namespace")(rec) is None
     assert first_of(["k8s.labels.app", "k8s.labels.app.kubernetes.io/name"])(rec) == "enc"
 
 
