@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from shipper.filters.rules import Matcher
-from shipper.record import LEVEL_RANK, WARNING_RANK, Record
+from shipper.record import WARNING_RANK, Record
+from shipper.record_fields import level_rank, record_rank
 from shipper.sinks.settings import SinkMatch
 from shipper.stages import Fates
 
@@ -37,12 +38,12 @@ class Route:
     """One sink's compiled ``match``: ``route(record) -> bool``."""
 
     def __init__(self, match: SinkMatch) -> None:
-        self._rank = LEVEL_RANK[match.min_level] if match.min_level else None
+        self._rank = level_rank(match.min_level) if match.min_level else None
         fields = match.fields
         self._matcher = Matcher(fields) if fields else None
 
     def __call__(self, record: Record) -> bool:
-        if self._rank is not None and LEVEL_RANK.get(record.get("level", "info"), 2) < self._rank:
+        if self._rank is not None and record_rank(record) < self._rank:
             return False
         return self._matcher is None or self._matcher(record)
 
@@ -89,7 +90,7 @@ class Router:
         return out
 
     def _unrouted(self, record: Record, out: list[list[Record]]) -> None:
-        if LEVEL_RANK.get(record.get("level", "info"), 2) < WARNING_RANK:
+        if record_rank(record) < WARNING_RANK:
             self._fates.dropped(record, NO_ROUTE, "-")
             return
         for batch in out:
