@@ -108,14 +108,14 @@ def test_datadog_api_key_env_defaults_to_dd_api_key():
 
 
 @pytest.mark.parametrize("sink,key,words", [
-    ({"labels": {"app.kubernetes.io/name": ["x"]}}, "sinks.0.loki.labels",
+    ({"labels": {"app.kubernetes.io/name": ["x"]}}, "sinks.loki.labels",
      "'app.kubernetes.io/name'"),
-    ({"static_labels": {"cluster-name": "a"}}, "sinks.0.loki.static_labels", "'cluster-name'"),
-    ({"structured_metadata": {"trace.id": "trace_id"}}, "sinks.0.loki.structured_metadata",
+    ({"static_labels": {"cluster-name": "a"}}, "sinks.loki.static_labels", "'cluster-name'"),
+    ({"structured_metadata": {"trace.id": "trace_id"}}, "sinks.loki.structured_metadata",
      "'trace.id'"),
-    ({"labels": {"__name__": ["x"]}}, "sinks.0.loki.labels", "reserved"),
-    ({"static_labels": {f"s{i}": "v" for i in range(13)}}, "sinks.0.loki", "16 stream labels"),
-    ({"tenant_id": "a b"}, "sinks.0.loki.tenant_id", "invalid Loki tenant ID"),
+    ({"labels": {"__name__": ["x"]}}, "sinks.loki.labels", "reserved"),
+    ({"static_labels": {f"s{i}": "v" for i in range(13)}}, "sinks.loki", "16 stream labels"),
+    ({"tenant_id": "a b"}, "sinks.loki.tenant_id", "invalid Loki tenant ID"),
 ])
 def test_loki_label_names_and_count_are_checked_at_config_time_naming_the_key(sink, key, words):
     """Loki refuses dotted names and more than 15 labels (static ones count): a config
