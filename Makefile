@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: venv demo test test-fast lint reliability bench bench-tiny profile clean
 
@@ -10,14 +11,22 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
-	@touch $(STAMP)
+	@touch $(STAMP) $(RUN_STAMP)
 
 venv: $(STAMP)
+
+# `make demo` needs only the runtime dependencies; its chatter goes to stderr so stdout
+# holds nothing but records.
+$(RUN_STAMP): pyproject.toml
+	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV) >&2
+	@$(PY) -m pip install -q --upgrade pip >&2
+	@$(PY) -m pip install -q -e . >&2
+	@touch $(RUN_STAMP)
 
 ## Ship the example logs under examples/ once, printing enriched NDJSON on stdout.
 DEMO_ENV := POD_NAME=demo-worker-7d9f8 POD_NAMESPACE=demo POD_UID=0b7c3c1e-0000-4000-8000-000000000001 \
   NODE_NAME=kind-worker POD_IP=10.244.0.10 CONTAINER_NAME=app JOB_COMPLETION_INDEX=0
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	@env $(DEMO_ENV) $(VENV)/bin/shipper run --once --path 'examples/logs/**/*.log' \
 	  --podinfo-dir examples/podinfo --path-template '{job_id}/{stage}/stage.log'
 
