@@ -49,9 +49,9 @@ def k8s_api_enricher(settings: Settings, env: Mapping[str, str] | None) -> Any:
 
 def build_observers(settings: Settings, metrics: Metrics) -> tuple[Observers, Any]:
     """Progress, live tail and job summaries, and the HTTP app that serves them."""
+    from shipper.jobs import JobTracker
     from shipper.server.app import build_app
     from shipper.server.health import Progress
-    from shipper.server.jobs import JobTracker
     from shipper.server.tail import TailHub
 
     server = settings.server
