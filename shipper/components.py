@@ -88,7 +88,7 @@ async def open_checkpoints(settings: Settings, metrics: Metrics | None = None) -
     ``metrics`` counts a damaged checkpoint file set aside at load."""
     if settings.state_dir is None:
         return None
-    from shipper.buffer.checkpoint import CheckpointStore
+    from shipper.sources.checkpoints import CheckpointStore
 
     store = CheckpointStore(settings.state_dir, time.time, metrics=metrics)
     await store.load()

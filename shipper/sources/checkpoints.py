@@ -5,7 +5,7 @@ acknowledged (``shipper.acks.FileAcks``) and :meth:`save` periodically and at sh
 The tailer notes a :class:`~shipper.sources.identity.Witness` for every chunk it emits
 (:meth:`note`), so each saved offset carries the check of the bytes before it, and asks
 for the entries of a device/inode when it opens a file (:meth:`candidates`). The file
-(``shipper.buffer.checkpoint_format``) is written as temp file + fsync + rename
+(``shipper.sources.checkpoints_format``) is written as temp file + fsync + rename
 (+ directory fsync) in a thread.
 
 A missing file means a fresh start. A damaged one never stops the shipper: a file that is
@@ -25,14 +25,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from shipper.buffer.checkpoint_format import (
+from shipper.metrics import Metrics
+from shipper.sources.checkpoints_format import (
     CheckpointEntry,
     CorruptCheckpoints,
     parse,
     serialise,
 )
-from shipper.buffer.checkpoint_links import Handovers, PendingWitnesses
-from shipper.metrics import Metrics
+from shipper.sources.checkpoints_links import Handovers, PendingWitnesses
 from shipper.sources.identity import Witness, parse_file_key
 
 FILE_NAME = "checkpoints.json"
@@ -168,11 +168,6 @@ class CheckpointStore:
         self.since = max(since, min(floor, started))
         self._changes += 1
         return self.since
-
-    def remove(self, file_key: str) -> None:
-        if file_key in self._entries:
-            self._drop(file_key)
-            self._changes += 1
 
     # -- saving --------------------------------------------------------------------------------
 
