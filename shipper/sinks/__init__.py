@@ -56,7 +56,7 @@ def _worker_class(kind: str) -> Any:
         from shipper.sinks.stdout import StdoutSink
         return StdoutSink
     if kind == "http":
-        from shipper.sinks.http_ndjson import HttpSink
+        from shipper.sinks.http import HttpSink
         return HttpSink
     if kind == "loki":
         from shipper.sinks.loki import LokiSink

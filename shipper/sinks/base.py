@@ -106,12 +106,6 @@ class SinkWorker:
     async def shutdown(self) -> None:
         """Release the transport; called at the end of :meth:`close`."""
 
-    def classify(self, status: int, headers: Any, detail: str = "") -> None:
-        """HTTP outcome -> ``None`` (delivered) or one of the sink errors."""
-        from shipper.sinks.http import classify_http  # aiohttp: only for the HTTP sinks
-
-        classify_http(status, headers, sink=self.name, now=self._wall_clock(), detail=detail)
-
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         return self._delivery.backoff(attempt, retry_after)
 

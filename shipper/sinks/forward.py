@@ -39,8 +39,8 @@ from shipper.sinks.base import Payload, SinkWorker
 from shipper.sinks.fields import rfc3339_to_ns
 from shipper.sinks.forward_auth import Credentials, Handshake
 from shipper.sinks.health import REPEAT_EVERY
-from shipper.sinks.http import tls_context
 from shipper.sinks.settings import ForwardSinkSettings
+from shipper.sinks.transport import tls_context
 
 log = logging.getLogger("shipper.sinks")
 

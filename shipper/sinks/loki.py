@@ -40,7 +40,7 @@ from shipper.sinks.fields import (
     shorten_text,
     truncate_utf8,
 )
-from shipper.sinks.http_post import HttpPostSink
+from shipper.sinks.http import HttpPostSink
 from shipper.sinks.loki_labels import FALLBACK_LABELS, StreamLabeler, label_string
 from shipper.sinks.loki_order import Entry, OrderPolicy, StreamClock
 from shipper.sinks.loki_push import LokiPayload, LokiStream, PushBuilder

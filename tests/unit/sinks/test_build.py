@@ -10,7 +10,7 @@ from shipper.metrics import Metrics
 from shipper.sinks import build_sink
 from shipper.sinks.datadog import DatadogSink
 from shipper.sinks.forward import ForwardSink
-from shipper.sinks.http_ndjson import HttpSink
+from shipper.sinks.http import HttpSink
 from shipper.sinks.loki import LokiSink
 from shipper.sinks.settings import SinkSettings
 from shipper.sinks.stdout import StdoutSink
