@@ -35,7 +35,7 @@ import msgpack
 from shipper.errors import FatalSinkError, RetryableSinkError
 from shipper.record import Record, public_view
 from shipper.sinks.auth import resolve_secret
-from shipper.sinks.base import Payload, SinkWorker
+from shipper.sinks.base import BaseSink, Payload
 from shipper.sinks.fields import rfc3339_to_ns
 from shipper.sinks.forward_auth import Credentials, Handshake
 from shipper.sinks.health import REPEAT_EVERY
@@ -75,7 +75,7 @@ class Connection:
             self.unpacker.feed(data)
 
 
-class ForwardSink(SinkWorker):
+class ForwardSink(BaseSink):
     settings: ForwardSinkSettings
 
     def __init__(self, settings: ForwardSinkSettings, **kwargs: Any) -> None:

@@ -21,7 +21,7 @@ import orjson
 
 from shipper.record import Record, public_view
 from shipper.sinks.auth import auth_headers
-from shipper.sinks.base import Payload, SinkWorker
+from shipper.sinks.base import BaseSink, Payload
 from shipper.sinks.batch import Lines
 from shipper.sinks.settings import HttpSinkSettings
 from shipper.sinks.transport import HttpTransport, classify_http, compress
@@ -29,7 +29,7 @@ from shipper.sinks.transport import HttpTransport, classify_http, compress
 _OPTS = orjson.OPT_APPEND_NEWLINE
 
 
-class HttpPostSink(SinkWorker):
+class HttpPostSink(BaseSink):
     """A sink that POSTs each payload to one URL through one reused session; subclasses
     set ``_url`` and fill ``_headers`` (auth, tenant) in :meth:`open`."""
 

@@ -152,7 +152,7 @@ class LokiSink(HttpPostSink):
                                     settings.compression)
         self._url = push_url(settings.url)
         self._transport = LokiTransport(settings, sink=self.name)
-        self._delivery = LokiDelivery.adopt(self._delivery)
+        self.delivery = LokiDelivery.adopt(self.delivery)
         metrics: Any = kwargs["metrics"]
         self._dropped = metrics.records_dropped_total.labels(reason="out-of-order", rule=self.name)
         self._forgotten: Counter[str] = Counter()
@@ -260,7 +260,7 @@ class LokiSink(HttpPostSink):
         for entry, reason in outcome.dead:
             by_reason.setdefault(reason, []).append(payload.records[entry.index])
         for reason, records in by_reason.items():
-            await self._delivery.dead_letter(Payload(b"", records, 0), FatalSinkError(
+            await self.delivery.dead_letter(Payload(b"", records, 0), FatalSinkError(
                 f"HTTP 400: {reason}", sink=self.name, status=400))
 
     async def open(self) -> None:

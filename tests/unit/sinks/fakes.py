@@ -8,7 +8,7 @@ from typing import Any
 from shipper.acks import AckToken
 from shipper.errors import PayloadTooLargeError, SinkError
 from shipper.metrics import Metrics
-from shipper.sinks.base import Payload, SinkWorker
+from shipper.sinks.base import Payload, BaseSink
 from shipper.sinks.settings import HttpSinkSettings
 
 
@@ -28,7 +28,7 @@ def token(count: int = 1) -> AckToken:
     return AckToken("f", 0, pending=count)
 
 
-class ScriptedSink(SinkWorker):
+class ScriptedSink(BaseSink):
     """``send`` raises the next scripted error (or delivers when the script says ``None``)."""
 
     def __init__(self, cfg: HttpSinkSettings, script: list[SinkError | None] | None = None,

@@ -38,4 +38,4 @@ def test_disk_buffer_lives_under_state_dir_buffer_sink_name(tmp_path):
     cfg = ADAPTER.validate_python({"type": "http", "name": "h", "url": "http://x",
                                    "buffer": {"type": "disk"}})
     sink = build_sink(cfg, metrics=Metrics(collectors=False), state_dir=tmp_path)
-    assert sink._diskq.buffer.dir == tmp_path / "buffer" / "h"
+    assert sink.queue.buffer.dir == tmp_path / "buffer" / "h"
