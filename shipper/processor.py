@@ -27,7 +27,14 @@ from shipper.filters import build_filter_stages
 from shipper.filters.prescan import BatchTexts
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
 from shipper.record import Record
-from shipper.stages import Fates, Stage, StageFailures
+from shipper.stages import (
+    BatchStage,
+    DrainingStage,
+    Fates,
+    PreparingStage,
+    Stage,
+    StageFailures,
+)
 
 
 class Processor:
@@ -43,10 +50,11 @@ class Processor:
         self.templates = PathTemplates(settings.path_templates)
         self.stages: list[Stage] = stages if stages is not None else build_filter_stages(
             settings.filters, settings.redact, fates=fates, clock=clock)
-        self.draining = [s for s in self.stages if hasattr(s, "drain")]
-        self.preparing = [s for s in self.stages if hasattr(s, "prepare")]
+        self.draining = [s for s in self.stages if isinstance(s, DrainingStage)]
+        self.preparing = [s for s in self.stages if isinstance(s, PreparingStage)]
         # per stage: its batch form, else one call per record
-        self._batched = [getattr(s, "process_batch", None) for s in self.stages]
+        self._batched = [s.process_batch if isinstance(s, BatchStage) else None
+                         for s in self.stages]
         self.failures = StageFailures(self.counts, clock)
         self.parsers: dict[str, FileParser] = {}
         self._enrichers: dict[str, Enricher] = {}
@@ -129,7 +137,7 @@ class Processor:
 
     def _release(self) -> None:
         for stage in self.preparing:
-            stage.release()  # type: ignore[attr-defined]
+            stage.release()
 
     def _filter(self, records: list[Record], dropped: set[int], failed: set[int]) -> None:
         """The batch through every stage, one stage at a time. ``records`` stays the
@@ -176,10 +184,10 @@ class Processor:
         """Records held by stateful stages (dedupe summaries) that are due."""
         out: list[Record] = []
         for index, stage in enumerate(self.stages):
-            if stage not in self.draining:
+            if not isinstance(stage, DrainingStage):
                 continue
             try:
-                due = stage.drain(force)  # type: ignore[attr-defined]
+                due = stage.drain(force)
             except Exception as exc:  # noqa: BLE001 - what it held is lost: counted and logged
                 self.failures.failed(stage, exc)
                 continue
