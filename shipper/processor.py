@@ -58,7 +58,6 @@ class Processor:
         self.failures = StageFailures(self.counts, clock)
         self.parsers: dict[str, FileParser] = {}
         self._enrichers: dict[str, Enricher] = {}
-        self.extra_k8s: dict[str, object] = {}
 
     def parser_for(self, file_key: str, path: str) -> FileParser:
         parser = self.parsers.get(file_key)
@@ -72,7 +71,7 @@ class Processor:
     def enricher_for(self, path: str) -> Enricher:
         enricher = self._enrichers.get(path)
         if enricher is None:
-            ctx = file_context(path, self.podinfo.facts, self.templates, self.extra_k8s)
+            ctx = file_context(path, self.podinfo.facts, self.templates)
             enricher = self._enrichers[path] = Enricher(ctx)
             if len(self._enrichers) > 4096:
                 self._enrichers.clear()

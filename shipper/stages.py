@@ -115,16 +115,6 @@ class RecordingFates:
         return events
 
 
-def run_stages(stages: list[Stage], record: Record) -> Record | None:
-    """Apply stages in order; stop at the first that drops the record."""
-    for stage in stages:
-        out = stage(record)
-        if out is None:
-            return None
-        record = out
-    return record
-
-
 def stage_name(stage: object) -> str:
     return str(getattr(stage, "__name__", None) or type(stage).__name__)
 

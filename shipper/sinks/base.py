@@ -81,7 +81,6 @@ class BaseSink:
                                   sleep=sleep, rng=rng, clock=clock)
         self._slots = asyncio.Semaphore(limits.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._batcher: asyncio.Task[None] | None = None
         self._stopped: SinkStoppedError | None = None
         self._unencodable_warned: float | None = None
         self._bind_gauges()
@@ -107,7 +106,7 @@ class BaseSink:
     async def start(self) -> None:
         await self.open()
         await self.queue.open()
-        self._batcher = self._spawn(self._run_batcher(), f"sink-{self.name}")
+        self._spawn(self._run_batcher(), f"sink-{self.name}")
 
     async def put(self, records: list[Record], token: AckToken) -> None:
         """Take an envelope into the sink's buffer; waits while it is full (``block``)."""
