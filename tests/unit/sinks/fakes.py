@@ -8,7 +8,7 @@ from typing import Any
 from shipper.acks import AckToken
 from shipper.errors import PayloadTooLargeError, SinkError
 from shipper.metrics import Metrics
-from shipper.sinks.base import Payload, BaseSink
+from shipper.sinks.base import BaseSink, Payload
 from shipper.sinks.settings import HttpSinkSettings
 
 
