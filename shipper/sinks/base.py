@@ -53,11 +53,12 @@ Sleep = Callable[[float], Awaitable[None]]
 #: part of ``close``'s deadline kept for releasing the transport and the disk buffer
 RELEASE_SHARE, RELEASE_MAX = 0.2, 1.0
 
-__all__ = ["Payload", "BaseSink"]
+__all__ = ["BaseSink", "Payload"]
 
 
 class BaseSink:
-    """Base of every sink; subclasses implement ``encode``/``send``/``open``/``shutdown``."""
+    """The :class:`~shipper.sinks.SinkWorker` of every sink type; subclasses implement
+    ``encode``/``send``/``open``/``shutdown``."""
 
     def __init__(self, settings: Any, *, metrics: Metrics,
                  clock: Callable[[], float] = time.monotonic, state_dir: Path | None = None,
@@ -76,9 +77,9 @@ class BaseSink:
         self.queue: SinkBuffer = build_buffer(settings.buffer, disk, metrics=self._m,
                                               clock=clock, sleep=sleep)
         self.delivery = Delivery(self, limits.retry, metrics=self._m, health=self._health,
-                                  dead=DeadLetter(state_dir, self.name,
-                                                  limits.dead_letter_max_bytes),
-                                  sleep=sleep, rng=rng, clock=clock)
+                                 dead=DeadLetter(state_dir, self.name,
+                                                 limits.dead_letter_max_bytes),
+                                 sleep=sleep, rng=rng, clock=clock)
         self._slots = asyncio.Semaphore(limits.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped: SinkStoppedError | None = None
