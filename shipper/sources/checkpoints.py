@@ -31,6 +31,7 @@ from shipper.sources.checkpoints_format import (
     CorruptCheckpoints,
     parse,
     serialise,
+    write_atomic,
 )
 from shipper.sources.checkpoints_links import Handovers, PendingWitnesses
 from shipper.sources.identity import Witness, parse_file_key
@@ -186,7 +187,7 @@ class CheckpointStore:
                 self._prune()
                 written = self._changes
                 data = serialise(list(self._entries.values()), self.since)
-                await asyncio.to_thread(_write_atomic, self.path, data)
+                await asyncio.to_thread(write_atomic, self.path, data)
             except OSError as exc:
                 self._save_failed(exc)
                 return False
@@ -279,25 +280,3 @@ class CheckpointStore:
             for entry in sorted(self._entries.values(), key=lambda e: e.updated)[:excess]:
                 self._drop(entry.key)
 
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """temp file + fsync + rename + directory fsync (blocking)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except OSError:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)  # a partial temp file must not hold the space
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -139,14 +139,14 @@ async def test_a_change_during_a_save_is_written_by_the_next_save(tmp_path, monk
     from shipper.sources import checkpoints as checkpoint
 
     writing, release = threading.Event(), threading.Event()
-    real_write = checkpoint._write_atomic
+    real_write = checkpoint.write_atomic
 
     def slow_write(path, data):
         writing.set()
         release.wait(5)
         real_write(path, data)
 
-    monkeypatch.setattr(checkpoint, "_write_atomic", slow_write)
+    monkeypatch.setattr(checkpoint, "write_atomic", slow_write)
     store = CheckpointStore(tmp_path)
     store.set(KEY, "/a.log", 10)
     saving = asyncio.ensure_future(store.save())
