@@ -19,14 +19,6 @@ class ConfigError(ShipperError):
         super().__init__(f"{key}: {message}" if key else message)
 
 
-class SourceError(ShipperError):
-    """A file could not be opened or read (reported, retried, never fatal to others)."""
-
-
-class ParseError(ShipperError):
-    """A line could not be parsed by a specific parser (the caller falls back to text)."""
-
-
 class SinkError(ShipperError):
     """A sink failed to deliver a batch."""
 

@@ -27,7 +27,14 @@ from shipper.filters import build_filter_stages
 from shipper.filters.prescan import BatchTexts
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
 from shipper.record import Record
-from shipper.stages import Fates, Stage, StageFailures
+from shipper.stages import (
+    BatchStage,
+    DrainingStage,
+    Fates,
+    PreparingStage,
+    Stage,
+    StageFailures,
+)
 
 
 class Processor:
@@ -42,7 +49,6 @@ class Processor:
         self.failures = StageFailures(self.counts, clock)
         self.parsers: dict[str, FileParser] = {}
         self._enrichers: dict[str, Enricher] = {}
-        self.extra_k8s: dict[str, object] = {}
         self.reconfigure(settings, stages if stages is not None else build_filter_stages(
             settings.filters, settings.redact, fates=fates, clock=clock))
 
@@ -53,10 +59,11 @@ class Processor:
         self.settings = settings
         self.templates = PathTemplates(settings.path_templates)
         self.stages = stages
-        self.draining = [s for s in self.stages if hasattr(s, "drain")]
-        self.preparing = [s for s in self.stages if hasattr(s, "prepare")]
+        self.draining = [s for s in self.stages if isinstance(s, DrainingStage)]
+        self.preparing = [s for s in self.stages if isinstance(s, PreparingStage)]
         # per stage: its batch form, else one call per record
-        self._batched = [getattr(s, "process_batch", None) for s in self.stages]
+        self._batched = [s.process_batch if isinstance(s, BatchStage) else None
+                         for s in self.stages]
         self._enrichers.clear()
 
     def parser_for(self, file_key: str, path: str) -> FileParser:
@@ -71,7 +78,7 @@ class Processor:
     def enricher_for(self, path: str) -> Enricher:
         enricher = self._enrichers.get(path)
         if enricher is None:
-            ctx = file_context(path, self.podinfo.facts, self.templates, self.extra_k8s)
+            ctx = file_context(path, self.podinfo.facts, self.templates)
             enricher = self._enrichers[path] = Enricher(ctx)
             if len(self._enrichers) > 4096:
                 self._enrichers.clear()
@@ -136,7 +143,7 @@ class Processor:
 
     def _release(self) -> None:
         for stage in self.preparing:
-            stage.release()  # type: ignore[attr-defined]
+            stage.release()
 
     def _filter(self, records: list[Record], dropped: set[int], failed: set[int]) -> None:
         """The batch through every stage, one stage at a time. ``records`` stays the
@@ -183,10 +190,10 @@ class Processor:
         """Records held by stateful stages (dedupe summaries) that are due."""
         out: list[Record] = []
         for index, stage in enumerate(self.stages):
-            if stage not in self.draining:
+            if not isinstance(stage, DrainingStage):
                 continue
             try:
-                due = stage.drain(force)  # type: ignore[attr-defined]
+                due = stage.drain(force)
             except Exception as exc:  # noqa: BLE001 - what it held is lost: counted and logged
                 self.failures.failed(stage, exc)
                 continue

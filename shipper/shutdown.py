@@ -65,10 +65,6 @@ class Shutdown:
         self._ends = {Phase.DRAIN: DRAIN_SHARE * (self.deadline - save),
                       Phase.CLOSE: self.deadline - save, Phase.SAVE: self.deadline}
 
-    @property
-    def began(self) -> bool:
-        return self._began is not None
-
     def begin(self, reason: str) -> None:
         """Start the clock (the first call counts) and arm the watchdog."""
         if self._began is not None:

@@ -14,7 +14,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from shipper.record import LEVEL_RANK, Record
 
@@ -32,6 +32,39 @@ STAGE_FAILED = "stage_failed"
 LOG_EVERY = 60.0
 
 log = logging.getLogger("shipper.pipeline")
+
+
+@runtime_checkable
+class BatchStage(Protocol):
+    """A stage with a batch form: ``process_batch`` adds the indices of the records it
+    drops to ``dropped`` (and skips those already there). Still callable on one record."""
+
+    def __call__(self, record: Record) -> Record | None: ...
+
+    def process_batch(self, records: list[Record], dropped: set[int]) -> None: ...
+
+
+@runtime_checkable
+class PreparingStage(Protocol):
+    """A stage that pre-scans a batch before running on it: ``prepare`` once per batch
+    (``texts``: its raw lines joined once for every stage), ``release`` at its end."""
+
+    def __call__(self, record: Record) -> Record | None: ...
+
+    def prepare(self, records: list[Record], extra: dict[str, Any] | None = None,
+                texts: Any = None) -> None: ...
+
+    def release(self) -> None: ...
+
+
+@runtime_checkable
+class DrainingStage(Protocol):
+    """A stage that holds state across records (dedupe): ``drain`` returns what is due
+    (everything with ``force``), called on a timer and at shutdown."""
+
+    def __call__(self, record: Record) -> Record | None: ...
+
+    def drain(self, force: bool = False) -> list[Record]: ...
 
 
 class Fates(Protocol):
@@ -81,16 +114,6 @@ class RecordingFates:
     def reset(self) -> list[tuple[str, str, str]]:
         events, self.events = self.events, []
         return events
-
-
-def run_stages(stages: list[Stage], record: Record) -> Record | None:
-    """Apply stages in order; stop at the first that drops the record."""
-    for stage in stages:
-        out = stage(record)
-        if out is None:
-            return None
-        record = out
-    return record
 
 
 def stage_name(stage: object) -> str:

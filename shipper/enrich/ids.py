@@ -58,8 +58,7 @@ class FileContext:
     shard_index: int | None
 
 
-def file_context(path: str, facts: PodFacts, templates: PathTemplates,
-                 extra_k8s: dict[str, object] | None = None) -> FileContext:
+def file_context(path: str, facts: PodFacts, templates: PathTemplates) -> FileContext:
     """Pre-compute what every record of ``path`` shares."""
     fields = dict(templates.fields(path))
     job_id = fields.pop("job_id", None) or _first(facts.labels, JOB_LABELS) \
@@ -67,8 +66,7 @@ def file_context(path: str, facts: PodFacts, templates: PathTemplates,
     shard = to_shard_index(facts.completion_index)
     if shard is None:
         shard = to_shard_index(facts.annotations.get("batch.kubernetes.io/job-completion-index"))
-    k8s = facts.k8s if not extra_k8s else {**extra_k8s, **facts.k8s}
-    return FileContext(k8s=k8s, path_fields=fields, job_id=job_id or None,
+    return FileContext(k8s=facts.k8s, path_fields=fields, job_id=job_id or None,
                        correlation_id=facts.annotations.get("shipper/correlation-id") or None,
                        shard_index=shard)
 

@@ -250,17 +250,6 @@ class Redactor:
         self._key_cache[key] = found
         return found
 
-    def redact_value(self, value: Any, fired: set[str]) -> Any:
-        """``value`` with secrets replaced (keys too); dicts and lists are changed in place."""
-        if isinstance(value, str):
-            return self.redact_text(value, fired)
-        if isinstance(value, (dict, list)):
-            fired |= self._walk.scrub(value)
-            return value
-        if isinstance(value, int) and not isinstance(value, bool) and value > 10**12:
-            return self._walk.card(value, fired)
-        return value
-
     # -- records ------------------------------------------------------------------------
     def redact_record(self, record: Record) -> set[str]:
         """Scrub every string of ``record`` in place (keys too; ``k8s`` is replaced by a

@@ -13,7 +13,9 @@ from shipper.parse.timestamps import TimestampNormalizer
 
 
 class LineParser:
-    """Chooses the parser with a first-character check; never raises on bad input."""
+    """The line parsers of one file; never raises on bad input. ``FileParser`` calls
+    :meth:`json` for lines starting with ``{`` and ``text`` (``("logfmt" | "access" |
+    "text", record fields)``) for the others or when ``json`` returns ``None``."""
 
     def __init__(self, stamps: TimestampNormalizer, errors: Counter[str],
                  max_json_depth: int) -> None:
@@ -40,14 +42,3 @@ class LineParser:
             self._errors["json_too_deep"] += 1
             return self._json.too_deep_record(value, text)
         return self._json.parse(value)
-
-    def parse(self, text: str) -> tuple[str, dict[str, Any]]:
-        """``("json" | "logfmt" | "access" | "text", record fields)``; the record has
-        ``timestamp`` (``None`` when the line has none), ``level``, ``message``,
-        ``attributes`` and ``logger`` when known. (``FileParser`` calls ``json`` and
-        ``text`` itself, so a JSON line costs no tuple and no extra call.)"""
-        if text[:1] == "{":
-            record = self.json(text)
-            if record is not None:
-                return "json", record
-        return self.text(text)

@@ -24,7 +24,6 @@ from shipper.parse.timestamps import TimestampNormalizer
 MESSAGE_KEYS = ("message", "msg", "event", "log")
 LEVEL_KEYS = ("level", "severity", "levelname", "lvl", "loglevel", "log.level", "level_name")
 TIME_KEYS = ("timestamp", "time", "ts", "@timestamp", "datetime", "asctime")
-LOGGER_KEYS = ("logger", "logger_name", "name")
 _FAILURE_WORDS = ("error", "fail", "exception", "fatal")
 _FAILURE_STATUSES = frozenset({"error", "failed", "failure", "fail", "fatal", "errored",
                                "exception", "crashed", "aborted"})

@@ -1,10 +1,11 @@
 """shipper.server: metrics, probes, live tail and job summaries over HTTP.
 
 The pipeline builds :class:`~shipper.server.health.Progress`,
-:class:`~shipper.server.tail.TailHub` and :class:`~shipper.server.jobs.JobTracker`, feeds
-them, and serves them with :func:`~shipper.server.app.build_app` /
-:func:`~shipper.server.app.start_server`. Import the submodules directly: this package
-stays import-light so that loading the config does not pull in aiohttp.
+:class:`~shipper.server.tail.TailHub` and :class:`~shipper.jobs.JobTracker` (the job
+summaries live in :mod:`shipper.jobs`), feeds them, and serves them with
+:func:`~shipper.server.app.build_app` / :func:`~shipper.server.app.start_server`. Import
+the submodules directly: this package stays import-light so that loading the config does
+not pull in aiohttp.
 """
 
 from importlib import import_module
@@ -12,11 +13,11 @@ from typing import Any
 
 _EXPORTS = {
     "bound_port": "app", "build_app": "app", "start_server": "app", "Progress": "health",
-    "JobTracker": "jobs", "ServerSettings": "settings", "parse_listen": "settings",
+    "ServerSettings": "settings", "parse_listen": "settings",
     "TailBusyError": "tail", "TailFilter": "tail", "TailHub": "tail",
 }
 __all__ = [
-    "JobTracker", "Progress", "ServerSettings", "TailBusyError", "TailFilter", "TailHub",
+    "Progress", "ServerSettings", "TailBusyError", "TailFilter", "TailHub",
     "bound_port", "build_app", "parse_listen", "start_server",
 ]
 

@@ -33,10 +33,10 @@ from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
 from shipper.errors import ConfigError
+from shipper.jobs import JobTracker
 from shipper.server.access import TokenSource, guard, is_loopback
 from shipper.server.connections import ConnectionGate, RefusalLog, descriptor_budget
 from shipper.server.health import Progress
-from shipper.server.jobs import JobTracker
 from shipper.server.settings import ServerSettings, parse_listen
 from shipper.server.tail import HEARTBEAT, TailBusyError, TailFilter, TailHub
 

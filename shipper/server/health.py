@@ -64,19 +64,15 @@ class Progress:
         self._reading = _Condition(now)
         self._failed: list[str] = []
         self._ready = False
-        self.read_total = 0
-        self.delivered_total = 0
 
     def note_read(self, n: int) -> None:
         """``n`` lines were read from files; any positive ``n`` is reading progress."""
         if n > 0:
-            self.read_total += n
             self._reading.last_progress = self._clock()
 
     def note_delivered(self, n: int) -> None:
         """``n`` records were acknowledged by every sink: delivery progress."""
         if n > 0:
-            self.delivered_total += n
             self._delivery.last_progress = self._clock()
 
     def set_undelivered(self, n: int) -> None:

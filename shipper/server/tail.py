@@ -178,7 +178,6 @@ class TailHub:
         self._clients: list[TailClient] = []
         self._max_clients = max_clients
         self._client_queue, self._client_bytes = client_queue, client_queue_bytes
-        self.published = 0
         self.slow_disconnects = 0
 
     @classmethod
@@ -201,7 +200,6 @@ class TailHub:
 
     def publish(self, records: list[Record]) -> None:
         """Remember ``records`` in the ring and push the matching ones to clients."""
-        self.published += len(records)
         kept = records[-self._ring_size:]
         try:
             weight = weigh(kept)

@@ -1,7 +1,6 @@
-"""shipper.sinks: where records go. :func:`build_sink` turns one sink's settings into a worker.
-
-Every worker has ``async start()``, ``async put(records, token)`` (awaits while its bounded
-buffer is full) and ``async close(deadline)``; see ``docs/ARCHITECTURE.md`` "Sink workers".
+"""shipper.sinks: where records go. :func:`build_sink` turns one sink's settings into a
+:class:`SinkWorker`, the only contract the pipeline relies on (see ``docs/ARCHITECTURE.md``
+"Sink workers"); every sink type implements it on :class:`~shipper.sinks.base.BaseSink`.
 """
 
 from __future__ import annotations
@@ -11,23 +10,48 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from shipper.acks import AckToken
 from shipper.errors import ConfigError
 from shipper.metrics import Metrics
-from shipper.sinks.allocator import return_big_blocks
+from shipper.record import Record
 from shipper.sinks.settings import SINK_MODEL_OF
+
+if TYPE_CHECKING:
+    from shipper.buffer.disk import DiskBuffer
+    from shipper.sinks.base import BaseSink
 
 log = logging.getLogger("shipper.sinks")
 
 
+class SinkWorker(Protocol):
+    """What the pipeline needs from a sink (it calls nothing else)."""
+
+    name: str
+
+    async def start(self) -> None:
+        """Open the transport and start the delivery tasks."""
+
+    async def put(self, records: list[Record], token: AckToken) -> None:
+        """Take the records into the sink's own bounded buffer; waits only while it is
+        full under ``when_full: block`` (the backpressure). ``token.done()`` follows once
+        every record is delivered, dead-lettered, shed or durably buffered."""
+
+    def draining(self) -> None:
+        """Optional hint that the shutdown drain started: end backoffs in progress."""
+
+    async def close(self, deadline: float) -> None:
+        """Deliver what it can and return within ``deadline`` seconds in every state;
+        raises :class:`~shipper.errors.SinkStoppedError` if a worker task died."""
+
+
 def build_sink(settings: Any, *, metrics: Metrics, clock: Callable[[], float] = time.monotonic,
-               state_dir: Path | None = None) -> Any:
+               state_dir: Path | None = None) -> SinkWorker:
     """The worker for one entry of ``settings.sinks`` (``type`` picks the class).
 
-    Also makes malloc return big freed blocks to the system, which the sinks' byte
-    accounting relies on (:mod:`shipper.sinks.allocator`)."""
-    return_big_blocks()
+    The sinks' byte accounting relies on malloc returning big freed blocks to the system:
+    start-up sets that once (:func:`shipper.components.tune_gc`)."""
     cls = _worker_class(settings.type)
     if "queue_max" in settings.model_fields_set:
         log.warning("sink %s: queue_max is no longer a limit and is ignored; "
@@ -37,7 +61,7 @@ def build_sink(settings: Any, *, metrics: Metrics, clock: Callable[[], float] = 
 
 
 def _disk_buffer(settings: Any, *, metrics: Metrics, clock: Callable[[], float],
-                 state_dir: Path | None) -> Any:
+                 state_dir: Path | None) -> DiskBuffer | None:
     """The sink's :class:`~shipper.buffer.disk.DiskBuffer` for ``buffer.type: disk``."""
     buffer = settings.buffer
     if buffer.type != "disk":
@@ -53,9 +77,10 @@ def _disk_buffer(settings: Any, *, metrics: Metrics, clock: Callable[[], float],
                       clock=clock)
 
 
-def _worker_class(kind: str) -> Any:
+def _worker_class(kind: str) -> type[BaseSink]:
     model = SINK_MODEL_OF.get(kind)
     if model is None:
         raise ConfigError(f"unknown sink type {kind!r}", key="sinks")
     module, _, name = model.worker.partition(":")
-    return getattr(importlib.import_module(module), name)
+    worker: type[BaseSink] = getattr(importlib.import_module(module), name)
+    return worker

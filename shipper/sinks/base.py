@@ -1,16 +1,19 @@
 """The generic sink worker: a buffer of its own, a batcher, delivery tasks, acks.
 
-A concrete sink subclasses :class:`SinkWorker` and provides ``encode`` (pure: records ->
-payloads) or ``encode_lines`` (NDJSON batches -> payloads, no decoding), ``send`` (one
-request; raises the errors its ``classify`` decides) and the transport hooks
-``open``/``shutdown``. Everything else lives here once:
+:class:`BaseSink` implements :class:`~shipper.sinks.SinkWorker` for every sink type. A
+concrete sink subclasses it and provides ``encode`` (pure: records -> payloads) or
+``encode_lines`` (NDJSON batches -> payloads, no decoding), ``send`` (one request; raises
+the sink errors) and the transport hooks ``open``/``shutdown``. Everything else lives here
+once:
 
 * ``put`` encodes the envelope (:mod:`shipper.sinks.encoding`: a record JSON cannot hold is
-  shipped as text and counted) into the sink's own buffer: memory
-  (:mod:`shipper.sinks.membuffer`, bounded in bytes, with its ``when_full`` policy) or disk
-  (:mod:`shipper.sinks.diskqueue`). A dead sink fills its own buffer; other sinks go on.
-* a batcher task cuts batches by ``batch.max_records`` / ``max_bytes`` / ``max_wait`` and
-  hands them to at most ``concurrency`` delivery tasks (:mod:`shipper.sinks.delivery`).
+  shipped as text and counted) into the sink's own :class:`~shipper.sinks.buffers.SinkBuffer`:
+  memory (:mod:`shipper.sinks.membuffer`, bounded in bytes, with its ``when_full`` policy)
+  or disk (:mod:`shipper.sinks.diskqueue`). A dead sink fills its own buffer; other sinks
+  go on.
+* a batcher task takes batches from the buffer (cut by ``batch.max_records`` /
+  ``max_bytes`` / ``max_wait``) and hands them to at most ``concurrency`` delivery tasks;
+  retries, backoff, 413 splits and the dead letter are :mod:`shipper.sinks.delivery`'s.
 * an envelope's token is ``done()`` once all its records are delivered, dead-lettered or
   shed by the drop policy (or, with ``buffer.type: disk``, once they are in the disk buffer).
 * ``close(deadline)`` returns within ``deadline`` seconds in every state; what it could not
@@ -34,13 +37,12 @@ from shipper.acks import AckToken
 from shipper.errors import SinkStoppedError
 from shipper.metrics import Metrics
 from shipper.record import Record
-from shipper.sinks.batch import Envelope, Lines, Payload, SinkMetrics
+from shipper.sinks.batch import Lines, Payload, SinkMetrics
+from shipper.sinks.buffers import SinkBuffer, build_buffer
 from shipper.sinks.deadletter import DeadLetter
 from shipper.sinks.delivery import Delivery
-from shipper.sinks.diskqueue import DiskQueue
 from shipper.sinks.encoding import Encoded, encode_records
 from shipper.sinks.health import REPEAT_EVERY, SinkHealth, watch_gauges
-from shipper.sinks.membuffer import MemoryBuffer
 from shipper.sinks.settings import worker_limits
 from shipper.supervise import describe
 
@@ -51,11 +53,12 @@ Sleep = Callable[[float], Awaitable[None]]
 #: part of ``close``'s deadline kept for releasing the transport and the disk buffer
 RELEASE_SHARE, RELEASE_MAX = 0.2, 1.0
 
-__all__ = ["Payload", "SinkWorker"]
+__all__ = ["BaseSink", "Payload"]
 
 
-class SinkWorker:
-    """Base of every sink; subclasses implement ``encode``/``send``/``open``/``shutdown``."""
+class BaseSink:
+    """The :class:`~shipper.sinks.SinkWorker` of every sink type; subclasses implement
+    ``encode``/``send``/``open``/``shutdown``."""
 
     def __init__(self, settings: Any, *, metrics: Metrics,
                  clock: Callable[[], float] = time.monotonic, state_dir: Path | None = None,
@@ -69,22 +72,16 @@ class SinkWorker:
         self._clock, self._wall_clock = clock, wall_clock
         self._state_dir = state_dir
         limits = worker_limits(settings)
-        buffer = settings.buffer
         self._m = SinkMetrics(metrics, self.name)
         self._health = SinkHealth(self.name, clock)
-        self._buffer = MemoryBuffer(buffer.memory_bytes, max_records=buffer.max_events,
-                                    when_full=buffer.when_full,
-                                    on_shed=self._m.failed("buffer-full").inc)
-        self._diskq = DiskQueue(disk, when_full=buffer.when_full, clock=clock,
-                                on_drop=self._m.failed("buffer-full").inc,
-                                on_write_error=self._m.retries.inc, sleep=sleep) if disk else None
-        self._delivery = Delivery(self, limits.retry, metrics=self._m, health=self._health,
-                                  dead=DeadLetter(state_dir, self.name,
-                                                  limits.dead_letter_max_bytes),
-                                  sleep=sleep, rng=rng, clock=clock)
+        self.queue: SinkBuffer = build_buffer(settings.buffer, disk, metrics=self._m,
+                                              clock=clock, sleep=sleep)
+        self.delivery = Delivery(self, limits.retry, metrics=self._m, health=self._health,
+                                 dead=DeadLetter(state_dir, self.name,
+                                                 limits.dead_letter_max_bytes),
+                                 sleep=sleep, rng=rng, clock=clock)
         self._slots = asyncio.Semaphore(limits.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._batcher: asyncio.Task[None] | None = None
         self._stopped: SinkStoppedError | None = None
         self._unencodable_warned: float | None = None
         self._bind_gauges()
@@ -106,21 +103,11 @@ class SinkWorker:
     async def shutdown(self) -> None:
         """Release the transport; called at the end of :meth:`close`."""
 
-    def classify(self, status: int, headers: Any, detail: str = "") -> None:
-        """HTTP outcome -> ``None`` (delivered) or one of the sink errors."""
-        from shipper.sinks.http import classify_http  # aiohttp: only for the HTTP sinks
-
-        classify_http(status, headers, sink=self.name, now=self._wall_clock(), detail=detail)
-
-    def backoff(self, attempt: int, retry_after: float | None) -> float:
-        return self._delivery.backoff(attempt, retry_after)
-
     # --- the worker contract --------------------------------------------------------------
     async def start(self) -> None:
         await self.open()
-        if self._diskq is not None:
-            await self._diskq.open()
-        self._batcher = self._spawn(self._run_batcher(), f"sink-{self.name}")
+        await self.queue.open()
+        self._spawn(self._run_batcher(), f"sink-{self.name}")
 
     async def put(self, records: list[Record], token: AckToken) -> None:
         """Take an envelope into the sink's buffer; waits while it is full (``block``)."""
@@ -132,26 +119,20 @@ class SinkWorker:
         encoded = encode_records(records, levels=self.settings.buffer.when_full != "block")
         if encoded.unencodable:
             self._unencodable(encoded)
-        if self._diskq is not None:
-            await self._diskq.put(encoded, token)
-            return
-        env = Envelope(encoded.data, encoded.ends, encoded.high, token, self._clock())
-        await self._buffer.put(env)
+        await self.queue.put(encoded, token)
 
     def draining(self) -> None:
         """Optional hint (the pipeline is draining for shutdown): end the backoffs in
         progress and keep the next ones short; delivery goes on as before."""
-        self._delivery.close()
+        self.delivery.close()
 
     async def close(self, deadline: float) -> None:
         """Deliver what it can within ``deadline`` seconds, then stop and release."""
         loop = asyncio.get_running_loop()
         ends_at = loop.time() + deadline
         release = min(RELEASE_MAX, deadline * RELEASE_SHARE)
-        self._buffer.close()
-        self._delivery.close()
-        if self._diskq is not None:
-            self._diskq.close()
+        self.queue.close()
+        self.delivery.close()
         try:
             await asyncio.wait_for(self._drain(), max(0.0, deadline - release))
         except TimeoutError:
@@ -164,49 +145,22 @@ class SinkWorker:
 
     # --- the batcher and its delivery tasks -----------------------------------------------
     async def _run_batcher(self) -> None:
+        limits = self.settings.batch
         while True:
             await self._slots.acquire()
-            got = await (self._next_disk_batch() if self._diskq is not None
-                         else self._next_memory_batch())
-            if got is None:
+            lines = await self.queue.next_lines(limits.max_records, limits.max_bytes,
+                                                limits.max_wait)
+            if lines is None:
                 self._slots.release()
                 return
-            self._spawn(self._deliver_batch(*got), f"sink-{self.name}-send")
+            self._spawn(self._deliver_batch(lines), f"sink-{self.name}-send")
 
-    async def _next_memory_batch(self) -> tuple[Lines, int | None] | None:
-        """Wait for records, then take them once a limit or ``max_wait`` is reached."""
-        limits, buf = self.settings.batch, self._buffer
-        while True:
-            while not buf.queued_records:
-                if buf.closing:
-                    return None
-                await buf.wait_data()
-            while not (buf.closing or buf.queued_records >= limits.max_records
-                       or buf.queued_bytes >= limits.max_bytes):
-                oldest = buf.oldest_queued
-                remaining = (oldest + limits.max_wait - self._clock()) if oldest is not None else 0
-                if remaining <= 0:
-                    break
-                await buf.wait_data(remaining)
-            lines = buf.take(limits.max_records, limits.max_bytes)
-            if lines.count:
-                return lines, None
-
-    async def _next_disk_batch(self) -> tuple[Lines, int | None] | None:
-        assert self._diskq is not None
-        limits = self.settings.batch
-        got = await self._diskq.next_batch(limits.max_records, limits.max_bytes, limits.max_wait)
-        return None if got is None else (got[1], got[0])
-
-    async def _deliver_batch(self, lines: Lines, disk_batch: int | None) -> None:
+    async def _deliver_batch(self, lines: Lines) -> None:
         try:
-            await self._delivery.batch(lines)
+            await self.delivery.batch(lines)
         finally:
             self._slots.release()
-        if self._diskq is not None and disk_batch is not None:
-            await self._diskq.commit(disk_batch)  # every record delivered or dead-lettered
-        else:
-            self._buffer.settle(lines)
+        await self.queue.settle(lines)  # every record delivered or dead-lettered
 
     def _spawn(self, work: Awaitable[None], name: str) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(work)
@@ -230,9 +184,7 @@ class SinkWorker:
             f"sink-{self.name}", exc))
         self._stopped = SinkStoppedError(
             f"sink {self.name} stopped: its worker failed ({type(exc).__name__})", sink=self.name)
-        self._buffer.fail(self._stopped)
-        if self._diskq is not None:
-            self._diskq.fail(self._stopped)
+        self.queue.fail(self._stopped)
         for other in self._tasks:
             other.cancel()
 
@@ -252,8 +204,7 @@ class SinkWorker:
         """Release the transport and the disk buffer, giving up after ``budget`` seconds."""
         async def release() -> None:
             await self.shutdown()
-            if self._diskq is not None:
-                await self._diskq.buffer.close()
+            await self.queue.release()
 
         try:
             await asyncio.wait_for(release(), max(budget, 0.01))
@@ -263,27 +214,23 @@ class SinkWorker:
 
     def _report_undelivered(self) -> None:
         """The true fate of what is left: re-read from files, re-sent from disk, or lost."""
-        memory = self._buffer.records
-        if self._diskq is not None:
+        left = self.queue.records
+        if self.queue.durable:
             log.warning("sink %s: %d record(s) undelivered at shutdown stay in its disk buffer "
-                        "and are sent after a restart", self.name, self._diskq.buffer.records)
-        elif memory and self._state_dir is not None:
+                        "and are sent after a restart", self.name, left)
+        elif left and self._state_dir is not None:
             log.warning("sink %s: %d record(s) undelivered at shutdown; their files' "
                         "checkpoints did not move past them, so they are read again at the "
-                        "next start", self.name, memory)
-        elif memory:
+                        "next start", self.name, left)
+        elif left:
             log.warning("sink %s: %d record(s) undelivered at shutdown are lost (no state_dir: "
-                        "no checkpoints to read them again from)", self.name, memory)
+                        "no checkpoints to read them again from)", self.name, left)
 
     # --- observability --------------------------------------------------------------------
     def _bind_gauges(self) -> None:
-        diskq, buf = self._diskq, self._buffer
-        if diskq is not None:
-            watch_gauges(self._m, records=lambda: diskq.buffer.records,
-                         nbytes=lambda: diskq.buffer.bytes, oldest=diskq.oldest, clock=self._clock)
-        else:
-            watch_gauges(self._m, records=lambda: buf.records, nbytes=lambda: buf.bytes,
-                         oldest=lambda: buf.oldest_unsettled, clock=self._clock)
+        queue = self.queue
+        watch_gauges(self._m, records=lambda: queue.records, nbytes=lambda: queue.bytes,
+                     oldest=queue.oldest, clock=self._clock)
 
     def _unencodable(self, encoded: Encoded) -> None:
         self._m.failed("unencodable").inc(encoded.unencodable)

@@ -98,6 +98,8 @@ class Lines:
     spans: list[Span] = field(default_factory=list)
     count: int = 0
     nbytes: int = 0
+    #: the buffer's id of this batch, to commit it once settled (disk buffer)
+    commit_id: int | None = None
 
     def add(self, span: Span) -> None:
         self.spans.append(span)

@@ -41,9 +41,9 @@ from shipper.sinks.auth import resolve_secret
 from shipper.sinks.base import Payload
 from shipper.sinks.datadog_tags import pod_tags
 from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
-from shipper.sinks.http import compress, parse_retry_after
-from shipper.sinks.http_post import HttpPostSink
+from shipper.sinks.http import HttpPostSink
 from shipper.sinks.settings import DatadogSinkSettings
+from shipper.sinks.transport import compress, parse_retry_after
 
 STATUS = {"trace": "debug", "debug": "debug", "info": "info", "warning": "warning",
           "error": "error", "critical": "critical"}

@@ -75,6 +75,10 @@ class _Incoming:
 
 
 class DiskQueue:
+    """The disk buffer seen through :class:`~shipper.sinks.buffers.SinkBuffer`."""
+
+    durable = True
+
     def __init__(self, buffer: Any, *, when_full: str, clock: Callable[[], float],
                  on_drop: Callable[[int], None], on_write_error: Callable[[], None] = lambda: None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
@@ -103,6 +107,14 @@ class DiskQueue:
     def oldest(self) -> float | None:
         oldest: float | None = self.buffer.oldest()
         return oldest
+
+    @property
+    def records(self) -> int:
+        return int(self.buffer.records)
+
+    @property
+    def bytes(self) -> int:
+        return int(self.buffer.bytes)
 
     async def put(self, encoded: Encoded, token: AckToken) -> None:
         """Buffer the records durably, then acknowledge the envelope."""
@@ -208,9 +220,26 @@ class DiskQueue:
             except TimeoutError:
                 return
 
+    async def next_lines(self, max_records: int, max_bytes: int,
+                         max_wait: float) -> Lines | None:
+        """:meth:`next_batch` with its id kept on the batch for :meth:`settle`."""
+        got = await self.next_batch(max_records, max_bytes, max_wait)
+        if got is None:
+            return None
+        got[1].commit_id = got[0]
+        return got[1]
+
     async def commit(self, batch_id: int) -> None:
         await self.buffer.commit(batch_id)
         self._room.set()
+
+    async def settle(self, lines: Lines) -> None:
+        """Every record of the batch is delivered or dead-lettered: commit it."""
+        if lines.commit_id is not None:
+            await self.commit(lines.commit_id)
+
+    async def release(self) -> None:
+        await self.buffer.close()
 
 
 def _lines(items: list[bytes], now: float) -> Lines:

@@ -35,12 +35,12 @@ import msgpack
 from shipper.errors import FatalSinkError, RetryableSinkError
 from shipper.record import Record, public_view
 from shipper.sinks.auth import resolve_secret
-from shipper.sinks.base import Payload, SinkWorker
+from shipper.sinks.base import BaseSink, Payload
 from shipper.sinks.fields import rfc3339_to_ns
 from shipper.sinks.forward_auth import Credentials, Handshake
 from shipper.sinks.health import REPEAT_EVERY
-from shipper.sinks.http import tls_context
 from shipper.sinks.settings import ForwardSinkSettings
+from shipper.sinks.transport import tls_context
 
 log = logging.getLogger("shipper.sinks")
 
@@ -75,7 +75,7 @@ class Connection:
             self.unpacker.feed(data)
 
 
-class ForwardSink(SinkWorker):
+class ForwardSink(BaseSink):
     settings: ForwardSinkSettings
 
     def __init__(self, settings: ForwardSinkSettings, **kwargs: Any) -> None:

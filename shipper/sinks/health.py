@@ -40,10 +40,6 @@ class SinkHealth:
         self._retries = 0
         self._last = ""
 
-    @property
-    def failing_since(self) -> float | None:
-        return self._since
-
     def failed(self, error: SinkError) -> None:
         """A request failed and will be retried."""
         now = self._clock()

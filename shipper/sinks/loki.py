@@ -34,7 +34,7 @@ from shipper.sinks.auth import auth_headers
 from shipper.sinks.base import Payload
 from shipper.sinks.batch import Lines
 from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
-from shipper.sinks.http_post import HttpPostSink
+from shipper.sinks.http import HttpPostSink
 from shipper.sinks.loki_labels import FALLBACK_LABELS, StreamLabeler, label_string
 from shipper.sinks.loki_order import Entry, OrderPolicy, StreamClock
 from shipper.sinks.loki_push import LokiPayload, LokiStream, PushBuilder
@@ -146,7 +146,7 @@ class LokiSink(HttpPostSink):
                                     settings.compression)
         self._url = push_url(settings.url)
         self._transport = LokiTransport(settings, sink=self.name)
-        self._delivery = LokiDelivery.adopt(self._delivery)
+        self.delivery = LokiDelivery.adopt(self.delivery)
         metrics: Any = kwargs["metrics"]
         self._dropped = metrics.records_dropped_total.labels(reason="out-of-order", rule=self.name)
         self._forgotten: Counter[str] = Counter()
@@ -254,7 +254,7 @@ class LokiSink(HttpPostSink):
         for entry, reason in outcome.dead:
             by_reason.setdefault(reason, []).append(payload.records[entry.index])
         for reason, records in by_reason.items():
-            await self._delivery.dead_letter(Payload(b"", records, 0), FatalSinkError(
+            await self.delivery.dead_letter(Payload(b"", records, 0), FatalSinkError(
                 f"HTTP 400: {reason}", sink=self.name, status=400))
 
     async def open(self) -> None:

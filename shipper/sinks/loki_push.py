@@ -11,8 +11,8 @@ import snappy
 
 from shipper.record import Record
 from shipper.sinks.batch import Payload
-from shipper.sinks.http import compress
 from shipper.sinks.loki_order import Entry
+from shipper.sinks.transport import compress
 
 
 @dataclass(slots=True, eq=False)

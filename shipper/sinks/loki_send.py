@@ -19,7 +19,7 @@ import aiohttp
 from shipper.errors import RetryableSinkError
 from shipper.sinks.batch import Lines
 from shipper.sinks.delivery import Delivery
-from shipper.sinks.http import HttpTransport, safe_origin
+from shipper.sinks.transport import HttpTransport, safe_origin
 
 log = logging.getLogger("shipper.sinks")
 

@@ -35,10 +35,10 @@ from shipper.record import Record
 from shipper.sinks.auth import auth_headers
 from shipper.sinks.base import Payload
 from shipper.sinks.health import REPEAT_EVERY
-from shipper.sinks.http import HttpTransport, compress, parse_retry_after, safe_origin
-from shipper.sinks.http_post import HttpPostSink
+from shipper.sinks.http import HttpPostSink
 from shipper.sinks.otlp_encode import OtlpEncoder
 from shipper.sinks.settings import OtlpSinkSettings
+from shipper.sinks.transport import HttpTransport, compress, parse_retry_after, safe_origin
 
 log = logging.getLogger("shipper.sinks")
 

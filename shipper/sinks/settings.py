@@ -163,7 +163,7 @@ class HttpSinkSettings(_HttpSettings, _BasicOrBearerAuth):
     """POST NDJSON batches with a content-derived ``Idempotency-Key``."""
 
     type: Literal["http"] = "http"
-    worker: ClassVar[str] = "shipper.sinks.http_ndjson:HttpSink"
+    worker: ClassVar[str] = "shipper.sinks.http:HttpSink"
     name: str = "http"
     compression: Literal["gzip", "zstd", "none"] = "gzip"
     idempotency_header: str = "Idempotency-Key"

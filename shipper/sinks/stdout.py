@@ -1,6 +1,6 @@
 """The stdout sink: NDJSON records for a node agent (Fluentd, Fluent Bit, Datadog agent).
 
-A :class:`~shipper.sinks.base.SinkWorker` like the network sinks (its own byte-bounded
+A :class:`~shipper.sinks.base.BaseSink` like the network sinks (its own byte-bounded
 buffer and ``when_full`` policy, batches bounded by ``batch.max_records`` and
 ``batch.max_bytes``, records JSON cannot hold shipped as text), whose ``send`` writes the
 batch's NDJSON as it was buffered. Writes go through a daemon thread of its own: a full
@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 from shipper.record import Record
-from shipper.sinks.base import Payload, SinkWorker
+from shipper.sinks.base import BaseSink, Payload
 from shipper.sinks.batch import Lines
 from shipper.sinks.encoding import encode_records
 
@@ -86,7 +86,7 @@ def _settle(done: asyncio.Future[None], error: OSError | None) -> None:
         done.set_result(None)
 
 
-class StdoutSink(SinkWorker):
+class StdoutSink(BaseSink):
     """Writes NDJSON to a file descriptor (stdout by default), one write per batch."""
 
     def __init__(self, settings: Any, *, fd: int = 1, **kwargs: Any) -> None:

@@ -66,7 +66,6 @@ class OpenFile:
         "let_go_at",
         "limit",
         "path",
-        "planned",
         "size",
         "splitter",
         "stamp",
@@ -90,8 +89,6 @@ class OpenFile:
         self.tail = b""
         self.witness: Witness | None = None
         self.history: list[Witness] = []
-        #: (identity, offset) decided before the file was opened (recovery, copies)
-        self.planned: tuple[FileIdentity, int] | None = None
         #: read no further than this offset (the end seen when the shipper was stopped)
         self.limit: int | None = None
 
@@ -254,7 +251,6 @@ class OpenFile:
         """Read again from the start (after a truncation); identity is recomputed."""
         self.identity = None
         self.head = None
-        self.planned = None
         self.splitter.reset(0)
         self.eof_sent = False
         self.tail = b""

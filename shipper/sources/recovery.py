@@ -46,7 +46,7 @@ class CheckpointEntry(Protocol):
 
 
 class Checkpoints(Protocol):
-    """What the tailer needs from :class:`shipper.buffer.checkpoint.CheckpointStore`."""
+    """What the tailer needs from :class:`shipper.sources.checkpoints.CheckpointStore`."""
 
     def entry(self, file_key: str) -> CheckpointEntry | None: ...
 

@@ -22,8 +22,9 @@ import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry
 
+from shipper.jobs import JobTracker
 from shipper.metrics import Metrics
-from shipper.server import JobTracker, Progress, ServerSettings, TailHub
+from shipper.server import Progress, ServerSettings, TailHub
 from shipper.server.app import bound_port, build_app, start_server
 
 pytestmark = pytest.mark.integration

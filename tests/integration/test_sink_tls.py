@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from aiohttp import web
 
-from shipper.sinks.http_ndjson import HttpSink
+from shipper.sinks.http import HttpSink
 from shipper.sinks.settings import HttpSinkSettings
 from tests.receivers.harness import Recorder, make_record, new_metrics, ship
 from tests.receivers.http import NdjsonReceiver

@@ -14,7 +14,7 @@ import pytest
 from shipper.buffer.disk import DiskBuffer
 from shipper.sinks.datadog import DatadogSink
 from shipper.sinks.forward import ForwardSink
-from shipper.sinks.http_ndjson import HttpSink
+from shipper.sinks.http import HttpSink
 from shipper.sinks.loki import LokiSink
 from shipper.sinks.settings import (
     DatadogSinkSettings,

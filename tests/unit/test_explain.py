@@ -8,7 +8,8 @@ import json
 from shipper.explain import fate_of, render_json, render_table
 from shipper.filters import build_filter_stages
 from shipper.filters.settings import FilterSettings, RedactSettings
-from shipper.stages import RecordingFates, run_stages
+from shipper.stages import RecordingFates
+from tests.unit.helpers import run_stages
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLSVkIn0.13NbiL-kheh_bdiMaNLa6g1M2Of42de5i1i-59dhd0h"
 

@@ -22,13 +22,13 @@ from prometheus_client import CollectorRegistry
 
 import shipper.pipeline as pipeline_module
 import shipper.processor as processor_module
-from shipper.buffer.checkpoint import CheckpointStore
 from shipper.components import Observers
 from shipper.config import Settings
 from shipper.errors import SinkStoppedError
 from shipper.metrics import Metrics
 from shipper.pipeline import Pipeline
 from shipper.server.health import Progress
+from shipper.sources.checkpoints import CheckpointStore
 
 SECRET = "s3cr3t-content-of-a-record"
 

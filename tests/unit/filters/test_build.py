@@ -7,7 +7,8 @@ from shipper.filters import (
     build_filter_stages,
 )
 from shipper.filters.settings import FilterSettings, RedactSettings
-from shipper.stages import CountingFates, run_stages
+from shipper.stages import CountingFates
+from tests.unit.helpers import run_stages
 
 from .conftest import FakeClock, make_record
 

@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from shipper.errors import ConfigError
-from shipper.server import JobTracker, Progress, ServerSettings, TailHub
+from shipper.jobs import JobTracker
+from shipper.server import Progress, ServerSettings, TailHub
 from shipper.server.app import bound_port, build_app, start_server
 
 from .helpers import layer_records, record

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from shipper.server import JobTracker, Progress, ServerSettings, TailHub
+from shipper.jobs import JobTracker
+from shipper.server import Progress, ServerSettings, TailHub
 from shipper.server.app import bound_port, build_app, start_server
 from shipper.server.connections import RefusalLog
 

@@ -8,8 +8,8 @@ import json
 import aiohttp
 import pytest
 
+from shipper.jobs import JobTracker
 from shipper.server import (
-    JobTracker,
     Progress,
     ServerSettings,
     TailBusyError,

@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 from shipper.acks import AckToken
-from shipper.errors import SinkError
+from shipper.errors import PayloadTooLargeError, SinkError
 from shipper.metrics import Metrics
-from shipper.sinks.base import Payload, SinkWorker
+from shipper.sinks.base import BaseSink, Payload
 from shipper.sinks.settings import HttpSinkSettings
 
 
@@ -28,7 +28,7 @@ def token(count: int = 1) -> AckToken:
     return AckToken("f", 0, pending=count)
 
 
-class ScriptedSink(SinkWorker):
+class ScriptedSink(BaseSink):
     """``send`` raises the next scripted error (or delivers when the script says ``None``)."""
 
     def __init__(self, cfg: HttpSinkSettings, script: list[SinkError | None] | None = None,
@@ -49,7 +49,7 @@ class ScriptedSink(SinkWorker):
         if self.gate is not None:
             await self.gate.wait()
         if self.too_large_above is not None and len(payload.records) > self.too_large_above:
-            self.classify(413, {})
+            raise PayloadTooLargeError("HTTP 413", sink=self.name, status=413)
         if self.script:
             error = self.script.pop(0)
             if error is not None:

@@ -93,7 +93,7 @@ async def test_retryable_errors_back_off_with_jitter_until_delivered():
 
 async def test_full_jitter_draws_below_the_ceiling():
     sink = ScriptedSink(settings(retry={"initial_backoff": 2, "max_backoff": 100}), rng=lambda: 0.25)
-    assert sink.backoff(3, None) == pytest.approx(0.25 * 8)
+    assert sink.delivery.backoff(3, None) == pytest.approx(0.25 * 8)
 
 
 async def test_retry_after_is_a_floor_on_the_delay():

@@ -10,7 +10,7 @@ from shipper.metrics import Metrics
 from shipper.sinks import build_sink
 from shipper.sinks.datadog import DatadogSink
 from shipper.sinks.forward import ForwardSink
-from shipper.sinks.http_ndjson import HttpSink
+from shipper.sinks.http import HttpSink
 from shipper.sinks.loki import LokiSink
 from shipper.sinks.settings import SinkSettings
 from shipper.sinks.stdout import StdoutSink
@@ -38,7 +38,7 @@ def test_disk_buffer_lives_under_state_dir_buffer_sink_name(tmp_path):
     cfg = ADAPTER.validate_python({"type": "http", "name": "h", "url": "http://x",
                                    "buffer": {"type": "disk"}})
     sink = build_sink(cfg, metrics=Metrics(collectors=False), state_dir=tmp_path)
-    assert sink._diskq.buffer.dir == tmp_path / "buffer" / "h"
+    assert sink.queue.buffer.dir == tmp_path / "buffer" / "h"
 
 
 def test_every_sink_type_comes_from_its_settings_model_and_builds(tmp_path):

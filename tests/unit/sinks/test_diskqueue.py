@@ -33,7 +33,7 @@ async def test_envelope_is_acked_when_durably_buffered_then_delivered(tmp_path):
     sink.gate.set()
     await sink.close(2)
     assert [r["message"] for b in sink.delivered for r in b] == ["line 1", "line 2"]
-    assert sink._diskq.buffer.records == 0
+    assert sink.queue.buffer.records == 0
 
 
 async def test_undelivered_records_survive_a_restart(tmp_path):

@@ -11,7 +11,7 @@ from shipper.acks import AckToken
 from shipper.metrics import Metrics
 from shipper.sinks.batch import Envelope, Lines, Span
 from shipper.sinks.encoding import TEXT_LIMIT, encode_records
-from shipper.sinks.http_ndjson import HttpSink
+from shipper.sinks.http import HttpSink
 from shipper.sinks.loki import LokiSink
 from shipper.sinks.settings import (
     HttpSinkSettings,

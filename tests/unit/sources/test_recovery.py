@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from shipper.buffer.checkpoint_format import CheckpointEntry
+from shipper.sources.checkpoints_format import CheckpointEntry
 from shipper.sources.copies import Generation, find_copy, is_copy
 from shipper.sources.files import OpenFile
 from shipper.sources.identity import FileIdentity, Witness, check_of, read_fingerprint

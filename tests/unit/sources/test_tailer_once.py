@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from shipper.buffer.checkpoint import CheckpointStore
+from shipper.sources.checkpoints import CheckpointStore
 from tests.unit.sources.conftest import Collector, append, make_tailer
 
 

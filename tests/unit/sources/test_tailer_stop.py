@@ -6,7 +6,7 @@ import asyncio
 import os
 import shutil
 
-from shipper.buffer.checkpoint import CheckpointStore
+from shipper.sources.checkpoints import CheckpointStore
 from tests.unit.sources.conftest import Collector, Running, append, make_tailer
 
 

@@ -5,7 +5,7 @@ acknowledged (``shipper.acks.FileAcks``) and :meth:`save` periodically and at sh
 The tailer notes a :class:`~shipper.sources.identity.Witness` for every chunk it emits
 (:meth:`note`), so each saved offset carries the check of the bytes before it, and asks
 for the entries of a device/inode when it opens a file (:meth:`candidates`). The file
-(``shipper.buffer.checkpoint_format``) is written as temp file + fsync + rename
+(``shipper.sources.checkpoints_format``) is written as temp file + fsync + rename
 (+ directory fsync) in a thread.
 
 A missing file means a fresh start. A damaged one never stops the shipper: a file that is
@@ -25,14 +25,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from shipper.buffer.checkpoint_format import (
+from shipper.metrics import Metrics
+from shipper.sources.checkpoints_format import (
     CheckpointEntry,
     CorruptCheckpoints,
     parse,
     serialise,
+    write_atomic,
 )
-from shipper.buffer.checkpoint_links import Handovers, PendingWitnesses
-from shipper.metrics import Metrics
+from shipper.sources.checkpoints_links import Handovers, PendingWitnesses
 from shipper.sources.identity import Witness, parse_file_key
 
 FILE_NAME = "checkpoints.json"
@@ -169,11 +170,6 @@ class CheckpointStore:
         self._changes += 1
         return self.since
 
-    def remove(self, file_key: str) -> None:
-        if file_key in self._entries:
-            self._drop(file_key)
-            self._changes += 1
-
     # -- saving --------------------------------------------------------------------------------
 
     async def save(self) -> bool:
@@ -191,7 +187,7 @@ class CheckpointStore:
                 self._prune()
                 written = self._changes
                 data = serialise(list(self._entries.values()), self.since)
-                await asyncio.to_thread(_write_atomic, self.path, data)
+                await asyncio.to_thread(write_atomic, self.path, data)
             except OSError as exc:
                 self._save_failed(exc)
                 return False
@@ -284,25 +280,3 @@ class CheckpointStore:
             for entry in sorted(self._entries.values(), key=lambda e: e.updated)[:excess]:
                 self._drop(entry.key)
 
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """temp file + fsync + rename + directory fsync (blocking)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except OSError:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)  # a partial temp file must not hold the space
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

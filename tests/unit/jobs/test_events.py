@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shipper.server import events
-
-from .helpers import record
+from shipper.jobs import events
+from tests.unit.server.helpers import record
 
 
 def test_ordinary_lines_are_not_events():

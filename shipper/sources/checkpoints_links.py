@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shipper.buffer.checkpoint_format import CheckpointEntry
+from shipper.sources.checkpoints_format import CheckpointEntry
 from shipper.sources.identity import Witness
 
 #: witnesses kept per file while its chunks wait for delivery (the oldest go first)

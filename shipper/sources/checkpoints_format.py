@@ -1,4 +1,5 @@
-"""The checkpoint file's format: versioned JSON, validated field by field on load.
+"""The checkpoint file's format: versioned JSON, validated field by field on load, written
+atomically (:func:`write_atomic`).
 
 Version 2 (written now) stores per file its key, path, device/inode, first-line
 fingerprint, delivered offset, times, and the :class:`~shipper.sources.identity.Witness`
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from shipper.sources.identity import Witness, parse_file_key
@@ -161,3 +164,26 @@ def _time(item: dict[str, Any], name: str) -> float:
 
 def _is_time(value: Any) -> bool:
     return type(value) in (int, float) and math.isfinite(value) and value >= 0
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """temp file + fsync + rename + directory fsync (blocking)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except OSError:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)  # a partial temp file must not hold the space
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from shipper.server.events import MAX_TEXT
-from shipper.server.jobs import JOB_ID_MAX, JobTracker, job_key
-
-from .helpers import layer_records, pipeline_records, record
+from shipper.jobs.events import MAX_TEXT
+from shipper.jobs.tracker import JOB_ID_MAX, JobTracker, job_key
+from tests.unit.server.helpers import layer_records, pipeline_records, record
 
 FAILED_JOB = "2957f455679c9ffe56da3328"
 OK_JOB = "7b734382d926eacb0e25289d"

@@ -10,8 +10,8 @@ import pytest
 import zstandard
 
 from shipper.errors import FatalSinkError, PayloadTooLargeError, RetryableSinkError
-from shipper.sinks.http import classify_http, compress, parse_retry_after, tls_context
 from shipper.sinks.settings import TlsSettings
+from shipper.sinks.transport import classify_http, compress, parse_retry_after, tls_context
 
 NOW = 1_700_000_000.0
 

@@ -4,7 +4,7 @@
 (:meth:`observe_drop`) by the pipeline. For each ``job_id`` it keeps first/last seen,
 records by level, drops by reason, the stages/layers seen with status and duration (at
 most ``max_stages_per_job``), the final status when a ``pipeline_complete`` was seen,
-and the last error message (at most :data:`~shipper.server.events.MAX_TEXT` characters).
+and the last error message (at most :data:`~shipper.jobs.events.MAX_TEXT` characters).
 Job ids longer than :data:`JOB_ID_MAX` are cut and suffixed with a hash of the whole id
 (:func:`job_key`). The least recently updated jobs are evicted beyond ``max_jobs`` or
 ``max_bytes`` (an estimate of what each summary holds). :meth:`page` serves the
@@ -26,10 +26,10 @@ from typing import Any
 
 import orjson
 
+from shipper.jobs import events
+from shipper.jobs.events import JobEvent
 from shipper.record import LEVEL_RANK, Record
 from shipper.record_fields import record_rank
-from shipper.server import events
-from shipper.server.events import JobEvent
 from shipper.server.settings import MIB, ServerSettings
 
 ERROR_RANK = LEVEL_RANK["error"]

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from shipper.buffer.checkpoint import FILE_NAME, CheckpointStore
+from shipper.sources.checkpoints import FILE_NAME, CheckpointStore
 from shipper.sources.identity import Witness
 
 KEY = "64768:1234:aabbccdd"
@@ -60,15 +60,19 @@ async def test_save_without_changes_writes_nothing(tmp_path):
     assert not (tmp_path / FILE_NAME).exists()
 
 
-def test_candidates_are_the_entries_of_one_device_inode(tmp_path):
-    """Entries are looked up by device/inode (every generation), highest offset first."""
-    store = CheckpointStore(tmp_path)
+async def test_candidates_are_the_entries_of_one_device_inode(tmp_path):
+    """Entries are looked up by device/inode (every generation), highest offset first; an
+    entry pruned away leaves that index too."""
+    now = [1000.0]
+    store = CheckpointStore(tmp_path, lambda: now[0], retain=60)
     store.set("1:10:ff", "/a.log", 5)
     store.set("1:10:ff:1", "/a.log", 9)
     store.set("1:11:ff", "/b.log", 7)
     assert [e.key for e in store.candidates(1, 10)] == ["1:10:ff:1", "1:10:ff"]
     assert store.candidates(2, 10) == []
-    store.remove("1:10:ff:1")
+    store.retire("1:10:ff:1")
+    now[0] += 61
+    await store.save()
     assert [e.key for e in store.candidates(1, 10)] == ["1:10:ff"]
 
 
@@ -132,17 +136,17 @@ async def test_a_change_during_a_save_is_written_by_the_next_save(tmp_path, monk
     next save writes it (it used to be marked clean and never saved)."""
     import threading
 
-    from shipper.buffer import checkpoint
+    from shipper.sources import checkpoints as checkpoint
 
     writing, release = threading.Event(), threading.Event()
-    real_write = checkpoint._write_atomic
+    real_write = checkpoint.write_atomic
 
     def slow_write(path, data):
         writing.set()
         release.wait(5)
         real_write(path, data)
 
-    monkeypatch.setattr(checkpoint, "_write_atomic", slow_write)
+    monkeypatch.setattr(checkpoint, "write_atomic", slow_write)
     store = CheckpointStore(tmp_path)
     store.set(KEY, "/a.log", 10)
     saving = asyncio.ensure_future(store.save())
@@ -160,7 +164,7 @@ async def test_a_change_during_a_save_is_written_by_the_next_save(tmp_path, monk
 async def test_save_never_raises_whatever_happens(tmp_path, monkeypatch, caplog):
     """An unexpected error inside save() is logged and counted, save() returns False,
     and the next save works."""
-    from shipper.buffer import checkpoint
+    from shipper.sources import checkpoints as checkpoint
 
     store = CheckpointStore(tmp_path)
     store.set(KEY, "/a.log", 1)
@@ -197,7 +201,7 @@ def test_set_takes_the_witness_of_the_highest_noted_offset_at_or_below(tmp_path)
 
 def test_pending_witnesses_are_bounded_per_file(tmp_path):
     """A file whose chunks are never delivered keeps at most MAX_PENDING_WITNESSES."""
-    from shipper.buffer.checkpoint_links import MAX_PENDING_WITNESSES
+    from shipper.sources.checkpoints_links import MAX_PENDING_WITNESSES
 
     store = CheckpointStore(tmp_path)
     for at in range(1, 3 * MAX_PENDING_WITNESSES):
@@ -325,9 +329,9 @@ async def test_bad_entry_is_dropped_and_the_good_ones_kept(tmp_path, kind, caplo
 def test_pending_witnesses_are_bounded_in_all(tmp_path, monkeypatch):
     """Across files the pending witnesses stay under the total cap (the file noted
     longest ago loses its queue first), and the count stays exact."""
-    from shipper.buffer import checkpoint_links
+    from shipper.sources import checkpoints_links
 
-    monkeypatch.setattr(checkpoint_links, "MAX_PENDING_TOTAL", 50)
+    monkeypatch.setattr(checkpoints_links, "MAX_PENDING_TOTAL", 50)
     store = CheckpointStore(tmp_path)
     for n in range(10):
         for at in range(1, 11):

@@ -1,0 +1,115 @@
+"""HTTP plumbing shared by the HTTP sinks: response classification, TLS, one session.
+
+:func:`classify_http` is the single place an HTTP status becomes an outcome:
+2xx delivered; 408, 429, 5xx retryable (honouring ``Retry-After`` seconds or HTTP-date);
+413 ``PayloadTooLargeError`` (the worker splits the batch); any other status fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import ssl
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import zstandard
+
+from shipper.errors import FatalSinkError, PayloadTooLargeError, RetryableSinkError
+
+RETRYABLE_4XX = frozenset({408, 429})
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds from ``now`` (wall clock); ``None`` if absent or invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def classify_http(status: int, headers: Mapping[str, str] | None, *, sink: str, now: float,
+                  detail: str = "") -> None:
+    """Return if delivered, else raise the error that tells the worker what to do."""
+    if 200 <= status < 300:
+        return
+    message = f"HTTP {status}" + (f": {detail}" if detail else "")
+    if status == 413:
+        raise PayloadTooLargeError(message, sink=sink, status=status)
+    if status in RETRYABLE_4XX or 500 <= status < 600:
+        retry_after = parse_retry_after((headers or {}).get("Retry-After"), now)
+        raise RetryableSinkError(message, sink=sink, status=status, retry_after=retry_after)
+    raise FatalSinkError(message, sink=sink, status=status)
+
+
+def compress(body: bytes, kind: str) -> tuple[bytes, dict[str, str]]:
+    """Compress a body; returns it with its ``Content-Encoding`` header (if any)."""
+    if kind == "gzip":
+        return gzip.compress(body, compresslevel=6, mtime=0), {"Content-Encoding": "gzip"}
+    if kind == "zstd":
+        return zstandard.ZstdCompressor(level=3).compress(body), {"Content-Encoding": "zstd"}
+    return body, {}
+
+
+def safe_origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, never its user info, path or query."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def tls_context(tls: Any) -> ssl.SSLContext:
+    """Verification on by default; a custom CA bundle, a client certificate, or opt-out."""
+    context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+    if tls.cert_file:
+        context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    if not tls.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class HttpTransport:
+    """One reused ``aiohttp.ClientSession`` per sink, with timeouts and TLS settings."""
+
+    def __init__(self, settings: Any, *, sink: str) -> None:
+        self._settings = settings
+        self._sink = sink
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        context = await asyncio.to_thread(tls_context, self._settings.tls)  # reads CA files
+        connector = aiohttp.TCPConnector(ssl=context, limit=self._settings.concurrency)
+        timeout = aiohttp.ClientTimeout(total=self._settings.timeout)
+        self._session = aiohttp.ClientSession(connector=connector, timeout=timeout,
+                                              auto_decompress=True)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def post(self, url: str, body: bytes,
+                   headers: Mapping[str, str]) -> tuple[int, Mapping[str, str], str]:
+        """POST; connection problems and timeouts become ``RetryableSinkError``."""
+        if self._session is None:
+            raise RetryableSinkError("sink is not started", sink=self._sink)
+        try:
+            async with self._session.post(url, data=body, headers=dict(headers)) as response:
+                text = await response.text(errors="replace")
+                return response.status, response.headers, text[:300].strip()
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise RetryableSinkError(f"{type(exc).__name__} talking to {safe_origin(url)}",
+                                     sink=self._sink) from None
+
