@@ -13,7 +13,7 @@ from shipper.reload import Outcome
 from shipper.server import app as app_module
 from shipper.server.app import TOKEN, build_app
 from shipper.server.health import Progress
-from shipper.server.jobs import JobTracker
+from shipper.jobs import JobTracker
 from shipper.server.settings import ServerSettings
 from shipper.server.tail import TailHub
 
