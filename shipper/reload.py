@@ -14,11 +14,13 @@ A good one is applied in-process, in the processor task between two chunks (neve
 2. sinks with a new name are built and started (one that cannot start refuses the whole
    reload, nothing changed yet);
 3. sinks removed, or whose settings changed (other than ``match``), are closed: they
-   deliver what they hold within 3/4 of ``shutdown_deadline``; what they could not is
-   released from the checkpoint's wait, logged and counted in
-   ``shipper_records_failed_total{reason="retired"}`` (a disk-buffered sink loses nothing:
-   its successor of the same name opens the same buffer);
-4. the changed sinks' successors start (one that cannot is a task failure: exit 1);
+   deliver what they hold within 3/4 of ``shutdown_deadline``; what a removed sink could
+   not is released from the checkpoint's wait, logged and counted in
+   ``shipper_records_failed_total{reason="retired"}``;
+4. the changed sinks' successors start (one that cannot is a task failure: exit 1) and take
+   over what their predecessor still held: its memory buffer's records are put into the
+   successor (with their tokens: the checkpoint waits for the successor), a disk buffer is
+   reopened by the successor of the same name. Nothing a changed sink held is lost;
 5. the processor takes the new stages and path templates, the delivery the new sinks and
    routes. Sinks whose settings did not change (a changed ``match`` included) keep their
    worker and buffer.
@@ -242,14 +244,15 @@ class Swap:
         added = [s for s in self.new.sinks if s.name not in workers]
         fresh = {s.name: w for s, w in zip(added, await self._start_added(added), strict=True)}
         deadline = RETIRE_SHARE * self.old.shutdown_deadline
+        renewed = {s.name: s for s in self.new.sinks if s.name in workers and s.name not in kept}
         for name, (worker, held) in workers.items():
-            if name not in kept:
+            if name in renewed:
+                fresh[name] = await self._succeed(worker, renewed[name], deadline)
+            elif name not in kept:
                 await self._retire(worker, held, deadline)
-        for s in self.new.sinks:
-            if s.name not in kept and s.name not in fresh:
-                fresh[s.name] = await self._start(s)
+        carried = {name: workers[name][1] for name in (*kept, *renewed)}
         sinks = [workers[s.name][0] if s.name in kept else fresh[s.name] for s in self.new.sinks]
-        shares = [workers[s.name][1] if s.name in kept else Shares() for s in self.new.sinks]
+        shares = [carried.get(s.name) or Shares() for s in self.new.sinks]
         processor = self.pipe.processor
         processor.reconfigure(self.new, processor.stages if self.stages is None else self.stages)
         self.pipe.replace_sinks(sinks, self.router, shares)
@@ -278,12 +281,30 @@ class Swap:
             raise RuntimeError(f"sink {settings.name} could not start after a reload") from exc
         return worker
 
-    async def _retire(self, worker: Any, shares: Shares, deadline: float) -> None:
+    async def _succeed(self, worker: Any, settings: Any, deadline: float) -> Any:
+        """Close a changed sink, start its successor and hand it what the old one could
+        not deliver in ``deadline`` (memory buffer; a disk buffer is reopened by the
+        successor): those records are not lost, and their tokens (the sink's shares,
+        which the successor keeps) still hold the checkpoint until it delivers them."""
+        await self._close(worker, deadline)
+        successor = await self._start(settings)
+        left = worker.undelivered()
+        for records, token in left:
+            await successor.put(records, token)
+        if left:
+            log.info("records a changed sink held are handed to its successor",
+                     extra={"sink": worker.name, "records": sum(len(r) for r, _ in left)})
+        return successor
+
+    async def _close(self, worker: Any, deadline: float) -> None:
         try:
             await worker.close(deadline)
-        except Exception as exc:  # noqa: BLE001 - a worker that died: its records released below
+        except Exception as exc:  # noqa: BLE001 - a worker that died: its records go on below
             log.warning("sink failed while closing for a reload",
                         extra={"sink": worker.name, "error": type(exc).__name__})
+
+    async def _retire(self, worker: Any, shares: Shares, deadline: float) -> None:
+        await self._close(worker, deadline)
         released = shares.release()
         if released:
             failed: Any = self.metrics

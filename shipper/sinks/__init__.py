@@ -45,6 +45,10 @@ class SinkWorker(Protocol):
         """Deliver what it can and return within ``deadline`` seconds in every state;
         raises :class:`~shipper.errors.SinkStoppedError` if a worker task died."""
 
+    def undelivered(self) -> list[tuple[list[Record], AckToken]]:
+        """After ``close``: what it still holds in memory, with the tokens to acknowledge
+        (a reload hands it to the sink's successor)."""
+
 
 def build_sink(settings: Any, *, metrics: Metrics, clock: Callable[[], float] = time.monotonic,
                state_dir: Path | None = None) -> SinkWorker:

@@ -38,7 +38,7 @@ from shipper.errors import SinkStoppedError
 from shipper.metrics import Metrics
 from shipper.record import Record
 from shipper.sinks.batch import Lines, Payload, SinkMetrics
-from shipper.sinks.buffers import SinkBuffer, build_buffer
+from shipper.sinks.buffers import Leftover, SinkBuffer, build_buffer
 from shipper.sinks.deadletter import DeadLetter
 from shipper.sinks.delivery import Delivery
 from shipper.sinks.encoding import Encoded, encode_records
@@ -142,6 +142,11 @@ class BaseSink:
             await self._release(max(0.0, ends_at - loop.time()))
         if self._stopped is not None:
             raise self._stopped
+
+    def undelivered(self) -> list[Leftover]:
+        """After :meth:`close`: the records still held (memory buffer), each envelope's
+        with its token, for a successor to deliver; a disk buffer keeps its own."""
+        return self.queue.leftovers()
 
     # --- the batcher and its delivery tasks -----------------------------------------------
     async def _run_batcher(self) -> None:

@@ -4,7 +4,7 @@ The worker (:mod:`shipper.sinks.base`) only calls :class:`SinkBuffer`: ``put`` a
 envelope's encoded records, ``next_lines`` (the next batch, once full or ``max_wait`` old;
 ``None`` when closing and empty), ``settle`` a batch once its records are delivered or
 dead-lettered, ``close``/``fail``/``release`` at the end, and the gauges' ``records``,
-``bytes`` and ``oldest``.
+``bytes`` and ``oldest``; ``leftovers`` after closing, for a successor (a reload).
 
 * :class:`MemoryQueue`: the sink's :class:`~shipper.sinks.membuffer.MemoryBuffer`; an
   envelope is acknowledged once all its records are settled (or shed).
@@ -18,8 +18,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+import orjson
+
 from shipper.acks import AckToken
 from shipper.errors import SinkStoppedError
+from shipper.record import Record
 from shipper.sinks.batch import Envelope, Lines, SinkMetrics
 from shipper.sinks.diskqueue import DiskQueue
 from shipper.sinks.encoding import Encoded
@@ -52,6 +55,12 @@ class SinkBuffer(Protocol):
     def fail(self, error: SinkStoppedError) -> None: ...
 
     async def release(self) -> None: ...
+
+    def leftovers(self) -> list[Leftover]: ...
+
+
+#: records a closed buffer still holds, with the token their delivery acknowledges
+Leftover = tuple[list[Record], AckToken]
 
 
 class MemoryQueue:
@@ -112,6 +121,15 @@ class MemoryQueue:
 
     async def release(self) -> None:
         """Nothing to release."""
+
+    def leftovers(self) -> list[Leftover]:
+        """What the closed buffer could not settle, decoded back into records."""
+        return [(_records_of(env), env.token) for env in self.buffer.leftovers()]
+
+
+def _records_of(env: Envelope) -> list[Record]:
+    view = memoryview(env.data)
+    return [orjson.loads(view[env.start(i):env.ends[i]]) for i in range(env.count)]
 
 
 def build_buffer(settings: Any, disk: Any, *, metrics: SinkMetrics, clock: Callable[[], float],

@@ -239,6 +239,16 @@ class MemoryBuffer:
         self.stopped = error
         self.close()
 
+    def leftovers(self) -> list[Envelope]:
+        """After :meth:`close`: the envelopes not settled, oldest first, given up by this
+        buffer (a successor takes them; records of theirs a cancelled batch had already
+        sent go again: at least once)."""
+        left = list(self._unsettled)
+        self._unsettled.clear()
+        self._queue.clear()
+        self.records = self.bytes = self.queued_records = self.queued_bytes = 0
+        return left
+
 
 def _env_cost(env: Envelope) -> int:
     return cost(env.queued_bytes, env.queued) + ENVELOPE_OVERHEAD

@@ -139,6 +139,9 @@ class Worker:
             for token in self.held:
                 token.done()
 
+    def undelivered(self):
+        return [] if self.deliver else [([{"message": "held"}], t) for t in self.held]
+
 
 class Processor:
     clock = staticmethod(lambda: 0.0)
@@ -253,3 +256,51 @@ async def test_a_change_asked_of_a_stopped_delivery_is_refused():
     late = d.between(change)
     with pytest.raises(RuntimeError, match="stopping"):
         await late
+
+
+async def test_a_changed_sink_hands_what_it_holds_to_its_successor(metrics):
+    """A sink whose settings change while its backend is down: the records its memory
+    buffer still holds go to the successor (none counted retired), and the checkpoint
+    waits until the successor has delivered them."""
+    old = Settings(sinks=[http("b")])
+    new = Settings(sinks=[http("b", batch={"max_records": 7})])
+    stuck = Worker(old.sinks[0], deliver=False)
+    pipe = Pipe([stuck])
+    parent = AckToken("f", 10, pending=1, records=1)
+    await stuck.put([], pipe.shares[0].share(parent, 1))
+    successor = Worker(new.sinks[0])
+    await swap(old, new, pipe, metrics, {"b": successor}).apply()
+    assert pipe.sinks == [successor] and stuck.closed
+    assert len(successor.held) == 1 and not parent.complete
+    assert metrics.value("shipper_records_failed_total", sink="b", reason="retired") == 0
+    await successor.close(1.0)
+    assert parent.complete  # delivered by the successor: the checkpoint moves on
+
+
+async def test_real_worker_hands_its_unsent_records_to_the_successor(tmp_path):
+    """With real workers: the old one cannot send (its backend hangs) and is closed at its
+    deadline; every record it held is delivered by the new one, each envelope's token
+    completed once."""
+    from tests.unit.sinks.fakes import ScriptedSink, record
+    from tests.unit.sinks.fakes import settings as sink_settings
+
+    metrics = Metrics(CollectorRegistry(), collectors=False)
+    old_worker = ScriptedSink(sink_settings(name="b", batch={"max_wait": 0}), metrics=metrics)
+    old_worker.gate = asyncio.Event()  # never set: every send hangs
+    await old_worker.start()
+    shares = Shares()
+    parents = [AckToken("f", i, pending=1, records=2) for i in range(3)]
+    for i, parent in enumerate(parents):
+        await old_worker.put([record(2 * i), record(2 * i + 1)], shares.share(parent, 2))
+    new_worker = ScriptedSink(sink_settings(name="b", batch={"max_wait": 0}), metrics=metrics)
+    pipe = Pipe([old_worker])
+    pipe.shares = [shares]
+    old = Settings(sinks=[old_worker.settings])
+    new = Settings(sinks=[sink_settings(name="b", url="http://127.0.0.1:10")])
+    s = swap(old, new, pipe, metrics, {"b": new_worker})
+    s.old = old.model_copy(update={"shutdown_deadline": 0.4})
+    await s.apply()
+    await new_worker.close(5.0)
+    sent = [r["message"] for batch in new_worker.delivered for r in batch]
+    assert sorted(sent, key=lambda m: int(m.split()[1])) == [f"line {i}" for i in range(6)]
+    assert all(p.complete for p in parents) and pipe.shares[0] is shares
