@@ -8,7 +8,7 @@ tailer simply stops reading); every ``poll_interval`` of waiting, the tailer ref
 then waits on. Rotation handling:
 
 - rename-and-create: the old file stays open by descriptor, is read to EOF and let go
-  ``rotate_grace`` seconds later; the new file at the path is read from its start;
+  ``sources.rotate_grace`` seconds later; the new file at the path is read from its start;
 - truncation / copytruncate: size below what was seen, other first bytes or other bytes
   before the read offset mean "read again from the start"; the copy copytruncate made
   is read from that offset on (:mod:`~shipper.sources.copies`);
