@@ -7,7 +7,6 @@ from here. Errors become one :class:`~shipper.errors.ConfigError` line naming th
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 from pathlib import Path
@@ -21,90 +20,33 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from shipper.enrich.settings import EnrichSettings
 from shipper.errors import ConfigError
 from shipper.filters.settings import FilterSettings, RedactSettings
+from shipper.parse.settings import ParseSettings
 from shipper.server.settings import ServerSettings
 from shipper.sinks.settings import SINK_TYPES, SinkSettings, StdoutSinkSettings
-from shipper.units import Duration, Model, Size, compile_regex
-
-DEFAULT_PATHS = ("/var/log/app/**/*.log",)
-
-
-class DownwardApiSettings(Model):
-    """Names of the downward-API env vars (defaults match the Helm chart)."""
-
-    pod_name: str = "POD_NAME"
-    namespace: str = "POD_NAMESPACE"
-    pod_uid: str = "POD_UID"
-    node_name: str = "NODE_NAME"
-    pod_ip: str = "POD_IP"
-    container_name: str = "CONTAINER_NAME"
-    completion_index: str = "JOB_COMPLETION_INDEX"
-
-
-class MultilineSettings(Model):
-    #: a held record (it may continue on the next line) is shipped after this much quiet
-    flush_after: Duration = 0.5
-    max_lines: int = Field(500, ge=1)
-    max_bytes: Size = 1_048_576
-
-
-class ParseSettings(Model):
-    """How lines become records."""
-
-    default_timezone: str = "UTC"
-    multiline: MultilineSettings = MultilineSettings()
-    #: a JSON line nested deeper ships as a text record (message = the line), counted as
-    #: ``json_too_deep``; orjson encodes 254 levels, a record and its wrappers add 1-3,
-    #: recursive walkers (redaction, ``explain``) need room below Python's 1,000 frames
-    max_json_depth: int = Field(200, ge=2, le=224)
-    #: per-glob format override (``auto``, ``cri``, ``docker``, ``plain``), matched on the path
-    formats: dict[str, Literal["auto", "cri", "docker", "plain"]] = {}
-
-    @field_validator("default_timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+from shipper.sources.settings import TailSettings
+from shipper.units import Duration
 
 
 def _default_sinks() -> list[SinkSettings]:
     return [StdoutSinkSettings()]
 
 
-class Settings(BaseSettings):
-    """The whole effective configuration."""
+class Settings(EnrichSettings, TailSettings, BaseSettings):
+    """The whole effective configuration: the tailer's keys (:class:`TailSettings`) and
+    the enrichers' (:class:`EnrichSettings`) at the top level, as users have them, then
+    one section per component."""
 
     model_config = SettingsConfigDict(
         env_prefix="SHIPPER_", env_nested_delimiter="__", frozen=True, extra="forbid",
         env_parse_none_str="null",
     )
 
-    paths: list[str] = Field(default_factory=lambda: list(DEFAULT_PATHS))
-    exclude: list[str] = []
-    path_templates: list[str] = []
-    podinfo_dir: Path | None = Path("/etc/podinfo")
-    once: bool = False
     state_dir: Path | None = None
-    drain_on_exit: bool = True
-    #: symbolic links among the matched files and directories: followed only when they
-    #: resolve inside a root (``inside_roots``), ``always``, or ``never``
-    follow_symlinks: Literal["inside_roots", "always", "never"] = "inside_roots"
-    #: directories links may point into, besides the literal prefixes of ``paths``
-    #: (``/var/log/pods`` for ``/var/log/containers/*.log``)
-    symlink_roots: list[str] = []
     shutdown_deadline: Duration = 20.0
-    poll_interval: Duration = 0.25
-    read_chunk_bytes: Size = 262_144
-    max_line_bytes: Size = 262_144
     queue_max_batches: int = Field(8, ge=1)
-    k8s_api: bool = False
-    downward_api: DownwardApiSettings = DownwardApiSettings()
     parse: ParseSettings = ParseSettings()
     filters: FilterSettings = FilterSettings()
     redact: RedactSettings = RedactSettings()
@@ -112,31 +54,6 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
-
-    @field_validator("paths", "exclude")
-    @classmethod
-    def _valid_globs(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            _check_glob(pattern)
-        return value
-
-    @field_validator("symlink_roots")
-    @classmethod
-    def _absolute_roots(cls, value: list[str]) -> list[str]:
-        for root in value:
-            if not root.startswith("/") or "\x00" in root or _glob_magic(root):
-                raise ValueError(f"symlink root must be an absolute directory, not a glob: "
-                                 f"{root!r}")
-        return value
-
-    @field_validator("path_templates")
-    @classmethod
-    def _valid_templates(cls, value: list[str]) -> list[str]:
-        from shipper.enrich.templates import compile_template
-
-        for template in value:
-            compile_template(template)
-        return value
 
     @field_validator("sinks")
     @classmethod
@@ -148,21 +65,6 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("at least one sink is required")
         return value
-
-
-def _glob_magic(path: str) -> bool:
-    return any(c in path for c in "*?[")
-
-
-def _check_glob(pattern: str) -> None:
-    if not pattern or "\x00" in pattern:
-        raise ValueError(f"invalid glob {pattern!r}")
-    if pattern.count("[") != pattern.count("]"):
-        raise ValueError(f"invalid glob {pattern!r}: unbalanced brackets")
-    try:
-        compile_regex(fnmatch.translate(pattern.replace("**", "*")))
-    except ValueError as exc:
-        raise ValueError(f"invalid glob {pattern!r}: {exc}") from None
 
 
 class _MappingSource(PydanticBaseSettingsSource):

@@ -39,7 +39,7 @@ from shipper.reload import Reloader, ReloadHandle, Swap, mark_loaded
 from shipper.routes import Router
 from shipper.shutdown import Phase, Shutdown, Watchdog
 from shipper.sinks import build_sink
-from shipper.sources.tailer import Tailer, TailSettings
+from shipper.sources.tailer import Tailer
 from shipper.stages import CountingFates
 from shipper.supervise import Supervisor
 
@@ -88,7 +88,7 @@ class Pipeline:
         self.sinks = sinks if sinks is not None else [
             build_sink(s, metrics=metrics, clock=monotonic, state_dir=settings.state_dir)
             for s in settings.sinks]
-        self.tailer = tailer or Tailer(TailSettings.from_settings(settings), metrics=metrics,
+        self.tailer = tailer or Tailer(settings, metrics=metrics,
                                        clock=monotonic, checkpoints=checkpoints)
         self.k8s_api = k8s_api_enricher(settings, env) if settings.k8s_api else None
         self._chunks: asyncio.Queue[Item] = asyncio.Queue(settings.queue_max_batches)

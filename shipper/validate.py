@@ -35,12 +35,7 @@ def compile_settings(settings: Settings) -> Compiled:
     from shipper.routes import Router
     from shipper.server.settings import parse_listen
     from shipper.sinks import build_sink
-    from shipper.sources.tailer import TailSettings
 
-    try:
-        TailSettings.from_settings(settings)
-    except ValueError as exc:
-        raise ConfigError(str(exc), key="paths") from None
     try:
         parse_listen(settings.server.listen)
     except ValueError as exc:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiofiles
 
-from shipper.config import DownwardApiSettings
+from shipper.enrich.settings import DownwardApiSettings
 
 log = logging.getLogger("shipper.enrich")
 

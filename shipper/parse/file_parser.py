@@ -13,11 +13,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shipper.config import ParseSettings
 from shipper.parse import pem
 from shipper.parse.detect import LineParser
 from shipper.parse.multiline import BLOCK_INITIALS, NONE, MultilineJoiner, start_state
 from shipper.parse.runtime import RuntimeFormat, RuntimeUnwrapper, detect_runtime
+from shipper.parse.settings import ParseSettings
 from shipper.parse.timestamps import TimestampNormalizer, format_epoch
 from shipper.record import Record
 

@@ -1,56 +1,84 @@
-"""The tailer's settings, taken from the top-level configuration once at start-up."""
+"""The tailer's settings: what it reads and how, declared once with their defaults.
+
+:class:`TailSettings` holds the top-level keys users have always written (``paths``,
+``exclude``, ``poll_interval``, ``read_chunk_bytes``, ``max_line_bytes``, the symbolic
+link options, ``once``, ``drain_on_exit``) and the ``sources:`` section
+(:class:`SourcesSettings`) with the knobs that were hard-coded before. The top-level
+:class:`~shipper.config.Settings` inherits it, so the tailer is given the validated
+configuration itself: there is no second copy with defaults of its own.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import fnmatch
+
+from pydantic import Field, field_validator
 
 from shipper.sources.links import FollowSymlinks
+from shipper.units import Duration, Model, Size, compile_regex
+
+DEFAULT_PATHS = ("/var/log/app/**/*.log",)
 
 
-@dataclass(frozen=True, slots=True)
-class TailSettings:
-    """What the tailer reads and how (sizes in bytes, durations in seconds)."""
+class SourcesSettings(Model):
+    """``sources:``: how files are followed through rotation and when the tailer wakes."""
 
-    paths: tuple[str, ...]
-    exclude: tuple[str, ...] = ()
-    once: bool = False
-    poll_interval: float = 0.25
-    read_chunk_bytes: int = 1_048_576
-    max_line_bytes: int = 262_144
-    drain_on_exit: bool = True
+    #: how long a rotated or deleted file stays open (read to EOF) after it was let go
+    rotate_grace: Duration = 1.0
+    #: wake on inotify events when the platform has them (the stat poll always runs)
+    inotify: bool = True
+    #: directories watched at most (one watch each); beyond, those wait for the poll
+    max_inotify_watches: int = Field(4096, ge=1)
     #: lines per emitted chunk at most (the unit of acknowledgement: what a SIGKILL may
     #: re-send beyond the saved checkpoint, like one stdout batch)
-    chunk_max_lines: int = 512
-    #: how long a rotated or deleted file stays open (read to EOF) after it was let go
-    rotate_grace: float = 1.0
-    #: wake on inotify events when the platform has them (the stat poll always runs)
-    use_inotify: bool = True
-    max_inotify_watches: int = 4096
-    #: which symbolic links are followed (see :mod:`shipper.sources.links`)
+    chunk_max_lines: int = Field(512, ge=1)
+
+
+class TailSettings(Model):
+    """What the tailer reads and how (sizes in bytes, durations in seconds)."""
+
+    paths: list[str] = Field(default_factory=lambda: list(DEFAULT_PATHS))
+    exclude: list[str] = []
+    once: bool = False
+    drain_on_exit: bool = True
+    #: symbolic links among the matched files and directories: followed only when they
+    #: resolve inside a root (``inside_roots``), ``always``, or ``never``
     follow_symlinks: FollowSymlinks = "inside_roots"
-    #: directories links may point into besides the literal prefixes of ``paths``
-    symlink_roots: tuple[str, ...] = ()
+    #: directories links may point into, besides the literal prefixes of ``paths``
+    #: (``/var/log/pods`` for ``/var/log/containers/*.log``)
+    symlink_roots: list[str] = []
+    poll_interval: Duration = Field(0.25, gt=0)
+    read_chunk_bytes: Size = Field(262_144, ge=1)
+    max_line_bytes: Size = Field(262_144, ge=1)
+    sources: SourcesSettings = SourcesSettings()
 
-    def __post_init__(self) -> None:
-        if self.read_chunk_bytes < 1 or self.max_line_bytes < 1 or self.chunk_max_lines < 1:
-            raise ValueError("read_chunk_bytes and max_line_bytes must be positive")
-        if self.poll_interval <= 0:
-            raise ValueError("poll_interval must be positive")
-        if self.follow_symlinks not in ("inside_roots", "always", "never"):
-            raise ValueError("follow_symlinks must be inside_roots, always or never")
-
+    @field_validator("paths", "exclude")
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> TailSettings:
-        """Build from :class:`shipper.config.Settings` (its top-level fields)."""
-        values: dict[str, Any] = {
-            "paths": tuple(settings.paths), "exclude": tuple(settings.exclude),
-            "once": settings.once, "poll_interval": float(settings.poll_interval),
-            "read_chunk_bytes": int(settings.read_chunk_bytes),
-            "max_line_bytes": int(settings.max_line_bytes),
-            "drain_on_exit": settings.drain_on_exit,
-            "follow_symlinks": settings.follow_symlinks,
-            "symlink_roots": tuple(settings.symlink_roots),
-        }
-        values.update(overrides)
-        return cls(**values)
+    def _valid_globs(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            _check_glob(pattern)
+        return value
+
+    @field_validator("symlink_roots")
+    @classmethod
+    def _absolute_roots(cls, value: list[str]) -> list[str]:
+        for root in value:
+            if not root.startswith("/") or "\x00" in root or _glob_magic(root):
+                raise ValueError(f"symlink root must be an absolute directory, not a glob: "
+                                 f"{root!r}")
+        return value
+
+
+def _glob_magic(path: str) -> bool:
+    return any(c in path for c in "*?[")
+
+
+def _check_glob(pattern: str) -> None:
+    if not pattern or "\x00" in pattern:
+        raise ValueError(f"invalid glob {pattern!r}")
+    if pattern.count("[") != pattern.count("]"):
+        raise ValueError(f"invalid glob {pattern!r}: unbalanced brackets")
+    try:
+        compile_regex(fnmatch.translate(pattern.replace("**", "*")))
+    except ValueError as exc:
+        raise ValueError(f"invalid glob {pattern!r}: {exc}") from None

@@ -8,7 +8,7 @@ tailer simply stops reading); every ``poll_interval`` of waiting, the tailer ref
 then waits on. Rotation handling:
 
 - rename-and-create: the old file stays open by descriptor, is read to EOF and let go
-  ``rotate_grace`` seconds later; the new file at the path is read from its start;
+  ``sources.rotate_grace`` seconds later; the new file at the path is read from its start;
 - truncation / copytruncate: size below what was seen, other first bytes or other bytes
   before the read offset mean "read again from the start"; the copy copytruncate made
   is read from that offset on (:mod:`~shipper.sources.copies`);
@@ -55,7 +55,8 @@ __all__ = ["Chunk", "TailSettings", "Tailer"]
 
 
 class Tailer:
-    """Tails the files matched by ``settings.paths`` (see the module docstring)."""
+    """Tails the files matched by ``settings.paths`` (see the module docstring); the
+    top-level :class:`~shipper.config.Settings` is a :class:`TailSettings`."""
 
     def __init__(self, settings: TailSettings, *, metrics: Metrics,
                  clock: Callable[[], float] = time.monotonic,
@@ -64,13 +65,13 @@ class Tailer:
         self._metrics = metrics
         self._clock = clock
         self._checkpoints = checkpoints
-        self._matcher = PathMatcher(settings.paths, settings.exclude, root,
+        self._matcher = PathMatcher(tuple(settings.paths), tuple(settings.exclude), root,
                                     follow_symlinks=settings.follow_symlinks,
-                                    symlink_roots=settings.symlink_roots)
+                                    symlink_roots=tuple(settings.symlink_roots))
         self._files = FileSet(metrics, settings.max_line_bytes, self._matcher.links)
         self._resumer = Resumer(checkpoints, self._files, clock, settings.max_line_bytes)
         self._stop_point = StopPoint(self._files, self._matcher, settings.drain_on_exit)
-        self._waker = Waker(settings.use_inotify, settings.max_inotify_watches)
+        self._waker = Waker(settings.sources.inotify, settings.sources.max_inotify_watches)
         self._emit: Emit | None = None
         self._on_closed: OnClosed | None = None
         self._stop: asyncio.Event | None = None
@@ -188,7 +189,7 @@ class Tailer:
         if moved and f.ident in found.paths:
             f.path = found.paths[f.ident]
         elif (moved or gone) and f.let_go_at is None:
-            f.let_go_at = now + self.settings.rotate_grace
+            f.let_go_at = now + self.settings.sources.rotate_grace
             if not gone:
                 self._metrics.files_rotated_total.labels(kind="rename").inc()
             log.info("file rotated away, reading it to EOF",
@@ -250,7 +251,7 @@ class Tailer:
                 return
             for witness in chunk.witnesses:
                 self._checkpoints.note(chunk.file_key, witness)
-            for part in split_chunk(chunk, self.settings.chunk_max_lines):
+            for part in split_chunk(chunk, self.settings.sources.chunk_max_lines):
                 await self._emit_chunk(part)
 
     async def _drain(self, f: OpenFile) -> None:

@@ -11,10 +11,19 @@ import pytest
 
 helm = pytest.importorskip("helm_python")
 
-from shipper.config import DownwardApiSettings, load_settings  # noqa: E402
+from shipper.config import load_settings  # noqa: E402
+from shipper.enrich.settings import DownwardApiSettings  # noqa: E402
 from tests.k8s.manifests import (  # noqa: E402
-    APP_CHART, LIB_CHART, by_kind, config_of, documents, pod_specs, render,
-    restricted_problems, shipper_container, validate,
+    APP_CHART,
+    LIB_CHART,
+    by_kind,
+    config_of,
+    documents,
+    pod_specs,
+    render,
+    restricted_problems,
+    shipper_container,
+    validate,
 )
 
 

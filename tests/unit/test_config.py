@@ -104,3 +104,65 @@ def test_masked_dump_is_plain_json_data():
     dumped = masked_dump(load_settings())
     assert dumped["sinks"][0]["type"] == "stdout"
     assert dumped["max_line_bytes"] == 262144
+
+
+OLD_CONFIG = """\
+paths: ['/var/log/containers/*.log']
+exclude: ['/var/log/containers/*_kube-system_*.log']
+path_templates: ['/var/log/containers/{pod}_{namespace}_{container}-{id}.log']
+podinfo_dir: /etc/podinfo
+k8s_api: true
+downward_api: {pod_name: MY_POD}
+once: false
+drain_on_exit: false
+follow_symlinks: always
+symlink_roots: [/var/log/pods]
+poll_interval: 100ms
+read_chunk_bytes: 64KiB
+max_line_bytes: 32KiB
+parse: {formats: {'*.cri.log': cri}, multiline: {flush_after: 1s}}
+"""
+
+
+def test_a_config_written_before_the_sources_section_loads_as_it_did(tmp_path, caplog):
+    """The tailer's and the enrichers' keys stay at the top level, where users have them:
+    an existing config loads to the same values, with no warning, and ``sources:``
+    (the knobs that were hard-coded) keeps the old built-in values."""
+    settings = load_settings(write(tmp_path, OLD_CONFIG))
+    assert settings.paths == ["/var/log/containers/*.log"]
+    assert settings.exclude == ["/var/log/containers/*_kube-system_*.log"]
+    assert settings.path_templates == [
+        "/var/log/containers/{pod}_{namespace}_{container}-{id}.log"]
+    assert str(settings.podinfo_dir) == "/etc/podinfo"
+    assert settings.k8s_api is True
+    assert settings.downward_api.pod_name == "MY_POD"
+    assert (settings.once, settings.drain_on_exit) == (False, False)
+    assert (settings.follow_symlinks, settings.symlink_roots) == ("always", ["/var/log/pods"])
+    assert (settings.poll_interval, settings.read_chunk_bytes, settings.max_line_bytes) == (
+        0.1, 65536, 32768)
+    assert settings.parse.formats == {"*.cri.log": "cri"}
+    assert settings.parse.multiline.flush_after == 1.0
+    sources = settings.sources
+    assert (sources.rotate_grace, sources.inotify, sources.max_inotify_watches,
+            sources.chunk_max_lines) == (1.0, True, 4096, 512)
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+
+
+def test_env_and_cli_set_the_tailer_keys_and_sources_section(tmp_path, monkeypatch):
+    """``SHIPPER_POLL_INTERVAL`` and ``SHIPPER_SOURCES__*`` set the tailer's keys, a CLI
+    value beats both, and the unset part of ``sources`` keeps the file's values."""
+    cfg = write(tmp_path, "sources:\n  chunk_max_lines: 99\n  rotate_grace: 3s\n")
+    monkeypatch.setenv("SHIPPER_POLL_INTERVAL", "2s")
+    monkeypatch.setenv("SHIPPER_SOURCES__INOTIFY", "false")
+    monkeypatch.setenv("SHIPPER_SOURCES__ROTATE_GRACE", "4s")
+    settings = load_settings(cfg, sources={"rotate_grace": 5})
+    assert settings.poll_interval == 2.0
+    assert (settings.sources.inotify, settings.sources.chunk_max_lines,
+            settings.sources.rotate_grace) == (False, 99, 5.0)
+
+
+def test_an_unknown_nested_env_key_is_an_error_naming_it(monkeypatch):
+    """``SHIPPER_SOURCES__ROTATE_GRASE`` (a typo) is refused like a file's unknown key."""
+    monkeypatch.setenv("SHIPPER_SOURCES__ROTATE_GRASE", "2s")
+    with pytest.raises(ConfigError, match=r"^sources\.rotate_grase: unknown key"):
+        load_settings()

@@ -11,13 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shipper.config import ParseSettings, Settings
+from shipper.config import Settings
 from shipper.enrich.ids import Enricher, file_context
 from shipper.enrich.podinfo import PodInfo
 from shipper.enrich.templates import PathTemplates
 from shipper.filters import build_filter_stages
 from shipper.filters.settings import FilterSettings
 from shipper.parse import FileParser, ParseCounts
+from shipper.parse.settings import ParseSettings
 from shipper.processor import Processor, _one_by_one, _without
 from shipper.stages import RecordingFates
 

@@ -2,8 +2,8 @@
 
 import os
 
-from shipper.config import DownwardApiSettings
 from shipper.enrich.podinfo import PodInfo, parse_kubelet_file, unquote_go
+from shipper.enrich.settings import DownwardApiSettings
 
 ENV = {"POD_NAME": "p-1", "POD_NAMESPACE": "ns", "POD_UID": "u-1", "NODE_NAME": "n-1",
        "POD_IP": "10.0.0.1", "CONTAINER_NAME": "app", "JOB_COMPLETION_INDEX": "3"}

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from shipper.config import DownwardApiSettings
 from shipper.enrich.podinfo import (
     MAX_ANNOTATION_CHARS,
     MAX_RESOURCE_ANNOTATIONS,
@@ -12,6 +11,7 @@ from shipper.enrich.podinfo import (
     resource_annotations,
     with_api_facts,
 )
+from shipper.enrich.settings import DownwardApiSettings
 from tests.unit.enrich.test_podinfo import ENV, make_volume
 
 

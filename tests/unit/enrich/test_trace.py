@@ -92,10 +92,11 @@ def test_the_processor_lifts_trace_context_from_json_logfmt_and_text_lines(monke
     a lifting that raises costs nothing (per-record retry, counted as a stage failure)."""
     import asyncio
 
-    from shipper.config import ParseSettings, Settings
+    from shipper.config import Settings
     from shipper.enrich import trace as trace_module
     from shipper.enrich.podinfo import PodInfo
     from shipper.parse import FileParser, ParseCounts
+    from shipper.parse.settings import ParseSettings
     from shipper.processor import Processor
     from shipper.stages import RecordingFates
 

@@ -6,9 +6,9 @@ import copy
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from shipper.config import ParseSettings
 from shipper.enrich.ids import FileContext
 from shipper.filters.prescan import BatchScan, BatchTexts, Screen, flexible, re2_available
 from shipper.filters.presets import NoiseStage
@@ -16,6 +16,7 @@ from shipper.filters.redact import Redactor
 from shipper.filters.redact_stage import RedactStage
 from shipper.filters.settings import FilterSettings, RedactSettings
 from shipper.parse import FileParser, ParseCounts
+from shipper.parse.settings import ParseSettings
 from shipper.stages import RecordingFates
 
 from .secret_samples import SAMPLES

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import copy
 
-from shipper.config import ParseSettings
 from shipper.filters.prescan import BatchTexts
 from shipper.filters.redact import Redactor
 from shipper.filters.redact_stage import RedactStage
 from shipper.filters.settings import RedactSettings
 from shipper.parse import FileParser, ParseCounts
+from shipper.parse.settings import ParseSettings
 from shipper.stages import RecordingFates
 
 from .secret_samples import PEM_RSA, pem_body

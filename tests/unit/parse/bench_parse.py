@@ -15,8 +15,8 @@ from pathlib import Path
 
 import orjson
 
-from shipper.config import ParseSettings
 from shipper.parse import FileParser, ParseCounts
+from shipper.parse.settings import ParseSettings
 
 GEN = Path(__file__).resolve().parents[3] / ".." / "shared" / "bench" / "gen_corpus.py"
 

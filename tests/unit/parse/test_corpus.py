@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 import pytest
 
-from shipper.config import ParseSettings
 from shipper.parse import FileParser, ParseCounts
+from shipper.parse.settings import ParseSettings
 
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
 _ENRICH_KEYS = {"file", "job_id", "correlation_id", "shard_index", "stage"}

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipper.config import ParseSettings
 from shipper.parse import FileParser, ParseCounts
 from shipper.parse.instants import IMPOSSIBLE
 from shipper.parse.logfmt import _split_quoted, split_trailing_pairs
 from shipper.parse.runtime import RuntimeUnwrapper
+from shipper.parse.settings import ParseSettings
 from shipper.parse.timestamps import TimestampNormalizer
 
 _WORD_CHARS = "ab_Z9@.-/:=é\u0416"

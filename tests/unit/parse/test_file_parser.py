@@ -7,8 +7,8 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipper.config import MultilineSettings, ParseSettings
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
+from shipper.parse.settings import MultilineSettings, ParseSettings
 
 NOW = 1767225600.0
 

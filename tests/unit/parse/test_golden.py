@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-from shipper.config import ParseSettings
 from shipper.parse import FileParser, ParseCounts
+from shipper.parse.settings import ParseSettings
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "parse"
 NOW = 1767225600.0  # 2026-01-01T00:00:00Z: the read time of lines without a time

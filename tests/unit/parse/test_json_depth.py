@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipper.config import ParseSettings
 from shipper.parse import FileParser, ParseCounts
 from shipper.parse.json_line import too_deep
+from shipper.parse.settings import ParseSettings
 from shipper.record import public_view
 
 NOW = 1767225600.0

@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 import pytest
 
-from shipper.config import MultilineSettings, ParseSettings
 from shipper.filters.redact import Redactor
 from shipper.filters.settings import RedactSettings
 from shipper.parse import FileParser, ParseCounts
+from shipper.parse.settings import MultilineSettings, ParseSettings
 from shipper.record import public_view
 
 NOW = 1767225600.0

@@ -1,7 +1,7 @@
 """``pending_offset`` tells the checkpoint where unshipped held input starts."""
 
-from shipper.config import ParseSettings
 from shipper.parse import FileParser, ParseCounts
+from shipper.parse.settings import ParseSettings
 
 
 def parser(fmt="auto"):

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipper.config import ParseSettings
 from shipper.parse import FileParser, ParseCounts
+from shipper.parse.settings import ParseSettings
 from tests.unit.parse.test_timestamp_validity import (
     NOW,
     assert_possible,

@@ -75,8 +75,8 @@ def test_format_epoch_of_the_clock() -> None:
 
 def test_klog_lines_have_no_year_so_the_current_utc_year_is_assumed() -> None:
     """A klog date of this year up to a day ahead of the clock is this year's."""
-    from shipper.config import ParseSettings
     from shipper.parse import FileParser, ParseCounts
+    from shipper.parse.settings import ParseSettings
 
     december = 1796083200.0  # 2026-12-01T00:00:00Z
     parser = FileParser("/l/k.log", ParseSettings(), ParseCounts(), clock=lambda: december)

@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from shipper.metrics import Metrics
+from shipper.sources.settings import SourcesSettings
 from shipper.sources.tailer import Chunk, Tailer, TailSettings
+
+SOURCES_KEYS = tuple(SourcesSettings.model_fields)  # the ``sources:`` section's keys
 
 
 @dataclass
@@ -57,7 +60,8 @@ class Running:
 def make_tailer(paths: list[str], **kw: object) -> tuple[Tailer, Metrics]:
     metrics = Metrics(collectors=False)
     checkpoints = kw.pop("checkpoints", None)
-    settings = TailSettings(paths=tuple(paths), **{"poll_interval": 0.05, "rotate_grace": 0.1, **kw})
+    sources = {"rotate_grace": 0.1, **{k: kw.pop(k) for k in SOURCES_KEYS if k in kw}}
+    settings = TailSettings(paths=paths, **{"poll_interval": 0.05, "sources": sources, **kw})
     return Tailer(settings, metrics=metrics, checkpoints=checkpoints), metrics  # type: ignore[arg-type]
 
 
