@@ -29,7 +29,7 @@ _ = (GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR)  # default ones are ne
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 STAGE_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 
-#: name -> (type, labels); the documented contract (README "Metrics").
+#: name -> (type, labels); the documented contract (docs/observability.md, the metrics table).
 METRIC_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
     "shipper_build_info": ("gauge", ("version", "python")),
     "shipper_files_watched": ("gauge", ()),

@@ -1,4 +1,4 @@
-"""The metrics the shipper emits are exactly the documented list (issue 4, README "Metrics").
+"""The metrics the shipper emits are exactly the documented list (issue 4, the metrics table in docs/observability.md).
 
 ``DOCUMENTED`` is the contract as written in the issue; it is deliberately typed out here
 rather than imported from ``shipper.metrics`` so a change on either side fails this test.

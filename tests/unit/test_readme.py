@@ -9,13 +9,15 @@ from shipper.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
+#: the README and the reference moved out of it into docs/
+DOCS = README + "".join(path.read_text() for path in sorted((ROOT / "docs").glob("*.md")))
 
 
 def config_blocks() -> list[dict]:
     """YAML blocks whose top-level keys are all shipper config keys (Helm templates,
     which are not YAML until rendered, are left to tests/k8s)."""
     blocks = []
-    for text in re.findall(r"```yaml\n(.*?)```", README, flags=re.S):
+    for text in re.findall(r"```yaml\n(.*?)```", DOCS, flags=re.S):
         if "{{" in text:
             continue
         data = yaml.safe_load(text)
@@ -24,7 +26,7 @@ def config_blocks() -> list[dict]:
     return blocks
 
 
-def test_every_shipper_config_example_in_the_readme_loads(tmp_path):
+def test_every_shipper_config_example_in_the_readme_and_docs_loads(tmp_path):
     blocks = config_blocks()
     assert len(blocks) >= 2
     for i, data in enumerate(blocks):

@@ -1,5 +1,5 @@
 """Issue 11 item 14: no impossible timestamp is ever shipped as ``timestamp``, and no
-possible one is refused. Rules and range: ``shipper/parse/instants.py`` (README
+possible one is refused. Rules and range: ``shipper/parse/instants.py`` (docs/records.md
 "Timestamps"); the clock here is 2026-01-01T00:00:00Z, so the range ends 2027-01-02."""
 
 from __future__ import annotations
