@@ -1,4 +1,4 @@
-"""What a possible timestamp is: the calendar rules and the sane range (docs/records.md "Timestamps").
+"""What a possible timestamp is: the calendar rules and the sane range (docs/records.md).
 
 - Range: ``1970-01-01T00:00:00Z`` up to one year after the clock. Bare numbers (epoch
   seconds/ms/us/ns, the unit told by magnitude) start at ``2000-01-01``: smaller numbers
