@@ -29,12 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
-from shipper.errors import (
-    ConfigError,
-    FatalSinkError,
-    PayloadTooLargeError,
-    RetryableSinkError,
-)
+from shipper.errors import ConfigError
 from shipper.record import Record, public_view
 from shipper.record_fields import first_of
 from shipper.sinks.auth import resolve_secret
@@ -43,7 +38,7 @@ from shipper.sinks.datadog_tags import pod_tags
 from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
 from shipper.sinks.http import HttpPostSink
 from shipper.sinks.settings import DatadogSinkSettings
-from shipper.sinks.transport import compress, parse_retry_after
+from shipper.sinks.transport import classify_http, compress
 
 STATUS = {"trace": "debug", "debug": "debug", "info": "info", "warning": "warning",
           "error": "error", "critical": "critical"}
@@ -55,18 +50,12 @@ RETRYABLE = frozenset({408, 425, 429})
 
 def classify_datadog(status: int, headers: Mapping[str, str] | None, *, sink: str, now: float,
                      detail: str = "") -> None:
-    """The intake's answer -> delivered (return), retry, split (413) or final (dead letter)."""
-    if 200 <= status < 300:
-        return
-    message = f"HTTP {status}" + (f": {detail}" if detail else "")
-    if status == 413:
-        raise PayloadTooLargeError(message, sink=sink, status=status)
-    if status in RETRYABLE or 500 <= status < 600:
-        retry_after = parse_retry_after((headers or {}).get("Retry-After"), now)
-        raise RetryableSinkError(message, sink=sink, status=status, retry_after=retry_after)
+    """The intake's answer -> delivered (return), retry, split (413) or final (dead letter);
+    the generic HTTP rules with 425 retried too, and a refused key said so."""
     if status in (401, 403):
-        message += " (the intake refused the API key: check api_key, api_key_file or the env var)"
-    raise FatalSinkError(message, sink=sink, status=status)
+        hint = "the intake refused the API key: check api_key, api_key_file or the env var"
+        detail = f"{detail} ({hint})" if detail else hint
+    classify_http(status, headers, sink=sink, now=now, detail=detail, retryable_4xx=RETRYABLE)
 
 
 def intake_url(url: str) -> str:

@@ -40,14 +40,15 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 
 def classify_http(status: int, headers: Mapping[str, str] | None, *, sink: str, now: float,
-                  detail: str = "") -> None:
-    """Return if delivered, else raise the error that tells the worker what to do."""
+                  detail: str = "", retryable_4xx: frozenset[int] = RETRYABLE_4XX) -> None:
+    """Return if delivered, else raise the error that tells the worker what to do: 413
+    splits, ``retryable_4xx`` and 5xx retry (``Retry-After`` honoured), the rest is final."""
     if 200 <= status < 300:
         return
     message = f"HTTP {status}" + (f": {detail}" if detail else "")
     if status == 413:
         raise PayloadTooLargeError(message, sink=sink, status=status)
-    if status in RETRYABLE_4XX or 500 <= status < 600:
+    if status in retryable_4xx or 500 <= status < 600:
         retry_after = parse_retry_after((headers or {}).get("Retry-After"), now)
         raise RetryableSinkError(message, sink=sink, status=status, retry_after=retry_after)
     raise FatalSinkError(message, sink=sink, status=status)
