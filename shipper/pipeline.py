@@ -84,7 +84,8 @@ class Pipeline:
         self.fates.listeners.extend(self.observers.on_drop)
         self.podinfo = PodInfo(os.environ if env is None else env, settings.downward_api,
                                settings.podinfo_dir)
-        self.processor = Processor(settings, podinfo=self.podinfo, fates=self.fates, clock=clock)
+        self.processor = Processor(settings, podinfo=self.podinfo, fates=self.fates, clock=clock,
+                                   flush_at_eof=settings.once)
         self.sinks = sinks if sinks is not None else [
             build_sink(s, metrics=metrics, clock=monotonic, state_dir=settings.state_dir)
             for s in settings.sinks]
@@ -95,7 +96,7 @@ class Pipeline:
         self._checkpoints_dirty = asyncio.Event()
         self.delivery = Delivery(
             self._chunks, self.processor, self.sinks, observers=self.observers,
-            checkpoints=checkpoints, once=settings.once,
+            checkpoints=checkpoints,
             flush_at_end=settings.drain_on_exit or settings.once or checkpoints is None,
             on_isolated=self.supervisor.isolated, on_checkpoint=self._checkpoints_dirty.set,
             clock=clock, monotonic=monotonic,
