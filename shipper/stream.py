@@ -76,12 +76,16 @@ class FileStreams:
         return len(self._open) + len(self._closed)
 
     def get(self, key: str, path: str) -> FileStream:
-        """The file's stream; a new one (with a new parser) for a file not open."""
+        """The file's stream; for a file not open, a new one (with a new parser)."""
         stream = self._open.get(key)
+        if stream is not None:
+            return stream
+        stream = self._closed.pop(key, None)
         if stream is None:
-            closed = self._closed.pop(key, None)
-            acks = closed.acks if closed is not None else None
-            stream = self._open[key] = FileStream(key, path, self._new_parser(path), acks)
+            stream = FileStream(key, path, self._new_parser(path))
+        else:  # back before its deliveries were acknowledged: the same acks, a new parser
+            stream.parser = self._new_parser(path)
+        self._open[key] = stream
         return stream
 
     def held(self, busy: Container[str] = ()) -> Iterator[FileStream]:

@@ -130,10 +130,11 @@ def test_a_file_back_under_its_key_goes_on_with_the_same_acks():
     proc = processor()
     first = proc.feed(chunk("k"))
     first.stream.acks.add(AckToken("k", first.safe_offset, pending=1))  # a sink has it
+    parser = first.stream.parser
     proc.close("k")
     again = proc.feed(chunk("k", start=first.safe_offset + 100))
-    assert again.stream is not first.stream
-    assert again.stream.acks is first.stream.acks
+    assert again.stream is first.stream and again.stream.parser is not parser
+    assert len(again.stream.acks.tokens) == 1  # still there, first in line
     assert len(proc.streams) == 1
 
 
@@ -160,3 +161,29 @@ def test_close_without_flush_drops_the_held_record_for_rereading():
     proc.feed(chunk("k"))
     assert proc.close("k", flush=False) is None
     assert len(proc.streams) == 0
+
+
+def test_a_late_ack_of_a_closed_generation_never_moves_the_checkpoint_back():
+    """The file is let go and read again under its key while the first deliveries are
+    still with the sink; acknowledged out of order, the checkpoint only moves forward."""
+    async def main():
+        proc, sink = processor(), AckingSink(hold=True)
+        offsets = []
+        cps = type("Cps", (), {"set": lambda self, key, path, offset: offsets.append(offset)})()
+        d = Delivery(asyncio.Queue(4), proc, [sink], observers=Observers(), checkpoints=cps,
+                     flush_at_end=True, on_isolated=lambda *a: None,
+                     on_checkpoint=lambda: None, clock=time.time, monotonic=time.monotonic)
+        await d._handle(chunk("k"))
+        await d._closed("k")
+        await d._handle(chunk("k", start=1000))
+        old, new = sink.held[:2], sink.held[2:]
+        for token in new:
+            token.done()
+        assert offsets == []  # the older deliveries come first
+        for token in old:
+            token.done()
+        # the first chunk's (its held record's start), then past the later chunk's
+        # first record; never back
+        assert offsets == [len(FIRST) + 1, 1000 + len(FIRST) + 1]
+
+    asyncio.run(main())
