@@ -187,7 +187,7 @@ def run(settings: Settings, *, listen_given: bool,
     ``load`` loads the configuration again for a reload (SIGHUP, ``POST /-/reload``)."""
     import asyncio
 
-    from shipper.pipeline import run_pipeline
+    from shipper.run import run_pipeline
     from shipper.supervise import describe
 
     try:

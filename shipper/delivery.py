@@ -1,9 +1,11 @@
 """The processor task: chunks from the tailer become records handed to every sink.
 
 ``pipeline.py`` creates the bounded chunk queue and the task that runs
-:meth:`Delivery.run`; this module only consumes the queue and awaits ``sink.put``. It is
-the only caller of ``sink.put``, so the records of one file reach every sink in order.
-It also ships, in that same order:
+:meth:`Delivery.run`; this module only consumes the queue and awaits ``sink.put``. Each
+item is one call to the processor (:meth:`~shipper.processor.Processor.feed`, ``flush``,
+``close``), whose :class:`~shipper.stream.Batch` is delivered. It is the only caller of
+``sink.put``, so the records of one file reach every sink in order. It also ships, in
+that same order:
 
 - multi-line records gone quiet (``parse.multiline.flush_after``), but only for files
   with no chunk still queued: their next lines may be in it, behind a blocked ``put``;
@@ -14,10 +16,10 @@ It also ships, in that same order:
   left to be read again from the checkpoint. Dedupe summaries always ship then.
 
 Routes (:mod:`shipper.routes`) decide which sinks get each record; acknowledgements
-(:mod:`shipper.acks`) move each file's checkpoint over what every sink the records went to
-has (a record no sink gets is done at once). Each sink is handed its own share of the
-token (:class:`shipper.acks.Shares`), so a sink retired by a reload can let go of what it
-could not deliver.
+(:mod:`shipper.acks`, kept in the file's stream) move each file's checkpoint over what every
+sink the records went to has (a record no sink gets is done at once). Each sink is handed
+its own share of the token (:class:`shipper.acks.Shares`), so a sink retired by a reload
+can let go of what it could not deliver.
 
 Between two items the task runs the changes asked of it (:meth:`Delivery.between`): a
 reload swaps the stages, routes and sinks there, never while a ``put`` is in progress.
@@ -29,9 +31,10 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from shipper.acks import AckToken, FileAcks, Shares
+from shipper.acks import AckToken, Shares
 from shipper.components import Observers
 from shipper.errors import ConfigError
 from shipper.processor import Processor
@@ -39,6 +42,7 @@ from shipper.record import Record
 from shipper.routes import Router
 from shipper.sources.tailer import Chunk
 from shipper.stages import CountingFates
+from shipper.stream import Batch, FileStream
 
 TICK_SECONDS = 0.1
 
@@ -62,8 +66,7 @@ class Delivery:
                  observers: Observers, checkpoints: Any, flush_at_end: bool,
                  on_isolated: Callable[[str, Exception], None],
                  on_checkpoint: Callable[[], None], clock: Callable[[], float],
-                 monotonic: Callable[[], float], once: bool = False,
-                 router: Router | None = None) -> None:
+                 monotonic: Callable[[], float], router: Router | None = None) -> None:
         self._queue = queue
         self.processor = processor
         #: the sinks, their routes and their shares of the tokens, index by index; a reload
@@ -82,11 +85,7 @@ class Delivery:
         self._on_checkpoint = on_checkpoint
         self._clock = clock
         self._monotonic = monotonic
-        self._once = once
         self._queued: Counter[str] = Counter()  # chunks per file queued, not yet parsed
-        self._acks: dict[str, FileAcks] = {}
-        self._paths: dict[str, str] = {}
-        self._ends: dict[str, int] = {}
         #: records handed to the sinks and not yet acknowledged by all of them
         self.inflight = 0
         self._ended = False
@@ -149,7 +148,7 @@ class Delivery:
         """Ship what the stateful stages hold (dedupe summaries), before they go."""
         drained = self.processor.drain(True)
         if drained:
-            await self._deliver(drained, None, 0)
+            await self._deliver(Batch(drained, None, 0))
 
     async def _run(self) -> None:
         next_flush = self._monotonic() + TICK_SECONDS
@@ -180,69 +179,48 @@ class Delivery:
             return _IDLE
 
     async def _handle(self, chunk: Chunk) -> None:
+        batch = self.processor.feed(chunk)
         key = chunk.file_key
-        self._paths[key] = chunk.path
-        self._ends[key] = chunk.end_offset
-        parser = self.processor.parser_for(key, chunk.path)
-        records = parser.feed(chunk.lines, chunk.truncated)
-        if chunk.eof and self._once:
-            records.extend(parser.flush(force=True))
-        held = parser.pending_offset
-        safe = chunk.end_offset if held is None else held
-        out = self.processor.process(records, chunk.path) if records else records
         if self._queued[key] <= 1:
             del self._queued[key]
         else:
             self._queued[key] -= 1
-        await self._deliver(out, key, safe)
+        await self._deliver(batch)
 
     async def _closed(self, file_key: str) -> None:
         """Ship the pending record of a file let go, unless stopping without a flush at
         the end (then it is read again, whole, from the checkpoint after a restart)."""
-        parser = self.processor.parsers.pop(file_key, None)
-        if parser is None or not parser.pending:
-            return
-        if self.stopping and not self.flush_at_end:
-            return
-        records = parser.flush(force=True)
-        path = self._paths.get(file_key, "")
-        await self._deliver(self.processor.process(records, path), file_key,
-                            self._ends.get(file_key, 0))
+        flush = not self.stopping or self.flush_at_end
+        batch = self.processor.close(file_key, flush=flush)
+        if batch is not None:
+            await self._deliver(batch)
 
     async def _deliver_flushed(self, *, pending: bool, drain: bool) -> None:
         """Multi-line records gone quiet (all of them with ``pending``) and dedupe
         summaries that are due (all of them with ``drain``). A file with chunks still
         queued is skipped: the next lines of its record may be in them."""
-        now = self._clock()
-        for file_key, parser in list(self.processor.parsers.items()):
-            if not parser.pending or (not pending and file_key in self._queued):
-                continue
-            records = parser.flush(now=now, force=pending)
-            if records:
-                path = self._paths.get(file_key, "")
-                held = parser.pending_offset
-                safe = self._ends.get(file_key, 0) if held is None else held
-                await self._deliver(self.processor.process(records, path), file_key, safe)
-        drained = self.processor.drain(drain)
-        if drained:
-            await self._deliver(drained, None, 0)
+        for batch in self.processor.flush(self._clock(), pending, drain=drain,
+                                          busy=self._queued):
+            await self._deliver(batch)
 
-    async def _deliver(self, records: list[Record], file_key: str | None, offset: int) -> None:
-        """Fan a list of surviving records out to the sinks their routes name, with one
+    async def _deliver(self, batch: Batch) -> None:
+        """Fan a batch of surviving records out to the sinks their routes name, with one
         ack token (a share of it per sink); what goes nowhere is done at once."""
+        records = batch.records
         batches = self.router.split(records) if records else []
         for record in records:
             record.pop("_raw", None)
         kept = records if self.router.everything else _routed(records, batches)
         if kept:
             self._publish(kept)
-        targets = [i for i, batch in enumerate(batches) if batch]
-        token = AckToken(file_key or "", offset, pending=len(targets), records=len(kept),
-                         on_complete=self._on_acked)
-        if file_key is not None:
-            self._acks.setdefault(file_key, FileAcks()).add(token)
+        targets = [i for i, part in enumerate(batches) if part]
+        stream = batch.stream
+        token = AckToken(batch.file_key or "", batch.safe_offset, pending=len(targets),
+                         records=len(kept), on_complete=partial(self._on_acked, stream))
+        if stream is not None:
+            stream.acks.add(token)
         if not targets:
-            self._on_acked(token)
+            self._on_acked(stream, token)
             return
         self.inflight += len(kept)
         sinks, shares = self.sinks, self.shares
@@ -257,20 +235,18 @@ class Delivery:
             except Exception as exc:  # noqa: BLE001 - logged and counted there
                 self._on_isolated("observers", exc)
 
-    def _on_acked(self, token: AckToken) -> None:
+    def _on_acked(self, stream: FileStream | None, token: AckToken) -> None:
         if token.records:
             self.inflight -= token.records
             if self.observers.progress is not None:
                 self.observers.progress.note_delivered(token.records)
-        acks = self._acks.get(token.file_key)
-        if acks is None or self.checkpoints is None:
-            if acks is not None:
-                acks.advance()
+        if stream is None:
             return
+        acks = stream.acks
         before = acks.safe_offset
         offset = acks.advance()
-        if offset != before:
-            self.checkpoints.set(token.file_key, self._paths.get(token.file_key, ""), offset)
+        if offset != before and self.checkpoints is not None:
+            self.checkpoints.set(stream.key, stream.path, offset)
             self._on_checkpoint()
 
 

@@ -1,11 +1,13 @@
 """Wires the shipper: tailer -> bounded queue -> processor -> sinks, plus timers.
 
-This is the only module that creates asyncio tasks and queues. Backpressure: the chunk
+This module creates the run's asyncio tasks and queues (:mod:`shipper.run`, the process
+around it, only a reload's task and the server's clean-up). Backpressure: the chunk
 queue and every sink queue are bounded, so a slow sink stalls ``sink.put``, which stalls
 the processor, which fills the chunk queue, which stalls the tailer's ``emit``: the tailer
 simply stops reading and the lines wait on disk.
 
-The processor task runs :class:`shipper.delivery.Delivery`. Every task started here is
+The processor task runs :class:`shipper.delivery.Delivery`; checkpoints are saved by
+:class:`shipper.saving.CheckpointSaver` in tasks started here. Every task started here is
 watched (:mod:`shipper.supervise`): a failure is logged, counted, turns ``/healthz`` 503
 and stops the run with exit code 1. Shutdown is bounded by ``shutdown_deadline`` in every
 state (:mod:`shipper.shutdown` describes how the phases share it).
@@ -17,27 +19,20 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from shipper.components import (
-    Observers,
-    build_observers,
-    k8s_api_enricher,
-    open_checkpoints,
-    serve,
-    tune_gc,
-)
+from shipper.components import Observers, k8s_api_enricher
 from shipper.config import Settings
 from shipper.delivery import Delivery, Item
 from shipper.enrich.podinfo import PodInfo
 from shipper.metrics import Metrics
 from shipper.processor import Processor
-from shipper.reload import Reloader, ReloadHandle, Swap, mark_loaded
+from shipper.reload import Swap
 from shipper.routes import Router
-from shipper.shutdown import Phase, Shutdown, Watchdog
+from shipper.saving import CheckpointSaver
+from shipper.shutdown import Phase, Shutdown
 from shipper.sinks import build_sink
 from shipper.sources.tailer import Tailer
 from shipper.stages import CountingFates
@@ -47,9 +42,6 @@ log = logging.getLogger("shipper.pipeline")
 
 TICK_SECONDS = 0.1
 PODINFO_REFRESH_SECONDS = 5.0
-#: checkpoints are saved as soon as a delivery moves one, at most this often (so a SIGKILL
-#: re-sends little more than the batches in flight)
-CHECKPOINT_MIN_INTERVAL = 0.05
 #: of a sink's close budget, this share (at most 0.5 s) is kept for its own clean-up
 CLOSE_MARGIN_SHARE = 0.2
 
@@ -84,7 +76,8 @@ class Pipeline:
         self.fates.listeners.extend(self.observers.on_drop)
         self.podinfo = PodInfo(os.environ if env is None else env, settings.downward_api,
                                settings.podinfo_dir)
-        self.processor = Processor(settings, podinfo=self.podinfo, fates=self.fates, clock=clock)
+        self.processor = Processor(settings, podinfo=self.podinfo, fates=self.fates, clock=clock,
+                                   flush_at_eof=settings.once)
         self.sinks = sinks if sinks is not None else [
             build_sink(s, metrics=metrics, clock=monotonic, state_dir=settings.state_dir)
             for s in settings.sinks]
@@ -92,16 +85,15 @@ class Pipeline:
                                        clock=monotonic, checkpoints=checkpoints)
         self.k8s_api = k8s_api_enricher(settings, env) if settings.k8s_api else None
         self._chunks: asyncio.Queue[Item] = asyncio.Queue(settings.queue_max_batches)
-        self._checkpoints_dirty = asyncio.Event()
+        self.saver = CheckpointSaver(checkpoints, self._start, self.shutdown)
         self.delivery = Delivery(
             self._chunks, self.processor, self.sinks, observers=self.observers,
-            checkpoints=checkpoints, once=settings.once,
+            checkpoints=checkpoints,
             flush_at_end=settings.drain_on_exit or settings.once or checkpoints is None,
-            on_isolated=self.supervisor.isolated, on_checkpoint=self._checkpoints_dirty.set,
+            on_isolated=self.supervisor.isolated, on_checkpoint=self.saver.moved,
             clock=clock, monotonic=monotonic,
             router=Router.of_sinks(self.sinks, self.fates, monotonic))
         self._tasks: dict[str, asyncio.Task[Any]] = {}
-        self._save: asyncio.Task[Any] | None = None
 
     async def reconfigure(self, settings: Settings) -> None:
         """Apply a reloaded configuration in the processor task, between two chunks
@@ -140,7 +132,7 @@ class Pipeline:
         self._start("processor", self.delivery.run())
         self._start("ticker", self._tick_loop())
         if self.checkpoints is not None:
-            self._start("checkpoints", self._save_loop())
+            self._start("checkpoints", self.saver.loop())
         tailer = self._start("tailer", self.tailer.run(
             self.delivery.emit, self.stop, on_closed=self.delivery.file_closed))
         self._set_ready(True)
@@ -194,7 +186,7 @@ class Pipeline:
                 task.cancel()  # a save in progress is its own task: it goes on
         await self._close_sinks()
         self._flush_counts()
-        await self._final_save()
+        await self.saver.final()
         if self.k8s_api is not None:
             self.k8s_api.close()
         self.shutdown.result(self.supervisor.exit_code)
@@ -218,23 +210,6 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - a sink whose worker died: loud, exit 1
             self.supervisor.fail(f"sink-{sink.name}", exc)
 
-    async def _final_save(self) -> None:
-        """After the last ack: persist the checkpoints (never two saves at once)."""
-        if self.checkpoints is None:
-            return
-        running = self._save
-        if running is not None and not running.done() and not await self._saved(running):
-            return
-        await self._saved(self._start_save())
-
-    async def _saved(self, saving: asyncio.Task[Any]) -> bool:
-        await asyncio.wait({saving}, timeout=self.shutdown.left(Phase.SAVE))
-        if saving.done():
-            return True
-        log.warning("shutdown deadline: checkpoints not saved; lines since the last save "
-                    "will be sent again after a restart")
-        return False
-
     def _fatal(self, task: str) -> None:
         """A task failed: stop reading and processing now (no drain), close the sinks
         within the deadline, save, exit 1."""
@@ -251,20 +226,6 @@ class Pipeline:
             self.observers.progress.set_ready(ready)
 
     # -- timers ---------------------------------------------------------------------------
-
-    def _start_save(self) -> asyncio.Task[Any]:
-        """The save in progress, or a new one: never two at once."""
-        if self._save is None or self._save.done():
-            self._save = self._start("checkpoints-save", self.checkpoints.save())
-        return self._save
-
-    async def _save_loop(self) -> None:
-        """Persist checkpoints soon after deliveries move them (fsync in a thread)."""
-        while True:
-            await self._checkpoints_dirty.wait()
-            self._checkpoints_dirty.clear()
-            await asyncio.wait({self._start_save()})
-            await asyncio.sleep(CHECKPOINT_MIN_INTERVAL)
 
     async def _tick_loop(self) -> None:
         next_podinfo = self.monotonic()
@@ -293,68 +254,3 @@ class Pipeline:
             self.metrics.records_parsed_total.labels(format=name).inc(n)
         for kind, n in errors.items():
             self.metrics.parse_errors_total.labels(kind=kind).inc(n)
-
-
-async def run_pipeline(settings: Settings, *, listen_given: bool = False,
-                       env: Mapping[str, str] | None = None,
-                       stop_requested: Callable[[], bool] = lambda: False,
-                       load: Callable[[], Settings] | None = None,
-                       reload_requested: Callable[[], bool] = lambda: False) -> int:
-    """Build everything from settings, run until done or signalled; the exit code.
-
-    Signal handlers go in first, so a SIGTERM during start-up still drains and saves.
-    ``stop_requested`` tells whether a signal arrived before these handlers existed.
-    From the signal on, the process ends within ``shutdown_deadline`` (a watchdog
-    thread ends it shortly after, should the event loop itself be stuck). ``load``
-    loads the configuration again for a reload (SIGHUP, ``POST /-/reload``).
-    """
-    stop = asyncio.Event()
-    shutdown = Shutdown(settings.shutdown_deadline, watchdog=Watchdog())
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, _stop, stop, shutdown, sig)
-    if stop_requested():
-        _stop(stop, shutdown, signal.SIGTERM)
-    handle, reloads = ReloadHandle(), set[asyncio.Task[Any]]()
-    loop.add_signal_handler(signal.SIGHUP, _reload, handle, reloads)
-    runner = None
-    try:
-        metrics = Metrics()
-        mark_loaded(metrics)
-        serving = settings.server.enabled and (listen_given or not settings.once)
-        observers, app = (build_observers(settings, metrics, reload=handle.reload) if serving
-                          else (Observers(), None))
-        checkpoints = await open_checkpoints(settings, metrics)
-        pipeline = Pipeline(settings, metrics=metrics, env=env, observers=observers,
-                            checkpoints=checkpoints, stop=stop, shutdown=shutdown)
-        if load is not None:
-            handle.reloader = Reloader(load, pipeline, metrics)
-        if reload_requested():
-            _reload(handle, reloads)
-        runner = await serve(app, settings.server.listen) if app is not None else None
-        tune_gc()
-        code = await pipeline.run()
-    finally:
-        if runner is not None:  # within what is left of the deadline
-            cleanup = asyncio.create_task(runner.cleanup(), name="server-cleanup")
-            await asyncio.wait({cleanup}, timeout=shutdown.left(Phase.SAVE))
-    await shutdown.settle(code)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.remove_signal_handler(sig)
-    return code
-
-
-def _reload(handle: ReloadHandle, running: set[asyncio.Task[Any]]) -> None:
-    """SIGHUP: reload in a task of its own (it never raises; kept until it ends)."""
-    task = asyncio.create_task(handle.reload("SIGHUP"), name="reload")
-    running.add(task)
-    task.add_done_callback(running.discard)
-
-
-def _stop(stop: asyncio.Event, shutdown: Shutdown, sig: signal.Signals) -> None:
-    if stop.is_set():
-        log.info("already stopping", extra={"signal": sig.name})
-        return
-    log.info("stopping", extra={"signal": sig.name})
-    stop.set()
-    shutdown.begin(f"signal {sig.name}")

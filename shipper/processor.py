@@ -1,8 +1,13 @@
 """The per-record path shared by ``shipper run`` and ``shipper explain``.
 
-Lines of one file become records (:mod:`shipper.parse`), get the file's enrichment
-(:mod:`shipper.enrich`) and pass the filter stages (:mod:`shipper.filters`). No tasks,
-no queues, no I/O: ``pipeline.py`` drives it, ``explain`` calls it line by line.
+A chunk of one file (:meth:`Processor.feed`) becomes records (:mod:`shipper.parse`, the
+file's :class:`~shipper.stream.FileStream`), which get the file's enrichment
+(:mod:`shipper.enrich`) and pass the filter stages (:mod:`shipper.filters`); out comes a
+:class:`~shipper.stream.Batch`: the survivors and the offset the file is safe at once they
+are delivered. :meth:`Processor.flush` (records gone quiet, dedupe summaries) and
+:meth:`Processor.close` (a file let go: its held record, its state freed) give batches
+too. No tasks, no queues, no I/O: :mod:`shipper.delivery` drives it for ``run``,
+``explain`` feeds it a file's lines.
 
 A stage that raises never takes the batch down with it: a batch-form stage that fails is
 re-run on that batch one record at a time, a per-record stage already runs that way, and a
@@ -15,7 +20,7 @@ record that still makes a stage raise is shipped as a placeholder without its co
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 from shipper.config import Settings
@@ -27,6 +32,7 @@ from shipper.filters import build_filter_stages
 from shipper.filters.prescan import BatchTexts
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
 from shipper.record import Record
+from shipper.sources.files import Chunk
 from shipper.stages import (
     BatchStage,
     DrainingStage,
@@ -35,19 +41,23 @@ from shipper.stages import (
     Stage,
     StageFailures,
 )
+from shipper.stream import Batch, FileStreams
 
 
 class Processor:
-    """Parsers per file, enrichment per file, one list of filter stages."""
+    """A stream per file (:mod:`shipper.stream`), enrichment per path, one list of filter
+    stages. With ``flush_at_eof`` (``--once``) a chunk that ends its file also ships the
+    record it leaves pending."""
 
     def __init__(self, settings: Settings, *, podinfo: PodInfo, fates: Fates,
                  clock: Callable[[], float] = time.time,
-                 stages: list[Stage] | None = None) -> None:
+                 stages: list[Stage] | None = None, flush_at_eof: bool = False) -> None:
         self.podinfo = podinfo
         self.counts = ParseCounts()
         self.clock = clock
         self.failures = StageFailures(self.counts, clock)
-        self.parsers: dict[str, FileParser] = {}
+        self.flush_at_eof = flush_at_eof
+        self.streams = FileStreams(self._parser)
         self._enrichers: dict[str, Enricher] = {}
         self.reconfigure(settings, stages if stages is not None else build_filter_stages(
             settings.filters, settings.redact, fates=fates, clock=clock))
@@ -66,14 +76,45 @@ class Processor:
                          for s in self.stages]
         self._enrichers.clear()
 
-    def parser_for(self, file_key: str, path: str) -> FileParser:
-        parser = self.parsers.get(file_key)
-        if parser is None:
-            runtime = runtime_format_for(path, self.settings.parse.formats)
-            parser = FileParser(path, self.settings.parse, self.counts, clock=self.clock,
-                                runtime_format=runtime)
-            self.parsers[file_key] = parser
-        return parser
+    def feed(self, chunk: Chunk) -> Batch:
+        """A chunk of one file: the records it completes, enriched and filtered, and the
+        offset the file is safe at once they are delivered (a stream for a new file)."""
+        stream = self.streams.get(chunk.file_key, chunk.path)
+        records = stream.read(chunk, final=chunk.eof and self.flush_at_eof)
+        out = self.process(records, chunk.path) if records else records
+        return Batch(out, stream.key, stream.safe_offset, stream)
+
+    def flush(self, now: float, force: bool = False, *, drain: bool = False,
+              busy: Container[str] = ()) -> list[Batch]:
+        """Pending multi-line records gone quiet by ``now`` (every one with ``force``) of
+        the files not in ``busy`` (ignored with ``force``), each file's in a batch, then
+        the dedupe summaries due (all of them with ``drain``) in a batch of no file."""
+        batches: list[Batch] = []
+        for stream in self.streams.held(() if force else busy):
+            records = stream.parser.flush(now=now, force=force)
+            if records:
+                batches.append(Batch(self.process(records, stream.path), stream.key,
+                                     stream.safe_offset, stream))
+        summaries = self.drain(drain)
+        if summaries:
+            batches.append(Batch(summaries, None, 0))
+        self.streams.prune()
+        return batches
+
+    def close(self, file_key: str, *, flush: bool = True) -> Batch | None:
+        """The file was let go: its stream is freed (see :class:`FileStreams`); the
+        record it held, unless ``flush`` is false (it is read again after a restart).
+        ``None`` when there is nothing to ship."""
+        stream = self.streams.close(file_key)
+        if stream is None or not flush or not stream.parser.pending:
+            return None
+        records = stream.parser.flush(force=True)
+        return Batch(self.process(records, stream.path), file_key, stream.end, stream)
+
+    def _parser(self, path: str) -> FileParser:
+        runtime = runtime_format_for(path, self.settings.parse.formats)
+        return FileParser(path, self.settings.parse, self.counts, clock=self.clock,
+                          runtime_format=runtime)
 
     def enricher_for(self, path: str) -> Enricher:
         enricher = self._enrichers.get(path)

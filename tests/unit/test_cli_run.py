@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-import shipper.pipeline as pipeline_module
+import shipper.run as run_module
 from shipper.cli import run
 from shipper.config import Settings
 from shipper.errors import ShipperError
@@ -15,7 +15,7 @@ def test_the_pipeline_exit_code_is_the_exit_code(monkeypatch):
     async def failed(settings, **kwargs):
         return 1
 
-    monkeypatch.setattr(pipeline_module, "run_pipeline", failed)
+    monkeypatch.setattr(run_module, "run_pipeline", failed)
     assert run(Settings(paths=["/nonexistent/*.log"]), listen_given=False) == 1
 
 
@@ -23,7 +23,7 @@ def test_a_bug_outside_the_tasks_is_logged_and_exits_1(monkeypatch, caplog):
     async def broken(settings, **kwargs):
         raise KeyError("password=hunter22")
 
-    monkeypatch.setattr(pipeline_module, "run_pipeline", broken)
+    monkeypatch.setattr(run_module, "run_pipeline", broken)
     caplog.set_level(logging.CRITICAL, logger="shipper")
     assert run(Settings(paths=["/nonexistent/*.log"]), listen_given=False) == 1
     [entry] = caplog.records
@@ -35,7 +35,7 @@ def test_the_shippers_own_errors_still_reach_main(monkeypatch):
     async def refused(settings, **kwargs):
         raise ShipperError("sink refused to start")
 
-    monkeypatch.setattr(pipeline_module, "run_pipeline", refused)
+    monkeypatch.setattr(run_module, "run_pipeline", refused)
     try:
         run(Settings(paths=["/nonexistent/*.log"]), listen_given=False)
     except ShipperError as exc:

@@ -250,7 +250,7 @@ async def test_a_change_asked_of_a_stopped_delivery_is_refused():
 
     first = d.between(change)
     await queue.put(None)
-    d.processor = type("P", (), {"parsers": {}, "drain": lambda self, force: []})()
+    d.processor = type("P", (), {"flush": lambda self, now, force=False, **kw: []})()
     await d.run()
     assert ran == [1] and first.done() and first.exception() is None
     late = d.between(change)

@@ -6,12 +6,14 @@ import asyncio
 import pytest
 
 from shipper.components import Observers
-from shipper.config import load_settings
+from shipper.config import Settings, load_settings
 from shipper.delivery import Delivery
 from shipper.errors import ConfigError
+from shipper.parse import FileParser, ParseCounts
 from shipper.routes import Router
 from shipper.sinks.settings import SinkMatch
 from shipper.stages import CountingFates
+from shipper.stream import Batch, FileStream
 
 
 @pytest.fixture(autouse=True)
@@ -146,13 +148,23 @@ def delivery(sinks, matches, checkpoints):
                     router=router(*matches))
 
 
+def file_stream(key="f"):
+    return FileStream(key, f"/var/log/{key}.log",
+                      FileParser(f"/var/log/{key}.log", Settings().parse, ParseCounts()))
+
+
+def batch(records, offset, stream):
+    """Records of ``stream``'s file, safe at ``offset`` once delivered."""
+    return Batch(records, stream.key, offset, stream)
+
+
 def test_checkpoint_waits_only_for_the_sinks_the_records_went_to():
     async def main():
         errors, everything = HoldingSink("errors"), HoldingSink("all")
         cps = Checkpoints()
-        d = delivery([errors, everything], [{"min_level": "error"}, None], cps)
-        await d._deliver([rec("info")], "f", 100)      # everything only
-        await d._deliver([rec("error")], "f", 200)     # both
+        d, f = delivery([errors, everything], [{"min_level": "error"}, None], cps), file_stream()
+        await d._deliver(batch([rec("info")], 100, f))      # everything only
+        await d._deliver(batch([rec("error")], 200, f))     # both
         assert len(errors.got) == 1 and len(everything.got) == 2
         everything.got[0][1].done()
         assert cps.offsets == {"f": 100}                # the errors sink was never needed
@@ -168,8 +180,8 @@ def test_records_no_sink_gets_are_acknowledged_at_once():
     async def main():
         audit = HoldingSink("audit")
         cps = Checkpoints()
-        d = delivery([audit], [{"message": "^audit"}], cps)
-        await d._deliver([rec("debug", "noise")], "f", 50)
+        d, f = delivery([audit], [{"message": "^audit"}], cps), file_stream()
+        await d._deliver(batch([rec("debug", "noise")], 50, f))
         assert audit.got == [] and cps.offsets == {"f": 50} and d.inflight == 0
 
     asyncio.run(main())
@@ -179,8 +191,8 @@ def test_a_released_share_lets_the_checkpoint_move_on():
     async def main():
         a, b = HoldingSink("a"), HoldingSink("b")
         cps = Checkpoints()
-        d = delivery([a, b], [None, None], cps)
-        await d._deliver([rec(), rec()], "f", 10)
+        d, f = delivery([a, b], [None, None], cps), file_stream()
+        await d._deliver(batch([rec(), rec()], 10, f))
         a.got[0][1].done()
         assert d.shares[1].open_records == 2
         assert d.shares[1].release() == 2

@@ -1,0 +1,189 @@
+"""Per-file streams (``shipper/stream.py``): the processor keeps a file's state (parser,
+path, end offset, acknowledgements) while the file is open or deliveries from it are
+unacknowledged, and nothing once it is closed and acknowledged."""
+
+import asyncio
+import gc
+import time
+import tracemalloc
+
+from shipper.acks import AckToken
+from shipper.components import Observers
+from shipper.config import Settings
+from shipper.delivery import Delivery
+from shipper.enrich.podinfo import PodInfo
+from shipper.processor import Processor
+from shipper.sources.files import Chunk
+from shipper.stages import CountingFates
+
+PATH = "/var/log/pods/ns_app_uid/app/0.log"
+FIRST = b"2024-01-01T00:00:00Z INFO first"
+HELD = b"2024-01-01T00:00:01Z INFO held until the file is let go"
+
+
+def processor():
+    settings = Settings()
+    podinfo = PodInfo({}, settings.downward_api, settings.podinfo_dir)
+    return Processor(settings, podinfo=podinfo, fates=CountingFates(), clock=time.time)
+
+
+def chunk(key, start=0):
+    lines = [(start, FIRST), (start + len(FIRST) + 1, HELD)]
+    end = lines[-1][0] + len(HELD) + 1
+    return Chunk(key, PATH, lines, frozenset(), end, False)
+
+
+class AckingSink:
+    """Acknowledges every envelope as it is put (or keeps them, with ``hold``)."""
+
+    name = "acking"
+
+    def __init__(self, hold=False):
+        self.hold = hold
+        self.held = []
+        self.records = 0
+
+    async def put(self, records, token):
+        self.records += len(records)
+        if self.hold:
+            self.held.append(token)
+        else:
+            token.done()
+
+
+class Checkpoints:
+    """Counts the moves; keeps no entry per file (the real store retires let-go files)."""
+
+    def __init__(self):
+        self.moves = 0
+
+    def set(self, key, path, offset):
+        self.moves += 1
+
+
+async def _noop():
+    return None
+
+
+def test_a_thousand_rotated_generations_leave_no_per_file_state_behind():
+    """Every generation (a new file key: rotation, copytruncate) is read, closed and
+    acknowledged; memory held after 1,000 more of them does not grow with them."""
+    async def main():
+        proc, sink, cps = processor(), AckingSink(), Checkpoints()
+        queue = asyncio.Queue(16)
+        d = Delivery(queue, proc, [sink], observers=Observers(), checkpoints=cps,
+                     flush_at_end=True, on_isolated=lambda *a: None,
+                     on_checkpoint=lambda: None, clock=time.time, monotonic=time.monotonic)
+        task = asyncio.create_task(d.run())
+
+        async def generations(first, count):
+            for gen in range(first, first + count):
+                key = f"2049:{gen}:fp"
+                await d.emit(chunk(key))
+                await d.file_closed(key)
+            await d.between(_noop)  # every item before it is processed
+
+        await generations(0, 200)  # warm-up: caches, interned strings, allocator pools
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        await generations(200, 1000)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+        await queue.put(None)
+        await task
+        return proc, sink, cps, grown
+
+    tracemalloc.start()
+    try:
+        proc, sink, cps, grown = asyncio.run(main())
+    finally:
+        tracemalloc.stop()
+    assert sink.records == 2 * 1200 and cps.moves == 2 * 1200  # read, closed, shipped
+    assert grown < 40_000, f"{grown} bytes held for 1,000 closed generations"
+    assert len(proc.streams) == 0
+
+
+def test_a_closed_file_waits_for_its_acks_then_is_forgotten():
+    """A stream closed with deliveries unacknowledged is kept until they are (so the
+    checkpoint still moves, in order), then the next flush forgets it."""
+    async def main():
+        proc, sink, cps = processor(), AckingSink(hold=True), Checkpoints()
+        d = Delivery(asyncio.Queue(4), proc, [sink], observers=Observers(), checkpoints=cps,
+                     flush_at_end=True, on_isolated=lambda *a: None,
+                     on_checkpoint=lambda: None, clock=time.time, monotonic=time.monotonic)
+        await d._handle(chunk("k"))
+        await d._closed("k")
+        assert len(proc.streams) == 1 and len(sink.held) == 2
+        assert proc.flush(time.time()) == [] and len(proc.streams) == 1  # still waiting
+        for token in sink.held:
+            token.done()
+        assert cps.moves == 2
+        proc.flush(time.time())
+        assert len(proc.streams) == 0
+
+    asyncio.run(main())
+
+
+def test_a_file_back_under_its_key_goes_on_with_the_same_acks():
+    """A key let go and read again before its deliveries are acknowledged keeps one
+    ordered list of them: the checkpoint never moves back to the older offset."""
+    proc = processor()
+    first = proc.feed(chunk("k"))
+    first.stream.acks.add(AckToken("k", first.safe_offset, pending=1))  # a sink has it
+    parser = first.stream.parser
+    proc.close("k")
+    again = proc.feed(chunk("k", start=first.safe_offset + 100))
+    assert again.stream is first.stream and again.stream.parser is not parser
+    assert len(again.stream.acks.tokens) == 1  # still there, first in line
+    assert len(proc.streams) == 1
+
+
+def test_feed_gives_the_safe_offset_the_start_of_the_held_record():
+    proc = processor()
+    batch = proc.feed(chunk("k"))
+    assert [r["message"] for r in batch.records] == ["first"]
+    assert batch.file_key == "k" and batch.safe_offset == len(FIRST) + 1
+    [flushed] = proc.flush(time.time(), force=True)
+    assert flushed.records[0]["message"].startswith("held")
+    assert flushed.safe_offset == len(FIRST) + len(HELD) + 2
+    assert proc.close("k") is None  # nothing held any more
+
+
+def test_a_busy_file_is_not_flushed_unless_forced():
+    proc = processor()
+    proc.feed(chunk("k"))
+    assert proc.flush(time.time() + 3600, busy={"k"}) == []
+    assert len(proc.flush(time.time() + 3600, busy={"k"}, force=True)) == 1
+
+
+def test_close_without_flush_drops_the_held_record_for_rereading():
+    proc = processor()
+    proc.feed(chunk("k"))
+    assert proc.close("k", flush=False) is None
+    assert len(proc.streams) == 0
+
+
+def test_a_late_ack_of_a_closed_generation_never_moves_the_checkpoint_back():
+    """The file is let go and read again under its key while the first deliveries are
+    still with the sink; acknowledged out of order, the checkpoint only moves forward."""
+    async def main():
+        proc, sink = processor(), AckingSink(hold=True)
+        offsets = []
+        cps = type("Cps", (), {"set": lambda self, key, path, offset: offsets.append(offset)})()
+        d = Delivery(asyncio.Queue(4), proc, [sink], observers=Observers(), checkpoints=cps,
+                     flush_at_end=True, on_isolated=lambda *a: None,
+                     on_checkpoint=lambda: None, clock=time.time, monotonic=time.monotonic)
+        await d._handle(chunk("k"))
+        await d._closed("k")
+        await d._handle(chunk("k", start=1000))
+        old, new = sink.held[:2], sink.held[2:]
+        for token in new:
+            token.done()
+        assert offsets == []  # the older deliveries come first
+        for token in old:
+            token.done()
+        # the first chunk's (its held record's start), then past the later chunk's
+        # first record; never back
+        assert offsets == [len(FIRST) + 1, 1000 + len(FIRST) + 1]
+
+    asyncio.run(main())
