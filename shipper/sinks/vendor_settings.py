@@ -56,8 +56,6 @@ class DatadogSinkSettings(_HttpSettings):
         return self
 
 
-
-
 class OtlpSinkSettings(_HttpSettings, _BasicOrBearerAuth):
     """OpenTelemetry OTLP/HTTP logs: ``POST {url}/v1/logs`` (protobuf or JSON)."""
 
@@ -72,8 +70,6 @@ class OtlpSinkSettings(_HttpSettings, _BasicOrBearerAuth):
     resource_attributes: dict[str, str] = {}
     #: header name -> file holding its value (a mounted Secret, e.g. Datadog's ``dd-api-key``)
     header_files: dict[str, Path] = {}
-
-
 
 
 class ForwardSinkSettings(_WorkerSettings):
