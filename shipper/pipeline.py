@@ -44,6 +44,8 @@ TICK_SECONDS = 0.1
 PODINFO_REFRESH_SECONDS = 5.0
 #: of a sink's close budget, this share (at most 0.5 s) is kept for its own clean-up
 CLOSE_MARGIN_SHARE = 0.2
+#: how often a ``--once`` run checks whether the sinks delivered everything
+SETTLE_POLL = 0.05
 
 
 @runtime_checkable
@@ -151,11 +153,39 @@ class Pipeline:
             await asyncio.wait({tailer, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
+        if tailer.done() and not self.stop.is_set():
+            await self._deliver_input()
         self._set_ready(False)  # draining
         self.delivery.stopping = True
         self.shutdown.begin("end of input" if tailer.done() else "stop requested")
         if not await self._within(tailer, Phase.DRAIN, "reading") and self.checkpoints is not None:
             self.delivery.flush_at_end = False  # a pending record may go on unread
+
+    async def _deliver_input(self) -> None:
+        """``--once``: the input ended, which is no deadline. The processor works off the
+        queue and the sinks deliver what they hold for as long as they make progress; a
+        signal, or no progress for ``shutdown_deadline``, starts the bounded shutdown."""
+        stop = asyncio.ensure_future(self.stop.wait())
+        work = asyncio.ensure_future(self._until_delivered())
+        try:
+            await asyncio.wait({stop, work}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            work.cancel()
+
+    async def _until_delivered(self) -> None:
+        processor = self._tasks["processor"]
+        await self._chunks.put(None)
+        await asyncio.wait({processor})
+        held, since = -1, self.monotonic()
+        while (now_held := sum(sink.held for sink in self.delivery.sinks)) > 0:
+            if now_held != held:
+                held, since = now_held, self.monotonic()
+            elif self.monotonic() - since >= self.settings.shutdown_deadline:
+                log.warning("--once: the sinks made no progress for shutdown_deadline; "
+                            "shutting down with records undelivered", extra={"held": held})
+                return
+            await asyncio.sleep(SETTLE_POLL)
 
     async def _drain(self) -> None:
         """The processor works off the queue, then flushes what it holds (in order)."""

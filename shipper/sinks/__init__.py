@@ -38,6 +38,10 @@ class SinkWorker(Protocol):
         full under ``when_full: block`` (the backpressure). ``token.done()`` follows once
         every record is delivered, dead-lettered, shed or durably buffered."""
 
+    @property
+    def held(self) -> int:
+        """Records taken and not yet accounted for (delivered, dead-lettered, shed)."""
+
     def draining(self) -> None:
         """Optional hint that the shutdown drain started: end backoffs in progress."""
 

@@ -121,6 +121,11 @@ class BaseSink:
             self._unencodable(encoded)
         await self.queue.put(encoded, token)
 
+    @property
+    def held(self) -> int:
+        """Records in its buffer not yet delivered, dead-lettered or shed."""
+        return self.queue.records
+
     def draining(self) -> None:
         """Optional hint (the pipeline is draining for shutdown): end the backoffs in
         progress and keep the next ones short; delivery goes on as before."""

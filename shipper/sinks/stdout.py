@@ -90,8 +90,10 @@ class StdoutSink(BaseSink):
     """Writes NDJSON to a file descriptor (stdout by default), one write per batch."""
 
     def __init__(self, settings: Any, *, fd: int = 1, **kwargs: Any) -> None:
+        state_dir = kwargs.get("state_dir")
         kwargs["state_dir"] = None  # nothing is ever refused: no dead letter
         super().__init__(settings, **kwargs)
+        self._state_dir = state_dir  # checkpoints: what is left at shutdown is read again
         self._writer = FdWriter(fd, self.name)
 
     def encode(self, records: list[Record]) -> list[Payload]:

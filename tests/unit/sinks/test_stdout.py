@@ -234,3 +234,26 @@ def test_a_process_whose_stdout_nobody_reads_still_exits_after_close():
         child.stdout.close()
         child.stderr.close()
     assert code == 0 and b"closed" in err
+
+
+@pytest.mark.parametrize("state_dir", [True, False])
+async def test_undelivered_at_shutdown_is_reported_as_read_again_with_checkpoints(
+        tmp_path, caplog, state_dir):
+    """stdout has no dead letter, but with a state dir the pipeline has checkpoints: what
+    it could not write by the deadline is read again at the next start, not lost."""
+    r, w = full_pipe()
+    try:
+        sink = StdoutSink(StdoutSinkSettings(), metrics=Metrics(collectors=False), fd=w,
+                          state_dir=tmp_path if state_dir else None)
+        await sink.start()
+        await sink.put([rec(i) for i in range(10)], AckToken("f", 0, pending=1))
+        await asyncio.sleep(0.3)
+        with caplog.at_level(logging.WARNING):
+            await sink.close(0.5)
+        said = caplog.text
+        assert ("read again at the next start" in said) is state_dir
+        assert ("are lost" in said) is not state_dir
+        assert not (tmp_path / "dead-letter").exists()
+    finally:
+        os.close(r)
+        os.close(w)
