@@ -18,6 +18,7 @@ from shipper.parse.detect import LineParser
 from shipper.parse.multiline import BLOCK_INITIALS, NONE, MultilineJoiner, start_state
 from shipper.parse.runtime import RuntimeFormat, RuntimeUnwrapper, detect_runtime
 from shipper.parse.settings import ParseSettings
+from shipper.parse.text import SINGLE_LINE_FORMATS
 from shipper.parse.timestamps import TimestampNormalizer, format_epoch
 from shipper.record import Record
 
@@ -180,7 +181,7 @@ class FileParser:
         # a line opening a private-key block is held whatever its format (pem.py); a
         # valid JSON object escapes its newlines, so its key lines cannot follow it raw
         opened = pem.header(text) if fmt != "json" and "-----BEGIN" in text else None
-        if fmt == "text" or opened is not None:  # may go on over the next lines: held
+        if fmt not in SINGLE_LINE_FORMATS or opened is not None:  # may go on: held
             level, state = start_state(text) if text[0] in BLOCK_INITIALS else (None, NONE)
             if level is not None:  # a traceback/panic block keeps its first line whole
                 record.update(level=level, message=text, attributes={})

@@ -44,6 +44,9 @@ _KLOG = re.compile(r"([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{1,9}) +(\d+
                    r"([^ \]]+:\d+)\] ?(.*)",
                    re.S | re.ASCII)
 _KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
+#: formats whose record is complete on its line (every other text format may go on over
+#: the next lines: stack traces, indented bodies, so ``FileParser`` holds it)
+SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt"})
 
 
 class TextParser:
