@@ -1,6 +1,7 @@
 """Golden cases per parser family (tests/golden/parse/*.jsonl): input lines -> expected
 record fields. Each case names what it proves; ``file_offset`` checks ``file.offset`` and
-``message_lines`` the number of joined lines, every other key is compared exactly."""
+``message_lines`` the number of joined lines, every other key is compared exactly. A case's
+optional ``formats`` (``{format: lines}``) checks which layouts recognised its lines."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ def _cases() -> list[Any]:
     return cases
 
 
-def run_lines(lines: list[str], runtime: str = "auto") -> list[dict[str, Any]]:
-    counts = ParseCounts()
+def run_lines(lines: list[str], runtime: str = "auto",
+              counts: ParseCounts | None = None) -> list[dict[str, Any]]:
+    counts = ParseCounts() if counts is None else counts
     parser = FileParser("/logs/app.log", ParseSettings(), counts, clock=lambda: NOW,
                         runtime_format=runtime)  # type: ignore[arg-type]
     batch, offset = [], 0
@@ -58,8 +60,11 @@ def test_golden_files_exist_for_every_family() -> None:
 @pytest.mark.parametrize("case", _cases())
 def test_golden_case(case: dict[str, Any]) -> None:
     """The parser output for the case's lines carries the expected fields, in order."""
-    records = run_lines(case["lines"], case.get("runtime", "auto"))
+    counts = ParseCounts()
+    records = run_lines(case["lines"], case.get("runtime", "auto"), counts)
     assert len(records) == len(case["expect"]), [r["message"] for r in records]
+    if "formats" in case:  # which layouts recognised the lines: {format: lines}
+        assert dict(counts.formats) == case["formats"]
     for record, expected in zip(records, case["expect"]):
         for key, want in expected.items():
             assert _matches(record, key, want), (key, want, record)
