@@ -17,7 +17,9 @@ from hypothesis.strategies import SearchStrategy
 
 @dataclass(frozen=True)
 class Layout:
-    """One layout: the ``format`` name its recogniser reports and generated lines of it."""
+    """One layout: its ``name`` (unique), the ``format`` its recogniser counts (several
+    layouts may share one, e.g. ``access``) and generated lines of it."""
 
+    name: str
     format: str
     lines: SearchStrategy[tuple[str, dict[str, Any]]]

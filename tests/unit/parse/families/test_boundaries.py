@@ -48,13 +48,13 @@ def check_line(layout_format: str, line: str, expected: dict[str, Any]) -> None:
 
 
 def test_every_family_contributes_layouts() -> None:
-    """The boundary test is not vacuous: layouts were found, with distinct formats."""
-    formats = [layout.format for layout in LAYOUTS]
-    assert len(formats) >= 10
-    assert len(formats) == len(set(formats))
+    """The boundary test is not vacuous: layouts were found, with distinct names."""
+    names = [layout.name for layout in LAYOUTS]
+    assert len(names) >= 10
+    assert len(names) == len(set(names))
 
 
-@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.format)
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
 def test_generated_lines_parse_as_their_own_layout(layout: Layout) -> None:
     """Generated lines of this layout are recognised by it, never by another family."""
 
