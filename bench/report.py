@@ -91,7 +91,7 @@ def scenario_lines(result: dict) -> list[str]:
     if idle := result.get("idle"):
         out.append("idle: " + (idle["error"] if "error" in idle else
                    f"RSS {idle['idle_rss_mib']:.1f} MiB after {idle['after_s']:.1f} s"))
-    for name in ("files", "sinks"):
+    for name in ("files", "sinks", "families"):
         if isinstance(result.get(name), dict):
             out.append(f"{name}: {result[name]['error'][:200]}")
     for row in _rows(result, "files"):
@@ -103,6 +103,10 @@ def scenario_lines(result: dict) -> list[str]:
                    in row else f"{row['cpu_s_per_1m']:.2f} CPU-s per 1M" +
                    (f", × stdout {row['ratio_vs_stdout']:.2f}" if "ratio_vs_stdout" in row
                     else "")))
+    for row in _rows(result, "families"):
+        ratio = row["ratio_vs_json"]
+        out.append(f"parse {row['format']:>12}: {row['us_per_line']:.2f} µs/line"
+                   + (f", × json {ratio:.2f}" if ratio else ""))
     return out + [f"note: {n}" for n in result.get("notes", [])]
 
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bench import idle, latency, manyfiles, sinks
+from bench import families, idle, latency, manyfiles, sinks
 from bench.corpora import Corpus, own_corpus, shared_corpus
 from bench.errors import BenchError
 from bench.procs import Command
@@ -51,6 +51,7 @@ def scenarios(settings: BenchSettings, own: Corpus, log: Log) -> dict[str, objec
         "idle": lambda: idle.idle_rss(*_follow(settings, "idle")),
         "files": lambda: manyfiles.run_many_files(settings, own, log),
         "sinks": lambda: sinks.run_sinks(settings, own, log),
+        "families": lambda: families.run_families(min(settings.lines, 20_000)),
     }
     return {name: _guarded(name, action, log) for name, action in actions.items()
             if name in settings.scenarios}

@@ -82,7 +82,8 @@ def test_harness_mechanics_with_the_python_loop_as_shipper(tmp_path: Path) -> No
 @pytest.mark.skipif(not default_shipper(), reason="the shipper CLI is not installed yet")
 def test_harness_end_to_end_with_the_shipper(tmp_path: Path) -> None:
     """The real ``shipper`` CLI through every scenario at 2,000 lines: rows are measured
-    (not failed), follow mode delivers the latency probes, idle RSS is read."""
+    (not failed), follow mode delivers the latency probes, idle RSS is read, and the parse
+    cost of every layout family in the golden files is measured against the JSON path."""
     result, table = _run_bench(tmp_path)
     rows = {row["system"]: row for row in result["throughput"]}
     for key in ("shipper-once", "shipper-once-cri", "shipper-follow"):
@@ -92,3 +93,8 @@ def test_harness_end_to_end_with_the_shipper(tmp_path: Path) -> None:
     assert result["idle"]["idle_rss_mib"] > 0
     assert all("cpu_s_per_1m" in row for row in result["files"])
     assert "shipper --once" in table
+    families = {row["format"]: row for row in result["families"]}
+    assert {"json", "text", "logfmt", "access"} <= set(families)
+    assert families["json"]["ratio_vs_json"] == 1.0
+    assert all(row["us_per_line"] > 0 for row in families.values())
+    assert "parse         json:" in table
