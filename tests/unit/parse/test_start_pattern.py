@@ -5,6 +5,7 @@ the first match are records of their own, and private-key blocks still never spl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -249,3 +250,14 @@ def test_redaction_removes_every_key_line_of_a_file_with_a_pattern() -> None:
         redactor.redact_record(record)
     shipped = orjson.dumps([public_view(record) for record in records]).decode()
     assert all(line not in shipped for line in body(40, "EC PRIVATE KEY"))
+
+
+def test_the_pattern_applies_to_the_docker_log_field() -> None:
+    """Docker JSON lines: the pattern sees ``log`` without its newline, not the wrapper."""
+    lines = [json.dumps({"log": f"{text}\n", "stream": "stderr",
+                         "time": f"2026-01-02T10:00:0{n}.5Z"})
+             for n, text in enumerate(["INFO a", "cont 1", "ERROR b", "cont 2"])]
+    records = records_of(lines)
+    assert messages(records) == ["a\ncont 1", "b\ncont 2"]
+    assert [r["timestamp"] for r in records] == ["2026-01-02T10:00:00.500Z",
+                                                 "2026-01-02T10:00:02.500Z"]
