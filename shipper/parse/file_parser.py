@@ -234,6 +234,13 @@ class FileParser:
         if not text or text.isspace():
             self._counts.errors["empty_line"] += 1
             return
+        self._started_record(offset, text, stream, wrapper_time, truncated, out)
+
+    def _started_record(self, offset: int, text: str, stream: str | None,
+                        wrapper_time: str | None, truncated: frozenset[int],
+                        out: list[Record]) -> None:
+        """A line that continues nothing: held if it may go on, else shipped now."""
+        joiner = self._started
         record = self._json(text) if text[:1] == "{" else None
         fmt, record = ("json", record) if record is not None else self._text(text)
         self._counts.formats[fmt] += 1
