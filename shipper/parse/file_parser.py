@@ -40,9 +40,12 @@ class ParseCounts:
         self.errors: Counter[str] = Counter()
 
     def take(self) -> tuple[Counter[str], Counter[str]]:
-        """Return and reset both counters (the pipeline flushes them to metrics)."""
-        formats, errors = self.formats, self.errors
-        self.formats, self.errors = Counter(), Counter()
+        """Return both counts and reset the counters in place (the pipeline flushes them
+        to metrics): the joiner, the runtime unwrapper and the line parsers of every open
+        file hold these very ``Counter`` objects."""
+        formats, errors = Counter(self.formats), Counter(self.errors)
+        self.formats.clear()
+        self.errors.clear()
         return formats, errors
 
 
