@@ -25,6 +25,7 @@ from shipper.parse.multiline import (
 from shipper.parse.runtime import RuntimeFormat, RuntimeUnwrapper, detect_runtime
 from shipper.parse.settings import ParseSettings
 from shipper.parse.start_pattern import start_pattern_for
+from shipper.parse.started import StartedLines
 from shipper.parse.text import SINGLE_LINE_FORMATS
 from shipper.parse.timestamps import TimestampNormalizer, format_epoch
 from shipper.record import Record
@@ -80,13 +81,13 @@ class FileParser:
         self._joiner = MultilineJoiner(settings.multiline.max_lines,
                                        settings.multiline.max_bytes, counts.errors)
         self._on_line = self._line
-        self._started: StartJoiner  # set with a start pattern (``_started_line``)
         start = start_pattern_for(path, settings.multiline.start)
         if start is not None:  # the user's start pattern replaces the continuation rules
-            self._joiner = self._started = StartJoiner(
+            self._joiner = joiner = StartJoiner(
                 start.matches, settings.multiline.max_lines, settings.multiline.max_bytes,
                 counts.errors)
-            self._on_line = self._started_line
+            self._on_line = StartedLines(joiner, counts, self._decoded, self._parsed,
+                                         self._complete).line
         self._last_feed = clock()
         self._read_time: str | None = None
 
@@ -148,7 +149,7 @@ class FileParser:
         if self._unwrapper is not None:
             for inner in self._unwrapper.drain():
                 self._on_line(inner.offset, inner.data, inner.stream, inner.time,
-                           frozenset(), out)
+                              frozenset(), out)
         record = self._joiner.take()
         if record is not None:
             out.append(record)
@@ -217,50 +218,10 @@ class FileParser:
             joiner.dangling = None
         out.append(record)
 
-    def _started_line(self, offset: int, data: bytes | str, stream: str | None,
-                      wrapper_time: str | None, truncated: frozenset[int],
-                      out: list[Record]) -> None:
-        """``_line`` of a file with a start pattern: a line matching it starts a record
-        (parsed as any line, JSON included), any other line continues the pending record;
-        before the first match each line is a record of its own. Key blocks as always."""
-        text = self._decoded(data)
-        joiner = self._started
-        if joiner.accepts(text):
-            capped = joiner.append(text, offset)
-            if capped is not None:
-                self._counts.formats["text"] += 1
-                out.append(capped)
-            return
-        if joiner.dangling is not None and joiner.resume(text, offset) is not None:
-            self._counts.formats["text"] += 1  # a key block goes on after a flush
-            return
-        if not text or text.isspace():
-            self._counts.errors["empty_line"] += 1
-            return
-        self._started_record(offset, text, stream, wrapper_time, truncated, out)
-
-    def _started_record(self, offset: int, text: str, stream: str | None,
-                        wrapper_time: str | None, truncated: frozenset[int],
-                        out: list[Record]) -> None:
-        """A line that continues nothing: held if it may go on, else shipped now."""
-        joiner = self._started
+    def _parsed(self, text: str) -> tuple[str, dict[str, Any]]:
+        """``(format, record)`` of a line (the parsing of ``_line``, as a call)."""
         record = self._json(text) if text[:1] == "{" else None
-        fmt, record = ("json", record) if record is not None else self._text(text)
-        self._counts.formats[fmt] += 1
-        opened = pem.header(text) if fmt != "json" and "-----BEGIN" in text else None
-        if opened is not None and "-----BEGIN" not in record["message"]:
-            record.update(message=text, attributes={})  # the BEGIN line stays whole
-        self._complete(record, offset, text, stream, wrapper_time, truncated)
-        joiner.seen = joiner.seen or joiner.starts(text)
-        if joiner.seen or opened is not None:  # held: it may go on (after a flush too)
-            previous = joiner.start(record, NONE, opened)
-            if previous is not None:
-                out.append(previous)
-            return
-        if joiner.pending is not None:  # a key block before the first start line
-            out.append(joiner.take())  # type: ignore[arg-type]
-        joiner.dangling = None
-        out.append(record)
+        return ("json", record) if record is not None else self._text(text)
 
     def _decoded(self, data: bytes | str) -> str:
         """The text of a line (the decoding of ``_line``, as a call)."""
