@@ -94,7 +94,10 @@ def _matcher(compiled: Any) -> Callable[[str], bool]:
     match = binding.Match
 
     def matches(text: str) -> bool:
-        data = text.encode()
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate: RE2 sees its bytes, never a match
+            data = text.encode("utf-8", "surrogatepass")
         return bool(match(anchor, data, 0, len(data))[0][0] >= 0)
 
     return matches

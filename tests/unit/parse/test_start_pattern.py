@@ -69,6 +69,7 @@ def test_the_pattern_is_searched_in_the_line_and_anchored_only_by_the_user() -> 
     assert anywhere.matches(">> BEGIN JOB 7") and not anywhere.matches("begin job")
     assert not StartPattern(r"^\w+ ").matches("étape one")  # \w is ASCII in RE2
     assert StartPattern(r"^é[a-z]+ ").matches("étape one")
+    assert StartPattern("^x").matches("x\ud800") and not StartPattern("^\\w").matches("\ud800")
 
 
 def test_patterns_compare_by_text_and_reject_what_re2_cannot_run_in_linear_time() -> None:
