@@ -15,9 +15,17 @@ from typing import Any
 
 from shipper.parse import pem
 from shipper.parse.detect import LineParser
-from shipper.parse.multiline import BLOCK_INITIALS, NONE, MultilineJoiner, start_state
+from shipper.parse.multiline import (
+    BLOCK_INITIALS,
+    NONE,
+    MultilineJoiner,
+    StartJoiner,
+    start_state,
+)
 from shipper.parse.runtime import RuntimeFormat, RuntimeUnwrapper, detect_runtime
 from shipper.parse.settings import ParseSettings
+from shipper.parse.start_pattern import start_pattern_for
+from shipper.parse.started import StartedLines
 from shipper.parse.text import SINGLE_LINE_FORMATS
 from shipper.parse.timestamps import TimestampNormalizer, format_epoch
 from shipper.record import Record
@@ -33,9 +41,12 @@ class ParseCounts:
         self.errors: Counter[str] = Counter()
 
     def take(self) -> tuple[Counter[str], Counter[str]]:
-        """Return and reset both counters (the pipeline flushes them to metrics)."""
-        formats, errors = self.formats, self.errors
-        self.formats, self.errors = Counter(), Counter()
+        """Return both counts and reset the counters in place (the pipeline flushes them
+        to metrics): the joiner, the runtime unwrapper and the line parsers of every open
+        file hold these very ``Counter`` objects."""
+        formats, errors = Counter(self.formats), Counter(self.errors)
+        self.formats.clear()
+        self.errors.clear()
         return formats, errors
 
 
@@ -69,6 +80,14 @@ class FileParser:
         self._text = self._lines.text
         self._joiner = MultilineJoiner(settings.multiline.max_lines,
                                        settings.multiline.max_bytes, counts.errors)
+        self._on_line = self._line
+        start = start_pattern_for(path, settings.multiline.start)
+        if start is not None:  # the user's start pattern replaces the continuation rules
+            self._joiner = joiner = StartJoiner(
+                start.matches, settings.multiline.max_lines, settings.multiline.max_bytes,
+                counts.errors)
+            self._on_line = StartedLines(joiner, counts, self._decoded, self._parsed,
+                                         self._complete).line
         self._last_feed = clock()
         self._read_time: str | None = None
 
@@ -100,7 +119,7 @@ class FileParser:
         self._read_time = None
         if self._runtime == "auto":
             self._detect(lines)
-        line = self._line
+        line = self._on_line
         unwrapper = self._unwrapper
         if unwrapper is None:
             for offset, raw in lines:
@@ -129,8 +148,8 @@ class FileParser:
         out: list[Record] = []
         if self._unwrapper is not None:
             for inner in self._unwrapper.drain():
-                self._line(inner.offset, inner.data, inner.stream, inner.time,
-                           frozenset(), out)
+                self._on_line(inner.offset, inner.data, inner.stream, inner.time,
+                              frozenset(), out)
         record = self._joiner.take()
         if record is not None:
             out.append(record)
@@ -198,6 +217,20 @@ class FileParser:
         if joiner.dangling is not None:  # a key block cut by a flush ends here
             joiner.dangling = None
         out.append(record)
+
+    def _parsed(self, text: str) -> tuple[str, dict[str, Any]]:
+        """``(format, record)`` of a line (the parsing of ``_line``, as a call)."""
+        record = self._json(text) if text[:1] == "{" else None
+        return ("json", record) if record is not None else self._text(text)
+
+    def _decoded(self, data: bytes | str) -> str:
+        """The text of a line (the decoding of ``_line``, as a call)."""
+        if data.__class__ is bytes and 0 not in data and 27 not in data and 13 not in data:
+            try:
+                return data.decode()
+            except UnicodeDecodeError:
+                pass
+        return self._clean(data)
 
     def _complete(self, record: dict[str, Any], offset: int, text: str, stream: str | None,
                   wrapper_time: str | None, truncated: frozenset[int]) -> None:

@@ -11,12 +11,16 @@ block goes on in a continuation record whose message starts with the block's BEG
 (``attributes.pem_continued: true``), so no key line ever ships in a record the redactor
 cannot recognise. The same happens when a block is flushed (``flush_after``) before its
 END line and more key lines follow.
+
+A file with a user start pattern (``parse.multiline.start``) has a :class:`StartJoiner`
+instead: the pattern decides which lines start a record; the caps and key blocks hold the same.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from shipper.parse.levels import level_word
@@ -196,3 +200,27 @@ class MultilineJoiner:
         self.pending = None
         self._state = NONE
         return record
+
+
+class StartJoiner(MultilineJoiner):
+    """The joiner of a file with a start pattern (``parse.multiline.start``): once a line
+    matched it (:attr:`seen`), every line that does not continues the pending record, in
+    place of the built-in rules. Key blocks hold as in :class:`MultilineJoiner`: a key line
+    inside an open block joins it even if it matches the pattern."""
+
+    def __init__(self, starts: Callable[[str], bool], max_lines: int, max_bytes: int,
+                 errors: Counter[str]) -> None:
+        super().__init__(max_lines, max_bytes, errors)
+        self.starts = starts
+        #: a line matched the pattern in this file: records are held and take the lines
+        #: after them (before that, each line is a record of its own)
+        self.seen = False
+
+    def accepts(self, text: str) -> bool:
+        if self.pending is None:
+            return False
+        if self._state == KEY_BLOCK:
+            if key_line(text):
+                return True
+            self._close_block()  # not a key line: the block ended without END
+        return self.seen and not self.starts(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from shipper.parse.runtime import RuntimeFormat
+from shipper.parse.start_pattern import StartPattern
 from shipper.units import Duration, Model, Size
 
 
@@ -15,6 +16,10 @@ class MultilineSettings(Model):
     flush_after: Duration = 0.5
     max_lines: int = Field(500, ge=1)
     max_bytes: Size = 1_048_576
+    #: per path glob (matched like ``parse.formats``), a regex for the first line of a
+    #: record (RE2 syntax, searched: anchor it with ``^``); in such a file every other line
+    #: continues the pending record, instead of the built-in continuation rules
+    start: dict[str, StartPattern] = {}
 
 
 class ParseSettings(Model):
