@@ -85,3 +85,23 @@ def test_klog_lines_have_no_year_so_the_current_utc_year_is_assumed() -> None:
     first, second = records + parser.flush(force=True)  # text is held: it may continue
     assert first["timestamp"] == "2026-11-02T10:00:05.123Z"
     assert second["timestamp"] == "2026-12-01T23:00:00.000Z"
+
+
+def test_day_month_year_with_a_space_is_werkzeug_and_django_server_time() -> None:
+    """``02/Jan/2026 10:00:00`` by parts: the default zone, month names, impossible days."""
+    assert UTC.from_day_month_year("02", "Jan", "2026", "10:00:00") == "2026-01-02T10:00:00.000Z"
+    berlin = TimestampNormalizer("Europe/Berlin")
+    assert berlin.from_day_month_year("02", "Jul", "2026", "10:00:00") == \
+        "2026-07-02T08:00:00.000Z"
+    assert UTC.from_day_month_year("30", "Feb", "2026", "10:00:00") == IMPOSSIBLE
+    assert UTC.from_day_month_year("02", "Foo", "2026", "10:00:00") == IMPOSSIBLE
+
+
+def test_month_day_short_year_is_rich_time() -> None:
+    """``01/02/26 10:00:00`` (rich's ``%x %X``): month first, 20yy, the default zone."""
+    assert UTC.from_month_day_short_year("01", "02", "26", "10:00:00") == \
+        "2026-01-02T10:00:00.000Z"
+    tokyo = TimestampNormalizer("Asia/Tokyo")
+    assert tokyo.from_month_day_short_year("01", "02", "26", "10:00:00") == \
+        "2026-01-02T01:00:00.000Z"
+    assert UTC.from_month_day_short_year("13", "02", "26", "10:00:00") == IMPOSSIBLE
