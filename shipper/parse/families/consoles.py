@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from shipper.parse.access import small_int
+from shipper.parse.families.python_workers import ray_prefix
 from shipper.parse.levels import normalize_level
 from shipper.parse.partial import partial_record
 from shipper.parse.timestamps import TimestampNormalizer
@@ -43,13 +44,16 @@ _RICH_PATH = re.compile(r"(.*?) +((?:[\w.\-]+\.py|<[\w\-]+>):\d+)$", re.S | re.A
 
 def last_state(text: str) -> str:
     """What a terminal shows for a line of carriage-return updates: its last non-blank
-    state (a redrawn state loses its leading blanks: they were never indentation)."""
+    state (a redrawn state loses its leading blanks: they were never indentation). Ray
+    prefixes such a line once, before the first update: the prefix is kept."""
     body = text.rstrip("\r")
     if "\r" not in body:
         return body
-    for state in reversed(body.split("\r")):
+    states = body.split("\r")
+    prefix = states[0] if states[0][:1] == "(" and ray_prefix(states[0]) else ""
+    for state in reversed(states):
         if state.strip():
-            return state.lstrip(" ")
+            return prefix + state.lstrip(" ") if state is not states[0] else state
     return ""
 
 

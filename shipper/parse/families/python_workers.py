@@ -117,6 +117,12 @@ def _ray_fields(match: re.Match[str]) -> dict[str, Any]:
     return fields
 
 
+def ray_prefix(text: str) -> bool:
+    """True when ``text`` is a Ray prefix and a space, nothing else."""
+    match = _RAY.match(text)
+    return match is not None and text[match.end():] == " "
+
+
 def ray_driver(stamp: str | None, rest: str) -> Parsed | None:
     """``\\tLEVEL file.py:N -- msg`` after the time (Ray's own logging format)."""
     match = _RAY_DRIVER.match(rest)
