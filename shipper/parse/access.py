@@ -21,8 +21,6 @@ _COMBINED = re.compile(
 _UVICORN = re.compile(r'(\S+) - "(\S+) (\S+?)(?: (HTTP/[\d.]+))?" (\d{3})\b')
 #: Django's runserver message: ``"GET /x HTTP/1.1" 200 1234``
 _QUOTED = re.compile(r'"(\S+) (\S+?)(?: (HTTP/[\d.]+))?" (\d{3}) (\d+|-)$')
-#: werkzeug's and Django's server time: Apache's date, a space before the time, no zone
-_SPACED = re.compile(r"(\d{2})/(\w{3})/(\d{4}) (\d{2}:\d{2}:\d{2})$", re.ASCII)
 _BARE = re.compile(r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) (/\S*) (\d{3})\b")
 METHOD_INITIALS = frozenset("GPDHOCT")
 
@@ -64,10 +62,9 @@ def parse_combined(text: str, stamps: TimestampNormalizer) -> dict[str, Any] | N
 
 
 def spaced_time(when: str, stamps: TimestampNormalizer) -> str | None:
-    """``02/Jan/2026 10:00:00`` (werkzeug, Django's runserver) in the default zone, else
-    ``None``."""
-    match = _SPACED.match(when)
-    return None if match is None else stamps.from_day_month_year(*match.groups())
+    """``02/Jan/2026 10:00:00`` (werkzeug, Django's runserver: Apache's date with a space
+    before the time, no zone, so the default zone), read as Apache's (and cached)."""
+    return stamps.from_string(f"{when[:11]}:{when[12:]}")
 
 
 def quoted_request(message: str) -> dict[str, Any] | None:

@@ -2,9 +2,8 @@
 
 Accepts ISO 8601 with ``T`` or a space, ``.``/``,`` fractions, ``Z``/offset/no zone (no zone
 means the configured default zone), epoch seconds/milliseconds/microseconds/nanoseconds as
-numbers or number strings, Apache's ``03/Jan/2026:09:10:29 +0000``, klog's year-less
-``mmdd hh:mm:ss``, and (by split parts) werkzeug's ``02/Jan/2026 10:00:00`` and rich's
-``01/02/26 10:00:00``. Every result is checked against :mod:`shipper.parse.instants` (calendar
+numbers or number strings, Apache's ``03/Jan/2026:09:10:29 +0000`` and klog's year-less
+``mmdd hh:mm:ss``. Every result is checked against :mod:`shipper.parse.instants` (calendar
 and sane range): an impossible value gives ``IMPOSSIBLE``, a non-timestamp ``None``.
 
 Hot path: the last validated UTC second is remembered, so a canonical string of that
@@ -193,15 +192,9 @@ class TimestampNormalizer:
         # a table of ".mmmZ" tails: a formatted f-string costs ~1 us on the hot path
         return self._epoch_prefix + MILLIS_TAILS[millis]
 
-    def from_day_month_year(self, day: str, month: str, year: str, clock: str,
-                            zone: str | None = None) -> str:
-        """``02/Jan/2026 10:00:00`` (werkzeug, Django's runserver: Apache's date with a
-        space before the time, no zone: the default zone)."""
-        return self._from_apache(day, month, year, clock, None, zone)
-
     def from_month_day_short_year(self, month: str, day: str, year: str, clock: str) -> str:
-        """``01/02/26 10:00:00`` (rich's ``[%x %X]`` in the C locale: month/day/2-digit
-        year of this century, default zone)."""
+        """``01/02/26 10:00:00`` by parts (rich's ``[%x %X]`` in the C locale: month, day,
+        2-digit year of this century; default zone)."""
         return self.from_iso_parts(f"20{year}-{month}-{day}", clock, None, None)
 
 
@@ -226,4 +219,3 @@ def format_epoch(seconds: float) -> str:
     millis_total = int(seconds * 1000)
     whole, millis = divmod(millis_total, 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
-

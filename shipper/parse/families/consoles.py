@@ -27,13 +27,14 @@ Parsed = tuple[str, dict[str, Any]]
 
 _SCALED = r"\d+(?:\.\d+)?[kMGTPEZY]?"
 _INTERVAL = r"(?:\d+d, )?\d+(?::\d{2}){1,2}"
+#: ``value unit/s`` or ``value s/unit`` (groups: value or ``?``, numerator, denominator)
+_RATE = r"(\?|" + _SCALED + r")([A-Za-z]*)/([A-Za-z]+)"
 _TQDM_TAIL = re.compile(
     r"\|[^|]*\| (" + _SCALED + r")/(" + _SCALED + r"|\?) \[(" + _INTERVAL + r")<("
-    + _INTERVAL + r"|\?), ([^,\]]+)(?:, ([^\]]*))?\]$", re.ASCII)
+    + _INTERVAL + r"|\?), +" + _RATE + r"(?:, ([^\]]*))?\]$", re.ASCII)
 _TQDM_NO_TOTAL = re.compile(
     r"(?:(.{1,200}?): )?(" + _SCALED + r")([A-Za-z]\w*)? \[(" + _INTERVAL
-    + r"), ([^,\]]+)(?:, ([^\]]*))?\]$")
-_RATE = re.compile(r"(\?|" + _SCALED + r")([A-Za-z]*)/([A-Za-z]+)$", re.ASCII)
+    + r"), +" + _RATE + r"(?:, ([^\]]*))?\]$")
 _SCALE = {"k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18, "Z": 1e21,
           "Y": 1e24}
 _RICH = re.compile(r"\[(\d{2})/(\d{2})/(\d{2}) (\d{2}:\d{2}:\d{2})\] ([A-Z]+) +(.*)",
@@ -66,9 +67,10 @@ def progress(text: str) -> Parsed | None:
     match = _TQDM_NO_TOTAL.match(text)
     if match is None:
         return None
-    desc, n, unit, elapsed, rate, postfix = match.groups()
+    desc, n, unit, elapsed, value, numerator, denominator, postfix = match.groups()
     fields: dict[str, Any] = {"n": _count(n), "elapsed": _seconds(elapsed)}
-    return _progress_record(text, fields, desc, rate, postfix, unit)
+    _rate(fields, value, numerator or unit or "it", denominator)
+    return _progress_record(text, fields, desc, postfix)
 
 
 def _with_total(text: str, cut: int) -> Parsed | None:
@@ -84,29 +86,30 @@ def _with_total(text: str, cut: int) -> Parsed | None:
         if desc[-1:] != ":":
             return None
         desc = desc[:-1]
-    n, total, elapsed, remaining, rate, postfix = match.groups()
+    n, total, elapsed, remaining, value, numerator, denominator, postfix = match.groups()
     fields: dict[str, Any] = {"percent": int(digits), "n": _count(n),
                               "elapsed": _seconds(elapsed)}
     if total != "?":
         fields["total"] = _count(total)
     if remaining != "?":
         fields["remaining"] = _seconds(remaining)
-    return _progress_record(text, fields, desc or None, rate, postfix, None)
+    _rate(fields, value, numerator or "it", denominator)
+    return _progress_record(text, fields, desc, postfix)
 
 
-def _progress_record(text: str, fields: dict[str, Any], desc: str | None, rate: str,
-                     postfix: str | None, unit: str | None) -> Parsed | None:
-    match = _RATE.match(rate.strip())
-    if match is None:
-        return None
-    value, numerator, denominator = match.groups()
-    if numerator == "s" and value != "?":  # ``1.23s/it``: seconds per unit
+def _rate(fields: dict[str, Any], value: str, numerator: str, denominator: str) -> None:
+    """``10.0it/s`` -> rate 10.0, unit it; ``1.23s/it`` (seconds per unit) -> 1/1.23."""
+    if numerator == "s" and value != "?":
         fields["rate"] = round(1 / max(_number(value), 1e-9), 6)
         fields["unit"] = denominator
-    else:
-        if value != "?":
-            fields["rate"] = _number(value)
-        fields["unit"] = numerator or unit or "it"
+        return
+    if value != "?":
+        fields["rate"] = _number(value)
+    fields["unit"] = numerator
+
+
+def _progress_record(text: str, fields: dict[str, Any], desc: str | None,
+                     postfix: str | None) -> Parsed:
     if desc:
         fields["desc"] = desc
     if postfix:
@@ -127,6 +130,8 @@ def _number(value: str) -> float:
 
 
 def _seconds(interval: str) -> int:
+    if len(interval) == 5:  # MM:SS, nearly always
+        return int(interval[:2]) * 60 + int(interval[3:])
     days, _, clock = interval.rpartition("d, ")
     total = 0
     for part in clock.split(":"):

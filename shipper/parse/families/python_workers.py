@@ -29,9 +29,9 @@ Parsed = tuple[str, dict[str, Any]]
 _CELERY = re.compile(
     r"\[(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}),(\d{3}): ([A-Z]+)/([\w\-]+)\] ?(.*)",
     re.S | re.ASCII)
-_TASK_EVENT = re.compile(r"Task ([\w.:\-]+)\[([^\]\s]+)\] (.*)", re.S)
-_TASK_LOGGER = re.compile(r"([\w.:\-]+)\[([0-9a-fA-F\-]{8,})\]: (.*)", re.S)
-_RUNTIME = re.compile(r"succeeded in (\d+(?:\.\d+)?(?:e-?\d+)?)s: ", re.ASCII)
+_TASK_EVENT = re.compile(
+    r"Task ([\w.:\-]+)\[([^\]\s]+)\] (?:succeeded in (\d+(?:\.\d+)?(?:e-?\d+)?)s: )?")
+_TASK_LOGGER = re.compile(r"([\w.:\-]+)\[([0-9a-fA-F\-]{8,})\]: ")
 _RAY_COMPONENTS = (r"raylet|gcs_server|monitor|log_monitor|dashboard|dashboard_agent|"
                    r"runtime_env_agent|ray_client_server|autoscaler|core_worker|plasma_store")
 _RAY = re.compile(
@@ -67,15 +67,14 @@ def celery(text: str, stamps: TimestampNormalizer) -> Parsed | None:
 
 def _task_fields(message: str, attributes: dict[str, Any]) -> None:
     match = _TASK_EVENT.match(message) if message[:5] == "Task " else None
-    if match is None:
-        match = _TASK_LOGGER.match(message) if "]: " in message else None
-        if match is None:
-            return
-    attributes["task"], attributes["task_id"], event = match.groups()
-    if event[:13] == "succeeded in ":
-        runtime = _RUNTIME.match(event)
+    if match is not None:
+        attributes["task"], attributes["task_id"], runtime = match.groups()
         if runtime is not None:
-            attributes["runtime"] = float(runtime.group(1))
+            attributes["runtime"] = float(runtime)
+        return
+    match = _TASK_LOGGER.match(message) if "]: " in message else None
+    if match is not None:
+        attributes["task"], attributes["task_id"] = match.groups()
 
 
 def ray(text: str, parse: Callable[[str], Parsed]) -> Parsed | None:
