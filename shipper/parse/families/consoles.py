@@ -39,7 +39,8 @@ _SCALE = {"k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18, "Z": 1e
           "Y": 1e24}
 _RICH = re.compile(r"\[(\d{2})/(\d{2})/(\d{2}) (\d{2}:\d{2}:\d{2})\] ([A-Z]+) +(.*)",
                    re.S | re.ASCII)
-_RICH_REPEAT = re.compile(r" {20}([A-Z]+) +(\S.*)", re.S | re.ASCII)
+#: the level column is 8 wide and one blank follows it: the message starts at column 29
+_RICH_REPEAT = re.compile(r" {20}(?=[A-Z ]{8} \S)([A-Z]+) +(\S.*)", re.S | re.ASCII)
 _RICH_PATH = re.compile(r"(.*?) +((?:[\w.\-]+\.py|<[\w\-]+>):\d+)$", re.S | re.ASCII)
 
 

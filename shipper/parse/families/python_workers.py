@@ -35,7 +35,7 @@ _TASK_LOGGER = re.compile(r"([\w.:\-]+)\[([0-9a-fA-F\-]{8,})\]: ")
 _RAY_COMPONENTS = (r"raylet|gcs_server|monitor|log_monitor|dashboard|dashboard_agent|"
                    r"runtime_env_agent|ray_client_server|autoscaler|core_worker|plasma_store")
 _RAY = re.compile(
-    r"\((?:(?P<name>[^\s=()][^\n]{0,200}?) )?pid=(?P<pid>\d+)(?:, ip=(?P<ip>[\w.:]+))?\)"
+    r"\((?:(?P<name>[^\s=()][^\s=]{0,200}) )?pid=(?P<pid>\d+)(?:, ip=(?P<ip>[\w.:]+))?\)"
     r"|\((?P<component>" + _RAY_COMPONENTS + r")(?:, ip=(?P<cip>[\w.:]+))?\)"
     r"|\(autoscaler \+(?P<elapsed>[\dhms.]+)\)", re.ASCII)
 _REPEATED = re.compile(r" \[repeated (\d+)x across cluster\]$", re.ASCII)
