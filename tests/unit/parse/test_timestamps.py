@@ -88,7 +88,6 @@ def test_klog_lines_have_no_year_so_the_current_utc_year_is_assumed() -> None:
     assert second["timestamp"] == "2026-12-01T23:00:00.000Z"
 
 
-
 def test_spaced_server_time_is_werkzeug_and_django_time() -> None:
     """``02/Jan/2026 10:00:00`` (access.spaced_time): the default zone, impossible days."""
     assert spaced_time("02/Jan/2026 10:00:00", UTC) == "2026-01-02T10:00:00.000Z"
@@ -96,6 +95,7 @@ def test_spaced_server_time_is_werkzeug_and_django_time() -> None:
     assert spaced_time("02/Jul/2026 10:00:00", berlin) == "2026-07-02T08:00:00.000Z"
     assert spaced_time("30/Feb/2026 10:00:00", UTC) == IMPOSSIBLE
     assert spaced_time("02/Foo/2026 10:00:00", UTC) == IMPOSSIBLE
+
 
 def test_month_day_short_year_is_rich_time() -> None:
     """``01/02/26 10:00:00`` (rich's ``%x %X``): month first, 20yy, the default zone."""
