@@ -1,5 +1,6 @@
-"""HTTP access-log lines: combined/common log format, uvicorn's access line, and a bare
-``METHOD /path STATUS`` at the start of a message.
+"""HTTP access-log lines: combined/common log format (gunicorn's and werkzeug's too),
+uvicorn's access line, Django's runserver request, and a bare ``METHOD /path STATUS`` at
+the start of a message.
 
 Each puts ``method``, ``path``, ``status`` (int) and, when present, ``client``,
 ``user_agent`` into the attributes, so noise filters can match requests by field.
@@ -18,6 +19,8 @@ _COMBINED = re.compile(
     r'(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?'
 )
 _UVICORN = re.compile(r'(\S+) - "(\S+) (\S+?)(?: (HTTP/[\d.]+))?" (\d{3})\b')
+#: Django's runserver message: ``"GET /x HTTP/1.1" 200 1234``
+_QUOTED = re.compile(r'"(\S+) (\S+?)(?: (HTTP/[\d.]+))?" (\d{3}) (\d+|-)$')
 _BARE = re.compile(r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) (/\S*) (\d{3})\b")
 METHOD_INITIALS = frozenset("GPDHOCT")
 
@@ -50,12 +53,32 @@ def parse_combined(text: str, stamps: TimestampNormalizer) -> dict[str, Any] | N
         attributes["referer"] = referer
     if agent and agent != "-":
         attributes["user_agent"] = agent
-    stamp = stamps.from_string(when)
+    stamp = spaced_time(when, stamps) if when[11:12] == " " else stamps.from_string(when)
     if not stamp:  # the bracketed field is the time: unreadable is impossible
         attributes["invalid_timestamp"] = when
         stamp = IMPOSSIBLE
     return {"timestamp": stamp, "level": status_level(code), "message": text,
             "attributes": attributes}
+
+
+def spaced_time(when: str, stamps: TimestampNormalizer) -> str | None:
+    """``02/Jan/2026 10:00:00`` (werkzeug, Django's runserver: Apache's date with a space
+    before the time, no zone, so the default zone), read as Apache's (and cached)."""
+    return stamps.from_string(f"{when[:11]}:{when[12:]}")
+
+
+def quoted_request(message: str) -> dict[str, Any] | None:
+    """``"GET /x HTTP/1.1" 200 1234`` -> request attributes (``bytes`` unless ``-``)."""
+    match = _QUOTED.match(message)
+    if match is None:
+        return None
+    method, path, proto, status, size = match.groups()
+    attributes: dict[str, Any] = {"method": method, "path": path, "status": int(status)}
+    if proto:
+        attributes["protocol"] = proto
+    if size != "-":
+        attributes["bytes"] = small_int(size)
+    return attributes
 
 
 def small_int(digits: str) -> int | str:

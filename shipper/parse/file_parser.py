@@ -15,6 +15,7 @@ from typing import Any
 
 from shipper.parse import pem
 from shipper.parse.detect import LineParser
+from shipper.parse.families.consoles import last_state
 from shipper.parse.multiline import (
     BLOCK_INITIALS,
     NONE,
@@ -268,8 +269,8 @@ class FileParser:
         text = self._decode(data)
         if "\x1b" in text:
             text = _ANSI.sub("", text)
-        if text[-1:] == "\r":
-            text = text.rstrip("\r")
+        if "\r" in text:  # CRLF, or a progress bar's updates: the last state
+            text = last_state(text)
         return text
 
     def _decode(self, data: bytes | str) -> str:

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from shipper.parse.families.consoles import rich_repeat
 from shipper.parse.levels import level_word
 from shipper.parse.pem import BEGIN_MARK, END_MARK, header, key_line
 
@@ -61,6 +62,8 @@ def continues(text: str, state: int) -> tuple[bool, int]:
     first = text[:1]
     if state == NONE and (first == "{" or "0" <= first <= "9"):
         return False, NONE  # a JSON object or a timestamp: a new record
+    if first == " " and text[20:21] > " " and rich_repeat(text):
+        return False, NONE  # rich's next record, its time column left blank
     if first in (" ", "\t") or not text or text.isspace():
         return True, state
     if text.startswith(_TRACEBACK) or text.startswith(_CHAINED):

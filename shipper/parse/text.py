@@ -13,22 +13,12 @@ import re
 from collections import Counter
 from typing import Any
 
-from shipper.parse.access import (
-    METHOD_INITIALS,
-    bare_request,
-    parse_combined,
-    small_int,
-    uvicorn_request,
-)
+from shipper.parse.access import parse_combined, small_int, uvicorn_request
+from shipper.parse.families import consoles, python_web, python_workers
 from shipper.parse.json_line import deeper_than, load_object
 from shipper.parse.levels import level_word, normalize_level
-from shipper.parse.logfmt import (
-    is_logfmt,
-    logfmt_record,
-    parse_logfmt,
-    split_trailing_pairs,
-)
-from shipper.parse.markers import leading_marker
+from shipper.parse.logfmt import is_logfmt, logfmt_record, parse_logfmt
+from shipper.parse.partial import partial_record
 from shipper.parse.timestamps import ISO_PATTERN, TimestampNormalizer
 
 _TS_PREFIX = re.compile(ISO_PATTERN, re.ASCII)
@@ -43,10 +33,11 @@ _NAME = re.compile(r"[\w.\-:/<>$]+$")
 _KLOG = re.compile(r"([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{1,9}) +(\d+) "
                    r"([^ \]]+:\d+)\] ?(.*)",
                    re.S | re.ASCII)
+_DASK_INITIALS = frozenset("dbt")
 _KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
 #: formats whose record is complete on its line (every other text format may go on over
 #: the next lines: stack traces, indented bodies, so ``FileParser`` holds it)
-SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt"})
+SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt", "tqdm"})
 
 
 class TextParser:
@@ -58,10 +49,13 @@ class TextParser:
         self._errors = errors
         self._max_depth = max_json_depth
         self._deep_chars = 2 * max_json_depth  # shorter JSON cannot be deeper
+        self._rich = consoles.RichConsole(stamps)
 
     def parse(self, text: str) -> tuple[str, dict[str, Any]]:
         first = text[:1]
-        if "]" in text and '] "' in text:  # one-char scan first: memchr, 5x cheaper
+        # one-char scan first: memchr, 5x cheaper (werkzeug's behind logging: below)
+        if "]" in text and '] "' in text and ":werkzeug:" not in text[:16] and (
+                text[3:4] != "/" or first != "["):  # not Django's "[02/Jan/2026 ...]"
             record = parse_combined(text, self._stamps)
             if record is not None:
                 return "access", record
@@ -69,18 +63,29 @@ class TextParser:
             match = _TS_PREFIX.match(text)
             if match is not None:
                 stamp = self._stamps.from_iso_parts(*match.groups())
-                record = self._after_timestamp(stamp, text[match.end():])
+                rest = text[match.end():]
+                parsed = python_workers.ray_driver(stamp, rest) if rest[:1] == "\t" else None
+                fmt, record = parsed or ("text", self._after_timestamp(stamp, rest))
                 if not stamp:  # impossible: kept as written
                     record["attributes"]["invalid_timestamp"] = match.group(0).rstrip()
-                return "text", record
+                return fmt, record
         elif first == "[":
+            if text[24:26] == ": ":  # Celery's "[2026-01-02 10:00:00,123: LEVEL/..."
+                parsed = python_workers.celery(text, self._stamps)
+                if parsed is not None:
+                    return parsed
             match = _BRACKET_TS.match(text)
             if match is not None:
                 stamp = self._stamps.from_iso_parts(*match.groups())
-                record = self._after_timestamp(stamp, text[match.end():])
+                rest = text[match.end():]
+                parsed = python_web.bracketed_iso(stamp, rest)  # gunicorn, Flask
+                fmt, record = parsed or ("text", self._after_timestamp(stamp, rest))
                 if not stamp:
                     record["attributes"]["invalid_timestamp"] = match.group(0)[1:-1]
-                return "text", record
+                return fmt, record
+            parsed = self._bracketed(text) if text[1:2].isdigit() else None
+            if parsed is not None:
+                return parsed
         elif "A" <= first <= "Z":
             if first in _KLOG_LEVELS and text[1:2].isdigit():
                 parsed = self._klog(text)
@@ -89,11 +94,40 @@ class TextParser:
             parsed = self._python_colon(text)
             if parsed is not None:
                 return parsed
+            space = text.find(" ", 3, 10)
+            if space > 0 and text[space + 1:space + 2].isdigit():
+                parsed = python_web.django_verbose(text, self._stamps)
+                if parsed is not None:
+                    return parsed
+        elif first == "(":
+            parsed = python_workers.ray(text, self.parse)
+            if parsed is not None:
+                return parsed
+        elif first == " ":
+            parsed = self._rich.repeated(text) if consoles.rich_repeat(text) else None
+            if parsed is not None:
+                return parsed
+        elif first in _DASK_INITIALS and text.startswith(python_workers.DASK_PREFIXES):
+            parsed = python_workers.dask(text)
+            if parsed is not None:
+                return parsed
+        if "%|" in text or text[-1:] == "]":
+            parsed = consoles.progress(text)
+            if parsed is not None:
+                return parsed
         if "=" in text:
             pairs = parse_logfmt(text)
             if pairs is not None and is_logfmt(pairs):
                 return "logfmt", logfmt_record(pairs, self._stamps)
         return "text", self._body(None, text)
+
+    def _bracketed(self, text: str) -> tuple[str, dict[str, Any]] | None:
+        """``[`` and a digit, not ISO: Django's runserver, rich."""
+        if text[3:4] == "/":
+            if text[7:8] == "/":
+                return python_web.django_server(text, self._stamps)
+            return self._rich.dated(text)
+        return None
 
     def _klog(self, text: str) -> tuple[str, dict[str, Any]] | None:
         """klog has no year: this year's date unless that is impossible or in the
@@ -135,7 +169,12 @@ class TextParser:
             if request is not None:
                 return "access", {"timestamp": None, "level": level, "message": message,
                                   "attributes": request}
-        return "text", self._finish(None, level, message, logger)
+            parsed = python_web.uvicorn(text, level, message)
+        elif logger == "werkzeug":
+            parsed = python_web.werkzeug(level, message, self._stamps)
+        else:
+            parsed = None
+        return parsed or ("text", self._finish(None, level, message, logger))
 
     def _pipe(self, stamp: str | None, rest: str) -> dict[str, Any]:
         """``| LEVEL | module:function:line - msg`` (loguru) or ``| LEVEL | logger | msg``."""
@@ -232,17 +271,4 @@ class TextParser:
 
     def _finish(self, stamp: str | None, level: str | None, message: str,
                 logger: str | None) -> dict[str, Any]:
-        if message and message[0] >= "\u2000":
-            marker_level, message = leading_marker(message)
-            level = level or marker_level
-        pairs = None
-        if "=" in message:
-            message, pairs = split_trailing_pairs(message)
-        attributes: dict[str, Any] = pairs if pairs is not None else {}
-        if message and message[0] in METHOD_INITIALS:
-            bare_request(message, attributes)
-        record: dict[str, Any] = {"timestamp": stamp, "level": level or "info",
-                                  "message": message, "attributes": attributes}
-        if logger:
-            record["logger"] = logger
-        return record
+        return partial_record(stamp, level, message, logger)

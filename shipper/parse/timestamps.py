@@ -192,6 +192,11 @@ class TimestampNormalizer:
         # a table of ".mmmZ" tails: a formatted f-string costs ~1 us on the hot path
         return self._epoch_prefix + MILLIS_TAILS[millis]
 
+    def from_month_day_short_year(self, month: str, day: str, year: str, clock: str) -> str:
+        """``01/02/26 10:00:00`` by parts (rich's ``[%x %X]`` in the C locale: month, day,
+        2-digit year of this century; default zone)."""
+        return self.from_iso_parts(f"20{year}-{month}-{day}", clock, None, None)
+
 
 def _scaled_millis(value: float) -> int | None:
     """Whole milliseconds of a positive epoch value in s/ms/us/ns (by magnitude), else

@@ -68,11 +68,17 @@ def test_epoch_magnitudes_and_out_of_range() -> None:
 
 def _reference_raw(data: bytes) -> str:
     """What ``_raw`` holds for a line: NULs dropped, UTF-8 with replacement, ANSI
-    escapes removed, trailing CRs cut (the documented slow path)."""
+    escapes removed, trailing CRs cut, and a line of carriage-return updates (a progress
+    bar) reduced to its last non-blank state without leading blanks (the documented slow
+    path)."""
     text = data.replace(b"\x00", b"").decode("utf-8", "replace")
     text = re.sub(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]",
                   "", text)
-    return text.rstrip("\r") if text.endswith("\r") else text
+    text = text.rstrip("\r") if text.endswith("\r") else text
+    if "\r" not in text:
+        return text
+    states = [state for state in text.split("\r") if state.strip()]
+    return states[-1].lstrip(" ") if states else ""
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)

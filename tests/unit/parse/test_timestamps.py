@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shipper.parse.access import spaced_time
 from shipper.parse.instants import IMPOSSIBLE
 from shipper.parse.timestamps import TimestampNormalizer, format_epoch
 
@@ -85,3 +86,22 @@ def test_klog_lines_have_no_year_so_the_current_utc_year_is_assumed() -> None:
     first, second = records + parser.flush(force=True)  # text is held: it may continue
     assert first["timestamp"] == "2026-11-02T10:00:05.123Z"
     assert second["timestamp"] == "2026-12-01T23:00:00.000Z"
+
+
+def test_spaced_server_time_is_werkzeug_and_django_time() -> None:
+    """``02/Jan/2026 10:00:00`` (access.spaced_time): the default zone, impossible days."""
+    assert spaced_time("02/Jan/2026 10:00:00", UTC) == "2026-01-02T10:00:00.000Z"
+    berlin = TimestampNormalizer("Europe/Berlin")
+    assert spaced_time("02/Jul/2026 10:00:00", berlin) == "2026-07-02T08:00:00.000Z"
+    assert spaced_time("30/Feb/2026 10:00:00", UTC) == IMPOSSIBLE
+    assert spaced_time("02/Foo/2026 10:00:00", UTC) == IMPOSSIBLE
+
+
+def test_month_day_short_year_is_rich_time() -> None:
+    """``01/02/26 10:00:00`` (rich's ``%x %X``): month first, 20yy, the default zone."""
+    assert UTC.from_month_day_short_year("01", "02", "26", "10:00:00") == \
+        "2026-01-02T10:00:00.000Z"
+    tokyo = TimestampNormalizer("Asia/Tokyo")
+    assert tokyo.from_month_day_short_year("01", "02", "26", "10:00:00") == \
+        "2026-01-02T01:00:00.000Z"
+    assert UTC.from_month_day_short_year("13", "02", "26", "10:00:00") == IMPOSSIBLE

@@ -1,0 +1,35 @@
+"""The partial record every text layout returns: ``timestamp``, ``level``, ``message``,
+``attributes`` and ``logger`` when the line names one.
+
+Shared by :mod:`shipper.parse.text` and the framework families
+(:mod:`shipper.parse.families`): leading emoji markers give a level, a trailing run of
+``key=value`` pairs moves into the attributes, a message opening ``GET /path 200`` gets
+request attributes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipper.parse.access import METHOD_INITIALS, bare_request
+from shipper.parse.logfmt import split_trailing_pairs
+from shipper.parse.markers import leading_marker
+
+
+def partial_record(stamp: str | None, level: str | None, message: str,
+                   logger: str | None) -> dict[str, Any]:
+    """The record fields of a text line (level ``info`` when the line gives none)."""
+    if message and message[0] >= "\u2000":
+        marker_level, message = leading_marker(message)
+        level = level or marker_level
+    pairs = None
+    if "=" in message:
+        message, pairs = split_trailing_pairs(message)
+    attributes: dict[str, Any] = pairs if pairs is not None else {}
+    if message and message[0] in METHOD_INITIALS:
+        bare_request(message, attributes)
+    record: dict[str, Any] = {"timestamp": stamp, "level": level or "info",
+                              "message": message, "attributes": attributes}
+    if logger:
+        record["logger"] = logger
+    return record
