@@ -20,6 +20,10 @@ from shipper.parse.access import (
     small_int,
     uvicorn_request,
 )
+from shipper.parse.families.go import GoLayouts
+from shipper.parse.families.jvm import JvmLayouts
+from shipper.parse.families.ruby import RubyLayouts
+from shipper.parse.families.rust import RustLayouts
 from shipper.parse.json_line import deeper_than, load_object
 from shipper.parse.levels import level_word, normalize_level
 from shipper.parse.logfmt import (
@@ -58,6 +62,10 @@ class TextParser:
         self._errors = errors
         self._max_depth = max_json_depth
         self._deep_chars = 2 * max_json_depth  # shorter JSON cannot be deeper
+        self._jvm = JvmLayouts(stamps, self._finish)
+        self._go = GoLayouts(stamps, self._finish)
+        self._rust = RustLayouts(stamps, self._finish)
+        self._ruby = RubyLayouts(stamps, self._finish)
 
     def parse(self, text: str) -> tuple[str, dict[str, Any]]:
         first = text[:1]
@@ -69,10 +77,14 @@ class TextParser:
             match = _TS_PREFIX.match(text)
             if match is not None:
                 stamp = self._stamps.from_iso_parts(*match.groups())
-                record = self._after_timestamp(stamp, text[match.end():])
+                fmt, record = self._framework(stamp, text, match)
                 if not stamp:  # impossible: kept as written
                     record["attributes"]["invalid_timestamp"] = match.group(0).rstrip()
-                return "text", record
+                return fmt, record
+            if text[2:3] == ":":
+                parsed = self._jvm.time_only(text)
+                if parsed is not None:
+                    return parsed
         elif first == "[":
             match = _BRACKET_TS.match(text)
             if match is not None:
@@ -81,19 +93,48 @@ class TextParser:
                 if not stamp:
                     record["attributes"]["invalid_timestamp"] = match.group(0)[1:-1]
                 return "text", record
+            parsed = self._rust.env_logger(text) or self._jvm.no_time(text)
+            if parsed is not None:
+                return parsed
         elif "A" <= first <= "Z":
             if first in _KLOG_LEVELS and text[1:2].isdigit():
                 parsed = self._klog(text)
                 if parsed is not None:
                     return parsed
+            if text[1:3] == ", " or text[4:5] == "[":  # Ruby's Logger, logrus on a TTY
+                parsed = self._ruby.logger_line(text) or self._go.logrus_tty(text)
+                if parsed is not None:
+                    return parsed
             parsed = self._python_colon(text)
+            if parsed is not None:
+                return parsed
+        elif first == "t" and text.startswith("thread '"):
+            parsed = self._rust.panic(text)
             if parsed is not None:
                 return parsed
         if "=" in text:
             pairs = parse_logfmt(text)
             if pairs is not None and is_logfmt(pairs):
+                if first == "t" and text.startswith("time="):  # slog, logrus
+                    return self._go.logfmt(text, pairs)
                 return "logfmt", logfmt_record(pairs, self._stamps)
+        if text.find("/", 5, 40) != -1:  # Go's log with a prefix before the date
+            parsed = self._go.prefixed(text)
+            if parsed is not None:
+                return parsed
         return "text", self._body(None, text)
+
+    def _framework(self, stamp: str | None, text: str,
+                   match: re.Match[str]) -> tuple[str, dict[str, Any]]:
+        """A JVM, Go or Rust layout after a leading date-time, else the generic ones."""
+        rest = text[match.end():]
+        if text[4] == "/":
+            parsed = self._go.after_stamp(stamp, rest)
+        else:
+            parsed = self._jvm.after_stamp(stamp, rest)
+            if parsed is None and match.group(4) is not None:
+                parsed = self._rust.after_stamp(stamp, rest)
+        return parsed if parsed is not None else ("text", self._after_timestamp(stamp, rest))
 
     def _klog(self, text: str) -> tuple[str, dict[str, Any]] | None:
         """klog has no year: this year's date unless that is impossible or in the

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,8 @@ _UTC_ZONES = frozenset({"Z", "z", "UTC", "GMT", "+00:00", "+0000", "-00:00", "-0
 _CACHE_MAX = 4096
 _CACHE_KEY_MAX = 64  # longer strings are never timestamps worth remembering
 _YEAR_REFRESH = 60.0
+#: how far ahead of the clock a date-less time may be before it is taken as yesterday's
+TIME_OF_DAY_AHEAD = 300.0
 
 
 class TimestampNormalizer:
@@ -172,6 +174,22 @@ class TimestampNormalizer:
         if stamp and stamp <= self._soon:
             return stamp
         return self.from_iso_parts(f"{self._year - 1}-{month}-{day}", clock, frac, None)
+
+    def from_time_of_day(self, clock: str, frac: str | None) -> str:
+        """A time without a date (logback's ``HH:mm:ss.SSS``): today's date in the
+        default zone, or yesterday's when that would put it more than
+        ``TIME_OF_DAY_AHEAD`` seconds ahead of the clock (a 23:59:59 line read just
+        after midnight)."""
+        now = self._clock()
+        if self._utc_default:
+            today = time.strftime("%Y-%m-%d", time.gmtime(now))
+        else:
+            today = datetime.fromtimestamp(now, self._zone).strftime("%Y-%m-%d")
+        stamp = self.from_iso_parts(today, clock, frac, None)
+        if not stamp or stamp <= format_epoch(now + TIME_OF_DAY_AHEAD):
+            return stamp
+        yesterday = (date.fromisoformat(today) - timedelta(days=1)).isoformat()
+        return self.from_iso_parts(yesterday, clock, frac, None)
 
     def from_epoch(self, value: float) -> str:
         """Epoch seconds, milliseconds, microseconds or nanoseconds (told apart by size);
