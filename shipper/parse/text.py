@@ -50,7 +50,7 @@ _KLOG = re.compile(r"([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{1,9}) +(\d+
 _KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
 #: formats whose record is complete on its line (every other text format may go on over
 #: the next lines: stack traces, indented bodies, so ``FileParser`` holds it)
-SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt"})
+SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt", "slog", "logrus"})
 
 
 class TextParser:
@@ -132,8 +132,8 @@ class TextParser:
             parsed = self._go.after_stamp(stamp, rest)
         else:
             parsed = self._jvm.after_stamp(stamp, rest)
-            if parsed is None and match.group(4) is not None:
-                parsed = self._rust.after_stamp(stamp, rest)
+            if parsed is None and rest[:1] == " ":
+                parsed = self._rust.after_stamp(stamp, rest, match.group(3), match.group(4))
         return parsed if parsed is not None else ("text", self._after_timestamp(stamp, rest))
 
     def _klog(self, text: str) -> tuple[str, dict[str, Any]] | None:

@@ -5,7 +5,8 @@
   (``request{id=1}:db{q=1}: `` ; the last one must carry fields, since a bare name cannot be
   told from a target) to ``attributes.span`` as printed, the target to ``logger``, an
   optional ``src/main.rs:12:`` to ``caller``, then the message and its fields (``k=v``).
-  The time must carry its zone (tracing always prints one).
+  The time must carry its zone and six or nine fraction digits (as tracing prints it), so a
+  generic ``2026-01-02T10:00:00Z ERROR name: msg`` line is not taken for one.
 * env_logger (format ``env_logger``): ``[2026-01-02T10:00:00Z INFO  app::mod] msg`` and the
   older ``[INFO  app] msg``; the module path goes to ``logger``.
 * panics (format ``rust_panic``, level ``error``): ``thread 'main' panicked at
@@ -47,10 +48,12 @@ class RustLayouts:
         self._stamps = stamps
         self._finish = finish
 
-    def after_stamp(self, stamp: str | None, rest: str) -> tuple[str, dict[str, Any]] | None:
-        """``rest`` follows a zoned date-time at the start of the line."""
+    def after_stamp(self, stamp: str | None, rest: str, frac: str | None,
+                    zone: str | None) -> tuple[str, dict[str, Any]] | None:
+        """``rest`` follows a date-time at the start of the line (its fraction and zone:
+        tracing prints micro- or nanoseconds and always a zone)."""
         padded = rest[:7]
-        if padded not in _PADDED:
+        if padded not in _PADDED or zone is None or frac is None or len(frac) not in (6, 9):
             return None
         match = _TRACING.match(rest, 7)
         if match is None:
