@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -175,21 +175,33 @@ class TimestampNormalizer:
             return stamp
         return self.from_iso_parts(f"{self._year - 1}-{month}-{day}", clock, frac, None)
 
+    #: from_time_of_day's cache: refreshed once a second (today, yesterday, the latest
+    #: canonical stamp that is not too far ahead, and until when they hold)
+    _tod_until = -1.0
+    _tod_today = _tod_yesterday = _tod_limit = ""
+
     def from_time_of_day(self, clock: str, frac: str | None) -> str:
         """A time without a date (logback's ``HH:mm:ss.SSS``): today's date in the
         default zone, or yesterday's when that would put it more than
         ``TIME_OF_DAY_AHEAD`` seconds ahead of the clock (a 23:59:59 line read just
         after midnight)."""
         now = self._clock()
-        if self._utc_default:
-            today = time.strftime("%Y-%m-%d", time.gmtime(now))
-        else:
-            today = datetime.fromtimestamp(now, self._zone).strftime("%Y-%m-%d")
-        stamp = self.from_iso_parts(today, clock, frac, None)
-        if not stamp or stamp <= format_epoch(now + TIME_OF_DAY_AHEAD):
+        if now >= self._tod_until:
+            self._refresh_days(now)
+        day = self._tod_today
+        if self._utc_default and f"{day}T{clock}" > self._tod_limit[:19]:
+            day = self._tod_yesterday  # decided before the check: one check a line
+        stamp = self.from_iso_parts(day, clock, frac, None)
+        if not stamp or self._utc_default or stamp <= self._tod_limit:
             return stamp
-        yesterday = (date.fromisoformat(today) - timedelta(days=1)).isoformat()
-        return self.from_iso_parts(yesterday, clock, frac, None)
+        return self.from_iso_parts(self._tod_yesterday, clock, frac, None)
+
+    def _refresh_days(self, now: float) -> None:
+        today = datetime.fromtimestamp(now, self._zone).date()
+        self._tod_today = today.isoformat()
+        self._tod_yesterday = (today - timedelta(days=1)).isoformat()
+        self._tod_limit = format_epoch(now + TIME_OF_DAY_AHEAD)
+        self._tod_until = float(int(now) + 1)
 
     def from_epoch(self, value: float) -> str:
         """Epoch seconds, milliseconds, microseconds or nanoseconds (told apart by size);

@@ -29,7 +29,7 @@ Finish = Callable[[str | None, str | None, str, str | None], dict[str, Any]]
 _LEVELS = {"TRACE": "trace", "DEBUG": "debug", "INFO": "info", "WARN": "warning",
            "ERROR": "error", "FATAL": "critical"}
 _LEVEL = r"(TRACE|DEBUG|INFO|WARN|ERROR|FATAL)"
-_LOGGER = r"([A-Za-z_$][\w$]*(?:[.$][\w$]+)*)"
+_LOGGER = r"([A-Za-z_$][\w$\-]*(?:[.$][\w$\-]+)*)"
 _QUALIFIED = r"([A-Za-z_$][\w$]*(?:\.[\w$]+)+)"
 #: `` [thread] LEVEL logger - msg`` (after the time, or at the start of the line)
 _THREAD_FIRST = re.compile(r" ?\[([^\]]+)\] " + _LEVEL + r" +" + _LOGGER + r" - ?(.*)",
@@ -58,6 +58,8 @@ class JvmLayouts:
             return self._thread_first(stamp, rest)
         if rest.find("--- ", 5, 40) != -1:
             return self._spring(stamp, rest)
+        if " [" not in rest[4:8]:  # `` LEVEL [`` with the level padded or not
+            return None
         match = _LEVEL_FIRST.match(rest)
         if match is None:
             return None
@@ -94,7 +96,10 @@ class JvmLayouts:
         if match is None:
             return None
         level, pid, brackets, logger, message = match.groups()
-        fields = [part.strip() for part in _BRACKETS.findall(brackets)]
+        if brackets.count("[") == 1:  # just the thread (findall costs 1 us)
+            fields = [brackets.strip(" []")]
+        else:
+            fields = [part.strip() for part in _BRACKETS.findall(brackets)]
         record = self._record(stamp, level, message, logger, None)
         attributes = record["attributes"]
         if len(fields) > 1:
