@@ -48,6 +48,8 @@ _KLOG = re.compile(r"([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{1,9}) +(\d+
                    r"([^ \]]+:\d+)\] ?(.*)",
                    re.S | re.ASCII)
 _KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
+#: the second character after a leading date-time in the JVM and Rust layouts
+_FRAMEWORK_SECOND = frozenset(" [TDIWEF")
 #: formats whose record is complete on its line (every other text format may go on over
 #: the next lines: stack traces, indented bodies, so ``FileParser`` holds it)
 SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt", "slog", "logrus"})
@@ -128,9 +130,10 @@ class TextParser:
                    match: re.Match[str]) -> tuple[str, dict[str, Any]]:
         """A JVM, Go or Rust layout after a leading date-time, else the generic ones."""
         rest = text[match.end():]
+        parsed = None
         if text[4] == "/":
             parsed = self._go.after_stamp(stamp, rest)
-        else:
+        elif rest[1:2] in _FRAMEWORK_SECOND:  # a padded level, a thread or a level word
             parsed = self._jvm.after_stamp(stamp, rest)
             if parsed is None and rest[:1] == " ":
                 parsed = self._rust.after_stamp(stamp, rest, match.group(3), match.group(4))

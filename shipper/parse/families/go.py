@@ -80,6 +80,9 @@ class GoLayouts:
     def prefixed(self, text: str) -> tuple[str, dict[str, Any]] | None:
         """``myapp: 2026/01/02 10:00:00 msg`` (``log.SetPrefix``): the prefix names the
         logger."""
+        slash = text.find("/", 5, 40)  # the date's first slash, after the prefix
+        if slash < 5 or text[slash + 3:slash + 4] != "/" or not text[slash - 4:slash].isdigit():
+            return None
         match = _PREFIXED.match(text)
         if match is None:
             return None

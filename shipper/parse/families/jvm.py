@@ -8,7 +8,8 @@
   logger must be qualified, ``c.e.App``).
 * Spring Boot 2 and 3 (format ``spring_boot``): ``DATE LEVEL PID --- [thread] logger : msg``
   with Spring Boot 3.2+'s ``[application]`` before the thread and the correlation block
-  ``[traceId-spanId]`` after it.
+  ``[traceId-spanId]`` after it, or Spring Cloud Sleuth's ``[app,traceId,spanId]`` after the
+  level.
 
 The thread goes to ``attributes.thread``, the pid to ``attributes.pid``, the logger as
 printed to ``logger``; stack traces that follow join the record (``multiline.continues``).
@@ -39,7 +40,8 @@ _LEVEL_FIRST = re.compile(r" " + _LEVEL + r" +\[([^\]]+)\] " + _QUALIFIED + r"(?
                           re.S | re.ASCII)
 _TIME_ONLY = re.compile(r"(\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?(?= \[)", re.ASCII)
 #: Spring Boot after the time: ``  INFO 1 --- [app] [  main] [corr] logger   : msg``
-_SPRING = re.compile(r" +" + _LEVEL + r" +(?:(\d+) +)?--- ((?:\[[^\]]*\] ?)+)"
+#: (Spring Cloud Sleuth puts ``[app,traceId,spanId(,export)]`` after the level)
+_SPRING = re.compile(r" +" + _LEVEL + r" +(?:\[([^\]]*)\] +)?(?:(\d+) +)?--- ((?:\[[^\]]*\] ?)+)"
                      r"(\S+) +: ?(.*)", re.S | re.ASCII)
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
 _CORRELATION = re.compile(r"([0-9a-fA-F]{16,32})[-,]([0-9a-fA-F]{16})", re.ASCII)
@@ -56,8 +58,10 @@ class JvmLayouts:
         """``rest`` follows a date-time at the start of the line."""
         if rest[:2] == " [":
             return self._thread_first(stamp, rest)
-        if rest.find("--- ", 5, 40) != -1:
-            return self._spring(stamp, rest)
+        if rest.find(" --- ", 4, 160) != -1:
+            parsed = self._spring(stamp, rest)
+            if parsed is not None:
+                return parsed
         if " [" not in rest[4:8]:  # `` LEVEL [`` with the level padded or not
             return None
         match = _LEVEL_FIRST.match(rest)
@@ -95,7 +99,7 @@ class JvmLayouts:
         match = _SPRING.match(rest)
         if match is None:
             return None
-        level, pid, brackets, logger, message = match.groups()
+        level, sleuth, pid, brackets, logger, message = match.groups()
         if brackets.count("[") == 1:  # just the thread (findall costs 1 us)
             fields = [brackets.strip(" []")]
         else:
@@ -113,6 +117,8 @@ class JvmLayouts:
             attributes["application"] = fields[0]
         if pid is not None:
             attributes["pid"] = small_int(pid)
+        if sleuth:
+            _sleuth(sleuth, attributes)
         return "spring_boot", record
 
     def _record(self, stamp: str | None, level: str, message: str, logger: str,
@@ -121,3 +127,12 @@ class JvmLayouts:
         if thread is not None:
             record["attributes"]["thread"] = thread.strip()
         return record
+
+
+def _sleuth(block: str, attributes: dict[str, Any]) -> None:
+    """``app,traceId,spanId[,exportable]`` (Spring Cloud Sleuth's MDC after the level)."""
+    parts = [part.strip() for part in block.split(",")]
+    if parts[0]:
+        attributes["application"] = parts[0]
+    if len(parts) >= 3 and parts[1] and parts[2]:
+        attributes["trace_id"], attributes["span_id"] = parts[1], parts[2]
