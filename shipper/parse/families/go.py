@@ -4,14 +4,15 @@
   the time has no zone (``LUTC`` prints UTC without saying so): ``parse.default_timezone``
   applies. ``file.go:12`` (``Lshortfile``/``Llongfile``) goes to ``attributes.caller``, a
   prefix before the date to ``logger``. The slog default logger writes through ``log``:
-  ``2026/01/02 10:00:00 INFO hello k=v`` gives the level and the trailing pairs.
+  ``2026/01/02 10:00:00 INFO hello k=v`` gives the level and the trailing pairs; any other
+  leading level word (``ERROR: x``, ``[warn] x``) gives the level as in the generic layouts.
 * slog's text handler (format ``slog``): ``time=... level=INFO [source=f.go:1] msg=...``
   (a logfmt line: unquoted time, upper-case level, levels with offsets such as ``INFO+2``
   mapped to the nearest level below); ``source`` goes to ``attributes.caller``.
 * logrus (format ``logrus``): ``time="..." level=info msg="..." k=v`` (``file``/``func``
   with ``ReportCaller`` go to ``caller``/``function``) and its terminal form
   ``INFO[0000] msg   k=v`` (``[0000]`` is seconds since start: the read time applies,
-  unless ``FullTimestamp`` printed a time there).
+  unless ``FullTimestamp`` printed a time there that we read).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from shipper.parse.levels import level_word
 from shipper.parse.logfmt import logfmt_record
 from shipper.parse.timestamps import TimestampNormalizer
 
@@ -71,7 +73,13 @@ class GoLayouts:
         if match is None:  # pragma: no cover - the pattern matches any " ..." text
             return None
         caller, word, offset, message = match.groups()
-        level = slog_level(word, offset) if word else None
+        if word:
+            level = slog_level(word, offset)
+        else:  # ``ERROR: x``, ``[warn] x``: a leading level word, as the generic layouts
+            token, _, after = message.partition(" ")
+            level = level_word(token)
+            if level is not None:
+                message = after.lstrip(" ")
         record = self._finish(stamp, level, message, None)
         if caller is not None:
             record["attributes"]["caller"] = caller
@@ -121,11 +129,7 @@ class GoLayouts:
         if match is None:
             return None
         word, when, message = match.groups()
-        stamp = None
-        if not when.isdigit():
-            stamp = self._stamps.from_string(when)
-            if stamp is None:
-                return None
+        stamp = None if when.isdigit() else self._stamps.from_string(when)
         record = self._finish(stamp, _LOGRUS_LEVELS[word], message, None)
         if stamp == "":
             record["attributes"]["invalid_timestamp"] = when
