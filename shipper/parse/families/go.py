@@ -73,6 +73,7 @@ class GoLayouts:
         if match is None:  # pragma: no cover - the pattern matches any " ..." text
             return None
         caller, word, offset, message = match.groups()
+        level: str | None = None
         if word:
             level = slog_level(word, offset)
         else:  # ``ERROR: x``, ``[warn] x``: a leading level word, as the generic layouts
