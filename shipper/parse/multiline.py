@@ -27,7 +27,7 @@ from shipper.parse.families.consoles import rich_repeat
 from shipper.parse.levels import level_word
 from shipper.parse.pem import BEGIN_MARK, END_MARK, header, key_line
 
-NONE, TRACEBACK, GO_PANIC, KEY_BLOCK = 0, 1, 2, 3
+NONE, TRACEBACK, GO_PANIC, KEY_BLOCK, RUST_PANIC, RUST_TRACE = 0, 1, 2, 3, 4, 5
 _SKELETON = ("timestamp", "level", "logger", "stream")
 _TRACEBACK = "Traceback (most recent call last)"
 _CHAINED = ("During handling of the above exception",
@@ -37,10 +37,13 @@ _JAVA_EXCEPTION = re.compile(
     r"(?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)(?::|$)")
 #: lines that end a Go panic dump: a timestamp, JSON, logfmt (``time=...``), klog
 _RECORD_START = re.compile(r"\d{4}[-/]\d{2}[-/]\d{2}|\{|\[\d{4}-|[A-Za-z_][\w.]*=|[IWEF]\d{4} \d")
+#: a Ruby backtrace line as ``Logger`` prints an exception: ``app/x.rb:3:in 'foo'``
+_RUBY_FRAME = re.compile(r"[^\s:]+\.rb:\d+:in [`']")
+_RUST_PANIC = re.compile(r"thread '[^']*' panicked at ")
 
 
 #: first characters of the lines ``start_state`` looks at (any other line: ``(None, NONE)``)
-BLOCK_INITIALS = frozenset("TpfE")
+BLOCK_INITIALS = frozenset("TpfEt")
 
 
 def start_state(text: str) -> tuple[str | None, int]:
@@ -54,6 +57,8 @@ def start_state(text: str) -> tuple[str | None, int]:
         return "critical", GO_PANIC
     if first == "E" and text.startswith("Exception in thread "):
         return "error", NONE
+    if first == "t" and _RUST_PANIC.match(text):  # TextParser gave it its level and fields
+        return None, RUST_PANIC
     return None, NONE
 
 
@@ -76,6 +81,15 @@ def continues(text: str, state: int) -> tuple[bool, int]:
         if _RECORD_START.match(text) or level_word(text.partition(" ")[0]) is not None:
             return False, NONE
         return True, GO_PANIC
+    if state >= RUST_PANIC:  # the message, ``stack backtrace:``, frames, ``note: ...``
+        if text.startswith("note: "):
+            return True, NONE
+        if state == RUST_TRACE or _RECORD_START.match(text) or level_word(
+                text.partition(" ")[0]) is not None:
+            return False, NONE
+        return True, RUST_TRACE if text.startswith("stack backtrace:") else RUST_PANIC
+    if ".rb:" in text and _RUBY_FRAME.match(text):
+        return True, state
     return False, NONE
 
 

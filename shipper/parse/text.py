@@ -15,6 +15,10 @@ from typing import Any
 
 from shipper.parse.access import parse_combined, small_int, uvicorn_request
 from shipper.parse.families import consoles, python_web, python_workers
+from shipper.parse.families.go import GoLayouts
+from shipper.parse.families.jvm import JvmLayouts
+from shipper.parse.families.ruby import RubyLayouts
+from shipper.parse.families.rust import RustLayouts
 from shipper.parse.json_line import deeper_than, load_object
 from shipper.parse.levels import level_word, normalize_level
 from shipper.parse.logfmt import is_logfmt, logfmt_record, parse_logfmt
@@ -35,9 +39,11 @@ _KLOG = re.compile(r"([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{1,9}) +(\d+
                    re.S | re.ASCII)
 _DASK_INITIALS = frozenset("dbt")
 _KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
+#: the second character after a leading date-time in the JVM and Rust layouts
+_FRAMEWORK_SECOND = frozenset(" [TDIWEF")
 #: formats whose record is complete on its line (every other text format may go on over
 #: the next lines: stack traces, indented bodies, so ``FileParser`` holds it)
-SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt", "tqdm"})
+SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt", "tqdm", "slog", "logrus"})
 
 
 class TextParser:
@@ -50,6 +56,10 @@ class TextParser:
         self._max_depth = max_json_depth
         self._deep_chars = 2 * max_json_depth  # shorter JSON cannot be deeper
         self._rich = consoles.RichConsole(stamps)
+        self._jvm = JvmLayouts(stamps, self._finish)
+        self._go = GoLayouts(stamps, self._finish)
+        self._rust = RustLayouts(stamps, self._finish)
+        self._ruby = RubyLayouts(stamps, self._finish)
 
     def parse(self, text: str) -> tuple[str, dict[str, Any]]:
         first = text[:1]
@@ -63,12 +73,14 @@ class TextParser:
             match = _TS_PREFIX.match(text)
             if match is not None:
                 stamp = self._stamps.from_iso_parts(*match.groups())
-                rest = text[match.end():]
-                parsed = python_workers.ray_driver(stamp, rest) if rest[:1] == "\t" else None
-                fmt, record = parsed or ("text", self._after_timestamp(stamp, rest))
+                fmt, record = self._framework(stamp, text, match)
                 if not stamp:  # impossible: kept as written
                     record["attributes"]["invalid_timestamp"] = match.group(0).rstrip()
                 return fmt, record
+            if text[2:3] == ":":
+                parsed = self._jvm.time_only(text)
+                if parsed is not None:
+                    return parsed
         elif first == "[":
             if text[24:26] == ": ":  # Celery's "[2026-01-02 10:00:00,123: LEVEL/..."
                 parsed = python_workers.celery(text, self._stamps)
@@ -83,12 +95,17 @@ class TextParser:
                 if not stamp:
                     record["attributes"]["invalid_timestamp"] = match.group(0)[1:-1]
                 return fmt, record
-            parsed = self._bracketed(text) if text[1:2].isdigit() else None
+            parsed = (self._bracketed(text) if text[1:2].isdigit() else None) \
+                or self._rust.env_logger(text) or self._jvm.no_time(text)
             if parsed is not None:
                 return parsed
         elif "A" <= first <= "Z":
             if first in _KLOG_LEVELS and text[1:2].isdigit():
                 parsed = self._klog(text)
+                if parsed is not None:
+                    return parsed
+            if text[1:3] == ", " or text[4:5] == "[":  # Ruby's Logger, logrus on a TTY
+                parsed = self._ruby.logger_line(text) or self._go.logrus_tty(text)
                 if parsed is not None:
                     return parsed
             parsed = self._python_colon(text)
@@ -107,6 +124,10 @@ class TextParser:
             parsed = self._rich.repeated(text) if consoles.rich_repeat(text) else None
             if parsed is not None:
                 return parsed
+        elif first == "t" and text.startswith("thread '"):
+            parsed = self._rust.panic(text)
+            if parsed is not None:
+                return parsed
         elif first in _DASK_INITIALS and text.startswith(python_workers.DASK_PREFIXES):
             parsed = python_workers.dask(text)
             if parsed is not None:
@@ -118,7 +139,13 @@ class TextParser:
         if "=" in text:
             pairs = parse_logfmt(text)
             if pairs is not None and is_logfmt(pairs):
+                if first == "t" and text.startswith("time="):  # slog, logrus
+                    return self._go.logfmt(text, pairs)
                 return "logfmt", logfmt_record(pairs, self._stamps)
+        if text.find("/", 5, 40) != -1:  # Go's log with a prefix before the date
+            parsed = self._go.prefixed(text)
+            if parsed is not None:
+                return parsed
         return "text", self._body(None, text)
 
     def _bracketed(self, text: str) -> tuple[str, dict[str, Any]] | None:
@@ -128,6 +155,22 @@ class TextParser:
                 return python_web.django_server(text, self._stamps)
             return self._rich.dated(text)
         return None
+
+    def _framework(self, stamp: str | None, text: str,
+                   match: re.Match[str]) -> tuple[str, dict[str, Any]]:
+        """A Ray driver, JVM, Go or Rust layout after a leading date-time, else the
+        generic ones."""
+        rest = text[match.end():]
+        parsed = None
+        if rest[:1] == "\t":
+            parsed = python_workers.ray_driver(stamp, rest)
+        elif text[4] == "/":
+            parsed = self._go.after_stamp(stamp, rest)
+        elif rest[1:2] in _FRAMEWORK_SECOND:  # a padded level, a thread or a level word
+            parsed = self._jvm.after_stamp(stamp, rest)
+            if parsed is None and rest[:1] == " ":
+                parsed = self._rust.after_stamp(stamp, rest, match.group(3), match.group(4))
+        return parsed if parsed is not None else ("text", self._after_timestamp(stamp, rest))
 
     def _klog(self, text: str) -> tuple[str, dict[str, Any]] | None:
         """klog has no year: this year's date unless that is impossible or in the

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,8 @@ _UTC_ZONES = frozenset({"Z", "z", "UTC", "GMT", "+00:00", "+0000", "-00:00", "-0
 _CACHE_MAX = 4096
 _CACHE_KEY_MAX = 64  # longer strings are never timestamps worth remembering
 _YEAR_REFRESH = 60.0
+#: how far ahead of the clock a date-less time may be before it is taken as yesterday's
+TIME_OF_DAY_AHEAD = 300.0
 
 
 class TimestampNormalizer:
@@ -172,6 +174,34 @@ class TimestampNormalizer:
         if stamp and stamp <= self._soon:
             return stamp
         return self.from_iso_parts(f"{self._year - 1}-{month}-{day}", clock, frac, None)
+
+    #: from_time_of_day's cache: refreshed once a second (today, yesterday, the latest
+    #: canonical stamp that is not too far ahead, and until when they hold)
+    _tod_until = -1.0
+    _tod_today = _tod_yesterday = _tod_limit = ""
+
+    def from_time_of_day(self, clock: str, frac: str | None) -> str:
+        """A time without a date (logback's ``HH:mm:ss.SSS``): today's date in the
+        default zone, or yesterday's when that would put it more than
+        ``TIME_OF_DAY_AHEAD`` seconds ahead of the clock (a 23:59:59 line read just
+        after midnight)."""
+        now = self._clock()
+        if now >= self._tod_until:
+            self._refresh_days(now)
+        day = self._tod_today
+        if self._utc_default and f"{day}T{clock}" > self._tod_limit[:19]:
+            day = self._tod_yesterday  # decided before the check: one check a line
+        stamp = self.from_iso_parts(day, clock, frac, None)
+        if not stamp or self._utc_default or stamp <= self._tod_limit:
+            return stamp
+        return self.from_iso_parts(self._tod_yesterday, clock, frac, None)
+
+    def _refresh_days(self, now: float) -> None:
+        today = datetime.fromtimestamp(now, self._zone).date()
+        self._tod_today = today.isoformat()
+        self._tod_yesterday = (today - timedelta(days=1)).isoformat()
+        self._tod_limit = format_epoch(now + TIME_OF_DAY_AHEAD)
+        self._tod_until = float(int(now) + 1)
 
     def from_epoch(self, value: float) -> str:
         """Epoch seconds, milliseconds, microseconds or nanoseconds (told apart by size);

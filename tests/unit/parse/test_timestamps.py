@@ -105,3 +105,28 @@ def test_month_day_short_year_is_rich_time() -> None:
     assert tokyo.from_month_day_short_year("01", "02", "26", "10:00:00") == \
         "2026-01-02T01:00:00.000Z"
     assert UTC.from_month_day_short_year("13", "02", "26", "10:00:00") == IMPOSSIBLE
+
+
+def test_time_of_day_takes_todays_date_in_the_default_zone() -> None:
+    """logback's ``HH:mm:ss.SSS``: today's date, in the default zone (Berlin: +01:00)."""
+    noon = 1767355200.0  # 2026-01-02T12:00:00Z
+    utc = TimestampNormalizer("UTC", clock=lambda: noon)
+    assert utc.from_time_of_day("10:00:00", "123") == "2026-01-02T10:00:00.123Z"
+    berlin = TimestampNormalizer("Europe/Berlin", clock=lambda: noon)
+    assert berlin.from_time_of_day("10:00:00", "5") == "2026-01-02T09:00:00.500Z"
+
+
+def test_time_of_day_ahead_of_the_clock_is_yesterdays() -> None:
+    """A time more than five minutes ahead is yesterday's (a 23:59 line read at 00:01);
+    up to five minutes ahead (clock skew) it stays today's."""
+    after_midnight = 1767312060.0  # 2026-01-02T00:01:00Z
+    stamps = TimestampNormalizer("UTC", clock=lambda: after_midnight)
+    assert stamps.from_time_of_day("23:59:59", "900") == "2026-01-01T23:59:59.900Z"
+    assert stamps.from_time_of_day("00:05:00", None) == "2026-01-02T00:05:00.000Z"
+    assert stamps.from_time_of_day("00:06:01", None) == "2026-01-01T00:06:01.000Z"
+
+
+def test_impossible_time_of_day_is_impossible() -> None:
+    """``25:61:00`` is no time on any day."""
+    stamps = TimestampNormalizer("UTC", clock=lambda: 1767355200.0)
+    assert stamps.from_time_of_day("25:61:00", None) == IMPOSSIBLE
