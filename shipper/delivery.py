@@ -209,7 +209,7 @@ class Delivery:
         records = batch.records
         batches = self.router.split(records) if records else []
         for record in records:
-            record.pop("_raw", None)
+            record.raw = None  # the sinks never read it: not held in their buffers
         kept = records if self.router.everything else _routed(records, batches)
         if kept:
             self._publish(kept)

@@ -27,7 +27,7 @@ import orjson
 from shipper.filters.redact import Redactor
 from shipper.filters.secrets import REDACTED_PREFIX
 from shipper.filters.settings import RedactSettings
-from shipper.record import Record, public_view
+from shipper.record import Record
 
 Row = tuple[str, "Record | None", list[tuple[str, str, str]]]
 _DROP_FATES = {"sampled": "sampled", "throttled": "throttled", "deduped": "deduped"}
@@ -91,7 +91,7 @@ def _shown(record: Record, fate: dict[str, Any], redactor: Redactor) -> tuple[Re
     shipped record as it is, unless the redactor still finds a secret in it (then
     scrubbed, and ``fate["leaked"]`` names the rules); a record that was not shipped is
     scrubbed for display."""
-    view = public_view(record)
+    view = record
     copy = deepcopy(view)
     again = redactor.redact_record(copy)
     if fate["fate"] in _SHIPPED:
@@ -102,7 +102,7 @@ def _shown(record: Record, fate: dict[str, Any], redactor: Redactor) -> tuple[Re
 def _line_of(line: str, record: Record | None, fate: dict[str, Any], redactor: Redactor) -> str:
     """The input line as shown: the record's redacted raw line when a stage redacted it
     (the stage may know what the line alone does not tell, e.g. a PEM block)."""
-    raw = record.get("_raw") if record is not None else None
+    raw = record.raw if record is not None else None
     if fate["redacted"] and isinstance(raw, str):
         return redactor.redact_text(raw)
     return redactor.redact_text(line)
@@ -135,11 +135,11 @@ def _merged_line(line: str, owner: Record | None, owner_changed: bool, redactor:
 
 def _expand(rows: Iterable[Row], redactor: Redactor,
             ) -> Iterable[tuple[str, Record | None, dict[str, Any]]]:
-    """Rows as shown, with dedupe summaries (``_before``) just before their record."""
+    """Rows as shown, with dedupe summaries (``before``) just before their record."""
     owner: Record | None = None
     owner_changed = False
     for line, record, events in rows:
-        for summary in (record or {}).get("_before", ()):
+        for summary in (record.before or ()) if record is not None else ():
             fate: dict[str, Any] = {"fate": "summary", "reason": None, "rule": None,
                                     "redacted": []}
             shown, _ = _shown(summary, fate, redactor)

@@ -113,5 +113,5 @@ def _rows(explained: dict[int, Explained], waiting: list[tuple[int, bytes]],
             continue
         record, out, events = found
         if out and len(out) > 1:
-            out[-1]["_before"] = out[:-1]
+            out[-1].before = out[:-1]
         yield line, (out[-1] if out else record), events

@@ -218,12 +218,13 @@ class Processor:
 
     @staticmethod
     def _with_summaries(records: list[Record]) -> list[Record]:
-        """Records with the dedupe summaries they carry (``_before``) just before them."""
+        """Records with the dedupe summaries they carry (``before``) just before them."""
         out: list[Record] = []
         for record in records:
-            before = record.pop("_before", None)
+            before = record.before
             if before:
                 out.extend(before)
+                record.before = None
             out.append(record)
         return out
 
@@ -282,8 +283,19 @@ def _one_by_one(stage: Stage, records: list[Record], dropped: set[int],
         if out is None:
             dropped.add(i)
         elif out is not record:
-            records[i], replaced = out, True
+            records[i], replaced = _adopted(out, record), True
     return replaced
+
+
+def _adopted(out: dict[str, Any], record: Record) -> Record:
+    """A stage's new record in place of ``record``, as a :class:`Record` that keeps what
+    travelled beside the old one (a stage may build a plain dict: ``{**record, ...}``)."""
+    new = out if out.__class__ is Record else Record(out)
+    if new.raw is None:
+        new.raw = record.raw
+    if new.before is None:
+        new.before = record.before
+    return new
 
 
 def _without(records: list[Record], dropped: set[int]) -> list[Record]:

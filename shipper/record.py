@@ -1,7 +1,7 @@
 """The common record schema (fields by path: :mod:`shipper.record_fields`).
 
-A record is a plain ``dict`` (measured faster than dataclasses on the hot path) with
-these keys; only ``timestamp``, ``level``, ``message``, ``attributes``, ``k8s`` and
+A record is a ``dict`` (measured faster than dataclasses on the hot path) with these
+keys; only ``timestamp``, ``level``, ``message``, ``attributes``, ``k8s`` and
 ``file`` are always present:
 
 =================  ==========================================================
@@ -20,15 +20,33 @@ these keys; only ``timestamp``, ``level``, ``message``, ``attributes``, ``k8s`` 
 ``file``           ``{"path": str, "offset": int}``
 =================  ==========================================================
 
-Internal keys start with ``_`` and never leave the pipeline: ``_raw`` holds the
-original line text (for raw-line drop rules and ``explain``).
+What a record was made of travels beside its fields, as attributes of :class:`Record`
+that no encoder sees: ``raw`` (the original line) and ``before`` (dedupe summaries).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-Record = dict[str, Any]
+
+class Record(dict[str, Any]):
+    """One record: its fields (what ships) and, beside them, what it was made of.
+
+    ``raw`` is the original line (raw-line drop rules, the redactor's and the key guard's
+    view, ``explain``); ``before`` the dedupe summaries of the repeats folded just before it.
+    Neither is a field: sinks encode the dict and never see them, nothing strips them."""
+
+    __slots__ = ("raw", "before")
+    #: the original line (raw-line drop rules, the key guard, the redactor, ``explain``);
+    #: released when the record is handed to the sinks
+    raw: str | None
+    #: summaries of the repeats dedupe folded just before this record (shipped before it)
+    before: list[Record] | None
+
+    def __init__(self, *args: Any, **fields: Any) -> None:
+        super().__init__(*args, **fields)
+        self.raw = None
+        self.before = None
 
 LEVELS: tuple[str, ...] = ("trace", "debug", "info", "warning", "error", "critical")
 LEVEL_RANK: dict[str, int] = {name: i for i, name in enumerate(LEVELS)}
@@ -38,9 +56,3 @@ TOP_LEVEL_FIELDS = frozenset(
     {"timestamp", "level", "message", "logger", "job_id", "correlation_id",
      "shard_index", "stream", "trace_id", "span_id", "attributes", "k8s", "file"}
 )
-INTERNAL_PREFIX = "_"
-
-
-def public_view(record: Record) -> Record:
-    """The record without internal ``_`` keys (what sinks and the tail see)."""
-    return {k: v for k, v in record.items() if not k.startswith(INTERNAL_PREFIX)}

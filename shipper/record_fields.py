@@ -127,7 +127,7 @@ def _whole_key(path: str) -> tuple[str, str] | None:
 
 
 def _raw(record: Record) -> Any:
-    return record.get("_raw")
+    return record.raw
 
 
 # The getters below read with ``(value or _EMPTY).get(key)``: a missing or falsy value

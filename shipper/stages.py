@@ -126,14 +126,14 @@ def placeholder(record: Record, stage: str, exc: BaseException, now: float) -> R
     redacted yet)."""
     error = type(exc).__name__
     ts, level, k8s, stream = (record.get(k) for k in ("timestamp", "level", "k8s", "stream"))
-    out: Record = {
+    out = Record({
         "timestamp": ts if isinstance(ts, str) else _rfc3339(now),
         "level": level if level in LEVEL_RANK else "error",
         "message": f"[unprocessable record: {error}]",
         "attributes": {"unprocessable": {"stage": stage, "error": error}},
         "k8s": k8s if isinstance(k8s, dict) else {},
         "file": _place(record.get("file")),
-    }
+    })
     if isinstance(stream, str):
         out["stream"] = stream
     return out

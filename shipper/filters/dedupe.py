@@ -4,7 +4,7 @@ record plus one summary record carrying ``attributes.repeated`` (the suppressed 
 "Consecutive" is per file (``file.path``): records of other files in between do not break
 a run. The template masks UUIDs, hex ids and numbers, and includes level and logger. A run
 lasts at most ``window`` seconds (injected clock) from its first record. The summary of a
-run is attached as ``record["_before"]`` to the next different record of the same file,
+run is attached as ``record.before`` to the next different record of the same file,
 or returned by :meth:`DedupeStage.drain` once the window has passed (or at shutdown).
 """
 
@@ -44,8 +44,9 @@ class _Run:
 
 def summary_of(run: _Run) -> Record:
     """The summary record of a run: its last suppressed record plus ``repeated``."""
-    last = run.last or {}
-    summary = {k: v for k, v in last.items() if k != "_before"}
+    last = run.last or Record()
+    summary = Record(last)
+    summary.raw = last.raw
     summary["attributes"] = {**(last.get("attributes") or {}), "repeated": run.suppressed}
     return summary
 
@@ -106,7 +107,9 @@ class DedupeStage:
     @staticmethod
     def _attach(record: Record, summary: Record | None) -> Record:
         if summary is not None:
-            record.setdefault("_before", []).append(summary)
+            if record.before is None:
+                record.before = []
+            record.before.append(summary)
         return record
 
 

@@ -34,7 +34,7 @@ def _text(record: Record) -> str:
     message = record.get("message")
     if isinstance(message, str) and "\n" in message:
         return message
-    raw = record.get("_raw")
+    raw = record.raw
     if isinstance(raw, str):
         return raw
     return message if isinstance(message, str) else ""

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from shipper.record import Record
+
 try:  # optional accelerator; every caller has a per-record fallback
     import re2 as _re2
 except ImportError:  # pragma: no cover - depends on the environment
@@ -109,7 +111,7 @@ class BatchTexts:
         return SEPARATOR.join("" if i in self.unjudged else text for i, text in enumerate(texts))
 
     @classmethod
-    def of_records(cls, records: list[dict[str, Any]]) -> BatchTexts:
+    def of_records(cls, records: list[Record]) -> BatchTexts:
         """The raw lines of ``records`` (see :func:`raw_text`)."""
         return cls(raw_texts(records))
 
@@ -151,24 +153,24 @@ class BatchScan:
         return found | batch.unjudged if batch.unjudged else found
 
 
-def raw_text(record: dict[str, Any]) -> str | None:
+def raw_text(record: Record) -> str | None:
     """The record's raw line when every text parsed from the record is on it (one-line
     message), else ``None``. JSON escapes make parsed text differ from the raw line, so
     scan patterns also match a backslash."""
-    raw = record.get("_raw")
+    raw = record.raw
     message = record.get("message")
     if raw.__class__ is not str or (message.__class__ is str and "\n" in message):
         return None
     return raw
 
 
-def raw_texts(records: list[dict[str, Any]]) -> list[Any]:
+def raw_texts(records: list[Record]) -> list[Any]:
     """:func:`raw_text` of every record, as far as :class:`BatchTexts` needs it: a raw
     line that is not a string is left as it is (``BatchTexts`` cannot judge it either).
-    A few C-speed passes in the usual case (string ``_raw`` and ``message`` everywhere,
+    A few C-speed passes in the usual case (string ``raw`` and ``message`` everywhere,
     no multi-line message)."""
     try:
-        texts: list[Any] = [record["_raw"] for record in records]
+        texts: list[Any] = [record.raw for record in records]
         multi_line = "\n" in "".join([record["message"] for record in records])
     except (KeyError, TypeError):  # an unusual record: take each one the careful way
         return [raw_text(record) for record in records]

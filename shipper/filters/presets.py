@@ -163,7 +163,7 @@ class NoiseStage:
     def _third_party(self, record: Record) -> bool:
         logger = record.get("logger")
         if not isinstance(logger, str):
-            raw = record.get("_raw")
+            raw = record.raw
             match = _LEGACY_LOGGER.match(raw) if isinstance(raw, str) else None
             logger = match.group(1) if match else None
         return logger is not None and self._loggers.match(logger) is not None  # type: ignore[union-attr]

@@ -157,7 +157,7 @@ class RedactStage:
         string parsed from a one-line, ASCII raw line without escapes is a piece of it
         (cut at delimiters), and what is not (ids, path, ``k8s``) was checked in
         :meth:`prepare`; one exact search of the line says whether a rule could match."""
-        raw, message = record.get("_raw"), record.get("message")
+        raw, message = record.raw, record.get("message")
         return (raw.__class__ is str and message.__class__ is str and "\n" not in message
                 and "\\" not in raw and raw.isascii()
                 and not self._redactor.texts_may_hold_secret([raw]))
@@ -193,13 +193,13 @@ class RedactStage:
         """A line of an open PEM block: its text goes whole (message and raw line), and
         what a parser made of it (``key=value`` attributes of a body line) with it."""
         mask = self._redactor.mask
-        raw = record.get("_raw")
+        raw = record.raw
         text = raw if isinstance(raw, str) and "\n" not in str(record.get("message")) \
             else str(record.get("message"))
         record["message"] = mask(text)
         record["attributes"] = {}
         if isinstance(raw, str):
-            record["_raw"] = mask(raw)
+            record.raw = mask(raw)
         return self._redactor.redact_record(record) | {"private_key"}
 
 

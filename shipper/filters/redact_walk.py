@@ -65,13 +65,13 @@ class RecordWalk:
         append = texts.append
         stack: list[Any] = []
         is_card = self._is_card
+        raw = record.raw
+        if raw.__class__ is str and self._r.raw:
+            append(raw)
         for key, value in record.items():
             if key == "k8s" or key.__class__ is not str:
                 continue
-            if key[:1] == "_":
-                if key == "_raw" and self._r.raw and value.__class__ is str:
-                    append(value)
-            elif value.__class__ is str:
+            if value.__class__ is str:
                 append(value)
             elif isinstance(value, (dict, list)):
                 stack.append(value)
@@ -106,14 +106,15 @@ class RecordWalk:
         for key, value in record.items():
             if key == "k8s" or key.__class__ is not str:
                 continue
-            if key[:1] == "_":
-                if key == "_raw" and self._r.raw and value.__class__ is str:
-                    slots.append((record, key, False))
-                    texts.append(value)
-                continue
             self._item(record, key, value, slots, texts, fired, stack)
+        raw = [record.raw] if self._r.raw and record.raw.__class__ is str else None
+        if raw is not None:  # the line beside the record, in a box the pass writes to
+            slots.append((raw, 0, False))
+            texts.append(raw[0])
         self._gather(stack, slots, texts, fired)
         self._apply(slots, texts, fired)
+        if raw is not None:
+            record.raw = raw[0]
 
     def scrub(self, container: Any) -> set[str]:
         """Scrub a dict or list (keys too) in place; the rules that fired."""

@@ -207,17 +207,18 @@ class FileParser:
                 record.update(level=level, message=text, attributes={})
             elif opened is not None and "-----BEGIN" not in record["message"]:
                 record.update(message=text, attributes={})  # so does a key block
-            self._complete(record, offset, text, stream, wrapper_time, truncated)
-            previous = joiner.start(record, state, opened)
+            previous = joiner.start(
+                self._complete(record, offset, text, stream, wrapper_time, truncated),
+                state, opened)
             if previous is not None:
                 out.append(previous)
             return
-        self._complete(record, offset, text, stream, wrapper_time, truncated)
+        done = self._complete(record, offset, text, stream, wrapper_time, truncated)
         if joiner.pending is not None:
             out.append(joiner.take())  # type: ignore[arg-type]
         if joiner.dangling is not None:  # a key block cut by a flush ends here
             joiner.dangling = None
-        out.append(record)
+        out.append(done)
 
     def _parsed(self, text: str) -> tuple[str, dict[str, Any]]:
         """``(format, record)`` of a line (the parsing of ``_line``, as a call)."""
@@ -233,16 +234,19 @@ class FileParser:
                 pass
         return self._clean(data)
 
-    def _complete(self, record: dict[str, Any], offset: int, text: str, stream: str | None,
-                  wrapper_time: str | None, truncated: frozenset[int]) -> None:
+    def _complete(self, fields: dict[str, Any], offset: int, text: str, stream: str | None,
+                  wrapper_time: str | None, truncated: frozenset[int]) -> Record:
+        """The parsed fields made a :class:`Record` of this file, its line beside it."""
+        record = Record(fields)
+        record.raw = text
         if not record["timestamp"]:  # none, or IMPOSSIBLE ("")
             record["timestamp"] = self._fallback_time(record, wrapper_time)
         if stream is not None:
             record["stream"] = stream
         record["file"] = {"path": self._path, "offset": offset}
-        record["_raw"] = text
         if truncated and offset in truncated:
             record["attributes"]["truncated"] = True
+        return record
 
     def _fallback_time(self, record: dict[str, Any], wrapper_time: str | None) -> str:
         """The CRI/docker wrapper's time, else the read time, for a line without a

@@ -21,11 +21,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 from shipper.parse.families.consoles import rich_repeat
 from shipper.parse.levels import level_word
 from shipper.parse.pem import BEGIN_MARK, END_MARK, header, key_line
+from shipper.record import Record
 
 NONE, TRACEBACK, GO_PANIC, KEY_BLOCK, RUST_PANIC, RUST_TRACE = 0, 1, 2, 3, 4, 5
 _SKELETON = ("timestamp", "level", "logger", "stream")
@@ -100,14 +100,14 @@ class MultilineJoiner:
         self._max_lines = max_lines
         self._max_bytes = max_bytes
         self._errors = errors
-        self.pending: dict[str, Any] | None = None
+        self.pending: Record | None = None
         self._parts: list[str] | None = None
         self._size = 0
         self._state = NONE
         self._outer = NONE  # the state to go back to when a key block ends
         self._header: str | None = None  # BEGIN line of the open key block
         #: fields of a record taken while its key block was open (``resume``)
-        self.dangling: dict[str, Any] | None = None
+        self.dangling: Record | None = None
 
     def accepts(self, text: str) -> bool:
         """True when ``text`` continues the pending record (the state moves on)."""
@@ -124,7 +124,7 @@ class MultilineJoiner:
         joined, self._state = continues(text, state)
         return joined
 
-    def append(self, text: str, offset: int) -> dict[str, Any] | None:
+    def append(self, text: str, offset: int) -> Record | None:
         """Join ``text``; returns the pending record if the caps forced it out first."""
         parts = self._parts
         if parts is None:
@@ -152,7 +152,7 @@ class MultilineJoiner:
         self._state, self._outer, self._header = self._outer, NONE, None
         return self._state
 
-    def _overflow(self, text: str, offset: int) -> dict[str, Any]:
+    def _overflow(self, text: str, offset: int) -> Record:
         state, outer, opened = self._state, self._outer, self._header
         capped = self.take()
         if capped is None:  # pragma: no cover - append() is only called with a pending record
@@ -162,19 +162,20 @@ class MultilineJoiner:
         self._after_line(text)
         return capped
 
-    def _continuation(self, previous: dict[str, Any], text: str, offset: int,
-                      opened: str | None) -> dict[str, Any]:
+    def _continuation(self, previous: Record, text: str, offset: int,
+                      opened: str | None) -> Record:
         """A record that goes on where ``previous`` was cut; inside a key block its
         message starts with the block's BEGIN line."""
-        record = {key: previous[key] for key in _SKELETON if key in previous}
+        record = Record({key: previous[key] for key in _SKELETON if key in previous})
+        record.raw = text
         if opened is None:
             record.update(message=text, attributes={})
         else:
             record.update(message=f"{opened}\n{text}", attributes={"pem_continued": True})
-        record.update(file={**previous["file"], "offset": offset}, _raw=text)
+        record["file"] = {**previous["file"], "offset": offset}
         return record
 
-    def resume(self, text: str, offset: int) -> dict[str, Any] | None:
+    def resume(self, text: str, offset: int) -> Record | None:
         """After a record was taken inside an open key block (``dangling``): a key line
         starts the block's continuation record (returned, now pending); any other line
         ends the block (``None``)."""
@@ -186,8 +187,8 @@ class MultilineJoiner:
         self._after_line(text)
         return self.pending
 
-    def start(self, record: dict[str, Any], state: int,
-              opened: str | None = None) -> dict[str, Any] | None:
+    def start(self, record: Record, state: int,
+              opened: str | None = None) -> Record | None:
         """Make ``record`` the pending one (inside the key block ``opened``, if given);
         returns the record it replaces (finished)."""
         previous = self.pending
@@ -204,7 +205,7 @@ class MultilineJoiner:
         self.dangling = None
         return previous
 
-    def take(self) -> dict[str, Any] | None:
+    def take(self) -> Record | None:
         """The pending record with its lines joined by ``\\n`` (``None`` if none)."""
         record = self.pending
         if record is None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 #: ``(record, offset, text, stream, wrapper_time, truncated)``: file, offset, time fallback
 Complete = Callable[[dict[str, Any], int, str, "str | None", "str | None", frozenset[int]],
-                    None]
+                    Record]
 
 
 class StartedLines:
@@ -60,12 +60,12 @@ class StartedLines:
                 truncated: frozenset[int], out: list[Record]) -> None:
         """A line that continues nothing: held if it may go on, else shipped now."""
         joiner = self._joiner
-        fmt, record = self._parse(text)
+        fmt, fields = self._parse(text)
         self._counts.formats[fmt] += 1
         opened = pem.header(text) if fmt != "json" and "-----BEGIN" in text else None
-        if opened is not None and "-----BEGIN" not in record["message"]:
-            record.update(message=text, attributes={})  # the BEGIN line stays whole
-        self._complete(record, offset, text, stream, wrapper_time, truncated)
+        if opened is not None and "-----BEGIN" not in fields["message"]:
+            fields.update(message=text, attributes={})  # the BEGIN line stays whole
+        record = self._complete(fields, offset, text, stream, wrapper_time, truncated)
         joiner.seen = joiner.seen or joiner.starts(text)
         if joiner.seen or opened is not None:  # held: it may go on (after a flush too)
             previous = joiner.start(record, NONE, opened)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import orjson
 
 from shipper.errors import ShipperError
-from shipper.record import LEVEL_RANK, Record, public_view
+from shipper.record import LEVEL_RANK, Record
 from shipper.record_fields import compile_getter, record_rank
 from shipper.server.settings import MIB, ServerSettings
 
@@ -89,11 +89,11 @@ def _logger_matches(logger: object, wanted: str) -> bool:
 
 
 def encode(record: Record) -> bytes:
-    """The public JSON of a record (internal ``_`` keys removed; see :func:`encodable`)."""
+    """The JSON of a record (see :func:`encodable`)."""
     try:
-        return orjson.dumps(public_view(record), default=str)
+        return orjson.dumps(record, default=str)
     except orjson.JSONEncodeError:
-        return orjson.dumps(public_view(encodable(record)), default=str)
+        return orjson.dumps(encodable(record), default=str)
 
 
 def encodable(record: Record) -> Record:
@@ -102,7 +102,7 @@ def encodable(record: Record) -> Record:
     try:
         orjson.dumps(record, default=str)
     except orjson.JSONEncodeError as exc:
-        plain = {k: record[k] for k in _PLAIN_FIELDS if k in record}
+        plain = Record({k: record[k] for k in _PLAIN_FIELDS if k in record})
         plain["attributes"] = {"tail_note": f"record not encodable as JSON: {exc}"}
         return plain
     return record

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 from shipper.errors import ConfigError
-from shipper.record import Record, public_view
+from shipper.record import Record
 from shipper.record_fields import first_of
 from shipper.sinks.auth import resolve_secret
 from shipper.sinks.base import Payload
@@ -117,15 +117,14 @@ class DatadogEncoder:
         self._start_batch()
 
     def entry(self, record: Record) -> dict[str, Any]:
-        view = public_view(record)
-        k8s = view.get("k8s") or {}
-        level = view.get("level", "info")
-        out = {key: value for key, value in view.items() if key not in _RESERVED}
+        k8s = record.get("k8s") or {}
+        level = record.get("level", "info")
+        out = {key: value for key, value in record.items() if key not in _RESERVED}
         out.update({
-            "message": view.get("message", ""),
+            "message": record.get("message", ""),
             "status": STATUS.get(level, "info"),
             "hostname": k8s.get("node") or "",
-            "service": self.settings.service or self._service(view) or "",
+            "service": self.settings.service or self._service(record) or "",
             "ddsource": self.settings.source,
             "ddtags": self._ddtags(k8s),
         })

@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 
 from shipper.errors import SinkError
-from shipper.record import Record, public_view
+from shipper.record import Record
 
 log = logging.getLogger("shipper.sinks")
 
@@ -52,7 +52,7 @@ class DeadLetter:
         reason = self._reason(error)
         lines = b"".join(
             orjson.dumps({"sink": self._sink, "reason": reason, "status": error.status,
-                          "record": public_view(record)},
+                          "record": record},
                          option=orjson.OPT_APPEND_NEWLINE, default=str)
             for record in records)
         if self.path is None:

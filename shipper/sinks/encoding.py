@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from shipper.record import LEVELS, Record, public_view
+from shipper.record import LEVELS, Record
 
 _OPTS = orjson.OPT_APPEND_NEWLINE
 #: levels a drop policy sheds last
@@ -56,7 +56,7 @@ def encode_records(records: list[Record], *, levels: bool) -> Encoded:
     ends = array("I")
     try:
         for start in range(0, len(records), STEP):
-            part = [dumps(r if "_raw" not in r else public_view(r), option=_OPTS, default=str)
+            part = [dumps(r, option=_OPTS, default=str)
                     for r in records[start:start + STEP]]
             ends.extend(islice(accumulate(map(len, part), initial=len(buf)), 1, None))
             buf += b"".join(part)
@@ -73,7 +73,7 @@ def _one_by_one(records: list[Record]) -> tuple[bytearray, array[int], int, str]
     bad, error = 0, ""
     for record in records:
         try:
-            buf += orjson.dumps(public_view(record), option=_OPTS, default=str)
+            buf += orjson.dumps(record, option=_OPTS, default=str)
         except Exception as exc:  # noqa: BLE001 - counted and shipped as text below
             bad += 1
             error = error or type(exc).__name__
@@ -92,7 +92,7 @@ def as_text(record: Record, error: str) -> bytes:
     if isinstance(message, str):
         out["message"] = message if _encodable(message) else _clean(message)
     else:
-        out["message"] = _clean(_safe_repr(public_view(record)))[:TEXT_LIMIT]
+        out["message"] = _clean(_safe_repr(record))[:TEXT_LIMIT]
     out["attributes"] = {"unencodable": True, "unencodable_error": error}
     for key in _OPTIONAL_PARTS:
         if isinstance(record.get(key), dict) and _encodable(record[key]):

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import msgpack
 
 from shipper.errors import FatalSinkError, RetryableSinkError
-from shipper.record import Record, public_view
+from shipper.record import Record
 from shipper.sinks.auth import resolve_secret
 from shipper.sinks.base import BaseSink, Payload
 from shipper.sinks.fields import rfc3339_to_ns
@@ -92,7 +92,7 @@ class ForwardSink(BaseSink):
 
     def encode(self, records: list[Record]) -> list[Payload]:
         packer = msgpack.Packer(use_bin_type=True, default=str)
-        entries = b"".join(packer.pack([event_time(self._ns(r)), public_view(r)]) for r in records)
+        entries = b"".join(packer.pack([event_time(self._ns(r)), r]) for r in records)
         chunk = base64.b64encode(hashlib.sha256(entries).digest()[:16]).decode("ascii")
         options: dict[str, Any] = {"size": len(records)}
         if self.settings.require_ack:

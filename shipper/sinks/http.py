@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from shipper.record import Record, public_view
+from shipper.record import Record
 from shipper.sinks.auth import auth_headers
 from shipper.sinks.base import BaseSink, Payload
 from shipper.sinks.batch import Lines
@@ -55,7 +55,7 @@ class HttpPostSink(BaseSink):
 def ndjson(records: list[Record]) -> bytes:
     """One JSON object per line (internal ``_`` keys removed)."""
     dumps = orjson.dumps
-    return b"".join([dumps(public_view(r), option=_OPTS, default=str) for r in records])
+    return b"".join([dumps(r, option=_OPTS, default=str) for r in records])
 
 
 class HttpSink(HttpPostSink):

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 from shipper.errors import FatalSinkError
-from shipper.record import Record, public_view
+from shipper.record import Record
 from shipper.record_fields import Getter, compile_getter, first_of
 from shipper.sinks.auth import auth_headers
 from shipper.sinks.base import Payload
@@ -121,14 +121,13 @@ class LokiEncoder:
                 return raw.decode("utf-8")
             self.counts["truncated"] += 1
             return shorten_text(raw.decode("utf-8"), len(raw) - limit)
-        view = public_view(record)
-        raw = orjson.dumps(view, default=str)
+        raw = orjson.dumps(record, default=str)
         if len(raw) <= limit:
             return raw.decode("utf-8")
         self.counts["truncated"] += 1
-        message = str(view.get("message", ""))
-        view["message"] = shorten_text(message, len(raw) - limit)
-        raw = orjson.dumps(view, default=str)
+        message = str(record.get("message", ""))
+        shorter = {**record, "message": shorten_text(message, len(raw) - limit)}
+        raw = orjson.dumps(shorter, default=str)
         return truncate_utf8(raw, limit).decode("utf-8")
 
 

@@ -162,7 +162,7 @@ class OtlpEncoder:
             return item
         self.counts["truncated"] += 1
         message = str(record.get("message", ""))
-        shorter = {**record, "message": shorten_text(message, excess + 64)}
+        shorter = Record({**record, "message": shorten_text(message, excess + 64)})
         item = self._item(shorter, observed)
         if self._item_cost(item) > room:  # its own attributes alone are too big
             shorter["attributes"] = {"otlp.attributes_dropped": True}

@@ -7,17 +7,19 @@ from typing import Any
 
 from shipper.acks import AckToken
 from shipper.metrics import Metrics
+from shipper.record import Record
 
 
-def make_record(i: int, **extra: Any) -> dict[str, Any]:
+def make_record(i: int, **extra: Any) -> Record:
+    """Record ``i`` of a realistic shape, its raw line (``raw {i}``) beside it."""
     k8s = {"namespace": "video", "pod": "encoder-7d9f-abcde", "pod_uid": "uid-1",
            "node": "node-a", "container": "worker",
            "labels": {"app.kubernetes.io/name": "encoder"}}
-    record = {"timestamp": f"2024-05-01T10:00:{i % 60:02d}.{i % 1000:03d}Z", "level": "info",
-              "message": f"frame {i} done", "job_id": "job-abc123",
-              "correlation_id": f"req-{i}", "shard_index": 3, "attributes": {"i": i},
-              "k8s": k8s, "file": {"path": "/var/log/app/a.log", "offset": i * 100},
-              "_raw": f"raw {i}"}
+    record = Record({"timestamp": f"2024-05-01T10:00:{i % 60:02d}.{i % 1000:03d}Z",
+                     "level": "info", "message": f"frame {i} done", "job_id": "job-abc123",
+                     "correlation_id": f"req-{i}", "shard_index": 3, "attributes": {"i": i},
+                     "k8s": k8s, "file": {"path": "/var/log/app/a.log", "offset": i * 100}})
+    record.raw = f"raw {i}"
     record.update(extra)
     return record
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shipper.record import Record
 from shipper.stages import Stage
 
@@ -13,4 +15,11 @@ def run_stages(stages: list[Stage], record: Record) -> Record | None:
         if out is None:
             return None
         record = out
+    return record
+
+
+def rec(fields: dict[str, Any], raw: str | None = None) -> Record:
+    """A record of these fields with ``raw`` beside it (as ``FileParser`` makes them)."""
+    record = Record(fields)
+    record.raw = raw
     return record

@@ -21,6 +21,7 @@ from shipper.parse import FileParser, ParseCounts
 from shipper.parse.settings import ParseSettings
 from shipper.processor import Processor, _one_by_one, _without
 from shipper.stages import RecordingFates
+from tests.unit.helpers import rec as beside
 
 PATH = "/var/log/app/a.log"
 ENV = {"POD_NAME": "p", "POD_NAMESPACE": "ns", "NODE_NAME": "n"}
@@ -64,7 +65,8 @@ def _reference(settings: Settings, records: list[dict], fates: RecordingFates) -
             if record is None:
                 break
         else:
-            out.extend(record.pop("_before", ()))
+            out.extend(record.before or ())
+            record.before = None
             out.append(record)
     return out
 
@@ -155,18 +157,21 @@ def test_survivors_keep_their_order():
 
 
 def test_a_stage_without_a_batch_form_runs_per_record_and_may_replace_records():
-    """Records already dropped are skipped; a stage returning a new dict replaces the old."""
+    """Records already dropped are skipped; a stage returning a new dict replaces the old,
+    as a Record keeping the raw line of the one it replaces."""
     seen = []
 
     def stage(record):
         seen.append(record["n"])
         return None if record["n"] == 3 else {"n": record["n"] * 10}
 
-    records = [{"n": i} for i in range(5)]
+    records = [beside({"n": i}, f"line {i}") for i in range(5)]
     dropped = {1}
     assert _one_by_one(stage, records, dropped) is True
     assert seen == [0, 2, 3, 4] and dropped == {1, 3}
-    assert _without(records, dropped) == [{"n": 0}, {"n": 20}, {"n": 40}]
+    kept = _without(records, dropped)
+    assert kept == [{"n": 0}, {"n": 20}, {"n": 40}]
+    assert [r.raw for r in kept] == ["line 0", "line 2", "line 4"]
 
 
 def test_a_record_replaced_by_a_stage_is_checked_in_full_by_later_stages():
@@ -253,7 +258,7 @@ def test_a_stage_that_raises_costs_only_the_record_it_raises_on(fault):
     assert placeholder["level"] == "error" and placeholder["timestamp"] == "2023-11-14T10:30:00.000Z"
     assert placeholder["attributes"]["unprocessable"]["stage"] == fault.__name__
     assert placeholder["k8s"] == {"namespace": "ns", "pod": "p", "node": "n"}
-    assert "_raw" not in placeholder
+    assert placeholder.raw is None
     assert processor.counts.errors["unprocessable"] == 1
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipper.record import LEVELS, TOP_LEVEL_FIELDS
+from shipper.record import LEVELS, TOP_LEVEL_FIELDS, Record
 from shipper.record_fields import (
     UNKNOWN_RANK,
     compile_getter,
@@ -21,14 +21,15 @@ from shipper.record_fields import (
     record_rank,
 )
 
-RECORD: dict[str, Any] = {
-    "level": "info", "message": "m", "job_id": "job-1", "shard_index": 0, "_raw": "raw line",
+RECORD: Record = Record({
+    "level": "info", "message": "m", "job_id": "job-1", "shard_index": 0,
     "attributes": {"user": "u", "http": {"route": "/r", "deep": {"x": 1}}, "http.route": "/flat",
                    "empty": "", "none": None, "raw": "attr raw", "job_id": "from attrs"},
     "k8s": {"namespace": "ns", "labels": {"app.kubernetes.io/name": "enc", "team": "video"},
             "annotations": {"a.b/c": "note"}},
     "file": {"path": "/var/log/x.log", "offset": 7},
-}
+})
+RECORD.raw = "raw line"
 
 
 @pytest.mark.parametrize("path,expected", [
@@ -161,7 +162,7 @@ def _old_get_field(record, path):
 
 def _old_rules_getter(name, record):
     if name == "raw":
-        return record.get("_raw")
+        return record.raw
     for prefix in ("k8s.labels.", "k8s.annotations."):
         if name.startswith(prefix):
             section, key = prefix.split(".")[1], name[len(prefix):]
@@ -197,8 +198,9 @@ _VALUES = st.recursive(_LEAVES, lambda inner: st.dictionaries(_KEYS, inner, max_
                        | st.lists(inner, max_size=2), max_leaves=8)
 _SECTIONS = st.dictionaries(_KEYS, _VALUES, max_size=4)
 _RECORDS = st.fixed_dictionaries({}, optional={
-    "attributes": _SECTIONS, "k8s": _SECTIONS, "job_id": _LEAVES, "_raw": _LEAVES,
+    "attributes": _SECTIONS, "k8s": _SECTIONS, "job_id": _LEAVES,
     "raw": _LEAVES, "a": _VALUES})
+_RAW_BESIDE = st.one_of(st.none(), st.text(max_size=3))
 _PATHS = st.lists(_KEYS, min_size=1, max_size=4).map(".".join) | st.sampled_from([
     "raw", "attributes.a.b", "k8s.labels.a.b", "k8s.annotations.x/y.z", "attributes.a",
     "k8s.labels.raw"])
@@ -212,10 +214,12 @@ def _old(getter, path, record):
 
 
 @settings(max_examples=400, deadline=None)
-@given(_RECORDS, _PATHS)
-def test_same_values_as_the_replaced_getters(record, path):
+@given(_RECORDS, _PATHS, _RAW_BESIDE)
+def test_same_values_as_the_replaced_getters(fields, path, raw):
     """compile_getter with the rules' options reads what filters.rules.field_getter read,
     and without them what sinks.fields.compile_path read, for any path and record."""
+    record = Record(fields)
+    record.raw = raw
     assert compile_getter(path, raw=True, flat_keys=True)(record) == _old(
         _old_rules_getter, path, record)
     assert compile_getter(path)(record) == _old(_old_sinks_getter, path, record)

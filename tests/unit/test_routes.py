@@ -10,6 +10,7 @@ from shipper.config import Settings, load_settings
 from shipper.delivery import Delivery
 from shipper.errors import ConfigError
 from shipper.parse import FileParser, ParseCounts
+from shipper.record import Record
 from shipper.routes import Router
 from shipper.sinks.settings import SinkMatch
 from shipper.stages import CountingFates
@@ -32,7 +33,9 @@ def config(tmp_path, sinks: str) -> str:
 
 
 def rec(level="info", message="m", **extra):
-    return {"level": level, "message": message, "_raw": message, **extra}
+    record = Record({"level": level, "message": message, **extra})
+    record.raw = message
+    return record
 
 
 # -- config ---------------------------------------------------------------------------------

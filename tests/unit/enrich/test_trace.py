@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from shipper.enrich.trace import lift_one, lift_trace_context
+from tests.unit.helpers import rec as beside
 
 T, S = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 TP = f"00-{T}-{S}-01"
@@ -120,7 +121,8 @@ def test_the_processor_lifts_trace_context_from_json_logfmt_and_text_lines(monke
         raise RuntimeError("bug")
 
     monkeypatch.setattr("shipper.processor.lift_trace_context", boom)
-    again = processor.process([{**records[3], "attributes": {}}], "/var/log/a.log")
+    again = processor.process([beside({**records[3], "attributes": {}}, records[3].raw)],
+                              "/var/log/a.log")
     assert len(again) == 1 and again[0]["message"] == "nothing"
     assert processor.counts.errors["stage_failed"] == 1
     assert trace_module.lift_trace_context is not boom

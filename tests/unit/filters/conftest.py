@@ -6,17 +6,20 @@ from typing import Any
 
 import pytest
 
+from shipper.record import Record
 from shipper.stages import RecordingFates
 
 
 def make_record(message: str = "hello", level: str = "info", *, raw: str | None = None,
-                path: str = "/var/log/app/a.log", **fields: Any) -> dict[str, Any]:
-    """A record shaped like the parser's output (``attributes`` from keyword ``attrs``)."""
-    record: dict[str, Any] = {
+                path: str = "/var/log/app/a.log", **fields: Any) -> Record:
+    """A record shaped like the parser's output (``attributes`` from keyword ``attrs``),
+    its raw line beside it (``raw``, else the message)."""
+    record = Record({
         "timestamp": "2026-01-03T09:10:24.864Z", "level": level, "message": message,
         "attributes": dict(fields.pop("attrs", {})), "k8s": dict(fields.pop("k8s", {})),
-        "file": {"path": path, "offset": 0}, "_raw": raw if raw is not None else message,
-    }
+        "file": {"path": path, "offset": 0},
+    })
+    record.raw = raw if raw is not None else message
     record.update(fields)
     return record
 

@@ -21,12 +21,12 @@ def test_template_masks_numbers_hex_and_uuids():
 def test_run_collapses_into_first_plus_summary(fates, clock):
     stage = stage_for(fates, clock)
     first = stage(make_record("retry 1 of 5"))
-    assert first is not None and "_before" not in first
+    assert first is not None and first.before is None
     assert stage(make_record("retry 2 of 5")) is None
     assert stage(make_record("retry 3 of 5")) is None
     nxt = stage(make_record("done"))
     assert nxt is not None
-    [summary] = nxt["_before"]
+    [summary] = nxt.before
     assert summary["attributes"]["repeated"] == 2
     assert summary["message"] == "retry 3 of 5"
     assert fates.events == [("dropped", "deduped", "dedupe")] * 2
@@ -35,7 +35,7 @@ def test_run_collapses_into_first_plus_summary(fates, clock):
 def test_single_record_gets_no_summary(fates, clock):
     stage = stage_for(fates, clock)
     stage(make_record("a 1"))
-    assert "_before" not in stage(make_record("b"))
+    assert stage(make_record("b")).before is None
     assert stage.drain(force=True) == []
 
 
@@ -57,7 +57,7 @@ def test_record_after_window_starts_new_run(fates, clock):
     stage(make_record("poll 2"))
     clock.advance(6)
     again = stage(make_record("poll 3"))
-    assert again is not None and again["_before"][0]["attributes"]["repeated"] == 1
+    assert again is not None and again.before[0]["attributes"]["repeated"] == 1
 
 
 def test_force_drain_at_shutdown(fates, clock):
@@ -87,5 +87,5 @@ def test_stream_table_bounded_and_evicted_summary_kept(fates, clock):
     stage(make_record("t 2", path="/a"))
     stage(make_record("u", path="/b"))
     out = stage(make_record("v", path="/c"))  # evicts /a's run
-    assert out["_before"][0]["attributes"]["repeated"] == 1
+    assert out.before[0]["attributes"]["repeated"] == 1
     assert len(stage._runs) == 2

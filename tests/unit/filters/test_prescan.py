@@ -18,6 +18,7 @@ from shipper.filters.settings import FilterSettings, RedactSettings
 from shipper.parse import FileParser, ParseCounts
 from shipper.parse.settings import ParseSettings
 from shipper.stages import RecordingFates
+from tests.unit.helpers import rec
 
 from .secret_samples import SAMPLES
 
@@ -143,7 +144,7 @@ def test_lines_with_secrets_are_redacted_after_the_prescan(line):
     stage = RedactStage(Redactor(RedactSettings()), RecordingFates())
     records = _parse([line])
     stage.prepare(records, {})
-    text = orjson.dumps({k: v for k, v in stage(records[0]).items() if k != "_raw"})
+    text = orjson.dumps(stage(records[0]))
     stage.release()
     assert b"[REDACTED]" in text
 
@@ -190,14 +191,14 @@ def test_batch_form_skips_records_dropped_before():
 
 def test_batch_texts_leave_out_what_cannot_be_judged():
     """Non-string raw lines, multi-line messages and non-ASCII lines are hits by default."""
-    records = [{"_raw": "a", "message": "a"}, {"_raw": None, "message": "b"},
-               {"_raw": "c", "message": "c\nd"}, {"_raw": "é", "message": "é"},
-               {"_raw": "get", "message": "get"}]
+    records = [rec({"message": "a"}, "a"), rec({"message": "b"}, None),
+               rec({"message": "c\nd"}, "c"), rec({"message": "é"}, "é"),
+               rec({"message": "get"}, "get")]
     texts = BatchTexts.of_records(records)
     assert texts.unjudged == {1, 2, 3}
     assert texts.data == b"a\x00\x00\x00\x00get"
     assert texts.indices([0, 5]) == {0, 4}
-    odd = BatchTexts.of_records([{"_raw": "x"}, {"_raw": "y", "message": 3}])  # careful path
+    odd = BatchTexts.of_records([rec({}, "x"), rec({"message": 3}, "y")])  # careful path
     assert odd.unjudged == set() and odd.data == b"x\x00y"
     nul = BatchTexts(["a", "b\x00get", "get"])  # a NUL inside a text would shift the mapping
     assert nul.unjudged == {1} and nul.indices([3]) == {2}
@@ -241,7 +242,7 @@ def test_record_precheck_with_re2_redacts_what_the_plain_precheck_redacts(messag
     fast, plain = Redactor(RedactSettings()), Redactor(RedactSettings())
     plain._text_scan = None
     attrs = {"v": value, "nested": [value], **({"n": number} if number is not None else {})}
-    record = {"message": message, "attributes": attrs, "_raw": raw}
+    record = rec({"message": message, "attributes": attrs}, raw)
     a, b = copy.deepcopy(record), copy.deepcopy(record)
     assert fast.redact_record(a) == plain.redact_record(b)
     assert a == b
@@ -292,7 +293,7 @@ def test_strings_not_on_the_raw_line_are_redacted_in_the_batch_path(where):
         middle[where] = NPM
     fates = RecordingFates()
     out, events = _run_batch(RedactStage(Redactor(RedactSettings()), fates), records, fates)
-    text = orjson.dumps([{k: v for k, v in r.items() if k != "_raw"} for r in out]).decode()
+    text = orjson.dumps(out).decode()
     assert GL not in text and SLACK not in text and NPM not in text
     assert events and all(kind == "changed" for kind, _, _ in events)
     if where == "k8s":
@@ -337,7 +338,7 @@ def test_given_the_file_facts_their_ids_and_k8s_are_checked_once_per_file(where)
     records[1][where if where != "labels" else "job_id"] = getattr(facts, where, "job-1")
     out, events, screen = _run_with_facts(records, facts)
     assert screen is None  # the facts hold a secret: no record skips the full check
-    text = orjson.dumps([{k: v for k, v in r.items() if k != "_raw"} for r in out]).decode()
+    text = orjson.dumps(out).decode()
     assert GL not in text and SLACK not in text and NPM not in text and events
 
 

@@ -42,7 +42,7 @@ def run_batch(stage: RedactStage, records: list[dict]) -> list[dict]:
 def messages(records: list[dict]) -> list[str]:
     """Each record's text: ``[REDACTED]`` when redacted, else its raw line (a base64 line
     ending in ``=`` parses as a logfmt pair with an empty message)."""
-    return [r["message"] if r["message"].startswith("[REDACTED") else r["_raw"] for r in records]
+    return [r["message"] if r["message"].startswith("[REDACTED") else r.raw for r in records]
 
 
 def test_a_block_split_into_records_is_redacted_whole_in_a_batch():

@@ -9,6 +9,7 @@ import pytest
 from shipper.filters.redact import Redactor
 from shipper.filters.secrets import RULE_NAMES, builtin_rules
 from shipper.filters.settings import RedactSettings
+from tests.unit.helpers import rec
 
 from .secret_samples import AWS_KEY_ID, AWS_SECRET, GIT_SHA, NEAR_MISSES, SAMPLES
 
@@ -91,8 +92,8 @@ def test_aws_secret_key_needs_context_and_a_generated_look():
 
 
 def test_aws_secret_key_next_to_its_key_id_in_another_attribute():
-    record = {"message": "creds", "attributes": {"id": AWS_KEY_ID, "sk": AWS_SECRET,
-                                                 "etag": GIT_SHA}}
+    record = rec({"message": "creds", "attributes": {"id": AWS_KEY_ID, "sk": AWS_SECRET,
+                                                     "etag": GIT_SHA}})
     fired = REDACTOR.redact_record(record)
     assert record["attributes"] == {"id": "[REDACTED]", "sk": "[REDACTED]", "etag": GIT_SHA}
     assert fired == {"aws_access_key_id", "aws_secret_key"}
@@ -107,7 +108,8 @@ def test_cookie_header_forms():
 
 def test_cookie_key_in_attributes_is_masked_whatever_secret_keys_says():
     redactor = Redactor(RedactSettings(secret_keys=["password"]))
-    record = {"message": "m", "attributes": {"headers": {"Cookie": "sid=abc", "Accept": "*/*"}}}
+    record = rec({"message": "m", "attributes": {"headers": {"Cookie": "sid=abc",
+                                                             "Accept": "*/*"}}})
     assert redactor.redact_record(record) == {"cookie"}
     assert record["attributes"]["headers"] == {"Cookie": "[REDACTED]", "Accept": "*/*"}
 

@@ -48,7 +48,7 @@ def _parse_file(path: Path) -> list[dict[str, Any]]:
 def _is_noise(record: dict[str, Any], samples: set[str]) -> bool:
     """The noise presets' job (health checks, job polling, auth chatter, third-party
     DEBUG): such records reach the filters but not expected.ndjson."""
-    raw, message = record["_raw"], record["message"]
+    raw, message = record.raw, record["message"]
     attrs = record["attributes"]
     if raw in samples or "GET /health" in raw or message == "User authenticated":
         return True

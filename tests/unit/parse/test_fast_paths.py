@@ -67,7 +67,7 @@ def test_epoch_magnitudes_and_out_of_range() -> None:
 
 
 def _reference_raw(data: bytes) -> str:
-    """What ``_raw`` holds for a line: NULs dropped, UTF-8 with replacement, ANSI
+    """What ``raw`` holds for a line: NULs dropped, UTF-8 with replacement, ANSI
     escapes removed, trailing CRs cut, and a line of carriage-return updates (a progress
     bar) reduced to its last non-blank state without leading blanks (the documented slow
     path)."""
@@ -87,15 +87,15 @@ def _reference_raw(data: bytes) -> str:
                 min_size=1, max_size=10).map(b"".join))
 def test_line_decode_fast_path_matches_the_reference(data: bytes) -> None:
     """Clean lines (no NUL/ESC/CR, valid UTF-8) and dirty ones end up with the same
-    ``_raw`` the reference cleaning gives."""
+    ``raw`` the reference cleaning gives."""
     parser = FileParser("/l/a.log", ParseSettings(), ParseCounts(), clock=lambda: 0.0,
                         runtime_format="plain")
     records = parser.feed([(0, b"2026-01-02T03:04:05Z INFO first"), (40, data)])
     records += parser.flush(force=True)
     expected = _reference_raw(data)
-    assert records[0]["_raw"] == "2026-01-02T03:04:05Z INFO first"
+    assert records[0].raw == "2026-01-02T03:04:05Z INFO first"
     if expected and not expected.isspace() and expected[:1] not in (" ", "\t"):
-        assert records[-1]["_raw"] == expected  # its own record
+        assert records[-1].raw == expected  # its own record
     else:
         assert len(records) == 1  # empty, or an indented continuation of the first
 

@@ -82,7 +82,7 @@ def test_truncated_offsets_mark_the_record() -> None:
 def test_file_offset_and_raw_come_from_the_first_line() -> None:
     records, _ = parse_all(b"\x1b[31mERROR\x1b[0m boom", b"  at frame")
     assert records[0]["file"] == {"path": "/l/a.log", "offset": 0}
-    assert records[0]["_raw"] == "ERROR boom"
+    assert records[0].raw == "ERROR boom"
     assert records[0]["message"] == "boom\n  at frame"
 
 
@@ -126,7 +126,7 @@ def test_cri_is_detected_and_stream_and_time_are_set() -> None:
     records, _ = parse_all(b"2026-01-02T19:57:06.100000000Z stderr F WARN slow")
     assert records[0]["stream"] == "stderr"
     assert records[0]["timestamp"] == "2026-01-02T19:57:06.100Z"
-    assert records[0]["level"] == "warning" and records[0]["_raw"] == "WARN slow"
+    assert records[0]["level"] == "warning" and records[0].raw == "WARN slow"
 
 
 def test_cri_partials_are_kept_per_stream() -> None:

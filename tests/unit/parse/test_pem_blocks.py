@@ -15,7 +15,6 @@ from shipper.filters.redact import Redactor
 from shipper.filters.settings import RedactSettings
 from shipper.parse import FileParser, ParseCounts
 from shipper.parse.settings import MultilineSettings, ParseSettings
-from shipper.record import public_view
 
 NOW = 1767225600.0
 NEXT = "2026-01-02T10:00:01Z INFO next line"
@@ -239,5 +238,5 @@ def test_redaction_covers_every_key_line(kind: str, headers: tuple[str, ...]) ->
     assert len(records) > 2  # cut by max_bytes: continuations must be redacted too
     for record in records:
         redactor.redact_record(record)
-    shipped = orjson.dumps([public_view(record) for record in records]).decode()
+    shipped = orjson.dumps(records).decode()
     assert all(line not in shipped for line in body(40, kind))

@@ -110,7 +110,7 @@ def test_a_start_line_takes_every_following_line_until_the_next_start() -> None:
     assert [r["level"] for r in records] == ["info", "error", "warning"]
     assert [r["file"]["offset"] for r in records] == [run.offsets[0], run.offsets[6],
                                                        run.offsets[8]]
-    assert [r["_raw"] for r in records] == ["INFO step one", "ERROR step two failed",
+    assert [r.raw for r in records] == ["INFO step one", "ERROR step two failed",
                                             "WARN done"]
     assert run.counts.formats == {"text": 3}
 

@@ -10,6 +10,7 @@ import pytest
 from shipper.buffer.disk import DiskBuffer
 from shipper.errors import RetryableSinkError
 from shipper.metrics import Metrics
+from tests.unit.helpers import rec
 from tests.unit.sinks.fakes import ScriptedSink, SleepRecorder, record, settings, token
 
 
@@ -112,9 +113,10 @@ async def test_a_failed_disk_write_is_counted_held_and_retried_until_it_succeeds
     from shipper.sinks.encoding import encode_records
 
     token = AckToken("f", 10, pending=1)
-    await queue.put(encode_records([{"message": "kept", "_raw": "x"}], levels=False), token)
+    await queue.put(encode_records([rec({"message": "kept"}, "the raw line")], levels=False),
+                    token)
     assert token.complete
-    assert len(disk.appended) == 1 and b"_raw" not in bytes(disk.appended[0])
+    assert len(disk.appended) == 1 and b"the raw line" not in bytes(disk.appended[0])
     assert len(errors) == 3
     assert sleeps == [0.5, 1.0, 2.0]
 

@@ -18,6 +18,7 @@ from shipper.errors import SinkStoppedError
 from shipper.metrics import Metrics
 from shipper.sinks.settings import StdoutSinkSettings
 from shipper.sinks.stdout import StdoutSink
+from tests.unit.helpers import rec as beside
 
 
 def rec(i: int, pad: int = 50) -> dict:
@@ -157,7 +158,7 @@ async def test_the_buffer_holds_records_encoded_and_ships_them_unchanged(tmp_pat
     fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT, 0o600)
     sink = StdoutSink(StdoutSinkSettings(), metrics=Metrics(collectors=False), fd=fd)
     await sink.start()
-    records = [{"level": "info", "message": "é ✓", "n": 2**63 - 1, "_raw": "internal"}]
+    records = [beside({"level": "info", "message": "é ✓", "n": 2**63 - 1}, "internal")]
     await sink.put(records, AckToken("f", 0, pending=1))
     await sink.close(5)
     os.close(fd)
