@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from shipper.kernels import iso_prefix
 from shipper.parse.access import (
     METHOD_INITIALS,
     bare_request,
@@ -31,7 +32,6 @@ from shipper.parse.logfmt import (
 from shipper.parse.markers import leading_marker
 from shipper.parse.timestamps import ISO_PATTERN, TimestampNormalizer
 
-_TS_PREFIX = re.compile(ISO_PATTERN, re.ASCII)
 _BRACKET_TS = re.compile(r"\[" + ISO_PATTERN + r"\]", re.ASCII)
 _PY_COLON = re.compile(r"([A-Z]+):(?:([\w.\-]+):)?(.*)", re.S)
 _LOGURU = re.compile(r"([\w.<>\-]+):([\w<>.\-]+):(\d+) - (.*)", re.S)
@@ -66,12 +66,13 @@ class TextParser:
             if record is not None:
                 return "access", record
         if first.isdigit():
-            match = _TS_PREFIX.match(text)
-            if match is not None:
-                stamp = self._stamps.from_iso_parts(*match.groups())
-                record = self._after_timestamp(stamp, text[match.end():])
+            prefix = iso_prefix(text)  # ISO_PATTERN at 0 (shipper.kernels: compiled or pure)
+            if prefix is not None:
+                date, clock, frac, zone, end = prefix
+                stamp = self._stamps.from_iso_parts(date, clock, frac, zone)
+                record = self._after_timestamp(stamp, text[end:])
                 if not stamp:  # impossible: kept as written
-                    record["attributes"]["invalid_timestamp"] = match.group(0).rstrip()
+                    record["attributes"]["invalid_timestamp"] = text[:end].rstrip()
                 return "text", record
         elif first == "[":
             match = _BRACKET_TS.match(text)
