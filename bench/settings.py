@@ -32,7 +32,8 @@ class BenchSettings(Model):
     shipper_ref: str | None = None
     peers: bool = True
     shared_corpus: bool = True
-    scenarios: frozenset[str] = frozenset({"throughput", "latency", "files", "idle", "sinks"})
+    scenarios: frozenset[str] = frozenset({"throughput", "latency", "files", "idle", "sinks",
+                                           "kernels"})
     latency_rate: int = Field(10_000, ge=1)
     latency_seconds: float = Field(10.0, gt=0)
     files: tuple[int, ...] = (1, 10, 100, 1000)
