@@ -114,10 +114,10 @@ def kernel_lines(result: dict) -> list[str]:
     if isinstance(found, dict):
         if "error" in found:
             out.append(f"kernels: {found['error'][:200]}")
-        for row in found.get("rows", []):
-            out.append(f"kernel {row['kernel']:>14}: pure {row['pure_us']:8.2f} µs, compiled "
-                       f"{row['compiled_us']:8.2f} µs per call, {row['speedup']:.2f}× "
-                       f"({row['calls']:,} calls, {found['corpus']} corpus)")
+        out += [f"kernel {row['kernel']:>14}: pure {row['pure_us']:8.2f} µs, compiled "
+                f"{row['compiled_us']:8.2f} µs per call, {row['speedup']:.2f}× "
+                f"({row['calls']:,} calls, {found['corpus']} corpus)"
+                for row in found.get("rows", [])]
     cpu = {(r["corpus"], r["system"]): r["cpu_s_per_1m"] for r in result.get("throughput", [])
            if "cpu_s_per_1m" in r}
     for (corpus, system), pure in cpu.items():
