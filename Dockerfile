@@ -9,11 +9,19 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
+# gcc (this stage only) compiles the kernels extension (shipper/kernels/_compiled.pyx);
+# the bookworm toolchain is not pinned: its point releases are what the base image gets.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/shipper
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY shipper ./shipper
-# Byte-code is compiled here, so nothing needs to be written under a read-only root.
+# Byte-code is compiled here, so nothing needs to be written under a read-only root. The
+# build fails when the kernels fell back to pure Python (-I: not the source tree's copy).
 RUN /opt/shipper/bin/pip install --no-cache-dir . \
+ && /opt/shipper/bin/python -I -c "import shipper.kernels as k; assert k.IMPLEMENTATION == 'compiled', k.WHY_PURE" \
  && /opt/shipper/bin/pip uninstall --yes pip setuptools wheel \
  && /opt/shipper/bin/python -m compileall -q /opt/shipper
 

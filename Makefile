@@ -7,7 +7,8 @@ RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: venv demo test test-fast lint reliability bench bench-tiny profile clean
 
-$(STAMP): pyproject.toml
+# setup.py and the .pyx: an edit rebuilds the compiled kernels (shipper/kernels)
+$(STAMP): pyproject.toml setup.py shipper/kernels/_compiled.pyx
 	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
@@ -17,7 +18,7 @@ venv: $(STAMP)
 
 # `make demo` needs only the runtime dependencies; its chatter goes to stderr so stdout
 # holds nothing but records.
-$(RUN_STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml setup.py shipper/kernels/_compiled.pyx
 	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV) >&2
 	@$(PY) -m pip install -q --upgrade pip >&2
 	@$(PY) -m pip install -q -e . >&2
@@ -30,9 +31,13 @@ demo: $(RUN_STAMP)
 	@env $(DEMO_ENV) $(VENV)/bin/shipper run --once --path 'examples/logs/**/*.log' \
 	  --podinfo-dir examples/podinfo --path-template '{job_id}/{stage}/stage.log'
 
-## The whole test suite (unit, integration, reliability at CI size).
+## The whole test suite (unit, integration, reliability at CI size), then the parse and
+## sources unit tests again on the pure-Python kernels (SHIPPER_PURE=1; the timestamp-rule
+## tests call no kernel and are not repeated).
+PURE_TESTS := tests/unit/parse tests/unit/sources --ignore=tests/unit/parse/test_timestamp_validity.py
 test: $(STAMP)
 	$(PY) -m pytest -q
+	SHIPPER_PURE=1 $(PY) -m pytest -q $(PURE_TESTS)
 
 ## ruff (pyproject [tool.ruff]) and mypy --strict with the pydantic plugin ([tool.mypy]).
 lint: $(STAMP)

@@ -91,6 +91,7 @@ def scenario_lines(result: dict) -> list[str]:
     if idle := result.get("idle"):
         out.append("idle: " + (idle["error"] if "error" in idle else
                    f"RSS {idle['idle_rss_mib']:.1f} MiB after {idle['after_s']:.1f} s"))
+    out += kernel_lines(result)
     for name in ("files", "sinks", "families"):
         if isinstance(result.get(name), dict):
             out.append(f"{name}: {result[name]['error'][:200]}")
@@ -108,6 +109,26 @@ def scenario_lines(result: dict) -> list[str]:
         out.append(f"parse {row['format']:>12}: {row['us_per_line']:.2f} µs/line"
                    + (f", × json {ratio:.2f}" if ratio else ""))
     return out + [f"note: {n}" for n in result.get("notes", [])]
+
+
+def kernel_lines(result: dict) -> list[str]:
+    """µs per call of each kernel pure vs compiled, and ``run --once`` CPU pure/compiled."""
+    out = []
+    found = result.get("kernels")
+    if isinstance(found, dict):
+        if "error" in found:
+            out.append(f"kernels: {found['error'][:200]}")
+        out += [f"kernel {row['kernel']:>14}: pure {row['pure_us']:8.2f} µs, compiled "
+                f"{row['compiled_us']:8.2f} µs per call, {row['speedup']:.2f}× "
+                f"({row['calls']:,} calls, {found['corpus']} corpus)"
+                for row in found.get("rows", [])]
+    cpu = {(r["corpus"], r["system"]): r["cpu_s_per_1m"] for r in result.get("throughput", [])
+           if "cpu_s_per_1m" in r}
+    for (corpus, system), pure in cpu.items():
+        if system == "shipper-once-pure" and (compiled := cpu.get((corpus, "shipper-once"))):
+            out.append(f"kernels end to end ({corpus}): run --once {pure:.2f} CPU-s per 1M "
+                       f"pure, {compiled:.2f} compiled, compiled/pure {compiled / pure:.3f}")
+    return out
 
 
 def _rows(result: dict, name: str) -> list[dict]:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bench import families, idle, latency, manyfiles, sinks
+from bench import families, idle, kernels, latency, manyfiles, sinks
 from bench.corpora import Corpus, own_corpus, shared_corpus
 from bench.errors import BenchError
 from bench.procs import Command
@@ -44,9 +44,11 @@ def _guarded(name: str, action: Callable[[], object], log: Log) -> object:
         return {"error": f"{name}: {exc}"}
 
 
-def scenarios(settings: BenchSettings, own: Corpus, log: Log) -> dict[str, object]:
+def scenarios(settings: BenchSettings, found: list[Corpus], log: Log) -> dict[str, object]:
     """The shipper-only scenarios that were asked for (``BENCH_SCENARIOS``)."""
+    own = found[0]
     actions: dict[str, Callable[[], object]] = {
+        "kernels": lambda: kernels.run_kernels(found[-1]),
         "latency": lambda: latency.run_latency(settings, *_follow(settings, "latency")),
         "idle": lambda: idle.idle_rss(*_follow(settings, "idle")),
         "files": lambda: manyfiles.run_many_files(settings, own, log),
@@ -85,7 +87,7 @@ def run(settings: BenchSettings, log: Log = _log) -> dict:
                      for r in rows if r.get("lines_match") is False)
     result["reference"] = reference_rows()
     if settings.has_shipper:
-        result |= scenarios(settings, found[0], log)
+        result |= scenarios(settings, found, log)
     return result
 
 

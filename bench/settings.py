@@ -33,7 +33,7 @@ class BenchSettings(Model):
     peers: bool = True
     shared_corpus: bool = True
     scenarios: frozenset[str] = frozenset({"throughput", "latency", "files", "idle", "sinks",
-                                      "families"})
+                                      "families", "kernels"})
     latency_rate: int = Field(10_000, ge=1)
     latency_seconds: float = Field(10.0, gt=0)
     files: tuple[int, ...] = (1, 10, 100, 1000)

@@ -28,15 +28,18 @@ class System:
 
 
 def shipper_command(settings: BenchSettings, corpus: Path, work: Path, *, once: bool,
-                    extra: tuple[str, ...] = ()) -> Command:
+                    extra: tuple[str, ...] = (), pure: bool = False) -> Command:
     """``shipper run [--once] --path FILE --podinfo-dir EMPTY --listen 127.0.0.1:0`` with the
-    pod facts in env (the HTTP server stays on, on a free port, so runs never clash)."""
+    pod facts in env (the HTTP server stays on, on a free port, so runs never clash);
+    ``SHIPPER_PURE`` is 1 for ``pure`` (the pure-Python kernels), else 0 (the compiled ones
+    where they are built)."""
     podinfo = work / "podinfo"
     podinfo.mkdir(exist_ok=True)
     argv = [*settings.shipper, "run", *(["--once"] if once else []), "--path", str(corpus),
             "--podinfo-dir", str(podinfo), "--listen", "127.0.0.1:0", *extra,
             *settings.shipper_args]
-    return Command(argv=argv, env=dict(POD_FACTS), output=work / "out.ndjson")
+    env = POD_FACTS | {"SHIPPER_PURE": "1" if pure else "0"}
+    return Command(argv=argv, env=env, output=work / "out.ndjson")
 
 
 def _baseline(corpus: Path, work: Path) -> Command:
@@ -54,7 +57,12 @@ def shipper_systems(settings: BenchSettings) -> list[System]:
     def follow(corpus: Path, work: Path) -> Command:
         return shipper_command(settings, corpus, work, once=False)
 
+    def once_pure(corpus: Path, work: Path) -> Command:
+        return shipper_command(settings, corpus, work, once=True, pure=True)
+
     return [System("shipper-once", "shipper --once", "shipper", "app.log", False, once),
+            System("shipper-once-pure", "shipper --once (pure kernels)", "shipper", "app.log",
+                   False, once_pure),
             System("shipper-once-cri", "shipper --once (CRI)", "shipper", "app.cri.log", False,
                    once),
             System("shipper-follow", "shipper follow", "shipper", "app.log", True, follow)]

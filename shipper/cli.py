@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from shipper import __version__
+from shipper import __version__, kernels
 from shipper.errors import ConfigError, ShipperError
 
 if TYPE_CHECKING:  # the config stack (pydantic) loads after the early signal handlers
@@ -40,7 +40,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shipper", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"shipper {__version__}")
+    parser.add_argument("--version", action="version",
+                        version=f"shipper {__version__} (kernels: {kernels.IMPLEMENTATION})")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="tail files and ship records")
     _common(run)

@@ -22,7 +22,7 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from shipper import __version__
+from shipper import __version__, kernels
 
 _ = (GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR)  # default ones are never used
 
@@ -31,7 +31,7 @@ STAGE_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 
 #: name -> (type, labels); the documented contract (docs/observability.md, the metrics table).
 METRIC_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "shipper_build_info": ("gauge", ("version", "python")),
+    "shipper_build_info": ("gauge", ("version", "python", "kernels")),
     "shipper_files_watched": ("gauge", ()),
     "shipper_files_rotated_total": ("counter", ("kind",)),
     "shipper_lines_read_total": ("counter", ()),
@@ -149,7 +149,8 @@ class Metrics:
             GCCollector(registry=self.registry)
         for name, (kind, labels) in METRIC_SPECS.items():
             setattr(self, name[len("shipper_"):], self._make(name, kind, labels))
-        self.build_info.labels(version=__version__, python=platform.python_version()).set(1)
+        self.build_info.labels(version=__version__, python=platform.python_version(),
+                               kernels=kernels.IMPLEMENTATION).set(1)
 
     def _make(self, name: str, kind: str,
               labels: tuple[str, ...]) -> Counter | Gauge | Histogram:

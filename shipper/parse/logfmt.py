@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from shipper.kernels import trailing_pairs
 from shipper.parse.access import bare_request
 from shipper.parse.instants import IMPOSSIBLE
 from shipper.parse.levels import normalize_level
@@ -18,7 +19,6 @@ from shipper.parse.timestamps import TimestampNormalizer
 
 _PAIR = re.compile(r'([A-Za-z_@][\w.\-/@]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 _LOGFMT_START = re.compile(r'[A-Za-z_@][\w.\-/@]*=')
-_KEY = re.compile(r'[A-Za-z_@][\w.\-/@]*')
 _TRAILING = re.compile(
     r'(?<!\S)(?:[A-Za-z_@][\w.\-/@]*+=(?:"(?:[^"\\]|\\.)*+"|[^\s"]*+)\s*+)++$')
 _TAIL_WINDOW = 4096
@@ -41,26 +41,15 @@ def split_trailing_pairs(message: str) -> tuple[str, dict[str, str] | None]:
 
     ``"Progress processed=209 total=500"`` -> ``("Progress", {"processed": "209", ...})``.
     Pairs followed by other words stay in the message. Without quotes the run is the
-    last words that each read ``key=value`` (str methods: a regex pass over the pairs
-    costs several microseconds); quoted values go through one possessive regex.
+    last words that each read ``key=value`` (the ``trailing_pairs`` kernel, compiled or
+    pure: a regex pass over the pairs costs several microseconds); quoted values go
+    through one possessive regex.
     """
     if "=" not in message:
         return message, None
     if '"' in message or len(message) > _TAIL_WINDOW:
         return _split_quoted(message)
-    words = message.split()
-    found = []
-    for word in reversed(words):
-        key, eq, value = word.partition("=")
-        # an ASCII identifier is a key; anything else asks the key pattern
-        if not eq or not (key.isidentifier() and key.isascii() or _KEY.fullmatch(key)):
-            break
-        found.append((key, value))
-    if not found:
-        return message, None
-    found.reverse()
-    head = "" if len(found) == len(words) else message.rsplit(None, len(found))[0]
-    return head, dict(found)
+    return trailing_pairs(message)
 
 
 def _split_quoted(message: str) -> tuple[str, dict[str, str] | None]:

@@ -13,6 +13,8 @@ import re
 from collections import Counter
 from typing import Any
 
+from shipper.kernels import iso_prefix
+from shipper.kernels.pure import IsoPrefix
 from shipper.parse.access import parse_combined, small_int, uvicorn_request
 from shipper.parse.families import consoles, python_web, python_workers
 from shipper.parse.families.go import GoLayouts
@@ -25,7 +27,6 @@ from shipper.parse.logfmt import is_logfmt, logfmt_record, parse_logfmt
 from shipper.parse.partial import partial_record
 from shipper.parse.timestamps import ISO_PATTERN, TimestampNormalizer
 
-_TS_PREFIX = re.compile(ISO_PATTERN, re.ASCII)
 _BRACKET_TS = re.compile(r"\[" + ISO_PATTERN + r"\]", re.ASCII)
 _PY_COLON = re.compile(r"([A-Z]+):(?:([\w.\-]+):)?(.*)", re.S)
 _LOGURU = re.compile(r"([\w.<>\-]+):([\w<>.\-]+):(\d+) - (.*)", re.S)
@@ -70,12 +71,12 @@ class TextParser:
             if record is not None:
                 return "access", record
         if first.isdigit():
-            match = _TS_PREFIX.match(text)
-            if match is not None:
-                stamp = self._stamps.from_iso_parts(*match.groups())
-                fmt, record = self._framework(stamp, text, match)
+            prefix = iso_prefix(text)  # ISO_PATTERN at 0 (shipper.kernels: compiled or pure)
+            if prefix is not None:
+                stamp = self._stamps.from_iso_parts(*prefix[:4])
+                fmt, record = self._framework(stamp, text, prefix)
                 if not stamp:  # impossible: kept as written
-                    record["attributes"]["invalid_timestamp"] = match.group(0).rstrip()
+                    record["attributes"]["invalid_timestamp"] = text[:prefix[4]].rstrip()
                 return fmt, record
             if text[2:3] == ":":
                 parsed = self._jvm.time_only(text)
@@ -157,10 +158,10 @@ class TextParser:
         return None
 
     def _framework(self, stamp: str | None, text: str,
-                   match: re.Match[str]) -> tuple[str, dict[str, Any]]:
+                   prefix: IsoPrefix) -> tuple[str, dict[str, Any]]:
         """A Ray driver, JVM, Go or Rust layout after a leading date-time, else the
         generic ones."""
-        rest = text[match.end():]
+        rest = text[prefix[4]:]
         parsed = None
         if rest[:1] == "\t":
             parsed = python_workers.ray_driver(stamp, rest)
@@ -169,7 +170,7 @@ class TextParser:
         elif rest[1:2] in _FRAMEWORK_SECOND:  # a padded level, a thread or a level word
             parsed = self._jvm.after_stamp(stamp, rest)
             if parsed is None and rest[:1] == " ":
-                parsed = self._rust.after_stamp(stamp, rest, match.group(3), match.group(4))
+                parsed = self._rust.after_stamp(stamp, rest, prefix[2], prefix[3])
         return parsed if parsed is not None else ("text", self._after_timestamp(stamp, rest))
 
     def _klog(self, text: str) -> tuple[str, dict[str, Any]] | None:

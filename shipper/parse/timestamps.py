@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shipper.kernels.pure import ISO_PATTERN as ISO_PATTERN  # the prefix kernel's reference
 from shipper.parse.instants import (
     FLOOR,
     FUTURE,
@@ -35,12 +36,6 @@ from shipper.parse.instants import (
     time_shaped,
 )
 
-#: ISO date-time anywhere we accept one (groups: date, time, fraction, zone); compile
-#: with ``re.ASCII`` (``\d`` must not take other scripts' digits)
-ISO_PATTERN = (
-    r"(\d{4}-\d{2}-\d{2}|\d{4}/\d{2}/\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d+))?"
-    r"(?: ?(Z|z|UTC|GMT|[+-]\d{2}:?\d{2})(?![\w:]))?"
-)
 _ISO = re.compile(ISO_PATTERN + r"$", re.ASCII)
 #: ISO 8601 to the minute (no seconds), accepted as a value only, not as a line prefix
 _ISO_MINUTES = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(Z|z|[+-]\d{2}:?\d{2})?$",

@@ -3,10 +3,13 @@
 Pure and synchronous (the tailer calls it from its reader thread). A line longer than
 ``max_line_bytes`` is cut at that size, the rest up to its newline is discarded, and its
 offset lands in ``truncated``. A run of NUL bytes at the start of a line (what a writer
-leaves behind after a truncation) is skipped, so it never becomes a record.
+leaves behind after a truncation) is skipped, so it never becomes a record. The split of a
+chunk's complete lines is the ``split_lines`` kernel (compiled or pure, ``shipper.kernels``).
 """
 
 from __future__ import annotations
+
+from shipper.kernels import split_lines
 
 NUL = b"\x00"
 NEWLINE = b"\n"
@@ -90,24 +93,7 @@ class LineSplitter:
     def _split_body(self, data: bytes, start: int, end: int, base: int,
                     lines: Lines, truncated: set[int]) -> None:
         """Split ``data[start:end]`` (which ends right before a newline) into lines."""
-        segment = data[start:end]
-        offset = base + start
-        limit = self.max_line_bytes
-        has_nul = NUL in segment
-        for line in segment.split(NEWLINE):
-            size = len(line)
-            if has_nul and line[:1] == NUL:
-                stripped = line.lstrip(NUL)
-                if not stripped:
-                    offset += size + 1
-                    continue
-                self._emit(stripped, offset + size - len(stripped), lines, truncated)
-            elif size > limit:
-                truncated.add(offset)
-                lines.append((offset, line[:limit]))
-            else:
-                lines.append((offset, line))
-            offset += size + 1
+        split_lines(data, start, end, base, self.max_line_bytes, lines, truncated)
         self._partial_offset = base + end + 1
 
     def _add_partial(self, data: bytes, start: int, base: int,

@@ -6,6 +6,7 @@ measurements and that line counts agree where the system under test is known to 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -68,7 +69,8 @@ def test_harness_mechanics_with_the_python_loop_as_shipper(tmp_path: Path) -> No
     completion rule, the latency probe path and the many-files split)."""
     result, table = _run_bench(tmp_path, BENCH_SHIPPER=f"{sys.executable} -m bench.baseline")
     rows = {row["system"]: row for row in result["throughput"]}
-    assert set(rows) == {"shipper-once", "shipper-once-cri", "shipper-follow", "python-orjson"}
+    assert set(rows) == {"shipper-once", "shipper-once-pure", "shipper-once-cri",
+                         "shipper-follow", "python-orjson"}
     for row in rows.values():
         assert row["lines_match"], row
         assert row["cpu_s_per_1m"] > 0 and row["peak_rss_mib"] > 0
@@ -77,6 +79,19 @@ def test_harness_mechanics_with_the_python_loop_as_shipper(tmp_path: Path) -> No
     assert [r["lines_out"] == r["expected_out"] for r in result["files"]] == [True, True]
     assert result["idle"]["idle_rss_mib"] > 0
     assert "| own | shipper --once |" in table
+    _check_kernels(result, table)
+
+
+def _check_kernels(result: dict, table: str) -> None:
+    """The kernels scenario timed every kernel both ways (or says the extension is not
+    built), and the table compares the pure and compiled ``--once`` rows."""
+    if importlib.util.find_spec("shipper.kernels._compiled") is None:
+        assert "not built" in result["kernels"]["error"]
+    else:
+        rows = result["kernels"]["rows"]
+        assert {r["kernel"] for r in rows} == {"split_lines", "iso_prefix", "trailing_pairs"}
+        assert all(r["calls"] > 0 and r["pure_us"] > 0 and r["compiled_us"] > 0 for r in rows)
+    assert "kernels end to end (own): run --once" in table
 
 
 @pytest.mark.skipif(not default_shipper(), reason="the shipper CLI is not installed yet")
@@ -86,7 +101,7 @@ def test_harness_end_to_end_with_the_shipper(tmp_path: Path) -> None:
     cost of every layout family in the golden files is measured against the JSON path."""
     result, table = _run_bench(tmp_path)
     rows = {row["system"]: row for row in result["throughput"]}
-    for key in ("shipper-once", "shipper-once-cri", "shipper-follow"):
+    for key in ("shipper-once", "shipper-once-pure", "shipper-once-cri", "shipper-follow"):
         assert "error" not in rows[key], rows[key]
         assert rows[key]["lines_out"] > 0 and rows[key]["cpu_s_per_1m"] > 0
     assert result["latency"]["received"] > 0

@@ -17,7 +17,7 @@ from shipper.metrics import METRIC_SPECS, Metrics
 ROOT = Path(__file__).resolve().parents[2]
 
 DOCUMENTED: dict[str, tuple[str, frozenset[str]]] = {
-    "shipper_build_info": ("gauge", frozenset({"version", "python"})),
+    "shipper_build_info": ("gauge", frozenset({"version", "python", "kernels"})),
     "shipper_files_watched": ("gauge", frozenset()),
     "shipper_files_rotated_total": ("counter", frozenset({"kind"})),
     "shipper_lines_read_total": ("counter", frozenset()),

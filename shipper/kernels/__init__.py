@@ -1,0 +1,46 @@
+"""The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix) in two
+implementations with one API: the Cython extension ``_compiled`` (built by ``pip install``
+where a C compiler is found) and its pure-Python twin ``pure``.
+
+The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
+with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
+one (``"compiled"`` or ``"pure"``): ``shipper --version`` prints it and the
+``shipper_build_info`` metric carries it as its ``kernels`` label.
+"""
+
+from __future__ import annotations
+
+import os
+
+from shipper.kernels import pure
+
+__all__ = ["IMPLEMENTATION", "iso_prefix", "split_lines", "trailing_pairs"]
+
+
+def _pure_forced() -> bool:
+    return os.environ.get("SHIPPER_PURE", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _why_pure() -> str | None:
+    """Why the twin is used (``None``: the extension is loaded and current)."""
+    if _pure_forced():
+        return "SHIPPER_PURE is set"
+    try:
+        from shipper.kernels import _compiled
+    except ImportError:
+        return "the extension is not built"
+    if _compiled.KERNEL_API != pure.KERNEL_API:
+        return "the extension is stale (rebuild it: pip install -e .)"
+    return None
+
+
+WHY_PURE = _why_pure()
+
+if WHY_PURE is None:
+    from shipper.kernels._compiled import iso_prefix, split_lines, trailing_pairs
+
+    IMPLEMENTATION = "compiled"
+else:
+    from shipper.kernels.pure import iso_prefix, split_lines, trailing_pairs
+
+    IMPLEMENTATION = "pure"

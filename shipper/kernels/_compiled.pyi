@@ -1,0 +1,9 @@
+# The compiled twin of shipper.kernels.pure (same signatures).
+from shipper.kernels.pure import IsoPrefix
+
+KERNEL_API: int
+
+def split_lines(data: bytes, start: int, end: int, base: int, limit: int,
+                lines: list[tuple[int, bytes]], truncated: set[int]) -> None: ...
+def trailing_pairs(message: str) -> tuple[str, dict[str, str] | None]: ...
+def iso_prefix(text: str) -> IsoPrefix | None: ...

@@ -1,0 +1,179 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: cdivision=True
+"""Typed loops for the hot kernels; ``pure.py`` is the twin with the same API and results
+(read its docstrings: each function here does exactly what its twin does)."""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE
+from libc.string cimport memchr
+
+KERNEL_API = 1
+
+
+def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
+                Py_ssize_t limit, list lines, set truncated):
+    cdef const char* buf = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t pos = start, stop, skip, size
+    cdef const char* nl
+    cdef long long offset
+    if start < 0 or end > PyBytes_GET_SIZE(data) or start > end or limit < 1:
+        raise ValueError("split_lines: need 0 <= start <= end <= len(data) and limit >= 1")
+    while True:
+        nl = <const char*>memchr(buf + pos, 10, <size_t>(end - pos))
+        stop = end if nl == NULL else nl - buf
+        skip = pos
+        while skip < stop and buf[skip] == 0:
+            skip += 1
+        if skip == pos or skip < stop:  # a line of NULs only is dropped
+            size = stop - skip
+            offset = base + skip
+            if size > limit:
+                truncated.add(offset)
+                size = limit
+            lines.append((offset, PyBytes_FromStringAndSize(buf + skip, size)))
+        if nl == NULL:
+            return
+        pos = stop + 1
+
+
+cdef extern from "Python.h":
+    int PyUnicode_KIND(object text)
+    void* PyUnicode_DATA(object text)
+    Py_UCS4 PyUnicode_READ(int kind, void* data, Py_ssize_t index) nogil
+
+
+cdef inline bint _key_head(Py_UCS4 ch):
+    return (ch >= 97 and ch <= 122) or (ch >= 65 and ch <= 90) or ch == 95 or ch == 64
+
+
+cdef inline bint _key_char(Py_UCS4 ch):
+    if ch < 128:
+        return ((ch >= 97 and ch <= 122) or (ch >= 65 and ch <= 90) or (ch >= 48 and ch <= 57)
+                or ch == 95 or ch == 46 or ch == 45 or ch == 47 or ch == 64)
+    return Py_UNICODE_ISALNUM(ch)
+
+
+cdef inline bint _space(int kind, void* data, Py_ssize_t i):
+    cdef Py_UCS4 ch = PyUnicode_READ(kind, data, i)
+    if ch < 128:
+        return ch == 32 or (ch >= 9 and ch <= 13) or (ch >= 28 and ch <= 31)
+    return Py_UNICODE_ISSPACE(ch)
+
+
+cdef Py_ssize_t _pair_eq(int kind, void* data, Py_ssize_t start, Py_ssize_t stop):
+    """Index of the ``=`` ending a valid key in the word ``[start, stop)``, else -1."""
+    cdef Py_ssize_t i = start
+    cdef Py_UCS4 ch
+    while i < stop:
+        ch = PyUnicode_READ(kind, data, i)
+        if ch == 61:
+            return i if i > start else -1
+        if not (_key_head(ch) if i == start else _key_char(ch)):
+            return -1
+        i += 1
+    return -1
+
+
+def trailing_pairs(str message):
+    cdef Py_ssize_t n = len(message), i = n, word_end, word_start, run_start = -1
+    cdef Py_ssize_t head_end = 0, eq
+    cdef int kind = PyUnicode_KIND(message)
+    cdef void* data = PyUnicode_DATA(message)
+    cdef dict pairs
+    while True:
+        while i > 0 and _space(kind, data, i - 1):
+            i -= 1
+        if i == 0:
+            break
+        word_end = i
+        while i > 0 and not _space(kind, data, i - 1):
+            i -= 1
+        word_start = i
+        if _pair_eq(kind, data, word_start, word_end) < 0:
+            head_end = word_end
+            break
+        run_start = word_start
+    if run_start < 0:
+        return message, None
+    pairs = {}
+    i = run_start
+    while i < n:
+        while i < n and _space(kind, data, i):
+            i += 1
+        if i == n:
+            break
+        word_start = i
+        while i < n and not _space(kind, data, i):
+            i += 1
+        eq = _pair_eq(kind, data, word_start, i)
+        pairs[message[word_start:eq]] = message[eq + 1:i]
+    return message[:head_end], pairs
+
+
+cdef inline bint _digit(Py_UCS4 ch):
+    return ch >= 48 and ch <= 57
+
+
+cdef inline bint _digits(str text, Py_ssize_t at, Py_ssize_t count):
+    cdef Py_ssize_t i
+    for i in range(at, at + count):
+        if not _digit(text[i]):
+            return False
+    return True
+
+
+cdef Py_ssize_t _zone_end(str text, Py_ssize_t q, Py_ssize_t n):
+    """End of ``Z|z|UTC|GMT|[+-]dd:?dd`` at ``q`` not followed by ``[A-Za-z0-9_:]``, or -1."""
+    cdef Py_UCS4 ch
+    cdef Py_ssize_t end = -1
+    if q >= n:
+        return -1
+    ch = text[q]
+    if ch == 90 or ch == 122:  # Z z
+        end = q + 1
+    elif q + 3 <= n and (text[q:q + 3] == "UTC" or text[q:q + 3] == "GMT"):
+        end = q + 3
+    elif (ch == 43 or ch == 45) and q + 5 <= n and _digits(text, q + 1, 2):
+        if text[q + 3] == 58:  # +hh:mm (without the colon the next char is no digit)
+            if q + 6 <= n and _digits(text, q + 4, 2):
+                end = q + 6
+        elif _digits(text, q + 3, 2):
+            end = q + 5
+    if end < 0:
+        return -1
+    if end < n:
+        ch = text[end]
+        if ch == 58 or ch == 95 or _digit(ch) or (ch >= 97 and ch <= 122) or (
+                ch >= 65 and ch <= 90):
+            return -1
+    return end
+
+
+def iso_prefix(str text):
+    cdef Py_ssize_t n = len(text), p = 19, q, zend
+    cdef Py_UCS4 sep, ch
+    if n < 19:
+        return None
+    sep = text[4]
+    if not (sep == 45 or sep == 47) or text[7] != sep or text[13] != 58 or text[16] != 58:
+        return None
+    ch = text[10]
+    if not (ch == 84 or ch == 32):
+        return None
+    if not (_digits(text, 0, 4) and _digits(text, 5, 2) and _digits(text, 8, 2)
+            and _digits(text, 11, 2) and _digits(text, 14, 2) and _digits(text, 17, 2)):
+        return None
+    frac = None
+    if p + 1 < n and (text[p] == 46 or text[p] == 44) and _digit(text[p + 1]):
+        q = p + 2
+        while q < n and _digit(text[q]):
+            q += 1
+        frac = text[p + 1:q]
+        p = q
+    zone = None
+    q = p + 1 if p < n and text[p] == 32 else p
+    zend = _zone_end(text, q, n)
+    if zend >= 0:
+        zone = text[q:zend]
+        p = zend
+    return text[0:10], text[11:19], frac, zone, p
