@@ -3,7 +3,9 @@
 Continuations: indented lines, Python tracebacks (through the final exception line, with
 chained ``During handling ...`` sections), Java traces (``\\tat``, ``Caused by:``,
 ``... N more``, a qualified ``...Exception: msg`` line), Go panics with their goroutine
-dumps, blank lines inside a record (trailing ones are trimmed), and private-key blocks
+dumps, PostgreSQL's ``DETAIL``/``HINT``/``STATEMENT``/``CONTEXT`` lines (and the lines of a
+multi-line statement) after their record, blank lines inside a record (trailing ones are
+trimmed), and private-key blocks
 (:mod:`shipper.parse.pem`) through their END line, wherever they start.
 
 Caps: ``max_lines`` does not cut a key block; ``max_bytes`` does, and then the rest of the
@@ -19,10 +21,11 @@ import re
 from collections import Counter
 from typing import Any
 
+from shipper.parse.families.servers import postgres_continuation, postgres_line
 from shipper.parse.levels import level_word
 from shipper.parse.pem import BEGIN_MARK, END_MARK, header, key_line
 
-NONE, TRACEBACK, GO_PANIC, KEY_BLOCK = 0, 1, 2, 3
+NONE, TRACEBACK, GO_PANIC, KEY_BLOCK, POSTGRES = 0, 1, 2, 3, 4
 _SKELETON = ("timestamp", "level", "logger", "stream")
 _TRACEBACK = "Traceback (most recent call last)"
 _CHAINED = ("During handling of the above exception",
@@ -35,7 +38,7 @@ _RECORD_START = re.compile(r"\d{4}[-/]\d{2}[-/]\d{2}|\{|\[\d{4}-|[A-Za-z_][\w.]*
 
 
 #: first characters of the lines ``start_state`` looks at (any other line: ``(None, NONE)``)
-BLOCK_INITIALS = frozenset("TpfE")
+BLOCK_INITIALS = frozenset("TpfE2")
 
 
 def start_state(text: str) -> tuple[str | None, int]:
@@ -49,6 +52,8 @@ def start_state(text: str) -> tuple[str | None, int]:
         return "critical", GO_PANIC
     if first == "E" and text.startswith("Exception in thread "):
         return "error", NONE
+    if first == "2" and postgres_line(text):  # DETAIL/STATEMENT/... lines may follow
+        return None, POSTGRES
     return None, NONE
 
 
@@ -59,6 +64,8 @@ def continues(text: str, state: int) -> tuple[bool, int]:
         return False, NONE  # a JSON object or a timestamp: a new record
     if first in (" ", "\t") or not text or text.isspace():
         return True, state
+    if state == POSTGRES:
+        return _postgres_continues(text, first)
     if text.startswith(_TRACEBACK) or text.startswith(_CHAINED):
         return True, TRACEBACK
     if state == TRACEBACK:
@@ -70,6 +77,17 @@ def continues(text: str, state: int) -> tuple[bool, int]:
             return False, NONE
         return True, GO_PANIC
     return False, NONE
+
+
+def _postgres_continues(text: str, first: str) -> tuple[bool, int]:
+    """After a PostgreSQL line: its ``DETAIL``/``HINT``/``STATEMENT``/``CONTEXT`` lines,
+    and the further lines of a multi-line statement (no record start of their own)."""
+    if "0" <= first <= "9":
+        return (True, POSTGRES) if postgres_continuation(text) else (False, NONE)
+    if first in ("{", "<", "[") or _RECORD_START.match(text) or level_word(
+            text.partition(" ")[0]) is not None:
+        return False, NONE
+    return True, POSTGRES
 
 
 class MultilineJoiner:

@@ -20,6 +20,8 @@ from shipper.parse.access import (
     small_int,
     uvicorn_request,
 )
+from shipper.parse.families.servers import server_line
+from shipper.parse.families.syslog import MONTHS, syslog_line
 from shipper.parse.json_line import deeper_than, load_object
 from shipper.parse.levels import level_word, normalize_level
 from shipper.parse.logfmt import (
@@ -46,7 +48,7 @@ _KLOG = re.compile(r"([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{1,9}) +(\d+
 _KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
 #: formats whose record is complete on its line (every other text format may go on over
 #: the next lines: stack traces, indented bodies, so ``FileParser`` holds it)
-SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt"})
+SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt", "syslog"})
 
 
 class TextParser:
@@ -68,8 +70,13 @@ class TextParser:
         if first.isdigit():
             match = _TS_PREFIX.match(text)
             if match is not None:
+                rest = text[match.end():]
+                if " [" in rest[:7]:  # nginx error log, PostgreSQL
+                    parsed = server_line(match, rest, self._stamps)
+                    if parsed is not None:
+                        return parsed
                 stamp = self._stamps.from_iso_parts(*match.groups())
-                record = self._after_timestamp(stamp, text[match.end():])
+                record = self._after_timestamp(stamp, rest)
                 if not stamp:  # impossible: kept as written
                     record["attributes"]["invalid_timestamp"] = match.group(0).rstrip()
                 return "text", record
@@ -81,7 +88,15 @@ class TextParser:
                 if not stamp:
                     record["attributes"]["invalid_timestamp"] = match.group(0)[1:-1]
                 return "text", record
+        elif first == "<":
+            parsed = syslog_line(text, self._stamps)
+            if parsed is not None:
+                return parsed
         elif "A" <= first <= "Z":
+            if text[3:4] == " " and text[:3] in MONTHS:  # RFC 3164 syslog without PRI
+                parsed = syslog_line(text, self._stamps)
+                if parsed is not None:
+                    return parsed
             if first in _KLOG_LEVELS and text[1:2].isdigit():
                 parsed = self._klog(text)
                 if parsed is not None:
