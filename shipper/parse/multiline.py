@@ -52,7 +52,7 @@ def start_state(text: str) -> tuple[str | None, int]:
         return "critical", GO_PANIC
     if first == "E" and text.startswith("Exception in thread "):
         return "error", NONE
-    if first == "2" and postgres_line(text):  # DETAIL/STATEMENT/... lines may follow
+    if first == "2" and ":  " in text and postgres_line(text):  # DETAIL/... may follow
         return None, POSTGRES
     return None, NONE
 

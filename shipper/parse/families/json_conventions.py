@@ -5,7 +5,7 @@ a line shows the logger's shape, so other JSON lines pay a dict lookup or two).
   default): ``hostname`` becomes ``attributes.host`` (unless the line has a ``host`` of
   its own); ``v`` (the log format's version, 0 or 1: nothing about the event) is
   dropped; bunyan's ``src`` object becomes ``caller``/``function``.
-- Go ``log/slog``: the ``source`` object (``{"function", "file", "line"}``) becomes
+- Go ``log/slog``: the ``source`` object (exactly ``{"function", "file", "line"}``) becomes
   ``caller`` (``file:line``) and ``function``; levels with an offset (``INFO+2``) are
   read by :func:`shipper.parse.levels.slog_level`.
 - winston: its level names ``http`` (info) and ``silly`` (trace); the ``label`` format's
@@ -45,7 +45,7 @@ def tidy_node(obj: dict[str, Any]) -> None:
     if version.__class__ is int and version in _NODE_VERSIONS:
         del obj["v"]
     source = obj.get("src")
-    if source.__class__ is dict:
+    if source.__class__ is dict and len(source) in (2, 3):
         _caller_from(obj, "src", source, "func")
 
 
@@ -53,18 +53,18 @@ def tidy_source(obj: dict[str, Any]) -> None:
     """slog's ``source`` object as ``caller`` and ``function`` (call it when the line
     has a ``source`` key)."""
     source = obj["source"]
-    if source.__class__ is dict:
+    if source.__class__ is dict and len(source) == 3:  # slog writes all three
         _caller_from(obj, "source", source, "function")
 
 
 def _caller_from(obj: dict[str, Any], key: str, source: dict[str, Any],
                  function_key: str) -> None:
-    """``{file, line, <function_key>}`` -> ``caller: "file:line"``, ``function``; the
+    """``{file, line[, <function_key>]}`` -> ``caller: "file:line"``, ``function``; the
     object stays when it is not that shape or the line has its own ``caller``."""
     file, line = source.get("file"), source.get("line")
     if file.__class__ is not str or line.__class__ is not int or "caller" in obj:
         return
-    if len(source) > 3 or not set(source) <= {"file", "line", function_key}:
+    if not set(source) <= {"file", "line", function_key}:
         return
     del obj[key]
     obj["caller"] = f"{file}:{line}"

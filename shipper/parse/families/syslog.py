@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shipper.parse.access import bare_request, small_int
+from shipper.parse.access import METHOD_INITIALS, bare_request, small_int
 from shipper.parse.levels import level_word
 from shipper.parse.logfmt import split_trailing_pairs
 from shipper.parse.markers import leading_marker
@@ -41,6 +41,12 @@ _FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news"
                "cron", "authpriv", "ftp", "ntp", "security", "console", "solaris-cron",
                "local0", "local1", "local2", "local3", "local4", "local5", "local6",
                "local7")
+
+#: PRI -> (level, {"facility", "severity"}) for every PRI 0-191
+_PRI_FIELDS = tuple(
+    (_SEVERITY_LEVELS[pri % 8], {"facility": _FACILITIES[pri // 8],
+                                 "severity": _SEVERITIES[pri % 8]})
+    for pri in range(192))
 
 
 def syslog_line(text: str, stamps: TimestampNormalizer) -> tuple[str, dict[str, Any]] | None:
@@ -108,22 +114,52 @@ def _rfc5424(pri: int, body: str,
 
 def _structured_data(rest: str) -> tuple[dict[str, dict[str, str]] | None, str]:
     """``({SD-ID: {param: value}}, message)``; ``(None, rest)`` when ``rest`` starts with
-    neither ``-`` nor a well-formed element."""
+    neither ``-`` nor well-formed elements."""
     if rest[:1] == "-" and rest[1:2] in ("", " "):
         return {}, rest[2:]
     elements: dict[str, dict[str, str]] = {}
     at = 0
     while rest[at:at + 1] == "[":
-        element = _SD_ELEMENT.match(rest, at)
-        if element is None:
+        close = -1 if "\\" in rest else rest.find("]", at)
+        if close == -1:  # escapes (or no end): the exact, slower pattern
+            at = _escaped_element(rest, at, elements)
+        else:
+            at = _plain_element(rest, at, close, elements)
+        if at == -1:
             return None, rest
-        params = elements.setdefault(element.group(1), {})
-        for key, value in _SD_PARAM.findall(element.group(2)):
-            params[key] = _SD_ESCAPE.sub(r"\1", value) if "\\" in value else value
-        at = element.end()
     if not elements or rest[at:at + 1] not in ("", " "):
         return None, rest
     return elements, rest[at + 1:]
+
+
+def _plain_element(rest: str, at: int, close: int,
+                   elements: dict[str, dict[str, str]]) -> int:
+    """``[id k="v" ...]`` without backslashes (``]`` must be escaped inside values, so
+    the first one closes it): string methods; the end, or -1 when malformed."""
+    sd_id, _, body = rest[at + 1:close].partition(" ")
+    params = elements.setdefault(sd_id, {})
+    index, size = 0, len(body)
+    while index < size:
+        equals = body.find('="', index)
+        end = body.find('"', equals + 2)
+        key = body[index:equals]
+        if equals == -1 or end == -1 or not key or " " in key:
+            return -1
+        params[key] = body[equals + 2:end]
+        index = end + 2 if body[end + 1:end + 2] == " " else end + 1
+        if index < size and body[index - 1] != " ":
+            return -1
+    return close + 1 if sd_id and " " not in sd_id else -1
+
+
+def _escaped_element(rest: str, at: int, elements: dict[str, dict[str, str]]) -> int:
+    element = _SD_ELEMENT.match(rest, at)
+    if element is None:
+        return -1
+    params = elements.setdefault(element.group(1), {})
+    for key, value in _SD_PARAM.findall(element.group(2)):
+        params[key] = _SD_ESCAPE.sub(r"\1", value) if "\\" in value else value
+    return element.end()
 
 
 def _procid(procid: str, attributes: dict[str, Any]) -> None:
@@ -139,12 +175,13 @@ def _record(pri: int | None, message: str, app: str | None) -> dict[str, Any]:
     level = None
     if message[:1] >= "\u2000":
         level, message = leading_marker(message)
-    attributes: dict[str, Any] = {}
+    attributes: dict[str, Any]
     if pri is not None:
-        facility, severity = divmod(pri, 8)
-        level = _SEVERITY_LEVELS[severity]
-        attributes.update(facility=_FACILITIES[facility], severity=_SEVERITIES[severity])
-    elif level is None:
+        level, fields = _PRI_FIELDS[pri]
+        attributes = fields.copy()
+    else:
+        attributes = {}
+    if level is None:
         token, _, after = message.partition(" ")
         level = level_word(token)
         if level is not None:
@@ -153,7 +190,8 @@ def _record(pri: int | None, message: str, app: str | None) -> dict[str, Any]:
         message, pairs = split_trailing_pairs(message)
         if pairs:
             attributes.update(pairs)
-    bare_request(message, attributes)
+    if message[:1] in METHOD_INITIALS:
+        bare_request(message, attributes)
     record: dict[str, Any] = {"timestamp": None, "level": level or "info",
                               "message": message.rstrip(), "attributes": attributes}
     if app:

@@ -50,6 +50,9 @@ def test_syslog_refuses_bad_pri_and_malformed_structured_data() -> None:
     for line in ("<192>Oct 11 22:14:15 h app: x", "<1a>Oct 11 22:14:15 h app: x",
                  "<13>1 2026-01-02T10:00:00Z h app - - [broken sd",
                  '<13>1 2026-01-02T10:00:00Z h app - - [id k="v"]trailing',
+                 '<13>1 2026-01-02T10:00:00Z h app - - [id k="v"j="w"] glued params',
+                 '<13>1 2026-01-02T10:00:00Z h app - - [id k=v] unquoted',
+                 '<13>1 2026-01-02T10:00:00Z h app - - [id k="v] no closing quote',
                  "<13>Oct 99:14:15 h app: x", "<13>"):
         assert syslog_line(line, stamps) is None, line
 
@@ -70,3 +73,17 @@ def test_rfc3164_impossible_date_is_kept_as_written() -> None:
     assert parsed is not None
     assert parsed[1]["timestamp"] == ""
     assert parsed[1]["attributes"]["invalid_timestamp"] == "Feb 30 10:00:00"
+
+
+def test_structured_data_plain_and_escaped_give_the_same_fields() -> None:
+    """An element without escapes (string methods) and one with them (the pattern) both
+    give ``{SD-ID: {param: value}}``; an element without params is kept empty."""
+    stamps = _stamps()
+    plain = syslog_line('<13>1 2026-01-02T10:00:00Z h app - - [a@1 k="v w" x=""][b@2] m', stamps)
+    escaped = syslog_line('<13>1 2026-01-02T10:00:00Z h app - - [a@1 k="v \\"w\\""] m',
+                          stamps)
+    assert plain is not None and escaped is not None
+    assert plain[1]["attributes"]["a@1"] == {"k": "v w", "x": ""}
+    assert plain[1]["attributes"]["b@2"] == {}
+    assert escaped[1]["attributes"]["a@1"] == {"k": 'v "w"'}
+    assert plain[1]["message"] == escaped[1]["message"] == "m"
