@@ -3,13 +3,16 @@ continuation rules ``multiline`` relies on."""
 
 from __future__ import annotations
 
-from shipper.parse.families.servers import postgres_continuation, postgres_line
+import re
+
+from shipper.parse.families.servers import postgres_continuation, postgres_line, server_line
 from shipper.parse.families.syslog import syslog_line
 from shipper.parse.multiline import NONE, POSTGRES, continues, start_state
-from shipper.parse.timestamps import TimestampNormalizer
+from shipper.parse.timestamps import ISO_PATTERN, TimestampNormalizer
 
 NOW = 1767225600.0
 PG = "2026-01-02 10:00:00.123 UTC [1234] "
+TS_PREFIX = re.compile(ISO_PATTERN, re.ASCII)  # as TextParser matches a leading time
 
 
 def _stamps() -> TimestampNormalizer:
@@ -87,3 +90,18 @@ def test_structured_data_plain_and_escaped_give_the_same_fields() -> None:
     assert plain[1]["attributes"]["b@2"] == {}
     assert escaped[1]["attributes"]["a@1"] == {"k": 'v "w"'}
     assert plain[1]["message"] == escaped[1]["message"] == "m"
+
+
+def test_server_line_leaves_go_and_jvm_lines_alone() -> None:
+    """Go's ``log`` (same slash date), logback with a numeric thread, nginx-like text
+    with a fraction: ``server_line`` says "not mine" so their own layouts run."""
+    stamps = _stamps()
+    for line in ("2026/01/02 10:00:03 [worker] started 4 goroutines",
+                 "2026/01/02 10:00:03 [error] no pid#tid here",
+                 "2026/01/02 10:00:03.123456 [error] 7#7: has microseconds",
+                 "2026-01-02 10:00:09.000 [1234] INFO  c.e.App - LOG:  not postgres",
+                 "2026-01-02 10:00:09.000 [main] ERROR c.e.App - boom",
+                 "2026/01/02 10:00:09 [1234] LOG:  slash date is not postgres"):
+        match = TS_PREFIX.match(line)
+        assert match is not None
+        assert server_line(match, line[match.end():], stamps) is None, line
