@@ -1,6 +1,7 @@
 """Syslog lines: RFC 3164 (BSD, with or without ``<PRI>``) and RFC 5424.
 
-- RFC 3164: ``<34>Oct 11 22:14:15 mymachine su[123]: msg`` (also without ``<34>``). The
+- RFC 3164: ``<34>Oct 11 22:14:15 mymachine su[123]: msg`` (also without ``<34>``, or
+  without the host as local-socket writers send it: ``<30>Oct 11 22:14:15 app[1]: msg``). The
   time has no year: this year's unless that is in the future (``from_yearless``), in
   ``parse.default_timezone``.
 - RFC 5424: ``<165>1 2003-10-11T22:14:15.003Z host app procid msgid [sd] msg`` with
@@ -28,7 +29,7 @@ from shipper.parse.timestamps import TimestampNormalizer
 MONTHS = {m: f"{i:02d}" for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 _BSD = re.compile(r"([A-Z][a-z]{2}) ([ 1-3]?\d) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? "
-                  r"([^\s\[\]:]+) (?:([^\s\[\]:]+)(?:\[([^\]\s]*)\])?: ?)?(.*)",
+                  r"(?:([^\s\[\]:]+) )?(?:([^\s\[\]:]+)(?:\[([^\]\s]*)\])?: ?)?(.*)",
                   re.S | re.ASCII)
 _RFC5424 = re.compile(r"([1-9]\d?) (\S+) (\S+) (\S+) (\S+) (\S+) (.*)", re.S | re.ASCII)
 _SD_ELEMENT = re.compile(r'\[([^\s\]="]+)((?: [^\s\]="]+="(?:[^"\\]|\\.)*")*)\]', re.S)
@@ -79,7 +80,8 @@ def _rfc3164(pri: int | None, body: str,
     if not stamp:
         attributes["invalid_timestamp"] = match.group(0)[:match.end(4 if frac else 3)]
     record["timestamp"] = stamp
-    attributes["host"] = host
+    if host is not None:  # Go's log/syslog and docker write none to a local socket
+        attributes["host"] = host
     if procid:
         _procid(procid, attributes)
     return "syslog", record

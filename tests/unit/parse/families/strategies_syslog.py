@@ -48,7 +48,8 @@ def _yearless(draw: st.DrawFn) -> tuple[str, str]:
 
 @st.composite
 def rfc3164(draw: st.DrawFn, with_pri: bool) -> tuple[str, dict[str, Any]]:
-    """``<34>Oct 11 22:14:15 host app[123]: msg`` (``app:`` without a pid)."""
+    """``<34>Oct 11 22:14:15 host app[123]: msg`` (``app:`` without a pid; with a PRI and
+    a pid also without the host, as Go's ``log/syslog`` writes to a local socket)."""
     when, stamp = draw(_yearless())
     host, app, message = draw(hosts), draw(_apps), draw(messages)
     pid = draw(st.none() | st.integers(1, 99999))
@@ -59,6 +60,11 @@ def rfc3164(draw: st.DrawFn, with_pri: bool) -> tuple[str, dict[str, Any]]:
         pri = draw(_pri)
         head, level = f"<{pri}>", _LEVELS[pri % 8]
         attributes.update(_pri_fields(pri))
+        if pid is not None and draw(st.booleans()):  # a local socket's: no host
+            attributes["host"] = "<missing>"
+            return f"{head}{when} {tag}: {message}", {
+                "timestamp": stamp, "level": level, "logger": app, "message": message,
+                "attributes": attributes}
     return f"{head}{when} {host} {tag}: {message}", {
         "timestamp": stamp, "level": level, "logger": app, "message": message,
         "attributes": attributes}
