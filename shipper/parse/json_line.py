@@ -1,9 +1,11 @@
-"""JSON-object lines (structlog, zap, pino, bunyan, logstash, python-json-logger ...).
+"""JSON-object lines (structlog, zap, pino, bunyan, winston, zerolog, slog, logstash ...).
 
 Known keys map to the record (message from ``message``/``msg``/``event``/``log``, level
 from ``level``/``severity``/``levelname``/``lvl``..., timestamp from ``timestamp``/``time``/
 ``ts``/``@timestamp``, logger from ``logger``/``logger_name``/``name``); every other key
-stays in ``attributes`` with nested values kept. A line that is not a JSON object, or that
+stays in ``attributes`` with nested values kept; the loggers' own conventions (pino/bunyan
+``hostname``/``v``, slog ``source`` and ``INFO+2``, winston ``label``) are in
+:mod:`shipper.parse.families.json_conventions`. A line that is not a JSON object, or that
 orjson refuses (broken, deeper than 1,024 levels, NaN/Infinity), returns ``None`` and is
 parsed as text. An object nested deeper than ``parse.max_json_depth`` (``too_deep``) becomes
 a record whose message is the raw line (see ``JsonLineParser.too_deep_record``), so no
@@ -17,6 +19,14 @@ from typing import Any
 import orjson
 
 from shipper.parse.access import METHOD_INITIALS, bare_request
+from shipper.parse.families.json_conventions import (
+    error_implied,
+    error_message,
+    json_level,
+    tidy_node,
+    tidy_source,
+    winston_label,
+)
 from shipper.parse.instants import IMPOSSIBLE
 from shipper.parse.levels import TEXT_LEVELS, normalize_level
 from shipper.parse.timestamps import TimestampNormalizer
@@ -88,21 +98,24 @@ class JsonLineParser:
         """
         get = obj.get
         message = None
+        message_key = ""
         for key in MESSAGE_KEYS:
             value = get(key)
             if value.__class__ is str:
                 del obj[key]
-                message = value
+                message, message_key = value, key
                 break
-        value = get("level")
-        level = TEXT_LEVELS.get(value) if value.__class__ is str else None
+        level_value = get("level")
+        level = TEXT_LEVELS.get(level_value) if level_value.__class__ is str else None
         if level is None:
             level = _take_level(obj, message)
         else:
             del obj["level"]
         stamp = self._timestamp(obj)
         if message is None:
-            message = ""
+            message = error_message(obj) or ""
+        if "source" in obj:  # Go slog's {"function", "file", "line"}
+            tidy_source(obj)
         value = get("logger")
         if value.__class__ is str:
             del obj["logger"]
@@ -111,10 +124,13 @@ class JsonLineParser:
         else:
             record = {"timestamp": stamp, "level": level, "message": message,
                       "attributes": obj}
+            logger = None
             if "logger_name" in obj or "name" in obj:
                 logger = _take_logger(obj)
-                if logger is not None:
-                    record["logger"] = logger
+            elif "label" in obj and message_key == "message":  # winston's label format
+                logger = winston_label(obj, level_value)
+            if logger is not None:
+                record["logger"] = logger
         if message and message[0] in METHOD_INITIALS:
             bare_request(message, obj)
         return record
@@ -160,6 +176,10 @@ def _take_level(obj: dict[str, Any], message: str | None) -> str:
             level = TEXT_LEVELS.get(value) if value.__class__ is str else None
             if level is None:
                 level = normalize_level(value)
+                if level is None and value.__class__ is str:
+                    level = json_level(value)  # winston's http/silly, slog's INFO+2
+                elif level is not None and value.__class__ is int:
+                    tidy_node(obj)  # pino / bunyan
             if level is not None:
                 del obj[key]
                 return level
@@ -181,7 +201,10 @@ def _take_logger(obj: dict[str, Any]) -> str | None:
 
 def _implied_level(obj: dict[str, Any], message: str | None) -> str:
     """Structured events without a level: ``error`` when the status or event name says
-    error/failed (or an HTTP status is 5xx), else ``info``."""
+    error/failed (or an HTTP status is 5xx) or an error with a stack is attached, else
+    ``info``."""
+    if error_implied(obj):
+        return "error"
     status = obj.get("status")
     if isinstance(status, str):
         if status.lower() in _FAILURE_STATUSES:

@@ -54,3 +54,27 @@ def level_word(token: str) -> str | None:
     if stripped == token or not stripped:
         return None
     return TEXT_LEVELS.get(stripped) or _WORDS.get(stripped.lower())
+
+
+#: Go ``log/slog`` level names and their numbers (``INFO+2`` is 2, ``DEBUG-4`` is -8)
+_SLOG_BASES = {"DEBUG": -4, "INFO": 0, "WARN": 4, "ERROR": 8}
+#: upper bounds (exclusive) of each level on slog's number line; 12 and over is critical
+_SLOG_STEPS = ((-4, "trace"), (0, "debug"), (4, "info"), (8, "warning"), (12, "error"))
+
+
+def slog_level(value: str) -> str | None:
+    """The level of a ``log/slog`` level with an offset (``INFO+2``, ``DEBUG-4``,
+    ``ERROR+4``): the number it stands for, read on slog's scale (below -4 trace, below
+    0 debug, below 4 info, below 8 warning, below 12 error, else critical); ``None`` for
+    anything else."""
+    base, sign, offset = value.partition("+")
+    if not sign:
+        base, sign, offset = value.partition("-")
+    number = _SLOG_BASES.get(base)
+    if number is None or not sign or not offset.isdigit() or len(offset) > 4:
+        return None
+    number += int(offset) if sign == "+" else -int(offset)
+    for bound, level in _SLOG_STEPS:
+        if number < bound:
+            return level
+    return "critical"

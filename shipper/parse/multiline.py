@@ -3,7 +3,9 @@
 Continuations: indented lines, Python tracebacks (through the final exception line, with
 chained ``During handling ...`` sections), Java traces (``\\tat``, ``Caused by:``,
 ``... N more``, a qualified ``...Exception: msg`` line), Go panics with their goroutine
-dumps, blank lines inside a record (trailing ones are trimmed), and private-key blocks
+dumps, PostgreSQL's ``DETAIL``/``HINT``/``STATEMENT``/``CONTEXT`` lines (and the lines of a
+multi-line statement) after their record, blank lines inside a record (trailing ones are
+trimmed), and private-key blocks
 (:mod:`shipper.parse.pem`) through their END line, wherever they start.
 
 Caps: ``max_lines`` does not cut a key block; ``max_bytes`` does, and then the rest of the
@@ -23,11 +25,12 @@ from collections import Counter
 from collections.abc import Callable
 
 from shipper.parse.families.consoles import rich_repeat
+from shipper.parse.families.servers import postgres_continuation, postgres_line
 from shipper.parse.levels import level_word
 from shipper.parse.pem import BEGIN_MARK, END_MARK, header, key_line
 from shipper.record import Record
 
-NONE, TRACEBACK, GO_PANIC, KEY_BLOCK, RUST_PANIC, RUST_TRACE = 0, 1, 2, 3, 4, 5
+NONE, TRACEBACK, GO_PANIC, KEY_BLOCK, RUST_PANIC, RUST_TRACE, POSTGRES = 0, 1, 2, 3, 4, 5, 6
 _SKELETON = ("timestamp", "level", "logger", "stream")
 _TRACEBACK = "Traceback (most recent call last)"
 _CHAINED = ("During handling of the above exception",
@@ -43,7 +46,7 @@ _RUST_PANIC = re.compile(r"thread '[^']*' panicked at ")
 
 
 #: first characters of the lines ``start_state`` looks at (any other line: ``(None, NONE)``)
-BLOCK_INITIALS = frozenset("TpfEt")
+BLOCK_INITIALS = frozenset("TpfEt2")
 
 
 def start_state(text: str) -> tuple[str | None, int]:
@@ -59,6 +62,8 @@ def start_state(text: str) -> tuple[str | None, int]:
         return "error", NONE
     if first == "t" and _RUST_PANIC.match(text):  # TextParser gave it its level and fields
         return None, RUST_PANIC
+    if first == "2" and ":  " in text and postgres_line(text):  # DETAIL/... may follow
+        return None, POSTGRES
     return None, NONE
 
 
@@ -71,6 +76,8 @@ def continues(text: str, state: int) -> tuple[bool, int]:
         return False, NONE  # rich's next record, its time column left blank
     if first in (" ", "\t") or not text or text.isspace():
         return True, state
+    if state == POSTGRES:
+        return _postgres_continues(text, first)
     if text.startswith(_TRACEBACK) or text.startswith(_CHAINED):
         return True, TRACEBACK
     if state == TRACEBACK:
@@ -81,7 +88,7 @@ def continues(text: str, state: int) -> tuple[bool, int]:
         if _RECORD_START.match(text) or level_word(text.partition(" ")[0]) is not None:
             return False, NONE
         return True, GO_PANIC
-    if state >= RUST_PANIC:  # the message, ``stack backtrace:``, frames, ``note: ...``
+    if state in (RUST_PANIC, RUST_TRACE):  # the message, ``stack backtrace:``, frames, ...
         if text.startswith("note: "):
             return True, NONE
         if state == RUST_TRACE or _RECORD_START.match(text) or level_word(
@@ -91,6 +98,17 @@ def continues(text: str, state: int) -> tuple[bool, int]:
     if ".rb:" in text and _RUBY_FRAME.match(text):
         return True, state
     return False, NONE
+
+
+def _postgres_continues(text: str, first: str) -> tuple[bool, int]:
+    """After a PostgreSQL line: its ``DETAIL``/``HINT``/``STATEMENT``/``CONTEXT`` lines,
+    and the further lines of a multi-line statement (no record start of their own)."""
+    if "0" <= first <= "9":
+        return (True, POSTGRES) if postgres_continuation(text) else (False, NONE)
+    if first in ("{", "<", "[") or _RECORD_START.match(text) or level_word(
+            text.partition(" ")[0]) is not None:
+        return False, NONE
+    return True, POSTGRES
 
 
 class MultilineJoiner:

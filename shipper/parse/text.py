@@ -21,6 +21,8 @@ from shipper.parse.families.go import GoLayouts
 from shipper.parse.families.jvm import JvmLayouts
 from shipper.parse.families.ruby import RubyLayouts
 from shipper.parse.families.rust import RustLayouts
+from shipper.parse.families.servers import server_line
+from shipper.parse.families.syslog import MONTHS, syslog_line
 from shipper.parse.json_line import deeper_than, load_object
 from shipper.parse.levels import level_word, normalize_level
 from shipper.parse.logfmt import is_logfmt, logfmt_record, parse_logfmt
@@ -44,7 +46,8 @@ _KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
 _FRAMEWORK_SECOND = frozenset(" [TDIWEF")
 #: formats whose record is complete on its line (every other text format may go on over
 #: the next lines: stack traces, indented bodies, so ``FileParser`` holds it)
-SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt", "tqdm", "slog", "logrus"})
+SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt", "tqdm", "slog", "logrus",
+                                 "syslog"})
 
 
 class TextParser:
@@ -73,6 +76,10 @@ class TextParser:
         if first.isdigit():
             prefix = iso_prefix(text)  # ISO_PATTERN at 0 (shipper.kernels: compiled or pure)
             if prefix is not None:
+                if " [" in text[prefix[4]:prefix[4] + 7]:  # nginx error log, PostgreSQL
+                    parsed = server_line(prefix, text, self._stamps)
+                    if parsed is not None:
+                        return parsed
                 stamp = self._stamps.from_iso_parts(*prefix[:4])
                 fmt, record = self._framework(stamp, text, prefix)
                 if not stamp:  # impossible: kept as written
@@ -100,7 +107,15 @@ class TextParser:
                 or self._rust.env_logger(text) or self._jvm.no_time(text)
             if parsed is not None:
                 return parsed
+        elif first == "<":
+            parsed = syslog_line(text, self._stamps)
+            if parsed is not None:
+                return parsed
         elif "A" <= first <= "Z":
+            if text[3:4] == " " and text[:3] in MONTHS:  # RFC 3164 syslog without PRI
+                parsed = syslog_line(text, self._stamps)
+                if parsed is not None:
+                    return parsed
             if first in _KLOG_LEVELS and text[1:2].isdigit():
                 parsed = self._klog(text)
                 if parsed is not None:
