@@ -16,13 +16,8 @@ from typing import Any
 from shipper.kernels import iso_prefix
 from shipper.kernels.pure import IsoPrefix
 from shipper.parse.access import parse_combined, small_int, uvicorn_request
-from shipper.parse.families import consoles, python_web, python_workers
-from shipper.parse.families.go import GoLayouts
-from shipper.parse.families.jvm import JvmLayouts
-from shipper.parse.families.ruby import RubyLayouts
-from shipper.parse.families.rust import RustLayouts
-from shipper.parse.families.servers import server_line
-from shipper.parse.families.syslog import MONTHS, syslog_line
+from shipper.parse.families import python_web
+from shipper.parse.families.frameworks import Frameworks
 from shipper.parse.json_line import deeper_than, load_object
 from shipper.parse.levels import level_word, normalize_level
 from shipper.parse.logfmt import is_logfmt, logfmt_record, parse_logfmt
@@ -40,10 +35,7 @@ _NAME = re.compile(r"[\w.\-:/<>$]+$")
 _KLOG = re.compile(r"([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{1,9}) +(\d+) "
                    r"([^ \]]+:\d+)\] ?(.*)",
                    re.S | re.ASCII)
-_DASK_INITIALS = frozenset("dbt")
 _KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
-#: the second character after a leading date-time in the JVM and Rust layouts
-_FRAMEWORK_SECOND = frozenset(" [TDIWEF")
 #: formats whose record is complete on its line (every other text format may go on over
 #: the next lines: stack traces, indented bodies, so ``FileParser`` holds it)
 SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt", "tqdm", "slog", "logrus",
@@ -59,14 +51,11 @@ class TextParser:
         self._errors = errors
         self._max_depth = max_json_depth
         self._deep_chars = 2 * max_json_depth  # shorter JSON cannot be deeper
-        self._rich = consoles.RichConsole(stamps)
-        self._jvm = JvmLayouts(stamps, self._finish)
-        self._go = GoLayouts(stamps, self._finish)
-        self._rust = RustLayouts(stamps, self._finish)
-        self._ruby = RubyLayouts(stamps, self._finish)
+        self._frameworks = Frameworks(stamps, self._finish, self.parse)
 
     def parse(self, text: str) -> tuple[str, dict[str, Any]]:
         first = text[:1]
+        frameworks = self._frameworks
         # one-char scan first: memchr, 5x cheaper (werkzeug's behind logging: below)
         if "]" in text and '] "' in text and ":werkzeug:" not in text[:16] and (
                 text[3:4] != "/" or first != "["):  # not Django's "[02/Jan/2026 ...]"
@@ -76,117 +65,60 @@ class TextParser:
         if first.isdigit():
             prefix = iso_prefix(text)  # ISO_PATTERN at 0 (shipper.kernels: compiled or pure)
             if prefix is not None:
-                if " [" in text[prefix[4]:prefix[4] + 7]:  # nginx error log, PostgreSQL
-                    parsed = server_line(prefix, text, self._stamps)
-                    if parsed is not None:
-                        return parsed
-                stamp = self._stamps.from_iso_parts(*prefix[:4])
-                fmt, record = self._framework(stamp, text, prefix)
-                if not stamp:  # impossible: kept as written
-                    record["attributes"]["invalid_timestamp"] = text[:prefix[4]].rstrip()
-                return fmt, record
-            if text[2:3] == ":":
-                parsed = self._jvm.time_only(text)
-                if parsed is not None:
-                    return parsed
+                return frameworks.server(text, prefix) or self._stamped(text, prefix)
+            parsed = frameworks.time_of_day(text) if text[2:3] == ":" else None
         elif first == "[":
-            if text[24:26] == ": ":  # Celery's "[2026-01-02 10:00:00,123: LEVEL/..."
-                parsed = python_workers.celery(text, self._stamps)
-                if parsed is not None:
-                    return parsed
-            match = _BRACKET_TS.match(text)
-            if match is not None:
-                stamp = self._stamps.from_iso_parts(*match.groups())
-                rest = text[match.end():]
-                parsed = python_web.bracketed_iso(stamp, rest)  # gunicorn, Flask
-                fmt, record = parsed or ("text", self._after_timestamp(stamp, rest))
-                if not stamp:
-                    record["attributes"]["invalid_timestamp"] = match.group(0)[1:-1]
-                return fmt, record
-            parsed = (self._bracketed(text) if text[1:2].isdigit() else None) \
-                or self._rust.env_logger(text) or self._jvm.no_time(text)
-            if parsed is not None:
-                return parsed
-        elif first == "<":
-            parsed = syslog_line(text, self._stamps)
-            if parsed is not None:
-                return parsed
+            parsed = frameworks.celery(text) if text[24:26] == ": " else None
+            if parsed is None:
+                parsed = self._bracketed_iso(text) or frameworks.bracketed(text)
         elif "A" <= first <= "Z":
-            if text[3:4] == " " and text[:3] in MONTHS:  # RFC 3164 syslog without PRI
-                parsed = syslog_line(text, self._stamps)
-                if parsed is not None:
-                    return parsed
-            if first in _KLOG_LEVELS and text[1:2].isdigit():
-                parsed = self._klog(text)
-                if parsed is not None:
-                    return parsed
-            if text[1:3] == ", " or text[4:5] == "[":  # Ruby's Logger, logrus on a TTY
-                parsed = self._ruby.logger_line(text) or self._go.logrus_tty(text)
-                if parsed is not None:
-                    return parsed
-            parsed = self._python_colon(text)
-            if parsed is not None:
-                return parsed
-            space = text.find(" ", 3, 10)
-            if space > 0 and text[space + 1:space + 2].isdigit():
-                parsed = python_web.django_verbose(text, self._stamps)
-                if parsed is not None:
-                    return parsed
-        elif first == "(":
-            parsed = python_workers.ray(text, self.parse)
-            if parsed is not None:
-                return parsed
-        elif first == " ":
-            parsed = self._rich.repeated(text) if consoles.rich_repeat(text) else None
-            if parsed is not None:
-                return parsed
-        elif first == "t" and text.startswith("thread '"):
-            parsed = self._rust.panic(text)
-            if parsed is not None:
-                return parsed
-        elif first in _DASK_INITIALS and text.startswith(python_workers.DASK_PREFIXES):
-            parsed = python_workers.dask(text)
-            if parsed is not None:
-                return parsed
-        if "%|" in text or text[-1:] == "]":
-            parsed = consoles.progress(text)
-            if parsed is not None:
-                return parsed
+            parsed = frameworks.capital(text) or self._capital(text) \
+                or frameworks.capital_late(text)
+        else:
+            parsed = frameworks.other(first, text)
+        if parsed is None:
+            parsed = frameworks.late(text)
+        if parsed is not None:
+            return parsed
         if "=" in text:
             pairs = parse_logfmt(text)
             if pairs is not None and is_logfmt(pairs):
                 if first == "t" and text.startswith("time="):  # slog, logrus
-                    return self._go.logfmt(text, pairs)
+                    return frameworks.logfmt(text, pairs)
                 return "logfmt", logfmt_record(pairs, self._stamps)
-        if text.find("/", 5, 40) != -1:  # Go's log with a prefix before the date
-            parsed = self._go.prefixed(text)
+        return frameworks.last(text) or ("text", self._body(None, text))
+
+    def _stamped(self, text: str, prefix: IsoPrefix) -> tuple[str, dict[str, Any]]:
+        """A line opening with an ISO date-time: a framework's layout, else the generic
+        rules; an impossible time is kept as written."""
+        stamp = self._stamps.from_iso_parts(*prefix[:4])
+        rest = text[prefix[4]:]
+        fmt, record = self._frameworks.stamped(stamp, rest, prefix) \
+            or ("text", self._after_timestamp(stamp, rest))
+        if not stamp:
+            record["attributes"]["invalid_timestamp"] = text[:prefix[4]].rstrip()
+        return fmt, record
+
+    def _bracketed_iso(self, text: str) -> tuple[str, dict[str, Any]] | None:
+        """``[ISO] ...``: gunicorn, Flask, else the generic rules after the time."""
+        match = _BRACKET_TS.match(text)
+        if match is None:
+            return None
+        stamp = self._stamps.from_iso_parts(*match.groups())
+        rest = text[match.end():]
+        fmt, record = self._frameworks.bracketed_iso(stamp, rest) \
+            or ("text", self._after_timestamp(stamp, rest))
+        if not stamp:
+            record["attributes"]["invalid_timestamp"] = match.group(0)[1:-1]
+        return fmt, record
+
+    def _capital(self, text: str) -> tuple[str, dict[str, Any]] | None:
+        """klog, Python's ``LEVEL:logger:msg`` and uvicorn's ``LEVEL:     ...``."""
+        if text[:1] in _KLOG_LEVELS and text[1:2].isdigit():
+            parsed = self._klog(text)
             if parsed is not None:
                 return parsed
-        return "text", self._body(None, text)
-
-    def _bracketed(self, text: str) -> tuple[str, dict[str, Any]] | None:
-        """``[`` and a digit, not ISO: Django's runserver, rich."""
-        if text[3:4] == "/":
-            if text[7:8] == "/":
-                return python_web.django_server(text, self._stamps)
-            return self._rich.dated(text)
-        return None
-
-    def _framework(self, stamp: str | None, text: str,
-                   prefix: IsoPrefix) -> tuple[str, dict[str, Any]]:
-        """A Ray driver, JVM, Go or Rust layout after a leading date-time, else the
-        generic ones."""
-        rest = text[prefix[4]:]
-        parsed = None
-        if rest[:1] == "\t":
-            parsed = python_workers.ray_driver(stamp, rest)
-        elif text[4] == "/":
-            parsed = self._go.after_stamp(stamp, rest)
-        elif rest[1:2] in _FRAMEWORK_SECOND:  # a padded level, a thread or a level word
-            parsed = self._jvm.after_stamp(stamp, rest)
-            if parsed is None and rest[:1] == " ":
-                parsed = self._rust.after_stamp(stamp, rest, prefix[2], prefix[3])
-        return parsed if parsed is not None else ("text", self._after_timestamp(stamp, rest))
+        return self._python_colon(text)
 
     def _klog(self, text: str) -> tuple[str, dict[str, Any]] | None:
         """klog has no year: this year's date unless that is impossible or in the

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from shipper.parse import levels
 from shipper.parse.levels import level_word
 from shipper.parse.logfmt import logfmt_record
 from shipper.parse.timestamps import TimestampNormalizer
@@ -35,7 +36,6 @@ _AFTER = re.compile(r" (?:([\w.\-/@+]+\.go:\d+): )?(?:(DEBUG|INFO|WARN|ERROR)([+
 _NGINX = re.compile(r" \[[a-z]+\] \d+#\d+: ", re.ASCII)
 _PREFIXED = re.compile(r"(\S{1,32}? ?)(\d{4}/\d{2}/\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{6}))?(?= )",
                        re.ASCII)
-_SLOG_BASE = {"DEBUG": -4, "INFO": 0, "WARN": 4, "ERROR": 8}
 _SLOG_LEVEL = re.compile(r"(DEBUG|INFO|WARN|ERROR)([+-]\d+)?", re.ASCII)
 _LOGRUS_TTY = re.compile(r"(DEBU|INFO|WARN|ERRO|FATA|PANI|TRAC)\[([^\]]*)\] ?(.*)",
                          re.S | re.ASCII)
@@ -45,17 +45,9 @@ _LOGRUS_WORDS = frozenset({"trace", "debug", "info", "warning", "error", "fatal"
 
 
 def slog_level(word: str, offset: str | None) -> str:
-    """slog's level name, with an offset (``INFO+2``, ``DEBUG-4``), as one of ours."""
-    value = _SLOG_BASE[word] + (int(offset) if offset else 0)
-    if value < -4:
-        return "trace"
-    if value < 0:
-        return "debug"
-    if value < 4:
-        return "info"
-    if value < 8:
-        return "warning"
-    return "error" if value < 12 else "critical"
+    """slog's level name, with an offset (``INFO+2``, ``DEBUG-4``), as one of ours (the
+    scale is :func:`shipper.parse.levels.slog_level`'s)."""
+    return levels.slog_level(word + (offset or "+0")) or "info"
 
 
 class GoLayouts:

@@ -71,7 +71,7 @@ def werkzeug(level: str, message: str, stamps: TimestampNormalizer) -> Parsed | 
     return "access", request
 
 
-def bracketed_iso(stamp: str, rest: str) -> Parsed | None:
+def bracketed_iso(stamp: str | None, rest: str) -> Parsed | None:
     """What follows a bracketed ISO time: gunicorn's ``[pid] [LEVEL]`` or Flask's
     ``LEVEL in module:``."""
     if rest[:2] == " [":
