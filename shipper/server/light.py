@@ -238,7 +238,13 @@ class LightProtocol(asyncio.Protocol):
         if self._paused and len(self._buffer) <= PIPELINE_MAX:
             self._paused = False
             transport.resume_reading()
-        data = await self._server.answer(head)
+        try:
+            data = await self._server.answer(head)
+        except Exception as exc:  # a collector failing: this connection ends, nothing else
+            log.error("cannot answer a probe or scrape; closing the connection",
+                      extra={"path": head.path, "error": repr(exc)})
+            transport.abort()
+            return
         await self._writable.wait()
         if transport.is_closing():
             return

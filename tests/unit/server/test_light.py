@@ -288,3 +288,19 @@ def test_a_running_shipper_serves_probes_without_importing_aiohttp():
                          timeout=120, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.stdout.strip() == ("['HTTP/1.1 200 OK', 'HTTP/1.1 503 Service Unavailable', "
                                   "'HTTP/1.1 200 OK'] [] HTTP/1.1 200 OK True")
+
+
+async def test_a_failing_scrape_closes_only_its_connection(pair, caplog):
+    """A collector raising while ``/metrics`` renders: that connection is closed (and the
+    failure logged); the next request is answered."""
+    server, light, _ = await pair()
+
+    class Broken:
+        def collect(self):
+            raise RuntimeError("collector broke")
+
+    server.metrics.registry.register(Broken())
+    assert await exchange(light, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n") == b""
+    assert any("cannot answer" in r.message for r in caplog.records)
+    answer = await exchange(light, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + CLOSE + b"\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 OK")
