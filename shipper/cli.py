@@ -122,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace, early: EarlySignals | None) -> int:
+    load_metrics_library()
     try:
         settings = settings_from_args(args)
     except ConfigError as exc:
@@ -152,6 +153,21 @@ def _main(args: argparse.Namespace, early: EarlySignals | None) -> int:
     except ShipperError as exc:
         log.error("shipper stopped", extra={"error": str(exc)})
         return 1
+
+
+def load_metrics_library() -> None:
+    """Import ``prometheus_client`` without the optional ``python-snappy`` it imports for
+    push-gateway compression, which the shipper never uses: snappy loads ``cramjam``
+    (1.5 MiB resident). Snappy is hidden only while prometheus_client loads; a Loki sink
+    (protobuf push) imports it as usual. Nothing to do once either is loaded."""
+    if "prometheus_client" in sys.modules or "snappy" in sys.modules:
+        return
+    sys.modules["snappy"] = None  # type: ignore[assignment]  # an ImportError for it
+    try:
+        import prometheus_client.exposition  # noqa: F401
+    finally:
+        if sys.modules.get("snappy", False) is None:
+            del sys.modules["snappy"]
 
 
 def _silence_stdout() -> None:

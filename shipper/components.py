@@ -6,7 +6,9 @@ only: ``pipeline.py`` runs them.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import importlib
 import logging
 import os
 import time
@@ -49,12 +51,14 @@ def k8s_api_enricher(settings: Settings, env: Mapping[str, str] | None) -> Any:
 
 def build_observers(settings: Settings, metrics: Metrics,
                     reload: Any = None) -> tuple[Observers, Any]:
-    """Progress, live tail and job summaries, and the HTTP app that serves them (with
-    ``POST /-/reload`` calling ``reload(source)`` when given)."""
+    """Progress, live tail and job summaries, and the HTTP server that serves them (with
+    ``POST /-/reload`` calling ``reload(source)`` when given): probes and metrics without
+    aiohttp, which is loaded for the first other request (:mod:`shipper.server.light`)."""
     from shipper.jobs import JobTracker
-    from shipper.server.app import build_app
     from shipper.server.health import Progress
+    from shipper.server.light import LightServer
     from shipper.server.tail import TailHub
+    from shipper.server.tokens import TokenSource
 
     server = settings.server
     progress = Progress(time.monotonic, server.stall_after)
@@ -62,9 +66,16 @@ def build_observers(settings: Settings, metrics: Metrics,
     jobs = JobTracker.from_settings(metrics, time.time, server)
     observers = Observers(publish=[tail.publish, jobs.observe], progress=progress,
                           on_drop=[_drop_observer(jobs, settings)])
-    app = build_app(metrics=metrics, progress=progress, tail=tail, jobs=jobs, settings=server,
-                    reload=reload)
-    return observers, app
+
+    async def full_app(token: Any) -> Any:
+        """The aiohttp app, imported (in a thread) and set up on first use."""
+        app = await asyncio.to_thread(importlib.import_module, "shipper.server.app")
+        built = app.build_app(metrics=metrics, progress=progress, tail=tail, jobs=jobs,
+                              settings=server, reload=reload, token=token)
+        return await app.prepared_runner(built)
+
+    return observers, LightServer(metrics=metrics, progress=progress, settings=server,
+                                  token=TokenSource(server), full=full_app)
 
 
 def _drop_observer(jobs: Any, settings: Settings) -> Callable[[Record, str, str], None]:
@@ -113,8 +124,7 @@ def tune_gc() -> None:
     return_big_blocks()
 
 
-async def serve(app: Any, listen: str) -> Any:
-    """Start the HTTP app on ``listen`` (the runner to clean up at exit)."""
-    from shipper.server.app import start_server  # aiohttp only when serving
-
-    return await start_server(app, listen)
+async def serve(server: Any, listen: str) -> Any:
+    """Start the HTTP server on ``listen`` (returned: ``cleanup()`` it at exit)."""
+    await server.start(listen)
+    return server

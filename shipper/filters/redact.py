@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shipper.filters.prescan import (
+    CARD_CANDIDATE_SCAN,
     SEPARATOR,
     BatchScan,
     Re2,
@@ -27,7 +28,6 @@ from shipper.filters.prescan import (
 )
 from shipper.filters.redact_walk import RecordWalk, is_secret_value
 from shipper.filters.secrets import (
-    DIGIT_RUN_SCAN,
     EMAIL_RULE,
     REDACTED_PREFIX,
     TextRule,
@@ -107,7 +107,7 @@ class Redactor:
         if needles is None:
             return None
         gates = [r.scan for r in rules if r.scan is not None]
-        scan = BatchScan("|".join([*needles, *gates, DIGIT_RUN_SCAN, r"\\"]))
+        scan = BatchScan("|".join([*needles, *gates, CARD_CANDIDATE_SCAN, r"\\"]))
         return scan if scan.usable else None
 
     @staticmethod

@@ -13,6 +13,7 @@ import base64
 import binascii
 import re
 
+from shipper.filters.prescan import CARD_CANDIDATE_SCAN
 from shipper.filters.secrets_cloud import cloud_rules
 from shipper.filters.secrets_urls import url_rules
 from shipper.filters.secrets_vendors import vendor_rules
@@ -135,14 +136,12 @@ def builtin_rules(secret_keys: list[str]) -> list[TextRule]:
                  group=2, lower=True, valid=bearer_ok, needles=("bearer", "basic")),
         *cloud_rules(), *vendor_rules(),
         TextRule("card_number", re.compile(r"(?<![\w.-])[2-6]\d(?:[ -]?\d){11,17}(?![\w-]|\.\d)"),
-                 valid=card_ok, gate=has_digit_run, scan=DIGIT_RUN_SCAN, text_scan=CARD_SCAN,
+                 valid=card_ok, gate=has_digit_run, scan=CARD_CANDIDATE_SCAN, text_scan=CARD_SCAN,
                  hit_scan=CARD_HIT_SCAN),
     ]
     return rules
 
 
-#: RE2 form of :func:`has_digit_run`
-DIGIT_RUN_SCAN = "[0-9](?:[ -]*[0-9]){12}"
 #: RE2 superset of the ``card_number`` regex in a text on its own (ASCII classes in the
 #: negated boundaries accept more than ``\w``; ``^``/``$``/NUL stand for the text's edges)
 CARD_SCAN = r"(?:^|[^0-9A-Za-z_.-])[2-6][0-9](?:[ -]?[0-9]){11,17}(?:[^0-9A-Za-z_-]|$)"

@@ -1,4 +1,6 @@
 """The HTTP server: metrics, probes, live tail and job summaries on one aiohttp port.
+In a running shipper, :mod:`shipper.server.light` answers the probes and scrapes and
+loads this app only for the rest.
 
 =========================  ======================================================
 ``GET /metrics``           Prometheus text (OpenMetrics when ``Accept`` asks)
@@ -34,11 +36,12 @@ from prometheus_client.exposition import choose_encoder
 
 from shipper.errors import ConfigError
 from shipper.jobs import JobTracker
-from shipper.server.access import TokenSource, guard, is_loopback
+from shipper.server.access import guard, is_loopback
 from shipper.server.connections import ConnectionGate, RefusalLog, descriptor_budget
-from shipper.server.health import Progress
+from shipper.server.health import Progress, healthz_answer, readyz_answer
 from shipper.server.settings import ServerSettings, parse_listen
 from shipper.server.tail import HEARTBEAT, TailBusyError, TailFilter, TailHub
+from shipper.server.tokens import TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +55,17 @@ RELOAD = web.AppKey("reload", object)
 
 
 def build_app(*, metrics: Any, progress: Progress, tail: TailHub, jobs: JobTracker,
-              settings: ServerSettings, reload: Any = None) -> web.Application:
-    """The aiohttp application; the token file (if any) is read when it starts.
+              settings: ServerSettings, reload: Any = None,
+              token: TokenSource | None = None) -> web.Application:
+    """The aiohttp application; the token file (if any) is read when it starts, unless
+    ``token`` is given (already loaded, as :mod:`shipper.server.light` does).
     ``reload(source)`` returns an outcome with ``ok`` and ``as_dict()``."""
-    token = TokenSource(settings)
-    app = web.Application(middlewares=[guard(token, settings.v1_open)])
+    source = token or TokenSource(settings)
+    app = web.Application(middlewares=[guard(source, settings.v1_open)])
     app[METRICS], app[PROGRESS], app[TAIL], app[JOBS] = metrics, progress, tail, jobs
-    app[SETTINGS], app[TOKEN] = settings, token
-    app.on_startup.append(_load_token)
+    app[SETTINGS], app[TOKEN] = settings, source
+    if token is None:
+        app.on_startup.append(_load_token)
     app.on_shutdown.append(_end_tails)
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)
@@ -89,14 +95,7 @@ async def start_server(app: web.Application, listen: str) -> web.AppRunner:
     address = parse_listen(listen)
     if address is None:
         raise ConfigError("the server is disabled ('off'); do not start it", key="server.listen")
-    settings = app[SETTINGS]
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0,
-                           keepalive_timeout=settings.header_timeout)
-    try:
-        await runner.setup()
-    except ConfigError:
-        await runner.cleanup()
-        raise
+    runner = await prepared_runner(app)
     site = GatedSite(runner, address, _gate(app, runner))
     try:
         await site.start()
@@ -105,6 +104,21 @@ async def start_server(app: web.Application, listen: str) -> web.AppRunner:
         raise ConfigError(f"cannot listen on {listen}: {exc.strerror}",
                           key="server.listen") from None
     log.info("server listening", extra={"listen": listen, "port": bound_port(runner)})
+    return runner
+
+
+async def prepared_runner(app: web.Application) -> web.AppRunner:
+    """The app's runner, set up (its start-up hooks run) but serving nothing yet: its
+    ``server`` is the connection factory (:mod:`shipper.server.light` hands connections
+    to it)."""
+    settings = app[SETTINGS]
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0,
+                           keepalive_timeout=settings.header_timeout)
+    try:
+        await runner.setup()
+    except ConfigError:
+        await runner.cleanup()
+        raise
     return runner
 
 
@@ -176,13 +190,13 @@ async def _metrics(request: web.Request) -> web.Response:
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    ok, reason = request.app[PROGRESS].healthy()
-    return _json({"status": "ok" if ok else "stalled", "reason": reason}, 200 if ok else 503)
+    status, body = healthz_answer(request.app[PROGRESS])
+    return _json(body, status)
 
 
 async def _readyz(request: web.Request) -> web.Response:
-    ready = request.app[PROGRESS].ready
-    return _json({"status": "ready" if ready else "not ready"}, 200 if ready else 503)
+    status, body = readyz_answer(request.app[PROGRESS])
+    return _json(body, status)
 
 
 async def _jobs(request: web.Request) -> web.Response:

@@ -134,3 +134,15 @@ class Progress:
             parts.append(f"reading: {self._reading.amount} bytes waiting in files, "
                          f"nothing read for {int(reading)}s")
         return "; ".join(parts)
+
+
+def healthz_answer(progress: Progress) -> tuple[int, dict[str, str]]:
+    """Status and JSON body of ``/healthz``."""
+    ok, reason = progress.healthy()
+    return (200 if ok else 503), {"status": "ok" if ok else "stalled", "reason": reason}
+
+
+def readyz_answer(progress: Progress) -> tuple[int, dict[str, str]]:
+    """Status and JSON body of ``/readyz``."""
+    ready = progress.ready
+    return (200 if ready else 503), {"status": "ready" if ready else "not ready"}

@@ -48,7 +48,9 @@ class TailSettings(Model):
     #: (``/var/log/pods`` for ``/var/log/containers/*.log``)
     symlink_roots: list[str] = []
     poll_interval: Duration = Field(0.25, gt=0)
-    read_chunk_bytes: Size = Field(262_144, ge=1)
+    #: bytes read per round over all files; peak RSS grows with it (1M lines, server on:
+    #: 55 MiB at 128 KiB, 71-79 at 256 KiB, 110 at 1 MiB; CPU the same within noise)
+    read_chunk_bytes: Size = Field(131_072, ge=1)
     max_line_bytes: Size = Field(262_144, ge=1)
     sources: SourcesSettings = SourcesSettings()
 

@@ -26,7 +26,7 @@ from tests.reliability.receiver import Receiver
 
 pytestmark = pytest.mark.integration
 
-QUEUE_BYTES = 8 * 262_144  # queue_max_batches x read_chunk_bytes (the defaults)
+QUEUE_BYTES = 8 * 131_072  # queue_max_batches x read_chunk_bytes (the defaults)
 MIB = 1024 * 1024
 
 

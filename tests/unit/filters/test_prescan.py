@@ -350,3 +350,93 @@ def test_given_clean_file_facts_only_raw_hits_and_streams_are_checked():
     out, events, screen = _run_with_facts(records, facts)
     assert screen is not None and screen.hits == [1, 2]
     assert out[1]["message"] == "token [REDACTED]" and out[2]["stream"] == "[REDACTED]"
+
+
+# -- the card-number candidates of the batch pre-scan (issue 14) ----------------------------
+
+def _luhn_completed(body: str) -> str:
+    """``body`` with the check digit that makes it pass the Luhn check."""
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return body + str(-total % 10)
+
+
+@st.composite
+def card_numbers(draw) -> str:
+    """Luhn-valid 13-19 digit numbers with issuer prefixes, as they are written: plain,
+    in groups of four (spaces or dashes) or Amex's 4-6-5."""
+    prefix = draw(st.sampled_from(["4", "51", "55", "34", "37", "6011", "65", "35", "36",
+                                   "2221", "2720", "30", "62"]))
+    size = draw(st.integers(13, 19))
+    body = prefix + "".join(draw(st.lists(st.sampled_from("0123456789"),
+                                          min_size=size - len(prefix) - 1,
+                                          max_size=size - len(prefix) - 1)))
+    digits = _luhn_completed(body)
+    style = draw(st.sampled_from(["plain", " ", "-", "amex"]))
+    if style == "plain":
+        return digits
+    if style == "amex" and len(digits) == 15:
+        return f"{digits[:4]} {digits[4:10]} {digits[10:]}"
+    sep = "-" if style == "-" else " "
+    return sep.join(digits[i:i + 4] for i in range(0, len(digits), 4))
+
+
+EDGES = ["", " ", "=", ":", '"', "'", ",", ";", "(", ")", "[", "]", "/", "#", "a", "f", "F",
+         "g", "z", "Z", "_", ".", "-", "--", "a-", "f-", "9-", "0", "x=", "card ", "id-",
+         "550e8400-e29b-41d4-a716-", "job-8ee019ab-", "\t", "+", "?", "&", "@", "é", "\\n"]
+UUID = "2a20bd48-4627-4903-9437-edb710b474cb"
+card_lines = st.tuples(st.sampled_from(EDGES), card_numbers(), st.sampled_from(EDGES),
+                       st.sampled_from(["json", "logfmt", "text", "int"]))
+
+
+def _card_line(left: str, card: str, right: str, kind: str) -> str:
+    if kind == "json":
+        return orjson.dumps({"msg": f"{left}{card}{right}"}).decode()
+    if kind == "int":
+        return '{"msg":"paid","n":' + card.replace(" ", "").replace("-", "") + "}"
+    if kind == "logfmt":
+        return f"level=info msg=paid card={left}{card}{right} id={UUID}"
+    return f"2025-07-06T10:30:00Z INFO paid {left}{card}{right} for job-{UUID}"
+
+
+@needs_re2
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases=st.lists(card_lines, min_size=1, max_size=6),
+       uuid_lines=st.lists(st.uuids().map(str), max_size=3))
+def test_every_card_the_full_pass_redacts_is_on_a_flagged_line(cases, uuid_lines):
+    """Luhn-valid cards glued to any edge (hex letters, dashes, UUID fragments, quotes,
+    JSON escapes), in JSON strings, JSON integers, logfmt and text lines: the records the
+    scan lets skip are exactly those the full pass leaves unchanged, so every card the
+    full pass redacts is still redacted."""
+    batch = [_card_line(*case) for case in cases] + [f"request id={u} done" for u in uuid_lines]
+    fates_a, fates_b = RecordingFates(), RecordingFates()
+    plain = RedactStage(Redactor(RedactSettings()), fates_a)
+    scanned = RedactStage(Redactor(RedactSettings()), fates_b)
+    records = _parse(batch)
+    hits = Redactor(RedactSettings()).scan.hits(BatchTexts.of_records(records))
+    full = _run(plain, copy.deepcopy(records), False, fates_a)
+    assert full == _run(scanned, records, True, fates_b)
+    for i, (_, fates) in enumerate(full):
+        if any("card_number" in str(fate) for fate in fates):
+            assert i in hits, batch[i]
+
+
+@needs_re2
+def test_uuid_and_hex_id_lines_are_not_card_candidates():
+    """Lines whose only long digit runs are inside UUIDs or hex ids skip the full pass;
+    a card next to them (or at a text's edges, after ``=``, ``"``, ``-``) does not."""
+    scan = Redactor(RedactSettings()).scan
+    clean = ["job_id=job-8ee019ab-13c5-4abb-99eb-878e6fe04966 worker=23",
+             "GET /api/v1/jobs/job-2a20bd48-4627-4903-9437-edb710b474cb 200 19.3ms",
+             '{"correlation_id":"55588931-9045-4ffa-8935-7af599b4df10"}',
+             "trace=4bf92f3577b34da6a3ce929d0e0e4736 span=00f067aa0ba902b7",
+             "commit 1234567890123abcdef4567 merged"]
+    assert scan.hits(BatchTexts(clean)) == set()
+    cards = ["4111111111111111", "paid 4111 1111 1111 1111.", 'card="4111-1111-1111-1111"',
+             "x=-4111111111111111", "n=4111111111111111,", "3782 822463 10005", "id=" + "5" * 19,
+             "550e8400-e29b-41d4-a716-446655440000 4111111111111111"]
+    assert scan.hits(BatchTexts(clean + cards)) == set(range(len(clean), len(clean) + len(cards)))

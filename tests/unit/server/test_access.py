@@ -10,8 +10,9 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from shipper.errors import ConfigError
-from shipper.server.access import TOKEN_RELOAD, TokenSource, guard, is_loopback
+from shipper.server.access import guard, is_loopback
 from shipper.server.settings import ServerSettings
+from shipper.server.tokens import TOKEN_RELOAD, TokenSource
 
 from .helpers import FakeClock
 

@@ -42,10 +42,10 @@ def test_symlink_roots_and_mode_are_validated():
 
 def test_the_tailer_has_no_defaults_of_its_own():
     """The tailer built without a config file reads in the configuration's chunks
-    (256 KiB; the tailer's own copy of the settings said 1 MiB) and every other
+    (128 KiB; the tailer's own copy of the settings said 1 MiB) and every other
     default is the configuration's too: the settings are declared once."""
     alone, configured = TailSettings(), load_settings()
-    assert alone.read_chunk_bytes == configured.read_chunk_bytes == 262_144
+    assert alone.read_chunk_bytes == configured.read_chunk_bytes == 131_072
     assert isinstance(configured, TailSettings)
     for key in TailSettings.model_fields:
         assert getattr(alone, key) == getattr(configured, key), key
