@@ -19,6 +19,9 @@ from shipper.parse.timestamps import TimestampNormalizer
 
 _PAIR = re.compile(r'([A-Za-z_@][\w.\-/@]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 _LOGFMT_START = re.compile(r'[A-Za-z_@][\w.\-/@]*=')
+#: a whole logfmt line: pairs, each followed by spaces/tabs or the end (no backtracking)
+_LOGFMT_LINE = re.compile(
+    r'(?:[A-Za-z_@][\w.\-/@]*+=(?:"(?:[^"\\]|\\.)*+"|[^\s"]*+)(?:[ \t]++|$))++')
 _TRAILING = re.compile(
     r'(?<!\S)(?:[A-Za-z_@][\w.\-/@]*+=(?:"(?:[^"\\]|\\.)*+"|[^\s"]*+)\s*+)++$')
 _TAIL_WINDOW = 4096
@@ -69,23 +72,12 @@ def _split_quoted(message: str) -> tuple[str, dict[str, str] | None]:
 
 
 def parse_logfmt(text: str) -> dict[str, str] | None:
-    """All pairs of a line made only of ``key=value`` pairs, else ``None``."""
-    if _LOGFMT_START.match(text) is None:
+    """All pairs of a line made only of ``key=value`` pairs (separated by spaces or
+    tabs), else ``None``: one possessive whole-line match, then one ``findall``."""
+    if _LOGFMT_START.match(text) is None or _LOGFMT_LINE.fullmatch(text) is None:
         return None
-    pairs: dict[str, str] = {}
-    position = 0
-    length = len(text)
-    while position < length:
-        match = _PAIR.match(text, position)
-        if match is None:
-            return None
-        pairs[match.group(1)] = _unquote(match.group(2))
-        position = match.end()
-        while position < length and text[position] in " \t":
-            position += 1
-        if position == match.end() and position < length:
-            return None
-    return pairs
+    return {key: (_unquote(value) if value[:1] == '"' else value)
+            for key, value in _PAIR.findall(text)}
 
 
 def is_logfmt(pairs: dict[str, str]) -> bool:

@@ -47,6 +47,7 @@ _MONTHS = {m: i for i, m in enumerate(
 _UTC_ZONES = frozenset({"Z", "z", "UTC", "GMT", "+00:00", "+0000", "-00:00", "-0000"})
 _CACHE_MAX = 4096
 _CACHE_KEY_MAX = 64  # longer strings are never timestamps worth remembering
+_PARTS_MAX = 256  # split stamps remembered per file (from_iso_parts)
 _YEAR_REFRESH = 60.0
 #: how far ahead of the clock a date-less time may be before it is taken as yesterday's
 TIME_OF_DAY_AHEAD = 300.0
@@ -61,6 +62,7 @@ class TimestampNormalizer:
         self._zone: tzinfo = UTC if self._utc_default else ZoneInfo(default_timezone)
         self._clock = clock
         self._cache: dict[str, str | None] = {}
+        self._parts: dict[tuple[str, str, str | None, str | None], str] = {}
         # the last UTC date and time found possible, and both joined by ``T``; until one
         # is, a non-ASCII mark that prefixes no string the fast path takes
         self._good_date = self._good_clock = self._good_second = "\uffff"
@@ -122,20 +124,35 @@ class TimestampNormalizer:
 
     def from_iso_parts(self, date: str, clock: str, frac: str | None, zone: str | None) -> str:
         """Canonical form of an ISO timestamp already split by a regex (``IMPOSSIBLE`` when
-        the calendar or the range rules it out)."""
+        the calendar or the range rules it out). The last plain UTC second passes with two
+        compares; other valid results are remembered (a small bounded dict, like
+        ``from_string``'s); an impossible one is not (a time ahead of the clock may become
+        possible)."""
         if "/" in date:
             date = date.replace("/", "-")
-        if (zone is None and self._utc_default) or zone in _UTC_ZONES:
-            if clock != self._good_clock or date != self._good_date:
-                return self._checked(date, clock, frac or "", 0, None, utc=True)
+        utc = (zone is None and self._utc_default) or zone in _UTC_ZONES
+        if utc and clock == self._good_clock and date == self._good_date:
             millis = (frac[:3] if len(frac) >= 3 else frac.ljust(3, "0")) if frac else "000"
             return f"{date}T{clock}.{millis}Z"
+        key = (date, clock, frac, zone)
+        stamp = self._parts.get(key)
+        if stamp is None:
+            stamp = self._convert(date, clock, frac or "", zone, utc)
+            if stamp:
+                if len(self._parts) >= _PARTS_MAX:
+                    self._parts.clear()
+                self._parts[key] = stamp
+        return stamp
+
+    def _convert(self, date: str, clock: str, frac: str, zone: str | None, utc: bool) -> str:
+        if utc:
+            return self._checked(date, clock, frac, 0, None, utc=True)
         if zone is None:
-            return self._checked(date, clock, frac or "", 0, self._zone)
+            return self._checked(date, clock, frac, 0, self._zone)
         offset = offset_minutes(zone)
         if offset is None:
             return IMPOSSIBLE
-        return self._checked(date, clock, frac or "", offset, None)
+        return self._checked(date, clock, frac, offset, None)
 
     def _checked(self, date: str, clock: str, frac: str, offset: int,
                  zone: tzinfo | None, utc: bool = False) -> str:
