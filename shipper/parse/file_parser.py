@@ -184,14 +184,9 @@ class FileParser:
         if record is not None:
             fmt = "json"
         else:
-            if joiner.pending is not None and text[:1] != "{" and joiner.accepts(text):
-                capped = joiner.append(text, offset)
-                if capped is not None:
-                    self._counts.formats["text"] += 1
-                    out.append(capped)
-                return
-            if joiner.dangling is not None and joiner.resume(text, offset) is not None:
-                self._counts.formats["text"] += 1  # a key block goes on after a flush
+            accepted = joiner.pending is not None and text[:1] != "{" and joiner.accepts(text)
+            if (accepted or joiner.dangling is not None) and joiner.takes(
+                    text, offset, accepted, self._counts.formats, out):
                 return
             if not text or text.isspace():
                 self._counts.errors["empty_line"] += 1

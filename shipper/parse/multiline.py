@@ -193,6 +193,22 @@ class MultilineJoiner:
         record["file"] = {**previous["file"], "offset": offset}
         return record
 
+    def takes(self, text: str, offset: int, accepted: bool, formats: Counter[str],
+              out: list[Record]) -> bool:
+        """Whether ``text`` went into the pending record (``accepted``: the caller's rules
+        say it continues it; a record the caps completed goes to ``out``) or into a key
+        block going on after a flush; ``False``: it is a line of its own."""
+        if accepted:
+            capped = self.append(text, offset)
+            if capped is not None:
+                formats["text"] += 1
+                out.append(capped)
+            return True
+        if self.dangling is not None and self.resume(text, offset) is not None:
+            formats["text"] += 1  # a key block goes on after a flush
+            return True
+        return False
+
     def resume(self, text: str, offset: int) -> Record | None:
         """After a record was taken inside an open key block (``dangling``): a key line
         starts the block's continuation record (returned, now pending); any other line

@@ -42,14 +42,7 @@ class StartedLines:
         """As ``FileParser._line``: completed records go to ``out``, in order."""
         text = self._decode(data)
         joiner = self._joiner
-        if joiner.accepts(text):
-            capped = joiner.append(text, offset)
-            if capped is not None:
-                self._counts.formats["text"] += 1
-                out.append(capped)
-            return
-        if joiner.dangling is not None and joiner.resume(text, offset) is not None:
-            self._counts.formats["text"] += 1  # a key block goes on after a flush
+        if joiner.takes(text, offset, joiner.accepts(text), self._counts.formats, out):
             return
         if not text or text.isspace():
             self._counts.errors["empty_line"] += 1
