@@ -91,12 +91,11 @@ def _shown(record: Record, fate: dict[str, Any], redactor: Redactor) -> tuple[Re
     shipped record as it is, unless the redactor still finds a secret in it (then
     scrubbed, and ``fate["leaked"]`` names the rules); a record that was not shipped is
     scrubbed for display."""
-    view = record
-    copy = deepcopy(view)
+    copy = deepcopy(record)
     again = redactor.redact_record(copy)
     if fate["fate"] in _SHIPPED:
         fate["leaked"] = sorted(again)
-    return (copy if again else view), bool(again or fate["redacted"])
+    return (copy if again else record), bool(again or fate["redacted"])
 
 
 def _line_of(line: str, record: Record | None, fate: dict[str, Any], redactor: Redactor) -> str:

@@ -168,15 +168,7 @@ class FileParser:
 
     def _line(self, offset: int, data: bytes | str, stream: str | None,
               wrapper_time: str | None, truncated: frozenset[int], out: list[Record]) -> None:
-        # Fast path (nearly every line): bytes without NUL, ESC or CR decode as they are.
-        # ``0 in data`` is a memchr; ``b"\x00" in data`` costs ~0.8 us a line.
-        if data.__class__ is bytes and 0 not in data and 27 not in data and 13 not in data:
-            try:
-                text = data.decode()
-            except UnicodeDecodeError:
-                text = self._clean(data)
-        else:
-            text = self._clean(data)
+        text = self._decoded(data)
         joiner = self._joiner
         # JSON objects first: a line opening with "{" never continues a record (see
         # multiline.continues) and a JSON record is never held (unless it opens a key block)
@@ -221,7 +213,9 @@ class FileParser:
         return ("json", record) if record is not None else self._text(text)
 
     def _decoded(self, data: bytes | str) -> str:
-        """The text of a line (the decoding of ``_line``, as a call)."""
+        """The text of a line. Fast path (nearly every line): bytes without NUL, ESC or CR
+        decode as they are (``0 in data`` is a memchr; ``b"\x00" in data`` costs ~0.8 us a
+        line); anything else goes through ``_clean``."""
         if data.__class__ is bytes and 0 not in data and 27 not in data and 13 not in data:
             try:
                 return data.decode()

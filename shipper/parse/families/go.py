@@ -44,14 +44,11 @@ _LOGRUS_LEVELS = {"DEBU": "debug", "INFO": "info", "WARN": "warning", "ERRO": "e
 _LOGRUS_WORDS = frozenset({"trace", "debug", "info", "warning", "error", "fatal", "panic"})
 
 
-_SLOG_PLAIN = {"DEBUG": "debug", "INFO": "info", "WARN": "warning", "ERROR": "error"}
-
-
 def slog_level(word: str, offset: str | None) -> str:
     """slog's level name, with an offset (``INFO+2``, ``DEBUG-4``), as one of ours (the
     scale is :func:`shipper.parse.levels.slog_level`'s)."""
     if not offset:
-        return _SLOG_PLAIN[word]
+        return levels.TEXT_LEVELS[word]  # DEBUG, INFO, WARN, ERROR: the shared words
     return levels.slog_level(word + offset) or "info"
 
 
