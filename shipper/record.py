@@ -26,7 +26,12 @@ that no encoder sees: ``raw`` (the original line) and ``before`` (dedupe summari
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
+
+_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
+_dict_init = dict.__init__
 
 
 class Record(dict[str, Any]):
@@ -43,8 +48,10 @@ class Record(dict[str, Any]):
     #: summaries of the repeats dedupe folded just before this record (shipped before it)
     before: list[Record] | None
 
-    def __init__(self, *args: Any, **fields: Any) -> None:
-        super().__init__(*args, **fields)
+    def __init__(self, fields: Mapping[str, Any] = _NO_FIELDS, /) -> None:
+        # one positional mapping, no ``super()``: ~0.4 us less per record than
+        # ``(*args, **kwargs)`` (every line of every file makes one)
+        _dict_init(self, fields)
         self.raw = None
         self.before = None
 

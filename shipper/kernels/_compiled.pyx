@@ -74,12 +74,87 @@ cdef Py_ssize_t _pair_eq(int kind, void* data, Py_ssize_t start, Py_ssize_t stop
     return -1
 
 
+# ASCII classes for the one-byte loop below: bit 1 space, 2 key head, 4 key character
+cdef unsigned char _CLASS[128]
+
+
+cdef void _fill_classes():
+    cdef int ch
+    for ch in range(128):
+        _CLASS[ch] = ((1 if ch == 32 or (9 <= ch <= 13) or (28 <= ch <= 31) else 0)
+                      | (2 if _key_head(ch) else 0) | (4 if _key_char(ch) else 0))
+
+
+_fill_classes()
+
+
+cdef inline bint _space1(const unsigned char* data, Py_ssize_t i):
+    cdef unsigned char ch = data[i]
+    if ch < 128:
+        return _CLASS[ch] & 1
+    return Py_UNICODE_ISSPACE(ch)
+
+
+cdef Py_ssize_t _pair_eq1(const unsigned char* data, Py_ssize_t start, Py_ssize_t stop):
+    """``_pair_eq`` over one-byte characters (a table lookup per ASCII character)."""
+    cdef Py_ssize_t i = start
+    cdef unsigned char ch
+    while i < stop:
+        ch = data[i]
+        if ch == 61:
+            return i if i > start else -1
+        if ch < 128:
+            if not (_CLASS[ch] & (2 if i == start else 4)):
+                return -1
+        elif i == start or not Py_UNICODE_ISALNUM(ch):
+            return -1
+        i += 1
+    return -1
+
+
+cdef tuple _trailing_pairs1(str message, const unsigned char* data, Py_ssize_t n):
+    """``trailing_pairs`` for a one-byte (Latin-1) string: the same two walks, reading
+    bytes instead of ``PyUnicode_READ`` (a switch on the kind per character)."""
+    cdef Py_ssize_t i = n, word_end, word_start, run_start = -1, head_end = 0, eq
+    cdef dict pairs
+    while True:
+        while i > 0 and _space1(data, i - 1):
+            i -= 1
+        if i == 0:
+            break
+        word_end = i
+        while i > 0 and not _space1(data, i - 1):
+            i -= 1
+        word_start = i
+        if _pair_eq1(data, word_start, word_end) < 0:
+            head_end = word_end
+            break
+        run_start = word_start
+    if run_start < 0:
+        return message, None
+    pairs = {}
+    i = run_start
+    while i < n:
+        while i < n and _space1(data, i):
+            i += 1
+        if i == n:
+            break
+        word_start = i
+        while i < n and not _space1(data, i):
+            i += 1
+        eq = _pair_eq1(data, word_start, i)
+        pairs[message[word_start:eq]] = message[eq + 1:i]
+    return message[:head_end], pairs
+
+
 def trailing_pairs(str message):
     cdef Py_ssize_t n = len(message), i = n, word_end, word_start, run_start = -1
     cdef Py_ssize_t head_end = 0, eq
     cdef int kind = PyUnicode_KIND(message)
     cdef void* data = PyUnicode_DATA(message)
     cdef dict pairs
+    if kind == 1:
+        return _trailing_pairs1(message, <const unsigned char*>data, n)
     while True:
         while i > 0 and _space(kind, data, i - 1):
             i -= 1
