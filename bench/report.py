@@ -92,6 +92,7 @@ def scenario_lines(result: dict) -> list[str]:
         out.append("idle: " + (idle["error"] if "error" in idle else
                    f"RSS {idle['idle_rss_mib']:.1f} MiB after {idle['after_s']:.1f} s"))
     out += kernel_lines(result)
+    out += instruction_lines(result.get("instructions"))
     for name in ("files", "sinks", "families"):
         if isinstance(result.get(name), dict):
             out.append(f"{name}: {result[name]['error'][:200]}")
@@ -109,6 +110,17 @@ def scenario_lines(result: dict) -> list[str]:
         out.append(f"parse {row['format']:>12}: {row['us_per_line']:.2f} µs/line"
                    + (f", × json {ratio:.2f}" if ratio else ""))
     return out + [f"note: {n}" for n in result.get("notes", [])]
+
+
+def instruction_lines(found: object) -> list[str]:
+    """The ``instructions`` scenario: start-up and per-line instruction counts."""
+    if not isinstance(found, dict):
+        return []
+    if "error" in found or "skipped" in found:
+        return [f"instructions: {found.get('error') or 'skipped: ' + found['skipped']}"]
+    return [f"instructions: start-up {found['startup_instructions'] / 1e9:.3f} G; per line "
+            f"{found['plain_per_line']:,.0f} plain, {found['cri_per_line']:,.0f} CRI "
+            f"({found['cri_over_plain']:+.1%}) over {found['lines']:,} lines"]
 
 
 def kernel_lines(result: dict) -> list[str]:

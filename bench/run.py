@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bench import families, idle, kernels, latency, manyfiles, sinks
+from bench import families, idle, instructions, kernels, latency, manyfiles, sinks
 from bench.corpora import Corpus, own_corpus, shared_corpus
 from bench.errors import BenchError
 from bench.procs import Command
@@ -54,6 +54,7 @@ def scenarios(settings: BenchSettings, found: list[Corpus], log: Log) -> dict[st
         "files": lambda: manyfiles.run_many_files(settings, own, log),
         "sinks": lambda: sinks.run_sinks(settings, own, log),
         "families": lambda: families.run_families(min(settings.lines, 20_000)),
+        "instructions": lambda: instructions.run_instructions(settings, found[-1], log),
     }
     return {name: _guarded(name, action, log) for name, action in actions.items()
             if name in settings.scenarios}

@@ -1,7 +1,7 @@
 # Benchmarks (bench/): `make bench` (1M lines, 3 runs, peers installed via apt-get when
 # missing), `make bench-tiny` (2,000 lines, 1 run, shipper only), `make profile` (cProfile
 # of `shipper run --once` over 200k lines). BENCH_* variables: see bench/settings.py.
-.PHONY: bench bench-tiny profile
+.PHONY: bench bench-tiny bench-ir profile
 
 BENCH_LINES ?= 1000000
 BENCH_RUNS ?= 3
@@ -14,6 +14,12 @@ bench: $(STAMP)
 bench-tiny: $(STAMP)
 	BENCH_LINES=2000 BENCH_RUNS=1 BENCH_PEERS=0 BENCH_SHARED=0 BENCH_LATENCY_SECONDS=1 \
 	  BENCH_FILES=1,10 BENCH_RESULTS_DIR=bench/.cache/results $(PY) -m bench
+
+## Instructions per line and at start-up under cachegrind (needs valgrind): figures a busy
+## machine does not move, for comparing commits (BENCH_SHIPPER_REF=<commit> for the other).
+bench-ir: $(STAMP)
+	BENCH_LINES=$${BENCH_LINES:-20000} BENCH_RUNS=1 BENCH_PEERS=0 BENCH_SHARED=$${BENCH_SHARED:-1} \
+	  BENCH_SCENARIOS=instructions $(PY) -m bench
 
 ## Where the CPU goes: top functions by cumulative and own time, .prof under bench/.cache,
 ## plus a py-spy flame graph (bench/.cache/profile/shipper.svg) when py-spy installs.
