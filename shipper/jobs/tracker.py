@@ -48,6 +48,10 @@ def job_key(value: object) -> str:
     return f"{text[:JOB_ID_MAX - 17]}…{digest}"
 
 
+#: the "previous record's job" before the first record (never updated: no key equals None)
+_NO_JOB = JobSummary("", 0.0)
+
+
 def _seconds_between(start: str | None, end: str | None) -> float | None:
     if not start or not end:
         return None
@@ -102,7 +106,7 @@ class JobTracker:
         now, jobs, seq = self._clock(), self._jobs, self._seq
         names, error_levels = events.EVENT_NAMES, ERROR_LEVELS
         last_key: object = None
-        job: JobSummary | None = None
+        job = _NO_JOB
         try:
             for record in records:
                 job_id = record.get("job_id")
@@ -111,19 +115,23 @@ class JobTracker:
                 seq += 1
                 key = (job_id if type(job_id) is str and len(job_id) <= JOB_ID_MAX
                        else job_key(job_id))
-                if key != last_key or job is None:
-                    job = jobs.get(key)
-                    if job is None:
+                if key != last_key:
+                    found = jobs.get(key)
+                    if found is None:
                         job = jobs[key] = JobSummary(key, now)
                         self.bytes += job.weight
                     else:
                         jobs.move_to_end(key)
-                        job.last_seen = now
+                        found.last_seen = now
+                        job = found
                     last_key = key
                 job.seq = seq
                 level = record.get("level", "info")
                 levels = job.levels
-                levels[level] = levels.get(level, 0) + 1
+                if level in levels:
+                    levels[level] += 1
+                else:
+                    levels[level] = 1
                 message = record.get("message")
                 if (type(message) is str and message not in names and "Stage " not in message
                         and (not (attrs := record.get("attributes"))
