@@ -37,6 +37,9 @@ ERROR_LEVELS = frozenset(name for name, rank in LEVEL_RANK.items() if rank >= ER
 OTHER_STAGE = "other"
 #: longest job id kept as is; longer ones become a prefix, "…" and a hash of the whole id
 JOB_ID_MAX = 256
+#: :meth:`JobTracker.observe`'s "previous record's job" before the first record (never
+#: updated: it stands for the key ``None``, which no job has)
+_NO_JOB = JobSummary("", 0.0)
 
 
 def job_key(value: object) -> str:
@@ -46,10 +49,6 @@ def job_key(value: object) -> str:
         return text
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
     return f"{text[:JOB_ID_MAX - 17]}…{digest}"
-
-
-#: the "previous record's job" before the first record (never updated: no key equals None)
-_NO_JOB = JobSummary("", 0.0)
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:
@@ -153,7 +152,7 @@ class JobTracker:
                 self._apply(job, event, record)
                 return
         if level in ERROR_LEVELS:
-            self._set_error(job, events.shorten(record.get("message"), events.MAX_TEXT),
+            self._set_error(job, shorten(record.get("message"), MAX_TEXT),
                             record.get("timestamp"))
 
     def observe_drop(self, record: Record, reason: str) -> None:
