@@ -8,8 +8,9 @@ Two shapes are understood:
 * text stage lines: ``Stage demux started``, ``Stage demux completed duration_seconds=82.9``,
   ``Stage demux failed ...``.
 
-:func:`detect` is called for every forwarded record with a job id, so it bails out early
-with two dict/set lookups and a substring test for ordinary lines.
+The tracker calls :func:`detect` only for records that pass a cheap gate (their message or
+``attributes.event`` is one of :data:`EVENT_NAMES`, or their message holds ``"Stage "``;
+:func:`may_carry_event` is that gate as a function), so ordinary lines cost it nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ _JSON_EVENTS: dict[str, tuple[str, str]] = {
     "layer_complete": (LAYER, END),
     "layer_error": (LAYER, END),
 }
+#: the JSON event names (a record whose message and ``attributes.event`` are none of these
+#: and whose message has no ``"Stage "`` carries no event)
+EVENT_NAMES = frozenset(_JSON_EVENTS)
 _STAGE_LINE = re.compile(
     r"\bStage\s+(?P<stage>[\w.\-]+)\s+(?P<verb>started|completed|failed)\b"
     r"(?:.*?\bduration_seconds=(?P<dur>\d+(?:\.\d+)?))?"
@@ -68,6 +72,20 @@ def outcome_of(status: str | None, default: str) -> str:
     if value in _ERROR:
         return "error"
     return "cancelled" if value in _CANCELLED else "other"
+
+
+def may_carry_event(record: Record) -> bool:
+    """Whether :func:`detect` could find an event in ``record`` (cheap; ``False`` for nearly
+    every record): its message or ``attributes.event`` names a JSON event, or its message
+    holds ``"Stage "``."""
+    message = record.get("message")
+    if isinstance(message, str) and (message in _JSON_EVENTS or "Stage " in message):
+        return True
+    attrs = record.get("attributes")
+    if not attrs:
+        return False
+    name = attrs.get("event")
+    return isinstance(name, str) and name in _JSON_EVENTS
 
 
 def detect(record: Record) -> JobEvent | None:

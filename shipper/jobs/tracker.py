@@ -18,27 +18,28 @@ Job ids never become labels: the metrics are
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from shipper.jobs import events
-from shipper.jobs.events import JobEvent
+from shipper.jobs.events import MAX_TEXT, JobEvent, may_carry_event, shorten
+from shipper.jobs.summary import STAGE_COST, JobSummary, StageInfo
 from shipper.record import LEVEL_RANK, Record
-from shipper.record_fields import record_rank
 from shipper.server.settings import MIB, ServerSettings
 
 ERROR_RANK = LEVEL_RANK["error"]
+#: the levels whose records set a job's last error (an unknown level ranks as info)
+ERROR_LEVELS = frozenset(name for name, rank in LEVEL_RANK.items() if rank >= ERROR_RANK)
 OTHER_STAGE = "other"
 #: longest job id kept as is; longer ones become a prefix, "…" and a hash of the whole id
 JOB_ID_MAX = 256
-#: estimated bytes of one summary without its texts, and of one stage without its name
-JOB_COST = 1200
-STAGE_COST = 400
+#: :meth:`JobTracker.observe`'s "previous record's job" before the first record (never
+#: updated: it stands for the key ``None``, which no job has)
+_NO_JOB = JobSummary("", 0.0)
 
 
 def job_key(value: object) -> str:
@@ -48,58 +49,6 @@ def job_key(value: object) -> str:
         return text
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
     return f"{text[:JOB_ID_MAX - 17]}…{digest}"
-
-
-@dataclass(slots=True)
-class StageInfo:
-    kind: str
-    status: str = "running"
-    duration_seconds: float | None = None
-    started_at: str | None = None
-    ended_at: str | None = None
-
-
-@dataclass(slots=True)
-class JobSummary:
-    job_id: str
-    first_seen: float
-    last_seen: float
-    levels: Counter[str] = field(default_factory=Counter)
-    drops: Counter[str] = field(default_factory=Counter)
-    stages: dict[str, StageInfo] = field(default_factory=dict)
-    active: bool = False
-    status: str | None = None
-    started_at: str | None = None
-    ended_at: str | None = None
-    last_error: str | None = None
-    last_error_at: str | None = None
-    #: position in the tracker's update order (the ``/v1/jobs`` page cursor)
-    seq: int = 0
-    #: estimated bytes this summary holds
-    weight: int = JOB_COST
-    stages_dropped: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "job_id": self.job_id, "first_seen": _iso(self.first_seen),
-            "last_seen": _iso(self.last_seen), "active": self.active, "status": self.status,
-            "started_at": self.started_at, "ended_at": self.ended_at,
-            "records": sum(self.levels.values()), "levels": dict(self.levels),
-            "drops": dict(self.drops),
-            "stages": {name: _stage_dict(info) for name, info in self.stages.items()},
-            "stages_not_kept": self.stages_dropped,
-            "last_error": self.last_error, "last_error_at": self.last_error_at,
-        }
-
-
-def _stage_dict(info: StageInfo) -> dict[str, Any]:
-    return {"kind": info.kind, "status": info.status, "duration_seconds": info.duration_seconds,
-            "started_at": info.started_at, "ended_at": info.ended_at}
-
-
-def _iso(epoch: float) -> str:
-    stamp = datetime.fromtimestamp(epoch, tz=UTC)
-    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:
@@ -145,29 +94,78 @@ class JobTracker:
         return len(self._jobs)
 
     def observe(self, records: list[Record]) -> None:
-        """Account forwarded records (only those with a ``job_id``)."""
-        now = self._clock()
-        for record in records:
-            job_id = record.get("job_id")
-            if job_id is None:
-                continue
-            job = self._touch(job_id, now)
-            job.levels[record.get("level", "info")] += 1
+        """Account forwarded records (only those with a ``job_id``).
+
+        The hot loop (run for every forwarded record while the server is on) is inlined
+        and measured: a record of the job just updated skips the lookup and the move to
+        the LRU end (the job is already last), and only a record whose message or
+        ``attributes.event`` may name an event (:data:`~shipper.jobs.events.EVENT_NAMES`,
+        ``"Stage "``) goes through :meth:`_account`. Summaries, ``seq``, bytes and
+        evictions are exactly those of one update per record."""
+        now, jobs, seq = self._clock(), self._jobs, self._seq
+        names, error_levels = events.EVENT_NAMES, ERROR_LEVELS
+        last_key: object = None
+        job = _NO_JOB
+        try:
+            for record in records:
+                job_id = record.get("job_id")
+                if job_id is None:
+                    continue
+                seq += 1
+                key = (job_id if type(job_id) is str and len(job_id) <= JOB_ID_MAX
+                       else job_key(job_id))
+                if key != last_key:
+                    found = jobs.get(key)
+                    if found is None:
+                        job = jobs[key] = JobSummary(key, now)
+                        self.bytes += job.weight
+                    else:
+                        jobs.move_to_end(key)
+                        found.last_seen = now
+                        job = found
+                    last_key = key
+                job.seq = seq
+                level = record.get("level", "info")
+                levels = job.levels
+                if level in levels:
+                    levels[level] += 1
+                else:
+                    levels[level] = 1
+                message = record.get("message")
+                if (type(message) is str and message not in names and "Stage " not in message
+                        and (not (attrs := record.get("attributes"))
+                             or attrs.get("event") is None)):
+                    if level in error_levels:
+                        self._set_error(job, shorten(message, MAX_TEXT), record.get("timestamp"))
+                    continue
+                self._account(job, record, level)
+        finally:
+            self._seq = seq
+        self._shrink()
+        self._metrics.jobs_active.set(self._active)
+
+    def _account(self, job: JobSummary, record: Record, level: object) -> None:
+        """A record's lifecycle event, else its error text when its level is error or worse."""
+        if may_carry_event(record):
             event = events.detect(record)
             if event is not None:
                 self._apply(job, event, record)
-            elif record_rank(record) >= ERROR_RANK:
-                self._set_error(job, events.shorten(record.get("message"), events.MAX_TEXT),
-                                record.get("timestamp"))
-        self._shrink()
-        self._metrics.jobs_active.set(self._active)
+                return
+        if level in ERROR_LEVELS:
+            self._set_error(job, shorten(record.get("message"), MAX_TEXT),
+                            record.get("timestamp"))
 
     def observe_drop(self, record: Record, reason: str) -> None:
         """Account one record dropped on purpose (``reason`` from ``DROP_REASONS``)."""
         job_id = record.get("job_id")
         if job_id is None:
             return
-        self._touch(job_id, self._clock()).drops[reason] += 1
+        self._seq += 1
+        job = self._touch(job_key(job_id), self._clock())
+        job.seq = self._seq
+        if job.drops is None:
+            job.drops = {}
+        job.drops[reason] = job.drops.get(reason, 0) + 1
         self._shrink()
         self._metrics.jobs_active.set(self._active)
 
@@ -200,29 +198,32 @@ class JobTracker:
             total, cursor = total + len(data) + 1, job.seq
         return out, None
 
-    def _touch(self, job_id: object, now: float) -> JobSummary:
-        key = job_id if type(job_id) is str and len(job_id) <= JOB_ID_MAX else job_key(job_id)
-        self._seq += 1
+    def _touch(self, key: str, now: float) -> JobSummary:
+        """The summary of ``key`` (created if new), moved to the most recently updated end."""
         job = self._jobs.get(key)
         if job is None:
-            job = self._jobs[key] = JobSummary(key, now, now)
-            job.weight += len(key)
+            job = self._jobs[key] = JobSummary(key, now)
             self.bytes += job.weight
-        else:
-            self._jobs.move_to_end(key)
-            job.last_seen = now
-        job.seq = self._seq
+            return job
+        self._jobs.move_to_end(key)
+        job.last_seen = now
         return job
 
     def _shrink(self) -> None:
-        """Evict the least recently updated jobs while over either bound."""
-        while len(self._jobs) > self._max_jobs or (self.bytes > self._max_bytes
-                                                   and len(self._jobs) > 1):
-            _, old = self._jobs.popitem(last=False)
-            self.evicted += 1
-            self.bytes -= old.weight
-            if old.active:
-                self._active -= 1
+        """Evict the least recently updated jobs while over either bound: first as many as
+        ``max_jobs`` asks for (counted, not re-tested per job), then while over
+        ``max_bytes`` (one job always stays)."""
+        jobs = self._jobs
+        for _ in range(len(jobs) - self._max_jobs):
+            self._evict(jobs.popitem(last=False)[1])
+        while self.bytes > self._max_bytes and len(jobs) > 1:
+            self._evict(jobs.popitem(last=False)[1])
+
+    def _evict(self, old: JobSummary) -> None:
+        self.evicted += 1
+        self.bytes -= old.weight
+        if old.active:
+            self._active -= 1
 
     def _apply(self, job: JobSummary, event: JobEvent, record: Record) -> None:
         self._metrics.job_events_total.labels(event=event.event, outcome=event.outcome).inc()
@@ -246,6 +247,8 @@ class JobTracker:
 
     def _stage(self, job: JobSummary, event: JobEvent, stamp: str | None) -> None:
         name = event.name or ""
+        if job.stages is None:
+            job.stages = {}
         info = job.stages.get(name)
         if info is None:
             if len(job.stages) >= self._max_stages:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shipper.jobs import events
 from tests.unit.server.helpers import record
@@ -63,3 +65,30 @@ def test_bad_durations_are_ignored():
     assert events.detect(record("layer_complete", duration_ms="nan")).duration is None
     assert events.detect(record("layer_complete", duration_ms=-5)).duration is None
     assert events.detect(record("layer_complete", duration_ms=True)).duration is None
+
+
+_GATE_MESSAGES = st.one_of(
+    st.sampled_from(["pipeline_start", "layer_error", "Stage a started", "Stage b failed x",
+                     "xStage c completed", "stage d started", "Stage", None, 5]),
+    st.text(alphabet="Stage acdeilmoprtu_\n", max_size=30))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_GATE_MESSAGES, st.one_of(st.none(), st.dictionaries(
+    st.sampled_from(["event", "status", "layer_name"]),
+    st.one_of(st.sampled_from(["pipeline_complete", "layer_start", "other"]), st.integers()),
+    max_size=3)))
+def test_the_cheap_gate_never_hides_an_event(message, attributes):
+    """Whenever :func:`events.detect` finds an event, :func:`events.may_carry_event` (the
+    tracker's gate before it) says the record may carry one."""
+    rec = {"message": message}
+    if attributes is not None:
+        rec["attributes"] = attributes
+    if events.detect(rec) is not None:
+        assert events.may_carry_event(rec)
+
+
+def test_the_cheap_gate_rejects_ordinary_lines():
+    """Ordinary records skip :func:`events.detect` altogether."""
+    assert not events.may_carry_event(record("GET /health 200", event_id="e1"))
+    assert not events.may_carry_event({"message": "x", "attributes": {"event": "deploy"}})
