@@ -3,13 +3,13 @@
 CPU seconds on a shared 2-core box move by 10-20% from run to run; the number of
 instructions a process executes moves by well under 1%. ``valgrind --tool=cachegrind
 --cache-sim=no`` counts them (``I refs``) for ``shipper run --once`` (the bench's command
-line: server on, pod facts in env) over the first ``lines`` lines of a corpus, plain and
-CRI-wrapped, and over an empty file: ``(run - empty) / lines`` is the cost of a line, the
-empty run the start-up. Under valgrind a process runs ~30x slower, so the scenario takes
-at most :data:`MAX_LINES` lines. Opt-in (``BENCH_SCENARIOS=instructions``, ``make bench-ir``);
-it needs ``valgrind`` on the PATH (Debian package ``valgrind``) and says so when it is not.
-Instructions are not time (a cache miss costs more than an add), so compare them between
-commits, and keep the CPU-second rows for comparisons with the peers.
+line: server on, pod facts in env; string hash seed 0) over the first ``lines`` lines of a
+corpus, plain and CRI-wrapped, and over an empty file: ``(run - empty) / lines`` is the
+cost of a line, the empty run the start-up. Under valgrind a process runs ~30x slower, so
+the scenario takes at most :data:`MAX_LINES` lines. Opt-in (``BENCH_SCENARIOS=instructions``,
+``make bench-ir``); it needs ``valgrind`` on the PATH (Debian package ``valgrind``) and says
+so when it is not. Instructions are not time (a cache miss costs more than an add), so
+compare them between commits, and keep the CPU-second rows for comparisons with the peers.
 """
 
 from __future__ import annotations
@@ -52,7 +52,10 @@ def head(source: Path, lines: int, target: Path) -> int:
 def count(settings: BenchSettings, path: Path, work: Path) -> int:
     """Instructions of one ``shipper run --once`` over ``path`` under cachegrind."""
     cmd: Command = shipper_command(settings, path, work, once=True)
-    result = subprocess.run([*_VALGRIND, *cmd.argv], env=os.environ | cmd.env,
+    # one string hash seed: dict and set probes then repeat exactly (random seeds move
+    # the count by several percent)
+    env = os.environ | cmd.env | {"PYTHONHASHSEED": "0"}
+    result = subprocess.run([*_VALGRIND, *cmd.argv], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, timeout=settings.timeout,
                             check=False)
