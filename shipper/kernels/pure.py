@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 #: bumped with every change of a signature or a result: a stale extension is not used
-KERNEL_API = 1
+KERNEL_API = 2
 
 NUL = b"\x00"
 NEWLINE = b"\n"
@@ -84,3 +84,38 @@ def iso_prefix(text: str) -> IsoPrefix | None:
         return None
     date, clock, frac, zone = match.groups()
     return date, clock, frac, zone, match.end()
+
+
+#: a whole CRI line (``shipper.parse.runtime``'s wrapper grammar with the ``F`` tag), its
+#: content following a space or nothing
+_CRI_WHOLE = re.compile(
+    rb"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})) "
+    rb"(stdout|stderr) F(?: |\Z)"
+)
+_CRI_STREAMS = {b"stdout": "stdout", b"stderr": "stderr"}
+#: ``(offset, content, stream, time)``; typed as the list it appends to holds them (the
+#: runtime unwrapper's, where docker lines add str content and absent streams and times)
+CriInner = tuple[int, bytes | str, str | None, str | None]
+
+
+def cri_whole_lines(lines: list[tuple[int, bytes]], start: int,
+                    out: list[CriInner]) -> int:
+    """Unwrap the whole CRI lines ``<time> <stdout|stderr> F[ <content>]`` of ``lines``
+    from index ``start`` on, appending ``(offset, content, stream, time)`` to ``out``;
+    stop at the first line that is anything else (a ``P`` piece, no wrapper, a tag
+    followed by neither a space nor the end) and return its index (``len(lines)`` when
+    every line was whole). The caller unwraps that line itself."""
+    if start < 0:
+        raise ValueError("cri_whole_lines: need start >= 0")
+    match = _CRI_WHOLE.match
+    streams = _CRI_STREAMS
+    append = out.append
+    index = start
+    for offset, raw in lines[start:] if start else lines:
+        found = match(raw)
+        if found is None:
+            return index
+        stamp, stream = found.groups()
+        append((offset, raw[found.end():], streams[stream], stamp.decode()))
+        index += 1
+    return index
