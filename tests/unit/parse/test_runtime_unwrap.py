@@ -138,13 +138,10 @@ def test_cri_unwrap_gives_what_push_gives(lines: list[bytes], cuts: list[int],
                                           max_bytes: int) -> None:
     """CRI: whole and partial lines, both streams, caps, near-misses and plain lines in
     any chunking give the same inner lines, counts and held pieces as line-by-line push."""
-    for kernel in KERNELS:
-        runtime_kernel = runtime.cri_whole_lines
-        runtime.cri_whole_lines = kernel
-        try:
+    for kernel in KERNELS:  # each implementation that is available
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(runtime, "cri_whole_lines", kernel)
             reference, unwrapped = _both_ways("cri", lines, cuts, max_bytes)
-        finally:
-            runtime.cri_whole_lines = runtime_kernel
         assert unwrapped == reference
 
 
