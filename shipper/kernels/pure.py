@@ -86,12 +86,12 @@ def iso_prefix(text: str) -> IsoPrefix | None:
     return date, clock, frac, zone, match.end()
 
 
-#: a whole CRI line (``shipper.parse.runtime``'s wrapper grammar with the ``F`` tag), its
-#: content following a space or nothing
-_CRI_WHOLE = re.compile(
-    rb"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})) "
-    rb"(stdout|stderr) F(?: |\Z)"
-)
+#: the CRI time ``YYYY-MM-DDTHH:MM:SS[.d{1,9}](Z|[+-]HH:MM)`` with every digit made ``0``:
+#: a stamp is one exactly when its ``translate(_ZERO_DIGITS)`` is one of these shapes
+_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_CRI_STAMP_SHAPES = frozenset(b"0000-00-00T00:00:00" + fraction + zone
+                              for fraction in [b""] + [b"." + b"0" * n for n in range(1, 10)]
+                              for zone in (b"Z", b"+00:00", b"-00:00"))
 _CRI_STREAMS = {b"stdout": "stdout", b"stderr": "stderr"}
 #: ``(offset, content, stream, time)``; typed as the list it appends to holds them (the
 #: runtime unwrapper's, where docker lines add str content and absent streams and times)
@@ -107,15 +107,20 @@ def cri_whole_lines(lines: list[tuple[int, bytes]], start: int,
     every line was whole). The caller unwraps that line itself."""
     if start < 0:
         raise ValueError("cri_whole_lines: need start >= 0")
-    match = _CRI_WHOLE.match
-    streams = _CRI_STREAMS
+    stream_of = _CRI_STREAMS.get
+    shapes, zero = _CRI_STAMP_SHAPES, _ZERO_DIGITS
     append = out.append
     index = start
     for offset, raw in lines[start:] if start else lines:
-        found = match(raw)
-        if found is None:
+        parts = raw.split(b" ", 3)  # time, stream, tag, content
+        if len(parts) != 4:
+            if len(parts) != 3:
+                return index
+            parts.append(b"")  # the line ends after the tag
+        stamp, stream_bytes, tag, content = parts
+        stream = stream_of(stream_bytes)
+        if stream is None or tag != b"F" or stamp.translate(zero) not in shapes:
             return index
-        stamp, stream = found.groups()
-        append((offset, raw[found.end():], streams[stream], stamp.decode()))
+        append((offset, content, stream, stamp.decode()))
         index += 1
     return index
