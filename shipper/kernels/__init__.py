@@ -1,6 +1,6 @@
-"""The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix) in two
-implementations with one API: the Cython extension ``_compiled`` (built by ``pip install``
-where a C compiler is found) and its pure-Python twin ``pure``.
+"""The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix, whole CRI
+lines) in two implementations with one API: the Cython extension ``_compiled`` (built by
+``pip install`` where a C compiler is found) and its pure-Python twin ``pure``.
 
 The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
 with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
@@ -14,7 +14,7 @@ import os
 
 from shipper.kernels import pure
 
-__all__ = ["IMPLEMENTATION", "iso_prefix", "split_lines", "trailing_pairs"]
+__all__ = ["IMPLEMENTATION", "cri_whole_lines", "iso_prefix", "split_lines", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -37,10 +37,15 @@ def _why_pure() -> str | None:
 WHY_PURE = _why_pure()
 
 if WHY_PURE is None:
-    from shipper.kernels._compiled import iso_prefix, split_lines, trailing_pairs
+    from shipper.kernels._compiled import (
+        cri_whole_lines,
+        iso_prefix,
+        split_lines,
+        trailing_pairs,
+    )
 
     IMPLEMENTATION = "compiled"
 else:
-    from shipper.kernels.pure import iso_prefix, split_lines, trailing_pairs
+    from shipper.kernels.pure import cri_whole_lines, iso_prefix, split_lines, trailing_pairs
 
     IMPLEMENTATION = "pure"

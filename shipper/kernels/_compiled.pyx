@@ -4,10 +4,10 @@
 (read its docstrings: each function here does exactly what its twin does)."""
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE
-from libc.string cimport memchr
+from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_DecodeASCII
+from libc.string cimport memchr, memcmp
 
-KERNEL_API = 1
+KERNEL_API = 2
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -252,3 +252,72 @@ def iso_prefix(str text):
         zone = text[q:zend]
         p = zend
     return text[0:10], text[11:19], frac, zone, p
+
+
+cdef inline bint _byte_digits(const unsigned char* buf, Py_ssize_t at, Py_ssize_t count):
+    cdef Py_ssize_t i
+    for i in range(at, at + count):
+        if buf[i] < 48 or buf[i] > 57:
+            return False
+    return True
+
+
+cdef Py_ssize_t _cri_stamp_end(const unsigned char* buf, Py_ssize_t n):
+    """End of the CRI time ``YYYY-MM-DDTHH:MM:SS[.d{1,9}](Z|[+-]HH:MM)`` at ``buf[0]``,
+    or -1 (the regex's optional fraction never needs backtracking: after it, or after
+    its last digit, only a zone can follow)."""
+    cdef Py_ssize_t p = 19, q
+    if n < 20 or buf[4] != 45 or buf[7] != 45 or buf[10] != 84 or buf[13] != 58 \
+            or buf[16] != 58:
+        return -1
+    if not (_byte_digits(buf, 0, 4) and _byte_digits(buf, 5, 2) and _byte_digits(buf, 8, 2)
+            and _byte_digits(buf, 11, 2) and _byte_digits(buf, 14, 2)
+            and _byte_digits(buf, 17, 2)):
+        return -1
+    if buf[p] == 46:  # .
+        q = p + 1
+        while q < n and q - p <= 9 and buf[q] >= 48 and buf[q] <= 57:
+            q += 1
+        if q == p + 1:
+            return -1
+        p = q
+    if p < n and buf[p] == 90:  # Z
+        return p + 1
+    if p + 6 <= n and (buf[p] == 43 or buf[p] == 45) and buf[p + 3] == 58 \
+            and _byte_digits(buf, p + 1, 2) and _byte_digits(buf, p + 4, 2):
+        return p + 6
+    return -1
+
+
+_STDOUT = "stdout"
+_STDERR = "stderr"
+
+
+def cri_whole_lines(list lines, Py_ssize_t start, list out):
+    cdef Py_ssize_t index, count = len(lines), n, p
+    cdef const unsigned char* buf
+    cdef tuple item
+    cdef bytes raw
+    cdef object stream
+    if start < 0:
+        raise ValueError("cri_whole_lines: need start >= 0")
+    for index in range(start, count):
+        item = <tuple?>lines[index]
+        raw = <bytes?>item[1]
+        buf = <const unsigned char*>PyBytes_AS_STRING(raw)
+        n = PyBytes_GET_SIZE(raw)
+        p = _cri_stamp_end(buf, n)
+        # then " stdout F" or " stderr F", and a space or the end
+        if p < 0 or p + 9 > n or buf[p] != 32 or buf[p + 7] != 32 or buf[p + 8] != 70 \
+                or (p + 9 < n and buf[p + 9] != 32):
+            return index
+        if memcmp(buf + p + 1, b"stdout", 6) == 0:
+            stream = _STDOUT
+        elif memcmp(buf + p + 1, b"stderr", 6) == 0:
+            stream = _STDERR
+        else:
+            return index
+        out.append((item[0], PyBytes_FromStringAndSize(<const char*>buf + p + 10, n - p - 10)
+                    if p + 10 < n else b"",
+                    stream, PyUnicode_DecodeASCII(<const char*>buf, p, NULL)))
+    return count

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 #: bumped with every change of a signature or a result: a stale extension is not used
-KERNEL_API = 1
+KERNEL_API = 2
 
 NUL = b"\x00"
 NEWLINE = b"\n"
@@ -84,3 +84,43 @@ def iso_prefix(text: str) -> IsoPrefix | None:
         return None
     date, clock, frac, zone = match.groups()
     return date, clock, frac, zone, match.end()
+
+
+#: the CRI time ``YYYY-MM-DDTHH:MM:SS[.d{1,9}](Z|[+-]HH:MM)`` with every digit made ``0``:
+#: a stamp is one exactly when its ``translate(_ZERO_DIGITS)`` is one of these shapes
+_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_CRI_STAMP_SHAPES = frozenset(b"0000-00-00T00:00:00" + fraction + zone
+                              for fraction in [b""] + [b"." + b"0" * n for n in range(1, 10)]
+                              for zone in (b"Z", b"+00:00", b"-00:00"))
+_CRI_STREAMS = {b"stdout": "stdout", b"stderr": "stderr"}
+#: ``(offset, content, stream, time)``; typed as the list it appends to holds them (the
+#: runtime unwrapper's, where docker lines add str content and absent streams and times)
+CriInner = tuple[int, bytes | str, str | None, str | None]
+
+
+def cri_whole_lines(lines: list[tuple[int, bytes]], start: int,
+                    out: list[CriInner]) -> int:
+    """Unwrap the whole CRI lines ``<time> <stdout|stderr> F[ <content>]`` of ``lines``
+    from index ``start`` on, appending ``(offset, content, stream, time)`` to ``out``;
+    stop at the first line that is anything else (a ``P`` piece, no wrapper, a tag
+    followed by neither a space nor the end) and return its index (``len(lines)`` when
+    every line was whole). The caller unwraps that line itself."""
+    if start < 0:
+        raise ValueError("cri_whole_lines: need start >= 0")
+    stream_of = _CRI_STREAMS.get
+    shapes, zero = _CRI_STAMP_SHAPES, _ZERO_DIGITS
+    append = out.append
+    index = start
+    for offset, raw in lines[start:] if start else lines:
+        parts = raw.split(b" ", 3)  # time, stream, tag, content
+        if len(parts) != 4:
+            if len(parts) != 3:
+                return index
+            parts.append(b"")  # the line ends after the tag
+        stamp, stream_bytes, tag, content = parts
+        stream = stream_of(stream_bytes)
+        if stream is None or tag != b"F" or stamp.translate(zero) not in shapes:
+            return index
+        append((offset, content, stream, stamp.decode()))
+        index += 1
+    return index

@@ -131,15 +131,9 @@ class FileParser:
                 for offset, raw in lines:
                     line(offset, raw, None, None, truncated, out)
             return out
-        push = unwrapper.push
-        for offset, raw in lines:
-            inners = push(offset, raw)
-            if inners is None:
-                self._counts.errors["runtime_mismatch"] += 1
-                line(offset, raw, None, None, truncated, out)
-                continue
-            for inner in inners:  # Inner is (offset, data, stream, time)
-                line(*inner, truncated, out)
+        # unwrap counts the lines that are not wrapped (runtime_mismatch) and passes them on
+        for offset, data, stream, wrapper_time in unwrapper.unwrap(lines):
+            line(offset, data, stream, wrapper_time, truncated, out)
         return out
 
     def flush(self, now: float | None = None, force: bool = False) -> list[Record]:

@@ -3,7 +3,10 @@
 ``RuntimeUnwrapper.push(offset, raw)`` takes one physical line and returns the inner line
 once it is complete (partial ``P`` pieces / docker pieces without a trailing ``\\n`` are
 joined, per stream, with no separator, capped at ``max_bytes``), or ``None`` while a
-piece is held. ``detect_runtime`` picks the wrapper from a file's first line.
+piece is held. ``RuntimeUnwrapper.unwrap(lines)`` does the same for a chunk's lines in one
+call (what ``FileParser.feed`` uses): whole CRI lines with nothing held go through the
+kernel ``cri_whole_lines``, every other line through ``push``. ``detect_runtime`` picks
+the wrapper from a file's first line.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections import Counter
 from typing import Literal, NamedTuple
 
 import orjson
+
+from shipper.kernels import cri_whole_lines
 
 #: the runtimes that wrap each line (``RuntimeUnwrapper``)
 WrapperFormat = Literal["cri", "docker"]
@@ -36,6 +41,9 @@ class Inner(NamedTuple):
     stream: str | None
     time: str | None
 
+
+#: an inner line as ``unwrap`` gives it: ``Inner``'s fields, a plain tuple
+InnerLine = tuple[int, bytes | str, str | None, str | None]
 
 _new_tuple = tuple.__new__
 
@@ -88,6 +96,55 @@ class RuntimeUnwrapper:
     def pending_offset(self) -> int | None:
         """Offset of the earliest held piece (``None`` when nothing is held)."""
         return min((held.offset for held in self._partials.values()), default=None)
+
+    def unwrap(self, lines: list[tuple[int, bytes]]) -> list[InnerLine]:
+        """The inner lines of ``lines``, in order: what ``push`` gives line after line,
+        with a line that is not wrapped passed on as ``(offset, raw, None, None)`` and
+        counted as ``runtime_mismatch``. While nothing is held, a run of whole CRI lines
+        is one ``cri_whole_lines`` call (no regex, method call or ``Inner`` per line) and
+        a whole docker line is decoded once, here."""
+        out: list[InnerLine] = []
+        if self.kind == "docker":
+            for offset, raw in lines:
+                if self._partials or not self._docker_whole(offset, raw, out):
+                    self._pushed(offset, raw, out)
+            return out
+        index, count = 0, len(lines)
+        while index < count:
+            if not self._partials:
+                index = cri_whole_lines(lines, index, out)
+                if index == count:
+                    break
+            self._pushed(*lines[index], out)
+            index += 1
+        return out
+
+    def _pushed(self, offset: int, raw: bytes, out: list[InnerLine]) -> None:
+        """``push`` one line into ``out``; a line that is not wrapped goes as it is."""
+        inners = self.push(offset, raw)
+        if inners is None:
+            self._errors["runtime_mismatch"] += 1
+            out.append((offset, raw, None, None))
+        else:
+            out += inners
+
+    @staticmethod
+    def _docker_whole(offset: int, raw: bytes, out: list[InnerLine]) -> bool:
+        """Append a whole docker line (valid UTF-8 JSON, ``log`` ending in a newline) the
+        way ``push`` would with nothing held; False (nothing appended) for anything else."""
+        if raw[:1] != b"{":
+            return False
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return False
+        log = obj.get("log") if obj.__class__ is dict else None
+        if log.__class__ is not str or log[-1:] != "\n":
+            return False
+        stream, stamp = obj.get("stream"), obj.get("time")
+        out.append((offset, log[:-1], stream if stream.__class__ is str else None,
+                    stamp if stamp.__class__ is str else None))
+        return True
 
     def push(self, offset: int, raw: bytes) -> list[Inner] | None:
         """Completed inner lines (often none while pieces are held); ``None`` if ``raw``
