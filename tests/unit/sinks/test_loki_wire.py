@@ -190,7 +190,8 @@ def decoded(payload: Any, encoding: str) -> list[tuple[str, list[tuple[int, str,
 @pytest.mark.parametrize("encoding", ["protobuf", "json"])
 def test_sink_payloads_carry_the_reference_streams_with_order_rewriting_and_tenants(encoding):
     """Two batches: the second holds entries more than an hour behind the first's newest,
-    which the sink rewrites (original_timestamp in the metadata)."""
+    which the sink rewrites (original_timestamp in the metadata); every entry of a payload
+    points at its own record."""
     s = sink(encoding=encoding, tenant_from="tenant")
     first = [r for r in varied_records() if isinstance(r.get("timestamp"), str)]
     s.encode(first)
@@ -202,6 +203,9 @@ def test_sink_payloads_carry_the_reference_streams_with_order_rewriting_and_tena
         newest[(tenant, key)] = max(e[0] for e in entries)
     got = {(p.tenant, labels): entries for p in payloads
            for labels, entries in decoded(p, encoding)}
+    for payload in payloads:  # each entry points at its own record (refusals rely on it)
+        assert [orjson.dumps(payload.records[e.index]).decode() for st in payload.streams
+                for e in st.entries] == [e.line for st in payload.streams for e in st.entries]
     assert set(got) == set(expected)
     for key, (_, entries) in expected.items():
         want = [(newest[key] + step, line, meta + [("original_timestamp",
