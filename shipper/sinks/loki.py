@@ -29,20 +29,17 @@ import orjson
 
 from shipper.errors import FatalSinkError
 from shipper.record import Record
-from shipper.record_fields import Getter, compile_getter, first_of
 from shipper.sinks.auth import auth_headers
 from shipper.sinks.base import Payload
 from shipper.sinks.batch import Lines
-from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
 from shipper.sinks.http import HttpPostSink
-from shipper.sinks.loki_labels import FALLBACK_LABELS, StreamLabeler, label_string
-from shipper.sinks.loki_order import Entry, OrderPolicy, StreamClock
+from shipper.sinks.loki_encode import LokiEncoder, Streams
+from shipper.sinks.loki_labels import FALLBACK_LABELS, label_string
+from shipper.sinks.loki_order import OrderPolicy, StreamClock
 from shipper.sinks.loki_push import LokiPayload, LokiStream, PushBuilder
 from shipper.sinks.loki_refusals import parse_refusal
 from shipper.sinks.loki_send import LokiDelivery, LokiTransport
 from shipper.sinks.loki_settle import Settlement, settle
-from shipper.sinks.loki_tenants import TenantOf
-from shipper.sinks.proto import load_push_schema
 from shipper.sinks.settings import LokiSinkSettings
 
 log = logging.getLogger("shipper.sinks")
@@ -51,7 +48,6 @@ PUSH_PATH = "/loki/api/v1/push"
 
 __all__ = ["FALLBACK_LABELS", "LokiEncoder", "LokiSink", "label_string", "push_url"]
 
-Streams = dict[tuple[str | None, str], tuple[dict[str, str], list[Entry]]]
 #: a payload's streams: (tenant, ``None`` or the one stream at risk of being behind)
 Group = tuple[str | None, str | None]
 #: seconds of clock difference with Loki allowed for when deciding a stream is recent
@@ -66,71 +62,6 @@ def push_url(url: str) -> str:
     return url
 
 
-class LokiEncoder:
-    """Records -> entries grouped by (tenant, stream); pure apart from ``counts``."""
-
-    def __init__(self, settings: LokiSinkSettings, wall_clock: Any) -> None:
-        self.settings = settings
-        self.counts: Counter[str] = Counter()
-        self._wall_clock = wall_clock
-        self.labeler = StreamLabeler(settings)
-        self.tenant_of = TenantOf(settings)
-        self.demoted = self.labeler.demoted
-        self._meta: list[tuple[str, Getter]] = [
-            (n, compile_getter(p)) for n, p in settings.structured_metadata.items()]
-        self._meta += [(n, first_of(settings.labels[n])) for n in self.demoted
-                       if n not in settings.structured_metadata]
-
-    def streams(self, records: list[Record], raws: list[memoryview] | None = None) -> Streams:
-        """Entries by (tenant, stream), sorted by timestamp; ``raws``: each record's JSON as
-        buffered (then reused as the line instead of encoding the record again)."""
-        streams: Streams = {}
-        for i, record in enumerate(records):
-            labels = self.labeler(record)
-            key = (self.tenant_of(record), label_string(labels))
-            raw = raws[i] if raws is not None else None
-            streams.setdefault(key, (labels, []))[1].append(self._entry(record, i, raw))
-        for _, entries in streams.values():
-            entries.sort(key=lambda entry: entry.ns)  # stable: equal timestamps keep order
-        self.counts.update(self.tenant_of.counts)
-        self.tenant_of.counts.clear()
-        return streams
-
-    def _entry(self, record: Record, index: int, raw: memoryview | None = None) -> Entry:
-        ns = rfc3339_to_ns(record.get("timestamp"))
-        if ns is None:
-            ns = int(self._wall_clock() * 1e9)
-            self.counts["timestamp-missing"] += 1
-        meta = []
-        for name, get in self._meta:
-            value = get(record)
-            if value not in (None, ""):
-                meta.append((name, str(value)))
-        if self.demoted:
-            self.counts["label-demoted"] += 1
-        settings = self.settings
-        if raw is not None and settings.line == "record" and len(raw) <= settings.max_line_bytes:
-            return Entry(ns, str(raw, "utf-8"), meta, index)
-        return Entry(ns, self._line(record), meta, index)
-
-    def _line(self, record: Record) -> str:
-        limit = self.settings.max_line_bytes
-        if self.settings.line == "message":
-            raw = str(record.get("message", "")).encode("utf-8")
-            if len(raw) <= limit:
-                return raw.decode("utf-8")
-            self.counts["truncated"] += 1
-            return shorten_text(raw.decode("utf-8"), len(raw) - limit)
-        raw = orjson.dumps(record, default=str)
-        if len(raw) <= limit:
-            return raw.decode("utf-8")
-        self.counts["truncated"] += 1
-        message = str(record.get("message", ""))
-        shorter = {**record, "message": shorten_text(message, len(raw) - limit)}
-        raw = orjson.dumps(shorter, default=str)
-        return truncate_utf8(raw, limit).decode("utf-8")
-
-
 class LokiSink(HttpPostSink):
     settings: LokiSinkSettings
 
@@ -141,8 +72,7 @@ class LokiSink(HttpPostSink):
         self.stream_clock = StreamClock(settings.max_tracked_streams, settings.stream_idle_forget,
                                         self._clock)
         self.order = OrderPolicy(settings, self.stream_clock, self._wall_clock)
-        self._builder = PushBuilder(load_push_schema() if settings.encoding == "protobuf" else None,
-                                    settings.compression)
+        self._builder = PushBuilder(settings.encoding, settings.compression)
         self._url = push_url(settings.url)
         self._transport = LokiTransport(settings, sink=self.name)
         self.delivery = LokiDelivery.adopt(self.delivery)
@@ -172,8 +102,7 @@ class LokiSink(HttpPostSink):
         groups, totals, dropped = self._settle(streams)
         payloads: list[LokiPayload] = []
         for group, group_streams in groups.items():
-            own = [records[e.index] for s in group_streams for e in s.entries]
-            _reindex(group_streams)
+            own = _reindex(group_streams, records)
             payloads.append(self._builder.payload(group_streams, own, group[0], totals.pop(group)))
         if not payloads and totals:  # every entry was dropped
             payloads.append(LokiPayload(b"", [], 0))
@@ -265,13 +194,15 @@ class LokiSink(HttpPostSink):
         await self._transport.open()
 
 
-def _reindex(streams: list[LokiStream]) -> None:
-    """Entries point at their record in the payload's own ``records`` (in stream order)."""
-    index = 0
+def _reindex(streams: list[LokiStream], records: list[Record]) -> list[Record]:
+    """The streams' records (in stream order) from ``records``, each entry pointing at its
+    own in that list."""
+    own = []
     for stream in streams:
         for entry in stream.entries:
-            entry.index = index
-            index += 1
+            own.append(records[entry.index])
+            entry.index = len(own) - 1
+    return own
 
 
 def _keep(payload: LokiPayload, outcome: Settlement) -> None:
@@ -282,6 +213,5 @@ def _keep(payload: LokiPayload, outcome: Settlement) -> None:
         entries = sorted((e for e in stream.entries if id(e) in again), key=lambda e: e.ns)
         if entries:
             streams.append(LokiStream(stream.key, stream.labels, entries))
-    payload.records = [payload.records[e.index] for s in streams for e in s.entries]
+    payload.records = _reindex(streams, payload.records)
     payload.streams = streams
-    _reindex(streams)

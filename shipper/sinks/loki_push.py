@@ -4,7 +4,6 @@ that point back at their records, and the request body built from them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 import snappy
@@ -12,6 +11,7 @@ import snappy
 from shipper.record import Record
 from shipper.sinks.batch import Payload
 from shipper.sinks.loki_order import Entry
+from shipper.sinks.loki_wire import push_request
 from shipper.sinks.transport import compress
 
 
@@ -38,8 +38,8 @@ class LokiPayload(Payload):
 class PushBuilder:
     """Streams -> request body and headers (snappy protobuf or JSON, optionally gzip)."""
 
-    def __init__(self, schema: Any, compression: str) -> None:
-        self._schema, self._compression = schema, compression
+    def __init__(self, encoding: str, compression: str) -> None:
+        self._protobuf, self._compression = encoding == "protobuf", compression
 
     def payload(self, streams: list[LokiStream], records: list[Record], tenant: str | None,
                 total: int) -> LokiPayload:
@@ -50,27 +50,16 @@ class PushBuilder:
     def rebuild(self, payload: LokiPayload) -> None:
         """(Re)build the body from ``payload.streams`` (after some entries left it)."""
         streams = payload.streams
-        raw = self._protobuf(streams) if self._schema is not None else self._json(streams)
-        if self._schema is not None:
+        if self._protobuf:
+            raw = push_request([(s.key, s.entries) for s in streams])
             body, headers = snappy.compress(raw), {"Content-Type": "application/x-protobuf"}
         else:
+            raw = self._json(streams)
             body, encoding = compress(raw, self._compression)
             headers = {"Content-Type": "application/json", **encoding}
         if payload.tenant is not None:
             headers["X-Scope-OrgID"] = payload.tenant
         payload.body, payload.raw_bytes, payload.headers = body, len(raw), headers
-
-    def _protobuf(self, streams: list[LokiStream]) -> bytes:
-        request = self._schema.PushRequest()
-        for stream in streams:
-            pushed = request.streams.add(labels=stream.key)
-            for entry in stream.entries:
-                added = pushed.entries.add(line=entry.line)
-                added.timestamp.seconds, added.timestamp.nanos = divmod(entry.ns, 1_000_000_000)
-                for name, value in entry.meta:
-                    added.structuredMetadata.add(name=name, value=value)
-        data: bytes = request.SerializeToString()
-        return data
 
     @staticmethod
     def _json(streams: list[LokiStream]) -> bytes:

@@ -1,0 +1,151 @@
+"""Records -> Loki entries grouped by (tenant, stream): what :class:`LokiEncoder` computes
+for each record of a batch (its stream labels, tenant, timestamp, structured metadata and
+line).
+
+This is the Loki sink's per-record cost, so the loop keeps to the few lookups each record
+needs: a record's stream is found by its label values (:meth:`StreamLabeler.stream`,
+remembered), the second of its timestamp is parsed once per distinct second
+(:class:`StampReader`), and the buffered JSON is the line (``line: record``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import accumulate, pairwise
+from operator import attrgetter
+from typing import Any
+
+import orjson
+
+from shipper.record import Record
+from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
+from shipper.sinks.loki_fields import FieldReader
+from shipper.sinks.loki_labels import StreamLabeler
+from shipper.sinks.loki_order import Entry
+from shipper.sinks.loki_tenants import TenantOf
+from shipper.sinks.settings import LokiSinkSettings
+
+Streams = dict[tuple[str | None, str], tuple[dict[str, str], list[Entry]]]
+#: distinct seconds :class:`StampReader` remembers (then it starts again)
+STAMP_CACHE = 4096
+_BY_NS = attrgetter("ns")
+
+
+class StampReader:
+    """:func:`~shipper.sinks.fields.rfc3339_to_ns`, the same answers, with the seconds of
+    ``YYYY-MM-DDTHH:MM:SS[.digits]Z`` parsed once per distinct second (records of a batch
+    share a few); any other form is read by ``rfc3339_to_ns`` itself."""
+
+    def __init__(self, limit: int = STAMP_CACHE) -> None:
+        self._seconds: dict[str, int] = {}
+        self._limit = limit
+
+    def __call__(self, value: Any) -> int | None:
+        if type(value) is not str or len(value) < 20 or value[-1] != "Z":
+            return rfc3339_to_ns(value)
+        frac = value[20:-1]
+        if len(value) > 20 and not (value[19] == "." and frac.isdigit() and frac.isascii()):
+            return rfc3339_to_ns(value)  # not ".digits" between the seconds and the "Z"
+        head = value[:19]
+        base = self._seconds.get(head)
+        if base is None:
+            base = rfc3339_to_ns(head + "Z")
+            if base is None:
+                return None
+            if len(self._seconds) >= self._limit:
+                self._seconds.clear()
+            self._seconds[head] = base
+        return base + int((frac + "000000000")[:9]) if frac else base
+
+
+def _first(values: list[Any]) -> Any:
+    """The first value neither ``None`` nor ``""`` (as :func:`first_of` reads)."""
+    for value in values:
+        if value is not None and value != "":
+            return value
+    return None
+
+
+class LokiEncoder:
+    """Records -> entries grouped by (tenant, stream); pure apart from ``counts``."""
+
+    def __init__(self, settings: LokiSinkSettings, wall_clock: Any) -> None:
+        self.settings = settings
+        self.counts: Counter[str] = Counter()
+        self._wall_clock = wall_clock
+        self.labeler = StreamLabeler(settings)
+        self.tenant_of = TenantOf(settings)
+        self.demoted = self.labeler.demoted
+        meta = [(n, [p]) for n, p in settings.structured_metadata.items()]
+        meta += [(n, settings.labels[n]) for n in self.demoted
+                 if n not in settings.structured_metadata]
+        self._meta_names = [name for name, _ in meta]
+        #: (start, end) of each metadata's candidate paths among the values read, when a
+        #: demoted label has several (else ``None``: one path per metadata)
+        self._slots: list[tuple[int, int]] | None = None
+        if any(len(paths) > 1 for _, paths in meta):
+            ends = list(accumulate((len(paths) for _, paths in meta), initial=0))
+            self._slots = list(pairwise(ends))
+        self._labels = len(self.labeler.paths)
+        self._reader = FieldReader(self.labeler.paths + [p for _, paths in meta for p in paths])
+        self._stamp = StampReader()
+
+    def streams(self, records: list[Record], raws: list[memoryview] | None = None) -> Streams:
+        """Entries by (tenant, stream), sorted by timestamp; ``raws``: each record's JSON as
+        buffered (then reused as the line instead of encoding the record again)."""
+        streams: Streams = {}
+        stream_of, tenant_of = self.labeler.stream, self.tenant_of
+        tenant, per_record = tenant_of.default, tenant_of.per_record
+        entry = self._entry
+        settings = self.settings
+        raws = raws if raws is not None and settings.line == "record" else None
+        limit = settings.max_line_bytes
+        read, split = self._reader.read, self._labels
+        for i, record in enumerate(records):
+            values = read(record)
+            labels, key = stream_of(record, tuple(values[:split]))
+            if per_record:
+                tenant = tenant_of(record)
+            raw = raws[i] if raws is not None else None
+            line = str(raw, "utf-8") if raw is not None and len(raw) <= limit else None
+            got = streams.get((tenant, key))
+            if got is None:
+                got = streams[tenant, key] = (dict(labels), [])
+            got[1].append(entry(record, i, line, values[split:]))
+        for _, entries in streams.values():
+            entries.sort(key=_BY_NS)  # stable: equal timestamps keep order
+        if self.demoted:
+            self.counts["label-demoted"] += len(records)
+        self.counts.update(tenant_of.counts)
+        tenant_of.counts.clear()
+        return streams
+
+    def _entry(self, record: Record, index: int, line: str | None, values: list[Any]) -> Entry:
+        """``values``: the record's value of each metadata's candidate paths."""
+        ns = self._stamp(record.get("timestamp"))
+        if ns is None:
+            ns = int(self._wall_clock() * 1e9)
+            self.counts["timestamp-missing"] += 1
+        if self._slots is not None:
+            values = [_first(values[start:end]) for start, end in self._slots]
+        meta = [(name, value if type(value) is str else str(value))
+                for name, value in zip(self._meta_names, values, strict=True)
+                if value is not None and value != ""]
+        return Entry(ns, self._line(record) if line is None else line, meta, index)
+
+    def _line(self, record: Record) -> str:
+        limit = self.settings.max_line_bytes
+        if self.settings.line == "message":
+            raw = str(record.get("message", "")).encode("utf-8")
+            if len(raw) <= limit:
+                return raw.decode("utf-8")
+            self.counts["truncated"] += 1
+            return shorten_text(raw.decode("utf-8"), len(raw) - limit)
+        raw = orjson.dumps(record, default=str)
+        if len(raw) <= limit:
+            return raw.decode("utf-8")
+        self.counts["truncated"] += 1
+        message = str(record.get("message", ""))
+        shorter = {**record, "message": shorten_text(message, len(raw) - limit)}
+        raw = orjson.dumps(shorter, default=str)
+        return truncate_utf8(raw, limit).decode("utf-8")

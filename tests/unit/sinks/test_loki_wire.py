@@ -1,0 +1,252 @@
+"""The Loki sink's fast paths give what the reference paths give.
+
+* the push body written by :mod:`shipper.sinks.loki_wire` is byte for byte what the
+  protobuf runtime serializes for the same streams;
+* :class:`~shipper.sinks.loki_encode.LokiEncoder` groups records into the same streams,
+  labels, structured metadata, lines and timestamps as the encoder it replaced (kept here
+  as ``reference_streams``: labeler dict + ``label_string`` per record, one compiled
+  getter per metadata, ``rfc3339_to_ns``), over records of several streams and tenants,
+  out of order, with odd values and odd shapes;
+* the sink's whole payloads (order rewriting, tenants, protobuf and JSON) decode to the
+  reference streams.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+import snappy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shipper.metrics import Metrics
+from shipper.record_fields import compile_getter, first_of
+from shipper.sinks.fields import rfc3339_to_ns
+from shipper.sinks.loki import LokiSink
+from shipper.sinks.loki_encode import LokiEncoder, StampReader
+from shipper.sinks.loki_fields import FieldReader
+from shipper.sinks.loki_labels import StreamLabeler, label_string
+from shipper.sinks.loki_order import Entry
+from shipper.sinks.loki_tenants import TenantOf
+from shipper.sinks.loki_wire import push_request
+from shipper.sinks.proto import load_push_schema
+from shipper.sinks.settings import LokiSinkSettings
+
+SCHEMA = load_push_schema()
+NOW = 1_751_800_000.0  # 2025-07-06T11:06:40Z: after the records below
+
+
+def runtime_bytes(streams: list[tuple[str, list[Entry]]]) -> bytes:
+    """The reference: the push built through the protobuf runtime (the sink's former path)."""
+    request = SCHEMA.PushRequest()
+    for labels, entries in streams:
+        pushed = request.streams.add(labels=labels)
+        for entry in entries:
+            added = pushed.entries.add(line=entry.line)
+            added.timestamp.seconds, added.timestamp.nanos = divmod(entry.ns, 1_000_000_000)
+            for name, value in entry.meta:
+                added.structuredMetadata.add(name=name, value=value)
+    data: bytes = request.SerializeToString()
+    return data
+
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+NS = st.one_of(st.integers(-(2**62), 2**62),
+               st.sampled_from([0, 1, 10**9, 1_751_797_800_002_000_000]))
+LINE = st.one_of(TEXT, st.sampled_from(["", "x" * 127, "x" * 128, "é" * 9000]))
+PAIR = st.tuples(st.sampled_from(["level", "job_id", ""]), st.one_of(TEXT, st.just("v" * 200)))
+ENTRY = st.builds(lambda ns, line, meta: Entry(ns, line, meta, 0),
+                  NS, LINE, st.lists(PAIR, max_size=4))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.one_of(TEXT, st.just('{app="a"}')), st.lists(ENTRY, max_size=6)),
+                max_size=4))
+def test_wire_bytes_are_the_protobuf_runtimes_bytes_for_any_streams(streams):
+    assert push_request(streams) == runtime_bytes(streams)
+
+
+def test_wire_bytes_for_shared_and_long_parts_match_the_runtime():
+    """Many entries sharing seconds, nanos and pairs (the caches), long lines and values
+    (multi-byte lengths), a zero and a negative timestamp."""
+    meta = [("level", "info"), ("pod", "p" * 300), ("job_id", "")]
+    entries = [Entry(1_751_797_800_000_000_000 + (i % 7) * 1_000_000 + (i // 3) * 10**9,
+                     f"line {i} " + "y" * ((i % 40) * 500), list(meta) + [("n", str(i))], i)
+               for i in range(2000)]
+    entries += [Entry(0, "", [], 0), Entry(-1, "neg", [("a", "b")], 0)]
+    streams = [('{app="a"}', entries[:1000]), ('{app="b"}', entries[1000:])]
+    assert push_request(streams) == runtime_bytes(streams)
+
+
+# --- the encoder: fast path against the reference -----------------------------------------
+
+def reference_streams(settings: LokiSinkSettings, records: list[dict[str, Any]]) -> dict:
+    """The former ``LokiEncoder.streams`` (record by record through the compiled getters)."""
+    labeler, tenant_of = StreamLabeler(settings), TenantOf(settings)
+    meta_getters = [(n, compile_getter(p)) for n, p in settings.structured_metadata.items()]
+    meta_getters += [(n, first_of(settings.labels[n])) for n in labeler.demoted
+                     if n not in settings.structured_metadata]
+    streams: dict = {}
+    for i, record in enumerate(records):
+        labels = labeler(record)
+        ns = rfc3339_to_ns(record.get("timestamp"))
+        meta = [(n, str(v)) for n, get in meta_getters if (v := get(record)) not in (None, "")]
+        line = orjson.dumps(record).decode()
+        key = (tenant_of(record), label_string(labels))
+        streams.setdefault(key, (labels, []))[1].append((NOW_NS if ns is None else ns, line,
+                                                         meta, i))
+    for _, entries in streams.values():
+        entries.sort(key=lambda e: e[0])
+    return streams
+
+
+NOW_NS = int(NOW * 1e9)
+STAMPS = ["2025-07-06T10:30:00Z", "2025-07-06T10:30:00.5Z", "2025-07-06T10:29:59.123456789Z",
+          "2025-07-06T10:30:00.002Z", "2025-07-06T12:30:00+02:00", "2025-07-06T10:30:00.1+00:00",
+          "2025-07-06T10:30:00.Z", "2025-07-06T10:30:00.1234567891Z", "2025-07-06T10:30:00z",
+          "2025-07-06 10:30:00Z", "2025-07-06T10:30:60Z", "2025-07-06T10:30:00.１Z", "yesterday",
+          "", None, 1751797800, "2025-07-06T10:30:00", "2025-07-06T10:30:00.12x4Z",
+          "2025-13-06T10:30:00.1Z", "2025-07-06T10:30:00 Z", "1969-12-31T23:59:59.5Z"]
+K8S = [{"namespace": "video", "pod": "enc-1", "node": "n1", "container": "worker",
+        "labels": {"app.kubernetes.io/name": "encoder", "app": "legacy"}},
+       {"namespace": "video", "pod": "enc-2", "node": "n1", "labels": {"app": "legacy"}},
+       {"namespace": "batch", "pod": "b-1", "node": "n2", "labels": "not-a-dict"},
+       {"namespace": "", "labels": {}}, {"namespace": 7, "pod": 3.5, "container": True},
+       {"namespace": ["a"], "labels": {"app": {"nested": 1}}}, {}, None, "k8s-as-text", [1]]
+ATTRIBUTES = [None, {}, {"shard_index": 4, "trace_id": "t1"}, {"level": "warn"}, "text", [1],
+              {"span_id": "", "job_id": None}]
+
+
+def varied_records(n: int = 600) -> list[dict[str, Any]]:
+    """Records of several streams and tenants, timestamps out of order and odd, metadata of
+    every JSON type, missing or misshapen ``k8s`` / ``attributes``."""
+    out = []
+    for i in range(n):
+        record: dict[str, Any] = {"timestamp": STAMPS[(i * 7) % len(STAMPS)] if i % 5 == 0 else
+                                  f"2025-07-06T10:{(37 * i) % 60:02d}:{i % 60:02d}.{i:03d}Z",
+                                  "level": ["info", "error", "", None, 3][i % 5],
+                                  "message": f"m{i} é"}
+        if i % 3:
+            record["job_id"] = f"job-{i % 11}"
+        if i % 4 == 1:
+            record["correlation_id"] = {"deep": i}
+        if i % 6 == 2:
+            record["shard_index"] = [0, 1.5, False, "", "2"][i % 5]
+        if (k8s := K8S[i % len(K8S)]) is not None:
+            record["k8s"] = k8s
+        if (attributes := ATTRIBUTES[i % len(ATTRIBUTES)]) is not None:
+            record["attributes"] = attributes
+        if i % 9 == 4:
+            record["tenant"] = ["team-a", "team b", "", 5][i % 4]
+        out.append(record)
+    return out
+
+
+CONFIGS = [
+    {},
+    {"tenant_from": "tenant", "tenant_id": "fallback"},
+    {"labels": {"namespace": ["k8s.namespace"], "pod": ["k8s.pod", "k8s.node"],
+                "level": ["level", "attributes.level"]},
+     "unbounded_labels": "demote", "static_labels": {"env": "prod"}},
+    {"labels": {"team": ["k8s.labels.team", "attributes.deep.team"]},
+     "structured_metadata": {"route": "attributes.http.route", "file": "file.path"}},
+    {"labels": {"x": ["nowhere"]}, "structured_metadata": {}},
+]
+
+
+@pytest.mark.parametrize("extra", CONFIGS)
+def test_encoder_streams_equal_the_reference_encoders_over_varied_records(extra):
+    s = LokiSinkSettings(url="http://127.0.0.1:3100", **extra)
+    records = varied_records()
+    raws = [memoryview(orjson.dumps(r)) for r in records]
+    for given_raws in (raws, None):
+        got = LokiEncoder(s, lambda: NOW).streams(records, given_raws)
+        expected = reference_streams(s, records)
+        assert list(got) == list(expected)
+        for key, (labels, entries) in got.items():
+            assert labels == expected[key][0]
+            assert [(e.ns, e.line, e.meta, e.index) for e in entries] == expected[key][1]
+
+
+def sink(**kw: Any) -> LokiSink:
+    return LokiSink(LokiSinkSettings(url="http://127.0.0.1:3100", **kw),
+                    metrics=Metrics(collectors=False), wall_clock=lambda: NOW)
+
+
+def decoded(payload: Any, encoding: str) -> list[tuple[str, list[tuple[int, str, list]]]]:
+    if encoding == "json":
+        body = orjson.loads(payload.body)
+        return [(label_string(s["stream"]),
+                 [(int(v[0]), v[1], list(v[2].items()) if len(v) > 2 else []) for v in s["values"]])
+                for s in body["streams"]]
+    push = SCHEMA.PushRequest.FromString(snappy.uncompress(payload.body))
+    return [(s.labels, [(e.timestamp.seconds * 10**9 + e.timestamp.nanos, e.line,
+                         [(p.name, p.value) for p in e.structuredMetadata]) for e in s.entries])
+            for s in push.streams]
+
+
+@pytest.mark.parametrize("encoding", ["protobuf", "json"])
+def test_sink_payloads_carry_the_reference_streams_with_order_rewriting_and_tenants(encoding):
+    """Two batches: the second holds entries more than an hour behind the first's newest,
+    which the sink rewrites (original_timestamp in the metadata); every entry of a payload
+    points at its own record."""
+    s = sink(encoding=encoding, tenant_from="tenant")
+    first = [r for r in varied_records() if isinstance(r.get("timestamp"), str)]
+    s.encode(first)
+    late = [{**r, "timestamp": "2025-07-06T08:00:00.001Z"} for r in first[:50]]
+    payloads = s.encode(late)
+    expected = reference_streams(s.settings, late)
+    newest = {}
+    for (tenant, key), (_, entries) in reference_streams(s.settings, first).items():
+        newest[(tenant, key)] = max(e[0] for e in entries)
+    got = {(p.tenant, labels): entries for p in payloads
+           for labels, entries in decoded(p, encoding)}
+    for payload in payloads:  # each entry points at its own record (refusals rely on it)
+        assert [orjson.dumps(payload.records[e.index]).decode() for st in payload.streams
+                for e in st.entries] == [e.line for st in payload.streams for e in st.entries]
+    assert set(got) == set(expected)
+    for key, (_, entries) in expected.items():
+        want = [(newest[key] + step, line, meta + [("original_timestamp",
+                                                    "2025-07-06T08:00:00.001000000Z")])
+                for step, (_, line, meta, _) in enumerate(entries)]
+        assert got[key] == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.sampled_from(STAMPS), st.from_regex(
+    r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,12})?[Zz+-]?(\d\d:\d\d)?\Z")))
+def test_stamp_reader_reads_what_rfc3339_to_ns_reads(value):
+    reader = StampReader(limit=4)
+    assert reader(value) == rfc3339_to_ns(value) and reader(value) == rfc3339_to_ns(value)
+
+
+JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), TEXT),
+                       lambda inner: st.one_of(st.lists(inner, max_size=2),
+                                               st.dictionaries(st.sampled_from(
+                                                   ["labels", "app", "pod", "level", "x"]),
+                                                   inner, max_size=3)), max_leaves=6)
+PATHS = ["level", "job_id", "x", "k8s.pod", "k8s.labels.app", "k8s.annotations.app",
+         "k8s.labels", "attributes.x", "file.path", "k8s.labels.a.b"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["level", "job_id", "k8s", "attributes", "file", "x"]),
+                       JSONISH, max_size=5))
+def test_field_reader_reads_what_the_compiled_getters_read(record):
+    for paths in (PATHS, PATHS[:7]):
+        assert FieldReader(paths).read(record) == [compile_getter(p)(record) for p in paths]
+
+
+def test_the_sink_no_longer_imports_the_protobuf_runtime_to_send():
+    """Protobuf pushes are written without ``google.protobuf`` (start-up time and memory)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from shipper.sinks.loki import LokiSink; "
+            "print('google.protobuf' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert out.stdout.strip() == "False"
+
