@@ -54,8 +54,8 @@ def count(settings: BenchSettings, path: Path, work: Path) -> int:
     cmd: Command = shipper_command(settings, path, work, once=True)
     # one string hash seed: dict and set probes then repeat exactly (random seeds move
     # the count by several percent)
-    env = os.environ | cmd.env | {"PYTHONHASHSEED": "0"}
-    result = subprocess.run([*_VALGRIND, *cmd.argv], env=env,
+    argv, env = _without_env(cmd.argv, os.environ | cmd.env | {"PYTHONHASHSEED": "0"})
+    result = subprocess.run([*_VALGRIND, *argv], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, timeout=settings.timeout,
                             check=False)
@@ -63,6 +63,18 @@ def count(settings: BenchSettings, path: Path, work: Path) -> int:
         raise BenchError(f"shipper under valgrind exited {result.returncode}: "
                          + result.stderr[-300:])
     return instruction_count(result.stderr)
+
+
+def _without_env(argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """``env NAME=value ... command`` (a ``BENCH_SHIPPER_REF`` snapshot) as the command
+    with those variables: valgrind would count ``env`` and not the process it starts."""
+    if not argv or Path(argv[0]).name != "env":
+        return argv, env
+    argv, env = argv[1:], dict(env)
+    while argv and "=" in argv[0] and not argv[0].startswith("-"):
+        name, value = argv.pop(0).split("=", 1)
+        env[name] = value
+    return argv, env
 
 
 def run_instructions(settings: BenchSettings, corpus: Corpus, log=print) -> dict:

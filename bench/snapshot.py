@@ -1,7 +1,10 @@
 """Benchmark a committed shipper (``BENCH_SHIPPER_REF=HEAD``) while the work tree changes.
 
 ``git archive REF shipper`` is unpacked once under ``bench/.cache/snapshots/<sha>`` and run
-as ``python -m shipper.cli`` with that directory first on ``PYTHONPATH``.
+as ``python -P -m shipper.cli`` with that directory first on ``PYTHONPATH`` (``-P``: not
+the work tree from the current directory). A snapshot has no compiled kernels (``git
+archive`` holds the ``.pyx``, not the build): it runs the pure twin, so compare it with a
+work tree run under ``SHIPPER_PURE=1``.
 """
 
 from __future__ import annotations
@@ -34,4 +37,6 @@ def snapshot_command(ref: str, cache: Path) -> list[str]:
         root.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(root, filter="data")
-    return ["env", f"PYTHONPATH={root}", sys.executable, "-m", "shipper.cli"]
+    # -P: the current directory (the work tree, whose ``shipper`` would win over the
+    # snapshot's) stays off sys.path
+    return ["env", f"PYTHONPATH={root}", sys.executable, "-P", "-m", "shipper.cli"]

@@ -63,3 +63,13 @@ def test_report_line_shows_start_up_and_per_line_figures() -> None:
     [line] = instruction_lines(row)
     assert "1.500 G" in line and "90,000 plain" in line and "99,000 CRI" in line
     assert "+10.0%" in line
+
+
+def test_an_env_prefix_becomes_variables_so_valgrind_counts_python() -> None:
+    """A snapshot's ``env PYTHONPATH=... python -P -m shipper.cli`` is run as python with
+    ``PYTHONPATH`` set (valgrind would otherwise count ``env`` and stop there)."""
+    argv, env = instructions._without_env(
+        ["/usr/bin/env", "PYTHONPATH=/snap", "/py", "-P", "-m", "shipper.cli"], {"A": "1"})
+    assert argv == ["/py", "-P", "-m", "shipper.cli"]
+    assert env == {"A": "1", "PYTHONPATH": "/snap"}
+    assert instructions._without_env(["/py", "x=1"], {}) == (["/py", "x=1"], {})
