@@ -21,7 +21,8 @@ from shipper.sources.files import OpenFile
 from shipper.sources.fileset import FileSet
 from shipper.sources.globs import PathMatcher
 from shipper.sources.identity import FileIdentity
-from shipper.sources.recovery import Checkpoints, place, recover
+from shipper.sources.reads import Outcome
+from shipper.sources.recovery import CheckpointEntry, Checkpoints, place, recover
 from shipper.sources.survey import Survey
 
 log = logging.getLogger("shipper.sources")
@@ -64,16 +65,20 @@ class Resumer:
                          extra={"path": f.path, "offset": f.splitter.offset})
         return since
 
-    async def place(self, f: OpenFile) -> None:
-        """``f`` has its first line: choose its identity and offset (a thread verifies)."""
+    async def place(self, f: OpenFile,
+                    then: Callable[[], Outcome] | None = None) -> Outcome | None:
+        """``f`` has its first line: choose its identity and offset (a thread verifies).
+        ``then`` (the next read, say) runs in the same thread once ``f`` is placed; what
+        it returned, or ``None`` (placing failed, or no ``then``)."""
         store = self._checkpoints
         candidates = list(store.candidates(f.dev, f.ino)) if store is not None else []
         try:
-            entry = await asyncio.to_thread(place, f, candidates, self._files.key_taken)
+            entry, after = await asyncio.to_thread(_place_then, f, candidates,
+                                                   self._files.key_taken, then)
         except OSError as exc:
             f.head = None  # identify again on the next read
             log.warning("cannot read file", extra={"path": f.path, "error": str(exc)})
-            return
+            return None
         self._files.identified(f)
         if entry is not None and entry.offset:
             log.info("resuming file at its checkpoint",
@@ -81,6 +86,7 @@ class Resumer:
         elif any(e.fingerprint == f.head for e in candidates):
             log.info("file does not hold its checkpoint (new content), reading it from "
                      "the start", extra={"path": f.path, "size": f.size})
+        return after
 
     async def take_copy(self, gone: Generation) -> None:
         """``gone`` was truncated in place: read its copytruncate copy past its end."""
@@ -145,6 +151,14 @@ class Resumer:
     def _taken(self, key: str) -> bool:
         store = self._checkpoints
         return self._files.key_taken(key) or (store is not None and store.entry(key) is not None)
+
+
+def _place_then(f: OpenFile, candidates: list[CheckpointEntry], taken: Callable[[str], bool],
+                then: Callable[[], Outcome] | None,
+                ) -> tuple[CheckpointEntry | None, Outcome | None]:
+    """:func:`~shipper.sources.recovery.place`, then ``then`` (blocking)."""
+    entry = place(f, candidates, taken)
+    return entry, None if then is None else then()
 
 
 def process_started() -> float:
