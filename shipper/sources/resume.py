@@ -14,14 +14,15 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
+from functools import partial
 
 from shipper.sources.copies import Generation, find_copy, is_copy
-from shipper.sources.files import OpenFile
+from shipper.sources.files import IDENTIFIED, OpenFile
 from shipper.sources.fileset import FileSet
 from shipper.sources.globs import PathMatcher
 from shipper.sources.identity import FileIdentity
-from shipper.sources.reads import Outcome
+from shipper.sources.reads import Outcome, drain_step
 from shipper.sources.recovery import CheckpointEntry, Checkpoints, place, recover
 from shipper.sources.survey import Survey
 
@@ -87,6 +88,17 @@ class Resumer:
             log.info("file does not hold its checkpoint (new content), reading it from "
                      "the start", extra={"path": f.path, "size": f.size})
         return after
+
+    def first_step(self, nbytes: int, skip: Container[tuple[int, int]],
+                   ) -> Callable[[OpenFile], Outcome]:
+        """The first drain step of a file, for the thread that opens it: its size and first
+        line. Without a checkpoint store (nothing to look up on the loop) it also places
+        the file (a new key, from 0; :meth:`place` would do the same) and reads on, unless
+        its identity is in ``skip`` (read under another name: not drained). ``skip`` is
+        only changed on the loop, while no step runs."""
+        if self._checkpoints is not None:
+            return partial(drain_step, nbytes=nbytes)
+        return partial(_first_unstored, nbytes=nbytes, taken=self._files.key_taken, skip=skip)
 
     async def take_copy(self, gone: Generation) -> None:
         """``gone`` was truncated in place: read its copytruncate copy past its end."""
@@ -159,6 +171,20 @@ def _place_then(f: OpenFile, candidates: list[CheckpointEntry], taken: Callable[
     """:func:`~shipper.sources.recovery.place`, then ``then`` (blocking)."""
     entry = place(f, candidates, taken)
     return entry, None if then is None else then()
+
+
+def _first_unstored(f: OpenFile, nbytes: int, taken: Callable[[str], bool],
+                    skip: Container[tuple[int, int]]) -> Outcome:
+    """See :meth:`Resumer.first_step` (blocking). A placement that fails is left to
+    :meth:`Resumer.place` on the loop, which tries again and reports a failure."""
+    result = drain_step(f, nbytes)
+    if result != IDENTIFIED or f.ident in skip:
+        return result
+    try:
+        place(f, (), taken)
+    except OSError:
+        return result
+    return drain_step(f, nbytes)
 
 
 def process_started() -> float:

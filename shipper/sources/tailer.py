@@ -110,8 +110,8 @@ class Tailer:
         done = {f.ident for f in self._files}
         for f in self._files:
             await self._let_go(f, drain=True)
-        # each file's first drain step (its size, its first line) in the thread that opens it
-        first = partial(drain_step, nbytes=self.settings.read_chunk_bytes)
+        # each file's first drain step in the thread that opens it
+        first = self._resumer.first_step(self.settings.read_chunk_bytes, done)
         for path in await asyncio.to_thread(self._matcher.scan):
             for f, outcome in await self._files.open_then([path], first):
                 again = f.ident in done  # a second name (hard link) of a file read

@@ -1,10 +1,12 @@
 """Once mode's fixed cost per file: thread hops. Opening, sizing and identifying a file
-share one hop; placing it and its first read share the next, so a small file costs two
-hops (five before), and the fused steps read what the separate ones did."""
+share one hop; placing it and its first read share the next (the same hop without a
+checkpoint store), so a small file costs one or two hops (five before), and the fused
+steps read what the separate ones did."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -33,17 +35,40 @@ def count_hops(monkeypatch) -> list[str]:
     return hops
 
 
-async def test_a_small_file_costs_two_thread_hops_in_once_mode(tmp_path, monkeypatch):
-    """20 small files: one scan, then two hops per file (open+size+identify,
-    place+read), every line out once, in order."""
+async def test_a_small_file_costs_one_thread_hop_without_checkpoints(tmp_path, monkeypatch):
+    """20 small files, no checkpoint store: one scan, then one hop per file (open, size,
+    identify, place, read), every line out once, in order, under distinct keys."""
     for i in range(20):
         append(tmp_path / f"f{i:02}.log", f"a{i}\nb{i}\n")
     hops = count_hops(monkeypatch)
     out, metrics, tailer = await run_once([str(tmp_path / "*.log")])
     assert out.lines() == [f"{x}{i}".encode() for i in range(20) for x in "ab"]
     assert len(out.closed) == 20 and tailer.open_files == 0
-    assert len(hops) == 1 + 2 * 20, hops
+    assert len(set(out.closed)) == 20 and set(out.closed) == {c.file_key for c in out.chunks}
+    assert len(hops) == 1 + 20, hops
     assert metrics.value("shipper_lines_read_total") == 40
+
+
+async def test_a_small_file_costs_two_thread_hops_with_checkpoints(tmp_path, monkeypatch):
+    """With a checkpoint store the placement looks it up on the loop: two hops per file
+    (open+size+identify, place+read) after the start-up scan and recovery."""
+    for i in range(20):
+        append(tmp_path / f"f{i:02}.log", f"a{i}\nb{i}\n")
+    store = CheckpointStore(tmp_path / "state")
+    hops = count_hops(monkeypatch)
+    out, _, _ = await run_once([str(tmp_path / "*.log")], checkpoints=store)
+    assert out.lines() == [f"{x}{i}".encode() for i in range(20) for x in "ab"]
+    assert len(hops) == 2 + 1 + 2 * 20, hops
+
+
+async def test_a_second_name_of_a_file_read_is_neither_read_nor_closed_again(tmp_path):
+    """A hard link matched after its first name: its lines come out once, and the
+    second name gets no key of its own (no close reported for it)."""
+    append(tmp_path / "a.log", "one\ntwo\n")
+    os.link(tmp_path / "a.log", tmp_path / "b.log")
+    out, _, tailer = await run_once([str(tmp_path / "*.log")])
+    assert out.lines() == [b"one", b"two"]
+    assert out.closed == [out.chunks[0].file_key] and tailer.open_files == 0
 
 
 async def test_fused_drain_reads_big_files_in_chunks_with_a_last_line_without_newline(
