@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -83,6 +82,8 @@ class _MappingSource(PydanticBaseSettingsSource):
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Parse a YAML config file into a mapping (``ConfigError`` if it is not one)."""
+    import yaml  # only with a config file: not loaded by a run without one
+
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:

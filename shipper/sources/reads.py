@@ -35,6 +35,14 @@ def read_one(f: OpenFile, nbytes: int) -> Outcome:
         return exc
 
 
+def drain_step(f: OpenFile, nbytes: int) -> Outcome:
+    """:func:`read_one` for a drain; the first step also sets ``f.limit`` to the file's
+    size now (one thread hop for both)."""
+    if f.limit is None:
+        f.limit = size_of(f)
+    return read_one(f, nbytes)
+
+
 def size_of(f: OpenFile) -> int:
     """Current size of the open file (0 if it cannot be stat-ed)."""
     try:

@@ -14,14 +14,16 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
+from functools import partial
 
 from shipper.sources.copies import Generation, find_copy, is_copy
-from shipper.sources.files import OpenFile
+from shipper.sources.files import IDENTIFIED, OpenFile
 from shipper.sources.fileset import FileSet
 from shipper.sources.globs import PathMatcher
 from shipper.sources.identity import FileIdentity
-from shipper.sources.recovery import Checkpoints, place, recover
+from shipper.sources.reads import Outcome, drain_step
+from shipper.sources.recovery import CheckpointEntry, Checkpoints, place, recover
 from shipper.sources.survey import Survey
 
 log = logging.getLogger("shipper.sources")
@@ -64,16 +66,20 @@ class Resumer:
                          extra={"path": f.path, "offset": f.splitter.offset})
         return since
 
-    async def place(self, f: OpenFile) -> None:
-        """``f`` has its first line: choose its identity and offset (a thread verifies)."""
+    async def place(self, f: OpenFile,
+                    then: Callable[[], Outcome] | None = None) -> Outcome | None:
+        """``f`` has its first line: choose its identity and offset (a thread verifies).
+        ``then`` (the next read, say) runs in the same thread once ``f`` is placed; what
+        it returned, or ``None`` (placing failed, or no ``then``)."""
         store = self._checkpoints
         candidates = list(store.candidates(f.dev, f.ino)) if store is not None else []
         try:
-            entry = await asyncio.to_thread(place, f, candidates, self._files.key_taken)
+            entry, after = await asyncio.to_thread(_place_then, f, candidates,
+                                                   self._files.key_taken, then)
         except OSError as exc:
             f.head = None  # identify again on the next read
             log.warning("cannot read file", extra={"path": f.path, "error": str(exc)})
-            return
+            return None
         self._files.identified(f)
         if entry is not None and entry.offset:
             log.info("resuming file at its checkpoint",
@@ -81,6 +87,18 @@ class Resumer:
         elif any(e.fingerprint == f.head for e in candidates):
             log.info("file does not hold its checkpoint (new content), reading it from "
                      "the start", extra={"path": f.path, "size": f.size})
+        return after
+
+    def first_step(self, nbytes: int, skip: Container[tuple[int, int]],
+                   ) -> Callable[[OpenFile], Outcome]:
+        """The first drain step of a file, for the thread that opens it: its size and first
+        line. Without a checkpoint store (nothing to look up on the loop) it also places
+        the file (a new key, from 0; :meth:`place` would do the same) and reads on, unless
+        its identity is in ``skip`` (read under another name: not drained). ``skip`` is
+        only changed on the loop, while no step runs."""
+        if self._checkpoints is not None:
+            return partial(drain_step, nbytes=nbytes)
+        return partial(_first_unstored, nbytes=nbytes, taken=self._files.key_taken, skip=skip)
 
     async def take_copy(self, gone: Generation) -> None:
         """``gone`` was truncated in place: read its copytruncate copy past its end."""
@@ -145,6 +163,28 @@ class Resumer:
     def _taken(self, key: str) -> bool:
         store = self._checkpoints
         return self._files.key_taken(key) or (store is not None and store.entry(key) is not None)
+
+
+def _place_then(f: OpenFile, candidates: list[CheckpointEntry], taken: Callable[[str], bool],
+                then: Callable[[], Outcome] | None,
+                ) -> tuple[CheckpointEntry | None, Outcome | None]:
+    """:func:`~shipper.sources.recovery.place`, then ``then`` (blocking)."""
+    entry = place(f, candidates, taken)
+    return entry, None if then is None else then()
+
+
+def _first_unstored(f: OpenFile, nbytes: int, taken: Callable[[str], bool],
+                    skip: Container[tuple[int, int]]) -> Outcome:
+    """See :meth:`Resumer.first_step` (blocking). A placement that fails is left to
+    :meth:`Resumer.place` on the loop, which tries again and reports a failure."""
+    result = drain_step(f, nbytes)
+    if result != IDENTIFIED or f.ident in skip:
+        return result
+    try:
+        place(f, (), taken)
+    except OSError:
+        return result
+    return drain_step(f, nbytes)
 
 
 def process_started() -> float:

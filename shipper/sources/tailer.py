@@ -25,6 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from shipper.metrics import Metrics
 from shipper.sources.copies import Generation
@@ -38,7 +39,7 @@ from shipper.sources.files import (
 )
 from shipper.sources.fileset import FileSet
 from shipper.sources.globs import PathMatcher
-from shipper.sources.reads import Outcome, read_one, read_some, size_of, split_chunk
+from shipper.sources.reads import Outcome, drain_step, read_some, split_chunk
 from shipper.sources.recovery import Checkpoints
 from shipper.sources.resume import Resumer, process_started
 from shipper.sources.settings import TailSettings
@@ -109,11 +110,13 @@ class Tailer:
         done = {f.ident for f in self._files}
         for f in self._files:
             await self._let_go(f, drain=True)
+        # each file's first drain step in the thread that opens it
+        first = self._resumer.first_step(self.settings.read_chunk_bytes, done)
         for path in await asyncio.to_thread(self._matcher.scan):
-            for f in await self._files.open([path]):
+            for f, outcome in await self._files.open_then([path], first):
                 again = f.ident in done  # a second name (hard link) of a file read
                 done.add(f.ident)
-                await self._let_go(f, drain=not again)
+                await self._let_go(f, drain=not again, first=outcome)
 
     async def _follow(self, stop: asyncio.Event) -> None:
         self._waker.start()
@@ -254,17 +257,23 @@ class Tailer:
             for part in split_chunk(chunk, self.settings.sources.chunk_max_lines):
                 await self._emit_chunk(part)
 
-    async def _drain(self, f: OpenFile) -> None:
-        """Read ``f`` to its limit (its end now, unless set at stop), last partial line too."""
-        if f.limit is None:
-            f.limit = await asyncio.to_thread(size_of, f)
+    async def _drain(self, f: OpenFile, result: Outcome | None = None) -> None:
+        """Read ``f`` to its limit (its end now, unless set at stop), last partial line too.
+        ``result``: the first step, already read. One thread hop per step: the size comes
+        with the first read, the read after a placement with the placement."""
+        step = partial(drain_step, f, self.settings.read_chunk_bytes)
         while f.fd >= 0:
-            result = await asyncio.to_thread(read_one, f, self.settings.read_chunk_bytes)
+            if result is None:
+                result = await asyncio.to_thread(step)
+            if result == IDENTIFIED:
+                result = await self._resumer.place(f, then=step)
+                continue  # its next read (None: placing failed, identify again)
             await self._handle(f, result)
             if result in (AT_EOF, NOT_READY) or isinstance(result, OSError):
                 return
             if isinstance(result, Chunk) and result.eof:
                 return
+            result = None
 
     async def _let_go_due(self) -> None:
         now = self._clock()
@@ -273,9 +282,10 @@ class Tailer:
                     f.eof_sent or f.identity is None):
                 await self._let_go(f, drain=True, retire=True)
 
-    async def _let_go(self, f: OpenFile, *, drain: bool, retire: bool = False) -> None:
+    async def _let_go(self, f: OpenFile, *, drain: bool, retire: bool = False,
+                      first: Outcome | None = None) -> None:
         if drain:
-            await self._drain(f)
+            await self._drain(f, first)
         key = f.key
         self._files.remove(f)
         if key is not None:

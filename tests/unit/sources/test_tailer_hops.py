@@ -1,0 +1,117 @@
+"""Once mode's fixed cost per file: thread hops. Opening, sizing and identifying a file
+share one hop; placing it and its first read share the next (the same hop without a
+checkpoint store), so a small file costs one or two hops (five before), and the fused
+steps read what the separate ones did."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from shipper.sources import resume
+from shipper.sources.checkpoints import CheckpointStore
+from tests.unit.sources.conftest import Collector, append, make_tailer
+
+
+async def run_once(paths, **kw):
+    tailer, metrics = make_tailer(paths, once=True, **kw)
+    out = Collector()
+    await tailer.run(out.emit, asyncio.Event(), out.on_closed)
+    return out, metrics, tailer
+
+
+def count_hops(monkeypatch) -> list[str]:
+    """Every ``asyncio.to_thread`` call, by the name of the function it runs."""
+    hops: list[str] = []
+    real = asyncio.to_thread
+
+    async def counted(func, /, *args, **kwargs):
+        hops.append(getattr(func, "__name__", type(func).__name__))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    return hops
+
+
+async def test_a_small_file_costs_one_thread_hop_without_checkpoints(tmp_path, monkeypatch):
+    """20 small files, no checkpoint store: one scan, then one hop per file (open, size,
+    identify, place, read), every line out once, in order, under distinct keys."""
+    for i in range(20):
+        append(tmp_path / f"f{i:02}.log", f"a{i}\nb{i}\n")
+    hops = count_hops(monkeypatch)
+    out, metrics, tailer = await run_once([str(tmp_path / "*.log")])
+    assert out.lines() == [f"{x}{i}".encode() for i in range(20) for x in "ab"]
+    assert len(out.closed) == 20 and tailer.open_files == 0
+    assert len(set(out.closed)) == 20 and set(out.closed) == {c.file_key for c in out.chunks}
+    assert len(hops) == 1 + 20, hops
+    assert metrics.value("shipper_lines_read_total") == 40
+
+
+async def test_a_small_file_costs_two_thread_hops_with_checkpoints(tmp_path, monkeypatch):
+    """With a checkpoint store the placement looks it up on the loop: two hops per file
+    (open+size+identify, place+read) after the start-up scan and recovery."""
+    for i in range(20):
+        append(tmp_path / f"f{i:02}.log", f"a{i}\nb{i}\n")
+    store = CheckpointStore(tmp_path / "state")
+    hops = count_hops(monkeypatch)
+    out, _, _ = await run_once([str(tmp_path / "*.log")], checkpoints=store)
+    assert out.lines() == [f"{x}{i}".encode() for i in range(20) for x in "ab"]
+    assert len(hops) == 2 + 1 + 2 * 20, hops
+
+
+async def test_a_second_name_of_a_file_read_is_neither_read_nor_closed_again(tmp_path):
+    """A hard link matched after its first name: its lines come out once, and the
+    second name gets no key of its own (no close reported for it)."""
+    append(tmp_path / "a.log", "one\ntwo\n")
+    os.link(tmp_path / "a.log", tmp_path / "b.log")
+    out, _, tailer = await run_once([str(tmp_path / "*.log")])
+    assert out.lines() == [b"one", b"two"]
+    assert out.closed == [out.chunks[0].file_key] and tailer.open_files == 0
+
+
+async def test_fused_drain_reads_big_files_in_chunks_with_a_last_line_without_newline(
+        tmp_path):
+    """The first step's size bounds the drain; later steps read chunk by chunk; the
+    last line without a newline still comes out."""
+    text = "".join(f"line-{i}\n" for i in range(300)) + "tail"
+    append(tmp_path / "a.log", text)
+    append(tmp_path / "b.log", "")
+    out, _, tailer = await run_once([str(tmp_path / "*.log")], read_chunk_bytes=64)
+    assert out.lines() == [f"line-{i}".encode() for i in range(300)] + [b"tail"]
+    assert len(out.chunks) > 10 and out.chunks[-1].eof
+    assert tailer.open_files == 0
+
+
+async def test_a_failed_placement_identifies_again_and_still_reads_the_file(
+        tmp_path, monkeypatch):
+    """``place`` raising ``OSError`` once (its fused read does not run): the file is
+    identified again and read whole, once."""
+    append(tmp_path / "a.log", "one\ntwo\n")
+    real, calls = resume.place, []
+
+    def flaky(f, candidates, taken):
+        calls.append(f.path)
+        if len(calls) == 1:
+            raise OSError(5, "injected")
+        return real(f, candidates, taken)
+
+    monkeypatch.setattr(resume, "place", flaky)
+    out, _, _ = await run_once([str(tmp_path / "a.log")])
+    assert out.lines() == [b"one", b"two"]
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("offset", [0, 4])
+async def test_fused_placement_resumes_at_the_checkpoint(tmp_path, offset):
+    """With a checkpoint store, the read fused with the placement starts at the
+    verified checkpoint (the same key as the first run)."""
+    log = tmp_path / "a.log"
+    append(log, "one\ntwo\n")
+    first, _, _ = await run_once([str(log)])
+    store = CheckpointStore(tmp_path / "state")
+    store.set(first.chunks[0].file_key, str(log), offset)
+    out, _, _ = await run_once([str(log)], checkpoints=store)
+    assert out.lines() == [b"one", b"two"][offset // 4:]
+    assert {c.file_key for c in out.chunks} == {first.chunks[0].file_key}
