@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
+from shipper.parse.levels import normalize_level
+
 #: the read time ``run_lines`` gives lines without a time (``test_golden.NOW``)
 READ_TIME = "2026-01-01T00:00:00.000Z"
 
@@ -19,7 +21,10 @@ _unicode_word = st.text(alphabet="éüßçøåñ中文日本語Привет", mi
 #: some non-ASCII; no ``=``, ``,`` or ``:`` (trailing pairs and nginx fields stay apart)
 messages = st.builds(
     lambda first, rest: " ".join([first, *rest]),
-    st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=8),
+    # "fine", "err", "inf" ... are level words (shipper.parse.levels) that a message
+    # opening a syslog line gives its level: kept out, as the comment above promises
+    st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=8).filter(
+        lambda word: normalize_level(word) is None),
     st.lists(st.one_of(_word, _unicode_word), max_size=6),
 )
 #: any text a JSON logger may carry as its message (JSON escapes it)
