@@ -169,21 +169,14 @@ class FileParser:
                out: list[Record]) -> None:
         """:meth:`_line` for every line of a plain file (no runtime wrapper, no start
         pattern), one call fewer a line, and the JSON object line (most lines of most
-        files) finished here without a call per step. Lines with bytes to clean (NUL,
-        ESC, CR, invalid UTF-8) take ``_line``."""
+        files) finished here without a call per step. The decode is ``_decoded``'s, as
+        in ``_line``."""
         parse_json, complete, joiner = self._json, self._complete, self._joiner
-        text_line = self._text_line
+        decoded, text_line = self._decoded, self._text_line
         json_lines = 0
         for offset, raw in lines:
-            if 0 in raw or 27 in raw or 13 in raw:  # memchr each (see ``_decoded``)
-                self._line(offset, raw, None, None, truncated, out)
-                continue
-            try:
-                text = raw.decode()
-            except UnicodeDecodeError:
-                self._line(offset, raw, None, None, truncated, out)
-                continue
-            fields = parse_json(text) if raw[:1] == b"{" else None
+            text = decoded(raw)
+            fields = parse_json(text) if text[:1] == "{" else None
             if fields is None:
                 text_line(offset, text, None, None, truncated, out)
                 continue
