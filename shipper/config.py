@@ -25,7 +25,7 @@ from shipper.errors import ConfigError
 from shipper.filters.settings import FilterSettings, RedactSettings
 from shipper.parse.settings import ParseSettings
 from shipper.server.settings import ServerSettings
-from shipper.sinks.settings import SINK_TYPES, SinkSettings, StdoutSinkSettings
+from shipper.sinks.settings import SINK_TYPES, SinkList, StdoutSinkSettings
 from shipper.sources.settings import TailSettings
 from shipper.units import Duration
 
@@ -35,7 +35,7 @@ _FILE_DATA: ContextVar[dict[str, Any] | None] = ContextVar("config_file_data",
                                                            default=None)
 
 
-def _default_sinks() -> list[SinkSettings]:
+def _default_sinks() -> SinkList:
     return [StdoutSinkSettings()]
 
 
@@ -55,7 +55,7 @@ class Settings(EnrichSettings, TailSettings, BaseSettings):
     parse: ParseSettings = ParseSettings()
     filters: FilterSettings = FilterSettings()
     redact: RedactSettings = RedactSettings()
-    sinks: list[SinkSettings] = Field(default_factory=_default_sinks)
+    sinks: SinkList = Field(default_factory=_default_sinks)
     server: ServerSettings = ServerSettings()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"

@@ -29,6 +29,8 @@ UNUSED = ("aiohttp", "cramjam", "kubernetes", "zstandard", "msgpack", "google",
 #: on the first scrape of ``/metrics``, not at start-up
 EXPOSITION = ("prometheus_client.exposition", "http.server", "urllib.request", "wsgiref",
               "socketserver")
+#: the settings models of the sink types a stdout-only configuration does not name
+OTHER_SINK_MODELS = ("shipper.sinks.loki_settings", "shipper.sinks.vendor_settings")
 
 
 def imported_modules(stderr: str) -> set[str]:
@@ -55,6 +57,8 @@ def test_a_stdout_run_with_the_server_on_imports_no_unused_library(tmp_path):
     assert "shipper.server.light" in modules and "prometheus_client.metrics" in modules
     assert sorted(m for m in modules if m.split(".")[0] in UNUSED) == []
     assert sorted(m for m in modules if m.startswith(EXPOSITION)) == []
+    assert "shipper.sinks.settings_common" in modules
+    assert sorted(m for m in modules if m in OTHER_SINK_MODELS) == []
 
 
 def _port(stderr_path: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
