@@ -156,18 +156,12 @@ def _main(args: argparse.Namespace, early: EarlySignals | None) -> int:
 
 
 def load_metrics_library() -> None:
-    """Import ``prometheus_client`` without the optional ``python-snappy`` it imports for
-    push-gateway compression, which the shipper never uses: snappy loads ``cramjam``
-    (1.5 MiB resident). Snappy is hidden only while prometheus_client loads; a Loki sink
-    (protobuf push) imports it as usual. Nothing to do once either is loaded."""
-    if "prometheus_client" in sys.modules or "snappy" in sys.modules:
-        return
-    sys.modules["snappy"] = None  # type: ignore[assignment]  # an ImportError for it
-    try:
-        import prometheus_client.exposition  # noqa: F401
-    finally:
-        if sys.modules.get("snappy", False) is None:
-            del sys.modules["snappy"]
+    """Load the metric classes of ``prometheus_client`` without the rest of the package:
+    its exposition (HTTP servers, push gateway, python-snappy) loads on the first scrape
+    of ``/metrics`` (:mod:`shipper.metrics_library`). Nothing to do once it is loaded."""
+    from shipper import metrics_library
+
+    metrics_library.install()
 
 
 def _silence_stdout() -> None:

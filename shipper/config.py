@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,12 +25,17 @@ from shipper.errors import ConfigError
 from shipper.filters.settings import FilterSettings, RedactSettings
 from shipper.parse.settings import ParseSettings
 from shipper.server.settings import ServerSettings
-from shipper.sinks.settings import SINK_TYPES, SinkSettings, StdoutSinkSettings
+from shipper.sinks.settings import SINK_TYPES, SinkList, StdoutSinkSettings
 from shipper.sources.settings import TailSettings
 from shipper.units import Duration
 
+#: the config file's mapping while :func:`load_settings` builds a :class:`Settings` (one
+#: model class for every load: a subclass per load would build its validators again)
+_FILE_DATA: ContextVar[dict[str, Any] | None] = ContextVar("config_file_data",
+                                                           default=None)
 
-def _default_sinks() -> list[SinkSettings]:
+
+def _default_sinks() -> SinkList:
     return [StdoutSinkSettings()]
 
 
@@ -49,10 +55,23 @@ class Settings(EnrichSettings, TailSettings, BaseSettings):
     parse: ParseSettings = ParseSettings()
     filters: FilterSettings = FilterSettings()
     redact: RedactSettings = RedactSettings()
-    sinks: list[SinkSettings] = Field(default_factory=_default_sinks)
+    sinks: SinkList = Field(default_factory=_default_sinks)
     server: ServerSettings = ServerSettings()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """CLI (``init``) > environment > the config file :func:`load_settings` read; a
+        model built directly keeps pydantic-settings' own sources."""
+        data = _FILE_DATA.get()
+        if data is None:
+            return init_settings, env_settings, dotenv_settings, file_secret_settings
+        return init_settings, env_settings, _MappingSource(settings_cls, data)
 
     @field_validator("sinks")
     @classmethod
@@ -102,21 +121,14 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
     """Build the effective settings; CLI values go in ``overrides`` (``None`` = not given)."""
     data = read_config_file(config_file) if config_file else {}
-
-    class _FromSources(Settings):
-        @classmethod
-        def settings_customise_sources(
-            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, _MappingSource(settings_cls, data))
-
     cli = {key: value for key, value in overrides.items() if value is not None}
+    given = _FILE_DATA.set(data)
     try:
-        return _FromSources(**cli)
+        return Settings(**cli)
     except ValidationError as exc:
         raise format_validation_error(exc, sink_entries(cli, os.environ, data)) from None
+    finally:
+        _FILE_DATA.reset(given)
 
 
 SinkEntry = tuple[str, str]  # (name, type) of a sink as written

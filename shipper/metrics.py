@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import platform
 
-from prometheus_client import (
-    GC_COLLECTOR,
-    PLATFORM_COLLECTOR,
-    PROCESS_COLLECTOR,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-)
-from prometheus_client.gc_collector import GCCollector
-from prometheus_client.platform_collector import PlatformCollector
-from prometheus_client.process_collector import ProcessCollector
+# the modules, not the package: ``shipper run`` loads only these
+# (:mod:`shipper.metrics_library`)
+from prometheus_client.gc_collector import GC_COLLECTOR, GCCollector
+from prometheus_client.metrics import Counter, Gauge, Histogram
+from prometheus_client.platform_collector import PLATFORM_COLLECTOR, PlatformCollector
+from prometheus_client.process_collector import PROCESS_COLLECTOR, ProcessCollector
+from prometheus_client.registry import CollectorRegistry
 
 from shipper import __version__, kernels
 

@@ -32,10 +32,10 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from prometheus_client.exposition import choose_encoder
 
 from shipper.errors import ConfigError
 from shipper.jobs import JobTracker
+from shipper.metrics_library import exposition
 from shipper.server.access import guard, is_loopback
 from shipper.server.connections import ConnectionGate, RefusalLog, descriptor_budget
 from shipper.server.health import Progress, healthz_answer, readyz_answer
@@ -180,7 +180,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    encoder, content_type = exposition().choose_encoder(request.headers.get("Accept", ""))
     metrics: Any = request.app[METRICS]
     body = await asyncio.to_thread(encoder, metrics.registry)
     response = web.Response(body=body, headers={"Content-Type": content_type})

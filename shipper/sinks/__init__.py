@@ -16,7 +16,7 @@ from shipper.acks import AckToken
 from shipper.errors import ConfigError
 from shipper.metrics import Metrics
 from shipper.record import Record
-from shipper.sinks.settings import SINK_MODEL_OF
+from shipper.sinks.settings import sink_model
 
 if TYPE_CHECKING:
     from shipper.buffer.disk import DiskBuffer
@@ -86,7 +86,7 @@ def _disk_buffer(settings: Any, *, metrics: Metrics, clock: Callable[[], float],
 
 
 def _worker_class(kind: str) -> type[BaseSink]:
-    model = SINK_MODEL_OF.get(kind)
+    model = sink_model(kind)
     if model is None:
         raise ConfigError(f"unknown sink type {kind!r}", key="sinks")
     module, _, name = model.worker.partition(":")

@@ -1,13 +1,19 @@
 """What ``shipper run`` imports at start-up (``-X importtime`` of the real CLI): nothing
 heavy its configuration does not use. A stdout-only run with the HTTP server on loads
 neither aiohttp (probes and metrics are served without it) nor any sink's client
-library; the metrics library loads without python-snappy, which stays importable."""
+library, nor the settings models of sinks it does not have; the metrics library loads
+its metric classes only (its exposition, with the HTTP servers and push-gateway client
+it brings, on the first scrape) and never python-snappy, which stays importable."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,6 +25,12 @@ REPO = Path(__file__).resolve().parents[2]
 #: is what loading python-snappy would bring)
 UNUSED = ("aiohttp", "cramjam", "kubernetes", "zstandard", "msgpack", "google",
           "opentelemetry", "yarl", "multidict")
+#: what prometheus_client's exposition brings (push gateway, stand-alone servers): loaded
+#: on the first scrape of ``/metrics``, not at start-up
+EXPOSITION = ("prometheus_client.exposition", "http.server", "urllib.request", "wsgiref",
+              "socketserver")
+#: the settings models of the sink types a stdout-only configuration does not name
+OTHER_SINK_MODELS = ("shipper.sinks.loki_settings", "shipper.sinks.vendor_settings")
 
 
 def imported_modules(stderr: str) -> set[str]:
@@ -42,13 +54,78 @@ def test_a_stdout_run_with_the_server_on_imports_no_unused_library(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("\n") == 2
     modules = imported_modules(proc.stderr)
-    assert "shipper.server.light" in modules and "prometheus_client" in modules
+    assert "shipper.server.light" in modules and "prometheus_client.metrics" in modules
     assert sorted(m for m in modules if m.split(".")[0] in UNUSED) == []
+    assert sorted(m for m in modules if m.startswith(EXPOSITION)) == []
+    assert "shipper.sinks.settings_common" in modules
+    assert sorted(m for m in modules if m in OTHER_SINK_MODELS) == []
+
+
+def _port(stderr_path: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
+    """The server's port from its ``server listening`` self-log line."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        for line in stderr_path.read_text(errors="replace").splitlines():
+            if '"server listening"' in line:
+                return int(json.loads(line)["port"])
+        time.sleep(0.1)
+    raise AssertionError("no 'server listening' line: " + stderr_path.read_text()[-2000:])
+
+
+def test_the_first_scrape_loads_the_metrics_encoders_and_answers_as_before(tmp_path):
+    """Follow mode with the server on: the exposition is not loaded while nobody scraped;
+    ``/metrics`` then answers in the Prometheus text format, still without snappy."""
+    log, stderr_path = tmp_path / "app.log", tmp_path / "stderr"
+    log.write_text("")
+    with open(stderr_path, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-X", "importtime", "-m", "shipper.cli", "run", "--path",
+             str(log), "--podinfo-dir", str(tmp_path), "--listen", "127.0.0.1:0"],
+            stdout=subprocess.DEVNULL, stderr=err, cwd=REPO, env=env())
+    try:
+        port = _port(stderr_path, proc)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as got:
+            assert got.status == 200
+        before = imported_modules(stderr_path.read_text(errors="replace"))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as got:
+            body, content_type = got.read().decode(), got.headers["Content-Type"]
+        after = imported_modules(stderr_path.read_text(errors="replace"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    assert sorted(m for m in before if m.startswith(EXPOSITION)) == []
+    assert "prometheus_client.exposition" in after
+    assert sorted(m for m in after if m.split(".")[0] in UNUSED) == []
+    assert content_type == "text/plain; version=0.0.4; charset=utf-8"
+    assert 'shipper_build_info{kernels="' in body
+    assert "# TYPE shipper_lines_read_total counter" in body
+    assert "process_resident_memory_bytes" in body  # the process collector still registered
+
+
+def test_the_partly_loaded_metrics_library_completes_itself_on_first_use():
+    """After ``install`` only the metric modules are loaded; a name of the package itself
+    loads the rest once, reusing the modules (one ``Counter`` class, one default
+    registry), as a normal import of the package would give."""
+    code = (
+        "import sys; from shipper import metrics_library as m; assert m.install(); "
+        "assert not m.install(); "
+        "assert 'prometheus_client.exposition' not in sys.modules; "
+        "import prometheus_client.metrics as pm; "
+        "from prometheus_client import REGISTRY, Counter, generate_latest; "
+        "assert Counter is pm.Counter; "
+        "assert REGISTRY is sys.modules['prometheus_client.registry'].REGISTRY; "
+        "import prometheus_client; assert prometheus_client.exposition.snappy is None; "
+        "Counter('x', 'a counter').inc(); print(b'x_total 1.0' in generate_latest())")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=env())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"
 
 
 def test_snappy_stays_importable_after_the_metrics_library_loaded():
     code = ("import sys; from shipper.cli import load_metrics_library; load_metrics_library(); "
-            "import prometheus_client.exposition as e; assert e.snappy is None; "
+            "from shipper.metrics_library import exposition; e = exposition(); "
+            "assert e.snappy is None; "
             "import snappy; print(snappy.compress(b'x' * 100) != b'')")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, env=env())

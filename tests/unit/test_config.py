@@ -36,6 +36,18 @@ def test_file_overrides_defaults(tmp_path):
     assert settings.max_line_bytes == 65536
 
 
+def test_every_load_builds_the_one_settings_class_and_forgets_the_file(tmp_path):
+    """No model class per load (that built every validator again, 15M instructions of
+    start-up and again on each reload); a file's values stay with the load that read it."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("log_level: debug\nsinks: [{type: stdout, name: out}]\n")
+    from_file, without = load_settings(str(cfg)), load_settings(None)
+    assert type(from_file) is Settings and type(without) is Settings
+    assert from_file.log_level == "debug" and from_file.sinks[0].name == "out"
+    assert without.log_level == "info" and without.sinks[0].name == "stdout"
+    assert Settings().log_level == "info"
+
+
 def test_env_overrides_file_and_nests_with_double_underscore(tmp_path, monkeypatch):
     cfg = write(tmp_path, "paths: ['/file/*.log']\nparse:\n  multiline:\n    max_lines: 9\n")
     monkeypatch.setenv("SHIPPER_PATHS", '["/env/*.log"]')

@@ -1,0 +1,111 @@
+"""Loading ``prometheus_client`` with only the parts a running shipper uses.
+
+The package's ``__init__`` imports everything, its exposition module included, which pulls
+in ``http.server``, ``urllib.request``, ``wsgiref``, ``email`` and ``socketserver`` for its
+push-gateway and stand-alone servers (~2 MiB resident, ~0.1 s of start-up), and
+``python-snappy`` when installed (``cramjam``, 1.5 MiB) for push-gateway compression. The
+shipper needs the metric classes and the registry all the time, and the text encoders only
+when ``/metrics`` is scraped.
+
+:func:`install` (``shipper run`` calls it first) registers the package without running its
+``__init__`` and imports the metric modules; the package completes itself, as imported
+normally, the first time one of its own names is looked up (``from prometheus_client import
+REGISTRY``). :func:`exposition` imports the encoders on the first scrape, with snappy
+hidden while they load (it stays importable: a Loki sink imports it as usual).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pkgutil
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+PACKAGE = "prometheus_client"
+#: the modules :mod:`shipper.metrics` builds on
+PARTS = ("metrics", "registry", "gc_collector", "platform_collector", "process_collector")
+
+
+def install() -> bool:
+    """Register the package without its ``__init__`` and load :data:`PARTS`; False (and
+    nothing done) once the package is loaded, normally or by an earlier call."""
+    if PACKAGE in sys.modules:
+        return False
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{PACKAGE} is not installed", name=PACKAGE)
+    package = importlib.util.module_from_spec(spec)
+    package.__getattr__ = _Completer(package)  # type: ignore[method-assign]  # PEP 562
+    sys.modules[PACKAGE] = package
+    try:
+        for part in PARTS:  # the import statement's path: ``-X importtime`` lists them
+            __import__(f"{PACKAGE}.{part}")
+    except BaseException:
+        del sys.modules[PACKAGE]
+        raise
+    return True
+
+
+class _Completer:
+    """The lazily registered package's ``__getattr__``: runs the real ``__init__`` once
+    (its submodules already loaded are reused), then answers like the complete package.
+    A submodule's name is not one of its own: ``from . import values`` goes on to import
+    the submodule, as with any package."""
+
+    def __init__(self, package: ModuleType) -> None:
+        self._package = package
+        self._lock = threading.RLock()
+        self._state = "partial"
+        self._submodules = {info.name for info in pkgutil.iter_modules(package.__path__)}
+
+    def __call__(self, name: str) -> Any:
+        if name in self._submodules:
+            raise AttributeError(name)
+        with self._lock:
+            if self._state == "loading":
+                raise AttributeError(name)
+            if self._state == "partial":
+                self._complete()
+        try:
+            return self._package.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}") from None
+
+    def _complete(self) -> None:
+        spec = self._package.__spec__
+        assert spec is not None and spec.loader is not None
+        self._state = "loading"
+        try:
+            with snappy_hidden():
+                spec.loader.exec_module(self._package)
+        finally:
+            self._state = "done"
+
+
+def exposition() -> ModuleType:
+    """``prometheus_client.exposition`` (the ``/metrics`` encoders), imported on first use
+    without python-snappy."""
+    name = f"{PACKAGE}.exposition"
+    if name not in sys.modules:
+        with snappy_hidden():
+            __import__(name)
+    return sys.modules[name]
+
+
+@contextmanager
+def snappy_hidden() -> Iterator[None]:
+    """An ImportError for ``snappy`` inside the block, unless it is already loaded (then
+    nothing changes)."""
+    if "snappy" in sys.modules:
+        yield
+        return
+    sys.modules["snappy"] = None  # type: ignore[assignment]  # an ImportError for it
+    try:
+        yield
+    finally:
+        if sys.modules.get("snappy", False) is None:
+            del sys.modules["snappy"]
