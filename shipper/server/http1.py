@@ -14,11 +14,13 @@ of those, so aiohttp answers garbage as soon as it would have.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
 from dataclasses import dataclass
 from functools import cache
+from importlib.util import find_spec
 
 #: aiohttp's ``max_line_size`` / ``max_field_size``: longer lines are aiohttp's to refuse
 MAX_LINE = 8190
@@ -123,14 +125,28 @@ def http_date(now: float) -> str:
 
 @cache
 def server_software() -> str:
-    """aiohttp's ``Server`` header, read from its metadata (aiohttp is not imported)."""
+    """aiohttp's ``Server`` header, with aiohttp's release (aiohttp is not imported)."""
+    release = _installed_release("aiohttp")
+    return f"Python/{sys.version_info[0]}.{sys.version_info[1]} aiohttp/{release}"
+
+
+def _installed_release(package: str) -> str:
+    """The release of an installed ``package``: the name of the ``.dist-info`` directory
+    beside it (``aiohttp-3.14.5.dist-info``), else its metadata. ``importlib.metadata``
+    (email, zipfile, csv) costs ~0.6 MiB of a sidecar's resident memory on the first
+    ``/healthz`` probe; the directory name does not."""
+    spec = find_spec(package)
+    for location in (spec.submodule_search_locations or ()) if spec is not None else ():
+        prefix = f"{package}-"
+        for entry in os.listdir(os.path.dirname(location)):
+            if entry.startswith(prefix) and entry.endswith(".dist-info"):
+                return entry[len(prefix):-len(".dist-info")]
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        release = version("aiohttp")
-    except PackageNotFoundError:  # pragma: no cover - aiohttp is a dependency
-        release = "unknown"
-    return f"Python/{sys.version_info[0]}.{sys.version_info[1]} aiohttp/{release}"
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def content_coding(accept_encoding: str) -> str | None:

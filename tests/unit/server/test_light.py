@@ -304,3 +304,16 @@ async def test_a_failing_scrape_closes_only_its_connection(pair, caplog):
     assert any("cannot answer" in r.message for r in caplog.records)
     answer = await exchange(light, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + CLOSE + b"\r\n")
     assert answer.startswith(b"HTTP/1.1 200 OK")
+
+
+def test_server_header_names_the_installed_aiohttp_release_without_its_metadata(tmp_path):
+    """The ``Server`` header's release comes from the ``.dist-info`` directory beside the
+    package (what ``importlib.metadata`` answers), so a probe does not scan the
+    distributions (~0.6 MiB resident); a package without one falls back to its metadata."""
+    from importlib.metadata import version
+
+    from shipper.server.http1 import _installed_release
+
+    assert _installed_release("aiohttp") == version("aiohttp")
+    assert _installed_release("pytest") == version("pytest")
+    assert _installed_release("no_such_package_here") == "unknown"
