@@ -170,17 +170,21 @@ class JobTracker:
                             record.get("timestamp"))
 
     def observe_drop(self, record: Record, reason: str) -> None:
-        """Account one record dropped on purpose (``reason`` from ``DROP_REASONS``)."""
+        """Account one record dropped on purpose (``reason`` from ``DROP_REASONS``); run
+        for every dropped record with a job id, so the usual id skips :func:`job_key` and
+        the bounds are tested before :meth:`_shrink` is called."""
         job_id = record.get("job_id")
         if job_id is None:
             return
         self._seq += 1
-        job = self._touch(job_key(job_id), self._clock())
+        key = job_id if type(job_id) is str and len(job_id) <= JOB_ID_MAX else job_key(job_id)
+        job = self._touch(key, self._clock())
         job.seq = self._seq
         if job.drops is None:
             job.drops = {}
         job.drops[reason] = job.drops.get(reason, 0) + 1
-        self._shrink()
+        if len(self._jobs) > self._max_jobs or self.bytes > self._max_bytes:
+            self._shrink()
         self._show_active()
 
     def get(self, job_id: str) -> dict[str, Any] | None:
