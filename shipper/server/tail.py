@@ -1,14 +1,16 @@
 """Live tail: a ring of recent records and SSE clients, all bounded in records and bytes.
 
 The pipeline calls :meth:`TailHub.publish` with the records that passed the filters
-(already redacted); internal ``_`` keys are stripped when a record is encoded for a
-client, so nothing private ever leaves. The ring keeps whole publish batches: one
-``orjson.dumps`` of the batch weighs it (JSON size plus :data:`RECORD_OVERHEAD` a
-record), and the oldest batches go once the ring holds more than ``ring_bytes`` (or
-about ``ring_size`` records). Each client has a queue bounded in records and bytes; a
-client that falls further behind is disconnected (and counted) instead of slowing the
-pipeline. A replay sends at most ``client_queue_bytes``. All methods run on the event
-loop thread.
+(already redacted); only their fields are encoded (never ``raw``), so nothing private
+ever leaves. The ring keeps whole publish batches as JSON: the one ``orjson.dumps`` of a
+batch that weighs it (JSON size plus :data:`RECORD_OVERHEAD` a record) is also what the
+ring holds (a small one copied to its size), so no record object outlives its delivery
+and the ring's memory is what it counts (records as dicts take 2-10 times their JSON).
+A replay decodes the batches it reads. The oldest batches go once the ring holds more
+than ``ring_bytes`` (or about ``ring_size`` records). Each client has a queue bounded in
+records and bytes; a client that falls further behind is disconnected (and counted)
+instead of slowing the pipeline. A replay sends at most ``client_queue_bytes``. All
+methods run on the event loop thread.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ log = logging.getLogger(__name__)
 
 #: what :meth:`TailClient.next` returns when it waited ``timeout`` seconds for nothing
 HEARTBEAT = b""
-#: bytes a kept record costs beyond its JSON (dict and key objects)
+#: bytes a kept record costs beyond its JSON (counted; the ring keeps JSON, so this is
+#: ample room for the tuple, deque slot and bytes header of its batch)
 RECORD_OVERHEAD = 512
+#: batch JSON shorter than this is copied to its exact size before the ring keeps it
+#: (longer is mapped on its own: ``shipper.sinks.allocator.MMAP_THRESHOLD``)
+COMPACT_BELOW = 128 * 1024
 #: the fields a record that cannot be encoded keeps in the ring and on the wire
 _PLAIN_FIELDS = ("timestamp", "level", "message", "logger", "job_id", "correlation_id",
                  "shard_index", "stream", "k8s", "file")
@@ -171,7 +177,8 @@ class TailHub:
                  ring_bytes: int = 8 * MIB, client_queue_bytes: int = MIB) -> None:
         if min(ring_size, max_clients, client_queue, ring_bytes, client_queue_bytes) < 1:
             raise ValueError("the ring, client and queue bounds must be >= 1")
-        self._batches: deque[tuple[list[Record], int]] = deque()
+        #: (the JSON array of a batch's records, how many, its weight), oldest first
+        self._batches: deque[tuple[bytes, int, int]] = deque()
         self._ring_size, self._ring_bytes = ring_size, ring_bytes
         self._kept = 0
         self._kept_bytes = 0
@@ -202,38 +209,49 @@ class TailHub:
         """Remember ``records`` in the ring and push the matching ones to clients."""
         kept = records[-self._ring_size:]
         try:
-            weight = weigh(kept)
+            data = orjson.dumps(kept, default=str)
         except orjson.JSONEncodeError:
             kept = [encodable(record) for record in kept]
-            weight = weigh(kept)
-        self._remember(kept, weight)
+            data = orjson.dumps(kept, default=str)
+        self._remember(kept, data)
         if self._clients:
             self._fan_out(records)
 
-    def _remember(self, records: list[Record], weight: int) -> None:
+    def _remember(self, records: list[Record], data: bytes) -> None:
+        """Keep ``data`` (the records' JSON array). orjson's result keeps the spare room
+        its buffer grew (4 KiB at least): a small one is copied to its size; a big one is
+        mapped on its own (``shipper.sinks.allocator``), and the pages it never wrote
+        take no memory (copying it costs more than a weigh: measured +1% a line)."""
+        if len(data) < COMPACT_BELOW:
+            data = bytes(memoryview(data))
+        count = len(records)
+        weight = len(data) + RECORD_OVERHEAD * count
         if weight > self._ring_bytes:
-            records, weight = self._newest_fitting(records)
-        if not records:
+            data, count, weight = self._newest_fitting(records)
+        if not count:
             return
         batches = self._batches
-        batches.append((records, weight))
-        self._kept += len(records)
+        batches.append((data, count, weight))
+        self._kept += count
         self._kept_bytes += weight
         while (self._kept_bytes > self._ring_bytes
-               or self._kept - len(batches[0][0]) >= self._ring_size):
-            old, old_weight = batches.popleft()
-            self._kept -= len(old)
+               or self._kept - batches[0][1] >= self._ring_size):
+            _, old, old_weight = batches.popleft()
+            self._kept -= old
             self._kept_bytes -= old_weight
 
-    def _newest_fitting(self, records: list[Record]) -> tuple[list[Record], int]:
-        """The newest records of one oversized batch that fit in the ring on their own."""
+    def _newest_fitting(self, records: list[Record]) -> tuple[bytes, int, int]:
+        """The newest records of one oversized batch that fit in the ring on their own:
+        their JSON, how many, its weight (no more than their weights one by one)."""
         total, first = 0, len(records)
         for index in range(len(records) - 1, -1, -1):
             cost = weigh([records[index]])
             if total + cost > self._ring_bytes:
                 break
             total, first = total + cost, index
-        return records[first:], total
+        newest = records[first:]
+        data = orjson.dumps(newest, default=str) if newest else b""
+        return data, len(newest), len(data) + RECORD_OVERHEAD * len(newest)
 
     def _fan_out(self, records: Iterable[Record]) -> None:
         slow: list[TailClient] = []
@@ -281,8 +299,8 @@ class TailHub:
         return found
 
     def _newest_first(self) -> Iterator[Record]:
-        for records, _ in reversed(self._batches):
-            yield from reversed(records)
+        for data, _, _ in reversed(self._batches):
+            yield from reversed(orjson.loads(data))
 
     def unsubscribe(self, client: TailClient) -> None:
         client.close("client gone")

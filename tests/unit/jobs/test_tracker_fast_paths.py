@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
@@ -157,3 +158,50 @@ def test_a_job_only_seen_dropped_shows_empty_levels_and_stages():
     fast.observe([record("x", job_id="r")])
     assert fast.get("q")["levels"] == {} and fast.get("q")["stages"] == {}
     assert fast.get("r")["drops"] == {} and fast.get("q")["drops"] == {"noise": 1}
+
+
+PLAIN_IDS = ["a", "b", "c", "d", "e", "L" * 256]
+PLAIN_ATTRIBUTES = st.fixed_dictionaries({}, optional={
+    "event": st.sampled_from(["pipeline_start", "pipeline_complete", "layer_start",
+                              "layer_complete", "layer_error", "other", 5, None]),
+    "status": st.sampled_from(["success", "failed", ""]),
+    "layer_name": st.sampled_from(["miner", ""]),
+    "duration_ms": st.sampled_from([1500, "x"]),
+    "error": st.sampled_from(["RateLimitError", "x" * 2000, ""]),
+})
+
+
+@st.composite
+def plain_records(draw: Any) -> dict[str, Any]:
+    """Records as the pipeline makes them (string job ids and messages, dict attributes)."""
+    rec: dict[str, Any] = {
+        "message": draw(st.sampled_from([m for m in MESSAGES if isinstance(m, str)])),
+        "attributes": draw(PLAIN_ATTRIBUTES), "timestamp": draw(st.sampled_from(STAMPS))}
+    if draw(st.integers(0, 5)):
+        rec["job_id"] = draw(st.sampled_from(PLAIN_IDS))
+    if draw(st.booleans()):
+        rec["level"] = draw(st.sampled_from(["info", "debug", "error", "critical", "weird", 3]))
+    return rec
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(plain_records(), max_size=30), max_size=8), BOUNDS)
+def test_pipeline_shaped_batches_give_the_reference(batches, bounds):
+    """Pipeline-shaped batches (repeated and interleaved job ids, events in the message or
+    in ``attributes.event``, stage lines, errors with long texts, missing and odd levels):
+    after each one the tracker equals the per-record reference."""
+    _run([("observe", batch) for batch in batches], **bounds)
+
+
+def test_an_unhashable_level_fails_the_batch_as_the_per_record_loop_did():
+    """A list as a level cannot be counted; observe raises as before (the pipeline logs and
+    counts it) and the tracker stays consistent for the next batch."""
+    fast, ref, metrics, _clock = _pair(max_jobs=10)
+    batch = [record("x", job_id="a"), {**record("y", job_id="b"), "level": ["error"]}]
+    for tracker in (fast, ref):
+        with pytest.raises(TypeError):
+            tracker.observe([dict(r) for r in batch])
+    _assert_same(fast, ref, metrics)
+    fast.observe([record("z", job_id="c")])
+    ref.observe([record("z", job_id="c")])
+    _assert_same(fast, ref, metrics)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+import tracemalloc
 
 import aiohttp
 import pytest
@@ -116,6 +118,56 @@ def test_ring_is_a_copy_of_what_was_published():
     tail.publish(batch)
     batch.clear()
     assert decoded(tail.recent(TailFilter(), 10)) == ["kept"]
+
+
+def test_the_ring_keeps_json_and_no_reference_to_the_records():
+    """The ring holds what it weighs (each batch's JSON), so a published record is freed
+    once delivered: its reference count is what it was before the publish."""
+    tail = hub()
+    one = rec(record("kept", job_id="j"), "raw line")
+    before = sys.getrefcount(one)
+    tail.publish([one])
+    assert sys.getrefcount(one) == before
+    assert decoded(tail.recent(TailFilter(job_id="j"), 10)) == ["kept"]
+
+
+def test_the_ring_memory_stays_within_its_byte_bound_for_records_of_many_small_fields():
+    """A record of 300 small attributes takes ~10x its JSON as Python objects; the ring
+    keeps JSON, so the memory it holds stays within ``ring_bytes`` (traced by
+    tracemalloc; the records themselves are dropped by the caller after each publish)."""
+    bound = 64 * 1024
+    tail = hub(ring_size=1000, ring_bytes=bound)
+
+    def publish_one(n: int) -> None:
+        fields = {f"attr_{n}_{i}": 1000 + i for i in range(300)}
+        tail.publish([record(f"m{n}", **fields)])
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(60):
+            publish_one(n)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert tail.ring_bytes <= bound and tail.ring_records >= 5
+    assert held <= bound
+    assert decoded(tail.recent(TailFilter(), 1000))[-1] == "m59"
+
+
+def test_a_record_changed_after_publish_replays_as_it_was_published():
+    """What a sink (or anything after the tail) does to a record's fields never reaches a
+    later replay."""
+    tail = hub()
+    one = record("as published", level="warning")
+    tail.publish([one])
+    one["message"] = "changed later"
+    one["attributes"]["added"] = "later"
+    (data,) = tail.recent(TailFilter(), 10)
+    assert json.loads(data)["message"] == "as published"
+    assert "added" not in json.loads(data)["attributes"]
+    assert decoded(tail.recent(TailFilter.from_query({"level": "warning"}), 10)) == [
+        "as published"]
 
 
 def test_replay_is_bounded_by_the_client_queue_bytes():
