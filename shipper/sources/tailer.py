@@ -112,8 +112,11 @@ class Tailer:
             await self._let_go(f, drain=True)
         # each file's first drain step in the thread that opens it
         first = self._resumer.first_step(self.settings.read_chunk_bytes, done)
-        for path in await asyncio.to_thread(self._matcher.scan):
-            for f, outcome in await self._files.open_then([path], first):
+        paths = await asyncio.to_thread(self._matcher.scan)
+        while paths:  # small files: many per thread hop, as many bytes as one read
+            opened, paths = await self._files.open_some(paths, first,
+                                                        self.settings.read_chunk_bytes)
+            for f, outcome in opened:
                 again = f.ident in done  # a second name (hard link) of a file read
                 done.add(f.ident)
                 await self._let_go(f, drain=not again, first=outcome)
