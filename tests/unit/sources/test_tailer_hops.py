@@ -14,6 +14,7 @@ import pytest
 
 from shipper.sources import fileset, resume
 from shipper.sources.checkpoints import CheckpointStore
+from shipper.sources.files import Chunk
 from tests.unit.sources.conftest import Collector, append, make_tailer
 
 
@@ -176,3 +177,43 @@ async def test_fused_placement_resumes_at_the_checkpoint(tmp_path, offset):
     assert out.lines() == [b"one", b"two"][offset // 4:]
     assert {c.file_key for c in out.chunks} == {first.chunks[0].file_key}
 
+
+async def test_a_burst_of_small_files_enters_a_queue_with_room_in_one_turn(tmp_path):
+    """Emits that find room finish without a turn of the event loop: another task never
+    sees the five files' chunks and closes half queued (it did, item by item, before),
+    so the consumer takes them together. A queue of one still gets everything, in
+    order, each file's close after its lines (backpressure: the tailer waits)."""
+    for i in range(5):
+        append(tmp_path / f"f{i}.log", f"a{i}\nb{i}\n")
+    queue: asyncio.Queue[object] = asyncio.Queue(100)
+    sizes: list[int] = []
+    done = asyncio.Event()
+
+    async def watch() -> None:
+        while not done.is_set():
+            sizes.append(queue.qsize())
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    tailer, _ = make_tailer([str(tmp_path / "*.log")], once=True)
+    await tailer.run(queue.put, asyncio.Event(), queue.put)
+    done.set()
+    await watcher
+    assert queue.qsize() == 10 and set(sizes) <= {0, 10}, sizes
+
+    small: asyncio.Queue[object] = asyncio.Queue(1)
+    got: list[object] = []
+
+    async def consume() -> None:
+        while len(got) < 10:
+            got.append(await small.get())
+            await asyncio.sleep(0.01)
+
+    consumer = asyncio.create_task(consume())
+    tailer, _ = make_tailer([str(tmp_path / "*.log")], once=True)
+    await tailer.run(small.put, asyncio.Event(), small.put)
+    await asyncio.wait_for(consumer, 10)
+    lines = [[line for _, line in c.lines] if isinstance(c, Chunk) else c for c in got]
+    keys = [c.file_key for c in got if isinstance(c, Chunk)]
+    assert lines == [x for i, k in enumerate(keys) for x in ([f"a{i}".encode(),
+                                                              f"b{i}".encode()], k)]
