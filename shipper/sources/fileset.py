@@ -210,8 +210,8 @@ def open_all(paths: list[str], max_line_bytes: int, links: LinkPolicy,
     idents: set[Ident] = set()
     used = 0
     for path in paths:
-        if budget is not None and (used >= budget or len(out) >= OPEN_BATCH_FILES):
-            break
+        if budget is not None and out and (used >= budget or len(out) >= OPEN_BATCH_FILES):
+            break  # (at least one path each time: the caller's loop always moves on)
         try:
             f = OpenFile.open(path, max_line_bytes, links)
         except OSError as exc:
@@ -219,6 +219,18 @@ def open_all(paths: list[str], max_line_bytes: int, links: LinkPolicy,
             continue
         again = f.ident in idents
         idents.add(f.ident)
-        out.append((path, f, None if then is None or again else then(f)))
+        try:
+            outcome = None if then is None or again else then(f)
+        except BaseException:  # nobody will track them: no descriptor left behind
+            f.close()
+            _close_opened(out)
+            raise
+        out.append((path, f, outcome))
         used += f.bytes_read
     return out
+
+
+def _close_opened(opened: list[Opened]) -> None:
+    for _, got, _ in opened:
+        if isinstance(got, OpenFile):
+            got.close()

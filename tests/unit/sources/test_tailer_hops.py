@@ -15,6 +15,7 @@ import pytest
 from shipper.sources import fileset, resume
 from shipper.sources.checkpoints import CheckpointStore
 from shipper.sources.files import Chunk
+from shipper.sources.links import LinkPolicy
 from tests.unit.sources.conftest import Collector, append, make_tailer
 
 
@@ -217,3 +218,29 @@ async def test_a_burst_of_small_files_enters_a_queue_with_room_in_one_turn(tmp_p
     keys = [c.file_key for c in got if isinstance(c, Chunk)]
     assert lines == [x for i, k in enumerate(keys) for x in ([f"a{i}".encode(),
                                                               f"b{i}".encode()], k)]
+
+
+def test_a_batch_hop_always_moves_on_and_leaves_no_descriptor_when_its_step_fails(tmp_path):
+    """``open_all`` with a budget takes at least one path (even with a budget of 0, so
+    the tailer's loop always moves on); a first step that raises closes every file the
+    hop opened before the error goes up (nobody would track them)."""
+    for i in range(5):
+        append(tmp_path / f"f{i}.log", f"line {i}\n")
+    paths = [str(tmp_path / f"f{i}.log") for i in range(5)]
+    links = LinkPolicy("always")
+    one = fileset.open_all(paths, 1024, links, lambda f: "read", budget=0)
+    assert [p for p, _, _ in one] == paths[:1]
+    for _, f, _ in one:
+        f.close()
+    fds = len(os.listdir("/proc/self/fd"))
+    calls: list[str] = []
+
+    def third_fails(f):
+        calls.append(f.path)
+        if len(calls) == 3:
+            raise RuntimeError("injected")
+        return "read"
+
+    with pytest.raises(RuntimeError):
+        fileset.open_all(paths, 1024, links, third_fails, budget=1 << 20)
+    assert len(calls) == 3 and len(os.listdir("/proc/self/fd")) == fds
