@@ -244,3 +244,32 @@ def test_a_batch_hop_always_moves_on_and_leaves_no_descriptor_when_its_step_fail
     with pytest.raises(RuntimeError):
         fileset.open_all(paths, 1024, links, third_fails, budget=1 << 20)
     assert len(calls) == 3 and len(os.listdir("/proc/self/fd")) == fds
+
+
+async def test_what_was_emitted_is_taken_before_the_next_read_starts(tmp_path, monkeypatch):
+    """Emits are eager, but before each read the tailer gives the loop a turn: a consumer
+    waiting on the queue takes every chunk emitted so far before the next read hop
+    starts (reads overlapping the processing starved the sinks' writer threads: +31 MiB
+    of stdout buffer). Once mode, a big file in many chunks and small files in batches."""
+    append(tmp_path / "big.log", "".join(f"line-{i}\n" for i in range(200)))
+    for i in range(6):
+        append(tmp_path / f"s{i}.log", f"small-{i}\n")
+    queue: asyncio.Queue[object] = asyncio.Queue(100)
+    waiting_at_hop: list[int] = []
+    real = asyncio.to_thread
+
+    async def counted(func, /, *args, **kwargs):
+        waiting_at_hop.append(queue.qsize())
+        return await real(func, *args, **kwargs)
+
+    async def consume() -> None:
+        while (await queue.get()) is not None:
+            pass
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    consumer = asyncio.create_task(consume())
+    tailer, _ = make_tailer([str(tmp_path / "*.log")], once=True, read_chunk_bytes=256)
+    await tailer.run(queue.put, asyncio.Event(), queue.put)
+    await queue.put(None)
+    await asyncio.wait_for(consumer, 10)
+    assert len(waiting_at_hop) > 5 and set(waiting_at_hop) == {0}, waiting_at_hop
