@@ -27,6 +27,8 @@ Ident = tuple[int, int]
 log = logging.getLogger("shipper.sources")
 MAX_SEEN = 65_536
 MAX_GONE = 256
+#: files opened (and first read) in one thread hop by :meth:`FileSet.open_some`
+OPEN_BATCH_FILES = 64
 
 
 class FileSet:
@@ -91,6 +93,18 @@ class FileSet:
         instead of two): each file tracked with what ``then`` returned."""
         opened = await asyncio.to_thread(open_all, paths, self._max_line_bytes, self.links,
                                          then)
+        return self._track(opened)
+
+    async def open_some(self, paths: list[str], then: Callable[[OpenFile], Outcome],
+                        budget: int) -> tuple[list[tuple[OpenFile, Outcome | None]], list[str]]:
+        """:meth:`open_then` on the first paths, in one thread hop, until ``then`` read
+        ``budget`` bytes or :data:`OPEN_BATCH_FILES` files were opened (many small files
+        cost one hop, not one each; what is held stays bounded); the paths left over."""
+        opened = await asyncio.to_thread(open_all, paths, self._max_line_bytes, self.links,
+                                         then, budget)
+        return self._track(opened), paths[len(opened):]
+
+    def _track(self, opened: list[Opened]) -> list[tuple[OpenFile, Outcome | None]]:
         result: list[tuple[OpenFile, Outcome | None]] = []
         for path, got, outcome in opened:
             if isinstance(got, OSError):
@@ -186,15 +200,37 @@ Opened = tuple[str, OpenFile | OSError, Outcome | None]
 
 
 def open_all(paths: list[str], max_line_bytes: int, links: LinkPolicy,
-             then: Callable[[OpenFile], Outcome] | None = None) -> list[Opened]:
+             then: Callable[[OpenFile], Outcome] | None = None,
+             budget: int | None = None) -> list[Opened]:
     """Open each path (blocking); the error instead of the file when one fails; with
-    ``then``, what it returns for each file opened."""
+    ``then``, what it returns for each file opened. With ``budget``, only the first paths:
+    until ``then`` read that many bytes or :data:`OPEN_BATCH_FILES` were opened. A second
+    name of a file opened here gets no ``then`` (the first one's is the file's)."""
     out: list[Opened] = []
+    idents: set[Ident] = set()
+    used = 0
     for path in paths:
+        if budget is not None and out and (used >= budget or len(out) >= OPEN_BATCH_FILES):
+            break  # (at least one path each time: the caller's loop always moves on)
         try:
             f = OpenFile.open(path, max_line_bytes, links)
         except OSError as exc:
             out.append((path, exc, None))
             continue
-        out.append((path, f, None if then is None else then(f)))
+        again = f.ident in idents
+        idents.add(f.ident)
+        try:
+            outcome = None if then is None or again else then(f)
+        except BaseException:  # nobody will track them: no descriptor left behind
+            f.close()
+            _close_opened(out)
+            raise
+        out.append((path, f, outcome))
+        used += f.bytes_read
     return out
+
+
+def _close_opened(opened: list[Opened]) -> None:
+    for _, got, _ in opened:
+        if isinstance(got, OpenFile):
+            got.close()

@@ -1,7 +1,9 @@
 """Once mode's fixed cost per file: thread hops. Opening, sizing and identifying a file
 share one hop; placing it and its first read share the next (the same hop without a
-checkpoint store), so a small file costs one or two hops (five before), and the fused
-steps read what the separate ones did."""
+checkpoint store), and small files share that hop: it opens files until it read
+``read_chunk_bytes`` or opened ``OPEN_BATCH_FILES`` (so a thousand small files cost about
+what one file of their size does, with as much held at once). The fused steps read what
+the separate ones did."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import os
 
 import pytest
 
-from shipper.sources import resume
+from shipper.sources import fileset, resume
 from shipper.sources.checkpoints import CheckpointStore
+from shipper.sources.files import Chunk
+from shipper.sources.links import LinkPolicy
 from tests.unit.sources.conftest import Collector, append, make_tailer
 
 
@@ -35,30 +39,88 @@ def count_hops(monkeypatch) -> list[str]:
     return hops
 
 
-async def test_a_small_file_costs_one_thread_hop_without_checkpoints(tmp_path, monkeypatch):
-    """20 small files, no checkpoint store: one scan, then one hop per file (open, size,
-    identify, place, read), every line out once, in order, under distinct keys."""
+async def test_small_files_share_one_thread_hop_without_checkpoints(tmp_path, monkeypatch):
+    """20 small files, no checkpoint store: one scan, then one hop for all of them (open,
+    size, identify, place, read; one hop per file before), every line out once, in
+    order, each file closed after its lines, under distinct keys."""
     for i in range(20):
         append(tmp_path / f"f{i:02}.log", f"a{i}\nb{i}\n")
     hops = count_hops(monkeypatch)
     out, metrics, tailer = await run_once([str(tmp_path / "*.log")])
     assert out.lines() == [f"{x}{i}".encode() for i in range(20) for x in "ab"]
     assert len(out.closed) == 20 and tailer.open_files == 0
-    assert len(set(out.closed)) == 20 and set(out.closed) == {c.file_key for c in out.chunks}
-    assert len(hops) == 1 + 20, hops
+    assert len(set(out.closed)) == 20 and out.closed == [c.file_key for c in out.chunks]
+    assert hops == ["scan", "open_all"], hops
     assert metrics.value("shipper_lines_read_total") == 40
 
 
-async def test_a_small_file_costs_two_thread_hops_with_checkpoints(tmp_path, monkeypatch):
-    """With a checkpoint store the placement looks it up on the loop: two hops per file
-    (open+size+identify, place+read) after the start-up scan and recovery."""
+async def test_small_files_share_the_open_hop_with_checkpoints(tmp_path, monkeypatch):
+    """With a checkpoint store the placement looks it up on the loop: one hop opens,
+    sizes and identifies the 20 files, then one hop per file places and reads it, after
+    the start-up scan and recovery (two hops per file before)."""
     for i in range(20):
         append(tmp_path / f"f{i:02}.log", f"a{i}\nb{i}\n")
     store = CheckpointStore(tmp_path / "state")
     hops = count_hops(monkeypatch)
     out, _, _ = await run_once([str(tmp_path / "*.log")], checkpoints=store)
     assert out.lines() == [f"{x}{i}".encode() for i in range(20) for x in "ab"]
-    assert len(hops) == 2 + 1 + 2 * 20, hops
+    assert len(hops) == 2 + 1 + 1 + 20, hops
+
+
+async def test_a_hop_opens_files_until_it_read_read_chunk_bytes(tmp_path, monkeypatch):
+    """Files of 30 bytes with ``read_chunk_bytes`` 64: a hop opens and reads files until
+    64 bytes were read (three), so at most about two chunks' worth is held at once; the
+    order of lines and closes is the order of the files."""
+    for i in range(9):
+        append(tmp_path / f"f{i}.log", f"line-{i}-" + "x" * 20 + "\n")
+    hops = count_hops(monkeypatch)
+    seen_open: list[int] = []
+    tailer, _ = make_tailer([str(tmp_path / "*.log")], once=True, read_chunk_bytes=64)
+    out = Collector()
+
+    async def emit(chunk):
+        seen_open.append(tailer.open_files)
+        await out.emit(chunk)
+
+    await tailer.run(emit, asyncio.Event(), out.on_closed)
+    assert [line[:7] for line in out.lines()] == [f"line-{i}-".encode() for i in range(9)]
+    assert out.closed == [c.file_key for c in out.chunks]
+    assert hops == ["scan"] + ["open_all"] * 3, hops
+    assert max(seen_open) == 3 and tailer.open_files == 0
+
+
+async def test_a_hop_opens_at_most_open_batch_files(tmp_path, monkeypatch):
+    """Empty files read nothing: a hop still stops at ``OPEN_BATCH_FILES`` files, so the
+    descriptors held at once stay bounded however many files match."""
+    count = fileset.OPEN_BATCH_FILES + 6
+    for i in range(count):
+        append(tmp_path / f"f{i:03}.log", "")
+    append(tmp_path / f"f{count:03}.log", "last\n")
+    hops = count_hops(monkeypatch)
+    out, _, tailer = await run_once([str(tmp_path / "*.log")])
+    assert out.lines() == [b"last"]
+    assert hops == ["scan", "open_all", "open_all"], hops
+    assert len(out.closed) == count + 1 and tailer.open_files == 0
+
+
+async def test_a_file_gone_before_its_batch_opens_it_does_not_stop_the_others(tmp_path):
+    """A matched file deleted between the scan and the hop that opens it is reported
+    and skipped; the files around it in the same hop are read whole, in order."""
+    for name, text in (("a", "one\n"), ("b", "two\n"), ("c", "three\n")):
+        append(tmp_path / f"{name}.log", text)
+    tailer, _ = make_tailer([str(tmp_path / "*.log")], once=True)
+    real_scan = tailer._matcher.scan
+
+    def scan_then_delete(*args, **kwargs):
+        paths = real_scan(*args, **kwargs)
+        os.unlink(tmp_path / "b.log")
+        return paths
+
+    tailer._matcher.scan = scan_then_delete
+    out = Collector()
+    await tailer.run(out.emit, asyncio.Event(), out.on_closed)
+    assert out.lines() == [b"one", b"three"]
+    assert len(out.closed) == 2 and tailer.open_files == 0
 
 
 async def test_a_second_name_of_a_file_read_is_neither_read_nor_closed_again(tmp_path):
@@ -115,3 +177,99 @@ async def test_fused_placement_resumes_at_the_checkpoint(tmp_path, offset):
     out, _, _ = await run_once([str(log)], checkpoints=store)
     assert out.lines() == [b"one", b"two"][offset // 4:]
     assert {c.file_key for c in out.chunks} == {first.chunks[0].file_key}
+
+
+async def test_a_burst_of_small_files_enters_a_queue_with_room_in_one_turn(tmp_path):
+    """Emits that find room finish without a turn of the event loop: another task never
+    sees the five files' chunks and closes half queued (it did, item by item, before),
+    so the consumer takes them together. A queue of one still gets everything, in
+    order, each file's close after its lines (backpressure: the tailer waits)."""
+    for i in range(5):
+        append(tmp_path / f"f{i}.log", f"a{i}\nb{i}\n")
+    queue: asyncio.Queue[object] = asyncio.Queue(100)
+    sizes: list[int] = []
+    done = asyncio.Event()
+
+    async def watch() -> None:
+        while not done.is_set():
+            sizes.append(queue.qsize())
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    tailer, _ = make_tailer([str(tmp_path / "*.log")], once=True)
+    await tailer.run(queue.put, asyncio.Event(), queue.put)
+    done.set()
+    await watcher
+    assert queue.qsize() == 10 and set(sizes) <= {0, 10}, sizes
+
+    small: asyncio.Queue[object] = asyncio.Queue(1)
+    got: list[object] = []
+
+    async def consume() -> None:
+        while len(got) < 10:
+            got.append(await small.get())
+            await asyncio.sleep(0.01)
+
+    consumer = asyncio.create_task(consume())
+    tailer, _ = make_tailer([str(tmp_path / "*.log")], once=True)
+    await tailer.run(small.put, asyncio.Event(), small.put)
+    await asyncio.wait_for(consumer, 10)
+    lines = [[line for _, line in c.lines] if isinstance(c, Chunk) else c for c in got]
+    keys = [c.file_key for c in got if isinstance(c, Chunk)]
+    assert lines == [x for i, k in enumerate(keys) for x in ([f"a{i}".encode(),
+                                                              f"b{i}".encode()], k)]
+
+
+def test_a_batch_hop_always_moves_on_and_leaves_no_descriptor_when_its_step_fails(tmp_path):
+    """``open_all`` with a budget takes at least one path (even with a budget of 0, so
+    the tailer's loop always moves on); a first step that raises closes every file the
+    hop opened before the error goes up (nobody would track them)."""
+    for i in range(5):
+        append(tmp_path / f"f{i}.log", f"line {i}\n")
+    paths = [str(tmp_path / f"f{i}.log") for i in range(5)]
+    links = LinkPolicy("always")
+    one = fileset.open_all(paths, 1024, links, lambda f: "read", budget=0)
+    assert [p for p, _, _ in one] == paths[:1]
+    for _, f, _ in one:
+        f.close()
+    fds = len(os.listdir("/proc/self/fd"))
+    calls: list[str] = []
+
+    def third_fails(f):
+        calls.append(f.path)
+        if len(calls) == 3:
+            raise RuntimeError("injected")
+        return "read"
+
+    with pytest.raises(RuntimeError):
+        fileset.open_all(paths, 1024, links, third_fails, budget=1 << 20)
+    assert len(calls) == 3 and len(os.listdir("/proc/self/fd")) == fds
+
+
+async def test_what_was_emitted_is_taken_before_the_next_read_starts(tmp_path, monkeypatch):
+    """Emits are eager, but before each read the tailer gives the loop a turn: a consumer
+    waiting on the queue takes every chunk emitted so far before the next read hop
+    starts (reads overlapping the processing starved the sinks' writer threads: +31 MiB
+    of stdout buffer). Once mode, a big file in many chunks and small files in batches."""
+    append(tmp_path / "big.log", "".join(f"line-{i}\n" for i in range(200)))
+    for i in range(6):
+        append(tmp_path / f"s{i}.log", f"small-{i}\n")
+    queue: asyncio.Queue[object] = asyncio.Queue(100)
+    waiting_at_hop: list[int] = []
+    real = asyncio.to_thread
+
+    async def counted(func, /, *args, **kwargs):
+        waiting_at_hop.append(queue.qsize())
+        return await real(func, *args, **kwargs)
+
+    async def consume() -> None:
+        while (await queue.get()) is not None:
+            pass
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    consumer = asyncio.create_task(consume())
+    tailer, _ = make_tailer([str(tmp_path / "*.log")], once=True, read_chunk_bytes=256)
+    await tailer.run(queue.put, asyncio.Event(), queue.put)
+    await queue.put(None)
+    await asyncio.wait_for(consumer, 10)
+    assert len(waiting_at_hop) > 5 and set(waiting_at_hop) == {0}, waiting_at_hop
