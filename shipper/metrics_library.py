@@ -11,11 +11,14 @@ when ``/metrics`` is scraped.
 ``__init__`` and imports the metric modules; the package completes itself, as imported
 normally, the first time one of its own names is looked up (``from prometheus_client import
 REGISTRY``). :func:`exposition` imports the encoders on the first scrape, with snappy
-hidden while they load (it stays importable: a Loki sink imports it as usual).
+hidden from the thread that loads them only (it stays importable everywhere else: a Loki
+sink built by a reload in another thread at that moment imports it as usual).
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import pkgutil
 import sys
@@ -45,7 +48,8 @@ def install() -> bool:
         for part in PARTS:  # the import statement's path: ``-X importtime`` lists them
             __import__(f"{PACKAGE}.{part}")
     except BaseException:
-        del sys.modules[PACKAGE]
+        for name in [name for name in sys.modules if name.split(".")[0] == PACKAGE]:
+            del sys.modules[name]  # as if never imported: a normal import starts afresh
         raise
     return True
 
@@ -63,8 +67,9 @@ class _Completer:
         self._submodules = {info.name for info in pkgutil.iter_modules(package.__path__)}
 
     def __call__(self, name: str) -> Any:
-        if name in self._submodules:
-            raise AttributeError(name)
+        if name in self._submodules:  # as after a normal import: the submodule, loaded
+            with snappy_hidden():
+                return importlib.import_module(f"{PACKAGE}.{name}")
         with self._lock:
             if self._state == "loading":
                 raise AttributeError(name)
@@ -82,8 +87,10 @@ class _Completer:
         try:
             with snappy_hidden():
                 spec.loader.exec_module(self._package)
-        finally:
-            self._state = "done"
+        except BaseException:
+            self._state = "partial"  # the next lookup tries again and sees the error
+            raise
+        self._state = "done"
 
 
 def exposition() -> ModuleType:
@@ -96,16 +103,35 @@ def exposition() -> ModuleType:
     return sys.modules[name]
 
 
+class _HideSnappy(importlib.abc.MetaPathFinder):
+    """Refuses ``snappy`` to the threads inside :func:`snappy_hidden`, and to no other."""
+
+    def __init__(self) -> None:
+        self.inside = threading.local()
+
+    def find_spec(self, fullname: str, path: Any = None,
+                  target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        depth: int = getattr(self.inside, "depth", 0)
+        if fullname == "snappy" and depth:
+            raise ModuleNotFoundError("snappy is not loaded with the metrics encoders",
+                                      name=fullname)
+        return None  # the next finder's to find
+
+
+_HIDE_SNAPPY = _HideSnappy()
+_HIDE_LOCK = threading.Lock()
+
+
 @contextmanager
 def snappy_hidden() -> Iterator[None]:
-    """An ImportError for ``snappy`` inside the block, unless it is already loaded (then
-    nothing changes)."""
-    if "snappy" in sys.modules:
-        yield
-        return
-    sys.modules["snappy"] = None  # type: ignore[assignment]  # an ImportError for it
+    """An ImportError for ``snappy`` inside the block, in this thread only (an import of
+    it in any other thread meanwhile works); nothing changes once it is loaded."""
+    with _HIDE_LOCK:
+        if _HIDE_SNAPPY not in sys.meta_path:
+            sys.meta_path.insert(0, _HIDE_SNAPPY)
+    inside = _HIDE_SNAPPY.inside
+    inside.depth = getattr(inside, "depth", 0) + 1
     try:
         yield
     finally:
-        if sys.modules.get("snappy", False) is None:
-            del sys.modules["snappy"]
+        inside.depth -= 1

@@ -14,7 +14,7 @@ from typing import Any
 _EXPORTS = {
     "bound_port": "app", "build_app": "app", "start_server": "app", "Progress": "health",
     "ServerSettings": "settings", "parse_listen": "settings",
-    "TailBusyError": "tail", "TailFilter": "tail", "TailHub": "tail",
+    "TailBusyError": "tail", "TailFilter": "tail_records", "TailHub": "tail",
 }
 __all__ = [
     "Progress", "ServerSettings", "TailBusyError", "TailFilter", "TailHub",

@@ -40,7 +40,8 @@ from shipper.server.access import guard, is_loopback
 from shipper.server.connections import ConnectionGate, RefusalLog, descriptor_budget
 from shipper.server.health import Progress, healthz_answer, readyz_answer
 from shipper.server.settings import ServerSettings, parse_listen
-from shipper.server.tail import HEARTBEAT, TailBusyError, TailFilter, TailHub
+from shipper.server.tail import HEARTBEAT, TailBusyError, TailHub
+from shipper.server.tail_records import TailFilter
 from shipper.server.tokens import TokenSource
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,8 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    encoder, content_type = exposition().choose_encoder(request.headers.get("Accept", ""))
+    encoders = await asyncio.to_thread(exposition)  # the first scrape imports them
+    encoder, content_type = encoders.choose_encoder(request.headers.get("Accept", ""))
     metrics: Any = request.app[METRICS]
     body = await asyncio.to_thread(encoder, metrics.registry)
     response = web.Response(body=body, headers={"Content-Type": content_type})
@@ -233,11 +235,13 @@ async def _tail(request: web.Request) -> web.StreamResponse:
     except ValueError as exc:
         return _json({"error": str(exc)}, 400)
     replay = min(_int_param(request, "replay", settings.tail_replay) or 0, settings.tail_ring_size)
+    hub = request.app[TAIL]
     try:
-        client, backlog = request.app[TAIL].subscribe(tail_filter, replay)
+        client, ring = hub.attach(tail_filter)
     except TailBusyError as exc:
         return _json({"error": str(exc)}, 503, headers={"Retry-After": "5"})
     try:
+        backlog = await asyncio.to_thread(hub.replay, ring, tail_filter, replay)
         return await _stream(request, client, backlog, settings.tail_heartbeat)
     finally:
         request.app[TAIL].unsubscribe(client)

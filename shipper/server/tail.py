@@ -10,7 +10,8 @@ A replay decodes the batches it reads. The oldest batches go once the ring holds
 than ``ring_bytes`` (or about ``ring_size`` records). Each client has a queue bounded in
 records and bytes; a client that falls further behind is disconnected (and counted)
 instead of slowing the pipeline. A replay sends at most ``client_queue_bytes``. All
-methods run on the event loop thread.
+methods but :meth:`TailHub.replay` (which the server runs in a thread) run on the event
+loop thread.
 """
 
 from __future__ import annotations
@@ -18,15 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 
 import orjson
 
 from shipper.errors import ShipperError
-from shipper.record import LEVEL_RANK, Record
-from shipper.record_fields import compile_getter, record_rank
+from shipper.record import Record
 from shipper.server.settings import MIB, ServerSettings
+from shipper.server.tail_records import TailFilter, encodable, encode
 
 log = logging.getLogger(__name__)
 
@@ -38,80 +38,17 @@ RECORD_OVERHEAD = 512
 #: batch JSON shorter than this is copied to its exact size before the ring keeps it
 #: (longer is mapped on its own: ``shipper.sinks.allocator.MMAP_THRESHOLD``)
 COMPACT_BELOW = 128 * 1024
-#: the fields a record that cannot be encoded keeps in the ring and on the wire
-_PLAIN_FIELDS = ("timestamp", "level", "message", "logger", "job_id", "correlation_id",
-                 "shard_index", "stream", "k8s", "file")
-#: the tail filter's fields: the record's own, else the attribute of that name
-_JOB_ID = compile_getter("job_id")
-_CORRELATION_ID = compile_getter("correlation_id")
-
-
 class TailBusyError(ShipperError):
     """The maximum number of concurrent tail clients is reached."""
 
 
-@dataclass(frozen=True, slots=True)
-class TailFilter:
-    """Which records a tail client wants; empty fields match everything."""
-
-    job_id: str | None = None
-    min_rank: int = 0
-    correlation_id: str | None = None
-    logger: str | None = None
-
-    @classmethod
-    def from_query(cls, query: Mapping[str, str]) -> TailFilter:
-        """Build from ``job_id``, ``level`` (minimum), ``correlation_id``, ``logger``."""
-        level = (query.get("level") or "").strip().lower()
-        if level and level not in LEVEL_RANK:
-            raise ValueError(f"unknown level {level!r} (use one of {', '.join(LEVEL_RANK)})")
-        return cls(
-            job_id=query.get("job_id") or None,
-            min_rank=LEVEL_RANK[level] if level else 0,
-            correlation_id=query.get("correlation_id") or None,
-            logger=query.get("logger") or None,
-        )
-
-    def matches(self, record: Record) -> bool:
-        if self.min_rank and record_rank(record) < self.min_rank:
-            return False
-        if self.job_id is not None and _text(_JOB_ID(record)) != self.job_id:
-            return False
-        if (self.correlation_id is not None
-                and _text(_CORRELATION_ID(record)) != self.correlation_id):
-            return False
-        return self.logger is None or _logger_matches(record.get("logger"), self.logger)
+#: the ring's batches: their JSON, how many records, their weight
+Ring = tuple[tuple[bytes, int, int], ...]
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _logger_matches(logger: object, wanted: str) -> bool:
-    """Exact name, or a dotted child of it (``stages`` matches ``stages.asr``)."""
-    if not isinstance(logger, str):
-        return False
-    return logger == wanted or logger.startswith(wanted + ".")
-
-
-def encode(record: Record) -> bytes:
-    """The JSON of a record (see :func:`encodable`)."""
-    try:
-        return orjson.dumps(record, default=str)
-    except orjson.JSONEncodeError:
-        return orjson.dumps(encodable(record), default=str)
-
-
-def encodable(record: Record) -> Record:
-    """``record`` if it encodes as JSON, else its plain fields and a note (e.g. nesting
-    deeper than JSON encoders allow), so neither the ring nor a client ever fails on it."""
-    try:
-        orjson.dumps(record, default=str)
-    except orjson.JSONEncodeError as exc:
-        plain = Record({k: record[k] for k in _PLAIN_FIELDS if k in record})
-        plain["attributes"] = {"tail_note": f"record not encodable as JSON: {exc}"}
-        return plain
-    return record
+def _newest_first(ring: Ring) -> Iterator[Record]:
+    for data, _, _ in reversed(ring):
+        yield from reversed(orjson.loads(data))
 
 
 def weigh(records: list[Record]) -> int:
@@ -228,6 +165,7 @@ class TailHub:
         weight = len(data) + RECORD_OVERHEAD * count
         if weight > self._ring_bytes:
             data, count, weight = self._newest_fitting(records)
+            data = bytes(memoryview(data)) if len(data) < COMPACT_BELOW else data
         if not count:
             return
         batches = self._batches
@@ -271,22 +209,35 @@ class TailHub:
     def subscribe(self, tail_filter: TailFilter, replay: int) -> tuple[TailClient, list[bytes]]:
         """Register a client; returns it and the last ``replay`` matching ring records
         (no more than the client's queue holds in bytes)."""
+        client, ring = self.attach(tail_filter)
+        return client, self.replay(ring, tail_filter, replay)
+
+    def attach(self, tail_filter: TailFilter) -> tuple[TailClient, Ring]:
+        """Register a client; returns it and the ring as it is now, for :meth:`replay`
+        (which decodes, so the server runs it in a thread: the records published
+        meanwhile go to the client's queue, after what the replay gives)."""
         if len(self._clients) >= self._max_clients:
             raise TailBusyError(f"too many tail clients (max {self._max_clients})")
         client = TailClient(tail_filter, self._client_queue, self._client_bytes)
         self._clients.append(client)
-        return client, self.recent(tail_filter, replay)
+        return client, tuple(self._batches)
 
     def recent(self, tail_filter: TailFilter, limit: int,
                max_bytes: int | None = None) -> list[bytes]:
         """The last ``limit`` ring records matching ``tail_filter``, oldest first, at
         most ``max_bytes`` of them (default: a client queue's bytes; at least one)."""
+        return self.replay(tuple(self._batches), tail_filter, limit, max_bytes)
+
+    def replay(self, ring: Ring, tail_filter: TailFilter, limit: int,
+               max_bytes: int | None = None) -> list[bytes]:
+        """:meth:`recent` of a ring taken by :meth:`attach` (any thread: it reads only
+        ``ring``, immutable)."""
         budget = self._client_bytes if max_bytes is None else max_bytes
         found: list[bytes] = []
         total = 0
         if limit <= 0:
             return found
-        for record in self._newest_first():
+        for record in _newest_first(ring):
             if tail_filter.matches(record):
                 data = encode(record)
                 if found and total + len(data) > budget:
@@ -297,10 +248,6 @@ class TailHub:
                     break
         found.reverse()
         return found
-
-    def _newest_first(self) -> Iterator[Record]:
-        for data, _, _ in reversed(self._batches):
-            yield from reversed(orjson.loads(data))
 
     def unsubscribe(self, client: TailClient) -> None:
         client.close("client gone")

@@ -92,7 +92,8 @@ def test_the_first_scrape_loads_the_metrics_encoders_and_answers_as_before(tmp_p
         after = imported_modules(stderr_path.read_text(errors="replace"))
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
+        code = proc.wait(timeout=60)
+    assert code == 0
     assert sorted(m for m in before if m.startswith(EXPOSITION)) == []
     assert "prometheus_client.exposition" in after
     assert sorted(m for m in after if m.split(".")[0] in UNUSED) == []
@@ -131,3 +132,40 @@ def test_snappy_stays_importable_after_the_metrics_library_loaded():
                           timeout=120, env=env())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "True"
+
+
+def test_snappy_is_hidden_from_the_loading_thread_only():
+    """While one thread loads the encoders (snappy hidden from it), another thread
+    imports snappy as a Loki sink built by a reload would: it gets the real module. The
+    hiding stops at the end of the block (a second import in the first thread works)."""
+    code = (
+        "import sys, threading; from shipper import metrics_library as m; m.install()\n"
+        "inside, done, got = threading.Event(), threading.Event(), []\n"
+        "def other():\n"
+        "    inside.wait(30); import snappy; got.append(snappy.compress(b'x' * 50)); done.set()\n"
+        "t = threading.Thread(target=other); t.start()\n"
+        "with m.snappy_hidden():\n"
+        "    try:\n"
+        "        import snappy\n"
+        "        raise SystemExit('snappy was not hidden from this thread')\n"
+        "    except ImportError:\n"
+        "        pass\n"
+        "    inside.set(); assert done.wait(30), 'the other thread did not finish'\n"
+        "t.join(); import snappy as again; print(bool(got[0]) and again is sys.modules['snappy'])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=env())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"
+
+
+def test_a_submodule_of_the_partly_loaded_package_is_an_attribute_as_usual():
+    """``prometheus_client.exposition`` after ``import prometheus_client`` is the module,
+    as after a normal import (loaded on that lookup, without snappy)."""
+    code = ("import sys; from shipper import metrics_library as m; m.install(); "
+            "import prometheus_client; e = prometheus_client.exposition; "
+            "print(e is sys.modules['prometheus_client.exposition'], e.snappy is None, "
+            "callable(e.generate_latest))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=env())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True True True"

@@ -96,7 +96,7 @@ def test_random_file_operations_match_the_model(tmp_path_factory, cli):
 
     run_state_machine_as_test(FileModel, settings=settings(
         max_examples=max(3, int(150 * SCALE)), stateful_step_count=8, deadline=None,
-        derandomize=True, database=None, suppress_health_check=list(HealthCheck)))
+        database=None, suppress_health_check=list(HealthCheck)))
     for written, model, delivered, dups in figures:
         print(f"\n[fault] model: written={written} model={model} delivered={delivered} "
               f"duplicated={dups}")

@@ -159,7 +159,7 @@ def _chains(depth: int) -> st.SearchStrategy[Any]:
         max_leaves=depth)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=300, deadline=None)
 @given(_chains(40), st.integers(1, 400))
 def test_any_json_line_gives_an_encodable_record(value: Any, wrap: int) -> None:
     """Random values wrapped in up to 400 more levels: the record always encodes, and it

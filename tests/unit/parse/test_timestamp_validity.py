@@ -181,7 +181,7 @@ _ANY_VALUE = st.one_of(
 )
 
 
-@settings(max_examples=3000, deadline=None, derandomize=True)
+@settings(max_examples=3000, deadline=None)
 @given(_ANY_VALUE)
 def test_nothing_impossible_ever_comes_out(value: object) -> None:
     """Whatever the value, the result is ``None``, ``IMPOSSIBLE`` or a possible stamp."""
@@ -205,7 +205,7 @@ def _zone_text(offset: timedelta, style: int) -> str:
     return f"{sign}{hours:02d}:{mins:02d}" if style < 2 else f"{sign}{hours:02d}{mins:02d}"
 
 
-@settings(max_examples=3000, deadline=None, derandomize=True)
+@settings(max_examples=3000, deadline=None)
 @given(_INSTANTS, _OFFSETS, st.integers(0, 9), st.sampled_from(["T", " "]),
        st.sampled_from([".", ","]), st.integers(0, 3))
 def test_every_valid_iso_stamp_is_accepted(moment: datetime, offset: timedelta,
@@ -223,7 +223,7 @@ def test_every_valid_iso_stamp_is_accepted(moment: datetime, offset: timedelta,
     assert stamps().normalize(text) == expected, text
 
 
-@settings(max_examples=2000, deadline=None, derandomize=True)
+@settings(max_examples=2000, deadline=None)
 @given(st.integers(NUMBER_FLOOR * 1000, int(NOW + FUTURE) * 1000),
        st.sampled_from([1, 1000, 1_000_000]), st.booleans())
 def test_every_valid_epoch_is_accepted(millis: int, scale: int, as_text: bool) -> None:
