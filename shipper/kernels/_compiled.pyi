@@ -1,5 +1,7 @@
 # The compiled twin of shipper.kernels.pure (same signatures).
-from shipper.kernels.pure import CriInner, IsoPrefix
+from collections.abc import Sequence
+
+from shipper.kernels.pure import CriInner, IsoPrefix, WireEntry
 
 KERNEL_API: int
 
@@ -9,3 +11,4 @@ def trailing_pairs(message: str) -> tuple[str, dict[str, str] | None]: ...
 def iso_prefix(text: str) -> IsoPrefix | None: ...
 def cri_whole_lines(lines: list[tuple[int, bytes]], start: int,
                     out: list[CriInner]) -> int: ...
+def loki_push(streams: Sequence[tuple[str, Sequence[WireEntry]]]) -> bytes: ...

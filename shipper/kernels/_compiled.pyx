@@ -5,9 +5,10 @@
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_DecodeASCII
-from libc.string cimport memchr, memcmp
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 2
+KERNEL_API = 3
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -321,3 +322,160 @@ def cri_whole_lines(list lines, Py_ssize_t start, list out):
                     if p + 10 < n else b"",
                     stream, PyUnicode_DecodeASCII(<const char*>buf, p, NULL)))
     return count
+
+
+# --- Loki's PushRequest in protobuf's wire format ------------------------------------------
+
+cdef extern from "Python.h":
+    const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
+    long long PyLong_AsLongLongAndOverflow(object n, int* overflow) except? -1
+
+cdef long long _NS = 1000000000
+_U64 = (1 << 64) - 1
+
+
+cdef struct _Buf:
+    char* data
+    Py_ssize_t size
+    Py_ssize_t cap
+
+
+cdef int _room(_Buf* buf, Py_ssize_t need) except -1:
+    cdef Py_ssize_t cap
+    cdef char* data
+    if buf.size + need <= buf.cap:
+        return 0
+    cap = buf.cap * 2
+    if cap < buf.size + need + 4096:
+        cap = buf.size + need + 4096
+    data = <char*>PyMem_Realloc(buf.data, <size_t>cap)
+    if data == NULL:
+        raise MemoryError()
+    buf.data, buf.cap = data, cap
+    return 0
+
+
+cdef inline Py_ssize_t _vsize(unsigned long long n) noexcept:
+    cdef Py_ssize_t size = 1
+    while n > 0x7F:
+        n >>= 7
+        size += 1
+    return size
+
+
+cdef inline Py_ssize_t _fsize(Py_ssize_t n) noexcept:
+    """Bytes of a length-delimited field of ``n`` bytes (left out when empty)."""
+    return 1 + _vsize(<unsigned long long>n) + n if n else 0
+
+
+cdef inline void _varint(_Buf* buf, unsigned long long n) noexcept:
+    while n > 0x7F:
+        buf.data[buf.size] = <char>((n & 0x7F) | 0x80)
+        buf.size += 1
+        n >>= 7
+    buf.data[buf.size] = <char>n
+    buf.size += 1
+
+
+cdef inline void _field(_Buf* buf, char tag, const char* src, Py_ssize_t n) noexcept:
+    """A length-delimited field; nothing when ``n`` is 0 (proto3 leaves defaults out)."""
+    if n == 0:
+        return
+    buf.data[buf.size] = tag
+    buf.size += 1
+    _varint(buf, <unsigned long long>n)
+    memcpy(buf.data + buf.size, src, <size_t>n)
+    buf.size += n
+
+
+cdef Py_ssize_t _pair_size(object pair) except -1:
+    cdef tuple both = <tuple?>pair
+    cdef Py_ssize_t name_n, value_n
+    if len(both) != 2:
+        raise ValueError("loki_push: a metadata pair is (name, value)")
+    PyUnicode_AsUTF8AndSize(both[0], &name_n)
+    PyUnicode_AsUTF8AndSize(both[1], &value_n)
+    value_n = _fsize(name_n) + _fsize(value_n)  # the pair is written even when empty
+    return 1 + _vsize(<unsigned long long>value_n) + value_n
+
+
+cdef void _pair(_Buf* buf, tuple both):
+    cdef Py_ssize_t name_n, value_n
+    cdef const char* name = PyUnicode_AsUTF8AndSize(both[0], &name_n)
+    cdef const char* value = PyUnicode_AsUTF8AndSize(both[1], &value_n)
+    buf.data[buf.size] = 0x1a
+    buf.size += 1
+    _varint(buf, <unsigned long long>(_fsize(name_n) + _fsize(value_n)))
+    _field(buf, 0x0a, name, name_n)
+    _field(buf, 0x12, value, value_n)
+
+
+cdef int _entry(_Buf* buf, object entry) except -1:
+    """``entries`` (field 2 of a stream): one ``EntryAdapter``."""
+    cdef int overflow = 0
+    cdef long long ns = PyLong_AsLongLongAndOverflow(entry.ns, &overflow)
+    cdef unsigned long long seconds
+    cdef long long nanos, whole
+    cdef Py_ssize_t line_n, stamp_n, meta_n = 0, body_n
+    cdef const char* line
+    cdef list meta = <list?>entry.meta
+    if overflow:  # beyond int64 nanoseconds: Python's divmod, seconds as 64-bit
+        big_seconds, big_nanos = divmod(entry.ns, _NS)
+        seconds, nanos = <unsigned long long>(big_seconds & _U64), big_nanos
+    else:
+        whole, nanos = ns / _NS, ns % _NS  # C division: floor it, as divmod does
+        if nanos < 0:
+            whole, nanos = whole - 1, nanos + _NS
+        seconds = <unsigned long long>whole
+    stamp_n = (1 + _vsize(seconds) if seconds else 0) + (1 + _vsize(nanos) if nanos else 0)
+    line = PyUnicode_AsUTF8AndSize(entry.line, &line_n)
+    for pair in meta:
+        meta_n += _pair_size(pair)
+    body_n = 2 + stamp_n + _fsize(line_n) + meta_n
+    _room(buf, 1 + _vsize(<unsigned long long>body_n) + body_n)
+    buf.data[buf.size] = 0x12
+    buf.size += 1
+    _varint(buf, <unsigned long long>body_n)
+    buf.data[buf.size] = 0x0a
+    buf.data[buf.size + 1] = <char>stamp_n
+    buf.size += 2
+    if seconds:
+        buf.data[buf.size] = 0x08
+        buf.size += 1
+        _varint(buf, seconds)
+    if nanos:
+        buf.data[buf.size] = 0x10
+        buf.size += 1
+        _varint(buf, <unsigned long long>nanos)
+    _field(buf, 0x12, line, line_n)
+    for pair in meta:
+        _pair(buf, <tuple>pair)
+    return 0
+
+
+def loki_push(streams):
+    cdef _Buf out
+    cdef _Buf body
+    cdef const char* labels_b
+    cdef Py_ssize_t labels_n
+    out.data, out.size, out.cap = NULL, 0, 0
+    body.data, body.size, body.cap = NULL, 0, 0
+    try:
+        for labels, entries in streams:
+            labels_b = PyUnicode_AsUTF8AndSize(labels, &labels_n)
+            body.size = 0
+            _room(&body, _fsize(labels_n))
+            _field(&body, 0x0a, labels_b, labels_n)
+            for entry in entries:
+                _entry(&body, entry)
+            _room(&out, 11 + body.size)
+            out.data[out.size] = 0x0a
+            out.size += 1
+            _varint(&out, <unsigned long long>body.size)
+            if body.size:
+                memcpy(out.data + out.size, body.data, <size_t>body.size)
+                out.size += body.size
+        return PyBytes_FromStringAndSize(out.data, out.size) if out.size else b""
+    finally:
+        PyMem_Free(out.data)
+        PyMem_Free(body.data)

@@ -1,7 +1,8 @@
 """The Loki sink's fast paths give what the reference paths give.
 
-* the push body written by :mod:`shipper.sinks.loki_wire` is byte for byte what the
-  protobuf runtime serializes for the same streams;
+* the push body written by ``loki_push`` (:mod:`shipper.kernels`: the pure-Python twin and,
+  where it is built, the compiled kernel) is byte for byte what the protobuf runtime
+  serializes for the same streams;
 * :class:`~shipper.sinks.loki_encode.LokiEncoder` groups records into the same streams,
   labels, structured metadata, lines and timestamps as the encoder it replaced (kept here
   as ``reference_streams``: labeler dict + ``label_string`` per record, one compiled
@@ -21,6 +22,7 @@ import snappy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shipper.kernels import pure
 from shipper.metrics import Metrics
 from shipper.record_fields import compile_getter, first_of
 from shipper.sinks.fields import rfc3339_to_ns
@@ -30,11 +32,18 @@ from shipper.sinks.loki_fields import FieldReader
 from shipper.sinks.loki_labels import StreamLabeler, label_string
 from shipper.sinks.loki_order import Entry
 from shipper.sinks.loki_tenants import TenantOf
-from shipper.sinks.loki_wire import push_request
 from shipper.sinks.proto import load_push_schema
 from shipper.sinks.settings import LokiSinkSettings
 
 SCHEMA = load_push_schema()
+try:
+    from shipper.kernels import _compiled
+except ImportError:  # not built: the pure twin alone is compared with the runtime
+    _compiled = None  # type: ignore[assignment]
+WRITERS = [pytest.param(pure.loki_push, id="pure"),
+           pytest.param(getattr(_compiled, "loki_push", None), id="compiled",
+                        marks=pytest.mark.skipif(_compiled is None,
+                                                 reason="the compiled kernels are not built"))]
 NOW = 1_751_800_000.0  # 2025-07-06T11:06:40Z: after the records below
 
 
@@ -61,14 +70,16 @@ ENTRY = st.builds(lambda ns, line, meta: Entry(ns, line, meta, 0),
                   NS, LINE, st.lists(PAIR, max_size=4))
 
 
+@pytest.mark.parametrize("push_request", WRITERS)
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.one_of(TEXT, st.just('{app="a"}')), st.lists(ENTRY, max_size=6)),
                 max_size=4))
-def test_wire_bytes_are_the_protobuf_runtimes_bytes_for_any_streams(streams):
+def test_wire_bytes_are_the_protobuf_runtimes_bytes_for_any_streams(push_request, streams):
     assert push_request(streams) == runtime_bytes(streams)
 
 
-def test_wire_bytes_for_shared_and_long_parts_match_the_runtime():
+@pytest.mark.parametrize("push_request", WRITERS)
+def test_wire_bytes_for_shared_and_long_parts_match_the_runtime(push_request):
     """Many entries sharing seconds, nanos and pairs (the caches), long lines and values
     (multi-byte lengths), a zero and a negative timestamp."""
     meta = [("level", "info"), ("pod", "p" * 300), ("job_id", "")]
@@ -78,6 +89,29 @@ def test_wire_bytes_for_shared_and_long_parts_match_the_runtime():
     entries += [Entry(0, "", [], 0), Entry(-1, "neg", [("a", "b")], 0)]
     streams = [('{app="a"}', entries[:1000]), ('{app="b"}', entries[1000:])]
     assert push_request(streams) == runtime_bytes(streams)
+
+
+@pytest.mark.skipif(_compiled is None, reason="the compiled kernels are not built")
+def test_compiled_writer_equals_the_pure_twin_at_and_past_the_int64_edges():
+    """Timestamps at the int64 bounds and past them (Python ints; the runtime refuses
+    those), negative ones a nanosecond off a second, and every varint length of a line."""
+    stamps = [-(2**63), 2**63 - 1, -(2**63) - 1, 2**63, 2**70, -(2**70), -1, -(10**9) - 1,
+              10**9 - 1, 10**9]
+    entries = [Entry(ns, "x" * size, [("level", "é" * (size % 70))], 0)
+               for ns in stamps for size in (0, 1, 127, 128, 16383, 16384, 2**21)]
+    streams = [("", entries[:7]), ('{a="b"}', entries[7:]), ("", [])]
+    assert _compiled.loki_push(streams) == pure.loki_push(streams)
+
+
+@pytest.mark.parametrize("push_request", WRITERS)
+def test_writer_refuses_what_utf8_cannot_carry_and_misshapen_entries(push_request):
+    """A lone surrogate cannot be written (as the pure twin's ``encode``); a metadata pair
+    that is not a (name, value) tuple of strings is refused, not written half."""
+    with pytest.raises(UnicodeEncodeError):
+        push_request([("", [Entry(1, "bad \ud800", [], 0)])])
+    for meta in ([("level",)], [["level", "info"]], [("level", 3)]):
+        with pytest.raises((TypeError, ValueError, AttributeError)):
+            push_request([("", [Entry(1, "ok", meta, 0)])])  # type: ignore[arg-type]
 
 
 # --- the encoder: fast path against the reference -----------------------------------------
