@@ -1,7 +1,7 @@
 """The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix, whole CRI
-lines, the Loki sink's protobuf push body) in two implementations with one API: the Cython
-extension ``_compiled`` (built by ``pip install`` where a C compiler is found) and its
-pure-Python twin ``pure``.
+lines, the Loki sink's record fields and protobuf push body) in two implementations with
+one API: the Cython extension ``_compiled`` (built by ``pip install`` where a C compiler is
+found) and its pure-Python twin ``pure``.
 
 The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
 with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
@@ -15,8 +15,8 @@ import os
 
 from shipper.kernels import pure
 
-__all__ = ["IMPLEMENTATION", "cri_whole_lines", "iso_prefix", "loki_push", "split_lines",
-           "trailing_pairs"]
+__all__ = ["IMPLEMENTATION", "cri_whole_lines", "iso_prefix", "loki_push", "loki_read",
+           "split_lines", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -43,6 +43,7 @@ if WHY_PURE is None:
         cri_whole_lines,
         iso_prefix,
         loki_push,
+        loki_read,
         split_lines,
         trailing_pairs,
     )
@@ -53,6 +54,7 @@ else:
         cri_whole_lines,
         iso_prefix,
         loki_push,
+        loki_read,
         split_lines,
         trailing_pairs,
     )

@@ -1,7 +1,8 @@
 # The compiled twin of shipper.kernels.pure (same signatures).
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from shipper.kernels.pure import CriInner, IsoPrefix, WireEntry
+from shipper.kernels.pure import CriInner, IsoPrefix, ReadOut, ReadStep, WireEntry
 
 KERNEL_API: int
 
@@ -12,3 +13,6 @@ def iso_prefix(text: str) -> IsoPrefix | None: ...
 def cri_whole_lines(lines: list[tuple[int, bytes]], start: int,
                     out: list[CriInner]) -> int: ...
 def loki_push(streams: Sequence[tuple[str, Sequence[WireEntry]]]) -> bytes: ...
+def loki_read(records: Sequence[Any], steps: Sequence[ReadStep] | None,
+              getters: Sequence[Callable[[Any], Any]], split: int,
+              names: Sequence[str]) -> list[ReadOut]: ...

@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 3
+KERNEL_API = 4
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -479,3 +479,61 @@ def loki_push(streams):
     finally:
         PyMem_Free(out.data)
         PyMem_Free(body.data)
+
+
+# --- the Loki sink's fields of a record ---------------------------------------------------
+
+cdef object _MISSING = object()
+
+
+cdef list _values(dict record, object k8s, object attrs, list steps):
+    """The fast path of ``pure.loki_read``: ``k8s``/``attributes`` dicts or ``None``."""
+    cdef list values = []
+    cdef tuple step
+    cdef int kind
+    for step in steps:
+        kind = step[0]
+        if kind == 0:  # READ_BARE: the record's own key, else attributes.<key>
+            value = record.get(step[1], _MISSING)
+            if value is _MISSING:
+                value = None if attrs is None else (<dict>attrs).get(step[1])
+        elif kind == 1:  # READ_K8S
+            value = None if k8s is None else (<dict>k8s).get(step[1])
+        else:  # READ_SECTION: k8s.<key>.<sub>
+            inner = None if k8s is None else (<dict>k8s).get(step[1])
+            if type(inner) is dict:
+                value = (<dict>inner).get(step[2])
+            elif inner is None:
+                value = None
+            else:
+                value = step[3](record)
+        values.append(value)
+    return values
+
+
+def loki_read(records, steps, getters, Py_ssize_t split, names):
+    cdef list out = []
+    cdef list values, meta
+    cdef Py_ssize_t j, count = len(names)
+    for record in records:
+        k8s, attrs = record.get("k8s"), record.get("attributes")
+        if (steps is None or (type(k8s) is not dict and k8s is not None)
+                or (type(attrs) is not dict and attrs is not None)
+                or not isinstance(record, dict)):
+            values = [get(record) for get in getters]
+        else:
+            values = _values(<dict>record, k8s, attrs, <list?>steps)
+        if len(values) - split != count:
+            raise ValueError("loki_read: one name for each metadata path")
+        meta = []
+        for j in range(count):
+            value = values[split + j]
+            if value is None:
+                continue
+            if type(value) is str:
+                if len(<str>value):
+                    meta.append((names[j], value))
+            elif value != "":
+                meta.append((names[j], str(value)))
+        out.append((tuple(values[:split]), meta))
+    return out

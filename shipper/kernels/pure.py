@@ -7,11 +7,11 @@ on the corpus, the golden lines and generated inputs). ``shipper.kernels`` picks
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 #: bumped with every change of a signature or a result: a stale extension is not used
-KERNEL_API = 3
+KERNEL_API = 4
 
 NUL = b"\x00"
 NEWLINE = b"\n"
@@ -250,3 +250,50 @@ class _Writer:
         if len(self.pairs) < SHARED_PARTS:
             self.pairs[pair] = got
         return got
+
+
+# --- the Loki sink's fields of a record ---------------------------------------------------
+
+#: how a field path is read (``shipper.sinks.loki_fields.step_of``): the record's own key,
+#: else ``attributes.<key>`` (``READ_BARE``); ``k8s.<key>`` (``READ_K8S``);
+#: ``k8s.<key>.<sub>`` for ``labels``/``annotations`` (``READ_SECTION``)
+READ_BARE, READ_K8S, READ_SECTION = 0, 1, 2
+#: (kind, key, sub, the compiled getter of the path)
+ReadStep = tuple[int, str, str, Callable[[Any], Any]]
+#: a record's label values (a tuple) and its structured metadata pairs
+ReadOut = tuple[tuple[Any, ...], list[tuple[str, str]]]
+
+
+def _no_value(_key: str, _default: Any = None) -> Any:
+    return None
+
+
+def loki_read(records: Sequence[Any], steps: Sequence[ReadStep] | None,
+              getters: Sequence[Callable[[Any], Any]], split: int,
+              names: Sequence[str]) -> list[ReadOut]:
+    """For each record, the value of every path (``steps``, else ``getters``: the same
+    paths) cut in two: the first ``split`` values as a tuple (the stream's label values),
+    the others paired with ``names`` (structured metadata), those ``None`` or ``""`` left
+    out and the others as strings. A record whose ``k8s`` or ``attributes`` is neither a
+    dict nor missing, or that is not a dict, is read by the getters."""
+    out = []
+    for record in records:
+        k8s, attrs = record.get("k8s"), record.get("attributes")
+        if (steps is None or (type(k8s) is not dict and k8s is not None)
+                or (type(attrs) is not dict and attrs is not None)
+                or not isinstance(record, dict)):
+            values = [get(record) for get in getters]
+        else:
+            get = record.get
+            k8s_get = _no_value if k8s is None else k8s.get
+            attrs_get = _no_value if attrs is None else attrs.get
+            values = [get(key, attrs_get(key)) if kind == READ_BARE
+                      else k8s_get(key) if kind == READ_K8S
+                      else inner.get(sub) if type(inner := k8s_get(key)) is dict
+                      else None if inner is None else getter(record)
+                      for kind, key, sub, getter in steps]
+        meta = [(name, value if type(value) is str else str(value))
+                for name, value in zip(names, values[split:], strict=True)
+                if value is not None and value != ""]
+        out.append((tuple(values[:split]), meta))
+    return out

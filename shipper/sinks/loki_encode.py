@@ -11,6 +11,7 @@ remembered), the second of its timestamp is parsed once per distinct second
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from itertools import accumulate, pairwise
 from operator import attrgetter
 from typing import Any
@@ -25,6 +26,7 @@ from shipper.sinks.loki_order import Entry
 from shipper.sinks.loki_tenants import TenantOf
 from shipper.sinks.settings import LokiSinkSettings
 
+Meta = tuple[str, str]
 Streams = dict[tuple[str | None, str], tuple[dict[str, str], list[Entry]]]
 #: distinct seconds :class:`StampReader` remembers (then it starts again)
 STAMP_CACHE = 4096
@@ -58,7 +60,7 @@ class StampReader:
         return base + int((frac + "000000000")[:9]) if frac else base
 
 
-def _first(values: list[Any]) -> Any:
+def _first(values: Sequence[Any]) -> Any:
     """The first value neither ``None`` nor ``""`` (as :func:`first_of` reads)."""
     for value in values:
         if value is not None and value != "":
@@ -100,10 +102,9 @@ class LokiEncoder:
         settings = self.settings
         raws = raws if raws is not None and settings.line == "record" else None
         limit = settings.max_line_bytes
-        read, split = self._reader.read, self._labels
-        for i, record in enumerate(records):
-            values = read(record)
-            labels, key = stream_of(record, tuple(values[:split]))
+        for i, (values, meta) in enumerate(self._read(records)):
+            record = records[i]
+            labels, key = stream_of(record, values)
             if per_record:
                 tenant = tenant_of(record)
             raw = raws[i] if raws is not None else None
@@ -111,7 +112,7 @@ class LokiEncoder:
             got = streams.get((tenant, key))
             if got is None:
                 got = streams[tenant, key] = (dict(labels), [])
-            got[1].append(entry(record, i, line, values[split:]))
+            got[1].append(entry(record, i, line, meta))
         for _, entries in streams.values():
             entries.sort(key=_BY_NS)  # stable: equal timestamps keep order
         if self.demoted:
@@ -120,17 +121,25 @@ class LokiEncoder:
         tenant_of.counts.clear()
         return streams
 
-    def _entry(self, record: Record, index: int, line: str | None, values: list[Any]) -> Entry:
-        """``values``: the record's value of each metadata's candidate paths."""
+    def _read(self, records: list[Record]) -> list[tuple[tuple[Any, ...], list[Meta]]]:
+        """Each record's label values and structured metadata pairs."""
+        if self._slots is None:
+            return self._reader.read(records, self._labels, self._meta_names)
+        split, names = self._labels, self._meta_names
+        out = []
+        for values, _ in self._reader.read(records, len(self._reader.paths), []):
+            firsts = [_first(values[split + start:split + end])
+                      for start, end in self._slots]
+            out.append((values[:split], [(name, v if type(v) is str else str(v))
+                                         for name, v in zip(names, firsts, strict=True)
+                                         if v is not None and v != ""]))
+        return out
+
+    def _entry(self, record: Record, index: int, line: str | None, meta: list[Meta]) -> Entry:
         ns = self._stamp(record.get("timestamp"))
         if ns is None:
             ns = int(self._wall_clock() * 1e9)
             self.counts["timestamp-missing"] += 1
-        if self._slots is not None:
-            values = [_first(values[start:end]) for start, end in self._slots]
-        meta = [(name, value if type(value) is str else str(value))
-                for name, value in zip(self._meta_names, values, strict=True)
-                if value is not None and value != ""]
         return Entry(ns, self._line(record) if line is None else line, meta, index)
 
     def _line(self, record: Record) -> str:

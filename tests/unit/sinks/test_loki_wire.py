@@ -265,12 +265,37 @@ PATHS = ["level", "job_id", "x", "k8s.pod", "k8s.labels.app", "k8s.annotations.a
          "k8s.labels", "attributes.x", "file.path", "k8s.labels.a.b"]
 
 
+READERS = [pytest.param(pure.loki_read, id="pure"),
+           pytest.param(getattr(_compiled, "loki_read", None), id="compiled",
+                        marks=pytest.mark.skipif(_compiled is None,
+                                                 reason="the compiled kernels are not built"))]
+
+
+@pytest.mark.parametrize("loki_read", READERS)
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.sampled_from(["level", "job_id", "k8s", "attributes", "file", "x"]),
                        JSONISH, max_size=5))
-def test_field_reader_reads_what_the_compiled_getters_read(record):
+def test_field_reader_reads_what_the_compiled_getters_read(loki_read, record):
+    """Both kernels: every path's value as its compiled getter reads it, cut into the
+    label values and the metadata pairs (``None`` and ``""`` left out, the rest as text)."""
     for paths in (PATHS, PATHS[:7]):
-        assert FieldReader(paths).read(record) == [compile_getter(p)(record) for p in paths]
+        reader = FieldReader(paths)
+        expected = [compile_getter(p)(record) for p in paths]
+        got = loki_read([record, record], reader.steps, reader.getters, len(paths), [])
+        assert got == [(tuple(expected), [])] * 2
+        names = [f"m{i}" for i in range(len(paths) - 2)]
+        got = loki_read([record], reader.steps, reader.getters, 2, names)
+        assert got == [(tuple(expected[:2]),
+                        [(n, v if type(v) is str else str(v))
+                         for n, v in zip(names, expected[2:], strict=True)
+                         if v is not None and v != ""])]
+
+
+@pytest.mark.parametrize("loki_read", READERS)
+def test_field_reader_refuses_a_name_count_unlike_the_metadata_paths(loki_read):
+    reader = FieldReader(["level", "job_id"])
+    with pytest.raises(ValueError):
+        loki_read([{"level": "info"}], reader.steps, reader.getters, 1, ["a", "b"])
 
 
 def test_the_sink_no_longer_imports_the_protobuf_runtime_to_send():
