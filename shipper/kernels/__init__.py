@@ -1,5 +1,5 @@
 """The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix, whole CRI
-lines, the Loki sink's record fields and protobuf push body) in two implementations with
+lines, the Loki sink's record fields, timestamps and push body) in two implementations with
 one API: the Cython extension ``_compiled`` (built by ``pip install`` where a C compiler is
 found) and its pure-Python twin ``pure``.
 
@@ -16,7 +16,7 @@ import os
 from shipper.kernels import pure
 
 __all__ = ["IMPLEMENTATION", "cri_whole_lines", "iso_prefix", "loki_push", "loki_read",
-           "split_lines", "trailing_pairs"]
+           "loki_stamps", "split_lines", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -44,6 +44,7 @@ if WHY_PURE is None:
         iso_prefix,
         loki_push,
         loki_read,
+        loki_stamps,
         split_lines,
         trailing_pairs,
     )
@@ -55,6 +56,7 @@ else:
         iso_prefix,
         loki_push,
         loki_read,
+        loki_stamps,
         split_lines,
         trailing_pairs,
     )

@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 4
+KERNEL_API = 5
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -328,6 +328,7 @@ def cri_whole_lines(list lines, Py_ssize_t start, list out):
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
+    Py_UCS4 PyUnicode_READ_CHAR(object text, Py_ssize_t index)
     long long PyLong_AsLongLongAndOverflow(object n, int* overflow) except? -1
 
 cdef long long _NS = 1000000000
@@ -536,4 +537,47 @@ def loki_read(records, steps, getters, Py_ssize_t split, names):
             elif value != "":
                 meta.append((names[j], str(value)))
         out.append((tuple(values[:split]), meta))
+    return out
+
+
+cdef object _stamp(object value, dict seconds, Py_ssize_t limit, object parse):
+    """One value of ``pure.loki_stamps``."""
+    cdef Py_ssize_t n, i
+    cdef long long frac = 0
+    cdef int digits = 0
+    cdef unsigned int ch
+    if type(value) is not str:
+        return parse(value)
+    n = len(<str>value)
+    if n < 20 or <unsigned int>PyUnicode_READ_CHAR(value, n - 1) != 90:  # "Z"
+        return parse(value)
+    if n > 20:
+        if <unsigned int>PyUnicode_READ_CHAR(value, 19) != 46 or n == 21:  # "."
+            return parse(value)
+        for i in range(20, n - 1):
+            ch = <unsigned int>PyUnicode_READ_CHAR(value, i)
+            if ch < 48 or ch > 57:
+                return parse(value)  # not ".digits" between the seconds and the "Z"
+            if digits < 9:
+                frac = frac * 10 + <long long>(ch - 48)
+                digits += 1
+        while digits < 9:
+            frac *= 10
+            digits += 1
+    head = (<str>value)[:19]
+    base = seconds.get(head)
+    if base is None:
+        base = parse(head + "Z")
+        if base is None:
+            return None
+        if len(seconds) >= limit:
+            seconds.clear()
+        seconds[head] = base
+    return base + frac if n > 20 else base
+
+
+def loki_stamps(records, str key, dict seconds, Py_ssize_t limit, parse):
+    cdef list out = []
+    for record in records:
+        out.append(_stamp(record.get(key), seconds, limit, parse))
     return out

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 #: bumped with every change of a signature or a result: a stale extension is not used
-KERNEL_API = 4
+KERNEL_API = 5
 
 NUL = b"\x00"
 NEWLINE = b"\n"
@@ -296,4 +296,34 @@ def loki_read(records: Sequence[Any], steps: Sequence[ReadStep] | None,
                 for name, value in zip(names, values[split:], strict=True)
                 if value is not None and value != ""]
         out.append((tuple(values[:split]), meta))
+    return out
+
+
+def loki_stamps(records: Sequence[Any], key: str, seconds: dict[str, int], limit: int,
+                parse: Callable[[Any], int | None]) -> list[int | None]:
+    """Each record's ``key`` as nanoseconds, what ``parse`` (``rfc3339_to_ns``) gives, with
+    the seconds of ``YYYY-MM-DDTHH:MM:SS[.digits]Z`` parsed once per distinct second:
+    remembered in ``seconds`` (cleared when it holds ``limit``); any other form is read by
+    ``parse`` itself."""
+    out = []
+    for record in records:
+        value = record.get(key)
+        if type(value) is not str or len(value) < 20 or value[-1] != "Z":
+            out.append(parse(value))
+            continue
+        frac = value[20:-1]
+        if len(value) > 20 and not (value[19] == "." and frac.isdigit() and frac.isascii()):
+            out.append(parse(value))  # not ".digits" between the seconds and the "Z"
+            continue
+        head = value[:19]
+        base = seconds.get(head)
+        if base is None:
+            base = parse(head + "Z")
+            if base is None:
+                out.append(None)
+                continue
+            if len(seconds) >= limit:
+                seconds.clear()
+            seconds[head] = base
+        out.append(base + int((frac + "000000000")[:9]) if frac else base)
     return out

@@ -11,13 +11,14 @@ remembered), the second of its timestamp is parsed once per distinct second
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import accumulate, pairwise
 from operator import attrgetter
 from typing import Any
 
 import orjson
 
+from shipper.kernels import loki_stamps
 from shipper.record import Record
 from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
 from shipper.sinks.loki_fields import FieldReader
@@ -36,28 +37,19 @@ _BY_NS = attrgetter("ns")
 class StampReader:
     """:func:`~shipper.sinks.fields.rfc3339_to_ns`, the same answers, with the seconds of
     ``YYYY-MM-DDTHH:MM:SS[.digits]Z`` parsed once per distinct second (records of a batch
-    share a few); any other form is read by ``rfc3339_to_ns`` itself."""
+    share a few); any other form is read by ``rfc3339_to_ns`` itself. The loop is the
+    kernel ``loki_stamps`` (:mod:`shipper.kernels`)."""
 
     def __init__(self, limit: int = STAMP_CACHE) -> None:
         self._seconds: dict[str, int] = {}
         self._limit = limit
 
     def __call__(self, value: Any) -> int | None:
-        if type(value) is not str or len(value) < 20 or value[-1] != "Z":
-            return rfc3339_to_ns(value)
-        frac = value[20:-1]
-        if len(value) > 20 and not (value[19] == "." and frac.isdigit() and frac.isascii()):
-            return rfc3339_to_ns(value)  # not ".digits" between the seconds and the "Z"
-        head = value[:19]
-        base = self._seconds.get(head)
-        if base is None:
-            base = rfc3339_to_ns(head + "Z")
-            if base is None:
-                return None
-            if len(self._seconds) >= self._limit:
-                self._seconds.clear()
-            self._seconds[head] = base
-        return base + int((frac + "000000000")[:9]) if frac else base
+        return self.of([{"timestamp": value}])[0]
+
+    def of(self, records: Sequence[Mapping[str, Any]]) -> list[int | None]:
+        """Each record's ``timestamp``."""
+        return loki_stamps(records, "timestamp", self._seconds, self._limit, rfc3339_to_ns)
 
 
 def _first(values: Sequence[Any]) -> Any:
@@ -102,6 +94,7 @@ class LokiEncoder:
         settings = self.settings
         raws = raws if raws is not None and settings.line == "record" else None
         limit = settings.max_line_bytes
+        stamps = self._stamp.of(records)
         for i, (values, meta) in enumerate(self._read(records)):
             record = records[i]
             labels, key = stream_of(record, values)
@@ -112,7 +105,7 @@ class LokiEncoder:
             got = streams.get((tenant, key))
             if got is None:
                 got = streams[tenant, key] = (dict(labels), [])
-            got[1].append(entry(record, i, line, meta))
+            got[1].append(entry(record, i, line, meta, stamps[i]))
         for _, entries in streams.values():
             entries.sort(key=_BY_NS)  # stable: equal timestamps keep order
         if self.demoted:
@@ -135,8 +128,8 @@ class LokiEncoder:
                                          if v is not None and v != ""]))
         return out
 
-    def _entry(self, record: Record, index: int, line: str | None, meta: list[Meta]) -> Entry:
-        ns = self._stamp(record.get("timestamp"))
+    def _entry(self, record: Record, index: int, line: str | None, meta: list[Meta],
+               ns: int | None) -> Entry:
         if ns is None:
             ns = int(self._wall_clock() * 1e9)
             self.counts["timestamp-missing"] += 1

@@ -256,6 +256,28 @@ def test_stamp_reader_reads_what_rfc3339_to_ns_reads(value):
     assert reader(value) == rfc3339_to_ns(value) and reader(value) == rfc3339_to_ns(value)
 
 
+STAMPERS = [pytest.param(pure.loki_stamps, id="pure"),
+            pytest.param(getattr(_compiled, "loki_stamps", None), id="compiled",
+                         marks=pytest.mark.skipif(_compiled is None,
+                                                  reason="the compiled kernels are not built"))]
+
+
+@pytest.mark.parametrize("loki_stamps", STAMPERS)
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(STAMPS), st.from_regex(
+    r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.[\d١]{0,12})?[Zz+-]?(\d\d:\d\d)?\Z")),
+    max_size=12))
+def test_both_stamp_kernels_read_what_rfc3339_to_ns_reads(loki_stamps, values):
+    """A batch at a time, through a seconds cache that fills (limit 3) and is cleared;
+    non-ASCII digits in the fraction are left to ``rfc3339_to_ns``."""
+    seconds: dict[str, int] = {}
+    records = [{"timestamp": v} for v in values] + [{}]
+    for _ in range(2):
+        got = loki_stamps(records, "timestamp", seconds, 3, rfc3339_to_ns)
+        assert got == [rfc3339_to_ns(v) for v in values] + [None]
+        assert len(seconds) <= 3
+
+
 JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), TEXT),
                        lambda inner: st.one_of(st.lists(inner, max_size=2),
                                                st.dictionaries(st.sampled_from(
