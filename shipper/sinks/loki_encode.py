@@ -14,16 +14,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import accumulate, pairwise
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from shipper.kernels import loki_stamps
 from shipper.record import Record
+from shipper.sinks.batch import Lines
 from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
 from shipper.sinks.loki_fields import FieldReader
 from shipper.sinks.loki_labels import StreamLabeler
 from shipper.sinks.loki_order import Entry
+from shipper.sinks.loki_side import LokiSide
 from shipper.sinks.loki_tenants import TenantOf
 from shipper.sinks.settings import LokiSinkSettings
 
@@ -95,7 +97,7 @@ class LokiEncoder:
         raws = raws if raws is not None and settings.line == "record" else None
         limit = settings.max_line_bytes
         stamps = self._stamp.of(records)
-        for i, (values, meta) in enumerate(self._read(records)):
+        for i, (values, meta) in enumerate(self.read(records)):
             record = records[i]
             labels, key = stream_of(record, values)
             if per_record:
@@ -106,15 +108,51 @@ class LokiEncoder:
             if got is None:
                 got = streams[tenant, key] = (dict(labels), [])
             got[1].append(entry(record, i, line, meta, stamps[i]))
+        self._close(streams, len(records))
+        return streams
+
+    def _close(self, streams: Streams, count: int) -> None:
+        """Entries sorted by timestamp in each stream; the batch's changes counted."""
         for _, entries in streams.values():
             entries.sort(key=_BY_NS)  # stable: equal timestamps keep order
         if self.demoted:
-            self.counts["label-demoted"] += len(records)
-        self.counts.update(tenant_of.counts)
-        tenant_of.counts.clear()
+            self.counts["label-demoted"] += count
+        self.counts.update(self.tenant_of.counts)
+        self.tenant_of.counts.clear()
+
+    def side(self, records: list[Record]) -> LokiSide:
+        """What :meth:`from_side` needs of ``records`` to encode them later undecoded."""
+        stream_of, tenant_of = self.labeler.stream, self.tenant_of
+        reads = self.read(records)
+        streams = [stream_of(records[i], values) for i, (values, _) in enumerate(reads)]
+        tenants = [tenant_of(record) for record in records] if tenant_of.per_record else None
+        return LokiSide(streams, tenants, self._stamp.of(records), [meta for _, meta in reads])
+
+    def from_side(self, lines: Lines) -> Streams | None:
+        """:meth:`streams` of a batch from its spans' side data, the buffered JSON as the
+        lines (``None`` if a span has none)."""
+        sides = [span.side for span in lines.spans]
+        if not all(isinstance(side, LokiSide) for side in sides):
+            return None
+        streams: Streams = {}
+        default, limit, index = self.tenant_of.default, self.settings.max_line_bytes, 0
+        for span, side in zip(lines.spans, cast(list[LokiSide], sides), strict=True):
+            tenants, k = side.tenants, span.first
+            for raw in span.lines():
+                labels, key = side.streams[k]
+                tenant = default if tenants is None else tenants[k]
+                ns = side.stamps[k]
+                line = str(raw, "utf-8") if len(raw) <= limit else self._line(orjson.loads(raw))
+                got = streams.get((tenant, key))
+                if got is None:
+                    got = streams[tenant, key] = (dict(labels), [])
+                got[1].append(Entry(self._now_ns() if ns is None else ns, line, side.metas[k],
+                                    index))
+                index, k = index + 1, k + 1
+        self._close(streams, lines.count)
         return streams
 
-    def _read(self, records: list[Record]) -> list[tuple[tuple[Any, ...], list[Meta]]]:
+    def read(self, records: list[Record]) -> list[tuple[tuple[Any, ...], list[Meta]]]:
         """Each record's label values and structured metadata pairs."""
         if self._slots is None:
             return self._reader.read(records, self._labels, self._meta_names)
@@ -130,10 +168,13 @@ class LokiEncoder:
 
     def _entry(self, record: Record, index: int, line: str | None, meta: list[Meta],
                ns: int | None) -> Entry:
-        if ns is None:
-            ns = int(self._wall_clock() * 1e9)
-            self.counts["timestamp-missing"] += 1
-        return Entry(ns, self._line(record) if line is None else line, meta, index)
+        return Entry(self._now_ns() if ns is None else ns,
+                     self._line(record) if line is None else line, meta, index)
+
+    def _now_ns(self) -> int:
+        """The timestamp of a record without one (counted)."""
+        self.counts["timestamp-missing"] += 1
+        return int(self._wall_clock() * 1e9)
 
     def _line(self, record: Record) -> str:
         limit = self.settings.max_line_bytes
