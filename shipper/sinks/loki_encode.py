@@ -20,12 +20,12 @@ import orjson
 
 from shipper.kernels import loki_stamps
 from shipper.record import Record
-from shipper.sinks.batch import Lines
+from shipper.sinks.batch import Lines, Span
 from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
 from shipper.sinks.loki_fields import FieldReader
 from shipper.sinks.loki_labels import StreamLabeler
 from shipper.sinks.loki_order import Entry
-from shipper.sinks.loki_side import LokiSide
+from shipper.sinks.loki_side import LokiSide, Stream
 from shipper.sinks.loki_tenants import TenantOf
 from shipper.sinks.settings import LokiSinkSettings
 
@@ -135,22 +135,57 @@ class LokiEncoder:
         if not all(isinstance(side, LokiSide) for side in sides):
             return None
         streams: Streams = {}
-        default, limit, index = self.tenant_of.default, self.settings.max_line_bytes, 0
+        index = 0
         for span, side in zip(lines.spans, cast(list[LokiSide], sides), strict=True):
-            tenants, k = side.tenants, span.first
-            for raw in span.lines():
-                labels, key = side.streams[k]
-                tenant = default if tenants is None else tenants[k]
-                ns = side.stamps[k]
-                line = str(raw, "utf-8") if len(raw) <= limit else self._line(orjson.loads(raw))
-                got = streams.get((tenant, key))
-                if got is None:
-                    got = streams[tenant, key] = (dict(labels), [])
-                got[1].append(Entry(self._now_ns() if ns is None else ns, line, side.metas[k],
-                                    index))
-                index, k = index + 1, k + 1
+            self._span_entries(streams, span, side, index)
+            index += span.count
         self._close(streams, lines.count)
         return streams
+
+    def _span_entries(self, streams: Streams, span: Span, side: LokiSide, index: int) -> None:
+        """The span's entries into ``streams`` (``index``: its first record's in the batch);
+        a span of one stream and tenant (the usual) without a loop in Python."""
+        lo, hi = span.first, span.first + span.count
+        keys, metas = side.streams[lo:hi], side.metas[lo:hi]
+        texts = self._texts(span)
+        tenants = ([self.tenant_of.default] * span.count if side.tenants is None
+                   else side.tenants[lo:hi])
+        stamps = side.stamps[lo:hi]
+        nanos = (cast(list[int], stamps) if None not in stamps
+                 else [self._now_ns() if ns is None else ns for ns in stamps])
+        if None in texts:  # longer than max_line_bytes
+            texts = [self._line(orjson.loads(raw)) if text is None else text
+                     for text, raw in zip(texts, span.lines(), strict=True)]
+        if keys.count(keys[0]) == len(keys) and tenants.count(tenants[0]) == len(tenants):
+            self._group(streams, tenants[0], keys[0]).extend(
+                map(Entry, nanos, texts, metas, range(index, index + span.count)))
+            return
+        for i, (tenant, stream) in enumerate(zip(tenants, keys, strict=True)):
+            self._group(streams, tenant, stream).append(
+                Entry(nanos[i], texts[i], metas[i], index + i))
+
+    @staticmethod
+    def _group(streams: Streams, tenant: str | None, stream: Stream) -> list[Entry]:
+        labels, key = stream
+        got = streams.get((tenant, key))
+        if got is None:
+            got = streams[tenant, key] = (dict(labels), [])
+        return got[1]
+
+    def _texts(self, span: Span) -> list[Any]:
+        """Each record's JSON as text (``None``: longer than ``max_line_bytes``); an ASCII
+        span is decoded at once and cut."""
+        limit, ends = self.settings.max_line_bytes, span.ends
+        starts = [span.lo, *ends[:-1]]
+        whole = span.data[span.lo:ends[-1]]
+        text = whole.decode("utf-8")
+        if len(text) == len(whole):
+            base = span.lo
+            return [text[a - base:b - base - 1] if b - a - 1 <= limit else None
+                    for a, b in zip(starts, ends, strict=True)]
+        view = memoryview(span.data)
+        return [str(view[a:b - 1], "utf-8") if b - a - 1 <= limit else None
+                for a, b in zip(starts, ends, strict=True)]
 
     def read(self, records: list[Record]) -> list[tuple[tuple[Any, ...], list[Meta]]]:
         """Each record's label values and structured metadata pairs."""

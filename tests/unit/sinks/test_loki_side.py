@@ -130,3 +130,17 @@ async def test_a_partly_refused_whole_batch_payload_sends_again_the_right_record
     assert len(first) == 5 and len(second) == 2
     assert [r["message"] for r in payload.records] == ["frame 0 done", "frame 1 done"]
     assert payload.lines is None and payload.count == 2
+
+
+@pytest.mark.parametrize("message", ["plain ascii", "é non-ascii ü"])
+@pytest.mark.parametrize("over", [0, 1])
+async def test_a_line_exactly_at_max_line_bytes_is_kept_one_byte_more_is_cut(message, over):
+    """ASCII spans are decoded at once and cut, others record by record: a record whose
+    JSON is exactly ``max_line_bytes`` long is its line either way, one byte longer is
+    truncated (counted), as on the decoding path."""
+    records = [make_record(i, message=message) for i in range(3)]
+    size = len(orjson.dumps(records[1]))
+    fast, slow = sink(max_line_bytes=size - over), sink(max_line_bytes=size - over)
+    lines = await buffered(fast, records)
+    assert shape(fast.encode_lines(lines)) == shape(slow.encode_lines(undecorated(lines)))
+    assert fast.counts["truncated"] == slow.counts["truncated"] >= over
