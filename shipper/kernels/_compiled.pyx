@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 5
+KERNEL_API = 6
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -487,17 +487,15 @@ def loki_push(streams):
 cdef object _MISSING = object()
 
 
-cdef list _values(dict record, object k8s, object attrs, list steps):
-    """The fast path of ``pure.loki_read``: ``k8s``/``attributes`` dicts or ``None``."""
+cdef list _from_k8s(object record, object k8s, list steps):
+    """The values of the ``k8s`` paths (``None`` for the others), as ``pure._from_k8s``."""
     cdef list values = []
     cdef tuple step
-    cdef int kind
+    cdef long kind
     for step in steps:
         kind = step[0]
-        if kind == 0:  # READ_BARE: the record's own key, else attributes.<key>
-            value = record.get(step[1], _MISSING)
-            if value is _MISSING:
-                value = None if attrs is None else (<dict>attrs).get(step[1])
+        if kind == 0:  # READ_BARE: read per record
+            value = None
         elif kind == 1:  # READ_K8S
             value = None if k8s is None else (<dict>k8s).get(step[1])
         else:  # READ_SECTION: k8s.<key>.<sub>
@@ -514,16 +512,38 @@ cdef list _values(dict record, object k8s, object attrs, list steps):
 
 def loki_read(records, steps, getters, Py_ssize_t split, names):
     cdef list out = []
-    cdef list values, meta
-    cdef Py_ssize_t j, count = len(names)
+    cdef list values, meta, bare = []
+    cdef list from_k8s = []
+    cdef Py_ssize_t i, j, count = len(names)
+    cdef tuple labels, k8s_labels = None
+    cdef bint labels_k8s = steps is not None
+    cdef object seen = _MISSING
+    cdef dict fields
+    if steps is not None:
+        for i, step in enumerate(<list?>steps):
+            if step[0] == 0:
+                bare.append((i, step[1]))
+                if i < split:
+                    labels_k8s = False
     for record in records:
         k8s, attrs = record.get("k8s"), record.get("attributes")
         if (steps is None or (type(k8s) is not dict and k8s is not None)
                 or (type(attrs) is not dict and attrs is not None)
                 or not isinstance(record, dict)):
             values = [get(record) for get in getters]
+            seen, labels = _MISSING, tuple(values[:split])
         else:
-            values = _values(<dict>record, k8s, attrs, <list?>steps)
+            if k8s is not seen:
+                seen, from_k8s = k8s, _from_k8s(record, k8s, <list>steps)
+                k8s_labels = tuple(from_k8s[:split]) if labels_k8s else None
+            values = from_k8s[:]
+            fields = <dict>record
+            for index, key in bare:
+                value = fields.get(key, _MISSING)
+                if value is _MISSING:
+                    value = None if attrs is None else (<dict>attrs).get(key)
+                values[index] = value
+            labels = k8s_labels if k8s_labels is not None else tuple(values[:split])
         if len(values) - split != count:
             raise ValueError("loki_read: one name for each metadata path")
         meta = []
@@ -536,7 +556,7 @@ def loki_read(records, steps, getters, Py_ssize_t split, names):
                     meta.append((names[j], value))
             elif value != "":
                 meta.append((names[j], str(value)))
-        out.append((tuple(values[:split]), meta))
+        out.append((labels, meta))
     return out
 
 

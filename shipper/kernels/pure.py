@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 #: bumped with every change of a signature or a result: a stale extension is not used
-KERNEL_API = 5
+KERNEL_API = 6
 
 NUL = b"\x00"
 NEWLINE = b"\n"
@@ -275,28 +275,51 @@ def loki_read(records: Sequence[Any], steps: Sequence[ReadStep] | None,
     paths) cut in two: the first ``split`` values as a tuple (the stream's label values),
     the others paired with ``names`` (structured metadata), those ``None`` or ``""`` left
     out and the others as strings. A record whose ``k8s`` or ``attributes`` is neither a
-    dict nor missing, or that is not a dict, is read by the getters."""
+    dict nor missing, or that is not a dict, is read by the getters. The ``k8s`` paths are
+    read once for consecutive records sharing one ``k8s`` object (a file's records do),
+    and when every label is such a path, those records share one label tuple."""
     out = []
+    bare = [i for i, step in enumerate(steps or ()) if step[0] == READ_BARE]
+    labels_k8s = steps is not None and all(step[0] != READ_BARE for step in steps[:split])
+    seen: Any = _UNSEEN
+    from_k8s: list[Any] = []
+    k8s_labels: tuple[Any, ...] | None = None
     for record in records:
         k8s, attrs = record.get("k8s"), record.get("attributes")
         if (steps is None or (type(k8s) is not dict and k8s is not None)
                 or (type(attrs) is not dict and attrs is not None)
                 or not isinstance(record, dict)):
             values = [get(record) for get in getters]
+            seen, labels = _UNSEEN, tuple(values[:split])
         else:
+            if k8s is not seen:
+                seen, from_k8s = k8s, _from_k8s(record, k8s, steps)
+                k8s_labels = tuple(from_k8s[:split]) if labels_k8s else None
+            values = from_k8s.copy()
             get = record.get
-            k8s_get = _no_value if k8s is None else k8s.get
             attrs_get = _no_value if attrs is None else attrs.get
-            values = [get(key, attrs_get(key)) if kind == READ_BARE
-                      else k8s_get(key) if kind == READ_K8S
-                      else inner.get(sub) if type(inner := k8s_get(key)) is dict
-                      else None if inner is None else getter(record)
-                      for kind, key, sub, getter in steps]
+            for i in bare:
+                key = steps[i][1]
+                values[i] = get(key, attrs_get(key))
+            labels = k8s_labels if k8s_labels is not None else tuple(values[:split])
         meta = [(name, value if type(value) is str else str(value))
                 for name, value in zip(names, values[split:], strict=True)
                 if value is not None and value != ""]
-        out.append((tuple(values[:split]), meta))
+        out.append((labels, meta))
     return out
+
+
+_UNSEEN = object()
+
+
+def _from_k8s(record: Any, k8s: dict[str, Any] | None, steps: Sequence[ReadStep]) -> list[Any]:
+    """The values of the ``k8s`` paths (``None`` for the others)."""
+    k8s_get = _no_value if k8s is None else k8s.get
+    return [None if kind == READ_BARE
+            else k8s_get(key) if kind == READ_K8S
+            else inner.get(sub) if type(inner := k8s_get(key)) is dict
+            else None if inner is None else getter(record)
+            for kind, key, sub, getter in steps]
 
 
 def loki_stamps(records: Sequence[Any], key: str, seconds: dict[str, int], limit: int,

@@ -124,7 +124,12 @@ class LokiEncoder:
         """What :meth:`from_side` needs of ``records`` to encode them later undecoded."""
         stream_of, tenant_of = self.labeler.stream, self.tenant_of
         reads = self.read(records)
-        streams = [stream_of(records[i], values) for i, (values, _) in enumerate(reads)]
+        streams: list[Stream] = []
+        seen: tuple[Any, ...] | None = None
+        for i, (values, _) in enumerate(reads):
+            if values is not seen:  # records sharing their label values' tuple: one stream
+                seen, stream = values, stream_of(records[i], values)
+            streams.append(stream)
         tenants = [tenant_of(record) for record in records] if tenant_of.per_record else None
         return LokiSide(streams, tenants, self._stamp.of(records), [meta for _, meta in reads])
 

@@ -314,6 +314,37 @@ def test_field_reader_reads_what_the_compiled_getters_read(loki_read, record):
 
 
 @pytest.mark.parametrize("loki_read", READERS)
+def test_records_sharing_a_k8s_object_read_what_each_records_getters_read(loki_read):
+    """Runs of records sharing one ``k8s`` dict (read once), runs switching between two,
+    a misshapen record between them (read by the getters), ``k8s`` missing: every value
+    is what the record's own getters read; a run's label tuple is shared only when every
+    label is a ``k8s`` path."""
+    pod_a = {"namespace": "a", "pod": "p-a", "labels": {"app": "x"}, "container": "c"}
+    pod_b = {"namespace": "b", "pod": "p-b", "labels": "not-a-dict"}
+    records: list[dict[str, Any]] = []
+    for i in range(30):
+        k8s = [pod_a, pod_a, pod_b, None, pod_a, "text"][i % 6]
+        record: dict[str, Any] = {"level": ["info", "", None][i % 3], "job_id": f"j{i % 4}",
+                                  "attributes": {"level": "warn", "x": i} if i % 5 else None}
+        if k8s is not None:
+            record["k8s"] = k8s
+        records.append(record)
+    records.insert(7, {"k8s": pod_a, "attributes": [1]})
+    for paths, split in ((["k8s.namespace", "k8s.labels.app", "k8s.pod", "level", "x"], 2),
+                         (["level", "k8s.namespace", "job_id", "k8s.labels.app"], 2)):
+        reader = FieldReader(paths)
+        got = loki_read(records, reader.steps, reader.getters, split, paths[split:])
+        for record, (labels, meta) in zip(records, got, strict=True):
+            values = [compile_getter(p)(record) for p in paths]
+            assert labels == tuple(values[:split])
+            assert meta == [(n, v if type(v) is str else str(v))
+                            for n, v in zip(paths[split:], values[split:], strict=True)
+                            if v is not None and v != ""]
+        if paths[0].startswith("k8s"):
+            assert got[0][0] is got[1][0]  # one run, one tuple
+
+
+@pytest.mark.parametrize("loki_read", READERS)
 def test_field_reader_refuses_a_name_count_unlike_the_metadata_paths(loki_read):
     reader = FieldReader(["level", "job_id"])
     with pytest.raises(ValueError):
