@@ -1,6 +1,7 @@
 """The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix, whole CRI
-lines) in two implementations with one API: the Cython extension ``_compiled`` (built by
-``pip install`` where a C compiler is found) and its pure-Python twin ``pure``.
+lines, the Loki sink's record fields, timestamps and push body) in two implementations with
+one API: the Cython extension ``_compiled`` (built by ``pip install`` where a C compiler is
+found) and its pure-Python twin ``pure``.
 
 The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
 with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
@@ -14,7 +15,8 @@ import os
 
 from shipper.kernels import pure
 
-__all__ = ["IMPLEMENTATION", "cri_whole_lines", "iso_prefix", "split_lines", "trailing_pairs"]
+__all__ = ["IMPLEMENTATION", "cri_whole_lines", "iso_prefix", "loki_push", "loki_read",
+           "loki_stamps", "split_lines", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -40,12 +42,23 @@ if WHY_PURE is None:
     from shipper.kernels._compiled import (
         cri_whole_lines,
         iso_prefix,
+        loki_push,
+        loki_read,
+        loki_stamps,
         split_lines,
         trailing_pairs,
     )
 
     IMPLEMENTATION = "compiled"
 else:
-    from shipper.kernels.pure import cri_whole_lines, iso_prefix, split_lines, trailing_pairs
+    from shipper.kernels.pure import (
+        cri_whole_lines,
+        iso_prefix,
+        loki_push,
+        loki_read,
+        loki_stamps,
+        split_lines,
+        trailing_pairs,
+    )
 
     IMPLEMENTATION = "pure"

@@ -1,5 +1,8 @@
 # The compiled twin of shipper.kernels.pure (same signatures).
-from shipper.kernels.pure import CriInner, IsoPrefix
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from shipper.kernels.pure import CriInner, IsoPrefix, ReadOut, ReadStep, WireEntry
 
 KERNEL_API: int
 
@@ -9,3 +12,9 @@ def trailing_pairs(message: str) -> tuple[str, dict[str, str] | None]: ...
 def iso_prefix(text: str) -> IsoPrefix | None: ...
 def cri_whole_lines(lines: list[tuple[int, bytes]], start: int,
                     out: list[CriInner]) -> int: ...
+def loki_push(streams: Sequence[tuple[str, Sequence[WireEntry]]]) -> bytes: ...
+def loki_read(records: Sequence[Any], steps: Sequence[ReadStep] | None,
+              getters: Sequence[Callable[[Any], Any]], split: int,
+              names: Sequence[str]) -> list[ReadOut]: ...
+def loki_stamps(records: Sequence[Any], key: str, seconds: dict[str, int], limit: int,
+                parse: Callable[[Any], int | None]) -> list[int | None]: ...

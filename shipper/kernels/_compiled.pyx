@@ -5,9 +5,10 @@
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_DecodeASCII
-from libc.string cimport memchr, memcmp
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 2
+KERNEL_API = 6
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -321,3 +322,282 @@ def cri_whole_lines(list lines, Py_ssize_t start, list out):
                     if p + 10 < n else b"",
                     stream, PyUnicode_DecodeASCII(<const char*>buf, p, NULL)))
     return count
+
+
+# --- Loki's PushRequest in protobuf's wire format ------------------------------------------
+
+cdef extern from "Python.h":
+    const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
+    Py_UCS4 PyUnicode_READ_CHAR(object text, Py_ssize_t index)
+    long long PyLong_AsLongLongAndOverflow(object n, int* overflow) except? -1
+
+cdef long long _NS = 1000000000
+_U64 = (1 << 64) - 1
+
+
+cdef struct _Buf:
+    char* data
+    Py_ssize_t size
+    Py_ssize_t cap
+
+
+cdef int _room(_Buf* buf, Py_ssize_t need) except -1:
+    cdef Py_ssize_t cap
+    cdef char* data
+    if buf.size + need <= buf.cap:
+        return 0
+    cap = buf.cap * 2
+    if cap < buf.size + need + 4096:
+        cap = buf.size + need + 4096
+    data = <char*>PyMem_Realloc(buf.data, <size_t>cap)
+    if data == NULL:
+        raise MemoryError()
+    buf.data, buf.cap = data, cap
+    return 0
+
+
+cdef inline Py_ssize_t _vsize(unsigned long long n) noexcept:
+    cdef Py_ssize_t size = 1
+    while n > 0x7F:
+        n >>= 7
+        size += 1
+    return size
+
+
+cdef inline Py_ssize_t _fsize(Py_ssize_t n) noexcept:
+    """Bytes of a length-delimited field of ``n`` bytes (left out when empty)."""
+    return 1 + _vsize(<unsigned long long>n) + n if n else 0
+
+
+cdef inline void _varint(_Buf* buf, unsigned long long n) noexcept:
+    while n > 0x7F:
+        buf.data[buf.size] = <char>((n & 0x7F) | 0x80)
+        buf.size += 1
+        n >>= 7
+    buf.data[buf.size] = <char>n
+    buf.size += 1
+
+
+cdef inline void _field(_Buf* buf, char tag, const char* src, Py_ssize_t n) noexcept:
+    """A length-delimited field; nothing when ``n`` is 0 (proto3 leaves defaults out)."""
+    if n == 0:
+        return
+    buf.data[buf.size] = tag
+    buf.size += 1
+    _varint(buf, <unsigned long long>n)
+    memcpy(buf.data + buf.size, src, <size_t>n)
+    buf.size += n
+
+
+cdef Py_ssize_t _pair_size(object pair) except -1:
+    cdef tuple both = <tuple?>pair
+    cdef Py_ssize_t name_n, value_n
+    if len(both) != 2:
+        raise ValueError("loki_push: a metadata pair is (name, value)")
+    PyUnicode_AsUTF8AndSize(both[0], &name_n)
+    PyUnicode_AsUTF8AndSize(both[1], &value_n)
+    value_n = _fsize(name_n) + _fsize(value_n)  # the pair is written even when empty
+    return 1 + _vsize(<unsigned long long>value_n) + value_n
+
+
+cdef void _pair(_Buf* buf, tuple both):
+    cdef Py_ssize_t name_n, value_n
+    cdef const char* name = PyUnicode_AsUTF8AndSize(both[0], &name_n)
+    cdef const char* value = PyUnicode_AsUTF8AndSize(both[1], &value_n)
+    buf.data[buf.size] = 0x1a
+    buf.size += 1
+    _varint(buf, <unsigned long long>(_fsize(name_n) + _fsize(value_n)))
+    _field(buf, 0x0a, name, name_n)
+    _field(buf, 0x12, value, value_n)
+
+
+cdef int _entry(_Buf* buf, object entry) except -1:
+    """``entries`` (field 2 of a stream): one ``EntryAdapter``."""
+    cdef int overflow = 0
+    cdef long long ns = PyLong_AsLongLongAndOverflow(entry.ns, &overflow)
+    cdef unsigned long long seconds
+    cdef long long nanos, whole
+    cdef Py_ssize_t line_n, stamp_n, meta_n = 0, body_n
+    cdef const char* line
+    cdef list meta = <list?>entry.meta
+    if overflow:  # beyond int64 nanoseconds: Python's divmod, seconds as 64-bit
+        big_seconds, big_nanos = divmod(entry.ns, _NS)
+        seconds, nanos = <unsigned long long>(big_seconds & _U64), big_nanos
+    else:
+        whole, nanos = ns / _NS, ns % _NS  # C division: floor it, as divmod does
+        if nanos < 0:
+            whole, nanos = whole - 1, nanos + _NS
+        seconds = <unsigned long long>whole
+    stamp_n = (1 + _vsize(seconds) if seconds else 0) + (1 + _vsize(nanos) if nanos else 0)
+    line = PyUnicode_AsUTF8AndSize(entry.line, &line_n)
+    for pair in meta:
+        meta_n += _pair_size(pair)
+    body_n = 2 + stamp_n + _fsize(line_n) + meta_n
+    _room(buf, 1 + _vsize(<unsigned long long>body_n) + body_n)
+    buf.data[buf.size] = 0x12
+    buf.size += 1
+    _varint(buf, <unsigned long long>body_n)
+    buf.data[buf.size] = 0x0a
+    buf.data[buf.size + 1] = <char>stamp_n
+    buf.size += 2
+    if seconds:
+        buf.data[buf.size] = 0x08
+        buf.size += 1
+        _varint(buf, seconds)
+    if nanos:
+        buf.data[buf.size] = 0x10
+        buf.size += 1
+        _varint(buf, <unsigned long long>nanos)
+    _field(buf, 0x12, line, line_n)
+    for pair in meta:
+        _pair(buf, <tuple>pair)
+    return 0
+
+
+def loki_push(streams):
+    cdef _Buf out
+    cdef _Buf body
+    cdef const char* labels_b
+    cdef Py_ssize_t labels_n
+    out.data, out.size, out.cap = NULL, 0, 0
+    body.data, body.size, body.cap = NULL, 0, 0
+    try:
+        for labels, entries in streams:
+            labels_b = PyUnicode_AsUTF8AndSize(labels, &labels_n)
+            body.size = 0
+            _room(&body, _fsize(labels_n))
+            _field(&body, 0x0a, labels_b, labels_n)
+            for entry in entries:
+                _entry(&body, entry)
+            _room(&out, 11 + body.size)
+            out.data[out.size] = 0x0a
+            out.size += 1
+            _varint(&out, <unsigned long long>body.size)
+            if body.size:
+                memcpy(out.data + out.size, body.data, <size_t>body.size)
+                out.size += body.size
+        return PyBytes_FromStringAndSize(out.data, out.size) if out.size else b""
+    finally:
+        PyMem_Free(out.data)
+        PyMem_Free(body.data)
+
+
+# --- the Loki sink's fields of a record ---------------------------------------------------
+
+cdef object _MISSING = object()
+
+
+cdef list _from_k8s(object record, object k8s, list steps):
+    """The values of the ``k8s`` paths (``None`` for the others), as ``pure._from_k8s``."""
+    cdef list values = []
+    cdef tuple step
+    cdef long kind
+    for step in steps:
+        kind = step[0]
+        if kind == 0:  # READ_BARE: read per record
+            value = None
+        elif kind == 1:  # READ_K8S
+            value = None if k8s is None else (<dict>k8s).get(step[1])
+        else:  # READ_SECTION: k8s.<key>.<sub>
+            inner = None if k8s is None else (<dict>k8s).get(step[1])
+            if type(inner) is dict:
+                value = (<dict>inner).get(step[2])
+            elif inner is None:
+                value = None
+            else:
+                value = step[3](record)
+        values.append(value)
+    return values
+
+
+def loki_read(records, steps, getters, Py_ssize_t split, names):
+    cdef list out = []
+    cdef list values, meta, bare = []
+    cdef list from_k8s = []
+    cdef Py_ssize_t i, j, count = len(names)
+    cdef tuple labels, k8s_labels = None
+    cdef bint labels_k8s = steps is not None
+    cdef object seen = _MISSING
+    cdef dict fields
+    if steps is not None:
+        for i, step in enumerate(<list?>steps):
+            if step[0] == 0:
+                bare.append((i, step[1]))
+                if i < split:
+                    labels_k8s = False
+    for record in records:
+        k8s, attrs = record.get("k8s"), record.get("attributes")
+        if (steps is None or (type(k8s) is not dict and k8s is not None)
+                or (type(attrs) is not dict and attrs is not None)
+                or not isinstance(record, dict)):
+            values = [get(record) for get in getters]
+            seen, labels = _MISSING, tuple(values[:split])
+        else:
+            if k8s is not seen:
+                seen, from_k8s = k8s, _from_k8s(record, k8s, <list>steps)
+                k8s_labels = tuple(from_k8s[:split]) if labels_k8s else None
+            values = from_k8s[:]
+            fields = <dict>record
+            for index, key in bare:
+                value = fields.get(key, _MISSING)
+                if value is _MISSING:
+                    value = None if attrs is None else (<dict>attrs).get(key)
+                values[index] = value
+            labels = k8s_labels if k8s_labels is not None else tuple(values[:split])
+        if len(values) - split != count:
+            raise ValueError("loki_read: one name for each metadata path")
+        meta = []
+        for j in range(count):
+            value = values[split + j]
+            if value is None:
+                continue
+            if type(value) is str:
+                if len(<str>value):
+                    meta.append((names[j], value))
+            elif value != "":
+                meta.append((names[j], str(value)))
+        out.append((labels, meta))
+    return out
+
+
+cdef object _stamp(object value, dict seconds, Py_ssize_t limit, object parse):
+    """One value of ``pure.loki_stamps``."""
+    cdef Py_ssize_t n, i
+    cdef long long frac = 0
+    cdef int digits = 0
+    cdef unsigned int ch
+    if type(value) is not str:
+        return parse(value)
+    n = len(<str>value)
+    if n < 20 or <unsigned int>PyUnicode_READ_CHAR(value, n - 1) != 90:  # "Z"
+        return parse(value)
+    if n > 20:
+        if <unsigned int>PyUnicode_READ_CHAR(value, 19) != 46 or n == 21:  # "."
+            return parse(value)
+        for i in range(20, n - 1):
+            ch = <unsigned int>PyUnicode_READ_CHAR(value, i)
+            if ch < 48 or ch > 57:
+                return parse(value)  # not ".digits" between the seconds and the "Z"
+            if digits < 9:
+                frac = frac * 10 + <long long>(ch - 48)
+                digits += 1
+        while digits < 9:
+            frac *= 10
+            digits += 1
+    head = (<str>value)[:19]
+    base = seconds.get(head)
+    if base is None:
+        base = parse(head + "Z")
+        if base is None:
+            return None
+        if len(seconds) >= limit:
+            seconds.clear()
+        seconds[head] = base
+    return base + frac if n > 20 else base
+
+
+def loki_stamps(records, str key, dict seconds, Py_ssize_t limit, parse):
+    cdef list out = []
+    for record in records:
+        out.append(_stamp(record.get(key), seconds, limit, parse))
+    return out

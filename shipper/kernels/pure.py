@@ -1,4 +1,5 @@
-"""The pure-Python twin of ``_compiled.pyx``: the same functions, the same results.
+"""The pure-Python twin of ``_compiled.pyx``: the same functions, the same results (the Loki
+sink's twins live in :mod:`shipper.kernels.pure_loki`, re-exported here).
 
 Each function is the reference for its compiled twin (the equivalence tests compare them
 on the corpus, the golden lines and generated inputs). ``shipper.kernels`` picks one.
@@ -8,8 +9,18 @@ from __future__ import annotations
 
 import re
 
+from shipper.kernels.pure_loki import READ_BARE as READ_BARE
+from shipper.kernels.pure_loki import READ_K8S as READ_K8S
+from shipper.kernels.pure_loki import READ_SECTION as READ_SECTION
+from shipper.kernels.pure_loki import ReadOut as ReadOut
+from shipper.kernels.pure_loki import ReadStep as ReadStep
+from shipper.kernels.pure_loki import WireEntry as WireEntry
+from shipper.kernels.pure_loki import loki_push as loki_push
+from shipper.kernels.pure_loki import loki_read as loki_read
+from shipper.kernels.pure_loki import loki_stamps as loki_stamps
+
 #: bumped with every change of a signature or a result: a stale extension is not used
-KERNEL_API = 2
+KERNEL_API = 6
 
 NUL = b"\x00"
 NEWLINE = b"\n"

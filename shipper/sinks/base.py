@@ -37,7 +37,7 @@ from shipper.acks import AckToken
 from shipper.errors import SinkStoppedError
 from shipper.metrics import Metrics
 from shipper.record import Record
-from shipper.sinks.batch import Lines, Payload, SinkMetrics
+from shipper.sinks.batch import Lines, Payload, Side, SinkMetrics
 from shipper.sinks.buffers import Leftover, SinkBuffer, build_buffer
 from shipper.sinks.deadletter import DeadLetter
 from shipper.sinks.delivery import Delivery
@@ -94,6 +94,11 @@ class BaseSink:
         """Payloads from an NDJSON batch; by default the records decoded, then ``encode``."""
         return self.encode(lines.records())
 
+    def side(self, records: list[Record]) -> Side | None:
+        """Side data for an envelope's records, kept with them in a memory buffer (spans
+        carry it to ``encode_lines``); by default none."""
+        return None
+
     async def send(self, payload: Payload) -> None:
         raise NotImplementedError
 
@@ -119,7 +124,10 @@ class BaseSink:
         encoded = encode_records(records, levels=self.settings.buffer.when_full != "block")
         if encoded.unencodable:
             self._unencodable(encoded)
-        await self.queue.put(encoded, token)
+            await self.queue.put(encoded, token)  # records changed: no side data
+            return
+        await self.queue.put(encoded, token,
+                             None if self.queue.durable else self.side(records))
 
     @property
     def held(self) -> int:

@@ -5,6 +5,13 @@ with the end offset of each record, so what the buffer holds is what it counts (
 costs about 5x its JSON size in memory; one ``orjson.dumps`` result kept on its own about
 10x, since its allocation keeps the encoder's spare capacity). A batch (:class:`Lines`) is a
 list of :class:`Span`, runs of consecutive records of one envelope.
+
+A sink may keep **side data** with an envelope (:class:`Side`, from ``BaseSink.side`` at
+``put``): what it computes from the records while they are still dicts (the Loki sink: each
+record's stream, timestamp and metadata), so that its encoder need not decode them again.
+It is counted with the records (``Envelope.overhead``), follows them into spans and halves,
+and is cut with them when a drop policy sheds some; a buffer that cannot keep it (disk)
+leaves it out, and the encoder then decodes.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -26,9 +33,22 @@ ENVELOPE_OVERHEAD = 512
 RECORD_OVERHEAD = 5
 
 
-def cost(nbytes: int, nrecords: int) -> int:
-    """What records take in memory, as the buffer's ``max_bytes`` counts it."""
-    return nbytes + RECORD_OVERHEAD * nrecords
+def cost(nbytes: int, nrecords: int, overhead: int = RECORD_OVERHEAD) -> int:
+    """What records take in memory, as the buffer's ``max_bytes`` counts it (``overhead``:
+    each record's besides its JSON, side data included)."""
+    return nbytes + overhead * nrecords
+
+
+class Side(Protocol):
+    """A sink's side data for the records of one envelope, by record index."""
+
+    #: bytes it takes in memory, about (counted with the records)
+    @property
+    def nbytes(self) -> int: ...
+
+    def keep(self, indices: list[int]) -> Side:
+        """The side data of records ``indices`` only (in that order, from 0)."""
+        ...
 
 
 @dataclass(slots=True, eq=False)
@@ -46,6 +66,10 @@ class Envelope:
     first: int = 0
     #: records not yet accounted for (queued or in flight)
     remaining: int = 0
+    #: the sink's side data for these records (``None``: none)
+    side: Side | None = None
+    #: bytes each record costs besides its JSON (side data included)
+    overhead: int = RECORD_OVERHEAD
 
     @property
     def count(self) -> int:
@@ -73,6 +97,10 @@ class Span:
     data: bytes
     ends: array[int]
     lo: int
+    #: the envelope's side data when the span was taken, and the index there of the
+    #: span's first record (a shed rebuilds the envelope, not the spans in flight)
+    side: Side | None = None
+    first: int = 0
 
     @property
     def count(self) -> int:
@@ -135,8 +163,10 @@ class Lines:
                 first.add(span)
             else:
                 cut = half - taken
-                first.add(Span(span.env, span.data, span.ends[:cut], span.lo))
-                second.add(Span(span.env, span.data, span.ends[cut:], span.ends[cut - 1]))
+                first.add(Span(span.env, span.data, span.ends[:cut], span.lo, span.side,
+                               span.first))
+                second.add(Span(span.env, span.data, span.ends[cut:], span.ends[cut - 1],
+                                span.side, span.first + cut))
         return first, second
 
 

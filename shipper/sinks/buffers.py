@@ -23,7 +23,7 @@ import orjson
 from shipper.acks import AckToken
 from shipper.errors import SinkStoppedError
 from shipper.record import Record
-from shipper.sinks.batch import Envelope, Lines, SinkMetrics
+from shipper.sinks.batch import RECORD_OVERHEAD, Envelope, Lines, Side, SinkMetrics
 from shipper.sinks.diskqueue import DiskQueue
 from shipper.sinks.encoding import Encoded
 from shipper.sinks.membuffer import MemoryBuffer
@@ -43,7 +43,7 @@ class SinkBuffer(Protocol):
 
     async def open(self) -> None: ...
 
-    async def put(self, encoded: Encoded, token: AckToken) -> None: ...
+    async def put(self, encoded: Encoded, token: AckToken, side: Side | None = None) -> None: ...
 
     async def next_lines(self, max_records: int, max_bytes: int,
                          max_wait: float) -> Lines | None: ...
@@ -86,8 +86,11 @@ class MemoryQueue:
     async def open(self) -> None:
         """Nothing to recover: a memory buffer starts empty."""
 
-    async def put(self, encoded: Encoded, token: AckToken) -> None:
+    async def put(self, encoded: Encoded, token: AckToken, side: Side | None = None) -> None:
         env = Envelope(encoded.data, encoded.ends, encoded.high, token, self._clock())
+        if side is not None and env.count:
+            env.side = side
+            env.overhead = RECORD_OVERHEAD - (-side.nbytes // env.count)  # rounded up
         await self.buffer.put(env)
 
     async def next_lines(self, max_records: int, max_bytes: int,

@@ -27,7 +27,7 @@ import orjson
 from shipper.acks import AckToken
 from shipper.buffer.frames import HEADER
 from shipper.errors import BufferError_, BufferFullError, SinkStoppedError
-from shipper.sinks.batch import Envelope, Lines, Span
+from shipper.sinks.batch import Envelope, Lines, Side, Span
 from shipper.sinks.encoding import HIGH_LEVELS, Encoded
 
 log = logging.getLogger("shipper.sinks")
@@ -116,8 +116,9 @@ class DiskQueue:
     def bytes(self) -> int:
         return int(self.buffer.bytes)
 
-    async def put(self, encoded: Encoded, token: AckToken) -> None:
-        """Buffer the records durably, then acknowledge the envelope."""
+    async def put(self, encoded: Encoded, token: AckToken, side: Side | None = None) -> None:
+        """Buffer the records durably, then acknowledge the envelope (side data is not
+        kept: what is read back is decoded by the encoder)."""
         batch = _Incoming(encoded)
         while True:
             if self._stopped is not None:

@@ -40,6 +40,7 @@ from shipper.sinks.loki_push import LokiPayload, LokiStream, PushBuilder
 from shipper.sinks.loki_refusals import parse_refusal
 from shipper.sinks.loki_send import LokiDelivery, LokiTransport
 from shipper.sinks.loki_settle import Settlement, settle
+from shipper.sinks.loki_side import LokiSide
 from shipper.sinks.settings import LokiSinkSettings
 
 log = logging.getLogger("shipper.sinks")
@@ -84,9 +85,25 @@ class LokiSink(HttpPostSink):
     def encode(self, records: list[Record]) -> list[Payload]:
         return self._payloads(records, self.encoder.streams(records))
 
+    def side(self, records: list[Record]) -> LokiSide | None:
+        """Each record's stream, tenant, timestamp and metadata, computed at ``put`` (the
+        records are still dicts) and kept with them in a memory buffer."""
+        return self.encoder.side(records) if self.settings.line == "record" else None
+
     def encode_lines(self, lines: Lines) -> list[Payload]:
-        """The buffered JSON is the line (``line: record``): decoded once for the labels,
-        never encoded again."""
+        """The buffered JSON is the line (``line: record``). From the side data when every
+        span has it: a payload that is the whole batch carries it as ``lines`` (its records
+        decoded only if it is dead-lettered or partly refused); else the records are
+        decoded once, for the labels too."""
+        streams = self.encoder.from_side(lines)
+        if streams is not None:
+            groups, totals, dropped = self._settle(streams)
+            if len(groups) == 1 and len(totals) == 1 and not dropped:
+                (tenant, _), group_streams = next(iter(groups.items()))
+                payload = self._builder.payload(group_streams, [], tenant, lines.count)
+                payload.lines = lines
+                return [payload]
+            return self._build(lines.records(), groups, totals, dropped)
         raws = list(lines.lines())
         loads = orjson.loads
         records = [loads(raw) for raw in raws]
@@ -99,7 +116,11 @@ class LokiSink(HttpPostSink):
         knows (after a restart, or written by another shipper), and it names the refused
         entries of only the last stream of a push. Recent entries are never too far behind
         (Loki takes nothing newer than ``max_ahead`` past its clock)."""
-        groups, totals, dropped = self._settle(streams)
+        return self._build(records, *self._settle(streams))
+
+    def _build(self, records: list[Record], groups: dict[Group, list[LokiStream]],
+               totals: Counter[Group], dropped: int) -> list[Payload]:
+        """The payloads of settled groups; entries point at their own payload's records."""
         payloads: list[LokiPayload] = []
         for group, group_streams in groups.items():
             own = _reindex(group_streams, records)
@@ -159,6 +180,8 @@ class LokiSink(HttpPostSink):
 
     async def _partly_refused(self, payload: LokiPayload, text: str) -> bool:
         """Settle what Loki took and refused; ``False``: not a refusal of part of this push."""
+        if payload.lines is not None:  # the whole batch: its records, in batch order
+            payload.records, payload.lines = payload.lines.records(), None
         outcome = settle(payload, parse_refusal(text), self.order)
         if outcome is None:
             return False

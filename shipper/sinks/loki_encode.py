@@ -11,20 +11,25 @@ remembered), the second of its timestamp is parsed once per distinct second
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from itertools import accumulate, pairwise
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
+from shipper.kernels import loki_stamps
 from shipper.record import Record
+from shipper.sinks.batch import Lines, Span
 from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
 from shipper.sinks.loki_fields import FieldReader
 from shipper.sinks.loki_labels import StreamLabeler
 from shipper.sinks.loki_order import Entry
+from shipper.sinks.loki_side import LokiSide, Stream
 from shipper.sinks.loki_tenants import TenantOf
 from shipper.sinks.settings import LokiSinkSettings
 
+Meta = tuple[str, str]
 Streams = dict[tuple[str | None, str], tuple[dict[str, str], list[Entry]]]
 #: distinct seconds :class:`StampReader` remembers (then it starts again)
 STAMP_CACHE = 4096
@@ -34,31 +39,22 @@ _BY_NS = attrgetter("ns")
 class StampReader:
     """:func:`~shipper.sinks.fields.rfc3339_to_ns`, the same answers, with the seconds of
     ``YYYY-MM-DDTHH:MM:SS[.digits]Z`` parsed once per distinct second (records of a batch
-    share a few); any other form is read by ``rfc3339_to_ns`` itself."""
+    share a few); any other form is read by ``rfc3339_to_ns`` itself. The loop is the
+    kernel ``loki_stamps`` (:mod:`shipper.kernels`)."""
 
     def __init__(self, limit: int = STAMP_CACHE) -> None:
         self._seconds: dict[str, int] = {}
         self._limit = limit
 
     def __call__(self, value: Any) -> int | None:
-        if type(value) is not str or len(value) < 20 or value[-1] != "Z":
-            return rfc3339_to_ns(value)
-        frac = value[20:-1]
-        if len(value) > 20 and not (value[19] == "." and frac.isdigit() and frac.isascii()):
-            return rfc3339_to_ns(value)  # not ".digits" between the seconds and the "Z"
-        head = value[:19]
-        base = self._seconds.get(head)
-        if base is None:
-            base = rfc3339_to_ns(head + "Z")
-            if base is None:
-                return None
-            if len(self._seconds) >= self._limit:
-                self._seconds.clear()
-            self._seconds[head] = base
-        return base + int((frac + "000000000")[:9]) if frac else base
+        return self.of([{"timestamp": value}])[0]
+
+    def of(self, records: Sequence[Mapping[str, Any]]) -> list[int | None]:
+        """Each record's ``timestamp``."""
+        return loki_stamps(records, "timestamp", self._seconds, self._limit, rfc3339_to_ns)
 
 
-def _first(values: list[Any]) -> Any:
+def _first(values: Sequence[Any]) -> Any:
     """The first value neither ``None`` nor ``""`` (as :func:`first_of` reads)."""
     for value in values:
         if value is not None and value != "":
@@ -100,10 +96,10 @@ class LokiEncoder:
         settings = self.settings
         raws = raws if raws is not None and settings.line == "record" else None
         limit = settings.max_line_bytes
-        read, split = self._reader.read, self._labels
-        for i, record in enumerate(records):
-            values = read(record)
-            labels, key = stream_of(record, tuple(values[:split]))
+        stamps = self._stamp.of(records)
+        for i, (values, meta) in enumerate(self.read(records)):
+            record = records[i]
+            labels, key = stream_of(record, values)
             if per_record:
                 tenant = tenant_of(record)
             raw = raws[i] if raws is not None else None
@@ -111,27 +107,114 @@ class LokiEncoder:
             got = streams.get((tenant, key))
             if got is None:
                 got = streams[tenant, key] = (dict(labels), [])
-            got[1].append(entry(record, i, line, values[split:]))
+            got[1].append(entry(record, i, line, meta, stamps[i]))
+        self._close(streams, len(records))
+        return streams
+
+    def _close(self, streams: Streams, count: int) -> None:
+        """Entries sorted by timestamp in each stream; the batch's changes counted."""
         for _, entries in streams.values():
             entries.sort(key=_BY_NS)  # stable: equal timestamps keep order
         if self.demoted:
-            self.counts["label-demoted"] += len(records)
-        self.counts.update(tenant_of.counts)
-        tenant_of.counts.clear()
+            self.counts["label-demoted"] += count
+        self.counts.update(self.tenant_of.counts)
+        self.tenant_of.counts.clear()
+
+    def side(self, records: list[Record]) -> LokiSide:
+        """What :meth:`from_side` needs of ``records`` to encode them later undecoded."""
+        stream_of, tenant_of = self.labeler.stream, self.tenant_of
+        reads = self.read(records)
+        streams: list[Stream] = []
+        seen: tuple[Any, ...] | None = None
+        for i, (values, _) in enumerate(reads):
+            if values is not seen:  # records sharing their label values' tuple: one stream
+                seen, stream = values, stream_of(records[i], values)
+            streams.append(stream)
+        tenants = [tenant_of(record) for record in records] if tenant_of.per_record else None
+        return LokiSide(streams, tenants, self._stamp.of(records), [meta for _, meta in reads])
+
+    def from_side(self, lines: Lines) -> Streams | None:
+        """:meth:`streams` of a batch from its spans' side data, the buffered JSON as the
+        lines (``None`` if a span has none)."""
+        sides = [span.side for span in lines.spans]
+        if not all(isinstance(side, LokiSide) for side in sides):
+            return None
+        streams: Streams = {}
+        index = 0
+        for span, side in zip(lines.spans, cast(list[LokiSide], sides), strict=True):
+            self._span_entries(streams, span, side, index)
+            index += span.count
+        self._close(streams, lines.count)
         return streams
 
-    def _entry(self, record: Record, index: int, line: str | None, values: list[Any]) -> Entry:
-        """``values``: the record's value of each metadata's candidate paths."""
-        ns = self._stamp(record.get("timestamp"))
-        if ns is None:
-            ns = int(self._wall_clock() * 1e9)
-            self.counts["timestamp-missing"] += 1
-        if self._slots is not None:
-            values = [_first(values[start:end]) for start, end in self._slots]
-        meta = [(name, value if type(value) is str else str(value))
-                for name, value in zip(self._meta_names, values, strict=True)
-                if value is not None and value != ""]
-        return Entry(ns, self._line(record) if line is None else line, meta, index)
+    def _span_entries(self, streams: Streams, span: Span, side: LokiSide, index: int) -> None:
+        """The span's entries into ``streams`` (``index``: its first record's in the batch);
+        a span of one stream and tenant (the usual) without a loop in Python."""
+        lo, hi = span.first, span.first + span.count
+        keys, metas = side.streams[lo:hi], side.metas[lo:hi]
+        texts = self._texts(span)
+        tenants = ([self.tenant_of.default] * span.count if side.tenants is None
+                   else side.tenants[lo:hi])
+        stamps = side.stamps[lo:hi]
+        nanos = (cast(list[int], stamps) if None not in stamps
+                 else [self._now_ns() if ns is None else ns for ns in stamps])
+        if None in texts:  # longer than max_line_bytes
+            texts = [self._line(orjson.loads(raw)) if text is None else text
+                     for text, raw in zip(texts, span.lines(), strict=True)]
+        if keys.count(keys[0]) == len(keys) and tenants.count(tenants[0]) == len(tenants):
+            self._group(streams, tenants[0], keys[0]).extend(
+                map(Entry, nanos, texts, metas, range(index, index + span.count)))
+            return
+        for i, (tenant, stream) in enumerate(zip(tenants, keys, strict=True)):
+            self._group(streams, tenant, stream).append(
+                Entry(nanos[i], texts[i], metas[i], index + i))
+
+    @staticmethod
+    def _group(streams: Streams, tenant: str | None, stream: Stream) -> list[Entry]:
+        labels, key = stream
+        got = streams.get((tenant, key))
+        if got is None:
+            got = streams[tenant, key] = (dict(labels), [])
+        return got[1]
+
+    def _texts(self, span: Span) -> list[Any]:
+        """Each record's JSON as text (``None``: longer than ``max_line_bytes``); an ASCII
+        span is decoded at once and cut."""
+        limit, ends = self.settings.max_line_bytes, span.ends
+        starts = [span.lo, *ends[:-1]]
+        whole = span.data[span.lo:ends[-1]]
+        text = whole.decode("utf-8")
+        if len(text) == len(whole):
+            base = span.lo
+            return [text[a - base:b - base - 1] if b - a - 1 <= limit else None
+                    for a, b in zip(starts, ends, strict=True)]
+        view = memoryview(span.data)
+        return [str(view[a:b - 1], "utf-8") if b - a - 1 <= limit else None
+                for a, b in zip(starts, ends, strict=True)]
+
+    def read(self, records: list[Record]) -> list[tuple[tuple[Any, ...], list[Meta]]]:
+        """Each record's label values and structured metadata pairs."""
+        if self._slots is None:
+            return self._reader.read(records, self._labels, self._meta_names)
+        split, names = self._labels, self._meta_names
+        out = []
+        for values, _ in self._reader.read(records, len(self._reader.paths), []):
+            firsts = [_first(values[split + start:split + end])
+                      for start, end in self._slots]
+            out.append((values[:split], [(name, v if type(v) is str else str(v))
+                                         for name, v in zip(names, firsts, strict=True)
+                                         if v is not None and v != ""]))
+        return out
+
+    def _entry(self, record: Record, index: int, line: str | None, meta: list[Meta],
+               ns: int | None) -> Entry:
+        return Entry(self._now_ns() if ns is None else ns,
+                     self._line(record) if line is None else line, meta, index)
+
+    def _now_ns(self) -> int:
+        """The timestamp of a record without one (counted)."""
+        self.counts["timestamp-missing"] += 1
+        return int(self._wall_clock() * 1e9)
 
     def _line(self, record: Record) -> str:
         limit = self.settings.max_line_bytes

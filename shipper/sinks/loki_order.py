@@ -28,7 +28,9 @@ ORIGINAL = "original_timestamp"
 
 @dataclass(slots=True, eq=False)
 class Entry:
-    """One log entry of a push; ``index``: its record in the payload's ``records``."""
+    """One log entry of a push; ``index``: its record in the payload's ``records`` (or
+    its batch's, while the payload carries the batch as ``lines``). ``meta`` may be shared
+    with side data a batch is encoded from again (a 413 split): never changed in place."""
 
     ns: int
     line: str
@@ -42,7 +44,7 @@ class Entry:
         """Send at ``ns``, keeping the first original instant in the metadata."""
         if self.original is None:
             self.original = self.ns
-            self.meta.append((ORIGINAL, rfc3339_nano(self.ns)))
+            self.meta = [*self.meta, (ORIGINAL, rfc3339_nano(self.ns))]
         self.ns = ns
 
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import orjson
 import snappy
 
+from shipper.kernels import loki_push
 from shipper.record import Record
 from shipper.sinks.batch import Payload
 from shipper.sinks.loki_order import Entry
-from shipper.sinks.loki_wire import push_request
 from shipper.sinks.transport import compress
 
 
@@ -51,7 +51,7 @@ class PushBuilder:
         """(Re)build the body from ``payload.streams`` (after some entries left it)."""
         streams = payload.streams
         if self._protobuf:
-            raw = push_request([(s.key, s.entries) for s in streams])
+            raw = loki_push([(s.key, s.entries) for s in streams])
             body, headers = snappy.compress(raw), {"Content-Type": "application/x-protobuf"}
         else:
             raw = self._json(streams)

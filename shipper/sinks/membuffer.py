@@ -127,7 +127,7 @@ class MemoryBuffer:
             if low_only and _is_high(env, index):
                 continue
             drop.add(index)
-            over_bytes -= cost(env.ends[index] - env.start(index), 1)
+            over_bytes -= cost(env.ends[index] - env.start(index), 1, env.overhead)
             over_records -= 1
         if drop:
             _rebuild(env, drop)
@@ -148,7 +148,7 @@ class MemoryBuffer:
         over_bytes, over_records = self._excess(env)
         index = victim.first
         while index < victim.count and (over_bytes > 0 or over_records > 0):
-            over_bytes -= cost(victim.ends[index] - victim.start(index), 1)
+            over_bytes -= cost(victim.ends[index] - victim.start(index), 1, victim.overhead)
             over_records -= 1
             index += 1
         nbytes = victim.start(index) - victim.start(victim.first)
@@ -162,7 +162,7 @@ class MemoryBuffer:
         self.records -= shed
         self.queued_records -= shed
         self.queued_bytes -= nbytes
-        self.bytes -= cost(nbytes, shed)
+        self.bytes -= cost(nbytes, shed, victim.overhead)
         self._on_shed(shed)
         if not victim.queued:
             self._queue.remove(victim)
@@ -181,7 +181,7 @@ class MemoryBuffer:
                 if lines.count:
                     break
                 end = env.first + 1
-            span = Span(env, env.data, env.ends[env.first:end], lo)
+            span = Span(env, env.data, env.ends[env.first:end], lo, env.side, env.first)
             lines.add(span)
             env.first = end
             self.queued_records -= span.count
@@ -215,7 +215,7 @@ class MemoryBuffer:
         """The batch's records are accounted for (delivered or dead-lettered)."""
         for span in lines.spans:
             self.records -= span.count
-            self.bytes -= cost(span.nbytes, span.count)
+            self.bytes -= cost(span.nbytes, span.count, span.env.overhead)
             self._settle_env(span.env, span.count)
         self._room.set()
 
@@ -251,7 +251,7 @@ class MemoryBuffer:
 
 
 def _env_cost(env: Envelope) -> int:
-    return cost(env.queued_bytes, env.queued) + ENVELOPE_OVERHEAD
+    return cost(env.queued_bytes, env.queued, env.overhead) + ENVELOPE_OVERHEAD
 
 
 def _is_high(env: Envelope, index: int) -> bool:
@@ -260,7 +260,7 @@ def _is_high(env: Envelope, index: int) -> bool:
 
 def _rebuild(env: Envelope, drop: set[int]) -> None:
     """Keep only the envelope's untaken records not in ``drop`` (spans already in flight
-    keep a reference to the old data)."""
+    keep a reference to the old data and side data)."""
     view = memoryview(env.data)
     keep = [i for i in range(env.first, env.count) if i not in drop]
     parts = [view[env.start(i):env.ends[i]] for i in keep]
@@ -269,4 +269,6 @@ def _rebuild(env: Envelope, drop: set[int]) -> None:
     if env.high is not None:
         high = env.high
         env.high = bytes([high[i] for i in keep])
+    if env.side is not None:
+        env.side = env.side.keep(keep)
     env.first = 0

@@ -151,6 +151,11 @@ async def test_a_record_a_sink_encoder_refuses_is_shipped_as_text_not_a_dead_sin
                 raise ValueError("the encoder refuses this one")
             return super()._payloads(records, streams)
 
+        def encode_lines(self, lines):  # a batch encoded from side data refuses it too
+            if any("explodes" in r["attributes"] for r in lines.records()):
+                raise ValueError("the encoder refuses this one")
+            return super().encode_lines(lines)
+
     async with LokiReceiver() as rx:
         sink = PickyLoki(LokiSinkSettings(url=rx.url, batch={"max_wait": 0.01}),
                          metrics=metrics, sleep=Recorder())

@@ -1,7 +1,8 @@
 """The Loki sink's fast paths give what the reference paths give.
 
-* the push body written by :mod:`shipper.sinks.loki_wire` is byte for byte what the
-  protobuf runtime serializes for the same streams;
+* the push body written by ``loki_push`` (:mod:`shipper.kernels`: the pure-Python twin and,
+  where it is built, the compiled kernel) is byte for byte what the protobuf runtime
+  serializes for the same streams;
 * :class:`~shipper.sinks.loki_encode.LokiEncoder` groups records into the same streams,
   labels, structured metadata, lines and timestamps as the encoder it replaced (kept here
   as ``reference_streams``: labeler dict + ``label_string`` per record, one compiled
@@ -21,6 +22,7 @@ import snappy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shipper.kernels import pure
 from shipper.metrics import Metrics
 from shipper.record_fields import compile_getter, first_of
 from shipper.sinks.fields import rfc3339_to_ns
@@ -30,11 +32,18 @@ from shipper.sinks.loki_fields import FieldReader
 from shipper.sinks.loki_labels import StreamLabeler, label_string
 from shipper.sinks.loki_order import Entry
 from shipper.sinks.loki_tenants import TenantOf
-from shipper.sinks.loki_wire import push_request
 from shipper.sinks.proto import load_push_schema
 from shipper.sinks.settings import LokiSinkSettings
 
 SCHEMA = load_push_schema()
+try:
+    from shipper.kernels import _compiled
+except ImportError:  # not built: the pure twin alone is compared with the runtime
+    _compiled = None  # type: ignore[assignment]
+WRITERS = [pytest.param(pure.loki_push, id="pure"),
+           pytest.param(getattr(_compiled, "loki_push", None), id="compiled",
+                        marks=pytest.mark.skipif(_compiled is None,
+                                                 reason="the compiled kernels are not built"))]
 NOW = 1_751_800_000.0  # 2025-07-06T11:06:40Z: after the records below
 
 
@@ -61,14 +70,16 @@ ENTRY = st.builds(lambda ns, line, meta: Entry(ns, line, meta, 0),
                   NS, LINE, st.lists(PAIR, max_size=4))
 
 
+@pytest.mark.parametrize("push_request", WRITERS)
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.one_of(TEXT, st.just('{app="a"}')), st.lists(ENTRY, max_size=6)),
                 max_size=4))
-def test_wire_bytes_are_the_protobuf_runtimes_bytes_for_any_streams(streams):
+def test_wire_bytes_are_the_protobuf_runtimes_bytes_for_any_streams(push_request, streams):
     assert push_request(streams) == runtime_bytes(streams)
 
 
-def test_wire_bytes_for_shared_and_long_parts_match_the_runtime():
+@pytest.mark.parametrize("push_request", WRITERS)
+def test_wire_bytes_for_shared_and_long_parts_match_the_runtime(push_request):
     """Many entries sharing seconds, nanos and pairs (the caches), long lines and values
     (multi-byte lengths), a zero and a negative timestamp."""
     meta = [("level", "info"), ("pod", "p" * 300), ("job_id", "")]
@@ -78,6 +89,29 @@ def test_wire_bytes_for_shared_and_long_parts_match_the_runtime():
     entries += [Entry(0, "", [], 0), Entry(-1, "neg", [("a", "b")], 0)]
     streams = [('{app="a"}', entries[:1000]), ('{app="b"}', entries[1000:])]
     assert push_request(streams) == runtime_bytes(streams)
+
+
+@pytest.mark.skipif(_compiled is None, reason="the compiled kernels are not built")
+def test_compiled_writer_equals_the_pure_twin_at_and_past_the_int64_edges():
+    """Timestamps at the int64 bounds and past them (Python ints; the runtime refuses
+    those), negative ones a nanosecond off a second, and every varint length of a line."""
+    stamps = [-(2**63), 2**63 - 1, -(2**63) - 1, 2**63, 2**70, -(2**70), -1, -(10**9) - 1,
+              10**9 - 1, 10**9]
+    entries = [Entry(ns, "x" * size, [("level", "é" * (size % 70))], 0)
+               for ns in stamps for size in (0, 1, 127, 128, 16383, 16384, 2**21)]
+    streams = [("", entries[:7]), ('{a="b"}', entries[7:]), ("", [])]
+    assert _compiled.loki_push(streams) == pure.loki_push(streams)
+
+
+@pytest.mark.parametrize("push_request", WRITERS)
+def test_writer_refuses_what_utf8_cannot_carry_and_misshapen_entries(push_request):
+    """A lone surrogate cannot be written (as the pure twin's ``encode``); a metadata pair
+    that is not a (name, value) tuple of strings is refused, not written half."""
+    with pytest.raises(UnicodeEncodeError):
+        push_request([("", [Entry(1, "bad \ud800", [], 0)])])
+    for meta in ([("level",)], [["level", "info"]], [("level", 3)]):
+        with pytest.raises((TypeError, ValueError, AttributeError)):
+            push_request([("", [Entry(1, "ok", meta, 0)])])  # type: ignore[arg-type]
 
 
 # --- the encoder: fast path against the reference -----------------------------------------
@@ -222,6 +256,28 @@ def test_stamp_reader_reads_what_rfc3339_to_ns_reads(value):
     assert reader(value) == rfc3339_to_ns(value) and reader(value) == rfc3339_to_ns(value)
 
 
+STAMPERS = [pytest.param(pure.loki_stamps, id="pure"),
+            pytest.param(getattr(_compiled, "loki_stamps", None), id="compiled",
+                         marks=pytest.mark.skipif(_compiled is None,
+                                                  reason="the compiled kernels are not built"))]
+
+
+@pytest.mark.parametrize("loki_stamps", STAMPERS)
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(STAMPS), st.from_regex(
+    r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.[\d١]{0,12})?[Zz+-]?(\d\d:\d\d)?\Z")),
+    max_size=12))
+def test_both_stamp_kernels_read_what_rfc3339_to_ns_reads(loki_stamps, values):
+    """A batch at a time, through a seconds cache that fills (limit 3) and is cleared;
+    non-ASCII digits in the fraction are left to ``rfc3339_to_ns``."""
+    seconds: dict[str, int] = {}
+    records = [{"timestamp": v} for v in values] + [{}]
+    for _ in range(2):
+        got = loki_stamps(records, "timestamp", seconds, 3, rfc3339_to_ns)
+        assert got == [rfc3339_to_ns(v) for v in values] + [None]
+        assert len(seconds) <= 3
+
+
 JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), TEXT),
                        lambda inner: st.one_of(st.lists(inner, max_size=2),
                                                st.dictionaries(st.sampled_from(
@@ -231,12 +287,68 @@ PATHS = ["level", "job_id", "x", "k8s.pod", "k8s.labels.app", "k8s.annotations.a
          "k8s.labels", "attributes.x", "file.path", "k8s.labels.a.b"]
 
 
+READERS = [pytest.param(pure.loki_read, id="pure"),
+           pytest.param(getattr(_compiled, "loki_read", None), id="compiled",
+                        marks=pytest.mark.skipif(_compiled is None,
+                                                 reason="the compiled kernels are not built"))]
+
+
+@pytest.mark.parametrize("loki_read", READERS)
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.sampled_from(["level", "job_id", "k8s", "attributes", "file", "x"]),
                        JSONISH, max_size=5))
-def test_field_reader_reads_what_the_compiled_getters_read(record):
+def test_field_reader_reads_what_the_compiled_getters_read(loki_read, record):
+    """Both kernels: every path's value as its compiled getter reads it, cut into the
+    label values and the metadata pairs (``None`` and ``""`` left out, the rest as text)."""
     for paths in (PATHS, PATHS[:7]):
-        assert FieldReader(paths).read(record) == [compile_getter(p)(record) for p in paths]
+        reader = FieldReader(paths)
+        expected = [compile_getter(p)(record) for p in paths]
+        got = loki_read([record, record], reader.steps, reader.getters, len(paths), [])
+        assert got == [(tuple(expected), [])] * 2
+        names = [f"m{i}" for i in range(len(paths) - 2)]
+        got = loki_read([record], reader.steps, reader.getters, 2, names)
+        assert got == [(tuple(expected[:2]),
+                        [(n, v if type(v) is str else str(v))
+                         for n, v in zip(names, expected[2:], strict=True)
+                         if v is not None and v != ""])]
+
+
+@pytest.mark.parametrize("loki_read", READERS)
+def test_records_sharing_a_k8s_object_read_what_each_records_getters_read(loki_read):
+    """Runs of records sharing one ``k8s`` dict (read once), runs switching between two,
+    a misshapen record between them (read by the getters), ``k8s`` missing: every value
+    is what the record's own getters read; a run's label tuple is shared only when every
+    label is a ``k8s`` path."""
+    pod_a = {"namespace": "a", "pod": "p-a", "labels": {"app": "x"}, "container": "c"}
+    pod_b = {"namespace": "b", "pod": "p-b", "labels": "not-a-dict"}
+    records: list[dict[str, Any]] = []
+    for i in range(30):
+        k8s = [pod_a, pod_a, pod_b, None, pod_a, "text"][i % 6]
+        record: dict[str, Any] = {"level": ["info", "", None][i % 3], "job_id": f"j{i % 4}",
+                                  "attributes": {"level": "warn", "x": i} if i % 5 else None}
+        if k8s is not None:
+            record["k8s"] = k8s
+        records.append(record)
+    records.insert(7, {"k8s": pod_a, "attributes": [1]})
+    for paths, split in ((["k8s.namespace", "k8s.labels.app", "k8s.pod", "level", "x"], 2),
+                         (["level", "k8s.namespace", "job_id", "k8s.labels.app"], 2)):
+        reader = FieldReader(paths)
+        got = loki_read(records, reader.steps, reader.getters, split, paths[split:])
+        for record, (labels, meta) in zip(records, got, strict=True):
+            values = [compile_getter(p)(record) for p in paths]
+            assert labels == tuple(values[:split])
+            assert meta == [(n, v if type(v) is str else str(v))
+                            for n, v in zip(paths[split:], values[split:], strict=True)
+                            if v is not None and v != ""]
+        if paths[0].startswith("k8s"):
+            assert got[0][0] is got[1][0]  # one run, one tuple
+
+
+@pytest.mark.parametrize("loki_read", READERS)
+def test_field_reader_refuses_a_name_count_unlike_the_metadata_paths(loki_read):
+    reader = FieldReader(["level", "job_id"])
+    with pytest.raises(ValueError):
+        loki_read([{"level": "info"}], reader.steps, reader.getters, 1, ["a", "b"])
 
 
 def test_the_sink_no_longer_imports_the_protobuf_runtime_to_send():
