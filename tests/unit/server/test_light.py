@@ -317,3 +317,18 @@ def test_server_header_names_the_installed_aiohttp_release_without_its_metadata(
     assert _installed_release("aiohttp") == version("aiohttp")
     assert _installed_release("pytest") == version("pytest")
     assert _installed_release("no_such_package_here") == "unknown"
+
+
+def test_a_package_without_a_dist_info_directory_gets_its_release_from_its_metadata(
+        tmp_path, monkeypatch):
+    """An egg-style install (``.egg-info``, no ``.dist-info``): the release still comes
+    from the package's metadata."""
+    from shipper.server.http1 import _installed_release
+
+    (tmp_path / "eggy_pkg").mkdir()
+    (tmp_path / "eggy_pkg" / "__init__.py").write_text("")
+    (tmp_path / "eggy_pkg-1.2.3.egg-info").mkdir()
+    (tmp_path / "eggy_pkg-1.2.3.egg-info" / "PKG-INFO").write_text(
+        "Metadata-Version: 2.1\nName: eggy_pkg\nVersion: 1.2.3\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _installed_release("eggy_pkg") == "1.2.3"
