@@ -6,7 +6,10 @@ they are still dicts, so that a batch is encoded without decoding its records ag
 nanoseconds (``None``: missing, stamped at encode time as the decoding path does) and its
 structured metadata pairs (lists shared with the entries: :class:`~shipper.sinks.
 loki_order.Entry` never changes them in place). Its ``nbytes`` (an estimate of what those
-objects take) is counted with the records in the sink's memory buffer.
+objects take, metadata values by their length) is counted with the records in the sink's
+memory buffer. It is computed from records whose values are JSON's own (str, int, float,
+bool, None, dict, list: what the parsers give); a stage that put other Python objects in a
+record would get labels from their ``str()`` here where the decoding path reads their JSON.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: bytes a record's side data takes besides its metadata pairs (list slots, the
-#: timestamp's int, the metadata list), and each pair (slot, tuple, its share of the value
-#: strings it keeps alive): 128 + 5 x 100 against ~610 measured (tracemalloc, 850 records
-#: of the bench corpus with five pairs each)
+#: timestamp's int, the metadata list), and each pair besides its value's characters
+#: (slot, tuple, the value string's header; the value itself is counted by its length, so a
+#: long value, a stack trace, is counted as long as it is): 128 + 5 x (100 + ~25) against
+#: ~610 measured (tracemalloc, 850 records of the bench corpus with five pairs each)
 RECORD_BYTES, PAIR_BYTES = 128, 100
 
 Stream = tuple[dict[str, str], str]
@@ -33,7 +37,8 @@ class LokiSide:
 
     def __post_init__(self) -> None:
         if not self.nbytes:
-            self.nbytes = RECORD_BYTES * len(self.stamps) + PAIR_BYTES * sum(map(len, self.metas))
+            self.nbytes = RECORD_BYTES * len(self.stamps) + sum(
+                PAIR_BYTES + len(value) for meta in self.metas for _, value in meta)
 
     def keep(self, indices: list[int]) -> LokiSide:
         """The side data of records ``indices`` only."""

@@ -91,8 +91,7 @@ class FileSet:
                         ) -> list[tuple[OpenFile, Outcome | None]]:
         """:meth:`open`, and ``then`` on each file opened, in the same thread (one hop
         instead of two): each file tracked with what ``then`` returned."""
-        opened = await asyncio.to_thread(open_all, paths, self._max_line_bytes, self.links,
-                                         then)
+        opened = await _hop(open_all, paths, self._max_line_bytes, self.links, then)
         return self._track(opened)
 
     async def open_some(self, paths: list[str], then: Callable[[OpenFile], Outcome],
@@ -100,8 +99,7 @@ class FileSet:
         """:meth:`open_then` on the first paths, in one thread hop, until ``then`` read
         ``budget`` bytes or :data:`OPEN_BATCH_FILES` files were opened (many small files
         cost one hop, not one each; what is held stays bounded); the paths left over."""
-        opened = await asyncio.to_thread(open_all, paths, self._max_line_bytes, self.links,
-                                         then, budget)
+        opened = await _hop(open_all, paths, self._max_line_bytes, self.links, then, budget)
         return self._track(opened), paths[len(opened):]
 
     def _track(self, opened: list[Opened]) -> list[tuple[OpenFile, Outcome | None]]:
@@ -228,6 +226,22 @@ def open_all(paths: list[str], max_line_bytes: int, links: LinkPolicy,
         out.append((path, f, outcome))
         used += f.bytes_read
     return out
+
+
+async def _hop(opening: Callable[..., list[Opened]], *args: object) -> list[Opened]:
+    """``opening(*args)`` in a thread. A caller cancelled meanwhile (shutdown) does not
+    stop the thread: what it opens, nothing tracks, so it is closed once the thread ends."""
+    future = asyncio.ensure_future(asyncio.to_thread(opening, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        future.add_done_callback(_close_when_done)
+        raise
+
+
+def _close_when_done(future: asyncio.Future[list[Opened]]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        _close_opened(future.result())
 
 
 def _close_opened(opened: list[Opened]) -> None:

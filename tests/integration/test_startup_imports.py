@@ -44,6 +44,14 @@ def env() -> dict[str, str]:
             "PYTHONPATH": str(REPO), "POD_NAME": "p", "POD_NAMESPACE": "ns", "NODE_NAME": "n"}
 
 
+def python_c(code: str) -> str:
+    """What ``python -c code`` prints (stripped), in a fresh interpreter; it must exit 0."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=env())
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
 def test_a_stdout_run_with_the_server_on_imports_no_unused_library(tmp_path):
     log = tmp_path / "app.log"
     log.write_text('{"level":"info","msg":"hello"}\n2026-01-02T10:00:00Z INFO plain k=v\n')
@@ -117,10 +125,7 @@ def test_the_partly_loaded_metrics_library_completes_itself_on_first_use():
         "assert REGISTRY is sys.modules['prometheus_client.registry'].REGISTRY; "
         "import prometheus_client; assert prometheus_client.exposition.snappy is None; "
         "Counter('x', 'a counter').inc(); print(b'x_total 1.0' in generate_latest())")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, env=env())
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "True"
+    assert python_c(code) == "True"
 
 
 def test_snappy_stays_importable_after_the_metrics_library_loaded():
@@ -128,10 +133,7 @@ def test_snappy_stays_importable_after_the_metrics_library_loaded():
             "from shipper.metrics_library import exposition; e = exposition(); "
             "assert e.snappy is None; "
             "import snappy; print(snappy.compress(b'x' * 100) != b'')")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, env=env())
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "True"
+    assert python_c(code) == "True"
 
 
 def test_snappy_is_hidden_from_the_loading_thread_only():
@@ -152,10 +154,7 @@ def test_snappy_is_hidden_from_the_loading_thread_only():
         "        pass\n"
         "    inside.set(); assert done.wait(30), 'the other thread did not finish'\n"
         "t.join(); import snappy as again; print(bool(got[0]) and again is sys.modules['snappy'])")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, env=env())
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "True"
+    assert python_c(code) == "True"
 
 
 def test_a_submodule_of_the_partly_loaded_package_is_an_attribute_as_usual():
@@ -165,7 +164,4 @@ def test_a_submodule_of_the_partly_loaded_package_is_an_attribute_as_usual():
             "import prometheus_client; e = prometheus_client.exposition; "
             "print(e is sys.modules['prometheus_client.exposition'], e.snappy is None, "
             "callable(e.generate_latest))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, env=env())
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "True True True"
+    assert python_c(code) == "True True True"

@@ -95,7 +95,24 @@ async def test_side_data_is_counted_in_the_memory_buffer_and_released_when_settl
     assert buffer.bytes == 0 and buffer.records == 0
 
 
-def test_the_disk_buffer_and_line_message_keep_no_side_data():
+async def test_long_metadata_values_are_counted_by_their_length():
+    """A structured-metadata value kept in the side data (a 4 KB stack trace) is counted
+    in the memory buffer as long as it is, so the buffer's byte bound holds for it."""
+    s = sink(structured_metadata={"stack": "stack"})
+    records = []
+    for i in range(20):
+        record = make_record(i)
+        record["stack"] = f"frame {i}\n" * 500
+        records.append(record)
+    lines = await buffered(s, records)
+    side = lines.spans[0].side
+    assert side is not None
+    kept = sum(len(value) for meta in side.metas for _, value in meta)
+    assert kept >= 20 * 4000
+    assert side.nbytes >= kept + 100 * 20
+
+
+def test_line_message_keeps_no_side_data():
     assert sink(line="message").side([make_record(1)]) is None
     assert isinstance(sink().side([make_record(1)]), LokiSide)
 

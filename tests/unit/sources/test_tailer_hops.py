@@ -273,3 +273,33 @@ async def test_what_was_emitted_is_taken_before_the_next_read_starts(tmp_path, m
     await queue.put(None)
     await asyncio.wait_for(consumer, 10)
     assert len(waiting_at_hop) > 5 and set(waiting_at_hop) == {0}, waiting_at_hop
+
+
+async def test_files_a_cancelled_hop_opens_are_closed_when_its_thread_ends(tmp_path,
+                                                                         monkeypatch):
+    """The tailer cancelled (shutdown) while a thread opens a batch of small files: the
+    thread goes on, and every descriptor it opened is closed when it ends (nothing else
+    tracks them)."""
+    for i in range(40):
+        append(str(tmp_path / f"f{i:02}.log"), f"line {i}\n")
+    real_open = fileset.OpenFile.open
+
+    def slow_open(path, max_line_bytes, links=None):
+        import time
+        time.sleep(0.01)
+        return real_open(path, max_line_bytes, links)
+
+    monkeypatch.setattr(fileset.OpenFile, "open", staticmethod(slow_open))
+    before = len(os.listdir("/proc/self/fd"))
+    tailer, _ = make_tailer([str(tmp_path / "*.log")], once=True)
+    out = Collector()
+    task = asyncio.create_task(tailer.run(out.emit, asyncio.Event(), out.on_closed))
+    await asyncio.sleep(0.1)  # inside the hop: ~10 of its 40 opens done
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while len(os.listdir("/proc/self/fd")) > before and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    assert len(os.listdir("/proc/self/fd")) <= before
