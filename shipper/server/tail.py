@@ -159,15 +159,14 @@ class TailHub:
         its buffer grew (4 KiB at least): a small one is copied to its size; a big one is
         mapped on its own (``shipper.sinks.allocator``), and the pages it never wrote
         take no memory (copying it costs more than a weigh: measured +1% a line)."""
-        if len(data) < COMPACT_BELOW:
-            data = bytes(memoryview(data))
         count = len(records)
         weight = len(data) + RECORD_OVERHEAD * count
         if weight > self._ring_bytes:
             data, count, weight = self._newest_fitting(records)
-            data = bytes(memoryview(data)) if len(data) < COMPACT_BELOW else data
         if not count:
             return
+        if len(data) < COMPACT_BELOW:
+            data = bytes(memoryview(data))
         batches = self._batches
         batches.append((data, count, weight))
         self._kept += count

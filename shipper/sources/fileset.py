@@ -91,7 +91,7 @@ class FileSet:
                         ) -> list[tuple[OpenFile, Outcome | None]]:
         """:meth:`open`, and ``then`` on each file opened, in the same thread (one hop
         instead of two): each file tracked with what ``then`` returned."""
-        opened = await _hop(open_all, paths, self._max_line_bytes, self.links, then)
+        opened = await _hop(paths, self._max_line_bytes, self.links, then)
         return self._track(opened)
 
     async def open_some(self, paths: list[str], then: Callable[[OpenFile], Outcome],
@@ -99,7 +99,7 @@ class FileSet:
         """:meth:`open_then` on the first paths, in one thread hop, until ``then`` read
         ``budget`` bytes or :data:`OPEN_BATCH_FILES` files were opened (many small files
         cost one hop, not one each; what is held stays bounded); the paths left over."""
-        opened = await _hop(open_all, paths, self._max_line_bytes, self.links, then, budget)
+        opened = await _hop(paths, self._max_line_bytes, self.links, then, budget)
         return self._track(opened), paths[len(opened):]
 
     def _track(self, opened: list[Opened]) -> list[tuple[OpenFile, Outcome | None]]:
@@ -228,10 +228,13 @@ def open_all(paths: list[str], max_line_bytes: int, links: LinkPolicy,
     return out
 
 
-async def _hop(opening: Callable[..., list[Opened]], *args: object) -> list[Opened]:
-    """``opening(*args)`` in a thread. A caller cancelled meanwhile (shutdown) does not
-    stop the thread: what it opens, nothing tracks, so it is closed once the thread ends."""
-    future = asyncio.ensure_future(asyncio.to_thread(opening, *args))
+async def _hop(paths: list[str], max_line_bytes: int, links: LinkPolicy,
+               then: Callable[[OpenFile], Outcome] | None,
+               budget: int | None = None) -> list[Opened]:
+    """:func:`open_all` in a thread. A caller cancelled meanwhile (shutdown) does not stop
+    the thread: what it opens, nothing tracks, so it is closed once the thread ends."""
+    future = asyncio.ensure_future(
+        asyncio.to_thread(open_all, paths, max_line_bytes, links, then, budget))
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
