@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from shipper import __version__, kernels
+from shipper import __version__, deferred_openssl, kernels
 from shipper.errors import ConfigError, ShipperError
 
 if TYPE_CHECKING:  # the config stack (pydantic) loads after the early signal handlers
@@ -122,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace, early: EarlySignals | None) -> int:
+    deferred_openssl.defer()  # OpenSSL loads when TLS is used (5 MiB resident)
     load_metrics_library()
     try:
         settings = settings_from_args(args)
@@ -156,9 +157,9 @@ def _main(args: argparse.Namespace, early: EarlySignals | None) -> int:
 
 
 def load_metrics_library() -> None:
-    """Load the metric classes of ``prometheus_client`` without the rest of the package:
-    its exposition (HTTP servers, push gateway, python-snappy) loads on the first scrape
-    of ``/metrics`` (:mod:`shipper.metrics_library`). Nothing to do once it is loaded."""
+    """Load the metric classes of ``prometheus_client`` without the rest of the package
+    (its exposition brings HTTP servers, a push gateway and python-snappy; ``/metrics`` is
+    written without it, :mod:`shipper.metrics_library`). Nothing to do once it is loaded."""
     from shipper import metrics_library
 
     metrics_library.install()

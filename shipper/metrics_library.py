@@ -4,15 +4,15 @@ The package's ``__init__`` imports everything, its exposition module included, w
 in ``http.server``, ``urllib.request``, ``wsgiref``, ``email`` and ``socketserver`` for its
 push-gateway and stand-alone servers (~2 MiB resident, ~0.1 s of start-up), and
 ``python-snappy`` when installed (``cramjam``, 1.5 MiB) for push-gateway compression. The
-shipper needs the metric classes and the registry all the time, and the text encoders only
-when ``/metrics`` is scraped.
+shipper needs the metric classes and the registry; ``/metrics`` is written by
+:mod:`shipper.metrics_text`, which never loads the exposition module.
 
 :func:`install` (``shipper run`` calls it first) registers the package without running its
 ``__init__`` and imports the metric modules; the package completes itself, as imported
 normally, the first time one of its own names is looked up (``from prometheus_client import
-REGISTRY``). :func:`exposition` imports the encoders on the first scrape, with snappy
-hidden from the thread that loads them only (it stays importable everywhere else: a Loki
-sink built by a reload in another thread at that moment imports it as usual).
+REGISTRY``), with snappy hidden from the thread that completes it only (it stays importable
+everywhere else: a Loki sink built by a reload in another thread at that moment imports it
+as usual).
 """
 
 from __future__ import annotations
@@ -91,16 +91,6 @@ class _Completer:
             self._state = "partial"  # the next lookup tries again and sees the error
             raise
         self._state = "done"
-
-
-def exposition() -> ModuleType:
-    """``prometheus_client.exposition`` (the ``/metrics`` encoders), imported on first use
-    without python-snappy."""
-    name = f"{PACKAGE}.exposition"
-    if name not in sys.modules:
-        with snappy_hidden():
-            __import__(name)
-    return sys.modules[name]
 
 
 class _HideSnappy(importlib.abc.MetaPathFinder):

@@ -35,7 +35,7 @@ from aiohttp import web
 
 from shipper.errors import ConfigError
 from shipper.jobs import JobTracker
-from shipper.metrics_library import exposition
+from shipper.metrics_text import choose
 from shipper.server.access import guard, is_loopback
 from shipper.server.connections import ConnectionGate, RefusalLog, descriptor_budget
 from shipper.server.health import Progress, healthz_answer, readyz_answer
@@ -181,8 +181,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    encoders = await asyncio.to_thread(exposition)  # the first scrape imports them
-    encoder, content_type = encoders.choose_encoder(request.headers.get("Accept", ""))
+    encoder, content_type = choose(request.headers.get("Accept", ""))
     metrics: Any = request.app[METRICS]
     body = await asyncio.to_thread(encoder, metrics.registry)
     response = web.Response(body=body, headers={"Content-Type": content_type})

@@ -55,9 +55,9 @@ FullFactory = Callable[[], Awaitable[Callable[[], asyncio.Protocol]]]
 def render_metrics(registry: Any, accept: str,
                    accept_encoding: str) -> tuple[bytes, str, str | None]:
     """Body, content type and coding of ``/metrics`` (blocking: run it in a thread)."""
-    from shipper.metrics_library import exposition
+    from shipper.metrics_text import choose  # the first scrape imports it
 
-    encoder, content_type = exposition().choose_encoder(accept)
+    encoder, content_type = choose(accept)
     body: bytes = encoder(registry)
     coding = content_coding(accept_encoding) if "gzip" in accept_encoding else None
     if coding is not None:

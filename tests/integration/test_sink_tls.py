@@ -3,9 +3,13 @@ a custom CA bundle makes it trusted, and ``verify: false`` opts out."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
 import ssl
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -15,6 +19,7 @@ from shipper.sinks.settings import HttpSinkSettings
 from tests.receivers.harness import Recorder, make_record, new_metrics, ship
 from tests.receivers.http import NdjsonReceiver
 
+REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")]
 
@@ -72,3 +77,25 @@ async def test_verification_can_be_turned_off(cert):
     async with TlsReceiver(*cert) as rx:
         token = await deliver(rx, {"verify": False})
     assert token.complete and len(rx.records) == 1
+
+
+async def test_an_https_sink_delivers_from_the_cli_that_loads_openssl_on_demand(cert, tmp_path):
+    """``shipper run`` starts without OpenSSL (:mod:`shipper.deferred_openssl`); an HTTPS
+    sink loads it and delivers every record, the certificate verified through the CA
+    file the environment names (``SSL_CERT_FILE``, read by the default context)."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(f'{{"level":"info","msg":"line {i}"}}\n' for i in range(5)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPPER_")}
+    env.update(SSL_CERT_FILE=str(cert[0]), POD_NAME="p", POD_NAMESPACE="ns", NODE_NAME="n")
+    async with TlsReceiver(*cert) as rx:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-X", "importtime", "-m", "shipper.cli", "run", "--once",
+            "--path", str(log), "--podinfo-dir", str(tmp_path), "--state-dir",
+            str(tmp_path / "state"), "--listen", "off", "--sink", f"http={rx.url}",
+            cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, stderr = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, stderr.decode()[-2000:]
+    assert sorted(r["message"] for r in rx.records) == [f"line {i}" for i in range(5)]
+    imported = {line.rsplit("|", 1)[1].strip() for line in stderr.decode().splitlines()
+                if line.startswith("import time:") and line.count("|") == 2}
+    assert {"asyncio.sslproto", "ssl", "_ssl", "_hashlib"} <= imported  # _ssl: by the sink

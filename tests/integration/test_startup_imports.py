@@ -1,9 +1,9 @@
 """What ``shipper run`` imports at start-up (``-X importtime`` of the real CLI): nothing
 heavy its configuration does not use. A stdout-only run with the HTTP server on loads
 neither aiohttp (probes and metrics are served without it) nor any sink's client
-library, nor the settings models of sinks it does not have; the metrics library loads
-its metric classes only (its exposition, with the HTTP servers and push-gateway client
-it brings, on the first scrape) and never python-snappy, which stays importable."""
+library, nor the settings models of sinks it does not have, nor OpenSSL; the metrics
+library loads its metric classes only (never its exposition, with the HTTP servers and
+push-gateway client it brings, nor python-snappy, which stays importable)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 #: is what loading python-snappy would bring)
 UNUSED = ("aiohttp", "cramjam", "kubernetes", "zstandard", "msgpack", "google",
           "opentelemetry", "yarl", "multidict")
-#: what prometheus_client's exposition brings (push gateway, stand-alone servers): loaded
-#: on the first scrape of ``/metrics``, not at start-up
+#: what prometheus_client's exposition brings (push gateway, stand-alone servers): never
+#: loaded by ``shipper run``, scraped or not
 EXPOSITION = ("prometheus_client.exposition", "http.server", "urllib.request", "wsgiref",
               "socketserver")
 #: the settings models of the sink types a stdout-only configuration does not name
@@ -65,6 +65,7 @@ def test_a_stdout_run_with_the_server_on_imports_no_unused_library(tmp_path):
     assert "shipper.server.light" in modules and "prometheus_client.metrics" in modules
     assert sorted(m for m in modules if m.split(".")[0] in UNUSED) == []
     assert sorted(m for m in modules if m.startswith(EXPOSITION)) == []
+    assert "_ssl" not in modules  # "ssl" is listed: asyncio's refused attempts
     assert "shipper.sinks.settings_common" in modules
     assert sorted(m for m in modules if m in OTHER_SINK_MODELS) == []
 
@@ -80,9 +81,10 @@ def _port(stderr_path: Path, proc: subprocess.Popen[bytes], timeout: float = 60)
     raise AssertionError("no 'server listening' line: " + stderr_path.read_text()[-2000:])
 
 
-def test_the_first_scrape_loads_the_metrics_encoders_and_answers_as_before(tmp_path):
-    """Follow mode with the server on: the exposition is not loaded while nobody scraped;
-    ``/metrics`` then answers in the Prometheus text format, still without snappy."""
+def test_the_first_scrape_answers_without_the_exposition_module_or_openssl(tmp_path):
+    """Follow mode with the server on: ``/metrics`` answers in the Prometheus text format
+    (:mod:`shipper.metrics_text`) without loading the library's exposition module, and
+    the process maps no OpenSSL library, before or after (:mod:`shipper.deferred_openssl`)."""
     log, stderr_path = tmp_path / "app.log", tmp_path / "stderr"
     log.write_text("")
     with open(stderr_path, "wb") as err:
@@ -94,17 +96,20 @@ def test_the_first_scrape_loads_the_metrics_encoders_and_answers_as_before(tmp_p
         port = _port(stderr_path, proc)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as got:
             assert got.status == 200
-        before = imported_modules(stderr_path.read_text(errors="replace"))
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as got:
             body, content_type = got.read().decode(), got.headers["Content-Type"]
+        maps = Path(f"/proc/{proc.pid}/maps")
+        libraries = maps.read_text() if maps.exists() else ""
         after = imported_modules(stderr_path.read_text(errors="replace"))
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
     assert code == 0
-    assert sorted(m for m in before if m.startswith(EXPOSITION)) == []
-    assert "prometheus_client.exposition" in after
+    assert "shipper.metrics_text" in after
+    assert sorted(m for m in after if m.startswith(EXPOSITION)) == []
     assert sorted(m for m in after if m.split(".")[0] in UNUSED) == []
+    assert "_ssl" not in after  # "ssl" itself is listed: the refused attempts
+    assert "libssl" not in libraries and "libcrypto" not in libraries
     assert content_type == "text/plain; version=0.0.4; charset=utf-8"
     assert 'shipper_build_info{kernels="' in body
     assert "# TYPE shipper_lines_read_total counter" in body
@@ -130,8 +135,7 @@ def test_the_partly_loaded_metrics_library_completes_itself_on_first_use():
 
 def test_snappy_stays_importable_after_the_metrics_library_loaded():
     code = ("import sys; from shipper.cli import load_metrics_library; load_metrics_library(); "
-            "from shipper.metrics_library import exposition; e = exposition(); "
-            "assert e.snappy is None; "
+            "import prometheus_client; assert prometheus_client.exposition.snappy is None; "
             "import snappy; print(snappy.compress(b'x' * 100) != b'')")
     assert python_c(code) == "True"
 

@@ -1,0 +1,115 @@
+"""OpenSSL loads when something needs TLS, not at start-up.
+
+``asyncio`` imports ``ssl`` (``libssl``) and ``hmac``/``hashlib`` import ``_hashlib``
+(``libcrypto``) as soon as they are imported themselves: 5 MiB of the resident memory of
+a sidecar that, with a stdout sink, a plain-HTTP server and no Kubernetes API lookups,
+never makes a TLS connection. :func:`defer` (``shipper run`` calls it first) imports
+them with both refused, as on a Python built without OpenSSL: asyncio then has no TLS
+yet, and hashlib serves its hashes from CPython's own implementations (sha2, sha3,
+blake2, md5, sha1; what the shipper uses).
+
+The first real import of ``ssl`` (an HTTPS sink's client, the Kubernetes client,
+aiohttp) loads it as usual and, before the importer goes on, gives asyncio's modules
+their ``ssl`` (and ``sslproto.SSLAgainErrors``, defined only with ``ssl``) and reloads
+``hashlib`` and ``hmac`` with OpenSSL, which is mapped by then anyway. From then on the
+process is as if nothing had been deferred.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+import threading
+from types import ModuleType
+from typing import Any
+
+#: refused while :func:`defer` imports :data:`IMPORTED`
+DEFERRED = ("ssl", "_hashlib")
+IMPORTED = ("asyncio", "hashlib", "hmac")
+#: the asyncio modules that keep a module-level ``ssl`` (``None`` without it)
+ASYNCIO_USERS = ("asyncio.base_events", "asyncio.selector_events", "asyncio.sslproto")
+#: modules that bound OpenSSL's hashes at import, when it was there
+HASH_MODULES = ("hashlib", "hmac")
+
+
+def defer() -> bool:
+    """Import :data:`IMPORTED` without OpenSSL, and give it to them when ``ssl`` is first
+    imported. False (nothing done) when any of them or of :data:`DEFERRED` is loaded."""
+    if any(name in sys.modules for name in (*IMPORTED, *DEFERRED)):
+        return False
+    refuse = _Refuse()
+    sys.meta_path.insert(0, refuse)
+    try:
+        for name in IMPORTED:
+            importlib.import_module(name)
+    finally:
+        sys.meta_path.remove(refuse)
+    sys.meta_path.insert(0, _GiveBack())
+    return True
+
+
+def give_back(ssl: ModuleType) -> None:
+    """What asyncio, hashlib and hmac would hold had OpenSSL been there from the start."""
+    for name in ASYNCIO_USERS:
+        module = sys.modules.get(name)
+        if module is not None and vars(module).get("ssl") is None:
+            module.ssl = ssl  # type: ignore[attr-defined]
+    sslproto = sys.modules.get("asyncio.sslproto")
+    if sslproto is not None and "SSLAgainErrors" not in vars(sslproto):
+        sslproto.SSLAgainErrors = (  # type: ignore[attr-defined]
+            ssl.SSLWantReadError, ssl.SSLSyscallError)
+    if "_hashlib" not in sys.modules:
+        for name in HASH_MODULES:
+            module = sys.modules.get(name)
+            if module is not None:
+                importlib.reload(module)
+
+
+class _Refuse(importlib.abc.MetaPathFinder):
+    """:data:`DEFERRED` cannot be found (their importers catch the ImportError)."""
+
+    def find_spec(self, fullname: str, path: Any = None,
+                  target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname in DEFERRED:
+            raise ModuleNotFoundError(f"{fullname} is loaded when TLS is used", name=fullname)
+        return None
+
+
+class _GiveBack(importlib.abc.MetaPathFinder):
+    """Finds ``ssl`` as the path finder does, with a loader that calls :func:`give_back`
+    once the module is executed; then steps aside."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def find_spec(self, fullname: str, path: Any = None,
+                  target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "ssl":
+            return None
+        with self._lock:
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenGiveBack(spec.loader)
+        return spec
+
+
+class _ThenGiveBack(importlib.abc.Loader):
+    """``inner``'s module, then :func:`give_back`; the module keeps ``inner`` as its
+    loader (``inspect`` and ``linecache`` read its source through it)."""
+
+    def __init__(self, inner: importlib.abc.Loader) -> None:
+        self._inner = inner
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self._inner.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__loader__ = self._inner
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._inner
+        self._inner.exec_module(module)
+        give_back(module)
