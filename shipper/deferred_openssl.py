@@ -10,8 +10,8 @@ blake2, md5, sha1; what the shipper uses).
 
 The first real import of ``ssl`` (an HTTPS sink's client, the Kubernetes client,
 aiohttp) loads it as usual and, before the importer goes on, gives asyncio's modules
-their ``ssl`` (and ``sslproto.SSLAgainErrors``, defined only with ``ssl``) and reloads
-``hashlib`` and ``hmac`` with OpenSSL, which is mapped by then anyway. From then on the
+their ``ssl`` (and ``sslproto.SSLAgainErrors``, defined only with ``ssl``), reloads
+``hashlib`` and switches ``hmac`` to OpenSSL, which is mapped by then anyway. From then on the
 process is as if nothing had been deferred.
 """
 
@@ -30,8 +30,6 @@ DEFERRED = ("ssl", "_hashlib")
 IMPORTED = ("asyncio", "hashlib", "hmac")
 #: the asyncio modules that keep a module-level ``ssl`` (``None`` without it)
 ASYNCIO_USERS = ("asyncio.base_events", "asyncio.selector_events", "asyncio.sslproto")
-#: modules that bound OpenSSL's hashes at import, when it was there
-HASH_MODULES = ("hashlib", "hmac")
 
 
 def defer() -> bool:
@@ -60,11 +58,25 @@ def give_back(ssl: ModuleType) -> None:
     if sslproto is not None and "SSLAgainErrors" not in vars(sslproto):
         sslproto.SSLAgainErrors = (  # type: ignore[attr-defined]
             ssl.SSLWantReadError, ssl.SSLSyscallError)
-    if "_hashlib" not in sys.modules:
-        for name in HASH_MODULES:
-            module = sys.modules.get(name)
-            if module is not None:
-                importlib.reload(module)
+    hashlib = sys.modules.get("hashlib")
+    if hashlib is not None and vars(hashlib).get("_hashlib") is None:
+        importlib.reload(hashlib)  # every name stays bound while it runs again
+    _give_hmac()
+
+
+def _give_hmac() -> None:
+    """hmac's OpenSSL names, set so that a call in another thread meanwhile sees either
+    the pure-Python path or the OpenSSL one (reloading it would open a moment where
+    ``_hashopenssl`` is set and ``_functype`` not yet). Left alone unless hmac has the
+    layout of Python 3.12-3.13 without OpenSSL."""
+    hmac = sys.modules.get("hmac")
+    names = vars(hmac) if hmac is not None else {}
+    if "_functype" not in names or names.get("_hashopenssl", False) is not None:
+        return
+    openssl = importlib.import_module("_hashlib")
+    names["_functype"] = type(openssl.openssl_sha256)
+    names["compare_digest"] = openssl.compare_digest
+    names["_hashopenssl"] = openssl  # last: the switch to the OpenSSL path
 
 
 class _Refuse(importlib.abc.MetaPathFinder):

@@ -47,9 +47,10 @@ def test_the_first_ssl_import_gives_asyncio_and_hashlib_their_openssl():
         "      sp.SSLAgainErrors == (ssl.SSLWantReadError, ssl.SSLSyscallError),\n"
         "      '_hashlib' in sys.modules, hasattr(hashlib, 'pbkdf2_hmac'),\n"
         "      hmac.new(b'k', b'm', 'sha256').hexdigest() == before,\n"
+        "      hmac._hashopenssl is sys.modules['_hashlib'],\n"
         "      isinstance(ssl.__loader__, im.SourceFileLoader),\n"
         "      any(type(f).__module__ == d.__name__ for f in sys.meta_path))")
-    assert python_c(code) == "True True True True True True False"
+    assert python_c(code) == "True True True True True True True False"
 
 
 def test_nothing_is_deferred_once_asyncio_is_loaded():
