@@ -163,9 +163,10 @@ class TailHub:
     def publish(self, records: list[Record], encoded: Encoded | None = None) -> None:
         """Remember ``records`` in the ring and push the matching ones to clients.
         ``encoded``: ``encode_records(records, levels=False)`` when the caller made it for
-        a sink as well, kept as it is unless a record was replaced by its text form."""
+        a sink as well, kept as it is unless a record was replaced by its text form (or
+        it is not one line per record)."""
         first = max(0, len(records) - self._ring_size)
-        if encoded is None or encoded.unencodable:
+        if encoded is None or encoded.unencodable or len(encoded.ends) != len(records):
             data, ends = _ndjson(records[first:] if first else records)
             first = 0
         else:

@@ -419,3 +419,12 @@ def test_a_record_the_sinks_ship_as_text_is_kept_as_its_plain_fields_as_before()
     assert replay == own.recent(TailFilter(), 10)
     assert "not encodable" in json.loads(replay[0])["attributes"]["tail_note"]
     assert (shared.ring_records, shared.ring_bytes) == (own.ring_records, own.ring_bytes)
+
+
+def test_an_encoding_of_other_records_is_not_kept():
+    """An envelope that is not one line per published record (a caller's mistake) is
+    not what the ring keeps: it encodes the batch itself."""
+    records = [record(f"m{i}") for i in range(3)]
+    tail = hub()
+    tail.publish(records, encode_records(records[:2], levels=False))
+    assert decoded(tail.recent(TailFilter(), 10)) == ["m0", "m1", "m2"]
