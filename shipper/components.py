@@ -14,11 +14,14 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shipper.config import Settings
 from shipper.metrics import Metrics
 from shipper.record import Record
+
+if TYPE_CHECKING:
+    from shipper.sinks.encoding import Encoded
 
 log = logging.getLogger("shipper.pipeline")
 
@@ -26,11 +29,21 @@ log = logging.getLogger("shipper.pipeline")
 GC_THRESHOLD = 50_000
 
 
+class PublishEncoded(Protocol):
+    """An observer that keeps the records' NDJSON (the live tail's ring), given
+    ``encode_records(records, levels=False)`` when a sink takes the same records (``None``:
+    it encodes them itself)."""
+
+    def __call__(self, records: list[Record], encoded: Encoded | None = None) -> None: ...
+
+
 @dataclass
 class Observers:
     """Optional consumers of shipped records (live tail, job summaries, health)."""
 
     publish: list[Callable[[list[Record]], None]] = field(default_factory=list)
+    #: called before ``publish``, with the sinks' encoding of the records when shared
+    publish_encoded: list[PublishEncoded] = field(default_factory=list)
     on_drop: list[Callable[[Record, str, str], None]] = field(default_factory=list)
     progress: Any = None
 
@@ -64,8 +77,8 @@ def build_observers(settings: Settings, metrics: Metrics,
     progress = Progress(time.monotonic, server.stall_after)
     tail = TailHub.from_settings(server)
     jobs = JobTracker.from_settings(metrics, time.time, server)
-    observers = Observers(publish=[tail.publish, jobs.observe], progress=progress,
-                          on_drop=[_drop_observer(jobs, settings)])
+    observers = Observers(publish=[jobs.observe], publish_encoded=[tail.publish],
+                          progress=progress, on_drop=[_drop_observer(jobs, settings)])
 
     async def full_app(token: Any) -> Any:
         """The aiohttp app, imported (in a thread) and set up on first use."""

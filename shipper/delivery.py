@@ -21,6 +21,11 @@ sink the records went to has (a record no sink gets is done at once). Each sink 
 its own share of the token (:class:`shipper.acks.Shares`), so a sink retired by a reload
 can let go of what it could not deliver.
 
+The records are encoded once when more than one takes exactly them (the live tail's ring,
+``Observers.publish_encoded``, and the sinks that take an encoded envelope,
+:class:`~shipper.sinks.encoding.TakesEncoded`, whose route gave them every record): the
+default case of one route to everything. Otherwise each encodes its own, as before.
+
 Between two items the task runs the changes asked of it (:meth:`Delivery.between`): a
 reload swaps the stages, routes and sinks there, never while a ``put`` is in progress.
 """
@@ -40,6 +45,7 @@ from shipper.errors import ConfigError
 from shipper.processor import Processor
 from shipper.record import Record
 from shipper.routes import Router
+from shipper.sinks.encoding import Encoded, TakesEncoded, encode_records
 from shipper.sources.tailer import Chunk
 from shipper.stages import CountingFates
 from shipper.stream import Batch, FileStream
@@ -74,6 +80,7 @@ class Delivery:
         self.sinks = sinks
         self.router = router or Router([None] * len(sinks), CountingFates())
         self.shares = [Shares() for _ in sinks]
+        self._takers = _takers(sinks)
         self._changes: list[tuple[Change, asyncio.Future[None]]] = []
         self.observers = observers
         self.checkpoints = checkpoints
@@ -116,6 +123,7 @@ class Delivery:
         self.sinks[:] = sinks
         self.router = router
         self.shares = shares
+        self._takers = _takers(sinks)
 
     async def run(self) -> None:
         """The processor task: until ``None`` arrives in the queue."""
@@ -211,9 +219,10 @@ class Delivery:
         for record in records:
             record.raw = None  # the sinks never read it: not held in their buffers
         kept = records if self.router.everything else _routed(records, batches)
-        if kept:
-            self._publish(kept)
         targets = [i for i, part in enumerate(batches) if part]
+        shared = self._shared(kept, batches, targets) if kept else None
+        if kept:
+            self._publish(kept, shared)
         stream = batch.stream
         token = AckToken(batch.file_key or "", batch.safe_offset, pending=len(targets),
                          records=len(kept), on_complete=partial(self._on_acked, stream))
@@ -223,12 +232,34 @@ class Delivery:
             self._on_acked(stream, token)
             return
         self.inflight += len(kept)
-        sinks, shares = self.sinks, self.shares
+        sinks, shares, takers = self.sinks, self.shares, self._takers
         for i in targets:
-            await sinks[i].put(batches[i], shares[i].share(token, len(batches[i])))
+            part = batches[i]
+            share = shares[i].share(token, len(part))
+            taker = takers[i]
+            if shared is not None and taker is not None and len(part) == len(kept):
+                await taker.put_encoded(part, shared, share)
+            else:
+                await sinks[i].put(part, share)
 
-    def _publish(self, records: list[Record]) -> None:
+    def _shared(self, kept: list[Record], batches: list[list[Record]],
+                targets: list[int]) -> Encoded | None:
+        """``kept`` encoded once when more than one takes exactly these records (a sink's
+        part is all of them when it is as long: it is in their order); else ``None``."""
+        count, takers = len(kept), self._takers
+        takers_of_all = sum(1 for i in targets
+                            if takers[i] is not None and len(batches[i]) == count)
+        if takers_of_all + len(self.observers.publish_encoded) < 2:
+            return None
+        return encode_records(kept, levels=False)
+
+    def _publish(self, records: list[Record], encoded: Encoded | None) -> None:
         """Live tail and job summaries; their failure never stops delivery."""
+        for keep in self.observers.publish_encoded:
+            try:
+                keep(records, encoded)
+            except Exception as exc:  # noqa: BLE001 - logged and counted there
+                self._on_isolated("observers", exc)
         for publish in self.observers.publish:
             try:
                 publish(records)
@@ -257,6 +288,12 @@ def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
         future.set_result(None)
     else:
         future.set_exception(error)
+
+
+def _takers(sinks: list[Any]) -> list[TakesEncoded | None]:
+    """Each sink, if it takes an encoded envelope (checked once: ``isinstance`` of a
+    protocol costs ~20 us)."""
+    return [sink if isinstance(sink, TakesEncoded) else None for sink in sinks]
 
 
 def _routed(records: list[Record], batches: list[list[Record]]) -> list[Record]:

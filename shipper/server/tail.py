@@ -2,22 +2,26 @@
 
 The pipeline calls :meth:`TailHub.publish` with the records that passed the filters
 (already redacted); only their fields are encoded (never ``raw``), so nothing private
-ever leaves. The ring keeps whole publish batches as JSON: the one ``orjson.dumps`` of a
-batch that weighs it (JSON size plus :data:`RECORD_OVERHEAD` a record) is also what the
-ring holds (a small one copied to its size), so no record object outlives its delivery
-and the ring's memory is what it counts (records as dicts take 2-10 times their JSON).
-A replay decodes the batches it reads. The oldest batches go once the ring holds more
-than ``ring_bytes`` (or about ``ring_size`` records). Each client has a queue bounded in
-records and bytes; a client that falls further behind is disconnected (and counted)
-instead of slowing the pipeline. A replay sends at most ``client_queue_bytes``. All
-methods but :meth:`TailHub.replay` (which the server runs in a thread) run on the event
-loop thread.
+ever leaves. The ring keeps whole publish batches as NDJSON, each line a record's
+``orjson.dumps`` (:func:`shipper.sinks.encoding.ndjson`): the sinks' envelope encoding, so
+when a sink takes the very same records the processor task encodes them once and hands
+the result to both (the ring then keeps the very bytes the sink's buffer holds). A
+batch's weight is its JSON as an array (its NDJSON plus one byte) plus
+:data:`RECORD_OVERHEAD` a record; what the ring holds is a copy of its exact size, so no
+record object outlives its delivery and the ring's memory is what it counts (records as
+dicts take 2-10 times their JSON). A replay decodes the lines of the batches it reads.
+The oldest batches go once the ring holds more than ``ring_bytes`` (or about
+``ring_size`` records). Each client has a queue bounded in records and bytes; a client
+that falls further behind is disconnected (and counted) instead of slowing the pipeline.
+A replay sends at most ``client_queue_bytes``. All methods but :meth:`TailHub.replay`
+(which the server runs in a thread) run on the event loop thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
@@ -27,6 +31,7 @@ from shipper.errors import ShipperError
 from shipper.record import Record
 from shipper.server.settings import MIB, ServerSettings
 from shipper.server.tail_records import TailFilter, encodable, encode
+from shipper.sinks.encoding import Encoded, ndjson
 
 log = logging.getLogger(__name__)
 
@@ -35,25 +40,38 @@ HEARTBEAT = b""
 #: bytes a kept record costs beyond its JSON (counted; the ring keeps JSON, so this is
 #: ample room for the tuple, deque slot and bytes header of its batch)
 RECORD_OVERHEAD = 512
-#: batch JSON shorter than this is copied to its exact size before the ring keeps it
-#: (longer is mapped on its own: ``shipper.sinks.allocator.MMAP_THRESHOLD``)
-COMPACT_BELOW = 128 * 1024
+
+
 class TailBusyError(ShipperError):
     """The maximum number of concurrent tail clients is reached."""
 
 
-#: the ring's batches: their JSON, how many records, their weight
+#: the ring's batches: their NDJSON, how many records, their weight
 Ring = tuple[tuple[bytes, int, int], ...]
 
 
 def _newest_first(ring: Ring) -> Iterator[Record]:
+    loads = orjson.loads
     for data, _, _ in reversed(ring):
-        yield from reversed(orjson.loads(data))
+        lines = data.split(b"\n")
+        lines.pop()  # after the last newline
+        for line in reversed(lines):
+            yield loads(line)
 
 
-def weigh(records: list[Record]) -> int:
-    """Bytes the records cost in the ring (raises ``orjson.JSONEncodeError``)."""
-    return len(orjson.dumps(records, default=str)) + RECORD_OVERHEAD * len(records)
+def weigh(nbytes: int, count: int) -> int:
+    """Bytes ``count`` records of ``nbytes`` NDJSON cost in the ring: their JSON array
+    (one byte longer) and :data:`RECORD_OVERHEAD` each."""
+    return nbytes + 1 + RECORD_OVERHEAD * count
+
+
+def _ndjson(records: list[Record]) -> tuple[bytes, array[int]]:
+    """The records' NDJSON and end offsets; a record JSON cannot hold as its plain fields
+    (:func:`~shipper.server.tail_records.encodable`)."""
+    try:
+        return ndjson(records)
+    except orjson.JSONEncodeError:
+        return ndjson([encodable(record) for record in records])
 
 
 class TailClient:
@@ -114,7 +132,7 @@ class TailHub:
                  ring_bytes: int = 8 * MIB, client_queue_bytes: int = MIB) -> None:
         if min(ring_size, max_clients, client_queue, ring_bytes, client_queue_bytes) < 1:
             raise ValueError("the ring, client and queue bounds must be >= 1")
-        #: (the JSON array of a batch's records, how many, its weight), oldest first
+        #: (the NDJSON of a batch's records, how many, its weight), oldest first
         self._batches: deque[tuple[bytes, int, int]] = deque()
         self._ring_size, self._ring_bytes = ring_size, ring_bytes
         self._kept = 0
@@ -142,31 +160,37 @@ class TailHub:
     def ring_bytes(self) -> int:
         return self._kept_bytes
 
-    def publish(self, records: list[Record]) -> None:
-        """Remember ``records`` in the ring and push the matching ones to clients."""
-        kept = records[-self._ring_size:]
-        try:
-            data = orjson.dumps(kept, default=str)
-        except orjson.JSONEncodeError:
-            kept = [encodable(record) for record in kept]
-            data = orjson.dumps(kept, default=str)
-        self._remember(kept, data)
+    def publish(self, records: list[Record], encoded: Encoded | None = None) -> None:
+        """Remember ``records`` in the ring and push the matching ones to clients.
+        ``encoded``: ``encode_records(records, levels=False)`` when the caller made it for
+        a sink as well, kept as it is unless a record was replaced by its text form (or
+        it is not one line per record)."""
+        first = max(0, len(records) - self._ring_size)
+        if encoded is None or encoded.unencodable or len(encoded.ends) != len(records):
+            data, ends = _ndjson(records[first:] if first else records)
+            first = 0
+        else:
+            data, ends = encoded.data, encoded.ends
+        self._remember(data, ends, first)
         if self._clients:
             self._fan_out(records)
 
-    def _remember(self, records: list[Record], data: bytes) -> None:
-        """Keep ``data`` (the records' JSON array). orjson's result keeps the spare room
-        its buffer grew (4 KiB at least): a small one is copied to its size; a big one is
-        mapped on its own (``shipper.sinks.allocator``), and the pages it never wrote
-        take no memory (copying it costs more than a weigh: measured +1% a line)."""
-        count = len(records)
-        weight = len(data) + RECORD_OVERHEAD * count
+    def _remember(self, data: bytes, ends: array[int], first: int) -> None:
+        """Keep records ``first..`` of ``data`` (NDJSON with these ``ends``): the newest of
+        them that fit when they weigh more than ``ring_bytes``. ``data`` is of its exact
+        size (:func:`~shipper.sinks.encoding.ndjson`): a part is copied to its own."""
+        count = len(ends) - first
+        start = ends[first - 1] if first else 0
+        weight = weigh(len(data) - start, count)
         if weight > self._ring_bytes:
-            data, count, weight = self._newest_fitting(records)
+            first = self._newest_fitting(ends, first)
+            count = len(ends) - first
+            start = ends[first - 1] if first else 0
+            weight = weigh(len(data) - start, count)
         if not count:
             return
-        if len(data) < COMPACT_BELOW:
-            data = bytes(memoryview(data))
+        if start:
+            data = data[start:]
         batches = self._batches
         batches.append((data, count, weight))
         self._kept += count
@@ -177,18 +201,16 @@ class TailHub:
             self._kept -= old
             self._kept_bytes -= old_weight
 
-    def _newest_fitting(self, records: list[Record]) -> tuple[bytes, int, int]:
-        """The newest records of one oversized batch that fit in the ring on their own:
-        their JSON, how many, its weight (no more than their weights one by one)."""
-        total, first = 0, len(records)
-        for index in range(len(records) - 1, -1, -1):
-            cost = weigh([records[index]])
+    def _newest_fitting(self, ends: array[int], first: int) -> int:
+        """The first of the newest records (of ``first..``) of one oversized batch that fit
+        in the ring on their own (no more than their weights one by one)."""
+        total, newest = 0, len(ends)
+        for index in range(len(ends) - 1, first - 1, -1):
+            cost = weigh(ends[index] - (ends[index - 1] if index else 0), 1)
             if total + cost > self._ring_bytes:
                 break
-            total, first = total + cost, index
-        newest = records[first:]
-        data = orjson.dumps(newest, default=str) if newest else b""
-        return data, len(newest), len(data) + RECORD_OVERHEAD * len(newest)
+            total, newest = total + cost, index
+        return newest
 
     def _fan_out(self, records: Iterable[Record]) -> None:
         slow: list[TailClient] = []

@@ -7,10 +7,11 @@ the sink errors) and the transport hooks ``open``/``shutdown``. Everything else 
 once:
 
 * ``put`` encodes the envelope (:mod:`shipper.sinks.encoding`: a record JSON cannot hold is
-  shipped as text and counted) into the sink's own :class:`~shipper.sinks.buffers.SinkBuffer`:
-  memory (:mod:`shipper.sinks.membuffer`, bounded in bytes, with its ``when_full`` policy)
-  or disk (:mod:`shipper.sinks.diskqueue`). A dead sink fills its own buffer; other sinks
-  go on.
+  shipped as text and counted; ``put_encoded`` takes one the caller encoded once for the
+  live tail and every sink getting the same records) into the sink's own
+  :class:`~shipper.sinks.buffers.SinkBuffer`: memory (:mod:`shipper.sinks.membuffer`,
+  bounded in bytes, with its ``when_full`` policy) or disk (:mod:`shipper.sinks.diskqueue`).
+  A dead sink fills its own buffer; other sinks go on.
 * a batcher task takes batches from the buffer (cut by ``batch.max_records`` /
   ``max_bytes`` / ``max_wait``) and hands them to at most ``concurrency`` delivery tasks;
   retries, backoff, 413 splits and the dead letter are :mod:`shipper.sinks.delivery`'s.
@@ -41,7 +42,7 @@ from shipper.sinks.batch import Lines, Payload, Side, SinkMetrics
 from shipper.sinks.buffers import Leftover, SinkBuffer, build_buffer
 from shipper.sinks.deadletter import DeadLetter
 from shipper.sinks.delivery import Delivery
-from shipper.sinks.encoding import Encoded, encode_records
+from shipper.sinks.encoding import Encoded, encode_records, levels_of
 from shipper.sinks.health import REPEAT_EVERY, SinkHealth, watch_gauges
 from shipper.sinks.settings import worker_limits
 from shipper.supervise import describe
@@ -121,7 +122,29 @@ class BaseSink:
         if not records:
             token.done()
             return
-        encoded = encode_records(records, levels=self.settings.buffer.when_full != "block")
+        await self._take(records, encode_records(records, levels=self._levels), token)
+
+    async def put_encoded(self, records: list[Record], encoded: Encoded,
+                          token: AckToken) -> None:
+        """:meth:`put` of records the caller already encoded for others too
+        (``encode_records(records, levels=False)``: the same envelope ``put`` makes, whose
+        level flags are added here when the drop policy needs them)."""
+        if self._stopped is not None:
+            raise self._stopped
+        if not records:
+            token.done()
+            return
+        if self._levels:
+            encoded = Encoded(encoded.data, encoded.ends, levels_of(records),
+                              encoded.unencodable, encoded.error)
+        await self._take(records, encoded, token)
+
+    @property
+    def _levels(self) -> bool:
+        """Whether its envelopes carry level flags (a drop policy sheds low levels first)."""
+        return bool(self.settings.buffer.when_full != "block")
+
+    async def _take(self, records: list[Record], encoded: Encoded, token: AckToken) -> None:
         if encoded.unencodable:
             self._unencodable(encoded)
             await self.queue.put(encoded, token)  # records changed: no side data

@@ -6,6 +6,12 @@ The envelope is encoded in one pass; if that fails, record by record, and each r
 that still fails is replaced by a text record: its string fields, its ``message`` (or a
 bounded ``repr`` of the record), ``attributes.unencodable: true``. The sink counts those
 in ``shipper_records_failed_total{reason="unencodable"}`` (delivered, but changed).
+
+An envelope is the same bytes for every sink type (their payloads are made from it later),
+and each line is what ``orjson.dumps(record, default=str)`` gives the live tail's ring
+(:mod:`shipper.server.tail`): so when several take the very same records, the processor
+task encodes them once (``levels=False``) and hands the result to each
+(:class:`TakesEncoded`, and :meth:`~shipper.server.tail.TailHub.publish`).
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ import reprlib
 from array import array
 from dataclasses import dataclass
 from itertools import accumulate, islice
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
+from shipper.acks import AckToken
 from shipper.record import LEVELS, Record
 
 _OPTS = orjson.OPT_APPEND_NEWLINE
@@ -45,26 +52,47 @@ class Encoded:
     error: str = ""
 
 
-def encode_records(records: list[Record], *, levels: bool) -> Encoded:
-    """The records as NDJSON with each record's end offset (and level flags if asked).
+@runtime_checkable
+class TakesEncoded(Protocol):
+    """A sink worker that takes an envelope already encoded (optional capability)."""
 
-    Records are encoded ``STEP`` at a time into one buffer: an ``orjson.dumps`` result keeps
-    a 4 KiB allocation, so holding one per record of the envelope until a join cost ~10x the
-    envelope's size at once (11 MB for one 256 KiB chunk of short lines)."""
-    dumps = orjson.dumps
-    buf = bytearray()
-    ends = array("I")
+    async def put_encoded(self, records: list[Record], encoded: Encoded,
+                          token: AckToken) -> None:
+        """``put`` of ``records``, given ``encode_records(records, levels=False)``."""
+
+
+def encode_records(records: list[Record], *, levels: bool) -> Encoded:
+    """The records as NDJSON with each record's end offset (and level flags if asked)."""
     try:
-        for start in range(0, len(records), STEP):
-            part = [dumps(r, option=_OPTS, default=str)
-                    for r in records[start:start + STEP]]
-            ends.extend(islice(accumulate(map(len, part), initial=len(buf)), 1, None))
-            buf += b"".join(part)
+        data, ends = ndjson(records)
         bad, error = 0, ""
     except Exception:  # noqa: BLE001 - accounted: the per-record pass counts each failure
         buf, ends, bad, error = _one_by_one(records)
-    high = bytes([r.get("level") in HIGH_LEVELS for r in records]) if levels else None
-    return Encoded(bytes(buf), ends, high, bad, error)
+        data = bytes(buf)
+    return Encoded(data, ends, levels_of(records) if levels else None, bad, error)
+
+
+def ndjson(records: list[Record]) -> tuple[bytes, array[int]]:
+    """The records as NDJSON (``orjson.dumps(record, default=str)`` and ``\\n`` each) and
+    each one's end offset; raises what ``orjson.dumps`` raises.
+
+    Records are encoded ``STEP`` at a time into one buffer: an ``orjson.dumps`` result keeps
+    a 4 KiB allocation, so holding one per record of the envelope until a join cost ~10x the
+    envelope's size at once (11 MB for one 256 KiB chunk of short lines). The result is a
+    copy of its exact size."""
+    dumps = orjson.dumps
+    buf = bytearray()
+    ends = array("I")
+    for start in range(0, len(records), STEP):
+        part = [dumps(r, option=_OPTS, default=str) for r in records[start:start + STEP]]
+        ends.extend(islice(accumulate(map(len, part), initial=len(buf)), 1, None))
+        buf += b"".join(part)
+    return bytes(buf), ends
+
+
+def levels_of(records: list[Record]) -> bytes:
+    """One byte per record: 1 when its level is ``warning`` or above."""
+    return bytes([r.get("level") in HIGH_LEVELS for r in records])
 
 
 def _one_by_one(records: list[Record]) -> tuple[bytearray, array[int], int, str]:

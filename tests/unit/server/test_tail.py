@@ -8,6 +8,7 @@ import sys
 import tracemalloc
 
 import aiohttp
+import orjson
 import pytest
 
 from shipper.jobs import JobTracker
@@ -19,6 +20,7 @@ from shipper.server import (
     TailHub,
 )
 from shipper.server.app import bound_port, build_app, start_server
+from shipper.sinks.encoding import encode_records
 from tests.unit.helpers import rec
 
 from .helpers import record
@@ -348,3 +350,81 @@ async def test_server_shutdown_ends_open_streams(metrics, clock):
         async with asyncio.timeout(TIMEOUT):
             await runner.cleanup()
         assert tail.clients == 0
+
+
+# --- the ring given the sinks' encoding (issue 14: each record encoded once) ---------------
+
+def _shared_and_own(records: list[dict], **kw) -> tuple[TailHub, TailHub]:
+    """One hub given the sinks' encoding of ``records``, one encoding them itself."""
+    shared, own = hub(**kw), hub(**kw)
+    shared.publish(records, encode_records(records, levels=False))
+    own.publish(records)
+    return shared, own
+
+
+@pytest.mark.parametrize("kw, count, pad", [
+    ({}, 7, 10),                                            # everything kept
+    ({"ring_size": 5}, 12, 10),                             # a batch longer than ring_size
+    ({"ring_size": 1000, "ring_bytes": 64 * 1024}, 20, 10_000),  # the oversized-batch cut
+    ({"ring_size": 1000, "ring_bytes": 600}, 3, 10),        # no record fits on its own
+])
+def test_a_ring_given_the_sinks_encoding_keeps_and_replays_what_it_would_encode(kw, count, pad):
+    """Replays (every filter and byte cap), ``ring_records`` and ``ring_bytes`` are those of
+    a ring that encodes the batch itself."""
+    records = [record(f"m{i} " + "x" * pad, level=("info", "error")[i % 2],
+                      job_id=f"j{i % 3}") for i in range(count)]
+    shared, own = _shared_and_own(records, client_queue_bytes=1 << 20, **kw)
+    assert (shared.ring_records, shared.ring_bytes) == (own.ring_records, own.ring_bytes)
+    errors = TailFilter.from_query({"level": "error"})
+    for tail_filter in (TailFilter(), TailFilter(job_id="j1"), errors):
+        for limit, max_bytes in ((1000, None), (2, None), (1000, 25_000), (1000, 1)):
+            assert (shared.recent(tail_filter, limit, max_bytes)
+                    == own.recent(tail_filter, limit, max_bytes))
+
+
+def test_the_ring_weighs_a_batch_as_its_json_array_plus_the_record_overhead():
+    """The ring keeps NDJSON now; its accounting is unchanged: the batch's JSON array
+    (``[a,b]``, one byte longer than ``a\\nb\\n``) plus 512 bytes a record."""
+    records = [record(f"m{i}", job_id="j") for i in range(4)]
+    for given in (None, encode_records(records, levels=False)):
+        tail = hub()
+        tail.publish(records, given)
+        assert tail.ring_records == 4
+        assert tail.ring_bytes == len(orjson.dumps(records, default=str)) + 512 * 4
+
+
+def test_the_ring_keeps_the_sinks_bytes_themselves_not_a_copy():
+    """Given the sinks' encoding of a batch it keeps whole, the ring holds that very
+    ``bytes`` object: the memory the sink's buffer counts, not a second copy."""
+    records = [record(f"m{i}") for i in range(3)]
+    encoded = encode_records(records, levels=False)
+    tail = hub()
+    tail.publish(records, encoded)
+    _, ring = tail.attach(TailFilter())
+    ((data, count, _),) = ring
+    assert data is encoded.data and count == 3
+
+
+def test_a_record_the_sinks_ship_as_text_is_kept_as_its_plain_fields_as_before():
+    """An envelope with a record JSON cannot hold (the sinks ship their text form) is not
+    the ring's bytes: the ring encodes the batch itself, the record as its plain fields."""
+    deep: object = "bottom"
+    for _ in range(400):
+        deep = [deep]
+    records = [record("deep one", job_id="j", nested=deep), record("after")]
+    encoded = encode_records(records, levels=False)
+    assert encoded.unencodable == 1
+    shared, own = _shared_and_own(records)
+    replay = shared.recent(TailFilter(), 10)
+    assert replay == own.recent(TailFilter(), 10)
+    assert "not encodable" in json.loads(replay[0])["attributes"]["tail_note"]
+    assert (shared.ring_records, shared.ring_bytes) == (own.ring_records, own.ring_bytes)
+
+
+def test_an_encoding_of_other_records_is_not_kept():
+    """An envelope that is not one line per published record (a caller's mistake) is
+    not what the ring keeps: it encodes the batch itself."""
+    records = [record(f"m{i}") for i in range(3)]
+    tail = hub()
+    tail.publish(records, encode_records(records[:2], levels=False))
+    assert decoded(tail.recent(TailFilter(), 10)) == ["m0", "m1", "m2"]

@@ -11,6 +11,7 @@ import pytest
 from shipper.errors import FatalSinkError, RetryableSinkError
 from shipper.metrics import Metrics
 from shipper.sinks.batch import Payload
+from shipper.sinks.encoding import encode_records
 from tests.unit.sinks.fakes import ScriptedSink, SleepRecorder, record, settings, token
 
 
@@ -398,3 +399,52 @@ async def test_a_worker_dying_on_a_bug_wakes_a_waiting_put_with_sink_stopped(cap
         await sink.close(1)
     text = " ".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
     assert "KeyError" in text and "must not reach" not in text
+
+
+
+async def held_after(sink: ScriptedSink, envelopes, *, shared: bool):
+    """The messages a sink that is not started still holds after these ``put``s (or
+    ``put_encoded`` of one encoding made without level flags), and the tokens done."""
+    tokens = [token() for _ in envelopes]
+    for records, tok in zip(envelopes, tokens, strict=True):
+        if shared:
+            await sink.put_encoded(records, encode_records(records, levels=False), tok)
+        else:
+            await sink.put(records, tok)
+    sink.queue.close()
+    held = [[r["message"] for r in records] for records, _ in sink.undelivered()]
+    return held, [t.complete for t in tokens]
+
+
+@pytest.mark.parametrize("when_full", ["drop_newest", "drop_oldest"])
+async def test_put_encoded_sheds_by_level_as_put_does(when_full):
+    """Given the records' encoding made once for the live tail and every sink (without
+    level flags), a sink whose policy sheds by level adds the flags: the same records
+    survive as with its own ``put`` (the error ones), and the same envelopes are done."""
+    envelopes = [[record(0, level="error")],
+                 [record(1), record(2, level="error"), record(3), record(4)]]
+    got = [await held_after(ScriptedSink(settings(buffer={
+        "when_full": when_full, "max_bytes": 1400})), envelopes, shared=flag)
+        for flag in (False, True)]
+    assert got[0] == got[1]
+    held = sum(got[1][0], [])
+    assert "line 0" in held and "line 2" in held and len(held) < 5
+
+
+async def test_put_encoded_keeps_the_envelope_as_put_makes_it():
+    """``when_full: block`` (no level flags): the buffered NDJSON and ends are those of
+    ``put``; an empty list is acknowledged at once."""
+    records = [record(i, level="error" if i == 2 else "info") for i in range(5)]
+    envs = []
+    for shared in (False, True):
+        sink = ScriptedSink(settings())
+        if shared:
+            await sink.put_encoded(records, encode_records(records, levels=False), token())
+        else:
+            await sink.put(records, token())
+        (env,) = sink.queue.buffer.leftovers()
+        envs.append((env.data, list(env.ends), env.high))
+    assert envs[0] == envs[1] and envs[1][2] is None
+    empty = token()
+    await ScriptedSink(settings()).put_encoded([], encode_records([], levels=False), empty)
+    assert empty.complete
