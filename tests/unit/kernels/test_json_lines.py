@@ -188,6 +188,9 @@ def test_bare_request_and_near_misses_agree() -> None:
 def test_kernel_records_carry_raw_and_no_dedupe_summaries() -> None:
     """A record the kernel builds has ``raw`` (the line's text) and ``before is None``,
     the slots ``Record.__init__`` sets, and the fields in the reference's order."""
+    # the compiled kernel makes records without ``Record.__init__`` and sets these two
+    # slots itself: a new slot must be set there too
+    assert Record.__slots__ == ("raw", "before")
     line = '{"ts":1751797800.25,"level":"info","msg":"caf\u00e9","logger":"a","k":1}'
     for kernel in KERNELS:
         parser = _parser(kernel, ParseCounts(), 200)
