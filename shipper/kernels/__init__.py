@@ -1,5 +1,6 @@
 """The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix, whole CRI
-lines, the Loki sink's record fields, timestamps and push body) in two implementations with
+lines, a plain file's chunk with its JSON object lines (``JsonLines``), the Loki sink's
+record fields, timestamps and push body) in two implementations with
 one API: the Cython extension ``_compiled`` (built by ``pip install`` where a C compiler is
 found) and its pure-Python twin ``pure``.
 
@@ -15,7 +16,7 @@ import os
 
 from shipper.kernels import pure
 
-__all__ = ["IMPLEMENTATION", "cri_whole_lines", "iso_prefix", "loki_push", "loki_read",
+__all__ = ["IMPLEMENTATION", "JsonLines", "cri_whole_lines", "iso_prefix", "loki_push", "loki_read",
            "loki_stamps", "split_lines", "trailing_pairs"]
 
 
@@ -40,6 +41,7 @@ WHY_PURE = _why_pure()
 
 if WHY_PURE is None:
     from shipper.kernels._compiled import (
+        JsonLines,
         cri_whole_lines,
         iso_prefix,
         loki_push,
@@ -60,5 +62,6 @@ else:
         split_lines,
         trailing_pairs,
     )
+    from shipper.kernels.pure_json import JsonLines
 
     IMPLEMENTATION = "pure"

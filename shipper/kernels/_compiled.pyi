@@ -3,6 +3,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from shipper.kernels.pure import CriInner, IsoPrefix, ReadOut, ReadStep, WireEntry
+from shipper.kernels.pure_json import JsonLines as JsonLines  # same API as the twin's class
 
 KERNEL_API: int
 

@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 6
+KERNEL_API = 7
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -601,3 +601,190 @@ def loki_stamps(records, str key, dict seconds, Py_ssize_t limit, parse):
     for record in records:
         out.append(_stamp(record.get(key), seconds, limit, parse))
     return out
+
+
+# === JsonLines (helper `json`, issue 14): a plain file's chunk -> records ====================
+# Twin and reference: ``pure_json.py`` (read its docstring: the same lines go the same way).
+# The common object shape is mapped inline; every other shape through ``mapper.parse``.
+
+import orjson as _orjson
+
+from shipper.record import Record as _Record
+
+from cpython.dict cimport PyDict_DelItem, PyDict_SetItem, PyDict_Update
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+
+cdef object _json_loads = _orjson.loads
+cdef object _JSONDecodeError = _orjson.JSONDecodeError
+cdef object _dict_new = dict.__new__
+
+
+cdef inline bint _may_be_request(str message):
+    """False only when ``bare_request`` cannot match: it needs ``METHOD /`` (a method of
+    3 to 7 letters) at the start."""
+    cdef Py_ssize_t n = len(message), i
+    for i in range(3, 8 if n > 8 else n):
+        if PyUnicode_READ_CHAR(message, i) == 32:
+            return i + 1 < n and PyUnicode_READ_CHAR(message, i + 1) == 47
+    return False
+
+
+cdef class JsonLines:
+    cdef object _path, _joiner, _parse, _from_string, _from_epoch, _bare_request
+    cdef object _text_line, _plain_line, _fallback_time, _initials
+    cdef dict _levels
+    cdef tuple _message_keys, _time_keys
+    cdef str _impossible
+    cdef Py_ssize_t _max_depth, _long
+
+    def __init__(self, str path, joiner, mapper, text_line, plain_line, fallback_time,
+                 Py_ssize_t max_depth):
+        self._path = path
+        self._joiner = joiner
+        self._parse = mapper.parse
+        self._from_string = mapper.from_string
+        self._from_epoch = mapper.from_epoch
+        self._bare_request = mapper.bare_request
+        self._initials = mapper.method_initials
+        levels = mapper.text_levels  # shared, not copied: one parser per file
+        self._levels = levels if type(levels) is dict else dict(levels)
+        self._message_keys = tuple(mapper.message_keys)
+        self._time_keys = tuple(mapper.time_keys)
+        self._impossible = mapper.impossible
+        self._text_line = text_line
+        self._plain_line = plain_line
+        self._fallback_time = fallback_time
+        self._max_depth = max_depth
+        self._long = 2 * max_depth
+
+    def feed(self, list lines, truncated, list out):
+        cdef Py_ssize_t index, size
+        cdef long json_lines = 0
+        cdef bint settled = False
+        cdef const char* buf
+        cdef tuple item
+        cdef bytes raw
+        cdef object text, record, joiner = self._joiner
+        for index in range(len(lines)):
+            item = <tuple?>lines[index]
+            offset, raw = item[0], <bytes?>item[1]
+            buf = PyBytes_AS_STRING(raw)
+            size = PyBytes_GET_SIZE(raw)
+            if (memchr(buf, 0, <size_t>size) != NULL or memchr(buf, 27, <size_t>size) != NULL
+                    or memchr(buf, 13, <size_t>size) != NULL):
+                json_lines += self._plain_line(offset, raw, truncated, out)
+                settled = False
+                continue
+            try:
+                text = PyUnicode_DecodeUTF8(buf, size, NULL)
+            except UnicodeDecodeError:
+                json_lines += self._plain_line(offset, raw, truncated, out)
+                settled = False
+                continue
+            if size == 0 or buf[0] != 123:  # "{"
+                self._text_line(offset, text, None, None, truncated, out)
+                settled = False
+                continue
+            record = self._record(offset, raw, buf, size, text, truncated)
+            if record is None:
+                json_lines += self._plain_line(offset, raw, truncated, out)
+                settled = False
+                continue
+            if not settled:
+                if joiner.pending is not None:
+                    out.append(joiner.take())
+                if joiner.dangling is not None:  # a key block cut by a flush ends here
+                    joiner.dangling = None
+                settled = True
+            out.append(record)
+            json_lines += 1
+        return json_lines
+
+    cdef object _record(self, offset, bytes raw, const char* buf, Py_ssize_t size, str text,
+                        truncated):
+        cdef Py_ssize_t i, brackets = 0
+        cdef dict obj, fields
+        if size > self._long:
+            for i in range(size):
+                if buf[i] == 123 or buf[i] == 91:
+                    brackets += 1
+            if brackets > self._max_depth:
+                return None
+        try:
+            value = _json_loads(raw)
+        except _JSONDecodeError:
+            return None
+        if type(value) is not dict:
+            return None
+        obj = <dict>value
+        record = _dict_new(_Record)
+        fields = <dict>record
+        stamp = self._common(obj, fields)
+        if stamp is False:  # not the common shape: obj untouched
+            PyDict_Update(fields, self._parse(obj))
+            stamp = fields["timestamp"]
+        record.raw = text
+        record.before = None
+        if not stamp:  # none, or IMPOSSIBLE ("")
+            fields["timestamp"] = self._fallback_time(record, None)
+        PyDict_SetItem(fields, "file", {"path": self._path, "offset": offset})
+        if truncated and offset in truncated:
+            fields["attributes"]["truncated"] = True
+        return record
+
+    cdef object _common(self, dict obj, dict fields):
+        """``JsonLineParser.parse`` into ``fields`` for the common shape, returning the
+        timestamp; ``False`` (``obj`` untouched) for any other shape."""
+        cdef object message = None, message_key = None, value, level, logger
+        for key in self._message_keys:
+            value = obj.get(key)
+            if type(value) is str:
+                message, message_key = value, key
+                break
+        if message is None:
+            return False
+        value = obj.get("level")
+        if type(value) is not str:
+            return False
+        level = self._levels.get(value)
+        if level is None or "source" in obj:
+            return False
+        logger = obj.get("logger")
+        if type(logger) is not str:
+            if "logger_name" in obj or "name" in obj or (
+                    "label" in obj and message_key == "message"):
+                return False
+            logger = None
+        PyDict_DelItem(obj, message_key)
+        PyDict_DelItem(obj, "level")
+        stamp = self._timestamp(obj)
+        PyDict_SetItem(fields, "timestamp", stamp)
+        PyDict_SetItem(fields, "level", level)
+        PyDict_SetItem(fields, "message", message)
+        PyDict_SetItem(fields, "attributes", obj)
+        if logger is not None:
+            PyDict_DelItem(obj, "logger")
+            PyDict_SetItem(fields, "logger", logger)
+        if (len(<str>message) and (<str>message)[:1] in self._initials
+                and _may_be_request(<str>message)):
+            self._bare_request(message, obj)
+        return stamp
+
+    cdef object _timestamp(self, dict obj):
+        cdef bint impossible = False
+        for key in self._time_keys:
+            value = obj.get(key)
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is str:
+                stamp = self._from_string(value)
+            elif kind is float or kind is int:
+                stamp = self._from_epoch(value)
+            else:
+                continue
+            if stamp:
+                PyDict_DelItem(obj, key)
+                return stamp
+            impossible = impossible or stamp is not None
+        return self._impossible if impossible else None

@@ -1,5 +1,6 @@
 """The pure-Python twin of ``_compiled.pyx``: the same functions, the same results (the Loki
-sink's twins live in :mod:`shipper.kernels.pure_loki`, re-exported here).
+sink's twins live in :mod:`shipper.kernels.pure_loki`, re-exported here; the ``JsonLines``
+class's in :mod:`shipper.kernels.pure_json`).
 
 Each function is the reference for its compiled twin (the equivalence tests compare them
 on the corpus, the golden lines and generated inputs). ``shipper.kernels`` picks one.
@@ -20,7 +21,7 @@ from shipper.kernels.pure_loki import loki_read as loki_read
 from shipper.kernels.pure_loki import loki_stamps as loki_stamps
 
 #: bumped with every change of a signature or a result: a stale extension is not used
-KERNEL_API = 6
+KERNEL_API = 7
 
 NUL = b"\x00"
 NEWLINE = b"\n"

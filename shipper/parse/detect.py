@@ -20,7 +20,8 @@ class LineParser:
     def __init__(self, stamps: TimestampNormalizer, errors: Counter[str],
                  max_json_depth: int) -> None:
         self.stamps = stamps
-        self._json = JsonLineParser(stamps)
+        #: the JSON object mapper (``FileParser`` hands it to the ``JsonLines`` kernel)
+        self.json_parser = self._json = JsonLineParser(stamps)
         self.text = TextParser(stamps, errors, max_json_depth).parse
         self._errors = errors
         self._max_depth = max_json_depth

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from shipper.kernels import JsonLines
 from shipper.parse import pem
 from shipper.parse.detect import LineParser
 from shipper.parse.families.consoles import last_state
@@ -93,6 +94,9 @@ class FileParser:
             self._on_line = self._started.line
         self._last_feed = clock()
         self._read_time: str | None = None
+        self._kernel = JsonLines(path, self._joiner, self._lines.json_parser,
+                                 self._text_line, self._plain_line, self._fallback_time,
+                                 settings.max_json_depth)
 
     @property
     def pending(self) -> bool:
@@ -168,26 +172,29 @@ class FileParser:
     def _plain(self, lines: list[tuple[int, bytes]], truncated: frozenset[int],
                out: list[Record]) -> None:
         """:meth:`_line` for every line of a plain file (no runtime wrapper, no start
-        pattern), one call fewer a line, and the JSON object line (most lines of most
-        files) finished here without a call per step. The decode is ``_decoded``'s, as
-        in ``_line``."""
-        parse_json, complete, joiner = self._json, self._complete, self._joiner
-        decoded, text_line = self._decoded, self._text_line
-        json_lines = 0
-        for offset, raw in lines:
-            text = decoded(raw)
-            fields = parse_json(text) if text[:1] == "{" else None
-            if fields is None:
-                text_line(offset, text, None, None, truncated, out)
-                continue
-            json_lines += 1  # as ``_record`` does for a JSON line, counted once a chunk
-            if joiner.pending is not None:
-                out.append(joiner.take())  # type: ignore[arg-type]
-            if joiner.dangling is not None:  # a key block cut by a flush ends here
-                joiner.dangling = None
-            out.append(complete(fields, offset, text, None, None, truncated))
+        pattern): the ``JsonLines`` kernel finishes the JSON object lines (most lines of
+        most files) itself, hands the other lines to ``_text_line`` and anything unusual
+        to ``_plain_line``; ``formats["json"]`` is added once a chunk."""
+        json_lines = self._kernel.feed(lines, truncated, out)
         if json_lines:
             self._counts.formats["json"] += json_lines
+
+    def _plain_line(self, offset: int, raw: bytes, truncated: frozenset[int],
+                    out: list[Record]) -> int:
+        """One line of a plain file, the reference the kernel is held to (``_line``
+        with the JSON line's format counted by the caller): 1 for a JSON record, else 0."""
+        text = self._decoded(raw)
+        fields = self._json(text) if text[:1] == "{" else None
+        if fields is None:
+            self._text_line(offset, text, None, None, truncated, out)
+            return 0
+        joiner = self._joiner
+        if joiner.pending is not None:
+            out.append(joiner.take())  # type: ignore[arg-type]
+        if joiner.dangling is not None:  # a key block cut by a flush ends here
+            joiner.dangling = None
+        out.append(self._complete(fields, offset, text, None, None, truncated))
+        return 1
 
     def _line(self, offset: int, data: bytes | str, stream: str | None,
               wrapper_time: str | None, truncated: frozenset[int], out: list[Record]) -> None:

@@ -84,11 +84,20 @@ def too_deep(value: dict[str, Any] | list[Any], limit: int) -> bool:
 
 
 class JsonLineParser:
-    """Maps a decoded JSON object onto the record fields."""
+    """Maps a decoded JSON object onto the record fields (and hands the ``JsonLines``
+    kernel, :mod:`shipper.kernels.pure_json`, what it needs to map the common shape
+    inline: the keys, level words and steps below)."""
+
+    message_keys = MESSAGE_KEYS
+    time_keys = TIME_KEYS
+    text_levels = TEXT_LEVELS
+    method_initials = METHOD_INITIALS
+    impossible = IMPOSSIBLE
+    bare_request = staticmethod(bare_request)
 
     def __init__(self, stamps: TimestampNormalizer) -> None:
-        self._from_string = stamps.from_string
-        self._from_epoch = stamps.from_epoch
+        self.from_string = stamps.from_string
+        self.from_epoch = stamps.from_epoch
 
     def parse(self, obj: dict[str, Any]) -> dict[str, Any]:
         """``obj`` becomes the record's ``attributes`` after the known keys are taken.
@@ -155,9 +164,9 @@ class JsonLineParser:
                 continue
             kind = value.__class__
             if kind is str:
-                stamp = self._from_string(value)
+                stamp = self.from_string(value)
             elif kind is float or kind is int:
-                stamp = self._from_epoch(value)
+                stamp = self.from_epoch(value)
             else:
                 continue
             if stamp:

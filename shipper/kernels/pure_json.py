@@ -1,0 +1,149 @@
+"""The pure-Python twin of the ``JsonLines`` kernel (``_compiled.pyx``, its last block): a
+plain file's chunk of lines -> records, with the JSON object lines finished in one place
+(decode, orjson, key mapping, the :class:`~shipper.record.Record`).
+
+The reference is ``FileParser``'s per-line path for one line of a plain file
+(``_plain_line``: ``_decoded`` -> ``LineParser.json`` -> ``JsonLineParser.parse`` ->
+``_complete``). A line is finished here only when the result is the same by construction:
+
+- its bytes hold no NUL, ESC or CR (``_decoded``'s fast path) and decode as UTF-8; else
+  the reference takes it;
+- a line that does not start with ``{`` goes to ``text_line`` with its text, as the
+  reference does;
+- a line that starts with ``{`` but that orjson refuses, that is not an object, or that
+  holds more ``{``/``[`` than ``max_depth`` and is longer than ``2 * max_depth`` (so
+  that it might nest too deep) goes to the reference;
+- the object is mapped by ``JsonLineParser.parse``. The compiled kernel does the common
+  shape inline instead (a ``"level"`` word of ``text_levels``, a string message, no
+  ``source``, a string ``logger`` or none of ``logger_name``/``name``/winston's
+  ``label``: the same steps in the same order) and calls ``parse`` for any other shape,
+  on the object untouched.
+
+Before the first record it makes after the reference or ``text_line`` ran (and at the
+start of a chunk), the joiner's pending record goes out first, as in the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import orjson
+
+from shipper.record import Record
+
+
+class Joiner(Protocol):
+    """What the kernel needs of ``multiline.MultilineJoiner``."""
+
+    pending: Record | None
+    dangling: Record | None
+
+    def take(self) -> Record | None: ...
+
+
+class JsonMapper(Protocol):
+    """What the kernel needs of ``json_line.JsonLineParser``: ``parse`` maps an object of
+    any shape; the compiled kernel's inline common shape uses the rest (its keys, level
+    words, the timestamp normalizer's two entries and the bare-request step)."""
+
+    @property
+    def message_keys(self) -> Sequence[str]: ...
+    @property
+    def time_keys(self) -> Sequence[str]: ...
+    @property
+    def text_levels(self) -> Mapping[str, str]: ...
+    @property
+    def method_initials(self) -> frozenset[str]: ...
+    @property
+    def impossible(self) -> str: ...
+
+    def parse(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+    def from_string(self, text: str) -> str | None: ...
+    def from_epoch(self, value: float) -> str: ...
+    def bare_request(self, message: str, attributes: dict[str, Any]) -> None: ...
+
+
+#: ``(offset, text, stream, wrapper time, truncated, out)``: ``FileParser._text_line``
+TextLine = Callable[[int, str, None, None, frozenset[int], list[Record]], None]
+#: ``(offset, raw, truncated, out) -> JSON records made (0 or 1)``: the reference,
+#: ``FileParser._plain_line``
+PlainLine = Callable[[int, bytes, frozenset[int], list[Record]], int]
+#: ``(record, wrapper time) -> timestamp``: ``FileParser._fallback_time``
+FallbackTime = Callable[[dict[str, Any], None], str]
+
+
+class JsonLines:
+    """One plain file's lines -> records (see the module docstring); one per
+    ``FileParser``."""
+
+    def __init__(self, path: str, joiner: Joiner, mapper: JsonMapper, text_line: TextLine,
+                 plain_line: PlainLine, fallback_time: FallbackTime, max_depth: int) -> None:
+        self._path = path
+        self._joiner = joiner
+        self._mapper = mapper
+        self._parse = mapper.parse
+        self._text_line = text_line
+        self._plain_line = plain_line
+        self._fallback_time = fallback_time
+        self._max_depth = max_depth
+        self._long = 2 * max_depth  # a shorter line cannot nest more than max_depth
+
+    def feed(self, lines: list[tuple[int, bytes]], truncated: frozenset[int],
+             out: list[Record]) -> int:
+        """Append the records of ``lines`` to ``out``; return how many were JSON lines."""
+        joiner, plain_line, text_line, record_of = (
+            self._joiner, self._plain_line, self._text_line, self._record)
+        json_lines = 0
+        settled = False  # True while the joiner is known to hold nothing
+        for offset, raw in lines:
+            if 0 in raw or 27 in raw or 13 in raw:
+                json_lines += plain_line(offset, raw, truncated, out)
+                settled = False
+                continue
+            try:
+                text = raw.decode()
+            except UnicodeDecodeError:
+                json_lines += plain_line(offset, raw, truncated, out)
+                settled = False
+                continue
+            if text[:1] != "{":
+                text_line(offset, text, None, None, truncated, out)
+                settled = False
+                continue
+            record = record_of(offset, raw, text, truncated)
+            if record is None:
+                json_lines += plain_line(offset, raw, truncated, out)
+                settled = False
+                continue
+            if not settled:
+                if joiner.pending is not None:
+                    out.append(joiner.take())  # type: ignore[arg-type]
+                if joiner.dangling is not None:  # a key block cut by a flush ends here
+                    joiner.dangling = None
+                settled = True
+            out.append(record)
+            json_lines += 1
+        return json_lines
+
+    def _record(self, offset: int, raw: bytes, text: str,
+                truncated: frozenset[int]) -> Record | None:
+        """The record of a JSON object line, or ``None`` for the reference to handle (the
+        twin maps every object with ``JsonLineParser.parse``; the compiled kernel does the
+        common shape inline)."""
+        if len(raw) > self._long and raw.count(b"{") + raw.count(b"[") > self._max_depth:
+            return None
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        if obj.__class__ is not dict:
+            return None
+        record = Record(self._parse(obj))
+        record.raw = text
+        if not record["timestamp"]:  # none, or IMPOSSIBLE ("")
+            record["timestamp"] = self._fallback_time(record, None)
+        record["file"] = {"path": self._path, "offset": offset}
+        if truncated and offset in truncated:
+            record["attributes"]["truncated"] = True
+        return record

@@ -1,0 +1,240 @@
+"""The ``JsonLines`` kernel (a plain file's chunk -> records, the JSON object line mapped
+inline) gives exactly what the per-line reference gives, compiled and pure.
+
+The reference is ``FileParser._line`` for every line (``_decoded`` -> ``LineParser.json``
+-> ``JsonLineParser.parse`` -> ``_complete``). Both kernels are run side by side in one
+process (whatever ``SHIPPER_PURE`` says), on generated objects that mix the common shape
+with every way out of it (levels that are not words, non-string messages, slog
+``source``, ``logger_name``/``name``/winston ``label``, impossible and odd times, bare
+requests and near misses), on odd lines around them, and on the public corpus, the
+golden files and bench lines. Records (fields, order, ``raw``, ``before``), what stays
+pending and the counts must match. The compiled half is skipped where it is not built.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from shipper.kernels import pure_json
+from shipper.parse import FileParser, ParseCounts
+from shipper.parse.settings import ParseSettings
+from shipper.record import Record
+
+try:
+    from shipper.kernels import _compiled
+except ImportError:  # not built: the pure twin is still held to the reference
+    _compiled = None  # type: ignore[assignment]
+
+ROOT = Path(__file__).resolve().parents[3]
+PUBLIC_CORPUS = ROOT.parent / "shared" / "corpus"
+GOLDEN = ROOT / "tests" / "golden" / "parse"
+BENCH_GENERATOR = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
+NOW = 1_767_000_000.0
+SETTINGS = settings(max_examples=300, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+KERNELS: list[Any] = [pure_json] + ([_compiled] if _compiled is not None else [])
+
+Lines = list[tuple[int, bytes]]
+
+
+def _parser(kernel: Any, counts: ParseCounts, depth: int) -> FileParser:
+    """A plain file's parser whose chunk loop is ``kernel``'s ``JsonLines`` (``None``:
+    the per-line reference)."""
+    parser = FileParser("/var/log/app/app.log", ParseSettings(max_json_depth=depth), counts,
+                        clock=lambda: NOW, runtime_format="plain")
+    if kernel is not None:
+        parser._kernel = kernel.JsonLines(
+            "/var/log/app/app.log", parser._joiner, parser._lines.json_parser,
+            parser._text_line, parser._plain_line, parser._fallback_time, depth)
+    return parser
+
+
+def _run(kernel: Any, chunks: list[Lines], cut: frozenset[int], depth: int,
+         flush_every: int) -> tuple[list[Any], Any, Any]:
+    """Records (with ``raw`` and ``before``), pending state and counts of ``chunks``."""
+    counts = ParseCounts()
+    parser = _parser(kernel, counts, depth)
+    got: list[Record] = []
+    for index, chunk in enumerate(chunks):
+        if kernel is None:
+            for offset, raw in chunk:
+                parser._line(offset, raw, None, None, cut, got)
+        else:
+            got += parser.feed(chunk, cut)
+        if flush_every and index % flush_every == flush_every - 1:
+            got += parser.flush(force=True)
+    pending = (parser.pending, parser.pending_offset)
+    got += parser.flush(force=True)
+    assert all(type(record) is Record for record in got)
+    return ([(orjson.dumps(r), dict(r), r.raw, r.before) for r in got], pending,
+            counts.take())
+
+
+def _agree(lines: list[bytes], size: int = 7, depth: int = 200, flush_every: int = 0) -> None:
+    """Both kernels and the reference, the same lines in chunks of ``size`` (every fifth
+    line marked as cut at ``max_line_bytes``): the same results."""
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    pairs = list(zip(offsets, lines, strict=False))
+    chunks = [pairs[start:start + size] for start in range(0, len(pairs), size)]
+    cut = frozenset(offsets[::5])
+    want = _run(None, chunks, cut, depth, flush_every)
+    for kernel in KERNELS:
+        assert _run(kernel, chunks, cut, depth, flush_every) == want, kernel.__name__
+
+
+_WORDS = st.sampled_from(["info", "INFO", "Warn", "error", "debug", "trace", "fatal",
+                          "bogus", "INFO+2", "http", "silly", ""])
+_MESSAGES = st.sampled_from(["GET /api/v1/jobs 200", "POST /x 503 12ms", "OPTIONS / 204",
+                             "GETTING /x 200", "GET  /x", "HEAD /", "GET /", "Db committed",
+                             "Connection refused", "Task failed", "", "G", "CONNECT", "ok"])
+_TIMES = st.sampled_from(["2025-07-06T10:30:00.002908Z", "2025-07-06T10:30:00.002Z",
+                          "2025-07-06 10:30:00", "2025-13-45T00:00:00Z", "1751797800",
+                          "06/Jul/2025:10:30:00 +0000", "not a time", "", "2099-01-01T00:00:00Z"])
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10, 2**40),
+                     st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6))
+_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "level": st.one_of(_WORDS, st.integers(0, 70), _SCALARS),
+    "severity": st.one_of(_WORDS, _SCALARS),
+    "msg": st.one_of(_MESSAGES, _SCALARS),
+    "message": st.one_of(_MESSAGES, _SCALARS),
+    "event": st.one_of(_MESSAGES, _SCALARS),
+    "log": st.one_of(_MESSAGES, _SCALARS),
+    "ts": st.one_of(st.floats(1.6e9, 1.8e9), st.integers(0, 2 * 10**18), _TIMES, _SCALARS),
+    "timestamp": st.one_of(_TIMES, _SCALARS),
+    "time": st.one_of(_TIMES, st.integers(1_600_000_000_000, 1_800_000_000_000), _SCALARS),
+    "@timestamp": st.one_of(_TIMES, st.lists(st.integers(-(2**63), 2**63 - 1), max_size=2)),
+    "logger": st.one_of(st.sampled_from(["app.db", "x"]), _SCALARS),
+    "logger_name": st.one_of(st.just("svc"), _SCALARS),
+    "name": st.sampled_from(["worker", "has space", "", 3]),
+    "label": st.sampled_from(["api", "", 7]),
+    "source": st.one_of(st.just({"function": "main.run", "file": "main.go", "line": 12}),
+                        _SCALARS),
+    "hostname": st.just("pod-1"), "pid": st.just(7), "v": st.sampled_from([0, 1, 2]),
+    "err": st.just({"message": "boom", "stack": "Error: boom\n  at x"}),
+    "status": st.sampled_from(["failed", "ok", 503, 200]),
+    "method": st.just("GET"), "caller": st.just("a.go:1"),
+    "tags": st.lists(st.text(max_size=3), max_size=3),
+    "nested": st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=2)
+                           | st.dictionaries(st.text(max_size=2), inner, max_size=2),
+                           max_leaves=6),
+}
+
+
+@st.composite
+def _object_lines(draw: st.DrawFn) -> bytes:
+    keys = draw(st.lists(st.sampled_from(sorted(_VALUES)), unique=True, max_size=9))
+    obj = {key: draw(_VALUES[key]) for key in keys}
+    return orjson.dumps(obj)
+
+
+_ODD = [b'{broken', b'[1, 2]', b'{"a":1}\r', b'{"level":"info","msg":\x1b[0m"x"}',
+        b'{"msg":"\xff"}', b'\x00{"msg":"n"}', b"2026-01-02T10:00:00Z INFO hello a=1",
+        b"Traceback (most recent call last):", b'  File "x.py", line 1, in <module>',
+        b"-----BEGIN RSA PRIVATE KEY-----", b"MIIBOgIBAAJBAKj34GkxFhD9",
+        b"-----END RSA PRIVATE KEY-----", b"", b"plain words", b"{}", b"{ }",
+        b'{"level":"info","msg":"' + b"x" * 300 + b'"}',
+        b'{"level":"info","msg":"ok","a":' + b"[" * 6 + b"]" * 6 + b"}",
+        '{"level":"info","msg":"caf\u00e9 \u2603"}'.encode()]
+
+
+@SETTINGS
+@given(st.lists(_object_lines() | st.sampled_from(_ODD), max_size=30), st.integers(1, 9),
+       st.integers(0, 3))
+@example([b'{"level":"info","msg":"GET /x 200","ts":1751797800.5}'], 1, 0)
+@example([b"plain words", b'{"level":"info","msg":"after a held text line"}'], 2, 0)
+@example([b'{"level":"info","message":"m","label":"api"}',  # winston's label: the logger
+          b'{"level":"info","msg":"m","label":"api"}'], 2, 0)
+def test_generated_objects_agree_with_the_reference(lines: list[bytes], size: int,
+                                                    flush_every: int) -> None:
+    """Objects of every shape around odd lines, any chunking, flushes between chunks:
+    compiled, pure and the per-line reference make the same records, hold the same and
+    count the same."""
+    _agree(lines, size, flush_every=flush_every)
+
+
+@SETTINGS
+@given(st.lists(_object_lines(), min_size=1, max_size=8), st.integers(2, 6))
+def test_nesting_around_a_small_depth_limit_agrees(lines: list[bytes], depth: int) -> None:
+    """With ``max_json_depth`` small, lines that count more brackets than the limit (the
+    kernel leaves those to the reference) and lines nested too deep agree as well."""
+    nested = [b'{"level":"info","msg":"d","a":' + b'{"b":' * n + b"1" + b"}" * n + b"}"
+              for n in range(depth + 3)]
+    _agree(lines + nested + [b'{"level":"warn","msg":"w","l":[[1],[2],[3],[4],[5],[6]]}'],
+           size=3, depth=depth)
+
+
+def test_bare_request_and_near_misses_agree() -> None:
+    """A message ``METHOD /path status`` adds method/path/status (not over a ``method``
+    of the line's own); near misses (no path, a longer word, two spaces) add nothing."""
+    messages = ["GET /api/v1/jobs 200", "OPTIONS /x 204", "CONNECT /y 200", "GETTING /x 200",
+                "GET  /x 200", "GET x 200", "G", "", "HEAD /", "DELETE /z 500 3ms"]
+    lines = [orjson.dumps({"level": "info", "msg": m}) for m in messages]
+    lines.append(orjson.dumps({"level": "info", "msg": "GET /a 200", "method": "PUT"}))
+    _agree(lines, size=4)
+    records = _run(KERNELS[-1], [[(0, lines[0])]], frozenset(), 200, 0)[0]
+    assert records[0][1]["attributes"] == {"method": "GET", "path": "/api/v1/jobs",
+                                           "status": 200}
+
+
+def test_kernel_records_carry_raw_and_no_dedupe_summaries() -> None:
+    """A record the kernel builds has ``raw`` (the line's text) and ``before is None``,
+    the slots ``Record.__init__`` sets, and the fields in the reference's order."""
+    # the compiled kernel makes records without ``Record.__init__`` and sets these two
+    # slots itself: a new slot must be set there too
+    assert Record.__slots__ == ("raw", "before")
+    line = '{"ts":1751797800.25,"level":"info","msg":"caf\u00e9","logger":"a","k":1}'
+    for kernel in KERNELS:
+        parser = _parser(kernel, ParseCounts(), 200)
+        [record] = parser.feed([(9, line.encode())])
+        assert record.raw == line and record.before is None, kernel.__name__
+        assert list(record) == ["timestamp", "level", "message", "attributes", "logger",
+                                "file"]
+        assert record["file"] == {"path": "/var/log/app/app.log", "offset": 9}
+        assert record["timestamp"] == "2025-07-06T10:30:00.250Z"
+
+
+def test_impossible_time_is_kept_and_counted_once() -> None:
+    """An impossible time stays in the attributes, the read time stands in and
+    ``bad_timestamp`` counts it, as in the reference."""
+    lines = [b'{"level":"info","msg":"m","timestamp":"2025-13-45T00:00:00Z"}',
+             b'{"level":"info","msg":"m","ts":true,"time":"2025-07-06T10:30:00Z"}']
+    _agree(lines, size=2)
+    parser = _parser(KERNELS[-1], counts := ParseCounts(), 200)
+    records = parser.feed([(0, lines[0]), (70, lines[1])])
+    assert records[0]["attributes"] == {"timestamp": "2025-13-45T00:00:00Z"}
+    assert records[1]["timestamp"] == "2025-07-06T10:30:00.000Z"
+    assert records[1]["attributes"] == {"ts": True}
+    assert counts.errors["bad_timestamp"] == 1
+
+
+def _corpus_lines(tmp: Path) -> list[bytes]:
+    lines: list[bytes] = []
+    for path in sorted(PUBLIC_CORPUS.glob("*/input/**/*.log")):
+        lines += path.read_bytes().splitlines()
+    for path in sorted(GOLDEN.glob("*.jsonl")):
+        for case in path.read_text(encoding="utf-8").splitlines():
+            lines += [line.encode("utf-8", "surrogateescape")
+                      for line in orjson.loads(case)["lines"]]
+    if BENCH_GENERATOR.exists():
+        subprocess.run([sys.executable, str(BENCH_GENERATOR), "3000", str(tmp)], check=True,
+                       capture_output=True, timeout=120)
+        lines += (tmp / "app.log").read_bytes().splitlines()
+    return lines
+
+
+def test_corpus_golden_and_bench_lines_agree(tmp_path: Path) -> None:
+    """Every line of the public corpus, the golden files and 3,000 bench lines, in
+    chunks of 7 and 500: both kernels make what the reference makes."""
+    lines = _corpus_lines(tmp_path)
+    assert len(lines) > 3000, "the corpus, golden files or bench generator were not found"
+    _agree(lines)
+    _agree(lines, size=500)
