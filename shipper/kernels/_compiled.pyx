@@ -685,7 +685,7 @@ cdef class JsonLines:
                 self._text_line(offset, text, None, None, truncated, out)
                 settled = False
                 continue
-            record = self._record(offset, raw, buf, size, text, truncated)
+            record = self._record(offset, raw, buf, size, text, truncated, None, None)
             if record is None:
                 json_lines += self._plain_line(offset, raw, truncated, out)
                 settled = False
@@ -700,8 +700,23 @@ cdef class JsonLines:
             json_lines += 1
         return json_lines
 
+    def wrapped(self, offset, bytes raw, stream, wrapper_time, truncated):
+        """The record of one runtime-wrapped (CRI) JSON object line with its stream and
+        wrapper time, or ``None`` for ``FileParser._line`` to take it."""
+        cdef const char* buf = PyBytes_AS_STRING(raw)
+        cdef Py_ssize_t size = PyBytes_GET_SIZE(raw)
+        if (size == 0 or buf[0] != 123 or memchr(buf, 0, <size_t>size) != NULL
+                or memchr(buf, 27, <size_t>size) != NULL
+                or memchr(buf, 13, <size_t>size) != NULL):
+            return None
+        try:
+            text = PyUnicode_DecodeUTF8(buf, size, NULL)
+        except UnicodeDecodeError:
+            return None
+        return self._record(offset, raw, buf, size, text, truncated, stream, wrapper_time)
+
     cdef object _record(self, offset, bytes raw, const char* buf, Py_ssize_t size, str text,
-                        truncated):
+                        truncated, stream, wrapper_time):
         cdef Py_ssize_t i, brackets = 0
         cdef dict obj, fields
         if size > self._long:
@@ -726,7 +741,9 @@ cdef class JsonLines:
         record.raw = text
         record.before = None
         if not stamp:  # none, or IMPOSSIBLE ("")
-            fields["timestamp"] = self._fallback_time(record, None)
+            fields["timestamp"] = self._fallback_time(record, wrapper_time)
+        if stream is not None:
+            PyDict_SetItem(fields, "stream", stream)
         PyDict_SetItem(fields, "file", {"path": self._path, "offset": offset})
         if truncated and offset in truncated:
             fields["attributes"]["truncated"] = True

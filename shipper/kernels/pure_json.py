@@ -70,7 +70,7 @@ TextLine = Callable[[int, str, None, None, frozenset[int], list[Record]], None]
 #: ``FileParser._plain_line``
 PlainLine = Callable[[int, bytes, frozenset[int], list[Record]], int]
 #: ``(record, wrapper time) -> timestamp``: ``FileParser._fallback_time``
-FallbackTime = Callable[[dict[str, Any], None], str]
+FallbackTime = Callable[[dict[str, Any], str | None], str]
 
 
 class JsonLines:
@@ -111,7 +111,7 @@ class JsonLines:
                 text_line(offset, text, None, None, truncated, out)
                 settled = False
                 continue
-            record = record_of(offset, raw, text, truncated)
+            record = record_of(offset, raw, text, truncated, None, None)
             if record is None:
                 json_lines += plain_line(offset, raw, truncated, out)
                 settled = False
@@ -126,8 +126,20 @@ class JsonLines:
             json_lines += 1
         return json_lines
 
-    def _record(self, offset: int, raw: bytes, text: str,
+    def wrapped(self, offset: int, raw: bytes, stream: str | None, wrapper_time: str | None,
                 truncated: frozenset[int]) -> Record | None:
+        """The record of one runtime-wrapped (CRI) JSON object line with its stream and
+        wrapper time, or ``None`` for ``FileParser._line`` (the reference) to take it."""
+        if raw[:1] != b"{" or 0 in raw or 27 in raw or 13 in raw:
+            return None
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            return None
+        return self._record(offset, raw, text, truncated, stream, wrapper_time)
+
+    def _record(self, offset: int, raw: bytes, text: str, truncated: frozenset[int],
+                stream: str | None, wrapper_time: str | None) -> Record | None:
         """The record of a JSON object line, or ``None`` for the reference to handle (the
         twin maps every object with ``JsonLineParser.parse``; the compiled kernel does the
         common shape inline)."""
@@ -142,7 +154,9 @@ class JsonLines:
         record = Record(self._parse(obj))
         record.raw = text
         if not record["timestamp"]:  # none, or IMPOSSIBLE ("")
-            record["timestamp"] = self._fallback_time(record, None)
+            record["timestamp"] = self._fallback_time(record, wrapper_time)
+        if stream is not None:
+            record["stream"] = stream
         record["file"] = {"path": self._path, "offset": offset}
         if truncated and offset in truncated:
             record["attributes"]["truncated"] = True

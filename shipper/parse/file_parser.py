@@ -82,7 +82,7 @@ class FileParser:
         self._text = self._lines.text
         self._joiner = MultilineJoiner(settings.multiline.max_lines,
                                        settings.multiline.max_bytes, counts.errors)
-        self._on_line = self._line
+        self._on_line = self._wrapped_line
         self._started: StartedLines | None = None
         start = start_pattern_for(path, settings.multiline.start)
         if start is not None:  # the user's start pattern replaces the continuation rules
@@ -195,6 +195,25 @@ class FileParser:
             joiner.dangling = None
         out.append(self._complete(fields, offset, text, None, None, truncated))
         return 1
+
+    def _wrapped_line(self, offset: int, data: bytes | str, stream: str | None,
+                      wrapper_time: str | None, truncated: frozenset[int],
+                      out: list[Record]) -> None:
+        """A line out of the runtime unwrapper (CRI bytes, docker text): a JSON object
+        line the kernel finishes (its stream and wrapper time with it), else ``_line``,
+        the reference it is held to."""
+        record = self._kernel.wrapped(offset, data, stream, wrapper_time, truncated) \
+            if data.__class__ is bytes and data[:1] == b"{" else None
+        if record is None:
+            self._line(offset, data, stream, wrapper_time, truncated, out)
+            return
+        self._counts.formats["json"] += 1
+        joiner = self._joiner
+        if joiner.pending is not None:
+            out.append(joiner.take())  # type: ignore[arg-type]
+        if joiner.dangling is not None:  # a key block cut by a flush ends here
+            joiner.dangling = None
+        out.append(record)
 
     def _line(self, offset: int, data: bytes | str, stream: str | None,
               wrapper_time: str | None, truncated: frozenset[int], out: list[Record]) -> None:

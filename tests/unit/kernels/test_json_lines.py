@@ -238,3 +238,52 @@ def test_corpus_golden_and_bench_lines_agree(tmp_path: Path) -> None:
     assert len(lines) > 3000, "the corpus, golden files or bench generator were not found"
     _agree(lines)
     _agree(lines, size=500)
+
+
+def _cri_run(kernel: Any, chunks: list[Lines], cut: frozenset[int]) -> tuple[Any, Any]:
+    """Records and counts of CRI-wrapped ``chunks``: through ``kernel``'s ``wrapped``
+    (``None``: every line through ``FileParser._line``, the reference)."""
+    counts = ParseCounts()
+    parser = FileParser("/var/log/pods/ns_p_u/app/0.log", ParseSettings(), counts,
+                        clock=lambda: NOW, runtime_format="cri")
+    if kernel is None:
+        parser._on_line = parser._line
+    else:
+        parser._kernel = kernel.JsonLines(
+            "/var/log/pods/ns_p_u/app/0.log", parser._joiner, parser._lines.json_parser,
+            parser._text_line, parser._plain_line, parser._fallback_time, 200)
+    got: list[Record] = []
+    for chunk in chunks:
+        got += parser.feed(chunk, cut)
+    got += parser.flush(force=True)
+    return [(orjson.dumps(r), dict(r), r.raw, r.before) for r in got], counts.take()
+
+
+_WRAPPER_TIMES = [b"2026-01-02T10:00:00.123456789Z", b"2026-01-02T10:00:01Z",
+                  b"2026-13-45T00:00:00Z"]
+
+
+@SETTINGS
+@given(st.lists(st.tuples(_object_lines() | st.sampled_from(_ODD),
+                          st.sampled_from([b"stdout", b"stderr"]),
+                          st.sampled_from([b"F", b"P"]), st.sampled_from(_WRAPPER_TIMES)),
+                max_size=25), st.integers(1, 6))
+@example([(b'{"level":"info","msg":"no time of its own"}', b"stderr", b"F", _WRAPPER_TIMES[0]),
+          (b'{"level":"info","msg":"impossible wrapper"}', b"stdout", b"F", _WRAPPER_TIMES[2])],
+         1)
+def test_cri_wrapped_objects_agree_with_the_reference(
+        parts: list[tuple[bytes, bytes, bytes, bytes]], size: int) -> None:
+    """CRI-wrapped lines of every shape, whole (``F``) and partial (``P``), stdout and
+    stderr, possible and impossible wrapper times, any chunking: the kernel's ``wrapped``
+    (compiled and pure) gives the records, stream, fallback time and counts that
+    ``FileParser._line`` gives."""
+    lines = [b" ".join((stamp, stream, tag, body)) for body, stream, tag, stamp in parts]
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    pairs = list(zip(offsets, lines, strict=False))
+    chunks = [pairs[start:start + size] for start in range(0, len(pairs), size)]
+    cut = frozenset(offsets[::4])
+    want = _cri_run(None, chunks, cut)
+    for kernel in KERNELS:
+        assert _cri_run(kernel, chunks, cut) == want, kernel.__name__
