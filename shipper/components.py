@@ -39,7 +39,8 @@ class PublishEncoded(Protocol):
 
 @dataclass
 class Observers:
-    """Optional consumers of shipped records (live tail, job summaries, health)."""
+    """Optional consumers of shipped records (live tail, job summaries, health). They
+    read records and never change them: the sinks' bytes may be encoded before they run."""
 
     publish: list[Callable[[list[Record]], None]] = field(default_factory=list)
     #: called before ``publish``, with the sinks' encoding of the records when shared

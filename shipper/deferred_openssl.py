@@ -6,7 +6,10 @@ a sidecar that, with a stdout sink, a plain-HTTP server and no Kubernetes API lo
 never makes a TLS connection. :func:`defer` (``shipper run`` calls it first) imports
 them with both refused, as on a Python built without OpenSSL: asyncio then has no TLS
 yet, and hashlib serves its hashes from CPython's own implementations (sha2, sha3,
-blake2, md5, sha1; what the shipper uses).
+blake2, md5, sha1; what the shipper uses). Until then ``hmac`` runs its pure-Python
+path (a redaction ``replacement: hash`` costs ~13 us a secret instead of ~10) and
+hashlib has no ``pbkdf2_hmac``, ``scrypt`` or OpenSSL-only algorithms (nothing in the
+shipper uses them).
 
 The first real import of ``ssl`` (an HTTPS sink's client, the Kubernetes client,
 aiohttp) loads it as usual and, before the importer goes on, gives asyncio's modules
@@ -22,6 +25,7 @@ import importlib.abc
 import importlib.machinery
 import sys
 import threading
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -50,14 +54,14 @@ def defer() -> bool:
 
 def give_back(ssl: ModuleType) -> None:
     """What asyncio, hashlib and hmac would hold had OpenSSL been there from the start."""
-    for name in ASYNCIO_USERS:
-        module = sys.modules.get(name)
-        if module is not None and vars(module).get("ssl") is None:
-            module.ssl = ssl  # type: ignore[attr-defined]
     sslproto = sys.modules.get("asyncio.sslproto")
     if sslproto is not None and "SSLAgainErrors" not in vars(sslproto):
         sslproto.SSLAgainErrors = (  # type: ignore[attr-defined]
             ssl.SSLWantReadError, ssl.SSLSyscallError)
+    for name in ASYNCIO_USERS:  # after what ``ssl`` being there implies
+        module = sys.modules.get(name)
+        if module is not None and vars(module).get("ssl") is None:
+            module.ssl = ssl  # type: ignore[attr-defined]
     hashlib = sys.modules.get("hashlib")
     if hashlib is not None and vars(hashlib).get("_hashlib") is None:
         importlib.reload(hashlib)  # every name stays bound while it runs again
@@ -91,30 +95,34 @@ class _Refuse(importlib.abc.MetaPathFinder):
 
 class _GiveBack(importlib.abc.MetaPathFinder):
     """Finds ``ssl`` as the path finder does, with a loader that calls :func:`give_back`
-    once the module is executed; then steps aside."""
+    once the module is executed, and then takes this finder off ``sys.meta_path`` (a
+    lookup that loads nothing, or a load that fails, leaves it in place)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
 
     def find_spec(self, fullname: str, path: Any = None,
                   target: Any = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "ssl":
+        if fullname != "ssl" or "ssl" in sys.modules:
             return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenGiveBack(spec.loader, self.retire)
+        return spec
+
+    def retire(self) -> None:
         with self._lock:
             if self in sys.meta_path:
                 sys.meta_path.remove(self)
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _ThenGiveBack(spec.loader)
-        return spec
 
 
 class _ThenGiveBack(importlib.abc.Loader):
-    """``inner``'s module, then :func:`give_back`; the module keeps ``inner`` as its
-    loader (``inspect`` and ``linecache`` read its source through it)."""
+    """``inner``'s module, then :func:`give_back` and ``done``; the module keeps ``inner``
+    as its loader (``inspect`` and ``linecache`` read its source through it)."""
 
-    def __init__(self, inner: importlib.abc.Loader) -> None:
+    def __init__(self, inner: importlib.abc.Loader, done: Callable[[], None]) -> None:
         self._inner = inner
+        self._done = done
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return self._inner.create_module(spec)
@@ -125,3 +133,4 @@ class _ThenGiveBack(importlib.abc.Loader):
             module.__spec__.loader = self._inner
         self._inner.exec_module(module)
         give_back(module)
+        self._done()

@@ -75,18 +75,26 @@ def prometheus_text(registry: Any, escaping: str = openmetrics.UNDERSCORES) -> b
     """Every metric ``registry`` collects in the Prometheus text format."""
     output: list[str] = []
     for metric in registry.collect():
-        suffix, kind = _AS_PROMETHEUS.get(metric.type, ("", metric.type))
-        _family_head(output, metric.name + suffix, kind, metric.documentation, escaping)
-        extra: dict[str, list[str]] = {}
-        for sample in metric.samples:
-            om_suffix = _om_suffix(metric.name, sample.name)
-            lines = extra.setdefault(om_suffix, []) if om_suffix else output
-            lines.append(_sample_line(sample, escaping))
-        for om_suffix, lines in sorted(extra.items()):
-            _family_head(output, metric.name + om_suffix, "gauge", metric.documentation,
-                         escaping)
-            output.extend(lines)
+        try:
+            _family(output, metric, escaping)
+        except Exception as exc:  # re-raised: the library names the metric the same way
+            exc.args = (*(exc.args or ("",)), metric)
+            raise
     return "".join(output).encode("utf-8")
+
+
+def _family(output: list[str], metric: Any, escaping: str) -> None:
+    suffix, kind = _AS_PROMETHEUS.get(metric.type, ("", metric.type))
+    _family_head(output, metric.name + suffix, kind, metric.documentation, escaping)
+    extra: dict[str, list[str]] = {}
+    for sample in metric.samples:
+        om_suffix = _om_suffix(metric.name, sample.name)
+        lines = extra.setdefault(om_suffix, []) if om_suffix else output
+        lines.append(_sample_line(sample, escaping))
+    for om_suffix, lines in sorted(extra.items()):
+        _family_head(output, metric.name + om_suffix, "gauge", metric.documentation,
+                     escaping)
+        output.extend(lines)
 
 
 def _om_suffix(family: str, sample: str) -> str:

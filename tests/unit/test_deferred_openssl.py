@@ -86,3 +86,15 @@ def test_tls_through_asyncio_works_after_the_give_back(tmp_path):
         "    return line.decode().strip(), cipher is not None\n"
         "print(*asyncio.run(main()))")
     assert python_c(code) == "hello over tls True"
+
+
+def test_a_lookup_that_loads_nothing_leaves_the_give_back_armed():
+    """``importlib.util.find_spec("ssl")`` (a check whether TLS is there) loads nothing:
+    the import after it still gives asyncio its ``ssl``, and only then the finder goes."""
+    code = DEFERRED + (
+        "import importlib.util; assert importlib.util.find_spec('ssl') is not None\n"
+        "armed = any(type(f).__module__ == d.__name__ for f in sys.meta_path)\n"
+        "import ssl, asyncio.sslproto as sp, hmac\n"
+        "print(armed, sp.ssl is ssl, hmac._hashopenssl is not None,\n"
+        "      any(type(f).__module__ == d.__name__ for f in sys.meta_path))")
+    assert python_c(code) == "True True True False"

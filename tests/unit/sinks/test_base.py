@@ -401,7 +401,6 @@ async def test_a_worker_dying_on_a_bug_wakes_a_waiting_put_with_sink_stopped(cap
     assert "KeyError" in text and "must not reach" not in text
 
 
-
 async def held_after(sink: ScriptedSink, envelopes, *, shared: bool):
     """The messages a sink that is not started still holds after these ``put``s (or
     ``put_encoded`` of one encoding made without level flags), and the tokens done."""
