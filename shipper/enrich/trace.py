@@ -46,10 +46,10 @@ def lift_trace_context(records: list[Record]) -> None:
         attrs = record.get("attributes")
         if attrs and not gate.isdisjoint(attrs):
             _from_attributes(record, attrs)
-        if "trace_id" not in record:
-            message = record.get("message")
-            if message.__class__ is str and "race" in message:  # trace, Trace
-                _from_text(record, message)
+        message = record.get("message")
+        # "race": trace, Trace; the costlier key test on the record last (rarely reached)
+        if message.__class__ is str and "race" in message and "trace_id" not in record:
+            _from_text(record, message)
 
 
 def lift_one(record: Record) -> Record:

@@ -126,3 +126,17 @@ def test_the_processor_lifts_trace_context_from_json_logfmt_and_text_lines(monke
     assert len(again) == 1 and again[0]["message"] == "nothing"
     assert processor.counts.errors["stage_failed"] == 1
     assert trace_module.lift_trace_context is not boom
+
+
+def test_a_trace_context_from_the_attributes_wins_over_one_in_the_message():
+    """The message is read only when the attributes gave no trace id: a message naming
+    another trace (and span) leaves the attributes' ids, and a record that already has a
+    top-level ``trace_id`` (a second run) keeps it, message or not."""
+    other_t, other_s = "1" * 32, "2" * 16
+    record = lift_one(rec(f"retry trace_id={other_t} span_id={other_s}", trace_id=T, span_id=S))
+    assert (record["trace_id"], record["span_id"]) == (T, S)
+    again = {**rec(f"trace_id={other_t}"), "trace_id": T}
+    lift_trace_context([again])
+    assert again["trace_id"] == T and "span_id" not in again
+    alone = lift_one(rec(f"trace_id={other_t} span_id={other_s}"))
+    assert (alone["trace_id"], alone["span_id"]) == (other_t, other_s)
