@@ -15,7 +15,10 @@ callers check every record as before.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
+from itertools import accumulate, count
+from operator import add
 from typing import Any
 
 from shipper.record import Record
@@ -104,16 +107,22 @@ class BatchTexts:
     are left empty) and ``unjudged`` the indices of those texts.
     """
 
-    __slots__ = ("size", "data", "unjudged")
+    __slots__ = ("size", "data", "unjudged", "_parts", "_ends")
 
     def __init__(self, texts: list[Any]) -> None:
         self.size = len(texts)
         self.unjudged: set[int] = set()
+        self._ends: list[int] | None = None
+        self._parts = texts
         try:
             joined = SEPARATOR.join(texts)
+            # a NUL inside a text would end it early: memchr over the texts alone (a
+            # count of the separators costs several times more)
+            clean = joined.isascii() and SEPARATOR not in "".join(texts)
         except TypeError:  # ``None`` (or a raw line that is not a string) cannot be judged
             joined = self._leave_out(texts, lambda text: text.__class__ is not str)
-        if not joined.isascii() or joined.count(SEPARATOR) != len(texts) - 1:
+            clean = joined.isascii() and joined.count(SEPARATOR) == len(texts) - 1
+        if not clean:
             joined = self._leave_out(texts, lambda text: text.__class__ is not str
                                      or not text.isascii() or SEPARATOR in text)
         self.data = joined.encode("ascii")
@@ -121,25 +130,26 @@ class BatchTexts:
     def _leave_out(self, texts: list[Any], unfit: Callable[[Any], bool]) -> str:
         """Texts joined, those ``unfit`` left empty and noted in ``unjudged``."""
         self.unjudged |= {i for i, text in enumerate(texts) if unfit(text)}
-        return SEPARATOR.join("" if i in self.unjudged else text for i, text in enumerate(texts))
+        self._parts = ["" if i in self.unjudged else text for i, text in enumerate(texts)]
+        return SEPARATOR.join(self._parts)
 
     @classmethod
     def of_records(cls, records: list[Record]) -> BatchTexts:
         """The raw lines of ``records`` (see :func:`raw_text`)."""
         return cls(raw_texts(records))
 
-    def indices(self, starts: Iterable[int]) -> set[int]:
-        """Indices of the texts holding these (increasing) offsets of ``data``; a match
-        that begins on a separator belongs to the text after it."""
-        data, found = self.data, set()
-        index = last = 0
-        for start in starts:
-            if data[start:start + 1] == _NUL:
-                start += 1
-            index += data.count(_NUL, last, start)
-            last = start
-            found.add(index)
-        return found
+    def indices(self, starts: Sequence[int]) -> set[int]:
+        """Indices of the texts holding these offsets of ``data``; a match that begins on
+        a separator belongs to the text after it (a binary search in the offsets of the
+        separators, built on the first call)."""
+        if not starts:
+            return set()
+        ends = self._ends
+        if ends is None:
+            # the separator after text i is at (length of texts 0..i) + i
+            ends = self._ends = list(map(add, accumulate(map(len, self._parts)), count()))
+        last = self.size - 1
+        return {min(bisect_right(ends, start), last) for start in starts}
 
 
 class BatchScan:

@@ -30,6 +30,8 @@ _AUTH_BAD = re.compile(
     r"reject\w*|unable|cannot|could\s+not|mismatch|missing|bad|wrong|revoked)\b"
 )
 _LEGACY_LOGGER = re.compile(r"^(?:TRACE|DEBUG|INFO):([\w.]+):")
+#: what every :data:`_LEGACY_LOGGER` match starts with (a cheap gate before the regex)
+_LEGACY_STARTS = ("TRACE:", "DEBUG:", "INFO:")
 #: every request a preset drops has a GET/HEAD method (any case) or a kube-probe agent
 REQUEST_NEEDLES = ("get", "head", "kube-probe/")
 #: every _AUTH_OK match holds one of these (case-insensitive)
@@ -164,7 +166,8 @@ class NoiseStage:
         logger = record.get("logger")
         if not isinstance(logger, str):
             raw = record.raw
-            match = _LEGACY_LOGGER.match(raw) if isinstance(raw, str) else None
+            match = _LEGACY_LOGGER.match(raw) if isinstance(raw, str) \
+                and raw.startswith(_LEGACY_STARTS) else None
             logger = match.group(1) if match else None
         return logger is not None and self._loggers.match(logger) is not None  # type: ignore[union-attr]
 

@@ -216,6 +216,42 @@ def test_binding_loop_finds_what_finditer_finds():
                                                     "kube-probe/1 get", "auth", "é")}
 
 
+def _offset_owner(data: bytes, start: int) -> int:
+    """The text holding ``start`` as the NUL count before it says (a start on a NUL
+    belongs to the text after it): the mapping ``indices`` replaced."""
+    if data[start:start + 1] == b"\x00":
+        start += 1
+    return data.count(b"\x00", 0, start)
+
+
+batch_texts = st.lists(st.one_of(st.none(), st.text(alphabet="ab get\x00\u00e9-", max_size=6)),
+                       min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=batch_texts)
+def test_every_offset_maps_to_the_text_holding_it(texts):
+    """The binary search over the separators' offsets gives, for every offset of the
+    joined data (separators included), the text a count of the NULs before it gives."""
+    batch = BatchTexts(texts)
+    offsets = list(range(len(batch.data)))
+    for start in offsets:
+        assert batch.indices([start]) == {_offset_owner(batch.data, start)}
+    assert batch.indices(offsets) == {_offset_owner(batch.data, s) for s in offsets}
+    assert batch.indices([]) == set()
+
+
+@needs_re2
+@settings(max_examples=300, deadline=None)
+@given(texts=batch_texts)
+def test_hits_are_the_matching_texts_and_those_with_a_nul_or_non_ascii(texts):
+    """Texts holding a NUL (which would split them), non-ASCII or ``None`` are hits
+    whatever they hold; every other text is a hit exactly when the pattern matches it."""
+    expected = {i for i, text in enumerate(texts) if text is None or not text.isascii()
+                or "\x00" in text or "get" in text.lower() or "ab" in text}
+    assert BatchScan("(?i:get)|ab").hits(texts) == expected
+
+
 def test_screen_hands_out_hits_only_for_the_scanned_list():
     records = [{"n": i} for i in range(5)]
     screen = Screen(records, {3, 1})

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shipper.filters.presets import NoiseStage
 from shipper.filters.settings import FilterSettings
@@ -202,3 +206,25 @@ def test_bench_noise_lines_all_dropped():
         make_record("User authenticated", attrs={"user_id": "u-12", "method": "jwt"}),
     ]
     assert [stage(r) for r in records] == [None] * len(records)
+
+
+_LEGACY_RAW = st.tuples(
+    st.sampled_from(["TRACE:", "DEBUG:", "INFO:", "INFO", "info:", "WARNING:", "ERROR:", " INFO:",
+                     "", "DEBUGX:", "TRACE"]),
+    st.sampled_from(["urllib3.connectionpool", "urllib3", "botocore.hooks", "app.api", "PIL",
+                     "", "a b", "kubernetes.client.rest", "asyncio"]),
+    st.sampled_from([":", "", " :", ":x"]), st.text(max_size=12)).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=_LEGACY_RAW)
+def test_a_legacy_logger_prefix_is_read_as_the_regex_alone_reads_it(raw):
+    """The cheap prefix gate before the ``LEVEL:logger:`` regex changes no answer: a
+    record without a ``logger`` field is third-party noise exactly when the regex finds a
+    configured logger at the start of its raw line."""
+    stage, _ = noise()
+    match = re.match(r"^(?:TRACE|DEBUG|INFO):([\w.]+):", raw)
+    loggers = FilterSettings().third_party_loggers
+    expected = match is not None and any(
+        match.group(1) == name or match.group(1).startswith(name + ".") for name in loggers)
+    assert stage._third_party(make_record("m", raw=raw)) is expected
