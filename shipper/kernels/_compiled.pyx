@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 6
+KERNEL_API = 7
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -601,3 +601,109 @@ def loki_stamps(records, str key, dict seconds, Py_ssize_t limit, parse):
     for record in records:
         out.append(_stamp(record.get(key), seconds, limit, parse))
     return out
+
+
+# === text lines (helper `text`): the partial record of a text line ==========================
+# Twin: shipper.kernels.pure_text.text_fields (read its docstring). ASCII messages only; any
+# other case returns None and the caller builds the record the general way.
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object text)
+    const unsigned char* PyUnicode_1BYTE_DATA(object text)
+
+# bit 1 white space (as str.split), bit 2 key head, bit 4 key character (ASCII)
+cdef unsigned char _TCLASS[128]
+
+
+cdef void _fill_text_classes():
+    cdef int ch
+    for ch in range(128):
+        _TCLASS[ch] = ((1 if ch == 32 or (9 <= ch <= 13) or (28 <= ch <= 31) else 0)
+                       | (2 if (97 <= ch <= 122 or 65 <= ch <= 90 or ch == 95 or ch == 64)
+                          else 0)
+                       | (4 if (97 <= ch <= 122 or 65 <= ch <= 90 or 48 <= ch <= 57
+                                or ch == 95 or ch == 46 or ch == 45 or ch == 47 or ch == 64)
+                          else 0))
+
+
+_fill_text_classes()
+
+cdef tuple _REQUEST_HEADS = (b"GET /", b"POST /", b"PUT /", b"PATCH /", b"DELETE /",
+                             b"HEAD /", b"OPTIONS /", b"CONNECT /", b"TRACE /")
+
+
+cdef inline Py_ssize_t _text_eq(const unsigned char* data, Py_ssize_t start,
+                                Py_ssize_t stop) noexcept:
+    """Index of the ``=`` ending a valid key in the ASCII word ``[start, stop)``, else -1."""
+    cdef Py_ssize_t i = start
+    cdef unsigned char ch
+    while i < stop:
+        ch = data[i]
+        if ch == 61:
+            return i if i > start else -1
+        if not (_TCLASS[ch] & (2 if i == start else 4)):
+            return -1
+        i += 1
+    return -1
+
+
+cdef bint _request_head(const unsigned char* data, Py_ssize_t n):
+    """``data[:n]`` starts ``METHOD /`` (a message ``bare_request`` may take)."""
+    cdef bytes head
+    cdef Py_ssize_t size
+    for head in _REQUEST_HEADS:
+        size = len(head)
+        if size <= n and memcmp(data, <const char*>head, size) == 0:
+            return True
+    return False
+
+
+def text_fields(stamp, level, str message, logger):
+    cdef Py_ssize_t n = len(message), i, word_end, word_start, run_start = -1
+    cdef Py_ssize_t head_end, eq
+    cdef const unsigned char* data
+    cdef dict attributes = {}, record
+    cdef str head = message
+    if not PyUnicode_IS_ASCII(message):
+        return None
+    data = PyUnicode_1BYTE_DATA(message)
+    head_end = n
+    if memchr(data, 61, <size_t>n) != NULL:  # "="
+        if n > 4096 or memchr(data, 34, <size_t>n) != NULL:  # huge, or a quote
+            return None
+        i = n
+        while True:  # backwards over the words that read key=value
+            while i > 0 and _TCLASS[data[i - 1]] & 1:
+                i -= 1
+            if i == 0:
+                head_end = 0
+                break
+            word_end = i
+            while i > 0 and not (_TCLASS[data[i - 1]] & 1):
+                i -= 1
+            if _text_eq(data, i, word_end) < 0:
+                head_end = word_end
+                break
+            run_start = i
+        if run_start >= 0:
+            i = run_start
+            while i < n:
+                while i < n and _TCLASS[data[i]] & 1:
+                    i += 1
+                if i == n:
+                    break
+                word_start = i
+                while i < n and not (_TCLASS[data[i]] & 1):
+                    i += 1
+                eq = _text_eq(data, word_start, i)
+                attributes[message[word_start:eq]] = message[eq + 1:i]
+            head = message[:head_end]
+        else:
+            head_end = n
+    if head_end > 0 and _request_head(data, head_end):
+        return None
+    record = {"timestamp": stamp, "level": level or "info", "message": head,
+              "attributes": attributes}
+    if logger:
+        record["logger"] = logger
+    return record
