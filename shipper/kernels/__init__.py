@@ -16,7 +16,8 @@ import os
 from shipper.kernels import pure
 
 __all__ = ["IMPLEMENTATION", "cri_whole_lines", "iso_prefix", "loki_push", "loki_read",
-           "loki_stamps", "split_lines", "text_fields", "trailing_pairs"]
+           "loki_stamps", "split_lines", "stamped_fields", "text_fields",
+           "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -46,6 +47,7 @@ if WHY_PURE is None:
         loki_read,
         loki_stamps,
         split_lines,
+        stamped_fields,
         text_fields,
         trailing_pairs,
     )
@@ -61,6 +63,6 @@ else:
         split_lines,
         trailing_pairs,
     )
-    from shipper.kernels.pure_text import text_fields
+    from shipper.kernels.pure_text import stamped_fields, text_fields
 
     IMPLEMENTATION = "pure"

@@ -10,9 +10,13 @@ each other and to ``partial_record``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from shipper.kernels.pure import trailing_pairs
+
+#: a logger name before `` - LEVEL - `` (``text._NAME`` within ASCII)
+_LOGGER = re.compile(r"[A-Za-z0-9_.\-:/<>$]+")
 
 #: messages that may be a bare request (``access.bare_request``): the general path reads them
 REQUEST_HEADS = ("GET /", "POST /", "PUT /", "PATCH /", "DELETE /", "HEAD /", "OPTIONS /",
@@ -42,3 +46,33 @@ def text_fields(stamp: str | None, level: str | None, message: str,
     if logger:
         record["logger"] = logger
     return record
+
+
+def stamped_fields(stamp: str | None, rest: str,
+                   levels: dict[str, str]) -> dict[str, Any] | None:
+    """The record of what follows a line's leading date-time (``rest``) in the two
+    generic layouts of ``TextParser._after_timestamp`` when it is ASCII and plain:
+    ``LEVEL msg`` (the level a key of ``levels``, no ``[thread]`` or ``logger - `` after
+    it) and Python's ``- name - LEVEL - msg``; ``None`` for anything else (zap's tab,
+    pipes, other words, and whatever ``text_fields`` declines)."""
+    if not rest.isascii() or rest[:1] == "\t":
+        return None
+    rest = rest.lstrip(" ")
+    if rest[:1] == "-" and rest[1:2] == " ":
+        parts = rest[2:].split(" - ", 2)
+        if len(parts) != 3:
+            return None
+        level = levels.get(parts[1].strip())
+        if level is None or _LOGGER.fullmatch(parts[0]) is None:
+            return None
+        return text_fields(stamp, level, parts[2], parts[0])
+    if rest[:1] == "|":
+        return None
+    token, _, after = rest.partition(" ")
+    level = levels.get(token)
+    if level is None:
+        return None
+    message = after.lstrip(" ")
+    if message[:1] == "[" or " - " in message:
+        return None
+    return text_fields(stamp, level, message, None)

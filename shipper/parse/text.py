@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from shipper.kernels import iso_prefix, text_fields
+from shipper.kernels import iso_prefix, stamped_fields, text_fields
 from shipper.kernels.pure import IsoPrefix
 from shipper.parse.access import parse_combined, small_int, uvicorn_request
 from shipper.parse.families import python_web
@@ -96,8 +96,12 @@ class TextParser:
         date, clock, frac, zone, end = prefix
         stamp = self._stamps.from_iso_parts(date, clock, frac, zone)
         rest = text[end:]
-        fmt, record = self._frameworks.stamped(stamp, rest, prefix) \
-            or ("text", self._after_timestamp(stamp, rest))
+        parsed = self._frameworks.stamped(stamp, rest, prefix)
+        if parsed is None:  # the generic rules; their common plain cases in one kernel call
+            fmt, record = "text", stamped_fields(stamp, rest, TEXT_LEVELS) \
+                or self._after_timestamp(stamp, rest)
+        else:
+            fmt, record = parsed
         if not stamp:
             record["attributes"]["invalid_timestamp"] = text[:end].rstrip()
         return fmt, record

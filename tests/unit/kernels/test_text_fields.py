@@ -4,6 +4,7 @@ order) or ``None`` for the messages only the general path reads."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -11,7 +12,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shipper.kernels import pure_text
+from shipper.parse.levels import TEXT_LEVELS
 from shipper.parse.partial import general_record, partial_record
+from shipper.parse.text import TextParser
+from shipper.parse.timestamps import TimestampNormalizer
 
 compiled = pytest.importorskip("shipper.kernels._compiled",
                                reason="the compiled kernels are not built")
@@ -80,3 +84,46 @@ def test_messages_for_the_general_path_are_declined(message: str) -> None:
     """Requests, markers, quotes and non-ASCII messages are left to ``general_record``."""
     for twin in (compiled.text_fields, pure_text.text_fields):
         assert twin(None, None, message, None) is None
+
+
+_REST_PIECES = [" ", "  ", "\t", "- ", " - ", "-", "|", "INFO", "ERROR", "warn", "Info",
+                "[main]", "app.db", "app:x", "a@b", "a<b>$c", "\n", "\x1c", "msg", "a=1",
+                "k=v", '"', "GET /x 200", "\u00e9", "[", "]", "LEVEL"]
+_RESTS = st.lists(st.sampled_from(_REST_PIECES), max_size=14).map("".join) | st.text(
+    max_size=30)
+
+
+def _parser() -> TextParser:
+    return TextParser(TimestampNormalizer(), Counter(), 64)
+
+
+@SETTINGS
+@given(_STAMPS, _RESTS)
+@example("2026-01-02T10:00:00.000Z", " ERROR Enqueued task job_id=j-1 worker=2")
+@example(None, " - app.storage.s3 - INFO - Worker heartbeat (attempt 3/5, queue=b, n=1)")
+@example(None, "  - app - INFO - ")  # an empty message after the level
+@example(None, " - app\n - INFO - x")  # _NAME's "$" takes a final newline: declined
+@example(None, " INFO")  # a level and nothing after it
+@example(None, " INFO [main] started")  # a thread: the general path
+@example(None, " INFO app.db - started")  # a logger before " - ": the general path
+def test_stamped_fields_twins_agree_and_match_the_generic_rules(stamp: str | None,
+                                                                rest: str) -> None:
+    """Both twins give the same record, and it is what ``_after_timestamp`` (the generic
+    rules after a leading date-time) gives, key order included, or ``None``."""
+    got_compiled = compiled.stamped_fields(stamp, rest, TEXT_LEVELS)
+    got_pure = pure_text.stamped_fields(stamp, rest, TEXT_LEVELS)
+    assert got_compiled == got_pure
+    if got_compiled is not None:
+        general = _parser()._after_timestamp(stamp, rest)
+        assert list(got_compiled.items()) == list(general.items())
+
+
+@pytest.mark.parametrize("rest", [
+    " ERROR Enqueued task job_id=job-8ee0 batch_size=1915 worker=23 elapsed_ms=3692.62",
+    " - app.storage.s3 - INFO - Worker heartbeat for job_id=job-79 (attempt 3/5, n=4)",
+    " INFO User authenticated user_id=u-1 method=jwt",
+])
+def test_the_bench_layouts_take_the_stamped_fast_path(rest: str) -> None:
+    """The bench's ``ISO LEVEL msg k=v`` and Python logging lines are read in one call."""
+    for twin in (compiled.stamped_fields, pure_text.stamped_fields):
+        assert twin("2025-07-06T10:30:00.000Z", rest, TEXT_LEVELS) is not None
