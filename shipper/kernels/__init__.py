@@ -1,7 +1,8 @@
 """The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix, whole CRI
-lines, the Loki sink's record fields, timestamps and push body) in two implementations with
-one API: the Cython extension ``_compiled`` (built by ``pip install`` where a C compiler is
-found) and its pure-Python twin ``pure``.
+lines, a text line's partial record, the Loki sink's record fields, timestamps and push
+body) in two implementations with one API: the Cython extension ``_compiled`` (built by
+``pip install`` where a C compiler is found) and its pure-Python twins ``pure`` (with
+``pure_loki`` and ``pure_text``).
 
 The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
 with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
