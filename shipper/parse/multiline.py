@@ -226,8 +226,9 @@ class MultilineJoiner:
         """Make ``record`` the pending one (inside the key block ``opened``, if given);
         returns the record it replaces (finished)."""
         previous = self.pending
-        if previous is not None:
-            previous = self.take()
+        if previous is not None and (self._parts is not None or self._state == KEY_BLOCK):
+            previous = self.take()  # else (one line, no key block) ``take`` only resets
+            # ``pending`` and the state, both set below: a call saved on most text lines
         self.pending = record
         self._size = len(record["message"])
         if opened is not None:

@@ -13,15 +13,15 @@ import re
 from collections import Counter
 from typing import Any
 
-from shipper.kernels import iso_prefix
+from shipper.kernels import iso_prefix, stamped_fields, text_fields
 from shipper.kernels.pure import IsoPrefix
 from shipper.parse.access import parse_combined, small_int, uvicorn_request
 from shipper.parse.families import python_web
 from shipper.parse.families.frameworks import Frameworks
 from shipper.parse.json_line import deeper_than, load_object
-from shipper.parse.levels import level_word, normalize_level
+from shipper.parse.levels import TEXT_LEVELS, level_word, normalize_level
 from shipper.parse.logfmt import is_logfmt, logfmt_record, parse_logfmt
-from shipper.parse.partial import partial_record
+from shipper.parse.partial import general_record, partial_record
 from shipper.parse.timestamps import ISO_PATTERN, TimestampNormalizer
 
 _BRACKET_TS = re.compile(r"\[" + ISO_PATTERN + r"\]", re.ASCII)
@@ -51,7 +51,7 @@ class TextParser:
         self._errors = errors
         self._max_depth = max_json_depth
         self._deep_chars = 2 * max_json_depth  # shorter JSON cannot be deeper
-        self._frameworks = Frameworks(stamps, self._finish, self.parse)
+        self._frameworks = Frameworks(stamps, partial_record, self.parse)
 
     def parse(self, text: str) -> tuple[str, dict[str, Any]]:
         first = text[:1]
@@ -64,8 +64,10 @@ class TextParser:
                 return "access", record
         if first.isdigit():
             prefix = iso_prefix(text)  # ISO_PATTERN at 0 (shipper.kernels: compiled or pure)
-            if prefix is not None:
-                return frameworks.server(text, prefix) or self._stamped(text, prefix)
+            if prefix is not None:  # nginx/PostgreSQL need " [" (the server's own gate)
+                end = prefix[4]
+                parsed = frameworks.server(text, prefix) if " [" in text[end:end + 7] else None
+                return parsed or self._stamped(text, prefix)
             parsed = frameworks.time_of_day(text) if text[2:3] == ":" else None
         elif first == "[":
             parsed = frameworks.celery(text) if text[24:26] == ": " else None
@@ -91,12 +93,17 @@ class TextParser:
     def _stamped(self, text: str, prefix: IsoPrefix) -> tuple[str, dict[str, Any]]:
         """A line opening with an ISO date-time: a framework's layout, else the generic
         rules; an impossible time is kept as written."""
-        stamp = self._stamps.from_iso_parts(*prefix[:4])
-        rest = text[prefix[4]:]
-        fmt, record = self._frameworks.stamped(stamp, rest, prefix) \
-            or ("text", self._after_timestamp(stamp, rest))
+        date, clock, frac, zone, end = prefix
+        stamp = self._stamps.from_iso_parts(date, clock, frac, zone)
+        rest = text[end:]
+        parsed = self._frameworks.stamped(stamp, rest, prefix)
+        if parsed is None:  # the generic rules; their common plain cases in one kernel call
+            fmt, record = "text", stamped_fields(stamp, rest, TEXT_LEVELS) \
+                or self._after_timestamp(stamp, rest)
+        else:
+            fmt, record = parsed
         if not stamp:
-            record["attributes"]["invalid_timestamp"] = text[:prefix[4]].rstrip()
+            record["attributes"]["invalid_timestamp"] = text[:end].rstrip()
         return fmt, record
 
     def _bracketed_iso(self, text: str) -> tuple[str, dict[str, Any]] | None:
@@ -128,7 +135,7 @@ class TextParser:
             return None
         level, month, day, clock, frac, thread, caller, message = match.groups()
         stamp = self._stamps.from_yearless(month, day, clock, frac)
-        record = self._finish(stamp, _KLOG_LEVELS[level], message, None)
+        record = partial_record(stamp, _KLOG_LEVELS[level], message, None)
         record["attributes"].update(caller=caller, thread=thread)
         if not stamp:
             record["attributes"]["invalid_timestamp"] = f"{month}{day} {clock}.{frac}"
@@ -165,7 +172,7 @@ class TextParser:
             parsed = python_web.werkzeug(level, message, self._stamps)
         else:
             parsed = None
-        return parsed or ("text", self._finish(None, level, message, logger))
+        return parsed or ("text", partial_record(None, level, message, logger))
 
     def _pipe(self, stamp: str | None, rest: str) -> dict[str, Any]:
         """``| LEVEL | module:function:line - msg`` (loguru) or ``| LEVEL | logger | msg``."""
@@ -177,35 +184,38 @@ class TextParser:
         match = _LOGURU.match(remainder)
         if match is not None:
             module, function, line, message = match.groups()
-            record = self._finish(stamp, level, message, module)
+            record = partial_record(stamp, level, message, module)
             record["attributes"]["function"] = function
             record["attributes"]["line"] = small_int(line)
             return record
         logger, sep, message = remainder.partition(" | ")
         if sep and _NAME.match(logger):
-            return self._finish(stamp, level, message, logger)
-        return self._finish(stamp, level, remainder, None)
+            return partial_record(stamp, level, message, logger)
+        return partial_record(stamp, level, remainder, None)
 
     def _dash(self, stamp: str | None, rest: str) -> dict[str, Any]:
         """``name - LEVEL - msg`` or ``LEVEL - name - msg`` (Python logging)."""
         parts = rest.split(" - ", 2)
         if len(parts) == 3:
-            level = level_word(parts[1].strip())
-            if level is not None and _NAME.match(parts[0]):
-                return self._finish(stamp, level, parts[2], parts[0])
+            word = parts[1].strip()
+            level = TEXT_LEVELS.get(word) or level_word(word)
+            if level is not None and _NAME.match(parts[0]):  # partial_record, inlined
+                return text_fields(stamp, level, parts[2], parts[0]) or general_record(
+                    stamp, level, parts[2], parts[0])
             level = level_word(parts[0].strip())
             if level is not None and _NAME.match(parts[1]):
-                return self._finish(stamp, level, parts[2], parts[1])
+                return partial_record(stamp, level, parts[2], parts[1])
         if len(parts) >= 2:
             level = level_word(parts[0].strip())
             if level is not None:
-                return self._finish(stamp, level, rest.split(" - ", 1)[1], None)
+                return partial_record(stamp, level, rest.split(" - ", 1)[1], None)
         return self._body(stamp, rest)
 
     def _zap_console(self, stamp: str | None, rest: str) -> dict[str, Any]:
         """``LEVEL\\t[logger\\t]caller\\tmsg[\\t{json}]`` (zap's console encoder)."""
         parts = rest.split("\t")
-        level = level_word(parts[0].strip())
+        word = parts[0].strip()
+        level = TEXT_LEVELS.get(word) or level_word(word)
         if level is None:
             return self._body(stamp, rest.replace("\t", " "))
         fields: dict[str, Any] | None = None
@@ -224,7 +234,8 @@ class TextParser:
                 caller = part
             else:
                 logger = part
-        record = self._finish(stamp, level, message, logger)
+        record = text_fields(stamp, level, message, logger) or general_record(  # inlined
+            stamp, level, message, logger)
         attributes = record["attributes"]
         if caller is not None:
             attributes["caller"] = caller
@@ -235,7 +246,7 @@ class TextParser:
     def _body(self, stamp: str | None, rest: str) -> dict[str, Any]:
         """``LEVEL msg``, ``[LEVEL] msg``, ``logger LEVEL msg`` or just a message."""
         token, _, after = rest.partition(" ")
-        level = level_word(token)
+        level = TEXT_LEVELS.get(token) or level_word(token)  # level_word's first step inlined
         logger = None
         thread = None
         if level is not None:
@@ -255,11 +266,8 @@ class TextParser:
                 logger, message = name, after2.lstrip(" ")
             else:
                 level, message = None, rest
-        record = self._finish(stamp, level, message, logger)
+        record = text_fields(stamp, level, message, logger) or general_record(  # inlined
+            stamp, level, message, logger)
         if thread is not None:
             record["attributes"]["thread"] = thread
         return record
-
-    def _finish(self, stamp: str | None, level: str | None, message: str,
-                logger: str | None) -> dict[str, Any]:
-        return partial_record(stamp, level, message, logger)

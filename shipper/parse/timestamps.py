@@ -130,10 +130,11 @@ class TimestampNormalizer:
         possible)."""
         if "/" in date:
             date = date.replace("/", "-")
-        utc = (zone is None and self._utc_default) or zone in _UTC_ZONES
-        if utc and clock == self._good_clock and date == self._good_date:
+        if clock == self._good_clock and date == self._good_date and (
+                self._utc_default if zone is None else zone in _UTC_ZONES):
             millis = (frac[:3] if len(frac) >= 3 else frac.ljust(3, "0")) if frac else "000"
-            return f"{date}T{clock}.{millis}Z"
+            return f"{self._good_second}.{millis}Z"  # good_second is date T clock
+        utc = (zone is None and self._utc_default) or zone in _UTC_ZONES
         key = (date, clock, frac, zone)
         stamp = self._parts.get(key)
         if stamp is None:

@@ -50,14 +50,19 @@ class Frameworks:
 
     def stamped(self, stamp: str | None, rest: str, prefix: IsoPrefix) -> Parsed | None:
         """A Ray driver, Go, JVM or Rust layout after a leading date-time ``prefix``."""
-        if rest[:1] == "\t":
-            return python_workers.ray_driver(stamp, rest)
+        if rest[:1] == "\t":  # Ray's driver needs " -- " (zap's console: no regex)
+            return python_workers.ray_driver(stamp, rest) if " -- " in rest else None
         if prefix[0][4] == "/":
             return self._go.after_stamp(stamp, rest)
         if rest[1:2] in _FRAMEWORK_SECOND:  # a padded level, a thread or a level word
-            parsed = self._jvm.after_stamp(stamp, rest)
-            if parsed is None and rest[:1] == " ":
-                parsed = self._rust.after_stamp(stamp, rest, prefix[2], prefix[3])
+            # the JVM layouts need a thread, a `` [`` after the level or Spring's `` --- ``;
+            # Rust's tracing micro- or nanoseconds and a zone (calls skipped, not rules)
+            parsed = self._jvm.after_stamp(stamp, rest) if (
+                rest[:2] == " [" or " [" in rest[4:8] or rest.find(" --- ", 4, 160) != -1) \
+                else None
+            frac = prefix[2]
+            if parsed is None and rest[:1] == " " and frac is not None and prefix[3] is not None:
+                parsed = self._rust.after_stamp(stamp, rest, frac, prefix[3])
             return parsed
         return None
 

@@ -26,7 +26,7 @@ from shipper.parse.levels import level_word
 from shipper.parse.logfmt import logfmt_record
 from shipper.parse.timestamps import TimestampNormalizer
 
-#: ``TextParser._finish``: (timestamp, level, message, logger) -> record
+#: ``partial.partial_record``: (timestamp, level, message, logger) -> record
 Finish = Callable[[str | None, str | None, str, str | None], dict[str, Any]]
 
 #: what follows the date-time: ``file.go:12: `` and/or a slog level word

@@ -19,7 +19,7 @@ from typing import Any
 from shipper.parse.access import small_int
 from shipper.parse.timestamps import TimestampNormalizer
 
-#: ``TextParser._finish``: (timestamp, level, message, logger) -> record
+#: ``partial.partial_record``: (timestamp, level, message, logger) -> record
 Finish = Callable[[str | None, str | None, str, str | None], dict[str, Any]]
 
 _LOGGER = re.compile(

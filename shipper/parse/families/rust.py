@@ -23,7 +23,7 @@ from typing import Any
 
 from shipper.parse.timestamps import ISO_PATTERN, TimestampNormalizer
 
-#: ``TextParser._finish``: (timestamp, level, message, logger) -> record
+#: ``partial.partial_record``: (timestamp, level, message, logger) -> record
 Finish = Callable[[str | None, str | None, str, str | None], dict[str, Any]]
 
 _LEVELS = {"TRACE": "trace", "DEBUG": "debug", "INFO": "info", "WARN": "warning",

@@ -1,0 +1,129 @@
+"""The ``text_fields`` kernel (the fast path of ``partial_record``): the compiled and the
+pure twin agree, and each gives exactly ``general_record``'s fields (keys in the same
+order) or ``None`` for the messages only the general path reads."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from shipper.kernels import pure_text
+from shipper.parse.levels import TEXT_LEVELS
+from shipper.parse.partial import general_record, partial_record
+from shipper.parse.text import TextParser
+from shipper.parse.timestamps import TimestampNormalizer
+
+compiled = pytest.importorskip("shipper.kernels._compiled",
+                               reason="the compiled kernels are not built")
+
+SETTINGS = settings(max_examples=500, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+#: pieces that make pairs, near-pairs, white space of every kind str.split knows, quotes,
+#: requests, markers and non-ASCII text
+_PIECES = ["a", "job_id", "=", "x=1", "k=v=w", "@t=2", "-k=1", "9=1", "a.b/c-d@e=", " ",
+           "  ", "\t", "\x1c", "\x0b", "\xa0", "\u2003", '"', 'q="a b"', "GET /health 200",
+           "POST /x 201", "GET", "/", "Db", "\u2705 ok", "é=1", "k=é", "(attempt", "3/5,",
+           "queue=bulk-import,", "pending=4)"]
+_MESSAGES = st.lists(st.sampled_from(_PIECES), max_size=12).map("".join) | st.text(
+    max_size=40)
+_LEVELS = st.sampled_from([None, "", "info", "error"])
+_LOGGERS = st.sampled_from([None, "", "app.db"])
+_STAMPS = st.sampled_from([None, "", "2026-01-02T10:00:00.000Z"])
+
+
+def _both(stamp: str | None, level: str | None, message: str,
+          logger: str | None) -> tuple[Any, Any]:
+    return (compiled.text_fields(stamp, level, message, logger),
+            pure_text.text_fields(stamp, level, message, logger))
+
+
+@SETTINGS
+@given(_STAMPS, _LEVELS, _MESSAGES, _LOGGERS)
+@example(None, None, "Enqueued task job_id=j-1 batch_size=19 worker=2", "app")
+@example(None, None, "a=1 b=2", None)  # every word a pair: the message becomes ""
+@example(None, None, "x  a=1\tb=2 a=3 ", None)  # a repeated key: the last one wins
+@example(None, None, "GET /health 200 a=1", None)  # a bare request: the general path
+@example(None, None, "k=" + "v" * 5000, None)  # longer than the pairs window
+def test_twins_agree_and_match_the_general_record(stamp: str | None, level: str | None,
+                                                  message: str, logger: str | None) -> None:
+    """Same record from both twins, and it is ``general_record``'s, key order included
+    (``None`` only where the general path must read the message)."""
+    got_compiled, got_pure = _both(stamp, level, message, logger)
+    assert got_compiled == got_pure
+    if got_compiled is not None:
+        general = general_record(stamp, level, message, logger)
+        assert list(got_compiled.items()) == list(general.items())
+        assert list(got_pure.items()) == list(general.items())
+    assert partial_record(stamp, level, message, logger) == general_record(
+        stamp, level, message, logger)
+
+
+@pytest.mark.parametrize("message", [
+    "Enqueued task job_id=job-8ee0 batch_size=1915 worker=23 elapsed_ms=3692.62",
+    "Worker heartbeat for job_id=job-79 (attempt 3/5, queue=bulk-import, pending=47259)",
+    "Retrying request",
+    "User authenticated user_id=u-1 method=jwt",
+])
+def test_the_bench_messages_take_the_fast_path(message: str) -> None:
+    """The common bench layouts are read by the kernel (not handed to the general path)."""
+    for twin in (compiled.text_fields, pure_text.text_fields):
+        assert twin("2025-07-06T10:30:00.000Z", "info", message, None) is not None
+
+
+@pytest.mark.parametrize("message", [
+    "GET /health 200",  # a bare request: method/path/status come from the general path
+    '\u2705 done a="b c"',  # a marker and quoted pairs
+    'saved k="a b"',
+    "caf\u00e9 k=1",
+])
+def test_messages_for_the_general_path_are_declined(message: str) -> None:
+    """Requests, markers, quotes and non-ASCII messages are left to ``general_record``."""
+    for twin in (compiled.text_fields, pure_text.text_fields):
+        assert twin(None, None, message, None) is None
+
+
+_REST_PIECES = [" ", "  ", "\t", "- ", " - ", "-", "|", "INFO", "ERROR", "warn", "Info",
+                "[main]", "app.db", "app:x", "a@b", "a<b>$c", "\n", "\x1c", "msg", "a=1",
+                "k=v", '"', "GET /x 200", "\u00e9", "[", "]", "LEVEL"]
+_RESTS = st.lists(st.sampled_from(_REST_PIECES), max_size=14).map("".join) | st.text(
+    max_size=30)
+
+
+def _parser() -> TextParser:
+    return TextParser(TimestampNormalizer(), Counter(), 64)
+
+
+@SETTINGS
+@given(_STAMPS, _RESTS)
+@example("2026-01-02T10:00:00.000Z", " ERROR Enqueued task job_id=j-1 worker=2")
+@example(None, " - app.storage.s3 - INFO - Worker heartbeat (attempt 3/5, queue=b, n=1)")
+@example(None, "  - app - INFO - ")  # an empty message after the level
+@example(None, " - app\n - INFO - x")  # _NAME's "$" takes a final newline: declined
+@example(None, " INFO")  # a level and nothing after it
+@example(None, " INFO [main] started")  # a thread: the general path
+@example(None, " INFO app.db - started")  # a logger before " - ": the general path
+def test_stamped_fields_twins_agree_and_match_the_generic_rules(stamp: str | None,
+                                                                rest: str) -> None:
+    """Both twins give the same record, and it is what ``_after_timestamp`` (the generic
+    rules after a leading date-time) gives, key order included, or ``None``."""
+    got_compiled = compiled.stamped_fields(stamp, rest, TEXT_LEVELS)
+    got_pure = pure_text.stamped_fields(stamp, rest, TEXT_LEVELS)
+    assert got_compiled == got_pure
+    if got_compiled is not None:
+        general = _parser()._after_timestamp(stamp, rest)
+        assert list(got_compiled.items()) == list(general.items())
+
+
+@pytest.mark.parametrize("rest", [
+    " ERROR Enqueued task job_id=job-8ee0 batch_size=1915 worker=23 elapsed_ms=3692.62",
+    " - app.storage.s3 - INFO - Worker heartbeat for job_id=job-79 (attempt 3/5, n=4)",
+    " INFO User authenticated user_id=u-1 method=jwt",
+])
+def test_the_bench_layouts_take_the_stamped_fast_path(rest: str) -> None:
+    """The bench's ``ISO LEVEL msg k=v`` and Python logging lines are read in one call."""
+    for twin in (compiled.stamped_fields, pure_text.stamped_fields):
+        assert twin("2025-07-06T10:30:00.000Z", rest, TEXT_LEVELS) is not None
