@@ -24,7 +24,7 @@ from collections.abc import Callable, Container
 from typing import Any
 
 from shipper.config import Settings
-from shipper.enrich.ids import Enricher, file_context
+from shipper.enrich.ids import Enricher, FileContext, file_context
 from shipper.enrich.podinfo import PodInfo
 from shipper.enrich.templates import PathTemplates
 from shipper.enrich.trace import lift_one, lift_trace_context
@@ -152,7 +152,7 @@ class Processor:
                 self._per_record(enrich, records, dropped, failed)
             self._trace_context(records, dropped, failed)
             if self.preparing:
-                self._prepare(records, enrich.ctx.path_fields)
+                self._prepare(records, enrich.ctx)
             try:
                 self._filter(records, dropped, failed)
             finally:
@@ -173,11 +173,13 @@ class Processor:
             self.failures.failed(lift_one, exc)
             self._per_record(lift_one, records, dropped, failed)
 
-    def _prepare(self, records: list[Record], extra: dict[str, Any]) -> None:
+    def _prepare(self, records: list[Record], ctx: FileContext) -> None:
+        """The pre-scans, given the file's enrichment (its path-template fields are
+        ``extra``; its ids and ``k8s`` are checked once per file by the redaction scan)."""
         try:
             texts = BatchTexts.of_records(records)
             for stage in self.preparing:
-                stage.prepare(records, extra, texts)
+                stage.prepare(records, ctx.path_fields, texts, facts=ctx)
         except Exception as exc:  # noqa: BLE001 - without pre-scans every stage checks every record
             self.failures.failed(self, exc)
             self._release()

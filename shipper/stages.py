@@ -47,12 +47,13 @@ class BatchStage(Protocol):
 @runtime_checkable
 class PreparingStage(Protocol):
     """A stage that pre-scans a batch before running on it: ``prepare`` once per batch
-    (``texts``: its raw lines joined once for every stage), ``release`` at its end."""
+    (``texts``: its raw lines joined once for every stage; ``facts``: what enrichment
+    gave every record of the batch's file), ``release`` at its end."""
 
     def __call__(self, record: Record) -> Record | None: ...
 
     def prepare(self, records: list[Record], extra: dict[str, Any] | None = None,
-                texts: Any = None) -> None: ...
+                texts: Any = None, facts: Any = None) -> None: ...
 
     def release(self) -> None: ...
 

@@ -108,7 +108,7 @@ class NoiseStage:
         return scan if scan.usable else None
 
     def prepare(self, records: list[Record], extra: dict[str, Any] | None = None,
-                texts: BatchTexts | None = None) -> None:
+                texts: BatchTexts | None = None, facts: object = None) -> None:
         """Pre-scan a batch (``texts``: its raw lines, when the caller has them already):
         records whose raw line no preset could match pass until :meth:`release` (with
         ``extra`` attributes added after parsing, none do)."""

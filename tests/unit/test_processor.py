@@ -319,3 +319,34 @@ def test_a_failing_drain_or_stage_after_it_is_counted_not_raised():
     processor = _with_stage(BadDrain(), position=0)
     assert processor.drain(force=True) == []
     assert processor.counts.errors["stage_failed"] == 1
+
+
+def test_a_secret_in_the_files_job_id_is_redacted_in_every_record_of_the_batch(tmp_path):
+    """The redaction pre-scan checks the file's enrichment facts once per file: a job id
+    from the pod's annotations that is a token (on no raw line, in no path) makes every
+    record of the batch be redacted in full, as the per-record path does."""
+    token = "ghp_" + "a1B2c3D4e5" * 3 + "f6G7h8"
+    (tmp_path / "annotations").write_text(f'shipper/job-id="{token}"\n')
+    settings = Settings(paths=[PATH], once=True, filters=FILTERS, podinfo_dir=tmp_path)
+    records = _parse([*LINES[:7], "2023-11-14T10:30:00Z ERROR boom",
+                      "2023-11-14T10:30:00Z INFO work done rows=3"])
+    fates_a, fates_b = RecordingFates(), RecordingFates()
+    podinfo = _podinfo(settings)
+    enrich = Enricher(file_context(PATH, podinfo.facts, PathTemplates(settings.path_templates)))
+    assert enrich.ctx.job_id == token  # the scenario: the secret is the file's job id
+    assert token not in orjson.dumps(enrich.ctx.k8s).decode()
+    stages = build_filter_stages(settings.filters, settings.redact, fates=fates_a,
+                                 clock=fixed_clock)
+    expected = []
+    for record in copy.deepcopy(records):
+        for stage in [enrich, *stages]:
+            record = stage(record)
+            if record is None:
+                break
+        else:
+            expected.append(record)
+    processor = Processor(settings, podinfo=podinfo, fates=fates_b, clock=fixed_clock)
+    got = processor.process(records, PATH)
+    assert [orjson.dumps(r) for r in got] == [orjson.dumps(r) for r in expected]
+    assert got and all(token not in orjson.dumps(r).decode() for r in got)
+    assert sum(r.get("job_id") == "[REDACTED]" for r in got) >= 4  # the facts' id on most
