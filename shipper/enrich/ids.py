@@ -103,7 +103,12 @@ def _lift_shard(attrs: dict[str, Any]) -> int | None:
 
 class Enricher:
     """A stage bound to one file's :class:`FileContext`: ``enricher(record)`` for one
-    record, :meth:`enrich_batch` for many (same result, less work per record)."""
+    record, :meth:`enrich_batch` for many (same result, less work per record).
+
+    The redaction pre-scan relies on this (``RedactStage._facts_hits``): a record's ids
+    are the file's (checked once per file) or its line's own (on its raw line, which is
+    scanned), and its ``k8s`` is the file's. A stage that sets ids from anywhere else
+    before redaction must make the pre-scan check them."""
 
     __slots__ = ("ctx", "_defaults", "_plain")
 

@@ -116,8 +116,9 @@ class BatchTexts:
         self._parts = texts
         try:
             joined = SEPARATOR.join(texts)
-            # a NUL inside a text would end it early: memchr over the texts alone (a
-            # count of the separators costs several times more)
+            # a NUL inside a text would end it early: one memchr over the texts joined
+            # without separators (a second copy of the batch; a count of the
+            # separators costs several times more)
             clean = joined.isascii() and SEPARATOR not in "".join(texts)
         except TypeError:  # ``None`` (or a raw line that is not a string) cannot be judged
             joined = self._leave_out(texts, lambda text: text.__class__ is not str)

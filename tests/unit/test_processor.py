@@ -350,3 +350,18 @@ def test_a_secret_in_the_files_job_id_is_redacted_in_every_record_of_the_batch(t
     assert [orjson.dumps(r) for r in got] == [orjson.dumps(r) for r in expected]
     assert got and all(token not in orjson.dumps(r).decode() for r in got)
     assert sum(r.get("job_id") == "[REDACTED]" for r in got) >= 4  # the facts' id on most
+
+
+def test_a_secret_as_a_lines_own_job_id_is_redacted():
+    """The other half of the rule the once-per-file check relies on: an id a line carries
+    itself is on its raw line, which the pre-scan reads (JSON and logfmt alike)."""
+    token = "ghp_" + "a1B2c3D4e5" * 3 + "f6G7h8"
+    lines = [f'{{"level":"info","msg":"started","job_id":"{token}"}}',
+             f"2023-11-14T10:30:00Z INFO started job_id={token} rows=3",
+             "2023-11-14T10:30:00Z INFO work done rows=3"]
+    records = _parse(lines)
+    fates_a, fates_b = RecordingFates(), RecordingFates()
+    expected = _events_and_bytes(_reference(_settings(), copy.deepcopy(records), fates_a), fates_a)
+    got = _events_and_bytes(_processed(_settings(), records, fates_b), fates_b)
+    assert got == expected
+    assert len(got[0]) == 3 and not any(token.encode() in line for line in got[0])
