@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shipper.kernels import pure_json
-from shipper.parse.access import _BARE
 from shipper.parse import FileParser, ParseCounts
+from shipper.parse.access import _BARE
 from shipper.parse.settings import ParseSettings
 from shipper.record import Record
 
@@ -79,14 +79,19 @@ def _run(kernel: Any, chunks: list[Lines], cut: frozenset[int], depth: int,
             counts.take())
 
 
-def _agree(lines: list[bytes], size: int = 7, depth: int = 200, flush_every: int = 0) -> None:
-    """Both kernels and the reference, the same lines in chunks of ``size`` (every fifth
-    line marked as cut at ``max_line_bytes``): the same results."""
+def _chunked(lines: list[bytes], size: int) -> tuple[list[Lines], list[int]]:
+    """``lines`` as ``(offset, line)`` chunks of ``size``, and every line's offset."""
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line) + 1)
     pairs = list(zip(offsets, lines, strict=False))
-    chunks = [pairs[start:start + size] for start in range(0, len(pairs), size)]
+    return [pairs[start:start + size] for start in range(0, len(pairs), size)], offsets
+
+
+def _agree(lines: list[bytes], size: int = 7, depth: int = 200, flush_every: int = 0) -> None:
+    """Both kernels and the reference, the same lines in chunks of ``size`` (every fifth
+    line marked as cut at ``max_line_bytes``): the same results."""
+    chunks, offsets = _chunked(lines, size)
     cut = frozenset(offsets[::5])
     want = _run(None, chunks, cut, depth, flush_every)
     for kernel in KERNELS:
@@ -289,11 +294,7 @@ def test_cri_wrapped_objects_agree_with_the_reference(
     (compiled and pure) gives the records, stream, fallback time and counts that
     ``FileParser._line`` gives."""
     lines = [b" ".join((stamp, stream, tag, body)) for body, stream, tag, stamp in parts]
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line) + 1)
-    pairs = list(zip(offsets, lines, strict=False))
-    chunks = [pairs[start:start + size] for start in range(0, len(pairs), size)]
+    chunks, offsets = _chunked(lines, size)
     cut = frozenset(offsets[::4])
     want = _cri_run(None, chunks, cut)
     for kernel in KERNELS:
@@ -305,30 +306,22 @@ KEY_BLOCK = [b"-----BEGIN RSA PRIVATE KEY-----", b"MIIBOgIBAAJBAKj34GkxFhD9",
              b"-----END RSA PRIVATE KEY-----"]
 
 
-def _chunked(lines: list[bytes], size: int) -> list[Lines]:
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line) + 1)
-    pairs = list(zip(offsets, lines, strict=False))
-    return [pairs[start:start + size] for start in range(0, len(pairs), size)]
-
-
 @pytest.mark.parametrize(("size", "flush_every"), [(2, 1), (10, 0)])
 def test_a_json_line_ends_a_key_block_cut_by_a_flush(size: int, flush_every: int) -> None:
     """A private-key block cut by a flush (``dangling``) ends at the next JSON object
     line, plain and CRI-wrapped: the key line after it is a record of its own, not the
     block revived. The kernels reset ``dangling`` as the reference does."""
-    want = _run(None, _chunked(KEY_BLOCK, size), frozenset(), 200, flush_every)
+    want = _run(None, _chunked(KEY_BLOCK, size)[0], frozenset(), 200, flush_every)
     if flush_every:  # the scenario: the cut block does not swallow the later key line
         assert [fields["message"] for _, fields, _, _ in want[0]][1:3] == [
             "between", "MIIBOgIBAAJBAKj34GkxFhD9"]
     for kernel in KERNELS:
-        got = _run(kernel, _chunked(KEY_BLOCK, size), frozenset(), 200, flush_every)
+        got = _run(kernel, _chunked(KEY_BLOCK, size)[0], frozenset(), 200, flush_every)
         assert got == want, kernel.__name__
     wrapped = [b"2026-01-02T10:00:00.123456789Z stdout F " + line for line in KEY_BLOCK]
-    want = _cri_run(None, _chunked(wrapped, size), frozenset(), flush_every)
+    want = _cri_run(None, _chunked(wrapped, size)[0], frozenset(), flush_every)
     for kernel in KERNELS:
-        got = _cri_run(kernel, _chunked(wrapped, size), frozenset(), flush_every)
+        got = _cri_run(kernel, _chunked(wrapped, size)[0], frozenset(), flush_every)
         assert got == want, kernel.__name__
 
 
