@@ -61,3 +61,14 @@ class SinkStoppedError(SinkError):
     ``put`` raises it (and wakes any ``put`` waiting for room) so the pipeline, which
     watches its own tasks, sees the failure instead of waiting forever.
     """
+
+
+class BatchStopped(ShipperError):
+    """A batch stage raised on ``records[index]`` (``error``, also the ``__cause__``): the
+    records before it are done and those after it untouched, so a per-record fallback
+    resumes at ``index`` (used by a stage that is not safe to re-run, enrichment)."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(f"stopped at record {index}: {type(error).__name__}")
+        self.index = index
+        self.error = error

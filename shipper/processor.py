@@ -14,7 +14,9 @@ re-run on that batch one record at a time, a per-record stage already runs that 
 record that still makes a stage raise is shipped as a placeholder without its content
 (:func:`shipper.stages.placeholder`), counted as ``shipper_parse_errors_total{kind=
 "unprocessable"}``. Stages with a batch form must therefore be safe to re-run on a record
-(the redaction and noise stages are: they keep no state across records).
+(the redaction and noise stages are: they keep no state across records), or say where
+they stopped: enrichment raises :class:`~shipper.errors.BatchStopped` and is re-run one
+record at a time from the record it stopped on.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from shipper.enrich.ids import Enricher, FileContext, file_context
 from shipper.enrich.podinfo import PodInfo
 from shipper.enrich.templates import PathTemplates
 from shipper.enrich.trace import lift_one, lift_trace_context
+from shipper.errors import BatchStopped
 from shipper.filters import build_filter_stages
 from shipper.filters.prescan import BatchTexts
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
@@ -147,9 +150,9 @@ class Processor:
             enrich = self.enricher_for(path)
             try:
                 enrich.enrich_batch(records)
-            except Exception as exc:  # noqa: BLE001 - isolated: per record, as the stages below
-                self.failures.failed(enrich, exc)
-                self._per_record(enrich, records, dropped, failed)
+            except BatchStopped as stopped:  # isolated: per record from there, as below
+                self.failures.failed(enrich, stopped.error)
+                self._per_record(enrich, records, dropped, failed, start=stopped.index)
             self._trace_context(records, dropped, failed)
             if self.preparing:
                 self._prepare(records, enrich.ctx)
@@ -205,11 +208,14 @@ class Processor:
                 self._per_record(stage, records, dropped, failed)
 
     def _per_record(self, stage: Any, records: list[Record], dropped: set[int],
-                    failed: set[int]) -> None:
+                    failed: set[int], start: int = 0) -> None:
         """``stage`` one record at a time (a stage without a batch form, or one that
-        failed on the whole batch); a new record in the batch makes pre-scans stale."""
+        failed on the whole batch), from ``records[start]`` on (enrichment, which must
+        not run twice on a record, resumes where its batch form stopped); a new record
+        in the batch makes pre-scans stale."""
         if _one_by_one(stage, records, dropped,
-                       lambda i, exc: self._fail(records, i, stage, exc, dropped, failed)):
+                       lambda i, exc: self._fail(records, i, stage, exc, dropped, failed),
+                       start):
             self._release()
 
     def _fail(self, records: list[Record], i: int, stage: Any, exc: Exception,
@@ -265,13 +271,14 @@ OnError = Callable[[int, Exception], None]
 
 
 def _one_by_one(stage: Stage, records: list[Record], dropped: set[int],
-                on_error: OnError | None = None) -> bool:
-    """A stage without a batch form: called once per record still in the batch. ``True``
+                on_error: OnError | None = None, start: int = 0) -> bool:
+    """A stage without a batch form: called once per record still in the batch (from
+    ``records[start]`` on). ``True``
     when the stage returned a new record in place of one (it takes that place), or a
     record it raised on was replaced (by ``on_error``, which must add it to ``dropped``;
     without ``on_error`` the exception propagates)."""
     replaced = False
-    for i, record in enumerate(records):
+    for i, record in enumerate(records[start:] if start else records, start):
         if i in dropped:
             continue
         try:

@@ -21,6 +21,7 @@ from typing import Any
 
 from shipper.enrich.podinfo import PodFacts
 from shipper.enrich.templates import PathTemplates
+from shipper.errors import BatchStopped
 from shipper.record import Record
 
 JOB_KEYS = ("job_id", "jobId")
@@ -122,7 +123,10 @@ class Enricher:
         self._plain = not ctx.path_fields and ctx.shard_index is None
 
     def __call__(self, record: Record) -> Record:
-        self.enrich_batch([record])
+        try:
+            self.enrich_batch([record])
+        except BatchStopped as stopped:
+            raise stopped.error from None
         return record
 
     def enrich_batch(self, records: list[Record]) -> None:
@@ -130,26 +134,35 @@ class Enricher:
 
         The usual line carries a string ``job_id`` and ``correlation_id`` (they win over
         every other spelling) or no id at all; both take a short path here.
+
+        Not safe to re-run on a record (its own ids have left ``attributes``, so the
+        file's would win): a record that raises stops the batch with
+        :class:`~shipper.errors.BatchStopped`, whose ``index`` is that record's (those
+        before it are enriched, those after it untouched).
         """
         fields, k8s, keys, plain = self.ctx.path_fields, self.ctx.k8s, ID_KEYS, self._plain
-        for record in records:
-            attrs = record["attributes"]
-            job, corr = attrs.get("job_id"), attrs.get("correlation_id")
-            if job.__class__ is str and corr.__class__ is str and job and corr:
-                del attrs["job_id"], attrs["correlation_id"]
-                if plain and _SHARD not in attrs and _SHARD_CAMEL not in attrs:
-                    record["job_id"], record["correlation_id"], record["k8s"] = job, corr, k8s
+        record: Record | None = None
+        try:
+            for record in records:
+                attrs = record["attributes"]
+                job, corr = attrs.get("job_id"), attrs.get("correlation_id")
+                if job.__class__ is str and corr.__class__ is str and job and corr:
+                    del attrs["job_id"], attrs["correlation_id"]
+                    if plain and _SHARD not in attrs and _SHARD_CAMEL not in attrs:
+                        record["job_id"], record["correlation_id"], record["k8s"] = job, corr, k8s
+                    else:
+                        self._set_ids(record, attrs, job, corr, _lift_shard(attrs))
+                elif attrs and not keys.isdisjoint(attrs):
+                    self._set_ids(record, attrs, _lift(attrs, JOB_KEYS),
+                                  _lift(attrs, CORRELATION_KEYS), _lift_shard(attrs))
                 else:
-                    self._set_ids(record, attrs, job, corr, _lift_shard(attrs))
-            elif attrs and not keys.isdisjoint(attrs):
-                self._set_ids(record, attrs, _lift(attrs, JOB_KEYS),
-                              _lift(attrs, CORRELATION_KEYS), _lift_shard(attrs))
-            else:
-                if fields:
-                    _add_fields(attrs, fields)
-                for key, value in self._defaults:
-                    record[key] = value
-                record["k8s"] = k8s
+                    if fields:
+                        _add_fields(attrs, fields)
+                    for key, value in self._defaults:
+                        record[key] = value
+                    record["k8s"] = k8s
+        except Exception as exc:  # noqa: BLE001 - re-raised with the record's place
+            raise BatchStopped(_position(records, record), exc) from exc
 
     def _set_ids(self, record: Record, attrs: dict[str, Any], job: object, corr: object,
                  shard: int | None) -> None:
@@ -167,6 +180,11 @@ class Enricher:
         if shard is not None:
             record["shard_index"] = shard
         record["k8s"] = ctx.k8s
+
+
+def _position(records: list[Record], record: Record | None) -> int:
+    """The index of ``record`` (by identity) in ``records``; 0 when it is not there."""
+    return next((i for i, item in enumerate(records) if item is record), 0)
 
 
 def _add_fields(attrs: dict[str, Any], fields: dict[str, str]) -> None:

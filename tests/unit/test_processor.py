@@ -15,6 +15,7 @@ from shipper.config import Settings
 from shipper.enrich.ids import Enricher, file_context
 from shipper.enrich.podinfo import PodInfo
 from shipper.enrich.templates import PathTemplates
+from shipper.errors import BatchStopped
 from shipper.filters import build_filter_stages
 from shipper.filters.settings import FilterSettings
 from shipper.parse import FileParser, ParseCounts
@@ -303,6 +304,54 @@ def test_enrichment_raising_on_a_record_ships_a_placeholder():
     out = processor.process(records, PATH)
     assert [r["message"].split()[0] for r in out] == ["login", "[unprocessable", "last"]
     assert out[1]["attributes"]["unprocessable"]["stage"] == "Enricher"
+
+
+#: five messages dedupe keeps apart
+WORDS = ["alpha started", "bravo loaded rows", "charlie wrote", "delta closed", "echo done"]
+
+
+@pytest.mark.parametrize("k", [0, 2, 4])
+def test_enrichment_stopping_at_record_k_keeps_the_ids_of_the_records_it_enriched(tmp_path, k):
+    """Enrichment raising at record ``k`` of 5 resumes one record at a time from ``k``:
+    the records before it keep their own job and correlation ids (taken from their lines),
+    not the file's; ``k`` ships as a placeholder; those after it are enriched once.
+    (On the base, records 0..k-1 were enriched twice and got the file's ids.)"""
+    (tmp_path / "annotations").write_text('shipper/job-id="file-job"\n'
+                                          'shipper/correlation-id="file-corr"\n')
+    settings = Settings(paths=[PATH], once=True, filters=FILTERS, podinfo_dir=tmp_path)
+    json_line = '{{"level":"info","msg":"{}","job_id":"job-{}","correlation_id":"c-{}"}}'
+    text_line = "2023-11-14T10:30:00Z INFO {} job_id=job-{} correlation_id=c-{}"
+    lines = [(json_line if i % 2 else text_line).format(WORDS[i], i, i) for i in range(5)]
+    records = _parse(lines)
+    records[k]["attributes"] = None  # enrichment cannot read it (batch form, then alone)
+    processor = Processor(settings, podinfo=_podinfo(settings), fates=RecordingFates(),
+                          clock=fixed_clock)
+    out = processor.process(records, PATH)
+    assert [r["message"] for r in out] == [
+        "[unprocessable record: AttributeError]" if i == k else WORDS[i] for i in range(5)]
+    assert [(r.get("job_id"), r.get("correlation_id")) for i, r in enumerate(out) if i != k] \
+        == [(f"job-{i}", f"c-{i}") for i in range(5) if i != k]
+    assert all("job_id" not in r["attributes"] for i, r in enumerate(out) if i != k)
+    assert processor.counts.errors["stage_failed"] == 1
+    assert processor.counts.errors["unprocessable"] == 1
+
+
+def test_enrich_batch_says_where_it_stopped():
+    """``Enricher.enrich_batch`` raising on record 3 of 5: ``BatchStopped.index`` is 3,
+    the cause is the record's own error, records 0..2 are enriched and 4 untouched; called
+    on one record the enricher raises that error itself (the placeholder names it)."""
+    records = _parse([f"2023-11-14T10:30:00Z INFO step {i} job_id=job-{i}" for i in range(5)])
+    records[3]["attributes"] = 7
+    enrich = Enricher(file_context(PATH, _podinfo(_settings()).facts, PathTemplates([])))
+    with pytest.raises(BatchStopped) as stopped:
+        enrich.enrich_batch(records)
+    assert stopped.value.index == 3
+    assert isinstance(stopped.value.error, AttributeError)
+    assert stopped.value.__cause__ is stopped.value.error
+    assert [r.get("job_id") for r in records] == ["job-0", "job-1", "job-2", None, None]
+    assert records[4]["attributes"] == {"job_id": "job-4"}
+    with pytest.raises(AttributeError):
+        enrich(records[3])
 
 
 def test_a_failing_drain_or_stage_after_it_is_counted_not_raised():
