@@ -21,6 +21,10 @@ import zstandard
 from shipper.errors import FatalSinkError, PayloadTooLargeError, RetryableSinkError
 
 RETRYABLE_4XX = frozenset({408, 429})
+#: gzip level of request bodies: 1 compresses log NDJSON ~5.5x (level 6: ~6.7x) at half the
+#: CPU (3.6 against 7.8 us a record measured on the bench corpus); a sidecar's CPU is
+#: multiplied by the fleet, a few more bytes on the wire are not
+GZIP_LEVEL = 1
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -57,7 +61,7 @@ def classify_http(status: int, headers: Mapping[str, str] | None, *, sink: str, 
 def compress(body: bytes, kind: str) -> tuple[bytes, dict[str, str]]:
     """Compress a body; returns it with its ``Content-Encoding`` header (if any)."""
     if kind == "gzip":
-        return gzip.compress(body, compresslevel=6, mtime=0), {"Content-Encoding": "gzip"}
+        return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0), {"Content-Encoding": "gzip"}
     if kind == "zstd":
         return zstandard.ZstdCompressor(level=3).compress(body), {"Content-Encoding": "zstd"}
     return body, {}
@@ -68,6 +72,12 @@ def safe_origin(url: str) -> str:
     parts = urlsplit(url)
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def is_default_tls(tls: Any) -> bool:
+    """Verification on, the system's CA bundle, no client certificate: aiohttp's own
+    verified context (made when aiohttp is imported) is the same, so none is built."""
+    return bool(tls.verify) and not (tls.ca_file or tls.cert_file or tls.key_file)
 
 
 def tls_context(tls: Any) -> ssl.SSLContext:
@@ -90,7 +100,11 @@ class HttpTransport:
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        context = await asyncio.to_thread(tls_context, self._settings.tls)  # reads CA files
+        tls = self._settings.tls
+        # ``True``: aiohttp's default verified context (loading the CA bundle again cost
+        # ~0.24 G instructions at start-up); anything else is built here, off the loop
+        context: ssl.SSLContext | bool = (
+            True if is_default_tls(tls) else await asyncio.to_thread(tls_context, tls))
         connector = aiohttp.TCPConnector(ssl=context, limit=self._settings.concurrency)
         timeout = aiohttp.ClientTimeout(total=self._settings.timeout)
         self._session = aiohttp.ClientSession(connector=connector, timeout=timeout,
