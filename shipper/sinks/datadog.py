@@ -153,15 +153,23 @@ class DatadogEncoder:
         fresh: list[int] = []
         old: list[int] = []
         index = 0
+        first = oldest.text if oldest is not None else ""
+        last = newest.text if newest is not None else "~"
         for span, side in zip(lines.spans, sides, strict=True):
             data, start, j = span.data, span.lo, span.first
             for end in span.ends:
                 stamp = side.stamps[j]
-                if oldest is not None and oldest.later_than(stamp):
+                if type(stamp) is str and len(stamp) >= 20 and stamp[-1] == "Z" \
+                        and stamp[10] == "T":  # as _Bound compares it, without the calls
+                    is_old, ahead = stamp[:19] < first, stamp[:19] > last
+                else:
+                    is_old = oldest is not None and oldest.later_than(stamp)
+                    ahead = newest is not None and newest.earlier_than(stamp)
+                if is_old:
                     old.append(index)
                 else:
                     raw = None
-                    if side.plain[j] and (newest is None or not newest.earlier_than(stamp)):
+                    if side.plain[j] and not ahead:
                         key = (side.levels[j], id(side.facts[j]))
                         suffix = suffixes.get(key)
                         if suffix is None:

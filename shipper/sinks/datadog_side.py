@@ -36,15 +36,11 @@ RECORD_BYTES, FACTS_FACTOR = 112, 5
 def plain(record: Record) -> bool:
     """Whether the record's buffered JSON with the reserved attributes appended is its
     entry (see the module docstring)."""
-    if "message" not in record or not record.keys().isdisjoint(OTHER_RESERVED):
-        return False
-    if type(record.get("level", "")) is not str:
-        return False
-    k8s = record.get("k8s")
-    if k8s is not None and type(k8s) is not dict:
-        return False
     values = record.values()
-    return "" not in values or (record["message"] == "" and list(values).count("") == 1)
+    return ("message" in record and record.keys().isdisjoint(OTHER_RESERVED)
+            and type(record.get("level", "")) is str and type(record.get("k8s") or {}) is dict
+            and ("" not in values
+                 or (record["message"] == "" and list(values).count("") == 1)))
 
 
 @dataclass(slots=True, eq=False)

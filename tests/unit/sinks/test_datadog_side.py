@@ -42,7 +42,7 @@ def odd_records(n: int = 400) -> list[dict[str, Any]]:
     odd: list[dict[str, Any]] = [
         {"status": "weird"}, {"ddsource": "x", "hostname": "h"}, {"logger": ""},
         {"message": ""}, {"message": "", "logger": ""}, {"level": ["x"]},
-        {"k8s": "not-a-dict"}, {"k8s": {}}, {"timestamp": "2025-07-05T10:00:00Z"},
+        {"k8s": "not-a-dict"}, {"k8s": {}}, {"k8s": []}, {"timestamp": "2025-07-05T10:00:00Z"},
         {"timestamp": "2025-07-06T14:30:00Z"}, {"timestamp": "2025-07-06T16:30:00+02:00"},
         {"message": "m" * 3000}, {"service": "", "attributes": {"service": "a"}},
         {"k8s": {"namespace": "n", "pod": "p", "node": "node-b", "labels": {
@@ -118,7 +118,8 @@ async def test_a_record_the_reference_refuses_fails_the_side_path_too():
 def test_plain_records_are_those_whose_json_becomes_their_entry():
     assert plain({"message": "m", "level": "info", "k8s": {"node": "n"}, "x": 0})
     assert plain({"message": ""}) and not plain({"message": "", "logger": ""})
-    for bad in ({"level": "info"}, {"message": "m", "status": 1}, {"message": "m", "k8s": []},
+    assert plain({"message": "m", "k8s": []})  # the reference reads an empty one as {}
+    for bad in ({"level": "info"}, {"message": "m", "status": 1}, {"message": "m", "k8s": ["p"]},
                 {"message": "m", "level": None}, {"message": "m", "a": ""}):
         assert not plain(bad), bad
 
