@@ -161,7 +161,8 @@ class DatadogEncoder:
                 stamp = side.stamps[j]
                 if type(stamp) is str and len(stamp) >= 20 and stamp[-1] == "Z" \
                         and stamp[10] == "T":  # as _Bound compares it, without the calls
-                    is_old, ahead = stamp[:19] < first, stamp[:19] > last
+                    second = stamp[:19]
+                    is_old, ahead = second < first, second > last
                 else:
                     is_old = oldest is not None and oldest.later_than(stamp)
                     ahead = newest is not None and newest.earlier_than(stamp)

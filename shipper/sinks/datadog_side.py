@@ -20,6 +20,7 @@ and a batch without side data (a disk buffer), goes the reference's way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import methodcaller
 from typing import Any
 
 import orjson
@@ -31,6 +32,8 @@ OTHER_RESERVED = frozenset({"status", "hostname", "service", "ddsource", "ddtags
 #: bytes a record's side data takes besides its pod facts: list slots, its flag and its
 #: own timestamp string (~75 bytes); distinct pod facts are counted by their JSON, x5
 RECORD_BYTES, FACTS_FACTOR = 112, 5
+_FACTS, _STAMP = methodcaller("get", "k8s"), methodcaller("get", "timestamp")
+_LEVEL = methodcaller("get", "level", "info")
 
 
 def plain(record: Record) -> bool:
@@ -60,11 +63,10 @@ class DatadogSide:
 
 
 def side_of(records: list[Record]) -> DatadogSide:
-    facts = [record.get("k8s") for record in records]
-    return DatadogSide([plain(record) for record in records],
-                       [record.get("level", "info") for record in records], facts,
-                       [record.get("timestamp") for record in records],
-                       RECORD_BYTES * len(records) + _facts_bytes(facts))
+    facts = list(map(_FACTS, records))  # the loops in C
+    return DatadogSide(list(map(plain, records)), list(map(_LEVEL, records)), facts,
+                       list(map(_STAMP, records)), RECORD_BYTES * len(records)
+                       + _facts_bytes(facts))
 
 
 def _facts_bytes(facts: list[Any]) -> int:
