@@ -104,7 +104,9 @@ def scenario_lines(result: dict) -> list[str]:
         out.append(f"sink {row['sink']:>8}: " + (f"skipped ({row['skipped']})" if "skipped"
                    in row else f"{row['cpu_s_per_1m']:.2f} CPU-s per 1M" +
                    (f", × stdout {row['ratio_vs_stdout']:.2f}" if "ratio_vs_stdout" in row
-                    else "")))
+                    else "") + (f" ({row['ratio_min']:.2f}-{row['ratio_max']:.2f} over "
+                                f"{row['runs']} pairs)" if "ratio_min" in row else "")
+                   + ("" if row.get("delivered", True) else ", nothing delivered")))
     for row in _rows(result, "families"):
         ratio = row["ratio_vs_json"]
         out.append(f"parse {row['format']:>12}: {row['us_per_line']:.2f} µs/line"

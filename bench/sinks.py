@@ -1,9 +1,23 @@
-"""HTTP sinks' CPU per line against stdout, with full batches, into a loopback receiver."""
+"""HTTP sinks' CPU per line against stdout, with full batches, into a loopback receiver.
+
+Only the shipper's CPU is counted (its process tree, from ``os.wait4``); the receiver
+(``bench.receiver``) is a process of its own. Each sink runs paired with a stdout run, the
+two back to back and their order swapped every round, for ``max(3, BENCH_RUNS)`` rounds: a
+pair's ratio sees the machine in one state, and the row reports the median of the pairs'
+ratios with their spread (``ratio_min``/``ratio_max``, every one in ``ratios``), so a drift
+of the machine's speed shows as spread instead of landing on one side.
+
+The corpus is stamped 2025-07-06, more than the Datadog intake's 18 h ago: with its default
+``max_age`` the sink would dead-letter every record unsent (the run of 2026-12-02 measured
+that: 0 requests). The datadog runs set ``max_age: null`` so they measure sending; a row
+whose receiver got no request says so (``delivered: false``).
+"""
 
 from __future__ import annotations
 
 import json
 import signal
+import statistics
 import subprocess
 import sys
 from dataclasses import replace
@@ -19,10 +33,13 @@ from bench.throughput import fresh_workdir
 
 #: sink type -> URL path on the receiver (loki and datadog add their API paths themselves)
 SINKS = {"http": "/ingest", "loki": "", "datadog": ""}
+#: settings besides type and url (YAML lines), see the module docstring
+SINK_SETTINGS = {"datadog": ["max_age: null"]}
 #: a placeholder key so the datadog sink starts; the loopback receiver ignores it
 SINK_ENV = {"datadog": {"DD_API_KEY": "bench-placeholder-not-a-key"}}
 _NOT_THERE = ("invalid choice", "unknown sink", "not supported", "no such option",
               "unrecognized arguments", "no such sink", "unknown type", "no module named")
+MIN_ROUNDS = 3
 
 
 class Receiver:
@@ -46,35 +63,71 @@ def run_sinks(settings: BenchSettings, corpus: Corpus, log=print) -> list[dict]:
     source_dir = settings.cache / "files" / f"{corpus.name}-{total}-1"
     split_corpus(corpus, 1, total, source_dir)
     source = (source_dir / "f0000.log").resolve()
-    stdout_row = _run_sink(settings, "stdout", (), source, total, log)
-    rows = [stdout_row]
-    for sink, path in SINKS.items():
-        with Receiver() as receiver:
-            url = f"http://127.0.0.1:{receiver.port}{path}"
-            row = _run_sink(settings, sink, ("--sink", f"{sink}={url}"), source, total, log)
-        row["receiver"] = receiver.stats
-        if "cpu_s_per_1m" in row and "cpu_s_per_1m" in stdout_row:
-            row["ratio_vs_stdout"] = row["cpu_s_per_1m"] / stdout_row["cpu_s_per_1m"]
-        rows.append(row)
+    stdout_cpus: list[float] = []
+    rows = []
+    for sink in SINKS:
+        pairs = _pairs(settings, sink, source, log)
+        if isinstance(pairs, dict):  # skipped or failed
+            rows.append(pairs)
+            continue
+        stdout_cpus += [base for base, _, _ in pairs]
+        rows.append(_row(sink, total, pairs, log))
+    if stdout_cpus:
+        rows.insert(0, {"sink": "stdout", "lines": total, "runs": len(stdout_cpus),
+                        "cpu_s_per_1m": statistics.median(stdout_cpus) * 1e6 / total})
     return rows
 
 
-def _run_sink(settings: BenchSettings, sink: str, extra: tuple[str, ...], source: Path,
-              total: int, log) -> dict:
-    cpus = []
-    for _ in range(settings.runs):
-        work = fresh_workdir(settings, f"sink-{sink}")
-        cmd = shipper_command(settings, source, work, once=True, extra=extra)
-        cmd = replace(cmd, env=cmd.env | SINK_ENV.get(sink, {}))
-        try:
-            cpus.append(run_to_exit(cmd, work / "stderr.log", settings.timeout).cpu)
-        except BenchError as exc:
-            text = str(exc)
-            missing = any(marker in text.lower() for marker in _NOT_THERE)
-            note = "sink type not available yet" if missing else "failed"
-            log(f"  sink {sink:8}: skipped ({note}): {text[:200]}")
-            return {"sink": sink, "skipped": note, "error": text[:500]}
-    cpus.sort()
-    row = {"sink": sink, "lines": total, "cpu_s_per_1m": cpus[len(cpus) // 2] * 1e6 / total}
-    log(f"  sink {sink:8}: {row['cpu_s_per_1m']:.2f} cpu-s per 1M")
+def _pairs(settings: BenchSettings, sink: str, source: Path,
+           log) -> list[tuple[float, float, dict]] | dict:
+    """(stdout CPU, sink CPU, receiver stats) per round, the order swapped every round."""
+    pairs = []
+    for round_ in range(max(MIN_ROUNDS, settings.runs)):
+        got: dict[str, float] = {}
+        for kind in (("stdout", sink) if round_ % 2 == 0 else (sink, "stdout")):
+            if kind == "stdout":
+                got[kind] = _run(settings, "stdout", None, source)
+                continue
+            with Receiver() as receiver:
+                try:
+                    got[kind] = _run(settings, sink, receiver.port, source)
+                except BenchError as exc:
+                    return _skipped(sink, str(exc), log)
+            stats = receiver.stats
+        pairs.append((got["stdout"], got[sink], stats))
+    return pairs
+
+
+def _row(sink: str, total: int, pairs: list[tuple[float, float, dict]], log) -> dict:
+    ratios = [cpu / base for base, cpu, _ in pairs]
+    requests = [stats.get("requests", 0) for _, _, stats in pairs]
+    row = {"sink": sink, "lines": total, "runs": len(pairs),
+           "cpu_s_per_1m": statistics.median(cpu for _, cpu, _ in pairs) * 1e6 / total,
+           "ratio_vs_stdout": statistics.median(ratios), "ratio_min": min(ratios),
+           "ratio_max": max(ratios), "ratios": ratios, "receiver": pairs[-1][2],
+           "delivered": min(requests) > 0}
+    log(f"  sink {sink:8}: {row['cpu_s_per_1m']:.2f} cpu-s per 1M, x stdout "
+        f"{row['ratio_vs_stdout']:.2f} ({row['ratio_min']:.2f}-{row['ratio_max']:.2f}, "
+        f"{len(ratios)} pairs)" + ("" if row["delivered"] else ", NOTHING DELIVERED"))
     return row
+
+
+def _run(settings: BenchSettings, sink: str, port: int | None, source: Path) -> float:
+    work = fresh_workdir(settings, f"sink-{sink}")
+    extra: tuple[str, ...] = ()
+    if port is not None:
+        lines = [f"- type: {sink}", f"  url: http://127.0.0.1:{port}{SINKS[sink]}"]
+        lines += [f"  {line}" for line in SINK_SETTINGS.get(sink, [])]
+        config = work / "sinks.yaml"
+        config.write_text("sinks:\n" + "\n".join(lines) + "\n")
+        extra = ("--config", str(config))
+    cmd = shipper_command(settings, source, work, once=True, extra=extra)
+    cmd = replace(cmd, env=cmd.env | SINK_ENV.get(sink, {}))
+    return run_to_exit(cmd, work / "stderr.log", settings.timeout).cpu
+
+
+def _skipped(sink: str, text: str, log) -> dict:
+    missing = any(marker in text.lower() for marker in _NOT_THERE)
+    note = "sink type not available yet" if missing else "failed"
+    log(f"  sink {sink:8}: skipped ({note}): {text[:200]}")
+    return {"sink": sink, "skipped": note, "error": text[:500]}

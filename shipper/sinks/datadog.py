@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
@@ -34,6 +34,8 @@ from shipper.record import Record
 from shipper.record_fields import first_of
 from shipper.sinks.auth import resolve_secret
 from shipper.sinks.base import Payload
+from shipper.sinks.batch import Lines
+from shipper.sinks.datadog_side import DatadogSide, side_of
 from shipper.sinks.datadog_tags import pod_tags
 from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
 from shipper.sinks.http import HttpPostSink
@@ -117,19 +119,69 @@ class DatadogEncoder:
         self._start_batch()
 
     def entry(self, record: Record) -> dict[str, Any]:
-        k8s = record.get("k8s") or {}
-        level = record.get("level", "info")
         out = {key: value for key, value in record.items() if key not in _RESERVED}
-        out.update({
-            "message": record.get("message", ""),
-            "status": STATUS.get(level, "info"),
-            "hostname": k8s.get("node") or "",
-            "service": self.settings.service or self._service(record) or "",
-            "ddsource": self.settings.source,
-            "ddtags": self._ddtags(k8s),
-        })
+        out["message"] = record.get("message", "")
+        out.update(self.reserved(record.get("level", "info"), record.get("k8s")))
         self._clamp_future(out)
         return {k: v for k, v in out.items() if v != "" or k == "message"}
+
+    def reserved(self, level: Any, k8s: Any) -> dict[str, Any]:
+        """The reserved attributes but ``message`` of a record of this level and pod facts
+        (its ``k8s``)."""
+        k8s = k8s or {}
+        service = self.settings.service or self._service(cast(Record, {"k8s": k8s}))
+        return {"status": STATUS.get(level, "info"), "hostname": k8s.get("node") or "",
+                "service": service or "", "ddsource": self.settings.source,
+                "ddtags": self._ddtags(k8s)}
+
+    def _suffix(self, level: Any, k8s: Any) -> bytes:
+        """``,"status":...}``: what ends the entry of a plain record (its JSON without
+        its closing brace before it)."""
+        attrs = {k: v for k, v in self.reserved(level, k8s).items() if v != ""}
+        return b"," + orjson.dumps(attrs, default=str)[1:]
+
+    def from_side(self, lines: Lines, sides: list[DatadogSide],
+                  ) -> tuple[list[bytes], list[int], list[int]]:
+        """The entries of a batch's records the intake takes (made from their buffered
+        JSON where it suits, see :mod:`shipper.sinks.datadog_side`; else as
+        :meth:`dumps` makes them) with their indices in the batch, and the indices of
+        those :meth:`split` would set aside."""
+        self._start_batch()
+        oldest, newest, limit = self._oldest, self._newest, self.settings.max_entry_bytes
+        suffixes: dict[tuple[Any, int], bytes] = {}
+        entries: list[bytes] = []
+        fresh: list[int] = []
+        old: list[int] = []
+        index = 0
+        first = oldest.text if oldest is not None else ""
+        last = newest.text if newest is not None else "~"
+        for span, side in zip(lines.spans, sides, strict=True):
+            data, start, j = span.data, span.lo, span.first
+            for end in span.ends:
+                stamp = side.stamps[j]
+                if type(stamp) is str and len(stamp) >= 20 and stamp[-1] == "Z" \
+                        and stamp[10] == "T":  # as _Bound compares it, without the calls
+                    second = stamp[:19]
+                    is_old, ahead = second < first, second > last
+                else:
+                    is_old = oldest is not None and oldest.later_than(stamp)
+                    ahead = newest is not None and newest.earlier_than(stamp)
+                if is_old:
+                    old.append(index)
+                else:
+                    raw = None
+                    if side.plain[j] and not ahead:
+                        key = (side.levels[j], id(side.facts[j]))
+                        suffix = suffixes.get(key)
+                        if suffix is None:
+                            suffix = suffixes[key] = self._suffix(side.levels[j], side.facts[j])
+                        raw = data[start:end - 2] + suffix  # the record's "}\n" left out
+                    if raw is None or len(raw) > limit:
+                        raw = self.dumps(orjson.loads(data[start:end - 1]))
+                    entries.append(raw)
+                    fresh.append(index)
+                start, j, index = end, j + 1, index + 1
+        return entries, fresh, old
 
     def _ddtags(self, k8s: dict[str, Any]) -> str:
         """The record's ``ddtags``, computed once per distinct ``k8s`` per batch (a batch
@@ -194,22 +246,23 @@ class DatadogEncoder:
         """``[...]`` arrays of at most ``max_entries`` entries and ``max_payload_bytes``
         (the caller sets aside the records :meth:`split` finds too old first)."""
         self._start_batch()
-        arrays: list[tuple[bytes, list[Record]]] = []
-        parts: list[bytes] = []
-        owners: list[Record] = []
-        size = 2
-        for record in records:
-            raw = self.dumps(record)
-            if parts and (len(parts) >= self.settings.max_entries
-                          or size + len(raw) + 1 > self.settings.max_payload_bytes):
-                arrays.append((b"[" + b",".join(parts) + b"]", owners))
-                parts, owners, size = [], [], 2
-            parts.append(raw)
-            owners.append(record)
+        raws = [self.dumps(record) for record in records]
+        return [(body, records[part]) for body, part in self.arrays(raws)]
+
+    def arrays(self, raws: list[bytes]) -> list[tuple[bytes, slice]]:
+        """Entries packed into arrays within the limits, each with the slice of ``raws``
+        it holds."""
+        out: list[tuple[bytes, slice]] = []
+        start, size = 0, 2
+        most, limit = self.settings.max_entries, self.settings.max_payload_bytes
+        for i, raw in enumerate(raws):
+            if i > start and (i - start >= most or size + len(raw) + 1 > limit):
+                out.append((b"[" + b",".join(raws[start:i]) + b"]", slice(start, i)))
+                start, size = i, 2
             size += len(raw) + 1
-        if parts:
-            arrays.append((b"[" + b",".join(parts) + b"]", owners))
-        return arrays
+        if start < len(raws):
+            out.append((b"[" + b",".join(raws[start:]) + b"]", slice(start, len(raws))))
+        return out
 
 
 class DatadogSink(HttpPostSink):
@@ -227,10 +280,36 @@ class DatadogSink(HttpPostSink):
         fresh, old = self.encoder.split(records)
         payloads = [Payload(b"", old, 0, withheld=self._too_old(len(old)))] if old else []
         for raw, owners in self.encoder.pack(fresh):
-            body, encoding = compress(raw, self.settings.compression)
-            headers = {"Content-Type": "application/json", **encoding}
-            payloads.append(Payload(body, owners, len(raw), headers))
+            payloads.append(self._payload(raw, owners))
         return payloads
+
+    def side(self, records: list[Record]) -> DatadogSide:
+        """Each record's level, pod facts, timestamp and whether its JSON suits as its
+        entry, computed at ``put`` (see :mod:`shipper.sinks.datadog_side`)."""
+        return side_of(records)
+
+    def encode_lines(self, lines: Lines) -> list[Payload]:
+        """:meth:`encode` of the batch, from its side data when every span has it: a
+        payload that is the whole batch carries it as ``lines`` (its records decoded only
+        if it is dead-lettered or split); else the records are decoded."""
+        sides = [span.side for span in lines.spans]
+        if not all(isinstance(side, DatadogSide) for side in sides):
+            return self.encode(lines.records())
+        entries, fresh, old = self.encoder.from_side(lines, cast(list[DatadogSide], sides))
+        arrays = self.encoder.arrays(entries)
+        if not old and len(arrays) == 1:
+            return [self._payload(arrays[0][0], [], lines)]
+        records = lines.records()
+        payloads = [Payload(b"", [records[i] for i in old], 0,
+                            withheld=self._too_old(len(old)))] if old else []
+        for raw, part in arrays:
+            payloads.append(self._payload(raw, [records[i] for i in fresh[part]]))
+        return payloads
+
+    def _payload(self, raw: bytes, owners: list[Record], lines: Lines | None = None) -> Payload:
+        body, encoding = compress(raw, self.settings.compression)
+        headers = {"Content-Type": "application/json", **encoding}
+        return Payload(body, owners, len(raw), headers, lines=lines)
 
     def _too_old(self, count: int) -> str:
         return (f"{count} record(s) stamped more than {(self.settings.max_age or 0) / 3600:g} h "

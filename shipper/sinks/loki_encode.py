@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import accumulate, pairwise
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, cast
 
 import orjson
@@ -34,6 +34,7 @@ Streams = dict[tuple[str | None, str], tuple[dict[str, str], list[Entry]]]
 #: distinct seconds :class:`StampReader` remembers (then it starts again)
 STAMP_CACHE = 4096
 _BY_NS = attrgetter("ns")
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 class StampReader:
@@ -124,14 +125,19 @@ class LokiEncoder:
         """What :meth:`from_side` needs of ``records`` to encode them later undecoded."""
         stream_of, tenant_of = self.labeler.stream, self.tenant_of
         reads = self.read(records)
-        streams: list[Stream] = []
-        seen: tuple[Any, ...] | None = None
-        for i, (values, _) in enumerate(reads):
-            if values is not seen:  # records sharing their label values' tuple: one stream
-                seen, stream = values, stream_of(records[i], values)
-            streams.append(stream)
+        labels = list(map(_FIRST, reads))
+        streams: list[Stream]
+        if labels and len(set(map(id, labels))) == 1:  # one values tuple (the usual), in C
+            streams = [stream_of(records[0], labels[0])] * len(labels)
+        else:
+            streams = []
+            seen: tuple[Any, ...] | None = None
+            for i, values in enumerate(labels):
+                if values is not seen:  # records sharing their label values' tuple: one stream
+                    seen, stream = values, stream_of(records[i], values)
+                streams.append(stream)
         tenants = [tenant_of(record) for record in records] if tenant_of.per_record else None
-        return LokiSide(streams, tenants, self._stamp.of(records), [meta for _, meta in reads])
+        return LokiSide(streams, tenants, self._stamp.of(records), list(map(_SECOND, reads)))
 
     def from_side(self, lines: Lines) -> Streams | None:
         """:meth:`streams` of a batch from its spans' side data, the buffered JSON as the

@@ -19,10 +19,12 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 
 from shipper.sinks.settings import LokiSinkSettings
 
 NS = 1_000_000_000
+_NS_OF = attrgetter("ns")
 ORIGINAL = "original_timestamp"
 
 
@@ -101,7 +103,9 @@ class OrderPolicy:
     def settle(self, key: tuple[str, str], entries: list[Entry]) -> tuple[list[Entry], list[Entry]]:
         """``entries`` (sorted) -> (to send, sorted; dropped)."""
         now = int(self.now() * NS)
-        ahead = [e for e in entries if e.ns > now + self.ahead_ns]
+        latest = now + self.ahead_ns
+        stamps = list(map(_NS_OF, entries))  # in C: the entries are looked at only when needed
+        ahead = [e for e in entries if e.ns > latest] if stamps and max(stamps) > latest else []
         for entry in ahead:
             entry.move_to(now)
         if ahead:
@@ -110,10 +114,12 @@ class OrderPolicy:
         dropped: list[Entry] = []
         newest = self.streams.newest(key)
         if newest is not None and self.action != "accept":
-            behind = [e for e in entries if e.ns < newest - self.behind_ns]
+            earliest = newest - self.behind_ns
+            behind = [e for e in entries if e.ns < earliest] \
+                if entries and min(map(_NS_OF, entries)) < earliest else []
             if behind and self.action == "drop":
                 dropped = behind
-                entries = [e for e in entries if e.ns >= newest - self.behind_ns]
+                entries = [e for e in entries if e.ns >= earliest]
             elif behind:
                 self.rewrite(behind, newest)
                 entries.sort(key=lambda e: e.ns)

@@ -15,6 +15,8 @@ record would get labels from their ``str()`` here where the decoding path reads 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 
 #: bytes a record's side data takes besides its metadata pairs (list slots, the
 #: timestamp's int, the metadata list), and each pair besides its value's characters
@@ -36,9 +38,10 @@ class LokiSide:
     nbytes: int = 0
 
     def __post_init__(self) -> None:
-        if not self.nbytes:
-            self.nbytes = RECORD_BYTES * len(self.stamps) + sum(
-                PAIR_BYTES + len(value) for meta in self.metas for _, value in meta)
+        if not self.nbytes:  # the same sum, its loops in C (a generator cost ~1 us a record)
+            pairs = list(chain.from_iterable(self.metas))
+            self.nbytes = (RECORD_BYTES * len(self.stamps) + PAIR_BYTES * len(pairs)
+                           + sum(map(len, map(itemgetter(1), pairs))))
 
     def keep(self, indices: list[int]) -> LokiSide:
         """The side data of records ``indices`` only."""

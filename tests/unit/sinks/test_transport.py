@@ -81,3 +81,33 @@ def test_tls_verifies_by_default_and_can_opt_out():
     assert tls_context(TlsSettings()).verify_mode == ssl.CERT_REQUIRED
     off = tls_context(TlsSettings(verify=False))
     assert off.verify_mode == ssl.CERT_NONE and not off.check_hostname
+
+
+def test_gzip_bodies_round_trip_the_same_bytes_each_time_with_isal_or_zlib(monkeypatch):
+    """The compressor (ISA-L where ``isal`` imports) and the zlib fallback (``isal``
+    refused) each give a gzip member the standard library decompresses, the same bytes
+    for the same input (a retried batch keeps its idempotency key)."""
+    import builtins
+    import importlib.util
+
+    from shipper.sinks import transport
+
+    body = b"".join(b'{"message":"line %d","level":"info"}\n' % i for i in range(2000))
+    real_import = builtins.__import__
+
+    def no_isal(name, *args, **kwargs):
+        if name.startswith("isal"):
+            raise ImportError("refused for the test")
+        return real_import(name, *args, **kwargs)
+
+    compressors = [transport.gzip_compressor()]
+    monkeypatch.setattr(builtins, "__import__", no_isal)
+    compressors.append(transport.gzip_compressor())
+    monkeypatch.undo()
+    assert compressors[1].func is gzip.compress  # type: ignore[attr-defined]
+    if importlib.util.find_spec("isal") is not None:
+        assert compressors[0].func is not gzip.compress  # type: ignore[attr-defined]
+    for make in compressors:
+        first = make(body)
+        assert gzip.decompress(first) == body and make(body) == first
+        assert len(first) < len(body) // 4

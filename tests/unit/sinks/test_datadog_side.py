@@ -1,0 +1,133 @@
+"""The Datadog sink's side data (computed at ``put`` while the records are dicts): a batch
+encoded from its buffered JSON gives the entries the reference encoder gives (the same JSON
+objects, in the same arrays, with the same owners, counts, withheld records and
+clamped/truncated counts), through sheds, a 413's halves and a buffer without side data."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+import orjson
+import pytest
+
+from shipper.acks import AckToken
+from shipper.metrics import Metrics
+from shipper.sinks.batch import Lines
+from shipper.sinks.datadog import DatadogSink
+from shipper.sinks.datadog_side import DatadogSide, plain, side_of
+from shipper.sinks.settings import DatadogSinkSettings
+from tests.unit.sinks.test_loki_side import undecorated
+from tests.unit.sinks.test_loki_wire import varied_records
+
+NOW = 1_751_800_000.0  # 2025-07-06T11:06:40Z: after varied_records' timestamps
+
+
+def sink(**kw: Any) -> DatadogSink:
+    return DatadogSink(DatadogSinkSettings(url="http://127.0.0.1:1", name="d", **kw),
+                       metrics=Metrics(collectors=False), wall_clock=lambda: NOW)
+
+
+async def buffered(s: DatadogSink, *envelopes: list[dict[str, Any]]) -> Lines:
+    for records in envelopes:
+        await s.put(records, AckToken("f", 0, pending=1))
+    return s.queue.buffer.take(100_000, 1 << 30)  # type: ignore[attr-defined]
+
+
+def odd_records(n: int = 400) -> list[dict[str, Any]]:
+    """``varied_records`` plus what the reference treats apart: reserved attributes of
+    the record's own, empty values, no message, a non-string level, pod facts that are not
+    a dict, timestamps too old or too far ahead, unified service labels, long messages."""
+    records = varied_records(n)
+    odd: list[dict[str, Any]] = [
+        {"status": "weird"}, {"ddsource": "x", "hostname": "h"}, {"logger": ""},
+        {"message": ""}, {"message": "", "logger": ""}, {"level": ["x"]},
+        {"k8s": "not-a-dict"}, {"k8s": {}}, {"k8s": []}, {"timestamp": "2025-07-05T10:00:00Z"},
+        {"timestamp": "2025-07-06T14:30:00Z"}, {"timestamp": "2025-07-06T16:30:00+02:00"},
+        {"message": "m" * 3000}, {"service": "", "attributes": {"service": "a"}},
+        {"k8s": {"namespace": "n", "pod": "p", "node": "node-b", "labels": {
+            "tags.datadoghq.com/service": "svc", "tags.datadoghq.com/env": "prod",
+            "batch.kubernetes.io/job-name": "backup-29000000"}}},
+    ]
+    for i, change in enumerate(odd * 3):
+        record = dict(records[i * 7 % n])
+        record.update(change)
+        records[i * 7 % n] = record
+    del records[5]["message"]
+    return [r for r in records if _encodes(r)]
+
+
+def _encodes(record: dict[str, Any]) -> bool:
+    """The reference encodes it (misshapen pod labels or an unhashable level make it
+    raise: the delivery then encodes record by record, see the test below)."""
+    try:
+        sink().encoder.entry(record)
+    except (AttributeError, TypeError):
+        return False
+    return True
+
+
+def entries(payloads: list[Any]) -> list[Any]:
+    return [(p.withheld, p.count, [orjson.loads(gzip.decompress(p.body)) if p.body else []],
+             orjson.loads(orjson.dumps(p.lines.records() if p.lines else p.records)))
+            for p in payloads]
+
+
+@pytest.mark.parametrize("extra", [{}, {"max_age": None}, {"max_future": None},
+                                   {"service": "api", "tags": ["team:a,b"], "source": ""},
+                                   {"max_entries": 7, "max_entry_bytes": 2048},
+                                   {"max_payload_bytes": 9000}])
+async def test_side_payloads_hold_the_reference_encoders_entries(extra):
+    """Varied and odd records in two envelopes: the same entries (as JSON objects), arrays,
+    owners, withheld records and counts as the decoding path."""
+    records = odd_records()
+    fast, slow = sink(**extra), sink(**extra)
+    lines = await buffered(fast, records[:230], records[230:])
+    sides = [span.side for span in lines.spans]
+    assert all(isinstance(side, DatadogSide) for side in sides)
+    assert sum(sum(side.plain) for side in sides) > len(records) // 4  # spliced ones too
+    got = fast.encode_lines(lines)
+    assert entries(got) == entries(slow.encode_lines(undecorated(lines)))
+    assert fast.counts == slow.counts
+
+
+async def test_a_whole_batch_is_carried_as_lines_and_its_halves_encode_alike():
+    """The usual batch (all fresh, one array) is one payload carrying the batch; a 413's
+    halves, encoded again from their side data, give the reference's entries."""
+    records = [r for r in odd_records() if plain(r)]
+    fast, slow = sink(max_age=None, max_future=None), sink(max_age=None, max_future=None)
+    lines = await buffered(fast, records[:100], records[100:])
+    [payload] = fast.encode_lines(lines)
+    assert payload.lines is lines and payload.records == [] and payload.count == len(records)
+    for half in lines.halves():
+        assert entries(fast.encode_lines(half)) == entries(slow.encode_lines(undecorated(half)))
+
+
+async def test_a_record_the_reference_refuses_fails_the_side_path_too():
+    """Pod labels that are not a dict: both paths raise, so the delivery encodes the batch
+    record by record (and ships that record as text) whichever path it took."""
+    bad = {"message": "m", "k8s": {"pod": "p", "labels": "not-a-dict"}}
+    fast, slow = sink(), sink()
+    lines = await buffered(fast, [*varied_records(5), bad])
+    with pytest.raises(AttributeError):
+        slow.encode_lines(undecorated(lines))
+    with pytest.raises(AttributeError):
+        fast.encode_lines(lines)
+
+
+def test_plain_records_are_those_whose_json_becomes_their_entry():
+    assert plain({"message": "m", "level": "info", "k8s": {"node": "n"}, "x": 0})
+    assert plain({"message": ""}) and not plain({"message": "", "logger": ""})
+    assert plain({"message": "m", "k8s": []})  # the reference reads an empty one as {}
+    for bad in ({"level": "info"}, {"message": "m", "status": 1}, {"message": "m", "k8s": ["p"]},
+                {"message": "m", "level": None}, {"message": "m", "a": ""}):
+        assert not plain(bad), bad
+
+
+def test_side_data_counts_each_pod_facts_dict_once_and_keeps_cut_records():
+    k8s = {"namespace": "n" * 200, "pod": "p"}
+    side = side_of([{"message": str(i), "k8s": k8s, "timestamp": str(i)} for i in range(10)])
+    assert side.nbytes >= 10 * 100 + len(orjson.dumps(k8s))
+    kept = side.keep([2, 7])
+    assert kept.stamps == ["2", "7"] and kept.facts == [k8s, k8s] and kept.plain == [True] * 2
+    assert kept.nbytes < side.nbytes
