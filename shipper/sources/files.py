@@ -95,12 +95,7 @@ class OpenFile:
     @classmethod
     def open(cls, path: str, max_line_bytes: int, links: LinkPolicy | None = None) -> OpenFile:
         """Open ``path`` for reading as ``links`` allows (``OSError`` if it cannot be)."""
-        fd = (links or LinkPolicy("always")).open(path)
-        try:
-            st = os.fstat(fd)
-        except OSError:
-            os.close(fd)
-            raise
+        fd, st = (links or LinkPolicy("always")).open_stat(path)
         return cls(path, fd, st, max_line_bytes)
 
     @property
