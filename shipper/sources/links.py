@@ -11,7 +11,9 @@ could make the shipper read any file it can read. :class:`LinkPolicy` decides:
 
 :meth:`LinkPolicy.open` resolves the path, checks the resolved path, then opens it one
 component at a time from the root with ``O_NOFOLLOW`` (``openat``), so a link swapped in
-between the check and the open fails the open instead of being followed. Every open is
+between the check and the open fails the open instead of being followed. A plain path
+below a root is tried first as it is, with ``O_NOFOLLOW`` from the root: with no link on
+the way it is the file the check would allow, found without ``realpath``. Every open is
 ``O_NONBLOCK`` (a FIFO put in place of a log never blocks the reader thread) and only
 regular files are kept. All of it is blocking and runs in the tailer's threads.
 """
