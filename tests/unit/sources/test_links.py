@@ -200,3 +200,33 @@ async def test_a_followed_file_replaced_by_a_link_out_is_not_read(tmp_path, foll
         await asyncio.sleep(0.5)
     assert run.out.lines() == [b"one", b"two"]
     assert run.metrics.value("shipper_files_refused_total", reason=OUTSIDE_ROOTS) == 1
+
+
+def test_roots_are_pinned_for_one_batch_only(tmp_path):
+    """A root that is itself a link (trusted config) is resolved when a batch of opens
+    starts (``fileset.open_all``): pointed elsewhere between two batches, the next batch
+    opens the files of its new target; within a batch the pinned target stays."""
+    from shipper.sources.fileset import open_all
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "x.log").write_text(f"{name}\n")
+    root = tmp_path / "current"
+    os.symlink(tmp_path / "a", root)
+    policy = LinkPolicy("inside_roots", (str(root),))
+    pinned = policy.pinned()
+
+    def read_all() -> list[bytes]:
+        opened = open_all([str(root / "x.log")], 1024, policy)
+        try:
+            return [os.pread(f.fd, 10, 0) for _, f, _ in opened]
+        finally:
+            for _, f, _ in opened:
+                f.close()
+
+    assert read_all() == [b"a\n"]
+    os.unlink(root)
+    os.symlink(tmp_path / "b", root)
+    assert read_all() == [b"b\n"]
+    assert pinned.resolved_roots() == [str(tmp_path / "a")]  # pinned before the change
+    assert policy.resolved_roots() == [str(tmp_path / "b")]
