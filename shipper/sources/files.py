@@ -71,6 +71,7 @@ class OpenFile:
         "stamp",
         "tail",
         "witness",
+        "witnessing",
     )
 
     def __init__(self, path: str, fd: int, st: os.stat_result, max_line_bytes: int) -> None:
@@ -89,18 +90,17 @@ class OpenFile:
         self.tail = b""
         self.witness: Witness | None = None
         self.history: list[Witness] = []
+        #: take witnesses (for checkpoints, and to tell copies and rewrites in follow
+        #: mode); off for a file read once without a checkpoint store, where nothing
+        #: would look at them (they cost a hash of up to 512 bytes per chunk end)
+        self.witnessing = True
         #: read no further than this offset (the end seen when the shipper was stopped)
         self.limit: int | None = None
 
     @classmethod
     def open(cls, path: str, max_line_bytes: int, links: LinkPolicy | None = None) -> OpenFile:
         """Open ``path`` for reading as ``links`` allows (``OSError`` if it cannot be)."""
-        fd = (links or LinkPolicy("always")).open(path)
-        try:
-            st = os.fstat(fd)
-        except OSError:
-            os.close(fd)
-            raise
+        fd, st = (links or LinkPolicy("always")).open_stat(path)
         return cls(path, fd, st, max_line_bytes)
 
     @property
@@ -127,7 +127,7 @@ class OpenFile:
         self.tail = os.pread(self.fd, offset - start, start) if offset else b""
         self.witness = None
         self.history = []
-        if len(self.tail) == offset - start:
+        if self.witnessing and len(self.tail) == offset - start:
             self._witness(offset)
 
     def read(self, nbytes: int, final: bool) -> Chunk | str:
@@ -152,7 +152,7 @@ class OpenFile:
             more, cut = splitter.flush()
             lines.extend(more)
             truncated |= cut
-        last = self._last_line(lines, data, base, before)
+        last = self._last_line(lines, data, base, before) if self.witnessing else None
         self._advance(data, base, before)
         self.size = max(self.size, splitter.offset)
         return self._chunk(lines, truncated, eof, last)
@@ -206,7 +206,7 @@ class OpenFile:
     def _advance(self, data: bytes, base: int, before: int) -> None:
         """Keep ``tail`` and the witness of the consumed offset up to date (per chunk)."""
         consumed = self.splitter.consumed
-        if consumed != before:
+        if consumed != before and self.witnessing:
             window = self._window(data, base, consumed)
             self.witness = None
             if window is not None:

@@ -207,6 +207,7 @@ def open_all(paths: list[str], max_line_bytes: int, links: LinkPolicy,
     out: list[Opened] = []
     idents: set[Ident] = set()
     used = 0
+    links = links.pinned()  # the roots resolved once for the batch, not once a file
     for path in paths:
         if budget is not None and out and (used >= budget or len(out) >= OPEN_BATCH_FILES):
             break  # (at least one path each time: the caller's loop always moves on)

@@ -93,6 +93,8 @@ class PathMatcher:
             for path in walk(pattern, self.links, refusals):
                 if rotated_ok or not is_rotated_name(path):
                     found.add(path)
+        if not (self._exclude or self._exclude_names):
+            return sorted(found)
         return sorted(p for p in found if not self.excluded(p))
 
     def excluded(self, path: str) -> bool:

@@ -11,7 +11,9 @@ could make the shipper read any file it can read. :class:`LinkPolicy` decides:
 
 :meth:`LinkPolicy.open` resolves the path, checks the resolved path, then opens it one
 component at a time from the root with ``O_NOFOLLOW`` (``openat``), so a link swapped in
-between the check and the open fails the open instead of being followed. Every open is
+between the check and the open fails the open instead of being followed. A plain path
+below a root is tried first as it is, with ``O_NOFOLLOW`` from the root: with no link on
+the way it is the file the check would allow, found without ``realpath``. Every open is
 ``O_NONBLOCK`` (a FIFO put in place of a log never blocks the reader thread) and only
 regular files are kept. All of it is blocking and runs in the tailer's threads.
 """
@@ -46,10 +48,21 @@ class LinkPolicy:
     def __init__(self, mode: FollowSymlinks = "inside_roots", roots: tuple[str, ...] = ()) -> None:
         self.mode = mode
         self.roots = tuple(os.path.normpath(r) for r in roots)
+        self._pinned: list[str] | None = None
 
     def resolved_roots(self) -> list[str]:
         """The roots with their own links resolved (trusted: they come from the config)."""
+        if self._pinned is not None:
+            return self._pinned
         return [os.path.realpath(r) for r in self.roots]
+
+    def pinned(self) -> LinkPolicy:
+        """This policy with its roots resolved now, once, for a batch of opens (a root is
+        otherwise resolved again on every use: an ``lstat`` a component each time)."""
+        policy = LinkPolicy(self.mode)
+        policy.roots = self.roots
+        policy._pinned = self.resolved_roots()
+        return policy
 
     def refusal(self, path: str) -> str | None:
         """Why ``path`` (a link, or a path through one) must not be read; ``None`` if ok."""
@@ -62,20 +75,50 @@ class LinkPolicy:
 
     def open(self, path: str) -> int:
         """A descriptor of the regular file at ``path`` (``RefusedPath``, ``OSError``)."""
+        return self.open_stat(path)[0]
+
+    def open_stat(self, path: str) -> tuple[int, os.stat_result]:
+        """:meth:`open`, with the file's ``fstat`` (:class:`OpenFile` needs it).
+
+        A plain absolute path below a root is first opened from that root as it is, no
+        link followed: that succeeds only when no link lies below the root, and is then
+        the file the check below allows (``realpath`` costs an ``lstat`` a component). A
+        link on the way (``ELOOP``, ``ENOTDIR``) goes through the check as before."""
         if self.mode == "always":
-            fd = os.open(path, _FLAGS)
-        else:
+            return _regular(os.open(path, _FLAGS), path)
+        resolved = self.resolved_roots()
+        fd = self._open_unlinked(path, resolved)
+        if fd is None:
             real = os.path.realpath(path)
-            anchor = self._beneath(path, real)
+            anchor = self._beneath(path, real, resolved)
             if anchor is None:
                 raise RefusedPath(path, NOT_FOLLOWED if self.mode == "never" else OUTSIDE_ROOTS)
             fd = open_beneath(anchor, os.path.relpath(real, anchor))
         return _regular(fd, path)
 
-    def _beneath(self, path: str, real: str) -> str | None:
+    def _open_unlinked(self, path: str, resolved: list[str]) -> int | None:
+        """``path`` opened below the first root it lies under lexically, without following
+        any link; ``None`` when it is not a plain absolute path below a root, or when a
+        link lies on the way (the caller then resolves and checks it)."""
+        if path[:1] != "/" or os.path.normpath(path) != path:
+            return None  # relative, or ``..``/``.``/``//`` in it: lexical is not real
+        for lexical, root in zip(self.roots, resolved, strict=True):
+            rest = _below(path, lexical)
+            if rest is None or rest == ".":
+                continue
+            try:
+                return open_beneath(root, rest)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    return None
+                raise
+        return None
+
+    def _beneath(self, path: str, real: str, roots: list[str] | None = None) -> str | None:
         """The resolved root ``real`` lies under, as the policy allows (``None``: refused)."""
         norm = os.path.normpath(path)
-        for lexical, resolved in zip(self.roots, self.resolved_roots(), strict=True):
+        resolved_roots = self.resolved_roots() if roots is None else roots
+        for lexical, resolved in zip(self.roots, resolved_roots, strict=True):
             if self.mode == "never":
                 rest = _below(norm, lexical)
                 if rest is not None and real == os.path.normpath(os.path.join(resolved, rest)):
@@ -112,13 +155,13 @@ def open_beneath(root: str, relative: str) -> int:
         os.close(dir_fd)
 
 
-def _regular(fd: int, path: str) -> int:
+def _regular(fd: int, path: str) -> tuple[int, os.stat_result]:
     try:
-        mode = os.fstat(fd).st_mode
+        st = os.fstat(fd)
     except OSError:
         os.close(fd)
         raise
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file", path)
-    return fd
+    return fd, st

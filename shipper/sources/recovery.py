@@ -64,16 +64,20 @@ class Checkpoints(Protocol):
 
 
 def place(f: OpenFile, candidates: Sequence[CheckpointEntry],
-          taken: Callable[[str], bool]) -> CheckpointEntry | None:
+          taken: Callable[[str], bool], *, sized: bool = False) -> CheckpointEntry | None:
     """Give an identified file its identity and starting offset (blocking).
 
     ``candidates`` are the checkpoints of its device/inode; the first one the file still
     holds decides the offset and keeps its key. Otherwise the file is a new generation:
-    read from 0 under a key no checkpoint and no file of this run uses.
+    read from 0 under a key no checkpoint and no file of this run uses. ``sized``: with
+    no candidates, ``f.size`` was just taken (by the open), so no ``fstat`` is needed.
     """
     assert f.head is not None
-    size = os.fstat(f.fd).st_size
-    f.size = max(f.size, size)
+    if sized and not candidates:
+        size = f.size
+    else:
+        size = os.fstat(f.fd).st_size
+        f.size = max(f.size, size)
     for entry in candidates:
         if entry.fingerprint == f.head and not taken(entry.key) and verify(f.fd, size, entry):
             identity = parse_file_key(entry.key)

@@ -176,12 +176,18 @@ def _place_then(f: OpenFile, candidates: list[CheckpointEntry], taken: Callable[
 def _first_unstored(f: OpenFile, nbytes: int, taken: Callable[[str], bool],
                     skip: Container[tuple[int, int]]) -> Outcome:
     """See :meth:`Resumer.first_step` (blocking). A placement that fails is left to
-    :meth:`Resumer.place` on the loop, which tries again and reports a failure."""
+    :meth:`Resumer.place` on the loop, which tries again and reports a failure. The file
+    is read once and let go, with no checkpoint store: it takes no witnesses, and its
+    drain limit and the size its placement goes by are its size when it was opened, just
+    now (two ``fstat`` calls fewer)."""
+    f.witnessing = False
+    if f.limit is None:
+        f.limit = f.size
     result = drain_step(f, nbytes)
     if result != IDENTIFIED or f.ident in skip:
         return result
     try:
-        place(f, (), taken)
+        place(f, (), taken, sized=True)
     except OSError:
         return result
     return drain_step(f, nbytes)

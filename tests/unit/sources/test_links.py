@@ -57,12 +57,15 @@ def test_open_refuses_outside_and_reads_inside(tree):
 
 def test_a_link_swapped_in_after_the_check_is_not_followed(tree, monkeypatch):
     """TOCTOU: the path checks out, then a component becomes a link to the secrets
-    before the open: the component-wise O_NOFOLLOW open fails instead of following."""
+    before the open: the component-wise O_NOFOLLOW open fails instead of following.
+    (The path goes through a link inside the root, so it is resolved and checked: a
+    path without links is opened without ``realpath``, see the test below.)"""
     from shipper.sources import links
 
     policy = LinkPolicy("inside_roots", (str(tree),))
     (tree / "d").mkdir()
     (tree / "d" / "token").write_text("fine\n")
+    os.symlink(tree / "d", tree / "alias")
     real_realpath = os.path.realpath
 
     def realpath_then_swap(path, *args, **kwargs):
@@ -74,7 +77,43 @@ def test_a_link_swapped_in_after_the_check_is_not_followed(tree, monkeypatch):
 
     monkeypatch.setattr(links.os.path, "realpath", realpath_then_swap)
     with pytest.raises(OSError):
-        policy.open(str(tree / "d" / "token"))
+        policy.open(str(tree / "alias" / "token"))
+    assert (tree / "d").is_symlink()  # the swap happened between the check and the open
+
+
+@pytest.mark.parametrize("mode", ["inside_roots", "never"])
+def test_a_path_without_links_is_opened_without_realpath(tree, monkeypatch, mode):
+    """A plain path below a root opens from the root with O_NOFOLLOW on every component,
+    no ``realpath`` (an ``lstat`` a component, the bulk of a small file's open); a link
+    on the way (inside or outside the roots) still goes through ``realpath`` and the
+    check, and a link swapped in for a directory is never followed."""
+    from shipper.sources import links
+
+    resolved: list[str] = []
+    real_realpath = os.path.realpath
+
+    def counted(path, *args, **kwargs):
+        resolved.append(os.fspath(path))
+        return real_realpath(path, *args, **kwargs)
+
+    monkeypatch.setattr(links.os.path, "realpath", counted)
+    policy = LinkPolicy(mode, (str(tree),)).pinned()
+    resolved.clear()
+    fd, st = policy.open_stat(str(tree / "sub" / "real.txt"))
+    try:
+        assert os.read(fd, 100) == b"inside\n" and st.st_size == 7
+    finally:
+        os.close(fd)
+    assert resolved == []
+    with pytest.raises(RefusedPath):
+        policy.open_stat(str(tree / "token.log"))
+    with pytest.raises(RefusedPath):
+        policy.open_stat(str(tree / "linked" / "inner.log"))
+    assert resolved == [str(tree / "token.log"), str(tree / "linked" / "inner.log")]
+    os.rename(tree / "sub", tree / "sub.old")
+    os.symlink(tree.parent / "secrets", tree / "sub")  # swapped: sub/token is a secret
+    with pytest.raises(RefusedPath):
+        policy.open_stat(str(tree / "sub" / "token"))
 
 
 def test_a_fifo_in_place_of_a_log_is_refused_without_blocking(tmp_path):
@@ -161,3 +200,33 @@ async def test_a_followed_file_replaced_by_a_link_out_is_not_read(tmp_path, foll
         await asyncio.sleep(0.5)
     assert run.out.lines() == [b"one", b"two"]
     assert run.metrics.value("shipper_files_refused_total", reason=OUTSIDE_ROOTS) == 1
+
+
+def test_roots_are_pinned_for_one_batch_only(tmp_path):
+    """A root that is itself a link (trusted config) is resolved when a batch of opens
+    starts (``fileset.open_all``): pointed elsewhere between two batches, the next batch
+    opens the files of its new target; within a batch the pinned target stays."""
+    from shipper.sources.fileset import open_all
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "x.log").write_text(f"{name}\n")
+    root = tmp_path / "current"
+    os.symlink(tmp_path / "a", root)
+    policy = LinkPolicy("inside_roots", (str(root),))
+    pinned = policy.pinned()
+
+    def read_all() -> list[bytes]:
+        opened = open_all([str(root / "x.log")], 1024, policy)
+        try:
+            return [os.pread(f.fd, 10, 0) for _, f, _ in opened]
+        finally:
+            for _, f, _ in opened:
+                f.close()
+
+    assert read_all() == [b"a\n"]
+    os.unlink(root)
+    os.symlink(tmp_path / "b", root)
+    assert read_all() == [b"b\n"]
+    assert pinned.resolved_roots() == [str(tmp_path / "a")]  # pinned before the change
+    assert policy.resolved_roots() == [str(tmp_path / "b")]

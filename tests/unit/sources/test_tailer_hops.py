@@ -153,11 +153,11 @@ async def test_a_failed_placement_identifies_again_and_still_reads_the_file(
     append(tmp_path / "a.log", "one\ntwo\n")
     real, calls = resume.place, []
 
-    def flaky(f, candidates, taken):
+    def flaky(f, candidates, taken, **kwargs):
         calls.append(f.path)
         if len(calls) == 1:
             raise OSError(5, "injected")
-        return real(f, candidates, taken)
+        return real(f, candidates, taken, **kwargs)
 
     monkeypatch.setattr(resume, "place", flaky)
     out, _, _ = await run_once([str(tmp_path / "a.log")])
@@ -303,3 +303,59 @@ async def test_files_a_cancelled_hop_opens_are_closed_when_its_thread_ends(tmp_p
     while len(os.listdir("/proc/self/fd")) > before and loop.time() < deadline:
         await asyncio.sleep(0.05)
     assert len(os.listdir("/proc/self/fd")) <= before
+
+
+def count_calls(monkeypatch, module, name: str) -> list[object]:
+    """Every call of ``module.name`` (patched where the tailer's modules look it up)."""
+    calls: list[object] = []
+    real = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args[0] if args else None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+async def test_small_files_read_once_take_no_witnesses_and_one_fstat(tmp_path, monkeypatch):
+    """Once mode without a checkpoint store: nothing looks at a file's witnesses (they
+    serve checkpoints and follow mode), so 20 small files hash none of them (three a
+    file before) and each costs one ``fstat`` call, the open's (four before: the open's
+    twice, the drain limit's, the placement's). Every line still comes out once, in
+    order."""
+    from shipper.sources import files
+
+    for i in range(20):
+        append(tmp_path / f"f{i:02}.log", f"a{i}\nb{i}\n")
+    checks = count_calls(monkeypatch, files, "check_of")
+    fstats = count_calls(monkeypatch, os, "fstat")
+    out, _, tailer = await run_once([str(tmp_path / "*.log")])
+    assert out.lines() == [f"{x}{i}".encode() for i in range(20) for x in "ab"]
+    assert all(c.witnesses == () for c in out.chunks) and tailer.open_files == 0
+    assert checks == [] and len(fstats) == 20, (len(checks), len(fstats))
+
+
+async def test_witnesses_are_still_taken_with_a_checkpoint_store(tmp_path):
+    """With a checkpoint store the same files' chunks carry the witnesses of their
+    last line's start and of their end, as before (the store keeps them)."""
+    for i in range(3):
+        append(tmp_path / f"f{i}.log", f"a{i}\nb{i}\n")
+    store = CheckpointStore(tmp_path / "state")
+    out, _, _ = await run_once([str(tmp_path / "*.log")], checkpoints=store)
+    assert [[w.at for w in c.witnesses] for c in out.chunks] == [[3, 6]] * 3
+
+
+async def test_a_batch_of_opens_resolves_the_roots_once(tmp_path, monkeypatch):
+    """20 files in one directory, no links: the glob's root is resolved once for the
+    batch that opens them and no file path is resolved (two ``realpath`` calls a file
+    before: the file's and the root's)."""
+    from shipper.sources import links
+
+    for i in range(20):
+        append(tmp_path / f"f{i:02}.log", f"a{i}\n")
+    resolved = count_calls(monkeypatch, links.os.path, "realpath")
+    out, _, _ = await run_once([str(tmp_path / "*.log")])
+    assert len(out.lines()) == 20
+    assert [p for p in resolved if str(p).endswith(".log")] == []
+    assert resolved.count(str(tmp_path)) == 1, resolved
