@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 9
+KERNEL_API = 11
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -715,10 +715,27 @@ cdef class JsonLines:
             return None
         return self._record(offset, raw, buf, size, text, truncated, stream, wrapper_time)
 
+    def wrapped_text(self, offset, str text, stream, wrapper_time, truncated):
+        """The record of one docker json-file inner line (text the unwrapper decoded) that
+        is a JSON object, with its stream and wrapper time, or ``None`` for
+        ``FileParser._line`` to take it."""
+        cdef Py_ssize_t size = len(text)
+        if (size == 0 or PyUnicode_READ_CHAR(text, 0) != 123 or "\x00" in text
+                or "\x1b" in text or "\r" in text):
+            return None
+        if size > self._long and text.count("{") + text.count("[") > self._max_depth:
+            return None
+        try:
+            value = _json_loads(text)
+        except _JSONDecodeError:
+            return None
+        if type(value) is not dict:
+            return None
+        return self._finish(offset, <dict>value, text, truncated, stream, wrapper_time)
+
     cdef object _record(self, offset, bytes raw, const char* buf, Py_ssize_t size, str text,
                         truncated, stream, wrapper_time):
         cdef Py_ssize_t i, brackets = 0
-        cdef dict obj, fields
         if size > self._long:
             for i in range(size):
                 if buf[i] == 123 or buf[i] == 91:
@@ -731,7 +748,11 @@ cdef class JsonLines:
             return None
         if type(value) is not dict:
             return None
-        obj = <dict>value
+        return self._finish(offset, <dict>value, text, truncated, stream, wrapper_time)
+
+    cdef object _finish(self, offset, dict obj, str text, truncated, stream, wrapper_time):
+        """The record of the decoded object ``obj`` of the line ``text``."""
+        cdef dict fields
         record = _dict_new(_Record)
         fields = <dict>record
         stamp = self._common(obj, fields)

@@ -202,8 +202,13 @@ class FileParser:
         """A line out of the runtime unwrapper (CRI bytes, docker text): a JSON object
         line the kernel finishes (its stream and wrapper time with it), else ``_line``,
         the reference it is held to."""
-        record = self._kernel.wrapped(offset, data, stream, wrapper_time, truncated) \
-            if data.__class__ is bytes and data[:1] == b"{" else None
+        if data.__class__ is bytes:
+            record = self._kernel.wrapped(offset, data, stream, wrapper_time, truncated) \
+                if data[:1] == b"{" else None
+        elif data.__class__ is str and data[:1] == "{":  # docker's text
+            record = self._kernel.wrapped_text(offset, data, stream, wrapper_time, truncated)
+        else:
+            record = None
         if record is None:
             self._line(offset, data, stream, wrapper_time, truncated, out)
             return
@@ -278,12 +283,16 @@ class FileParser:
     def _decoded(self, data: bytes | str) -> str:
         """The text of a line. Fast path (nearly every line): bytes without NUL, ESC or CR
         decode as they are (``0 in data`` is a memchr; ``b"\x00" in data`` costs ~0.8 us a
-        line); anything else goes through ``_clean``."""
-        if data.__class__ is bytes and 0 not in data and 27 not in data and 13 not in data:
-            try:
-                return data.decode()
-            except UnicodeDecodeError:
-                pass
+        line), docker's text without them is the text; anything else goes through
+        ``_clean``."""
+        if data.__class__ is bytes:
+            if 0 not in data and 27 not in data and 13 not in data:
+                try:
+                    return data.decode()
+                except UnicodeDecodeError:
+                    pass
+        elif "\x00" not in data and "\x1b" not in data and "\r" not in data:
+            return data  # type: ignore[return-value]  # docker's text, nothing to clean
         return self._clean(data)
 
     def _complete(self, fields: dict[str, Any], offset: int, text: str, stream: str | None,
