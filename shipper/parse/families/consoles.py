@@ -88,12 +88,18 @@ def _with_total(text: str, cut: int) -> Parsed | None:
             return None
         desc = desc[:-1]
     n, total, elapsed, remaining, value, numerator, denominator, postfix = match.groups()
-    fields: dict[str, Any] = {"percent": int(digits), "n": _count(n),
-                              "elapsed": _seconds(elapsed)}
+    # ``_count`` and ``_seconds`` inlined for plain counts and ``MM:SS`` (nearly always)
+    fields: dict[str, Any] = {
+        "percent": int(digits),
+        "n": int(n) if n.isdigit() and len(n) <= 18 else _count(n),
+        "elapsed": int(elapsed[:2]) * 60 + int(elapsed[3:]) if len(elapsed) == 5
+        else _seconds(elapsed)}
     if total != "?":
-        fields["total"] = _count(total)
+        fields["total"] = int(total) if total.isdigit() and len(total) <= 18 \
+            else _count(total)
     if remaining != "?":
-        fields["remaining"] = _seconds(remaining)
+        fields["remaining"] = int(remaining[:2]) * 60 + int(remaining[3:]) \
+            if len(remaining) == 5 else _seconds(remaining)
     _rate(fields, value, numerator or "it", denominator)
     return _progress_record(text, fields, desc, postfix)
 
