@@ -292,16 +292,18 @@ class FileParser:
         return ("json", record) if record is not None else self._text(text)
 
     def _decoded(self, data: bytes | str) -> str:
-        """The text of a line. Fast path (nearly every line): bytes without NUL, ESC or CR
-        decode as they are (``0 in data`` is a memchr; ``b"\x00" in data`` costs ~0.8 us a
-        line), docker's text without them is the text; anything else goes through
-        ``_clean``."""
+        """The text of a line. Fast path (nearly every line): bytes without NUL or ESC
+        decode as they are, with CR to their last state (``0 in data`` is a memchr;
+        ``b"\x00" in data`` costs ~0.8 us a line); docker's text without NUL, ESC or CR
+        is the text; anything else goes through ``_clean``."""
         if data.__class__ is bytes:
-            if 0 not in data and 27 not in data and 13 not in data:
+            if 0 not in data and 27 not in data:
                 try:
-                    return data.decode()
+                    text = data.decode()
                 except UnicodeDecodeError:
-                    pass
+                    return self._clean(data)
+                # CRLF, a progress bar's updates: ``_clean``'s last step, without its calls
+                return text if 13 not in data else last_state(text)
         elif "\x00" not in data and "\x1b" not in data and "\r" not in data:
             return data  # type: ignore[return-value]  # docker's text, nothing to clean
         return self._clean(data)
@@ -334,7 +336,7 @@ class FileParser:
             if stamp is not None:  # the wrapper's own time is impossible: keep it too
                 bad = True
                 record["attributes"].setdefault("invalid_timestamp", wrapper_time)
-            stamp = self._now()
+            stamp = self._read_time or self._now()  # ``_now``'s cached value, no call
         if bad:
             self._counts.errors["bad_timestamp"] += 1
         return stamp

@@ -49,14 +49,19 @@ def last_state(text: str) -> str:
     state (a redrawn state loses its leading blanks: they were never indentation). Ray
     prefixes such a line once, before the first update: the prefix is kept."""
     body = text.rstrip("\r")
-    if "\r" not in body:
+    cut = body.rfind("\r")
+    if cut == -1:
         return body
-    states = body.split("\r")
-    prefix = states[0] if states[0][:1] == "(" and ray_prefix(states[0]) else ""
-    for state in reversed(states):
+    end = len(body)
+    while cut != -1:  # the states from the last one back, without splitting them all
+        state = body[cut + 1:end]
         if state.strip():
-            return prefix + state.lstrip(" ") if state is not states[0] else state
-    return ""
+            first = body[:body.find("\r")]
+            return (first if first[:1] == "(" and ray_prefix(first) else "") \
+                + state.lstrip(" ")
+        end, cut = cut, body.rfind("\r", 0, cut)
+    first = body[:end]  # the first state, as it is
+    return first if first.strip() else ""
 
 
 def progress(text: str) -> Parsed | None:
@@ -110,8 +115,8 @@ def _rate(fields: dict[str, Any], value: str, numerator: str, denominator: str) 
         fields["rate"] = round(1 / max(_number(value), 1e-9), 6)
         fields["unit"] = denominator
         return
-    if value != "?":
-        fields["rate"] = _number(value)
+    if value != "?":  # ``_number`` inlined for a value without a scale letter
+        fields["rate"] = float(value) if value[-1:] not in _SCALE else _number(value)
     fields["unit"] = numerator
 
 
@@ -147,10 +152,13 @@ def _seconds(interval: str) -> int:
 
 
 def _postfix(text: str) -> dict[str, str] | str:
-    pairs = [part.partition("=") for part in text.split(", ")]
-    if all(sep and key for key, sep, _value in pairs):
-        return {key: value for key, _sep, value in pairs}
-    return text
+    pairs: dict[str, str] = {}
+    for part in text.split(", "):
+        key, sep, value = part.partition("=")
+        if not (sep and key):
+            return text
+        pairs[key] = value
+    return pairs
 
 
 def rich_repeat(text: str) -> bool:
