@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 9
+KERNEL_API = 11
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -715,10 +715,27 @@ cdef class JsonLines:
             return None
         return self._record(offset, raw, buf, size, text, truncated, stream, wrapper_time)
 
+    def wrapped_text(self, offset, str text, stream, wrapper_time, truncated):
+        """The record of one docker json-file inner line (text the unwrapper decoded) that
+        is a JSON object, with its stream and wrapper time, or ``None`` for
+        ``FileParser._line`` to take it."""
+        cdef Py_ssize_t size = len(text)
+        if (size == 0 or PyUnicode_READ_CHAR(text, 0) != 123 or "\x00" in text
+                or "\x1b" in text or "\r" in text):
+            return None
+        if size > self._long and text.count("{") + text.count("[") > self._max_depth:
+            return None
+        try:
+            value = _json_loads(text)
+        except _JSONDecodeError:
+            return None
+        if type(value) is not dict:
+            return None
+        return self._finish(offset, <dict>value, text, truncated, stream, wrapper_time)
+
     cdef object _record(self, offset, bytes raw, const char* buf, Py_ssize_t size, str text,
                         truncated, stream, wrapper_time):
         cdef Py_ssize_t i, brackets = 0
-        cdef dict obj, fields
         if size > self._long:
             for i in range(size):
                 if buf[i] == 123 or buf[i] == 91:
@@ -731,7 +748,11 @@ cdef class JsonLines:
             return None
         if type(value) is not dict:
             return None
-        obj = <dict>value
+        return self._finish(offset, <dict>value, text, truncated, stream, wrapper_time)
+
+    cdef object _finish(self, offset, dict obj, str text, truncated, stream, wrapper_time):
+        """The record of the decoded object ``obj`` of the line ``text``."""
+        cdef dict fields
         record = _dict_new(_Record)
         fields = <dict>record
         stamp = self._common(obj, fields)
@@ -805,6 +826,83 @@ cdef class JsonLines:
                 return stamp
             impossible = impossible or stamp is not None
         return self._impossible if impossible else None
+
+
+# === logfmt lines (helper `families`, issue 14): a whole logfmt line's pairs ===============
+# Twin and reference: ``pure_logfmt.py`` (the regexes ``parse.logfmt.parse_logfmt`` ran).
+# ASCII text only (the caller checks ``str.isascii``, O(1)): ``\w`` and ``\s`` are ASCII.
+
+cdef inline bint _lf_head(Py_UCS4 c):
+    """``[A-Za-z_@]``"""
+    return (65 <= c <= 90) or (97 <= c <= 122) or c == 95 or c == 64
+
+
+cdef inline bint _lf_key(Py_UCS4 c):
+    r"""``[\w.\-/@]`` within ASCII"""
+    return _lf_head(c) or (48 <= c <= 57) or c == 46 or c == 45 or c == 47
+
+
+cdef inline bint _lf_space(Py_UCS4 c):
+    r"""``\s`` within ASCII (``str.isspace``: also \x1c-\x1f)"""
+    return c == 32 or (9 <= c <= 13) or (28 <= c <= 31)
+
+
+def logfmt_pairs(str text):
+    """All pairs of an ASCII line made only of ``key=value`` pairs (separated by spaces or
+    tabs), else ``None``: ``key=`` then a quoted value (``\\`` takes any character but a
+    newline) or a bare one (no white space, no quote), then spaces/tabs or the end."""
+    cdef Py_ssize_t n = len(text), pos = 0, start, j
+    cdef Py_UCS4 c
+    cdef dict pairs = {}
+    if n == 0:
+        return None
+    while pos < n:
+        start = pos
+        if not _lf_head(PyUnicode_READ_CHAR(text, pos)):
+            return None
+        pos += 1
+        while pos < n and _lf_key(PyUnicode_READ_CHAR(text, pos)):
+            pos += 1
+        if pos >= n or PyUnicode_READ_CHAR(text, pos) != 61:  # "="
+            return None
+        key = text[start:pos]
+        pos += 1
+        if pos < n and PyUnicode_READ_CHAR(text, pos) == 34:  # a quoted value
+            j = pos + 1
+            while j < n:
+                c = PyUnicode_READ_CHAR(text, j)
+                if c == 34:
+                    break
+                if c == 92:  # a backslash takes the next character, never a newline
+                    if j + 1 >= n or PyUnicode_READ_CHAR(text, j + 1) == 10:
+                        return None
+                    j += 2
+                else:
+                    j += 1
+            if j >= n:
+                return None
+            value = text[pos + 1:j]
+            if "\\" in value:
+                value = value.replace('\\"', '"').replace("\\\\", "\\")
+            pos = j + 1
+        else:
+            start = pos
+            while pos < n:
+                c = PyUnicode_READ_CHAR(text, pos)
+                if c == 34 or _lf_space(c):
+                    break
+                pos += 1
+            value = text[start:pos]
+        if pos < n:
+            c = PyUnicode_READ_CHAR(text, pos)
+            if c != 32 and c != 9:
+                return None
+            pos += 1
+            while pos < n and (PyUnicode_READ_CHAR(text, pos) == 32
+                               or PyUnicode_READ_CHAR(text, pos) == 9):
+                pos += 1
+        pairs[key] = value
+    return pairs
 
 
 # === text lines (helper `text`): the partial record of a text line ==========================

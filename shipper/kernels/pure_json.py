@@ -21,6 +21,11 @@ The reference is ``FileParser``'s per-line path for one line of a plain file
 
 Before the first record it makes after the reference or ``text_line`` ran (and at the
 start of a chunk), the joiner's pending record goes out first, as in the reference.
+
+``wrapped`` (a CRI-wrapped line's bytes) and ``wrapped_text`` (a docker json-file line's
+inner text, decoded by the unwrapper) finish one JSON object line of a runtime-wrapped
+file with its stream and wrapper time by the same rules; their reference is
+``FileParser._line``. For text, ``_decoded``'s checks are NUL, ESC and CR in the text.
 """
 
 from __future__ import annotations
@@ -138,6 +143,24 @@ class JsonLines:
             return None
         return self._record(offset, raw, text, truncated, stream, wrapper_time)
 
+    def wrapped_text(self, offset: int, text: str, stream: str | None,
+                     wrapper_time: str | None, truncated: frozenset[int]) -> Record | None:
+        """The record of one docker json-file inner line (text the unwrapper decoded) that
+        is a JSON object, with its stream and wrapper time, or ``None`` for
+        ``FileParser._line`` (the reference) to take it: the same rules as for bytes, on
+        the text (``_decoded``'s checks are NUL, ESC and CR in the text)."""
+        if text[:1] != "{" or "\x00" in text or "\x1b" in text or "\r" in text:
+            return None
+        if len(text) > self._long and text.count("{") + text.count("[") > self._max_depth:
+            return None
+        try:
+            obj = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return None
+        if obj.__class__ is not dict:
+            return None
+        return self._finish(offset, obj, text, truncated, stream, wrapper_time)
+
     def _record(self, offset: int, raw: bytes, text: str, truncated: frozenset[int],
                 stream: str | None, wrapper_time: str | None) -> Record | None:
         """The record of a JSON object line, or ``None`` for the reference to handle (the
@@ -151,6 +174,11 @@ class JsonLines:
             return None
         if obj.__class__ is not dict:
             return None
+        return self._finish(offset, obj, text, truncated, stream, wrapper_time)
+
+    def _finish(self, offset: int, obj: dict[str, Any], text: str, truncated: frozenset[int],
+                stream: str | None, wrapper_time: str | None) -> Record:
+        """The record of the decoded object ``obj`` of the line ``text``."""
         record = Record(self._parse(obj))
         record.raw = text
         if not record["timestamp"]:  # none, or IMPOSSIBLE ("")

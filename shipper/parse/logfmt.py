@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from shipper.kernels import trailing_pairs
+from shipper.kernels import logfmt_pairs, trailing_pairs
 from shipper.parse.access import bare_request
 from shipper.parse.instants import IMPOSSIBLE
 from shipper.parse.levels import normalize_level
@@ -73,7 +73,10 @@ def _split_quoted(message: str) -> tuple[str, dict[str, str] | None]:
 
 def parse_logfmt(text: str) -> dict[str, str] | None:
     """All pairs of a line made only of ``key=value`` pairs (separated by spaces or
-    tabs), else ``None``: one possessive whole-line match, then one ``findall``."""
+    tabs), else ``None``: one possessive whole-line match, then one ``findall`` (an ASCII
+    line: the ``logfmt_pairs`` kernel, the same grammar in one typed scan when compiled)."""
+    if text.isascii():
+        return logfmt_pairs(text)
     if _LOGFMT_START.match(text) is None or _LOGFMT_LINE.fullmatch(text) is None:
         return None
     return {key: (_unquote(value) if value[:1] == '"' else value)

@@ -47,6 +47,9 @@ _RUST_PANIC = re.compile(r"thread '[^']*' panicked at ")
 
 #: first characters of the lines ``start_state`` looks at (any other line: ``(None, NONE)``)
 BLOCK_INITIALS = frozenset("TpfEt2")
+#: first characters of a line that never continues a record in state ``NONE`` unless it
+#: holds ``.rb:`` (a Ruby frame): not white space, no letter, ``_`` or ``$`` (``continues``)
+_NEVER_ON = frozenset('!"#%&\'()*+,-./:;<=>?@[\\]^`{|}~')
 
 
 def start_state(text: str) -> tuple[str | None, int]:
@@ -137,8 +140,9 @@ class MultilineJoiner:
                 return True
             state = self._close_block()  # not a key line: the block ended without END
         first = text[:1]
-        if state == NONE and (first == "{" or "0" <= first <= "9"):
-            return False  # the common case, as in ``continues``, without the call
+        if state == NONE and (first == "{" or "0" <= first <= "9" or (
+                first in _NEVER_ON and ".rb:" not in text)):
+            return False  # the common cases, as in ``continues``, without the call
         joined, self._state = continues(text, state)
         return joined
 

@@ -49,14 +49,19 @@ def last_state(text: str) -> str:
     state (a redrawn state loses its leading blanks: they were never indentation). Ray
     prefixes such a line once, before the first update: the prefix is kept."""
     body = text.rstrip("\r")
-    if "\r" not in body:
+    cut = body.rfind("\r")
+    if cut == -1:
         return body
-    states = body.split("\r")
-    prefix = states[0] if states[0][:1] == "(" and ray_prefix(states[0]) else ""
-    for state in reversed(states):
+    end = len(body)
+    while cut != -1:  # the states from the last one back, without splitting them all
+        state = body[cut + 1:end]
         if state.strip():
-            return prefix + state.lstrip(" ") if state is not states[0] else state
-    return ""
+            first = body[:body.find("\r")]
+            return (first if first[:1] == "(" and ray_prefix(first) else "") \
+                + state.lstrip(" ")
+        end, cut = cut, body.rfind("\r", 0, cut)
+    first = body[:end]  # the first state, as it is
+    return first if first.strip() else ""
 
 
 def progress(text: str) -> Parsed | None:
@@ -88,12 +93,18 @@ def _with_total(text: str, cut: int) -> Parsed | None:
             return None
         desc = desc[:-1]
     n, total, elapsed, remaining, value, numerator, denominator, postfix = match.groups()
-    fields: dict[str, Any] = {"percent": int(digits), "n": _count(n),
-                              "elapsed": _seconds(elapsed)}
+    # ``_count`` and ``_seconds`` inlined for plain counts and ``MM:SS`` (nearly always)
+    fields: dict[str, Any] = {
+        "percent": int(digits),
+        "n": int(n) if n.isdigit() and len(n) <= 18 else _count(n),
+        "elapsed": int(elapsed[:2]) * 60 + int(elapsed[3:]) if len(elapsed) == 5
+        else _seconds(elapsed)}
     if total != "?":
-        fields["total"] = _count(total)
+        fields["total"] = int(total) if total.isdigit() and len(total) <= 18 \
+            else _count(total)
     if remaining != "?":
-        fields["remaining"] = _seconds(remaining)
+        fields["remaining"] = int(remaining[:2]) * 60 + int(remaining[3:]) \
+            if len(remaining) == 5 else _seconds(remaining)
     _rate(fields, value, numerator or "it", denominator)
     return _progress_record(text, fields, desc, postfix)
 
@@ -104,8 +115,8 @@ def _rate(fields: dict[str, Any], value: str, numerator: str, denominator: str) 
         fields["rate"] = round(1 / max(_number(value), 1e-9), 6)
         fields["unit"] = denominator
         return
-    if value != "?":
-        fields["rate"] = _number(value)
+    if value != "?":  # ``_number`` inlined for a value without a scale letter
+        fields["rate"] = float(value) if value[-1:] not in _SCALE else _number(value)
     fields["unit"] = numerator
 
 
@@ -141,10 +152,13 @@ def _seconds(interval: str) -> int:
 
 
 def _postfix(text: str) -> dict[str, str] | str:
-    pairs = [part.partition("=") for part in text.split(", ")]
-    if all(sep and key for key, sep, _value in pairs):
-        return {key: value for key, _sep, value in pairs}
-    return text
+    pairs: dict[str, str] = {}
+    for part in text.split(", "):
+        key, sep, value = part.partition("=")
+        if not (sep and key):
+            return text
+        pairs[key] = value
+    return pairs
 
 
 def rich_repeat(text: str) -> bool:

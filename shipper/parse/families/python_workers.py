@@ -92,28 +92,22 @@ def ray(text: str, parse: Callable[[str], Parsed]) -> Parsed | None:
     else:
         record = parse(rest)[1]
     attributes = record["attributes"]
-    attributes.update(_ray_fields(match))
+    # the prefix's fields, in this order (``update`` moves none already there)
+    name, pid, ip, component, cip, elapsed = match.groups()  # _RAY's groups, in order
+    if elapsed is not None:
+        attributes.update(process="autoscaler", elapsed=elapsed)
+    elif component is not None:
+        attributes["process"] = component
+        ip = cip
+    else:
+        attributes["pid"] = small_int(pid)
+        if name:
+            attributes["process"] = name
+    if ip:
+        attributes["host"] = ip
     if repeated is not None:
         attributes["repeated"] = int(repeated.group(1))
     return "ray", record
-
-
-def _ray_fields(match: re.Match[str]) -> dict[str, Any]:
-    name, pid, ip, component, cip, elapsed = match.group(
-        "name", "pid", "ip", "component", "cip", "elapsed")
-    fields: dict[str, Any] = {}
-    if elapsed is not None:
-        fields.update(process="autoscaler", elapsed=elapsed)
-    elif component is not None:
-        fields["process"] = component
-        ip = cip
-    else:
-        fields["pid"] = small_int(pid)
-        if name:
-            fields["process"] = name
-    if ip:
-        fields["host"] = ip
-    return fields
 
 
 def ray_prefix(text: str) -> bool:
