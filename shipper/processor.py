@@ -153,6 +153,9 @@ class Processor:
             except BatchStopped as stopped:  # isolated: per record from there, as below
                 self.failures.failed(enrich, stopped.error)
                 self._per_record(enrich, records, dropped, failed, start=stopped.index)
+            except Exception as exc:  # noqa: BLE001 - before any record: per record, all
+                self.failures.failed(enrich, exc)
+                self._per_record(enrich, records, dropped, failed)
             self._trace_context(records, dropped, failed)
             if self.preparing:
                 self._prepare(records, enrich.ctx)
@@ -273,10 +276,9 @@ OnError = Callable[[int, Exception], None]
 def _one_by_one(stage: Stage, records: list[Record], dropped: set[int],
                 on_error: OnError | None = None, start: int = 0) -> bool:
     """A stage without a batch form: called once per record still in the batch (from
-    ``records[start]`` on). ``True``
-    when the stage returned a new record in place of one (it takes that place), or a
-    record it raised on was replaced (by ``on_error``, which must add it to ``dropped``;
-    without ``on_error`` the exception propagates)."""
+    ``records[start]`` on). ``True`` when the stage returned a new record in place of one
+    (it takes that place), or a record it raised on was replaced (by ``on_error``, which
+    must add it to ``dropped``; without ``on_error`` the exception propagates)."""
     replaced = False
     for i, record in enumerate(records[start:] if start else records, start):
         if i in dropped:

@@ -86,11 +86,12 @@ class LinkPolicy:
         link on the way (``ELOOP``, ``ENOTDIR``) goes through the check as before."""
         if self.mode == "always":
             return _regular(os.open(path, _FLAGS), path)
-        resolved = self.resolved_roots()
-        fd = self._open_unlinked(path, resolved)
+        fd = self._open_unlinked(path, self.resolved_roots())
         if fd is None:
+            # the rare path: the roots as they are now, not as pinned for the batch (a
+            # root link repointed since would refuse an allowed link inside it)
             real = os.path.realpath(path)
-            anchor = self._beneath(path, real, resolved)
+            anchor = self._beneath(path, real, [os.path.realpath(r) for r in self.roots])
             if anchor is None:
                 raise RefusedPath(path, NOT_FOLLOWED if self.mode == "never" else OUTSIDE_ROOTS)
             fd = open_beneath(anchor, os.path.relpath(real, anchor))

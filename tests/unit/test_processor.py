@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from typing import Any
 
 import orjson
 import pytest
@@ -334,6 +335,32 @@ def test_enrichment_stopping_at_record_k_keeps_the_ids_of_the_records_it_enriche
     assert all("job_id" not in r["attributes"] for i, r in enumerate(out) if i != k)
     assert processor.counts.errors["stage_failed"] == 1
     assert processor.counts.errors["unprocessable"] == 1
+
+
+def test_enrichment_failing_before_its_first_record_is_retried_one_record_at_a_time():
+    """An error the batch form raises before it reaches a record (not ``BatchStopped``)
+    is isolated as before: counted once, then every record enriched alone, so a
+    transient failure loses nothing (it used to make five placeholders of ``Processor``)."""
+    class Flaky:  # the file context, whose path fields fail on the first read only
+        def __init__(self, ctx: Any) -> None:
+            self._ctx, self.reads = ctx, 0
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "path_fields":
+                self.reads += 1
+                if self.reads == 1:
+                    raise RuntimeError("before the loop")
+            return getattr(self._ctx, name)
+
+    processor = _with_stage(RecordFault())
+    enricher = processor.enricher_for(PATH)
+    enricher.ctx = Flaky(enricher.ctx)
+    lines = [f"2023-11-14T10:30:00Z INFO {WORDS[i]} job_id=job-{i}" for i in range(5)]
+    out = processor.process(_parse(lines), PATH)
+    assert [(r["message"], r.get("job_id")) for r in out] == [
+        (WORDS[i], f"job-{i}") for i in range(5)]
+    assert processor.counts.errors["stage_failed"] == 1
+    assert processor.counts.errors["unprocessable"] == 0
 
 
 def test_enrich_batch_says_where_it_stopped():
