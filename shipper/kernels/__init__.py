@@ -18,8 +18,8 @@ import os
 from shipper.kernels import pure
 
 __all__ = ["IMPLEMENTATION", "JsonLines", "cri_whole_lines", "iso_prefix", "loki_push",
-           "loki_read", "loki_stamps", "split_lines", "stamped_fields", "text_fields",
-           "trailing_pairs"]
+           "loki_read", "loki_stamps", "split_lines", "stamped_fields", "stamped_line",
+           "text_fields", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -51,6 +51,7 @@ if WHY_PURE is None:
         loki_stamps,
         split_lines,
         stamped_fields,
+        stamped_line,
         text_fields,
         trailing_pairs,
     )
@@ -67,6 +68,6 @@ else:
         trailing_pairs,
     )
     from shipper.kernels.pure_json import JsonLines
-    from shipper.kernels.pure_text import stamped_fields, text_fields
+    from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
 
     IMPLEMENTATION = "pure"
