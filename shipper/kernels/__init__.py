@@ -19,7 +19,7 @@ from shipper.kernels import pure
 
 __all__ = ["IMPLEMENTATION", "JsonLines", "cri_whole_lines", "iso_prefix", "logfmt_pairs",
            "loki_push", "loki_read", "loki_stamps", "split_lines", "stamped_fields",
-           "text_fields", "trailing_pairs"]
+           "stamped_line", "text_fields", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -52,6 +52,7 @@ if WHY_PURE is None:
         loki_stamps,
         split_lines,
         stamped_fields,
+        stamped_line,
         text_fields,
         trailing_pairs,
     )
@@ -69,6 +70,6 @@ else:
     )
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs
-    from shipper.kernels.pure_text import stamped_fields, text_fields
+    from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
 
     IMPLEMENTATION = "pure"

@@ -13,8 +13,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shipper.kernels.pure import trailing_pairs
+import orjson
 
+from shipper.kernels.pure import iso_prefix, trailing_pairs
+
+#: a caller in zap's console (``text._CALLER``)
+_CALLER = re.compile(r"\S+:\d+$")
+#: the zones ``TimestampNormalizer.from_iso_parts`` takes for UTC (``timestamps`` imports it)
+UTC_ZONES = frozenset({"Z", "z", "UTC", "GMT", "+00:00", "+0000", "-00:00", "-0000"})
+#: the second character after the time that sends a line to the JVM and Rust layouts
+#: (``frameworks._FRAMEWORK_SECOND``)
+_FRAMEWORK_SECOND = frozenset(" [TDIWEF")
+#: most tab-separated fields of a zap console line the kernel reads
+ZAP_PARTS = 8
 #: a logger name before `` - LEVEL - `` (``text._NAME`` within ASCII)
 _LOGGER = re.compile(r"[A-Za-z0-9_.\-:/<>$]+")
 
@@ -76,3 +87,80 @@ def stamped_fields(stamp: str | None, rest: str,
     if message[:1] == "[" or " - " in message:
         return None
     return text_fields(stamp, level, message, None)
+
+
+def stamped_line(text: str, good: str, utc_default: bool, levels: dict[str, str],
+                 max_depth: int) -> dict[str, Any] | None:
+    """``TextParser.parse`` of an ASCII line opening with an ISO date-time of ``good``, the
+    normalizer's last good UTC second (``date T clock``), when the generic rules read it:
+    the record (format ``text``), else ``None``. ``None`` for a time that is not that
+    second in UTC (``from_iso_parts`` decides it), a Go date with ``/``, and whatever a
+    gate may send elsewhere: ``] "`` (combined access lines), `` [`` right after the
+    time (nginx, PostgreSQL), the JVM, Rust and Ray gates of ``Frameworks.stamped``;
+    then ``stamped_fields`` reads the rest, or ``zap_fields`` after a tab."""
+    if not "0" <= text[:1] <= "9" or not text.isascii():
+        return None
+    prefix = iso_prefix(text)
+    if prefix is None:
+        return None
+    date, clock, frac, zone, end = prefix
+    if len(good) != 19 or date != good[:10] or clock != good[11:] or not (
+            utc_default if zone is None else zone in UTC_ZONES):
+        return None
+    if '] "' in text or " [" in text[end:end + 7]:
+        return None
+    millis = (frac[:3] if len(frac) >= 3 else frac.ljust(3, "0")) if frac else "000"
+    stamp = f"{good}.{millis}Z"
+    rest = text[end:]
+    if rest[:1] == "\t":
+        if " -- " in rest or "\n" in text:  # Ray's driver; _CALLER's "$" before a newline
+            return None
+        return zap_fields(stamp, rest[1:], levels, max_depth)
+    if rest[1:2] in _FRAMEWORK_SECOND and (
+            rest[:2] == " [" or " [" in rest[4:8] or rest.find(" --- ", 4, 160) != -1
+            or (rest[:1] == " " and frac is not None and zone is not None)):
+        return None
+    return stamped_fields(stamp, rest, levels)
+
+
+def zap_fields(stamp: str, rest: str, levels: dict[str, str],
+               max_depth: int) -> dict[str, Any] | None:
+    """``TextParser._zap_console`` of an ASCII ``rest`` (after the tab), or ``None``: more
+    than ``ZAP_PARTS`` fields, a level word with white space or not a key of ``levels``,
+    a JSON object that may nest deeper than ``max_depth``, and whatever ``text_fields``
+    declines."""
+    parts = rest.split("\t")
+    word = parts[0]
+    if len(parts) > ZAP_PARTS or word.split() != [word]:
+        return None
+    level = levels.get(word)
+    if level is None:
+        return None
+    fields: dict[str, Any] | None = None
+    last = parts[-1]
+    if len(parts) > 2 and last[:1] == "{":
+        if len(last) > 2 * max_depth and last.count("{") + last.count("[") > max_depth:
+            return None
+        try:
+            value = orjson.loads(last)
+        except orjson.JSONDecodeError:
+            value = None
+        if isinstance(value, dict):
+            fields = value
+            parts.pop()
+    message = parts.pop() if len(parts) > 1 else ""
+    logger = caller = None
+    for part in parts[1:]:
+        if _CALLER.match(part):
+            caller = part
+        else:
+            logger = part
+    record = text_fields(stamp, level, message, logger)
+    if record is None:
+        return None
+    attributes = record["attributes"]
+    if caller is not None:
+        attributes["caller"] = caller
+    if fields:
+        attributes.update(fields)
+    return record

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shipper.kernels.pure import ISO_PATTERN as ISO_PATTERN  # the prefix kernel's reference
+from shipper.kernels.pure_text import UTC_ZONES as _UTC_ZONES  # the text kernel's too
 from shipper.parse.instants import (
     FLOOR,
     FUTURE,
@@ -44,7 +45,6 @@ _APACHE = re.compile(r"(\d{2})/(\w{3})/(\d{4}):(\d{2}:\d{2}:\d{2})(?:\.(\d+))? ?
                      re.ASCII)
 _MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
-_UTC_ZONES = frozenset({"Z", "z", "UTC", "GMT", "+00:00", "+0000", "-00:00", "-0000"})
 _CACHE_MAX = 4096
 _CACHE_KEY_MAX = 64  # longer strings are never timestamps worth remembering
 _PARTS_MAX = 256  # split stamps remembered per file (from_iso_parts)
@@ -58,14 +58,15 @@ class TimestampNormalizer:
 
     def __init__(self, default_timezone: str = "UTC",
                  clock: Callable[[], float] = time.time) -> None:
-        self._utc_default = default_timezone in ("UTC", "Etc/UTC", "GMT", "Z")
-        self._zone: tzinfo = UTC if self._utc_default else ZoneInfo(default_timezone)
+        self.utc_default = default_timezone in ("UTC", "Etc/UTC", "GMT", "Z")
+        self._zone: tzinfo = UTC if self.utc_default else ZoneInfo(default_timezone)
         self._clock = clock
         self._cache: dict[str, str | None] = {}
         self._parts: dict[tuple[str, str, str | None, str | None], str] = {}
         # the last UTC date and time found possible, and both joined by ``T``; until one
-        # is, a non-ASCII mark that prefixes no string the fast path takes
-        self._good_date = self._good_clock = self._good_second = "\uffff"
+        # is, a non-ASCII mark that prefixes no string the fast path takes (``good_second``
+        # is read by the text kernel ``stamped_line``, which takes that second's lines)
+        self._good_date = self._good_clock = self.good_second = "\uffff"
         self._epoch_second = -1
         self._epoch_prefix = ""
         self._year_until = -1.0
@@ -86,7 +87,7 @@ class TimestampNormalizer:
     def from_string(self, text: str) -> str | None:
         size = len(text)
         if size >= 24 and text[-1] == "Z" and text[19] == "." and text.startswith(
-                self._good_second) and text.isascii() and text[20:-1].isdigit():
+                self.good_second) and text.isascii() and text[20:-1].isdigit():
             return text if size == 24 else text[:23] + "Z"  # CRI/docker: nanoseconds
         cached = self._cache.get(text)
         if cached is not None or text in self._cache:
@@ -131,10 +132,10 @@ class TimestampNormalizer:
         if "/" in date:
             date = date.replace("/", "-")
         if clock == self._good_clock and date == self._good_date and (
-                self._utc_default if zone is None else zone in _UTC_ZONES):
+                self.utc_default if zone is None else zone in _UTC_ZONES):
             millis = (frac[:3] if len(frac) >= 3 else frac.ljust(3, "0")) if frac else "000"
-            return f"{self._good_second}.{millis}Z"  # good_second is date T clock
-        utc = (zone is None and self._utc_default) or zone in _UTC_ZONES
+            return f"{self.good_second}.{millis}Z"  # good_second is date T clock
+        utc = (zone is None and self.utc_default) or zone in _UTC_ZONES
         key = (date, clock, frac, zone)
         stamp = self._parts.get(key)
         if stamp is None:
@@ -164,7 +165,7 @@ class TimestampNormalizer:
         stamp = format_instant(*found)
         if utc and stamp[:19] == f"{date}T{clock}":  # plain UTC (not 24:00, not :60):
             self._good_date, self._good_clock = date, clock  # its stamps skip the rules
-            self._good_second = stamp[:19]
+            self.good_second = stamp[:19]
         return stamp
 
     def _from_apache(self, day: str, month: str, year: str, clock: str, frac: str | None,
@@ -202,10 +203,10 @@ class TimestampNormalizer:
         if now >= self._tod_until:
             self._refresh_days(now)
         day = self._tod_today
-        if self._utc_default and f"{day}T{clock}" > self._tod_limit[:19]:
+        if self.utc_default and f"{day}T{clock}" > self._tod_limit[:19]:
             day = self._tod_yesterday  # decided before the check: one check a line
         stamp = self.from_iso_parts(day, clock, frac, None)
-        if not stamp or self._utc_default or stamp <= self._tod_limit:
+        if not stamp or self.utc_default or stamp <= self._tod_limit:
             return stamp
         return self.from_iso_parts(self._tod_yesterday, clock, frac, None)
 
