@@ -29,7 +29,7 @@ import orjson
 
 from shipper.jobs import events
 from shipper.jobs.events import MAX_TEXT, JobEvent, may_carry_event, shorten
-from shipper.jobs.summary import STAGE_COST, JobSummary, StageInfo
+from shipper.jobs.summary import JOB_COST, STAGE_COST, JobSummary, StageInfo
 from shipper.kernels import observe_records
 from shipper.kernels.pure_tracker import PLAIN_ID_MAX, ObserveRules
 from shipper.record import LEVEL_RANK, Record
@@ -57,7 +57,7 @@ def job_key(value: object) -> str:
 #: what :meth:`JobTracker.observe`'s loop needs of this package; ``unseen`` is the "previous
 #: record's job" before the first record (never updated: it stands for the key ``None``)
 _RULES = ObserveRules(events.EVENT_NAMES, ERROR_LEVELS, MAX_TEXT, job_key, JobSummary,
-                      JobSummary("", 0.0))
+                      JOB_COST, JobSummary("", 0.0))
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:

@@ -1005,12 +1005,24 @@ cdef inline object _rget(object record, str key, object default):
     return record.get(key, default)
 
 
+cdef object _new_summary(type summary, str key, object now, Py_ssize_t job_cost):
+    """``summary(key, now)`` without the Python ``__init__`` frame: the same attributes set
+    the same way (``ObserveRules.summary``'s contract; a test holds ``__init__`` to it)."""
+    cdef object job = summary.__new__(summary)
+    job.job_id = key
+    job.first_seen = now
+    job.last_seen = now
+    job.levels = {}
+    job.weight = job_cost + len(key)
+    return job
+
+
 def observe_records(tracker, list records, now, rules):
     cdef object jobs = tracker._jobs, move = None, summary = rules.summary
     cdef object key_of = rules.job_key, account = tracker._account
     cdef frozenset names = rules.event_names, error_levels = rules.error_levels
     cdef long long seq = tracker._seq
-    cdef Py_ssize_t max_text = rules.max_text, grown = 0, delta
+    cdef Py_ssize_t max_text = rules.max_text, job_cost = rules.job_cost, grown = 0, delta
     cdef object record, job_id, job = None, found, level, message, attrs, count, last_error
     cdef object last_key = None
     cdef str key, text
@@ -1028,9 +1040,9 @@ def observe_records(tracker, list records, now, rules):
             if key is not last_key and key != last_key:
                 found = (<dict>jobs).get(key)
                 if found is None:
-                    job = summary(key, now)
+                    job = _new_summary(summary, key, now, job_cost)
                     jobs[key] = job
-                    grown += job.weight
+                    grown += job_cost + len(key)
                 else:
                     if move is None:
                         move = jobs.move_to_end

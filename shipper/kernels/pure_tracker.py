@@ -33,7 +33,11 @@ class ObserveRules(NamedTuple):
     error_levels: frozenset[str]
     max_text: int
     job_key: Callable[[object], str]
-    summary: Callable[[str, float], JobSummary]
+    #: the summary class: ``summary(key, now)`` sets exactly ``job_id``, ``first_seen``,
+    #: ``last_seen`` (``now``), ``levels`` (``{}``) and ``weight`` (``job_cost + len(key)``);
+    #: the compiled twin sets those on ``summary.__new__(summary)`` (no ``__init__`` frame)
+    summary: type[JobSummary]
+    job_cost: int
     #: the "previous record's job" before the first record (never updated)
     unseen: JobSummary
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from shipper.jobs.events import EVENT_NAMES, MAX_TEXT
+from shipper.jobs.summary import JOB_COST, JobSummary
 from shipper.jobs.tracker import JOB_ID_MAX, JobTracker
 from shipper.kernels import pure_tracker
 from shipper.metrics import Metrics
@@ -165,3 +166,19 @@ def test_a_new_job_per_record_over_the_bound_is_the_same_in_both_twins():
                 for n in range(60)] for b in range(5)]
     _run([("observe", batch) for batch in batches], max_jobs=25)
     _run([("observe", batch) for batch in batches], max_jobs=1000, max_bytes=40_000)
+
+
+def test_a_new_summary_is_built_as_jobsummary_init_builds_it():
+    """The compiled loop makes new summaries without ``JobSummary.__init__`` (the contract
+    of ``ObserveRules.summary``): the attributes ``__init__`` sets, and their values, are
+    exactly those the kernel sets, so a field added to ``__init__`` fails here."""
+    made = JobSummary("job-1", 12.5)
+    assert vars(made) == {"job_id": "job-1", "first_seen": 12.5, "last_seen": 12.5,
+                          "levels": {}, "weight": JOB_COST + len("job-1")}
+    metrics = Metrics(CollectorRegistry(), collectors=False)
+    tracker = JobTracker(metrics, lambda: 12.5, 10)
+    tracker._observe_records = compiled.observe_records
+    tracker.observe([{"job_id": "job-1"}])
+    kernel_made = tracker._jobs["job-1"]
+    assert type(kernel_made) is JobSummary
+    assert vars(kernel_made) == {**vars(made), "levels": {"info": 1}, "seq": 1}
