@@ -29,7 +29,9 @@ import orjson
 
 from shipper.jobs import events
 from shipper.jobs.events import MAX_TEXT, JobEvent, may_carry_event, shorten
-from shipper.jobs.summary import STAGE_COST, JobSummary, StageInfo
+from shipper.jobs.summary import JOB_COST, STAGE_COST, JobSummary, StageInfo
+from shipper.kernels import observe_records
+from shipper.kernels.pure_tracker import PLAIN_ID_MAX, ObserveRules
 from shipper.record import LEVEL_RANK, Record
 from shipper.server.settings import MIB, ServerSettings
 
@@ -38,10 +40,7 @@ ERROR_RANK = LEVEL_RANK["error"]
 ERROR_LEVELS = frozenset(name for name, rank in LEVEL_RANK.items() if rank >= ERROR_RANK)
 OTHER_STAGE = "other"
 #: longest job id kept as is; longer ones become a prefix, "…" and a hash of the whole id
-JOB_ID_MAX = 256
-#: :meth:`JobTracker.observe`'s "previous record's job" before the first record (never
-#: updated: it stands for the key ``None``, which no job has)
-_NO_JOB = JobSummary("", 0.0)
+JOB_ID_MAX = PLAIN_ID_MAX
 _SUMMARY = itemgetter(1)
 _WEIGHT, _ACTIVE = attrgetter("weight"), attrgetter("active")
 
@@ -53,6 +52,12 @@ def job_key(value: object) -> str:
         return text
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
     return f"{text[:JOB_ID_MAX - 17]}…{digest}"
+
+
+#: what :meth:`JobTracker.observe`'s loop needs of this package; ``unseen`` is the "previous
+#: record's job" before the first record (never updated: it stands for the key ``None``)
+_RULES = ObserveRules(events.EVENT_NAMES, ERROR_LEVELS, MAX_TEXT, job_key, JobSummary,
+                      JOB_COST, JobSummary("", 0.0))
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:
@@ -87,6 +92,8 @@ class JobTracker:
         self._seq = 0
         self.bytes = 0
         self.evicted = 0
+        #: the per-record loop of :meth:`observe` (the kernel; tests set the other twin)
+        self._observe_records = observe_records
 
     @classmethod
     def from_settings(cls, metrics: Any, clock: Callable[[], float],
@@ -101,60 +108,15 @@ class JobTracker:
     def observe(self, records: list[Record]) -> None:
         """Account forwarded records (only those with a ``job_id``).
 
-        The hot loop (run for every forwarded record while the server is on) is inlined
-        and measured: a record of the job just updated skips the lookup and the move to
-        the LRU end (the job is already last), and only a record whose message or
-        ``attributes.event`` may name an event (:data:`~shipper.jobs.events.EVENT_NAMES`,
-        ``"Stage "``) goes through :meth:`_account`; an error text is set in the loop
-        (:meth:`_set_error` inlined: 17% of the bench corpus' records are errors).
+        The hot loop (run for every forwarded record while the server is on) is the kernel
+        ``observe_records`` (compiled, or its twin :mod:`shipper.kernels.pure_tracker`): a
+        record of the job just updated skips the lookup and the move to the LRU end, and
+        only a record whose message or ``attributes.event`` may name an event
+        (:data:`~shipper.jobs.events.EVENT_NAMES`, ``"Stage "``) goes through
+        :meth:`_account`; an error text is set in the loop (:meth:`_set_error` inlined).
         Summaries, ``seq``, bytes and evictions are exactly those of one update per
         record."""
-        now, jobs, seq = self._clock(), self._jobs, self._seq
-        names, error_levels = events.EVENT_NAMES, ERROR_LEVELS
-        grown = 0  # bytes the error texts of this batch add (added at the end)
-        last_key: object = None
-        job = _NO_JOB
-        try:
-            for record in records:
-                job_id = record.get("job_id")
-                if job_id is None:
-                    continue
-                seq += 1
-                key = (job_id if type(job_id) is str and len(job_id) <= JOB_ID_MAX
-                       else job_key(job_id))
-                if key != last_key:
-                    found = jobs.get(key)
-                    if found is None:
-                        job = jobs[key] = JobSummary(key, now)
-                        self.bytes += job.weight
-                    else:
-                        jobs.move_to_end(key)
-                        found.last_seen = now
-                        job = found
-                    last_key = key
-                job.seq = seq
-                level = record.get("level", "info")
-                levels = job.levels
-                if level in levels:
-                    levels[level] += 1
-                else:
-                    levels[level] = 1
-                message = record.get("message")
-                if (type(message) is str and message not in names and "Stage " not in message
-                        and (not (attrs := record.get("attributes"))
-                             or attrs.get("event") is None)):
-                    if level in error_levels and message:  # _set_error, inlined
-                        if len(message) > MAX_TEXT:
-                            message = message[:MAX_TEXT - 1] + "…"
-                        delta = len(message) - len(job.last_error or "")
-                        job.weight += delta
-                        grown += delta
-                        job.last_error, job.last_error_at = message, record.get("timestamp")
-                    continue
-                self._account(job, record, level)
-        finally:
-            self._seq = seq
-            self.bytes += grown
+        self._observe_records(self, records, self._clock(), _RULES)
         self._shrink()
         self._show_active()
 

@@ -18,8 +18,8 @@ import os
 from shipper.kernels import pure
 
 __all__ = ["IMPLEMENTATION", "JsonLines", "cri_whole_lines", "iso_prefix", "logfmt_pairs",
-           "loki_push", "loki_read", "loki_stamps", "split_lines", "stamped_fields",
-           "stamped_line", "text_fields", "trailing_pairs"]
+           "loki_push", "loki_read", "loki_stamps", "observe_records", "split_lines",
+           "stamped_fields", "stamped_line", "text_fields", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -50,6 +50,7 @@ if WHY_PURE is None:
         loki_push,
         loki_read,
         loki_stamps,
+        observe_records,
         split_lines,
         stamped_fields,
         stamped_line,
@@ -71,5 +72,6 @@ else:
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs
     from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
+    from shipper.kernels.pure_tracker import observe_records
 
     IMPLEMENTATION = "pure"

@@ -4,6 +4,7 @@ from typing import Any
 
 from shipper.kernels.pure import CriInner, IsoPrefix, ReadOut, ReadStep, WireEntry
 from shipper.kernels.pure_json import JsonLines as JsonLines  # same API as the twin's class
+from shipper.kernels.pure_tracker import Observed, ObserveRules
 
 KERNEL_API: int
 
@@ -26,3 +27,5 @@ def stamped_fields(stamp: str | None, rest: str,
                    levels: dict[str, str]) -> dict[str, Any] | None: ...
 def stamped_line(text: str, good: str, utc_default: bool, levels: dict[str, str],
                  max_depth: int) -> dict[str, Any] | None: ...
+def observe_records(tracker: Observed, records: list[Any], now: float,
+                    rules: ObserveRules) -> None: ...

@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 12
+KERNEL_API = 13
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -1318,3 +1318,91 @@ def stamped_line(str text, str good, bint utc_default, dict levels, Py_ssize_t m
             if d[end] == 32 and fe > fs and zs >= 0:
                 return None
     return _stamped_at(_stamp_of(good, d, fs, fe), text, d, end, n, levels)
+
+
+# === JobTracker.observe (helper `tracker`, issue 14): the per-record loop ===================
+# Twin and reference: ``pure_tracker.observe_records`` (read its docstring): the same fields
+# of the same summaries change in the same order; event records go to ``tracker._account``.
+
+from cpython.dict cimport PyDict_Check
+
+
+cdef inline object _rget(object record, str key, object default):
+    """``record.get(key, default)``, a dict's (``Record`` is one) without a method call."""
+    if PyDict_Check(record):
+        return (<dict>record).get(key, default)
+    return record.get(key, default)
+
+
+cdef object _new_summary(type summary, str key, object now, Py_ssize_t job_cost):
+    """``summary(key, now)`` without the Python ``__init__`` frame: the same attributes set
+    the same way (``ObserveRules.summary``'s contract; a test holds ``__init__`` to it)."""
+    cdef object job = summary.__new__(summary)
+    job.job_id = key
+    job.first_seen = now
+    job.last_seen = now
+    job.levels = {}
+    job.weight = job_cost + len(key)
+    return job
+
+
+def observe_records(tracker, list records, now, rules):
+    cdef object jobs = tracker._jobs, move = None, summary = rules.summary
+    cdef object key_of = rules.job_key, account = tracker._account
+    cdef frozenset names = rules.event_names, error_levels = rules.error_levels
+    cdef long long seq = tracker._seq
+    cdef Py_ssize_t max_text = rules.max_text, job_cost = rules.job_cost, grown = 0, delta
+    cdef object record, job_id, job = None, found, level, message, attrs, count, last_error
+    cdef object last_key = None
+    cdef str key, text
+    cdef dict levels
+    try:
+        for record in records:
+            job_id = _rget(record, "job_id", None)
+            if job_id is None:
+                continue
+            seq += 1
+            if type(job_id) is str and len(<str>job_id) <= 256:
+                key = <str>job_id
+            else:
+                key = key_of(job_id)
+            if key is not last_key and key != last_key:
+                found = (<dict>jobs).get(key)
+                if found is None:
+                    job = _new_summary(summary, key, now, job_cost)
+                    jobs[key] = job
+                    grown += job_cost + len(key)
+                else:
+                    if move is None:
+                        move = jobs.move_to_end
+                    move(key)
+                    found.last_seen = now
+                    job = found
+                last_key = key
+            job.seq = seq
+            level = _rget(record, "level", "info")
+            levels = job.levels
+            count = levels.get(level)
+            levels[level] = 1 if count is None else count + 1
+            message = _rget(record, "message", None)
+            if type(message) is str:
+                text = <str>message
+                if text not in names and "Stage " not in text:
+                    attrs = _rget(record, "attributes", None)
+                    if not attrs or (
+                            (<dict>attrs).get("event") if PyDict_Check(attrs)
+                            else attrs.get("event")) is None:
+                        if level in error_levels and len(text):
+                            if len(text) > max_text:
+                                text = text[:max_text - 1] + "…"
+                            last_error = job.last_error
+                            delta = len(text) - (len(last_error) if last_error else 0)
+                            job.weight += delta
+                            grown += delta
+                            job.last_error = text
+                            job.last_error_at = _rget(record, "timestamp", None)
+                        continue
+            account(job, record, level)
+    finally:
+        tracker._seq = seq
+        tracker.bytes += grown

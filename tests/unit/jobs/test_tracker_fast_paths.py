@@ -19,6 +19,7 @@ from shipper.metrics import Metrics
 from tests.unit.server.helpers import FakeClock, layer_records, pipeline_records, record
 
 from .reference import ReferenceTracker
+from .twins import TWINS
 
 LONG = "L" * 300
 JOB_IDS = ["a", "b", "c", "d", "e", "f", "7", 7, None, LONG + "1", LONG + "2"]
@@ -68,12 +69,17 @@ BOUNDS = st.fixed_dictionaries({
     "max_bytes": st.sampled_from([1, 1500, 3000, 6000, 8 << 20])})
 
 
-def _pair(**bounds: Any) -> tuple[JobTracker, ReferenceTracker, list[Metrics], FakeClock]:
+def _pair(twin: Any = None,
+          **bounds: Any) -> tuple[JobTracker, ReferenceTracker, list[Metrics], FakeClock]:
+    """A fast tracker (its loop ``twin``, else the one ``shipper.kernels`` picked) and the
+    reference, on one fake clock."""
     clock = FakeClock()
     fast_metrics, ref_metrics = (Metrics(CollectorRegistry(), collectors=False) for _ in "ab")
     bounds = {"max_jobs": 1000, **bounds}
     fast = JobTracker(fast_metrics, clock, **bounds)
     ref = ReferenceTracker(ref_metrics, clock, **bounds)
+    if twin is not None:
+        fast._observe_records = twin
     return fast, ref, [fast_metrics, ref_metrics], clock
 
 
@@ -91,8 +97,8 @@ def _assert_same(fast: JobTracker, ref: ReferenceTracker, metrics: list[Metrics]
     assert _job_samples(metrics[0]) == _job_samples(metrics[1])
 
 
-def _run(operations: list[tuple[Any, ...]], **bounds: Any) -> None:
-    fast, ref, metrics, clock = _pair(**bounds)
+def _run(operations: list[tuple[Any, ...]], twin: Any, **bounds: Any) -> None:
+    fast, ref, metrics, clock = _pair(twin, **bounds)
     for op in operations:
         if op[0] == "observe":
             fast.observe([dict(r) for r in op[1]])
@@ -105,55 +111,62 @@ def _run(operations: list[tuple[Any, ...]], **bounds: Any) -> None:
         _assert_same(fast, ref, metrics)
 
 
+@pytest.mark.parametrize("twin", TWINS)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(OPERATIONS, BOUNDS)
-def test_random_record_mixes_give_the_reference_summaries_metrics_and_evictions(ops, bounds):
+def test_random_record_mixes_give_the_reference_summaries_metrics_and_evictions(
+        twin, ops, bounds):
     """Events in the message or ``attributes.event``, stage lines, odd messages and levels,
     colliding and over-long job ids, drops, tiny job/stage/label/byte bounds: after every
     operation the fast tracker equals the per-record reference in everything observable."""
-    _run(ops, **bounds)
+    _run(ops, twin, **bounds)
 
 
-def test_a_new_job_per_record_over_the_bound_evicts_like_the_reference():
+@pytest.mark.parametrize("twin", TWINS)
+def test_a_new_job_per_record_over_the_bound_evicts_like_the_reference(twin):
     """The bench corpus' worst case: every record its own job id, batches bigger than
     ``max_jobs`` (jobs created and evicted within one batch), some errors and events."""
     batches = [[record("pipeline_start" if n % 7 == 0 else "work", job_id=f"j{b}-{n}",
                        level="error" if n % 5 == 0 else "info") for n in range(40)]
                for b in range(6)]
-    _run([("observe", batch) for batch in batches], max_jobs=25)
-    _run([("observe", batch) for batch in batches], max_jobs=1000, max_bytes=30_000)
+    _run([("observe", batch) for batch in batches], twin, max_jobs=25)
+    _run([("observe", batch) for batch in batches], twin, max_jobs=1000, max_bytes=30_000)
 
 
-def test_runs_of_one_job_interleaved_with_others_keep_lru_order_and_cursors():
+@pytest.mark.parametrize("twin", TWINS)
+def test_runs_of_one_job_interleaved_with_others_keep_lru_order_and_cursors(twin):
     """Consecutive records of one job skip the lookup; a, a, b, a, a, c, b, b must still
     leave b last, then c, then a, with the cursors of one update per record."""
     ids = ["a", "a", "b", "a", "a", "c", "b", "b"]
     _run([("observe", [record("x", job_id=i) for i in ids]), ("drop", "a", "noise"),
-          ("observe", [record("y", job_id="c")])], max_jobs=10)
-    fast, *_ = _pair()
+          ("observe", [record("y", job_id="c")])], twin, max_jobs=10)
+    fast, *_ = _pair(twin)
     fast.observe([record("x", job_id=i) for i in ids])
     assert [s["job_id"] for s in fast.summaries()] == ["b", "c", "a"]
 
 
-def test_the_corpus_lifecycles_give_the_reference_summaries():
+@pytest.mark.parametrize("twin", TWINS)
+def test_the_corpus_lifecycles_give_the_reference_summaries(twin):
     """The layers runner and the text stage pipeline corpora, whole and record by record."""
     corpus = layer_records() + pipeline_records("20251127-701dcb")
-    _run([("observe", corpus)], max_jobs=2)
-    _run([("observe", [r]) for r in corpus], max_jobs=2, max_stages_per_job=2)
+    _run([("observe", corpus)], twin, max_jobs=2)
+    _run([("observe", [r]) for r in corpus], twin, max_jobs=2, max_stages_per_job=2)
 
 
-def test_events_named_only_in_attributes_pass_the_cheap_gate():
+@pytest.mark.parametrize("twin", TWINS)
+def test_events_named_only_in_attributes_pass_the_cheap_gate(twin):
     """A JSON event whose message is ordinary text (or not text) and whose name is in
     ``attributes.event`` is still applied."""
-    fast, *_ = _pair()
+    fast, *_ = _pair(twin)
     fast.observe([record("starting up", job_id="j", event="pipeline_start"),
                   {"job_id": "k", "message": None, "attributes": {"event": "pipeline_start"}}])
     assert fast.get("j")["status"] == fast.get("k")["status"] == "running"
 
 
-def test_a_job_only_seen_dropped_shows_empty_levels_and_stages():
+@pytest.mark.parametrize("twin", TWINS)
+def test_a_job_only_seen_dropped_shows_empty_levels_and_stages(twin):
     """Drops and stages are created lazily; the summary still shows ``{}`` for them."""
-    fast, *_ = _pair()
+    fast, *_ = _pair(twin)
     fast.observe_drop({"job_id": "q"}, "noise")
     fast.observe([record("x", job_id="r")])
     assert fast.get("q")["levels"] == {} and fast.get("q")["stages"] == {}
@@ -184,19 +197,21 @@ def plain_records(draw: Any) -> dict[str, Any]:
     return rec
 
 
+@pytest.mark.parametrize("twin", TWINS)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(plain_records(), max_size=30), max_size=8), BOUNDS)
-def test_pipeline_shaped_batches_give_the_reference(batches, bounds):
+def test_pipeline_shaped_batches_give_the_reference(twin, batches, bounds):
     """Pipeline-shaped batches (repeated and interleaved job ids, events in the message or
     in ``attributes.event``, stage lines, errors with long texts, missing and odd levels):
     after each one the tracker equals the per-record reference."""
-    _run([("observe", batch) for batch in batches], **bounds)
+    _run([("observe", batch) for batch in batches], twin, **bounds)
 
 
-def test_an_unhashable_level_fails_the_batch_as_the_per_record_loop_did():
+@pytest.mark.parametrize("twin", TWINS)
+def test_an_unhashable_level_fails_the_batch_as_the_per_record_loop_did(twin):
     """A list as a level cannot be counted; observe raises as before (the pipeline logs and
     counts it) and the tracker stays consistent for the next batch."""
-    fast, ref, metrics, _clock = _pair(max_jobs=10)
+    fast, ref, metrics, _clock = _pair(twin, max_jobs=10)
     batch = [record("x", job_id="a"), {**record("y", job_id="b"), "level": ["error"]}]
     for tracker in (fast, ref):
         with pytest.raises(TypeError):
