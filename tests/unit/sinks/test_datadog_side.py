@@ -15,8 +15,9 @@ from shipper.acks import AckToken
 from shipper.metrics import Metrics
 from shipper.sinks.batch import Lines
 from shipper.sinks.datadog import DatadogSink
-from shipper.sinks.datadog_side import DatadogSide, plain, side_of
-from shipper.sinks.settings import DatadogSinkSettings
+from shipper.sinks.datadog_side import RECORD_BYTES, DatadogSide, plain, side_of
+from shipper.sinks.http import HttpSink
+from shipper.sinks.settings import DatadogSinkSettings, HttpSinkSettings
 from tests.unit.sinks.test_loki_side import undecorated
 from tests.unit.sinks.test_loki_wire import varied_records
 
@@ -124,10 +125,28 @@ def test_plain_records_are_those_whose_json_becomes_their_entry():
         assert not plain(bad), bad
 
 
-def test_side_data_counts_each_pod_facts_dict_once_and_keeps_cut_records():
+def test_side_data_charges_records_not_their_shared_pod_facts_and_keeps_cut_records():
     k8s = {"namespace": "n" * 200, "pod": "p"}
     side = side_of([{"message": str(i), "k8s": k8s, "timestamp": str(i)} for i in range(10)])
-    assert side.nbytes >= 10 * 100 + len(orjson.dumps(k8s))
+    assert side.nbytes == 10 * RECORD_BYTES  # the facts' JSON is in each record's JSON already
     kept = side.keep([2, 7])
     assert kept.stamps == ["2", "7"] and kept.facts == [k8s, k8s] and kept.plain == [True] * 2
-    assert kept.nbytes < side.nbytes
+    assert kept.nbytes == 2 * RECORD_BYTES
+
+
+async def test_one_record_envelopes_count_about_what_the_http_sink_counts():
+    """The datadog memory buffer's counted bytes stay within 1.3x of the http sink's for
+    the same 1-record envelopes of records sharing one pod facts dict (3.57x when each
+    envelope was charged 5x its facts' JSON)."""
+    labels = {f"app.kubernetes.io/l{i}": "v" * 30 for i in range(12)}
+    k8s = {"namespace": "shop", "pod": "checkout-7d9f8c6b5d-x2x9q", "node": "ip-10-0-12-34",
+           "labels": labels}
+    counted = []
+    for cls, settings in ((HttpSink, HttpSinkSettings), (DatadogSink, DatadogSinkSettings)):
+        s = cls(settings(url="http://127.0.0.1:1", name="x"), metrics=Metrics(collectors=False))
+        for i in range(500):
+            await s.put([{"timestamp": "2025-07-06T11:00:00.000Z", "level": "info",
+                          "message": f"GET /api/cart/{i} 200 12ms", "k8s": k8s}],
+                        AckToken("f", i, pending=1))
+        counted.append(s.queue.bytes)
+    assert counted[0] < counted[1] <= 1.3 * counted[0], counted
