@@ -164,6 +164,8 @@ class DatadogEncoder:
                     second = stamp[:19]
                     is_old, ahead = second < first, second > last
                 else:
+                    if stamp is not None and type(stamp) is not str:  # what the JSON holds
+                        stamp = orjson.loads(data[start:end - 1]).get("timestamp")
                     is_old = oldest is not None and oldest.later_than(stamp)
                     ahead = newest is not None and newest.earlier_than(stamp)
                 if is_old:

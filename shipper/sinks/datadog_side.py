@@ -14,7 +14,15 @@ record, copies it into a new dict and encodes that again.
 :class:`DatadogSide` keeps, per record of an envelope, whether it is such a record, its
 level, its pod facts (the file's own dict, shared by the records of a file) and its
 timestamp, computed at ``put`` while the records are dicts. Any other record of a batch,
-and a batch without side data (a disk buffer), goes the reference's way.
+and a batch without side data (a disk buffer), goes the reference's way; so does a record
+with a value the side path does not assume: a timestamp not a ``str`` (or none; its old/
+ahead check then reads the buffered JSON's) or a top-level value not a JSON type
+(an object written as its ``str()``, which may be ``""``).
+
+The rule this relies on: pod facts are replaced, never changed in place (``PodInfo``
+replaces its facts on change; redaction scrubs into a copy). The suffix is built from the
+facts dict at encode time, so a dict mutated after ``put`` would tag the buffered records
+with its new values where the reference (which reads the buffered JSON) keeps the old.
 """
 
 from __future__ import annotations
@@ -35,6 +43,10 @@ OTHER_RESERVED = frozenset({"status", "hostname", "service", "ddsource", "ddtags
 RECORD_BYTES = 112
 _FACTS, _STAMP = methodcaller("get", "k8s"), methodcaller("get", "timestamp")
 _LEVEL = methodcaller("get", "level", "info")
+#: the top-level value types whose JSON is what the reference reads back (anything else,
+#: e.g. an object orjson writes as its ``str()``, which may be ``""``, goes its way)
+_NATIVE = frozenset({str, int, float, bool, type(None), dict, list})
+_STAMP_TYPES = frozenset({str, type(None)})
 
 
 def plain(record: Record) -> bool:
@@ -43,6 +55,8 @@ def plain(record: Record) -> bool:
     values = record.values()
     return ("message" in record and record.keys().isdisjoint(OTHER_RESERVED)
             and type(record.get("level", "")) is str and type(record.get("k8s") or {}) is dict
+            and type(record.get("timestamp")) in _STAMP_TYPES
+            and _NATIVE.issuperset(map(type, values))  # no str() of an object: "" or not
             and ("" not in values
                  or (record["message"] == "" and list(values).count("") == 1)))
 
