@@ -92,12 +92,6 @@ def safe_origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}"
 
 
-def is_default_tls(tls: Any) -> bool:
-    """Verification on, the system's CA bundle, no client certificate: aiohttp's own
-    verified context (made when aiohttp is imported) is the same, so none is built."""
-    return bool(tls.verify) and not (tls.ca_file or tls.cert_file or tls.key_file)
-
-
 def tls_context(tls: Any) -> ssl.SSLContext:
     """Verification on by default; a custom CA bundle, a client certificate, or opt-out."""
     context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
@@ -118,11 +112,9 @@ class HttpTransport:
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        tls = self._settings.tls
-        # ``True``: aiohttp's default verified context (loading the CA bundle again cost
-        # ~0.24 G instructions at start-up); anything else is built here, off the loop
-        context: ssl.SSLContext | bool = (
-            True if is_default_tls(tls) else await asyncio.to_thread(tls_context, tls))
+        # built here, off the loop, each time a sink opens: a reload re-reads the CA
+        # bundle (SSL_CERT_FILE, rotated without a restart)
+        context = await asyncio.to_thread(tls_context, self._settings.tls)  # reads CA files
         connector = aiohttp.TCPConnector(ssl=context, limit=self._settings.concurrency)
         timeout = aiohttp.ClientTimeout(total=self._settings.timeout)
         self._session = aiohttp.ClientSession(connector=connector, timeout=timeout,
