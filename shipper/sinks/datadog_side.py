@@ -29,9 +29,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import methodcaller
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from shipper.record import Record
+from shipper.sinks.batch import Lines
+
+if TYPE_CHECKING:
+    from shipper.sinks.datadog import DatadogEncoder
 
 #: the reserved attributes a record's own value of is replaced (``message`` is kept)
 OTHER_RESERVED = frozenset({"status", "hostname", "service", "ddsource", "ddtags"})
@@ -63,6 +69,11 @@ def plain(record: Record) -> bool:
 
 @dataclass(slots=True, eq=False)
 class DatadogSide:
+    """An envelope's side data, one slot per record in each list: whether its buffered
+    JSON suits as its entry (:func:`plain`), its level, its pod facts (the file's shared
+    dict) and its timestamp as put; ``nbytes`` is what the memory buffer charges for it
+    (``RECORD_BYTES`` a record)."""
+
     plain: list[bool]
     levels: list[Any]
     facts: list[Any]
@@ -77,6 +88,52 @@ class DatadogSide:
 
 
 def side_of(records: list[Record]) -> DatadogSide:
+    """The side data of an envelope's records, taken at ``put`` while they are dicts."""
     return DatadogSide(list(map(plain, records)), list(map(_LEVEL, records)),
                        list(map(_FACTS, records)), list(map(_STAMP, records)),  # loops in C
                        RECORD_BYTES * len(records))
+
+
+def entries_from_side(encoder: DatadogEncoder, lines: Lines, sides: list[DatadogSide],
+                      ) -> tuple[list[bytes], list[int], list[int]]:
+    """The entries of a batch's records the intake takes (made from their buffered JSON
+    where it suits, see the module docstring; else as ``encoder.dumps`` makes them) with
+    their indices in the batch, and the indices of those ``encoder.split`` would set
+    aside (too old)."""
+    (oldest, newest), limit = encoder.bounds(), encoder.settings.max_entry_bytes
+    suffixes: dict[tuple[Any, int], bytes] = {}
+    entries: list[bytes] = []
+    fresh: list[int] = []
+    old: list[int] = []
+    index = 0
+    first = oldest.text if oldest is not None else ""
+    last = newest.text if newest is not None else "~"
+    for span, side in zip(lines.spans, sides, strict=True):
+        data, start, j = span.data, span.lo, span.first
+        for end in span.ends:
+            stamp = side.stamps[j]
+            if type(stamp) is str and len(stamp) >= 20 and stamp[-1] == "Z" \
+                    and stamp[10] == "T":  # as _Bound compares it, without the calls
+                second = stamp[:19]
+                is_old, ahead = second < first, second > last
+            else:
+                if stamp is not None and type(stamp) is not str:  # what the JSON holds
+                    stamp = orjson.loads(data[start:end - 1]).get("timestamp")
+                is_old = oldest is not None and oldest.later_than(stamp)
+                ahead = newest is not None and newest.earlier_than(stamp)
+            if is_old:
+                old.append(index)
+            else:
+                raw = None
+                if side.plain[j] and not ahead:
+                    key = (side.levels[j], id(side.facts[j]))
+                    suffix = suffixes.get(key)
+                    if suffix is None:
+                        suffix = suffixes[key] = encoder.suffix(side.levels[j], side.facts[j])
+                    raw = data[start:end - 2] + suffix  # the record's "}\n" left out
+                if raw is None or len(raw) > limit:
+                    raw = encoder.dumps(orjson.loads(data[start:end - 1]))
+                entries.append(raw)
+                fresh.append(index)
+            start, j, index = end, j + 1, index + 1
+    return entries, fresh, old
