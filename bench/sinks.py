@@ -75,6 +75,10 @@ def run_sinks(settings: BenchSettings, corpus: Corpus, log=print) -> list[dict]:
     if stdout_cpus:
         rows.insert(0, {"sink": "stdout", "lines": total, "runs": len(stdout_cpus),
                         "cpu_s_per_1m": statistics.median(stdout_cpus) * 1e6 / total})
+    else:  # every stdout run failed (or every sink was skipped): a skipped row, as before
+        errors = [row["error"] for row in rows if "stdout run failed" in row.get("error", "")]
+        rows.insert(0, {"sink": "stdout", "skipped": "failed" if errors else "no pair ran",
+                        "error": errors[0] if errors else ""})
     return rows
 
 
@@ -86,7 +90,10 @@ def _pairs(settings: BenchSettings, sink: str, source: Path,
         got: dict[str, float] = {}
         for kind in (("stdout", sink) if round_ % 2 == 0 else (sink, "stdout")):
             if kind == "stdout":
-                got[kind] = _run(settings, "stdout", None, source)
+                try:
+                    got[kind] = _run(settings, "stdout", None, source)
+                except BenchError as exc:  # no pair without it: the sink's row is skipped
+                    return _skipped(sink, f"the paired stdout run failed: {exc}", log)
                 continue
             with Receiver() as receiver:
                 try:

@@ -35,7 +35,7 @@ from shipper.record_fields import first_of
 from shipper.sinks.auth import resolve_secret
 from shipper.sinks.base import Payload
 from shipper.sinks.batch import Lines
-from shipper.sinks.datadog_side import DatadogSide, side_of
+from shipper.sinks.datadog_side import DatadogSide, entries_from_side, side_of
 from shipper.sinks.datadog_tags import pod_tags
 from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
 from shipper.sinks.http import HttpPostSink
@@ -134,54 +134,17 @@ class DatadogEncoder:
                 "service": service or "", "ddsource": self.settings.source,
                 "ddtags": self._ddtags(k8s)}
 
-    def _suffix(self, level: Any, k8s: Any) -> bytes:
+    def suffix(self, level: Any, k8s: Any) -> bytes:
         """``,"status":...}``: what ends the entry of a plain record (its JSON without
         its closing brace before it)."""
         attrs = {k: v for k, v in self.reserved(level, k8s).items() if v != ""}
         return b"," + orjson.dumps(attrs, default=str)[1:]
 
-    def from_side(self, lines: Lines, sides: list[DatadogSide],
-                  ) -> tuple[list[bytes], list[int], list[int]]:
-        """The entries of a batch's records the intake takes (made from their buffered
-        JSON where it suits, see :mod:`shipper.sinks.datadog_side`; else as
-        :meth:`dumps` makes them) with their indices in the batch, and the indices of
-        those :meth:`split` would set aside."""
+    def bounds(self) -> tuple[_Bound | None, _Bound | None]:
+        """Start a batch (its wall clock); the oldest and newest stamps it sends as they
+        are (``max_age`` / ``max_future``; ``None``: no bound)."""
         self._start_batch()
-        oldest, newest, limit = self._oldest, self._newest, self.settings.max_entry_bytes
-        suffixes: dict[tuple[Any, int], bytes] = {}
-        entries: list[bytes] = []
-        fresh: list[int] = []
-        old: list[int] = []
-        index = 0
-        first = oldest.text if oldest is not None else ""
-        last = newest.text if newest is not None else "~"
-        for span, side in zip(lines.spans, sides, strict=True):
-            data, start, j = span.data, span.lo, span.first
-            for end in span.ends:
-                stamp = side.stamps[j]
-                if type(stamp) is str and len(stamp) >= 20 and stamp[-1] == "Z" \
-                        and stamp[10] == "T":  # as _Bound compares it, without the calls
-                    second = stamp[:19]
-                    is_old, ahead = second < first, second > last
-                else:
-                    is_old = oldest is not None and oldest.later_than(stamp)
-                    ahead = newest is not None and newest.earlier_than(stamp)
-                if is_old:
-                    old.append(index)
-                else:
-                    raw = None
-                    if side.plain[j] and not ahead:
-                        key = (side.levels[j], id(side.facts[j]))
-                        suffix = suffixes.get(key)
-                        if suffix is None:
-                            suffix = suffixes[key] = self._suffix(side.levels[j], side.facts[j])
-                        raw = data[start:end - 2] + suffix  # the record's "}\n" left out
-                    if raw is None or len(raw) > limit:
-                        raw = self.dumps(orjson.loads(data[start:end - 1]))
-                    entries.append(raw)
-                    fresh.append(index)
-                start, j, index = end, j + 1, index + 1
-        return entries, fresh, old
+        return self._oldest, self._newest
 
     def _ddtags(self, k8s: dict[str, Any]) -> str:
         """The record's ``ddtags``, computed once per distinct ``k8s`` per batch (a batch
@@ -295,7 +258,8 @@ class DatadogSink(HttpPostSink):
         sides = [span.side for span in lines.spans]
         if not all(isinstance(side, DatadogSide) for side in sides):
             return self.encode(lines.records())
-        entries, fresh, old = self.encoder.from_side(lines, cast(list[DatadogSide], sides))
+        entries, fresh, old = entries_from_side(self.encoder, lines,
+                                                cast(list[DatadogSide], sides))
         arrays = self.encoder.arrays(entries)
         if not old and len(arrays) == 1:
             return [self._payload(arrays[0][0], [], lines)]

@@ -7,9 +7,9 @@ one reused session (http, loki, datadog, otlp): the session and TLS are
 a protocol with other rules overrides it).
 
 :class:`HttpSink` (``type: http``) POSTs NDJSON batches (gzip by default) with an
-idempotency key derived from the batch content (SHA-256 of the body as sent, compressed
-when it is: ~5x less to hash than the NDJSON, the same for the same batch), so a retried
-batch carries the same key and a receiver can deduplicate it.
+idempotency key derived from the batch content (SHA-256 of the uncompressed body: the same
+whichever gzip implementation compresses it), so a retried batch carries the same key and a
+receiver can deduplicate it.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class HttpSink(HttpPostSink):
 
     def _payload(self, raw: bytes, records: list[Record], lines: Lines | None) -> Payload:
         body, encoding = compress(raw, self.settings.compression)
-        batch_id = hashlib.sha256(body).hexdigest()[:32]
+        batch_id = hashlib.sha256(raw).hexdigest()[:32]
         headers = {"Content-Type": "application/x-ndjson", **encoding,
                    self.settings.idempotency_header: batch_id}
         return Payload(body, records, len(raw), headers, batch_id, lines)

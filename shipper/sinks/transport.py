@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from functools import partial
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import zstandard
 
 from shipper.errors import FatalSinkError, PayloadTooLargeError, RetryableSinkError
+
+log = logging.getLogger("shipper.sinks")
 
 RETRYABLE_4XX = frozenset({408, 429})
 #: gzip level of request bodies with zlib: 1 compresses log NDJSON ~5.5x (level 6: ~6.7x) at
@@ -31,18 +34,24 @@ GZIP_LEVEL = 1
 ISAL_LEVEL = 1
 
 
-def gzip_compressor() -> Callable[[bytes], bytes]:
+def gzip_compressor() -> partial[bytes]:
     """``bytes -> gzip member`` (mtime 0: the same input gives the same body): ISA-L's
     ``igzip`` where ``isal`` imports, else the standard library's zlib."""
     try:
         from isal import igzip  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return partial(gzip.compress, compresslevel=GZIP_LEVEL, mtime=0)
-    return cast(Callable[[bytes], bytes], partial(igzip.compress, compresslevel=ISAL_LEVEL,
-                                                    mtime=0))
+    return partial(igzip.compress, compresslevel=ISAL_LEVEL, mtime=0)
 
 
 _gzip = gzip_compressor()
+
+
+def gzip_implementation() -> str:
+    """Which gzip compresses request bodies: ``ISA-L level 1`` or ``zlib level 1``."""
+    if _gzip.func is gzip.compress:
+        return f"zlib level {GZIP_LEVEL}"
+    return f"ISA-L level {ISAL_LEVEL}"
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -92,12 +101,6 @@ def safe_origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}"
 
 
-def is_default_tls(tls: Any) -> bool:
-    """Verification on, the system's CA bundle, no client certificate: aiohttp's own
-    verified context (made when aiohttp is imported) is the same, so none is built."""
-    return bool(tls.verify) and not (tls.ca_file or tls.cert_file or tls.key_file)
-
-
 def tls_context(tls: Any) -> ssl.SSLContext:
     """Verification on by default; a custom CA bundle, a client certificate, or opt-out."""
     context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
@@ -118,11 +121,11 @@ class HttpTransport:
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        tls = self._settings.tls
-        # ``True``: aiohttp's default verified context (loading the CA bundle again cost
-        # ~0.24 G instructions at start-up); anything else is built here, off the loop
-        context: ssl.SSLContext | bool = (
-            True if is_default_tls(tls) else await asyncio.to_thread(tls_context, tls))
+        # built here, off the loop, each time a sink opens: a reload re-reads the CA
+        # bundle (SSL_CERT_FILE, rotated without a restart)
+        context = await asyncio.to_thread(tls_context, self._settings.tls)  # reads CA files
+        if self._settings.compression == "gzip":
+            log.info("sink %s: gzip bodies by %s", self._sink, gzip_implementation())
         connector = aiohttp.TCPConnector(ssl=context, limit=self._settings.concurrency)
         timeout = aiohttp.ClientTimeout(total=self._settings.timeout)
         self._session = aiohttp.ClientSession(connector=connector, timeout=timeout,

@@ -73,6 +73,16 @@ async def test_custom_ca_bundle_is_trusted(cert):
     assert token.complete and len(rx.records) == 1
 
 
+async def test_a_sink_opened_after_the_ca_bundle_rotates_trusts_the_new_bundle(cert,
+                                                                             monkeypatch):
+    """Default TLS settings: each sink that opens (a reload reopens them) builds its context
+    then, so a bundle named by ``SSL_CERT_FILE`` after start-up is read without a restart."""
+    async with TlsReceiver(*cert) as rx:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert[0]))
+        token = await deliver(rx, {})
+    assert token.complete and len(rx.records) == 1
+
+
 async def test_verification_can_be_turned_off(cert):
     async with TlsReceiver(*cert) as rx:
         token = await deliver(rx, {"verify": False})

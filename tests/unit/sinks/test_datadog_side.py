@@ -5,7 +5,9 @@ clamped/truncated counts), through sheds, a 413's halves and a buffer without si
 
 from __future__ import annotations
 
+import enum
 import gzip
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -15,8 +17,9 @@ from shipper.acks import AckToken
 from shipper.metrics import Metrics
 from shipper.sinks.batch import Lines
 from shipper.sinks.datadog import DatadogSink
-from shipper.sinks.datadog_side import DatadogSide, plain, side_of
-from shipper.sinks.settings import DatadogSinkSettings
+from shipper.sinks.datadog_side import RECORD_BYTES, DatadogSide, plain, side_of
+from shipper.sinks.http import HttpSink
+from shipper.sinks.settings import DatadogSinkSettings, HttpSinkSettings
 from tests.unit.sinks.test_loki_side import undecorated
 from tests.unit.sinks.test_loki_wire import varied_records
 
@@ -124,10 +127,83 @@ def test_plain_records_are_those_whose_json_becomes_their_entry():
         assert not plain(bad), bad
 
 
-def test_side_data_counts_each_pod_facts_dict_once_and_keeps_cut_records():
+def test_side_data_charges_records_not_their_shared_pod_facts_and_keeps_cut_records():
     k8s = {"namespace": "n" * 200, "pod": "p"}
     side = side_of([{"message": str(i), "k8s": k8s, "timestamp": str(i)} for i in range(10)])
-    assert side.nbytes >= 10 * 100 + len(orjson.dumps(k8s))
+    assert side.nbytes == 10 * RECORD_BYTES  # the facts' JSON is in each record's JSON already
     kept = side.keep([2, 7])
     assert kept.stamps == ["2", "7"] and kept.facts == [k8s, k8s] and kept.plain == [True] * 2
-    assert kept.nbytes < side.nbytes
+    assert kept.nbytes == 2 * RECORD_BYTES
+
+
+async def test_one_record_envelopes_count_about_what_the_http_sink_counts():
+    """The datadog memory buffer's counted bytes stay within 1.3x of the http sink's for
+    the same 1-record envelopes of records sharing one pod facts dict (3.57x when each
+    envelope was charged 5x its facts' JSON)."""
+    labels = {f"app.kubernetes.io/l{i}": "v" * 30 for i in range(12)}
+    k8s = {"namespace": "shop", "pod": "checkout-7d9f8c6b5d-x2x9q", "node": "ip-10-0-12-34",
+           "labels": labels}
+    counted = []
+    for cls, settings in ((HttpSink, HttpSinkSettings), (DatadogSink, DatadogSinkSettings)):
+        s = cls(settings(url="http://127.0.0.1:1", name="x"), metrics=Metrics(collectors=False))
+        for i in range(500):
+            await s.put([{"timestamp": "2025-07-06T11:00:00.000Z", "level": "info",
+                          "message": f"GET /api/cart/{i} 200 12ms", "k8s": k8s}],
+                        AckToken("f", i, pending=1))
+        counted.append(s.queue.bytes)
+    assert counted[0] < counted[1] <= 1.3 * counted[0], counted
+
+
+class _Level(enum.StrEnum):
+    ERROR = "error"
+
+
+class _Blank:
+    """An object whose ``str()`` (what orjson writes for it) is ``""``."""
+
+    def __str__(self) -> str:
+        return ""
+
+
+_K8S = {"namespace": "ns", "pod": "p", "node": "node-a", "labels": {"app": "web"}}
+_TS = "2025-07-06T11:00:00Z"
+
+
+@pytest.mark.parametrize("record", [
+    {"message": "m", "timestamp": datetime(2020, 1, 1, tzinfo=UTC), "k8s": _K8S},  # too old
+    {"message": "m", "timestamp": datetime(2025, 7, 6, 11, tzinfo=UTC), "k8s": _K8S},
+    {"message": "m", "timestamp": 1_751_799_000, "k8s": _K8S},
+    {"message": "m", "x": _Blank(), "timestamp": _TS, "k8s": _K8S},  # left out when read back
+    {"message": "m", "level": _Level.ERROR, "timestamp": _TS, "k8s": _K8S},
+    {"message": "\u2028\"\\\x00é😀" * 1000, "timestamp": _TS, "k8s": _K8S},
+    {"message": "é" * (500_000 - 60), "timestamp": _TS, "k8s": _K8S},
+    {"message": "m", "k8s": {"node": 5, "pod": "p", "labels": {"app": 3}}},
+], ids=["datetime-old", "datetime", "int-stamp", "str-empty-object", "strenum-level",
+        "escapes", "near-limit", "nonstr-facts"])
+async def test_values_the_side_path_does_not_assume_go_the_reference_way(record):
+    """Fuzz cases (a timestamp that is not a str, an object whose str() is "", ...): the
+    same payloads, withheld records and counts as the reference encoder."""
+    fast, slow = sink(), sink()
+    lines = await buffered(fast, [dict(record)])
+    assert entries(fast.encode_lines(lines)) == entries(slow.encode_lines(undecorated(lines)))
+    assert fast.counts == slow.counts
+
+
+def test_a_timestamp_or_value_of_another_type_is_not_plain():
+    assert plain({"message": "m", "timestamp": _TS}) and plain({"message": "m", "timestamp": None})
+    for bad in ({"message": "m", "timestamp": datetime(2020, 1, 1, tzinfo=UTC)},
+                {"message": "m", "timestamp": 5}, {"message": "m", "x": _Blank()}):
+        assert not plain(bad), bad
+
+
+async def test_pod_facts_replaced_between_envelopes_give_each_record_its_own_facts():
+    """Pod facts are replaced, never changed in place (PodInfo, redaction): records put
+    before and after a replacement, encoded in one batch, carry their own facts' tags."""
+    new = {**_K8S, "node": "node-b", "labels": {"app": "api"}}
+    fast, slow = sink(), sink()
+    lines = await buffered(fast, [{"message": "a", "timestamp": _TS, "k8s": _K8S}],
+                           [{"message": "b", "timestamp": _TS, "k8s": new}])
+    got = entries(fast.encode_lines(lines))
+    assert got == entries(slow.encode_lines(undecorated(lines)))
+    sent = got[0][2][0]
+    assert [(e["hostname"], e["service"]) for e in sent] == [("node-a", "web"), ("node-b", "api")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import ssl
 from email.utils import formatdate
 
@@ -10,7 +11,7 @@ import pytest
 import zstandard
 
 from shipper.errors import FatalSinkError, PayloadTooLargeError, RetryableSinkError
-from shipper.sinks.settings import TlsSettings
+from shipper.sinks.settings import HttpSinkSettings, TlsSettings
 from shipper.sinks.transport import classify_http, compress, parse_retry_after, tls_context
 
 NOW = 1_700_000_000.0
@@ -88,7 +89,6 @@ def test_gzip_bodies_round_trip_the_same_bytes_each_time_with_isal_or_zlib(monke
     refused) each give a gzip member the standard library decompresses, the same bytes
     for the same input (a retried batch keeps its idempotency key)."""
     import builtins
-    import importlib.util
 
     from shipper.sinks import transport
 
@@ -105,9 +105,32 @@ def test_gzip_bodies_round_trip_the_same_bytes_each_time_with_isal_or_zlib(monke
     compressors.append(transport.gzip_compressor())
     monkeypatch.undo()
     assert compressors[1].func is gzip.compress  # type: ignore[attr-defined]
-    if importlib.util.find_spec("isal") is not None:
+    if _isal_imports():  # as the code decides (isal installed but broken: zlib)
         assert compressors[0].func is not gzip.compress  # type: ignore[attr-defined]
     for make in compressors:
         first = make(body)
         assert gzip.decompress(first) == body and make(body) == first
         assert len(first) < len(body) // 4
+
+
+def _isal_imports() -> bool:
+    try:
+        from isal import igzip  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+async def test_a_gzip_sink_logs_once_at_start_which_gzip_compresses(caplog):
+    """One info line at open naming the implementation the bodies use (ISA-L where
+    ``from isal import igzip`` works, else zlib), none for a sink that does not gzip."""
+    from shipper.sinks.transport import HttpTransport
+
+    caplog.set_level(logging.INFO, logger="shipper.sinks")
+    for compression in ("gzip", "none"):
+        transport = HttpTransport(HttpSinkSettings(url="http://127.0.0.1:1", name=compression,
+                                                   compression=compression), sink=compression)
+        await transport.open()
+        await transport.close()
+    said = [r.getMessage() for r in caplog.records if "gzip bodies" in r.getMessage()]
+    assert said == [f"sink gzip: gzip bodies by {'ISA-L' if _isal_imports() else 'zlib'} level 1"]
