@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 13
+KERNEL_API = 14
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -849,12 +849,14 @@ cdef inline bint _lf_space(Py_UCS4 c):
 
 def logfmt_pairs(str text):
     """All pairs of an ASCII line made only of ``key=value`` pairs (separated by spaces or
-    tabs), else ``None``: ``key=`` then a quoted value (``\\`` takes any character but a
-    newline) or a bare one (no white space, no quote), then spaces/tabs or the end."""
+    tabs), else ``None`` (always for text that is not ASCII: the regexes' ``\\w``/``\\s``
+    take Unicode, this scan does not): ``key=`` then a quoted value (``\\`` takes any
+    character but a newline) or a bare one (no white space, no quote), then spaces/tabs or
+    the end."""
     cdef Py_ssize_t n = len(text), pos = 0, start, j
     cdef Py_UCS4 c
     cdef dict pairs = {}
-    if n == 0:
+    if n == 0 or not text.isascii():
         return None
     while pos < n:
         start = pos

@@ -29,9 +29,11 @@ def _unquote(value: str) -> str:
 
 
 def logfmt_pairs(text: str) -> dict[str, str] | None:
-    """All pairs of a line made only of ``key=value`` pairs (separated by spaces or
-    tabs), else ``None``."""
-    if _LOGFMT_START.match(text) is None or _LOGFMT_LINE.fullmatch(text) is None:
+    """All pairs of an ASCII line made only of ``key=value`` pairs (separated by spaces or
+    tabs), else ``None`` (always for text that is not ASCII: ``parse_logfmt`` reads that
+    with its own regexes, and both twins agree on every input)."""
+    if (not text.isascii() or _LOGFMT_START.match(text) is None
+            or _LOGFMT_LINE.fullmatch(text) is None):
         return None
     return {key: (_unquote(value) if value[:1] == '"' else value)
             for key, value in _PAIR.findall(text)}

@@ -101,6 +101,20 @@ def test_non_ascii_lines_keep_the_regex_path() -> None:
     assert logfmt.parse_logfmt("msg=a\u2003b=1") is None  # an em space is no separator
 
 
+@SETTINGS
+@given(st.text(alphabet=_ALPHABET + "\u00e9\u2028\u0085\u2003\u00a0\u4e2d", max_size=40)
+       .filter(lambda text: not text.isascii()))
+@example("a\u00e9=1")
+@example("a=\u2028")
+@example("a=1\u2028b=2")
+@example("a=\x85")
+def test_non_ascii_text_is_declined_by_both_twins(text: str) -> None:
+    """The kernel's contract is ASCII: on any other text both twins give ``None`` (the
+    regexes' ``\\w``/``\\s`` are Unicode and the typed scan's are not, so they would
+    disagree), and ``parse_logfmt`` reads it with its own regexes."""
+    assert [kernel.logfmt_pairs(text) for kernel in KERNELS] == [None] * len(KERNELS)
+
+
 def test_the_pure_twin_runs_the_regexes_of_logfmt() -> None:
     """The pure twin's regexes are ``logfmt.py``'s, character for character."""
     for name in ("_PAIR", "_LOGFMT_START", "_LOGFMT_LINE"):

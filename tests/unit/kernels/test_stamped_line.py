@@ -130,6 +130,24 @@ def _corpus_lines(tmp: Path) -> list[str]:
     return [line.decode("utf-8", "replace") for line in lines if line[:1] != b"{"]
 
 
+_ZONES_NEAR = ["+01:00", "+0100", "-00:01", "+00:01", "+00", "-00", "UT", "utc", "gmt",
+               "Zulu", "ZZ", "+00:000", "EST", "CET", "+24:00"]
+
+
+@pytest.mark.parametrize("zone", sorted(pure_text.UTC_ZONES) + _ZONES_NEAR)
+def test_the_kernels_utc_zones_are_the_normalizers(zone: str) -> None:
+    """The compiled kernel spells the UTC zones out by length (``_utc_zone``); the twin and
+    ``from_iso_parts`` share ``UTC_ZONES``. Each zone, and near misses, right after the
+    time and after a space: both twins give the same answer as the general rules, and
+    every UTC zone is taken in at least one spelling (an edit to one list fails here)."""
+    taken = []
+    for joint in ("", " "):
+        prefix = f"2026-01-02T10:00:00{joint}{zone}"  # no fraction: not Rust's layout
+        parser = _primed(prefix + " INFO warm-up")
+        taken.append(_check(parser, prefix + " ERROR Enqueued task job_id=j-1 n=2"))
+    assert any(taken) == (zone in pure_text.UTC_ZONES), zone
+
+
 def test_corpus_golden_and_bench_lines_agree(tmp_path: Path) -> None:
     """Every text line of the public corpus, the golden files and 3,000 bench lines, each
     at its own second: the twins agree with each other and with the general rules, and
