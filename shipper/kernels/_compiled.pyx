@@ -1328,6 +1328,11 @@ def stamped_line(str text, str good, bint utc_default, dict levels, Py_ssize_t m
 
 from cpython.dict cimport PyDict_Check
 
+from shipper.kernels.pure_tracker import PLAIN_ID_MAX as _PLAIN_ID_MAX_VALUE
+
+#: ``job_key``'s bound, read from the twin's constant once (not spelled out twice)
+cdef Py_ssize_t _PLAIN_ID_MAX = _PLAIN_ID_MAX_VALUE
+
 
 cdef inline object _rget(object record, str key, object default):
     """``record.get(key, default)``, a dict's (``Record`` is one) without a method call."""
@@ -1364,7 +1369,7 @@ def observe_records(tracker, list records, now, rules):
             if job_id is None:
                 continue
             seq += 1
-            if type(job_id) is str and len(<str>job_id) <= 256:
+            if type(job_id) is str and len(<str>job_id) <= _PLAIN_ID_MAX:
                 key = <str>job_id
             else:
                 key = key_of(job_id)
