@@ -2,7 +2,9 @@
 block): the pairs of a whole logfmt line, or ``None``.
 
 This is the reference, the two regexes :func:`shipper.parse.logfmt.parse_logfmt` runs
-(``_LOGFMT_LINE``: the line is only ``key=value`` pairs, each followed by spaces/tabs or
+(defined here, once: ``logfmt.py`` imports them, since ``shipper.kernels`` cannot import
+``shipper.parse``;
+``_LOGFMT_LINE``: the line is only ``key=value`` pairs, each followed by spaces/tabs or
 the end, possessive, no backtracking; ``_PAIR.findall``: the pairs, a quoted value with
 its quotes taken off and ``\\"``/``\\\\`` undone). The compiled twin reads the same
 grammar in one typed scan for ASCII text, the only text ``parse_logfmt`` hands it;
@@ -31,9 +33,15 @@ def _unquote(value: str) -> str:
 def logfmt_pairs(text: str) -> dict[str, str] | None:
     """All pairs of an ASCII line made only of ``key=value`` pairs (separated by spaces or
     tabs), else ``None`` (always for text that is not ASCII: ``parse_logfmt`` reads that
-    with its own regexes, and both twins agree on every input)."""
-    if (not text.isascii() or _LOGFMT_START.match(text) is None
-            or _LOGFMT_LINE.fullmatch(text) is None):
+    with :func:`regex_pairs` itself, and both twins agree on every input)."""
+    return regex_pairs(text) if text.isascii() else None
+
+
+def regex_pairs(text: str) -> dict[str, str] | None:
+    """The pairs of a line made only of ``key=value`` pairs, any text (``\\w``/``\\s``
+    are Unicode here), else ``None``: one possessive whole-line match, then one
+    ``findall``."""
+    if _LOGFMT_START.match(text) is None or _LOGFMT_LINE.fullmatch(text) is None:
         return None
     return {key: (_unquote(value) if value[:1] == '"' else value)
             for key, value in _PAIR.findall(text)}

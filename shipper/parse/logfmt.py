@@ -12,16 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 from shipper.kernels import logfmt_pairs, trailing_pairs
+
+# the grammar of a pair and of a whole line, and the unquoting, are the pure twin's: one
+# definition for both (``shipper.kernels`` cannot import ``shipper.parse``)
+from shipper.kernels.pure_logfmt import _PAIR, _unquote, regex_pairs
 from shipper.parse.access import bare_request
 from shipper.parse.instants import IMPOSSIBLE
 from shipper.parse.levels import normalize_level
 from shipper.parse.timestamps import TimestampNormalizer
 
-_PAIR = re.compile(r'([A-Za-z_@][\w.\-/@]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
-_LOGFMT_START = re.compile(r'[A-Za-z_@][\w.\-/@]*=')
-#: a whole logfmt line: pairs, each followed by spaces/tabs or the end (no backtracking)
-_LOGFMT_LINE = re.compile(
-    r'(?:[A-Za-z_@][\w.\-/@]*+=(?:"(?:[^"\\]|\\.)*+"|[^\s"]*+)(?:[ \t]++|$))++')
 _TRAILING = re.compile(
     r'(?<!\S)(?:[A-Za-z_@][\w.\-/@]*+=(?:"(?:[^"\\]|\\.)*+"|[^\s"]*+)\s*+)++$')
 _TAIL_WINDOW = 4096
@@ -29,14 +28,6 @@ _MESSAGE_KEYS = ("msg", "message")
 _LEVEL_KEYS = ("level", "lvl", "severity")
 _TIME_KEYS = ("ts", "time", "timestamp", "t")
 _LOGGER_KEYS = ("logger", "caller_logger", "module")
-
-
-def _unquote(value: str) -> str:
-    if value[:1] == '"' and len(value) >= 2:
-        value = value[1:-1]
-        if "\\" in value:
-            value = value.replace('\\"', '"').replace("\\\\", "\\")
-    return value
 
 
 def split_trailing_pairs(message: str) -> tuple[str, dict[str, str] | None]:
@@ -75,12 +66,7 @@ def parse_logfmt(text: str) -> dict[str, str] | None:
     """All pairs of a line made only of ``key=value`` pairs (separated by spaces or
     tabs), else ``None``: one possessive whole-line match, then one ``findall`` (an ASCII
     line: the ``logfmt_pairs`` kernel, the same grammar in one typed scan when compiled)."""
-    if text.isascii():
-        return logfmt_pairs(text)
-    if _LOGFMT_START.match(text) is None or _LOGFMT_LINE.fullmatch(text) is None:
-        return None
-    return {key: (_unquote(value) if value[:1] == '"' else value)
-            for key, value in _PAIR.findall(text)}
+    return logfmt_pairs(text) if text.isascii() else regex_pairs(text)
 
 
 def is_logfmt(pairs: dict[str, str]) -> bool:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipper.parse.logfmt import _LOGFMT_START, _PAIR, _unquote, parse_logfmt
+from shipper.kernels.pure_logfmt import _LOGFMT_START, _PAIR, _unquote
+from shipper.parse.logfmt import parse_logfmt
 
 
 def _pair_by_pair(text: str) -> dict[str, str] | None:
