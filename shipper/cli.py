@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from shipper import __version__, deferred_openssl, kernels
+from shipper import __version__, deferred_openssl, kernels, pydantic_plugins
 from shipper.errors import ConfigError, ShipperError
 
 if TYPE_CHECKING:  # the config stack (pydantic) loads after the early signal handlers
@@ -123,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace, early: EarlySignals | None) -> int:
     deferred_openssl.defer()  # OpenSSL loads when TLS is used (5 MiB resident)
+    pydantic_plugins.skip_empty_scan()  # no importlib.metadata when no plugin is installed
     load_metrics_library()
     try:
         settings = settings_from_args(args)

@@ -21,13 +21,17 @@ process is as if nothing had been deferred.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import sys
 import threading
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # not at run time: ``importlib.abc`` imports ``importlib.resources``
+    from importlib.abc import Loader
+else:
+    Loader = object
 
 #: refused while :func:`defer` imports :data:`IMPORTED`
 DEFERRED = ("ssl", "_hashlib")
@@ -83,7 +87,7 @@ def _give_hmac() -> None:
     names["_hashopenssl"] = openssl  # last: the switch to the OpenSSL path
 
 
-class _Refuse(importlib.abc.MetaPathFinder):
+class _Refuse:
     """:data:`DEFERRED` cannot be found (their importers catch the ImportError)."""
 
     def find_spec(self, fullname: str, path: Any = None,
@@ -93,7 +97,7 @@ class _Refuse(importlib.abc.MetaPathFinder):
         return None
 
 
-class _GiveBack(importlib.abc.MetaPathFinder):
+class _GiveBack:
     """Finds ``ssl`` as the path finder does, with a loader that calls :func:`give_back`
     once the module is executed, and then takes this finder off ``sys.meta_path`` (a
     lookup that loads nothing, or a load that fails, leaves it in place)."""
@@ -116,11 +120,11 @@ class _GiveBack(importlib.abc.MetaPathFinder):
                 sys.meta_path.remove(self)
 
 
-class _ThenGiveBack(importlib.abc.Loader):
+class _ThenGiveBack(Loader):
     """``inner``'s module, then :func:`give_back` and ``done``; the module keeps ``inner``
     as its loader (``inspect`` and ``linecache`` read its source through it)."""
 
-    def __init__(self, inner: importlib.abc.Loader, done: Callable[[], None]) -> None:
+    def __init__(self, inner: Loader, done: Callable[[], None]) -> None:
         self._inner = inner
         self._done = done
 

@@ -17,7 +17,6 @@ as usual).
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import pkgutil
@@ -93,7 +92,7 @@ class _Completer:
         self._state = "done"
 
 
-class _HideSnappy(importlib.abc.MetaPathFinder):
+class _HideSnappy:
     """Refuses ``snappy`` to the threads inside :func:`snappy_hidden`, and to no other."""
 
     def __init__(self) -> None:

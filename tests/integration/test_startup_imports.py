@@ -31,6 +31,9 @@ EXPOSITION = ("prometheus_client.exposition", "http.server", "urllib.request", "
               "socketserver")
 #: the settings models of the sink types a stdout-only configuration does not name
 OTHER_SINK_MODELS = ("shipper.sinks.loki_settings", "shipper.sinks.vendor_settings")
+#: what pydantic's plugin look-up brings when no plugin is installed
+#: (:mod:`shipper.pydantic_plugins`; ~0.6 MiB resident)
+PLUGIN_SCAN = ("importlib.metadata", "zipfile", "email")
 
 
 def imported_modules(stderr: str) -> set[str]:
@@ -68,6 +71,8 @@ def test_a_stdout_run_with_the_server_on_imports_no_unused_library(tmp_path):
     assert "_ssl" not in modules  # "ssl" is listed: asyncio's refused attempts
     assert "shipper.sinks.settings_common" in modules
     assert sorted(m for m in modules if m in OTHER_SINK_MODELS) == []
+    assert sorted(m for m in modules if m.split(".")[0] in PLUGIN_SCAN
+                  or m.startswith(PLUGIN_SCAN)) == []
 
 
 def _port(stderr_path: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
@@ -109,6 +114,7 @@ def test_the_first_scrape_answers_without_the_exposition_module_or_openssl(tmp_p
     assert sorted(m for m in after if m.startswith(EXPOSITION)) == []
     assert sorted(m for m in after if m.split(".")[0] in UNUSED) == []
     assert "_ssl" not in after  # "ssl" itself is listed: the refused attempts
+    assert sorted(m for m in after if m.startswith(PLUGIN_SCAN)) == []
     assert "libssl" not in libraries and "libcrypto" not in libraries
     assert content_type == "text/plain; version=0.0.4; charset=utf-8"
     assert 'shipper_build_info{kernels="' in body
@@ -169,3 +175,30 @@ def test_a_submodule_of_the_partly_loaded_package_is_an_attribute_as_usual():
             "print(e is sys.modules['prometheus_client.exposition'], e.snappy is None, "
             "callable(e.generate_latest))")
     assert python_c(code) == "True True True"
+
+
+def test_an_installed_pydantic_plugin_is_still_loaded(tmp_path):
+    """A distribution on the path that declares a ``pydantic`` entry point: the shipper
+    leaves the look-up to pydantic (``importlib.metadata`` loads), which loads the plugin
+    as it would without the shipper, and the plugin sees the configuration's models."""
+    dist = tmp_path / "fakeplugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeplugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[pydantic]\nfake = fakeplugin:plugin\n")
+    marker = tmp_path / "seen"
+    (tmp_path / "fakeplugin.py").write_text(
+        "import os\n"
+        "class Plugin:\n"
+        "    def new_schema_validator(self, schema, schema_type, path, kind, config, settings):\n"
+        "        with open(os.environ['PLUGIN_MARKER'], 'a') as f:\n"
+        "            f.write(path.name + '\\n')\n"
+        "        return None, None, None\n"
+        "plugin = Plugin()\n")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "shipper.cli", "validate", "--path",
+         str(tmp_path / "app.log")], capture_output=True, text=True, timeout=120, cwd=REPO,
+        env={**env(), "PYTHONPATH": f"{REPO}{os.pathsep}{tmp_path}",
+             "PLUGIN_MARKER": str(marker)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "importlib.metadata" in imported_modules(proc.stderr)
+    assert "Settings" in marker.read_text().split()
