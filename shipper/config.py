@@ -13,12 +13,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic._internal._utils import deep_update  # what pydantic-settings merges with
 
 from shipper.enrich.settings import EnrichSettings
 from shipper.errors import ConfigError
@@ -28,6 +24,10 @@ from shipper.server.settings import ServerSettings
 from shipper.sinks.settings import SINK_TYPES, SinkList, StdoutSinkSettings
 from shipper.sources.settings import TailSettings
 from shipper.units import Duration
+
+#: how ``SHIPPER_*`` variables name keys (lower case: they are matched case-insensitively)
+ENV_PREFIX = "shipper_"
+ENV_NESTED_DELIMITER = "__"
 
 #: the config file's mapping while :func:`load_settings` builds a :class:`Settings` (one
 #: model class for every load: a subclass per load would build its validators again)
@@ -39,15 +39,21 @@ def _default_sinks() -> SinkList:
     return [StdoutSinkSettings()]
 
 
-class Settings(EnrichSettings, TailSettings, BaseSettings):
+class Settings(EnrichSettings, TailSettings):
     """The whole effective configuration: the tailer's keys (:class:`TailSettings`) and
     the enrichers' (:class:`EnrichSettings`) at the top level, as users have them, then
-    one section per component."""
+    one section per component.
 
-    model_config = SettingsConfigDict(
-        env_prefix="SHIPPER_", env_nested_delimiter="__", frozen=True, extra="forbid",
-        env_parse_none_str="null",
-    )
+    Built as pydantic-settings builds a ``BaseSettings`` (its validation options, its
+    sources and its merge): keyword arguments (the CLI) > ``SHIPPER_*`` environment >
+    the config file :func:`load_settings` read. The environment is read by
+    pydantic-settings itself (:mod:`shipper.config_env`), which is imported only when a
+    ``SHIPPER_*`` variable names a key: a configuration without any never loads it
+    (40 modules, ~2 MiB of a sidecar's resident memory)."""
+
+    #: ``BaseSettings``' options that apply to validation, and ours
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True,
+                              arbitrary_types_allowed=True)
 
     state_dir: Path | None = None
     shutdown_deadline: Duration = 20.0
@@ -60,18 +66,8 @@ class Settings(EnrichSettings, TailSettings, BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
 
-    @classmethod
-    def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """CLI (``init``) > environment > the config file :func:`load_settings` read; a
-        model built directly keeps pydantic-settings' own sources."""
-        data = _FILE_DATA.get()
-        if data is None:
-            return init_settings, env_settings, dotenv_settings, file_secret_settings
-        return init_settings, env_settings, _MappingSource(settings_cls, data)
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**_sourced(type(self), values))
 
     @field_validator("sinks")
     @classmethod
@@ -85,18 +81,31 @@ class Settings(EnrichSettings, TailSettings, BaseSettings):
         return value
 
 
-class _MappingSource(PydanticBaseSettingsSource):
-    """Values from the YAML config file, already parsed into a mapping."""
+def _sourced(model: type[Settings], init: dict[str, Any]) -> dict[str, Any]:
+    """The values of every source merged as pydantic-settings merges them: from the
+    highest priority down, each source's values under those merged so far (nested
+    mappings merge key by key). Without a config file (a model built directly), the
+    sources of a plain ``BaseSettings``: the other two (``.env`` files and a secrets
+    directory) are not configured and give nothing."""
+    data = _FILE_DATA.get()
+    sources = [init, _environment(model)] + ([dict(data)] if data is not None else [])
+    state: dict[str, Any] = {}
+    for values in sources:
+        state = deep_update(values, state)
+    return state
 
-    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
-        super().__init__(settings_cls)
-        self._data = data
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
+def _environment(model: type[Settings]) -> dict[str, Any]:
+    """The ``SHIPPER_*`` values, read by pydantic-settings' ``EnvSettingsSource`` when a
+    variable names a key of ``model`` (case-insensitive, as it reads them)."""
+    keys = tuple(f"{ENV_PREFIX}{name}" for name in model.model_fields)
+    nested = tuple(f"{key}{ENV_NESTED_DELIMITER}" for key in keys)
+    if not any(name.lower() in keys or name.lower().startswith(nested)
+               for name in os.environ):
+        return {}
+    from shipper.config_env import environment_values
 
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._data)
+    return environment_values(model)
 
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -34,6 +34,8 @@ OTHER_SINK_MODELS = ("shipper.sinks.loki_settings", "shipper.sinks.vendor_settin
 #: what pydantic's plugin look-up brings when no plugin is installed
 #: (:mod:`shipper.pydantic_plugins`; ~0.6 MiB resident)
 PLUGIN_SCAN = ("importlib.metadata", "zipfile", "email")
+#: read ``SHIPPER_*`` variables only: loaded when one names a key (:mod:`shipper.config_env`)
+ENV_READER = ("pydantic_settings", "dotenv")
 
 
 def imported_modules(stderr: str) -> set[str]:
@@ -73,6 +75,7 @@ def test_a_stdout_run_with_the_server_on_imports_no_unused_library(tmp_path):
     assert sorted(m for m in modules if m in OTHER_SINK_MODELS) == []
     assert sorted(m for m in modules if m.split(".")[0] in PLUGIN_SCAN
                   or m.startswith(PLUGIN_SCAN)) == []
+    assert sorted(m for m in modules if m.split(".")[0] in ENV_READER) == []
 
 
 def _port(stderr_path: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
@@ -115,6 +118,7 @@ def test_the_first_scrape_answers_without_the_exposition_module_or_openssl(tmp_p
     assert sorted(m for m in after if m.split(".")[0] in UNUSED) == []
     assert "_ssl" not in after  # "ssl" itself is listed: the refused attempts
     assert sorted(m for m in after if m.startswith(PLUGIN_SCAN)) == []
+    assert sorted(m for m in after if m.split(".")[0] in ENV_READER) == []
     assert "libssl" not in libraries and "libcrypto" not in libraries
     assert content_type == "text/plain; version=0.0.4; charset=utf-8"
     assert 'shipper_build_info{kernels="' in body
