@@ -6,10 +6,11 @@ plugins of its ``pydantic`` entry-point group: that module imports ``importlib.m
 MiB of a sidecar's resident memory and ~27 M instructions of start-up (2%), to find none.
 :func:`skip_empty_scan` (``shipper`` calls it before the configuration loads) looks for the
 group itself, in the ``entry_points.txt`` of every ``*.dist-info`` / ``*.egg-info`` on
-``sys.path``; when no distribution declares it, pydantic gets a loader that answers "no
-plugins", as the real one would. Anything it cannot read as plainly (a zip file on the path,
-another distribution finder on ``sys.meta_path``, an unreadable file) counts as "maybe": the
-real loader is then left to look, so an installed plugin is loaded exactly as before.
+``sys.path`` (and an egg directory's ``EGG-INFO``); when no distribution declares it,
+pydantic gets a loader that answers "no plugins", as the real one would. Anything it
+cannot read as plainly (a zip file on the path, another distribution finder on
+``sys.meta_path``, an unreadable file) counts as "maybe": the real loader is then left to
+look, so an installed plugin is loaded exactly as before.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ def _declared_in(directory: str) -> bool:
         return False
     except OSError:
         return True
+    egg = directory.lower().rstrip("/").endswith(".egg")
     for name in names:
-        if not name.lower().endswith((".dist-info", ".egg-info")):
+        lower = name.lower()
+        if not (lower.endswith((".dist-info", ".egg-info")) or (egg and lower == "egg-info")):
             continue
         try:
             with open(os.path.join(directory, name, "entry_points.txt"), "rb") as handle:

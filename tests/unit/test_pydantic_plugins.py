@@ -44,6 +44,14 @@ def test_an_egg_info_directory_is_read_too(tmp_path):
     assert may_declare_plugins([str(tmp_path)], PATH_FINDERS)
 
 
+def test_an_egg_directory_on_the_path_is_read_too(tmp_path):
+    egg = tmp_path / "plug-1.0-py3.13.egg"
+    (egg / "EGG-INFO").mkdir(parents=True)
+    (egg / "EGG-INFO" / "entry_points.txt").write_text("[pydantic]\nx = plug:p\n")
+    assert may_declare_plugins([str(egg)], PATH_FINDERS)
+    assert not may_declare_plugins([str(tmp_path)], PATH_FINDERS)  # only on the path
+
+
 def test_what_cannot_be_read_plainly_is_left_to_pydantic(tmp_path):
     """A zip file on the path, or another distribution finder: maybe (pydantic looks)."""
     archive = tmp_path / "deps.zip"
