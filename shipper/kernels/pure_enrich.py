@@ -44,8 +44,9 @@ def enrich_records(records: list[Any], k8s: dict[str, object], fields: dict[str,
                             job, corr, k8s
                         continue
                 elif not attrs or id_keys.isdisjoint(attrs):
-                    for name, text in fields.items():
-                        attrs.setdefault(name, text)
+                    if fields:
+                        for name, text in fields.items():
+                            attrs.setdefault(name, text)
                     for key, value in defaults:
                         record[key] = value
                     record["k8s"] = k8s
