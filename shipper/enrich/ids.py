@@ -11,7 +11,8 @@ Rules (first that applies wins):
   annotation ``batch.kubernetes.io/job-completion-index``.
 
 Everything that does not depend on the line is computed once per file into a
-:class:`FileContext`, so the per-record work is a few dict operations.
+:class:`FileContext`, so the per-record work is a few dict operations (in the kernel
+:func:`~shipper.kernels.enrich_records` for the common cases).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from shipper.enrich.podinfo import PodFacts
 from shipper.enrich.templates import PathTemplates
 from shipper.errors import BatchStopped
+from shipper.kernels import enrich_records
 from shipper.record import Record
 
 JOB_KEYS = ("job_id", "jobId")
@@ -133,36 +135,40 @@ class Enricher:
         """Enrich ``records`` in place.
 
         The usual line carries a string ``job_id`` and ``correlation_id`` (they win over
-        every other spelling) or no id at all; both take a short path here.
+        every other spelling) or no id at all; the kernel
+        :func:`~shipper.kernels.enrich_records` (compiled, or its twin
+        :mod:`shipper.kernels.pure_enrich`) does both in its loop when the file has no path
+        fields or shard index (the first) and hands every other record to :meth:`_one`.
 
         Not safe to re-run on a record (its own ids have left ``attributes``, so the
         file's would win): a record that raises stops the batch with
         :class:`~shipper.errors.BatchStopped`, whose ``index`` is that record's (those
         before it are enriched, those after it untouched).
         """
-        fields, k8s, keys, plain = self.ctx.path_fields, self.ctx.k8s, ID_KEYS, self._plain
-        record: Record | None = None
-        try:
-            for record in records:
-                attrs = record["attributes"]
-                job, corr = attrs.get("job_id"), attrs.get("correlation_id")
-                if job.__class__ is str and corr.__class__ is str and job and corr:
-                    del attrs["job_id"], attrs["correlation_id"]
-                    if plain and _SHARD not in attrs and _SHARD_CAMEL not in attrs:
-                        record["job_id"], record["correlation_id"], record["k8s"] = job, corr, k8s
-                    else:
-                        self._set_ids(record, attrs, job, corr, _lift_shard(attrs))
-                elif attrs and not keys.isdisjoint(attrs):
-                    self._set_ids(record, attrs, _lift(attrs, JOB_KEYS),
-                                  _lift(attrs, CORRELATION_KEYS), _lift_shard(attrs))
-                else:
-                    if fields:
-                        _add_fields(attrs, fields)
-                    for key, value in self._defaults:
-                        record[key] = value
-                    record["k8s"] = k8s
-        except Exception as exc:  # noqa: BLE001 - re-raised with the record's place
-            raise BatchStopped(_position(records, record), exc) from exc
+        ctx = self.ctx
+        enrich_records(records, ctx.k8s, ctx.path_fields, self._defaults, self._plain, ID_KEYS,
+                       self._one)
+
+    def _one(self, record: Record) -> None:
+        """One record, every rule (the kernel's loop does its two common cases itself)."""
+        attrs = record["attributes"]
+        job, corr = attrs.get("job_id"), attrs.get("correlation_id")
+        if job.__class__ is str and corr.__class__ is str and job and corr:
+            del attrs["job_id"], attrs["correlation_id"]
+            if self._plain and _SHARD not in attrs and _SHARD_CAMEL not in attrs:
+                record["job_id"], record["correlation_id"], record["k8s"] = \
+                    job, corr, self.ctx.k8s
+            else:
+                self._set_ids(record, attrs, job, corr, _lift_shard(attrs))
+        elif attrs and not ID_KEYS.isdisjoint(attrs):
+            self._set_ids(record, attrs, _lift(attrs, JOB_KEYS),
+                          _lift(attrs, CORRELATION_KEYS), _lift_shard(attrs))
+        else:
+            if self.ctx.path_fields:
+                _add_fields(attrs, self.ctx.path_fields)
+            for key, value in self._defaults:
+                record[key] = value
+            record["k8s"] = self.ctx.k8s
 
     def _set_ids(self, record: Record, attrs: dict[str, Any], job: object, corr: object,
                  shard: int | None) -> None:
@@ -180,11 +186,6 @@ class Enricher:
         if shard is not None:
             record["shard_index"] = shard
         record["k8s"] = ctx.k8s
-
-
-def _position(records: list[Record], record: Record | None) -> int:
-    """The index of ``record`` (by identity) in ``records``; 0 when it is not there."""
-    return next((i for i, item in enumerate(records) if item is record), 0)
 
 
 def _add_fields(attrs: dict[str, Any], fields: dict[str, str]) -> None:

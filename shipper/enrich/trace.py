@@ -14,8 +14,9 @@ a record without a valid trace context gets neither key. Sources, first found wi
   the spellings above, ``=`` or ``:``), ``dd.trace_id=<decimal>``.
 
 Cheap on the hot path: a set-disjointness test on the attribute keys and a substring test
-(``race``: trace, Trace) on the message come before any regex (measured: about 0.3-0.6 µs
-a record without trace context on this box, 2.5 µs with one). Safe to run twice.
+(``race``: trace, Trace) on the message come before any regex, in a compiled loop
+(``lift_trace``; measured: ~0.5k instructions a record without trace context, against
+~2-3k for the same test in Python). Safe to run twice.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from shipper.kernels import lift_trace
 from shipper.record import Record
 
 HEX_TRACE_KEYS = ("trace_id", "traceId", "traceID", "trace.id")
@@ -40,16 +42,11 @@ _MAX_U64, _MAX_U128 = 2**64 - 1, 2**128 - 1
 
 
 def lift_trace_context(records: list[Record]) -> None:
-    """Set ``trace_id``/``span_id`` on the records whose line carries them (in place)."""
-    gate = GATE_KEYS
-    for record in records:
-        attrs = record.get("attributes")
-        if attrs and not gate.isdisjoint(attrs):
-            _from_attributes(record, attrs)
-        message = record.get("message")
-        # "race": trace, Trace; the costlier key test on the record last (rarely reached)
-        if message.__class__ is str and "race" in message and "trace_id" not in record:
-            _from_text(record, message)
+    """Set ``trace_id``/``span_id`` on the records whose line carries them (in place): the
+    gate per record is the kernel :func:`~shipper.kernels.lift_trace` (compiled, or its
+    twin :mod:`shipper.kernels.pure_enrich`), which calls back here for the few that pass
+    it."""
+    lift_trace(records, GATE_KEYS, _from_attributes, _from_text)
 
 
 def lift_one(record: Record) -> Record:

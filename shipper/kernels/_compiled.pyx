@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 14
+KERNEL_API = 18
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -1413,3 +1413,71 @@ def observe_records(tracker, list records, now, rules):
     finally:
         tracker._seq = seq
         tracker.bytes += grown
+
+
+# --- enrichment and the trace-context gate (KERNEL_API 18) ---------------------------------
+# Twins and references: ``pure_enrich.enrich_records`` and ``pure_enrich.lift_trace`` (read
+# their docstrings): the same records take the same branches, the same keys are deleted and
+# set in the same order, the other records go to the same Python functions.
+
+from cpython.dict cimport PyDict_Next
+from cpython.ref cimport PyObject
+from cpython.set cimport PySet_Contains
+
+from shipper.errors import BatchStopped as _BatchStopped
+from shipper.kernels.pure_enrich import position as _position
+
+
+cdef bint _disjoint(frozenset keys, object attrs) except -1:
+    """``keys.isdisjoint(attrs)``; an exact dict's keys are walked here (what
+    ``isdisjoint`` does for a dict: each key looked up in ``keys``)."""
+    cdef Py_ssize_t pos = 0
+    cdef PyObject* key
+    cdef PyObject* value
+    if type(attrs) is not dict:
+        return keys.isdisjoint(attrs)
+    while PyDict_Next(attrs, &pos, &key, &value):
+        if PySet_Contains(keys, <object>key):
+            return False
+    return True
+
+
+def enrich_records(list records, k8s, dict fields, tuple defaults, bint plain,
+                   frozenset id_keys, one):
+    cdef object record = None, attrs, job, corr, key, value
+    try:
+        for record in records:
+            attrs = record["attributes"]
+            if type(attrs) is dict:
+                job = (<dict>attrs).get("job_id")
+                corr = (<dict>attrs).get("correlation_id")
+                if type(job) is str and type(corr) is str and len(<str>job) and len(<str>corr):
+                    if (plain and "shard_index" not in <dict>attrs
+                            and "shardIndex" not in <dict>attrs):
+                        del (<dict>attrs)["job_id"]
+                        del (<dict>attrs)["correlation_id"]
+                        record["job_id"] = job
+                        record["correlation_id"] = corr
+                        record["k8s"] = k8s
+                        continue
+                elif not attrs or _disjoint(id_keys, attrs):
+                    for key, value in fields.items():
+                        (<dict>attrs).setdefault(key, value)
+                    for key, value in defaults:
+                        record[key] = value
+                    record["k8s"] = k8s
+                    continue
+            one(record)
+    except Exception as exc:
+        raise _BatchStopped(_position(records, record), exc) from exc
+
+
+def lift_trace(list records, frozenset gate, from_attributes, from_text):
+    cdef object record, attrs, message
+    for record in records:
+        attrs = _rget(record, "attributes", None)
+        if attrs and not _disjoint(gate, attrs):
+            from_attributes(record, attrs)
+        message = _rget(record, "message", None)
+        if type(message) is str and "race" in <str>message and "trace_id" not in record:
+            from_text(record, message)

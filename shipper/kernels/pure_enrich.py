@@ -1,0 +1,75 @@
+"""The pure-Python twins of ``_compiled.enrich_records`` and ``_compiled.lift_trace``: the
+per-record loops of :meth:`Enricher.enrich_batch <shipper.enrich.ids.Enricher.enrich_batch>`
+and :func:`~shipper.enrich.trace.lift_trace_context` (the references; the compiled twins
+do exactly this, and the tests compare the two on generated batches).
+
+``enrich_records`` takes the two common cases inline (an ``attributes`` dict with a string
+``job_id`` and ``correlation_id`` in a file without path fields or shard index; a dict with
+no id key at all) and hands any other record to ``one`` (the enricher's whole rule set,
+run once on that record). A record that raises stops the batch with
+:class:`~shipper.errors.BatchStopped` at its index (those before it are enriched, those
+after it untouched).
+
+``lift_trace`` is the trace-context gate: ``from_attributes`` for a record with an attribute
+key of ``gate``, then ``from_text`` for one whose message holds ``"race"`` (trace, Trace)
+and that has no ``trace_id`` yet.
+
+Nothing of :mod:`shipper.enrich` is imported here (it imports ``shipper.kernels``): the
+callers hand their constants and per-record functions over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from shipper.errors import BatchStopped
+
+
+def enrich_records(records: list[Any], k8s: dict[str, object], fields: dict[str, str],
+                   defaults: tuple[tuple[str, object], ...], plain: bool,
+                   id_keys: frozenset[str], one: Callable[[Any], object]) -> None:
+    """Enrich ``records`` in place (see the module docstring); ``plain``: the file has no
+    path fields and no shard index; ``defaults``: the file's ids, in the order set."""
+    record: Any = None
+    try:
+        for record in records:
+            attrs = record["attributes"]
+            if attrs.__class__ is dict:
+                job, corr = attrs.get("job_id"), attrs.get("correlation_id")
+                if job.__class__ is str and corr.__class__ is str and job and corr:
+                    if plain and "shard_index" not in attrs and "shardIndex" not in attrs:
+                        del attrs["job_id"], attrs["correlation_id"]
+                        record["job_id"], record["correlation_id"], record["k8s"] = \
+                            job, corr, k8s
+                        continue
+                elif not attrs or id_keys.isdisjoint(attrs):
+                    if fields:
+                        for name, text in fields.items():
+                            attrs.setdefault(name, text)
+                    for key, value in defaults:
+                        record[key] = value
+                    record["k8s"] = k8s
+                    continue
+            one(record)
+    except Exception as exc:  # noqa: BLE001 - re-raised with the record's place
+        raise BatchStopped(position(records, record), exc) from exc
+
+
+def position(records: list[Any], record: object) -> int:
+    """The index of ``record`` (by identity) in ``records``; 0 when it is not there."""
+    return next((i for i, item in enumerate(records) if item is record), 0)
+
+
+def lift_trace(records: list[Any], gate: frozenset[str],
+               from_attributes: Callable[[Any, Any], None],
+               from_text: Callable[[Any, str], None]) -> None:
+    """Set ``trace_id``/``span_id`` on the records whose line carries them (in place)."""
+    for record in records:
+        attrs = record.get("attributes")
+        if attrs and not gate.isdisjoint(attrs):
+            from_attributes(record, attrs)
+        message = record.get("message")
+        # "race": trace, Trace; the costlier key test on the record last (rarely reached)
+        if message.__class__ is str and "race" in message and "trace_id" not in record:
+            from_text(record, message)

@@ -1,0 +1,170 @@
+"""The compiled ``enrich_records`` and ``lift_trace`` (enrichment's loop and the trace-context
+gate) equal their pure twins in :mod:`shipper.kernels.pure_enrich`.
+
+Both twins get deep copies of the same generated batch; afterwards the records are equal
+key order included, the per-record callbacks were called on the same records (by index) in
+the same order with the same arguments, and a batch that raises raises the same exception
+(``BatchStopped`` with the same index and cause). The rules themselves (against the
+documented enrichment and trace rules) are tested in ``tests/unit/enrich``."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shipper.enrich.ids import ID_KEYS
+from shipper.enrich.trace import GATE_KEYS
+from shipper.errors import BatchStopped
+from shipper.kernels import pure_enrich
+from shipper.record import Record
+
+compiled = pytest.importorskip("shipper.kernels._compiled",
+                               reason="the compiled kernels are not built")
+
+
+class Attrs(dict[str, Any]):
+    """A dict subclass as ``attributes`` (not the exact-dict path of the compiled loop)."""
+
+
+IDS = st.sampled_from(["job-1", "corr-9", "", 7, None, 0, 2.5, " 3 ", ("x",)])
+KEYS = st.sampled_from(sorted(ID_KEYS | GATE_KEYS) + ["other", "event", "traceX", "race"])
+VALUES = st.one_of(IDS, st.sampled_from(["4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7",
+                                         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]))
+#: ``attributes``: how it is made (exact dict, dict subclass, read-only mapping) and its
+#: items, or a value that is no mapping
+#: the usual line's ids first (both strings most often), a shard key now and then, then
+#: any keys
+ITEMS = st.tuples(
+    st.lists(st.tuples(st.sampled_from(["job_id", "correlation_id"]),
+                       st.one_of(st.sampled_from(["job-1", "corr-9"]), IDS)), max_size=2),
+    st.lists(st.tuples(st.sampled_from(["shard_index", "shardIndex"]), IDS), max_size=1),
+    st.lists(st.tuples(KEYS, VALUES), max_size=4)).map(lambda parts: [*parts[0], *parts[1],
+                                                                     *parts[2]])
+ATTRIBUTES = st.one_of(
+    st.tuples(st.sampled_from(["dict", "dict", "subclass", "mapping"]), ITEMS),
+    st.tuples(st.just("value"), st.sampled_from([None, "", "text", 0, 1, "list"])))
+MESSAGES = st.one_of(st.sampled_from(["plain", "", "trace_id=4bf92f3577b34da6a3ce929d0e0e4736",
+                                      "Trace here", "grace", None, 5]),
+                     st.text(max_size=12))
+RECORDS = st.tuples(st.booleans(), st.one_of(st.none(), MESSAGES),
+                    st.one_of(st.none(), ATTRIBUTES), st.booleans())
+
+
+def _build(specs: list[Any]) -> list[Any]:
+    """Fresh records from their specs (each twin gets its own)."""
+    out: list[Any] = []
+    for is_record, message, attributes, traced in specs:
+        rec: dict[str, Any] = {}
+        if message is not None:
+            rec["message"] = message
+        if attributes is not None:
+            kind, data = attributes
+            if kind == "value":
+                rec["attributes"] = [] if data == "list" else data
+            else:
+                made = dict(data)
+                rec["attributes"] = (made if kind == "dict" else Attrs(made)
+                                     if kind == "subclass" else MappingProxyType(made))
+        if traced:
+            rec["trace_id"] = "b" * 32
+        out.append(Record(rec) if is_record else rec)
+    return out
+
+
+CONTEXTS = st.fixed_dictionaries({
+    "k8s": st.sampled_from([{"namespace": "ns", "pod": "p"}, {}]),
+    "fields": st.sampled_from([{}, {"tenant": "t1"}, {"tenant": "t1", "job_id": "j"}]),
+    "defaults": st.sampled_from([(), (("job_id", "file-job"),),
+                                 (("job_id", "fj"), ("correlation_id", "fc"),
+                                  ("shard_index", 3))]),
+    "plain": st.booleans(),
+    "raise_on": st.sampled_from([None, 0, 2, 5]),
+})
+
+
+def _snapshot(batch: list[Any]) -> list[Any]:
+    """Each record as its type and (key, value) pairs in order, nested dicts included."""
+    def value(v: Any) -> Any:
+        if isinstance(v, dict):
+            return (type(v).__name__, [(k, value(x)) for k, x in v.items()])
+        return v
+    return [value(r) if isinstance(r, dict) else ("other", repr(r)) for r in batch]
+
+
+def _enrich(kernel: Any, batch: list[Any], ctx: dict[str, Any]) -> tuple[Any, ...]:
+    calls: list[int] = []
+
+    def one(record: Any) -> None:
+        index = next(i for i, r in enumerate(batch) if r is record)
+        calls.append(index)
+        if index == ctx["raise_on"]:
+            raise ValueError("the rule set raised")
+        record["one"] = index
+
+    try:
+        kernel(batch, ctx["k8s"], ctx["fields"], ctx["defaults"], ctx["plain"], ID_KEYS, one)
+        outcome: Any = None
+    except BatchStopped as stopped:
+        outcome = (stopped.index, type(stopped.error).__name__, str(stopped.error),
+                   stopped.__cause__ is stopped.error)
+    return _snapshot(batch), calls, outcome
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(RECORDS, max_size=8), CONTEXTS)
+def test_enrich_records_compiled_equals_the_pure_twin(specs: list[Any],
+                                                      ctx: dict[str, Any]) -> None:
+    """Same records out (key order included), same records handed to the rule set, same
+    ``BatchStopped`` (index, cause) for a record that raises or has no ``attributes``."""
+    pure = _enrich(pure_enrich.enrich_records, _build(specs), ctx)
+    fast = _enrich(compiled.enrich_records, _build(specs), ctx)
+    assert fast == pure
+
+
+def _lift(kernel: Any, batch: list[Any]) -> tuple[Any, ...]:
+    calls: list[tuple[str, int, Any]] = []
+
+    def index(record: Any) -> int:
+        return next(i for i, r in enumerate(batch) if r is record)
+
+    def from_attributes(record: Any, attrs: Any) -> None:
+        calls.append(("attributes", index(record), _snapshot([attrs])))
+        if index(record) % 2:
+            record["trace_id"] = "a" * 32
+
+    def from_text(record: Any, message: str) -> None:
+        calls.append(("text", index(record), message))
+
+    try:
+        kernel(batch, GATE_KEYS, from_attributes, from_text)
+        outcome: Any = None
+    except Exception as exc:  # noqa: BLE001 - compared between the twins
+        outcome = (type(exc).__name__, str(exc))
+    return _snapshot(batch), calls, outcome
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(RECORDS, max_size=8))
+def test_lift_trace_compiled_equals_the_pure_twin(specs: list[Any]) -> None:
+    """The gate passes the same records to the same callbacks in the same order (the
+    message test seeing a ``trace_id`` set by the attributes' callback), and raises alike
+    on attributes it cannot test."""
+    assert _lift(compiled.lift_trace, _build(specs)) == \
+        _lift(pure_enrich.lift_trace, _build(specs))
+
+
+def test_the_gate_sends_only_candidates_to_the_callbacks() -> None:
+    """A record without a gate key or ``race`` in its message reaches no callback; one with
+    a gate key reaches ``from_attributes``, one with ``Trace`` in its message ``from_text``
+    (both twins)."""
+    for kernel in (compiled.lift_trace, pure_enrich.lift_trace):
+        batch = [Record({"message": "plain", "attributes": {"a": 1}}),
+                 Record({"message": "x", "attributes": {"traceparent": "00-x"}}),
+                 Record({"message": "Trace 1", "attributes": {}})]
+        _snap, calls, outcome = _lift(kernel, batch)
+        assert outcome is None
+        assert [(kind, i) for kind, i, _arg in calls] == [("attributes", 1), ("text", 2)]
