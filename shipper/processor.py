@@ -32,7 +32,8 @@ from shipper.enrich.templates import PathTemplates
 from shipper.enrich.trace import lift_one, lift_trace_context
 from shipper.errors import BatchStopped
 from shipper.filters import build_filter_stages
-from shipper.filters.prescan import BatchTexts, JointScan
+from shipper.filters.joint_scan import JointScan
+from shipper.filters.prescan import BatchTexts
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
 from shipper.record import Record
 from shipper.sources.files import Chunk

@@ -9,10 +9,7 @@ shared by every scan of the batch) and searched in one pass per scan by an RE2 a
 cannot be judged this way (``None``, non-ASCII, so case folding stays exact) is reported as
 a hit, so the answer is always a superset: ``hits`` never misses a text the pattern matches.
 Several scans of one batch (the noise and redaction stages') take one pass over it
-together (:class:`JointScan`): the texts any of them may match, then each scan over those
-texts alone. RE2's automaton costs the same per byte whatever the pattern (~17
-instructions), and each hit costs a call into the binding (~7k), so it pays to scan the
-whole batch once and every hit text again, not the whole batch once per scan.
+together: :mod:`shipper.filters.joint_scan`.
 
 RE2 (``google-re2``) is optional: without it :meth:`BatchScan.hits` returns ``None`` and
 callers check every record as before.
@@ -24,9 +21,12 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate, count
 from operator import add
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from shipper.record import Record
+
+if TYPE_CHECKING:
+    from shipper.filters.joint_scan import JointScan
 
 try:  # optional accelerator; every caller has a per-record fallback
     import re2 as _re2
@@ -88,24 +88,27 @@ class Re2:
         """Whether the pattern matches anywhere in ``data``."""
         return self._span(data, 0, len(data))[0] >= 0
 
-    def starts(self, data: bytes) -> list[int]:
-        """Where the first match in each NUL-separated text of ``data`` starts, in order
-        (a match may begin on the NUL before its text, its left edge). After a hit the
-        search resumes at the NUL after its start: the rest of a text that already hit
-        is skipped at ``memchr`` speed (a pattern ending in ``[^\\x00]*`` to consume
-        it made RE2 run it forwards and backwards, ~35 instructions a byte), and the next
-        text is searched from its own left edge."""
-        starts: list[int] = []
-        pos, end = 0, len(data)
+    def texts(self, data: bytes) -> list[int]:
+        """Indices of the NUL-separated texts of ``data`` the pattern matches, in order
+        (a match may begin on the NUL before its text, its left edge, and belongs to that
+        text). After a hit the search resumes at the NUL after its start: the rest of a
+        text that already hit is skipped at ``memchr`` speed (a pattern ending in
+        ``[^\\x00]*`` to consume it made RE2 run it forwards and backwards), and the next
+        text is searched from its own left edge. The texts are counted as the search goes
+        (what :meth:`BatchTexts.indices` makes of offsets with a table and a binary search)."""
+        found: list[int] = []
+        span, pos, end, text, counted = self._span, 0, len(data), 0, 0
         while True:
-            start = self._span(data, pos, end)[0]
+            start = span(data, pos, end)[0]
             if start < 0:
                 break
-            starts.append(start)
+            text += data.count(_NUL, counted, start + 1)
+            found.append(text)
             pos = data.find(_NUL, start + 1)
             if pos < 0:
                 break
-        return starts
+            counted = start + 1
+        return found
 
 
 class BatchTexts:
@@ -197,56 +200,7 @@ class BatchScan:
     def found(self, batch: BatchTexts) -> set[int]:
         """Indices of the judged texts of ``batch`` the pattern matches (usable scans only)."""
         assert self._re is not None
-        return batch.indices(self._re.starts(batch.data))
-
-
-@runtime_checkable
-class Scanning(Protocol):
-    """A stage that pre-scans batches with a :class:`BatchScan` (``None``: it does not)."""
-
-    @property
-    def batch_scan(self) -> BatchScan | None: ...
-
-
-class JointScan:
-    """Several :class:`BatchScan` of one batch in one RE2 pass: the texts any of them
-    matches (one alternation of their patterns), then each scan over those texts only,
-    as a batch of their own. Each text keeps its edges (the NUL or the end of the data on
-    either side, never another text's bytes), so each scan finds exactly the texts it
-    finds over the whole batch."""
-
-    def __init__(self, scans: Iterable[BatchScan]) -> None:
-        self.scans = tuple(dict.fromkeys(scan for scan in scans if scan.usable))
-        self._members = frozenset(self.scans)
-        either = "|".join(f"(?:{scan.pattern})" for scan in self.scans)
-        self._re = compile_re2(either) if len(self.scans) > 1 else None
-
-    @classmethod
-    def of_stages(cls, stages: Iterable[object]) -> JointScan | None:
-        """One pass for the scans of these stages; ``None`` when fewer than two scan."""
-        joint = cls(stage.batch_scan for stage in stages
-                    if isinstance(stage, Scanning) and stage.batch_scan is not None)
-        return joint if joint._re is not None else None
-
-    def __contains__(self, scan: object) -> bool:
-        return scan in self._members
-
-    def found(self, batch: BatchTexts, scan: BatchScan) -> set[int]:
-        """What ``scan.found(batch)`` gives, from this batch's one joint pass."""
-        answers = batch.answers
-        if answers is None:
-            answers = batch.answers = self._answers(batch)
-        return answers[scan]
-
-    def _answers(self, batch: BatchTexts) -> dict[BatchScan, set[int]]:
-        assert self._re is not None
-        either = sorted(batch.indices(self._re.starts(batch.data)))
-        if not either:
-            return {scan: set() for scan in self.scans}
-        if len(either) == batch.size:
-            return {scan: scan.found(batch) for scan in self.scans}
-        subset = batch.subset(either)
-        return {scan: {either[i] for i in scan.found(subset)} for scan in self.scans}
+        return set(self._re.texts(batch.data))
 
 
 def raw_text(record: Record) -> str | None:

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shipper.filters.prescan import BatchScan, BatchTexts, JointScan, re2_available
+from shipper.filters.joint_scan import JointScan
+from shipper.filters.prescan import BatchScan, BatchTexts, re2_available
 from shipper.filters.presets import NoiseStage
 from shipper.filters.redact import Redactor
 from shipper.filters.redact_stage import RedactStage
@@ -24,6 +25,8 @@ NOISE = NoiseStage(FilterSettings(), RecordingFates())
 REDACT_SCAN, NOISE_SCAN = REDACTOR.scan, NOISE.batch_scan
 assert REDACT_SCAN is not None and NOISE_SCAN is not None
 JOINT = JointScan([REDACT_SCAN, NOISE_SCAN])
+#: the other order: the scan answered from the others' misses is the last one at first
+JOINT_NOISE_FIRST = JointScan([NOISE_SCAN, REDACT_SCAN])
 
 #: planted secrets, card numbers (grouped, at a text's edges, in ids), noise words and
 #: their near misses, glued in any order
@@ -43,14 +46,42 @@ texts = st.lists(st.sampled_from(PIECES), max_size=6).map("".join)
 batches = st.lists(st.one_of(texts, st.none()), min_size=1, max_size=12)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def _alone(scan: BatchScan, batch: list[str | None]) -> set[int]:
+    """The oracle: each judgeable text searched on its own, the others hits."""
+    assert scan._re is not None
+    return {i for i, text in enumerate(batch)
+            if text is None or not text.isascii() or "\x00" in text
+            or scan._re.search(text.encode())}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batch=batches)
-def test_each_scan_of_a_joint_pass_answers_exactly_as_its_own_pass(batch):
+def test_a_scan_of_the_joined_batch_finds_what_each_text_searched_alone_gives(batch):
+    """One pass over the NUL-joined batch (hits resumed at the next NUL, text indices
+    counted as it goes) gives exactly the texts a search of each text alone matches."""
+    assert REDACT_SCAN.hits(list(batch)) == _alone(REDACT_SCAN, batch)
+    assert NOISE_SCAN.hits(list(batch)) == _alone(NOISE_SCAN, batch)
+
+
+@pytest.mark.parametrize("joint", [JOINT, JOINT_NOISE_FIRST], ids=["redact-first", "noise-first"])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=batches)
+def test_each_scan_of_a_joint_pass_answers_exactly_as_its_own_pass(joint, batch):
     """Noise and redaction hits from the one joint pass equal each scan's own pass over
-    the whole batch (unjudgeable texts, ``None`` and non-ASCII and NUL, included)."""
-    shared = BatchTexts(list(batch), JOINT)
+    the whole batch (unjudgeable texts, ``None`` and non-ASCII and NUL, included),
+    whichever scan is answered from the others' misses."""
+    shared = BatchTexts(list(batch), joint)
     assert REDACT_SCAN.hits(shared) == REDACT_SCAN.hits(list(batch))
     assert NOISE_SCAN.hits(shared) == NOISE_SCAN.hits(list(batch))
+
+
+@pytest.mark.parametrize("joint", [JOINT, JOINT_NOISE_FIRST], ids=["redact-first", "noise-first"])
+def test_a_text_both_scans_match_is_a_hit_of_both(joint):
+    """A text hit by the first scans is still searched by the last one."""
+    batch = ["GET /x?password=1", "GET /y", "token=2", "plain", "HEAD 4111111111111111"]
+    shared = BatchTexts(batch, joint)
+    assert REDACT_SCAN.hits(shared) == {0, 2, 4}
+    assert NOISE_SCAN.hits(shared) == {0, 1, 4}
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -92,3 +123,14 @@ def test_joint_of_the_stages_that_scan():
     other = BatchScan("plain")
     assert other not in joint
     assert other.hits(BatchTexts(["a plain line", "b"], joint)) == {0}
+
+
+def test_without_re2_there_is_no_joint_and_every_record_is_checked(monkeypatch):
+    """Without google-re2 no stage has a scan, so the processor gets no joint pass and
+    the stages check every record (the existing fallback)."""
+    monkeypatch.setattr("shipper.filters.prescan._re2", None)
+    redact = RedactStage(Redactor(RedactSettings()), RecordingFates())
+    noise = NoiseStage(FilterSettings(), RecordingFates())
+    assert redact.batch_scan is None and noise.batch_scan is None
+    assert JointScan.of_stages([noise, redact]) is None
+    assert JointScan([BatchScan("password"), BatchScan("GET")]).scans == ()
