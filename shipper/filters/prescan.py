@@ -23,6 +23,7 @@ from itertools import accumulate, count
 from operator import add
 from typing import TYPE_CHECKING, Any
 
+from shipper.kernels import text_indices
 from shipper.record import Record
 
 if TYPE_CHECKING:
@@ -94,21 +95,20 @@ class Re2:
         text). After a hit the search resumes at the NUL after its start: the rest of a
         text that already hit is skipped at ``memchr`` speed (a pattern ending in
         ``[^\\x00]*`` to consume it made RE2 run it forwards and backwards), and the next
-        text is searched from its own left edge. The texts are counted as the search goes
-        (what :meth:`BatchTexts.indices` makes of offsets with a table and a binary search)."""
-        found: list[int] = []
-        span, pos, end, text, counted = self._span, 0, len(data), 0, 0
+        text is searched from its own left edge. The kernel ``text_indices`` counts the
+        NULs up to each hit (what :meth:`BatchTexts.indices` does with a table of offsets
+        and a binary search, ~1.4k instructions a line on a busy batch)."""
+        starts: list[int] = []
+        span, pos, end = self._span, 0, len(data)
         while True:
             start = span(data, pos, end)[0]
             if start < 0:
                 break
-            text += data.count(_NUL, counted, start + 1)
-            found.append(text)
+            starts.append(start)
             pos = data.find(_NUL, start + 1)
             if pos < 0:
                 break
-            counted = start + 1
-        return found
+        return text_indices(data, starts)
 
 
 class BatchTexts:

@@ -1,9 +1,10 @@
 """The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix, whole CRI
 lines, a plain file's chunk with its JSON object lines (``JsonLines``), a text line's
-partial record, a whole logfmt line's pairs, the Loki sink's record fields, timestamps
-and push body) in two implementations with one API: the Cython extension ``_compiled``
-(built by ``pip install`` where a C compiler is found) and its pure-Python twins ``pure``
-(with ``pure_loki``, ``pure_json``, ``pure_logfmt`` and ``pure_text``).
+partial record, a whole logfmt line's pairs, the texts of a pre-scan's hits, the Loki
+sink's record fields, timestamps and push body) in two implementations with one API: the
+Cython extension ``_compiled`` (built by ``pip install`` where a C compiler is found) and
+its pure-Python twins ``pure`` (with ``pure_loki``, ``pure_json``, ``pure_logfmt`` and
+``pure_text``).
 
 The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
 with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
@@ -19,7 +20,7 @@ from shipper.kernels import pure
 
 __all__ = ["IMPLEMENTATION", "JsonLines", "cri_whole_lines", "iso_prefix", "logfmt_pairs",
            "loki_push", "loki_read", "loki_stamps", "observe_records", "split_lines",
-           "stamped_fields", "stamped_line", "text_fields", "trailing_pairs"]
+           "stamped_fields", "stamped_line", "text_fields", "text_indices", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -55,6 +56,7 @@ if WHY_PURE is None:
         stamped_fields,
         stamped_line,
         text_fields,
+        text_indices,
         trailing_pairs,
     )
 
@@ -67,6 +69,7 @@ else:
         loki_read,
         loki_stamps,
         split_lines,
+        text_indices,
         trailing_pairs,
     )
     from shipper.kernels.pure_json import JsonLines
