@@ -32,6 +32,7 @@ from shipper.enrich.templates import PathTemplates
 from shipper.enrich.trace import lift_one, lift_trace_context
 from shipper.errors import BatchStopped
 from shipper.filters import build_filter_stages
+from shipper.filters.joint_scan import JointScan
 from shipper.filters.prescan import BatchTexts
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
 from shipper.record import Record
@@ -74,6 +75,7 @@ class Processor:
         self.stages = stages
         self.draining = [s for s in self.stages if isinstance(s, DrainingStage)]
         self.preparing = [s for s in self.stages if isinstance(s, PreparingStage)]
+        self._joint = JointScan.of_stages(self.preparing)  # their pre-scans in one pass
         # per stage: its batch form, else one call per record
         self._batched = [s.process_batch if isinstance(s, BatchStage) else None
                          for s in self.stages]
@@ -183,7 +185,7 @@ class Processor:
         """The pre-scans, given the file's enrichment (its path-template fields are
         ``extra``; its ids and ``k8s`` are checked once per file by the redaction scan)."""
         try:
-            texts = BatchTexts.of_records(records)
+            texts = BatchTexts.of_records(records, self._joint)
             for stage in self.preparing:
                 stage.prepare(records, ctx.path_fields, texts, facts=ctx)
         except Exception as exc:  # noqa: BLE001 - without pre-scans every stage checks every record

@@ -8,6 +8,8 @@ shared by every scan of the batch) and searched in one pass per scan by an RE2 a
 (linear time, all alternatives at once); each hit is mapped back to its text. A text that
 cannot be judged this way (``None``, non-ASCII, so case folding stays exact) is reported as
 a hit, so the answer is always a superset: ``hits`` never misses a text the pattern matches.
+Several scans of one batch (the noise and redaction stages') take one pass over it
+together: :mod:`shipper.filters.joint_scan`.
 
 RE2 (``google-re2``) is optional: without it :meth:`BatchScan.hits` returns ``None`` and
 callers check every record as before.
@@ -19,9 +21,13 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate, count
 from operator import add
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from shipper.kernels import text_indices
 from shipper.record import Record
+
+if TYPE_CHECKING:
+    from shipper.filters.joint_scan import JointScan
 
 try:  # optional accelerator; every caller has a per-record fallback
     import re2 as _re2
@@ -30,6 +36,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 # google-re2's binding: one ``Match`` call per hit, without the wrapper's generator and
 # match objects (a third of the scan's cost on busy batches); the wrapper when absent
 _UNANCHORED = getattr(getattr(getattr(_re2, "_re2", None), "RE2", None), "Anchor", None)
+#: looked up once: reading the enum off the binding's class costs ~500 instructions a call
+_ANCHOR = getattr(_UNANCHORED, "UNANCHORED", None)
 
 SEPARATOR = "\x00"
 _NUL = b"\x00"
@@ -39,14 +47,11 @@ _RE2_MAX_MEM = 64 << 20
 #: hex digit nor a hex digit and dashes (inside a UUID or hex id, where the rule's
 #: ``(?<![\w.-])`` never lets a card start) and whose right edge is what the rule's
 #: ``(?![\w-]|\.\d)`` allows (a superset: ``.`` always). The right edge may be the NUL
-#: ending the text: :meth:`Re2.starts` resumes there, so the next text is not skipped.
+#: ending the text: :meth:`Re2.starts` resumes at that NUL, so the next text is not skipped.
 #: Lines of UUIDs and hex ids no longer match (3% of the shared bench corpus did with a
 #: bare 13-digit run; none does now).
 CARD_CANDIDATE_SCAN = (r"(?:^-*|[^0-9A-Fa-f-]|[^0-9A-Fa-f]-+)[0-9](?:[ -]?[0-9]){12,}"
                        r"(?:[^0-9A-Za-z_-]|$)")
-#: appended to every scan pattern: a hit consumes the rest of its text, so a text yields
-#: at most one match (fewer Python-level match objects on busy lines)
-_REST_OF_TEXT = r"[^\x00]*"
 
 
 def re2_available() -> bool:
@@ -77,41 +82,50 @@ class Re2:
         if self._match is None:
             found = self._compiled.search(data, pos, end)
             return (-1, -1) if found is None else found.span()
-        span: tuple[int, int] = self._match(_UNANCHORED.UNANCHORED, data, pos, end)[0]  # type: ignore[union-attr]
+        span: tuple[int, int] = self._match(_ANCHOR, data, pos, end)[0]
         return span
 
     def search(self, data: bytes) -> bool:
         """Whether the pattern matches anywhere in ``data``."""
         return self._span(data, 0, len(data))[0] >= 0
 
-    def starts(self, data: bytes) -> list[int]:
-        """Where the (non-overlapping) matches in ``data`` start, in order. A match that
-        took a NUL past its first byte (a right edge at the end of its text) resumes the
-        search at that NUL, so the next text is searched from its own left edge."""
+    def texts(self, data: bytes) -> list[int]:
+        """Indices of the NUL-separated texts of ``data`` the pattern matches, in order
+        (a match may begin on the NUL before its text, its left edge, and belongs to that
+        text). After a hit the search resumes at the NUL after its start: the rest of a
+        text that already hit is skipped at ``memchr`` speed (a pattern ending in
+        ``[^\\x00]*`` to consume it made RE2 run it forwards and backwards), and the next
+        text is searched from its own left edge. The kernel ``text_indices`` counts the
+        NULs up to each hit (what :meth:`BatchTexts.indices` does with a table of offsets
+        and a binary search, ~1.4k instructions a line on a busy batch)."""
         starts: list[int] = []
-        pos, end = 0, len(data)
-        while pos <= end:
-            start, stop = self._span(data, pos, end)
+        span, pos, end = self._span, 0, len(data)
+        while True:
+            start = span(data, pos, end)[0]
             if start < 0:
                 break
             starts.append(start)
-            crossed = data.find(_NUL, start + 1, stop)
-            pos = crossed if crossed >= 0 else stop if stop > start else stop + 1
-        return starts
+            pos = data.find(_NUL, start + 1)
+            if pos < 0:
+                break
+        return text_indices(data, starts)
 
 
 class BatchTexts:
     """The texts of one batch, joined and encoded once for every :class:`BatchScan`.
 
     ``data`` is the ASCII bytes of the texts joined with NUL (texts that cannot be judged
-    are left empty) and ``unjudged`` the indices of those texts.
+    are left empty) and ``unjudged`` the indices of those texts. ``joint`` answers the
+    scans it holds in one pass (its answers are kept in ``answers`` for the batch).
     """
 
-    __slots__ = ("size", "data", "unjudged", "_parts", "_ends")
+    __slots__ = ("size", "data", "unjudged", "joint", "answers", "_parts", "_ends")
 
-    def __init__(self, texts: list[Any]) -> None:
+    def __init__(self, texts: list[Any], joint: JointScan | None = None) -> None:
         self.size = len(texts)
         self.unjudged: set[int] = set()
+        self.joint = joint
+        self.answers: dict[BatchScan, set[int]] | None = None
         self._ends: list[int] | None = None
         self._parts = texts
         try:
@@ -135,9 +149,14 @@ class BatchTexts:
         return SEPARATOR.join(self._parts)
 
     @classmethod
-    def of_records(cls, records: list[Record]) -> BatchTexts:
-        """The raw lines of ``records`` (see :func:`raw_text`)."""
-        return cls(raw_texts(records))
+    def of_records(cls, records: list[Record], joint: JointScan | None = None) -> BatchTexts:
+        """The raw lines of ``records`` (see :func:`raw_text`), scanned by ``joint``."""
+        return cls(raw_texts(records), joint)
+
+    def subset(self, indices: list[int]) -> BatchTexts:
+        """The (judged) texts at these indices, as a batch of their own."""
+        parts = self._parts
+        return BatchTexts([parts[i] for i in indices])
 
     def indices(self, starts: Sequence[int]) -> set[int]:
         """Indices of the texts holding these offsets of ``data``; a match that begins on
@@ -161,7 +180,7 @@ class BatchScan:
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
-        self._re = compile_re2(f"(?:{pattern}){_REST_OF_TEXT}")
+        self._re = compile_re2(pattern)
 
     @property
     def usable(self) -> bool:
@@ -173,8 +192,15 @@ class BatchScan:
         if self._re is None:
             return None
         batch = texts if isinstance(texts, BatchTexts) else BatchTexts(list(texts))
-        found = batch.indices(self._re.starts(batch.data))
+        joint = batch.joint
+        found = joint.found(batch, self) if joint is not None and self in joint \
+            else self.found(batch)
         return found | batch.unjudged if batch.unjudged else found
+
+    def found(self, batch: BatchTexts) -> set[int]:
+        """Indices of the judged texts of ``batch`` the pattern matches (usable scans only)."""
+        assert self._re is not None
+        return set(self._re.texts(batch.data))
 
 
 def raw_text(record: Record) -> str | None:

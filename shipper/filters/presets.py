@@ -107,6 +107,10 @@ class NoiseStage:
         scan = BatchScan("|".join(parts))
         return scan if scan.usable else None
 
+    @property
+    def batch_scan(self) -> BatchScan | None:
+        return self._scan
+
     def prepare(self, records: list[Record], extra: dict[str, Any] | None = None,
                 texts: BatchTexts | None = None, facts: object = None) -> None:
         """Pre-scan a batch (``texts``: its raw lines, when the caller has them already):

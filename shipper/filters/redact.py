@@ -107,7 +107,8 @@ class Redactor:
         if needles is None:
             return None
         gates = [r.scan for r in rules if r.scan is not None]
-        scan = BatchScan("|".join([*needles, *gates, CARD_CANDIDATE_SCAN, r"\\"]))
+        # each alternative once (the card rule's own scan is the card-sized integer's)
+        scan = BatchScan("|".join(dict.fromkeys([*needles, *gates, CARD_CANDIDATE_SCAN, r"\\"])))
         return scan if scan.usable else None
 
     @staticmethod

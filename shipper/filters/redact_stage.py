@@ -10,7 +10,7 @@ from operator import itemgetter
 from typing import Any, Protocol
 
 from shipper.filters.pem_guard import PemGuard, opens_block
-from shipper.filters.prescan import BatchTexts, Screen
+from shipper.filters.prescan import BatchScan, BatchTexts, Screen
 from shipper.filters.redact import Redactor
 from shipper.record import Record
 from shipper.stages import Fates
@@ -49,6 +49,11 @@ class RedactStage:
         self._facts: dict[int, tuple[FileFacts, bool]] = {}
         self._guard = PemGuard()
         self._pem = "private_key" in redactor.rule_names
+
+    @property
+    def batch_scan(self) -> BatchScan | None:
+        """The pre-scan of raw lines (``None``: every record is checked in full)."""
+        return self._redactor.scan
 
     def prepare(self, records: list[Record], extra: dict[str, Any] | None = None,
                 texts: BatchTexts | None = None, facts: FileFacts | None = None) -> None:

@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 18
+KERNEL_API = 22
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -1481,3 +1481,27 @@ def lift_trace(list records, frozenset gate, from_attributes, from_text):
         message = _rget(record, "message", None)
         if type(message) is str and "race" in <str>message and "trace_id" not in record:
             from_text(record, message)
+
+
+# === pre-scan hits -> texts (helper `scan`, issue 14): the text owning each offset =========
+def text_indices(bytes data, list offsets):
+    cdef const char* buf = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data), counted = 0, offset, text = 0
+    cdef const char* p
+    cdef const char* stop
+    cdef list out = []
+    for item in offsets:
+        offset = item
+        if offset < 0 or offset >= size or offset + 1 < counted:
+            raise ValueError("text_indices: need ascending offsets in 0 <= offset < len(data)")
+        p = buf + counted
+        stop = buf + offset + 1
+        while p < stop:
+            p = <const char*>memchr(p, 0, <size_t>(stop - p))
+            if p == NULL:
+                break
+            text += 1
+            p += 1
+        counted = offset + 1
+        out.append(text)
+    return out

@@ -21,7 +21,7 @@ from shipper.kernels.pure_loki import loki_read as loki_read
 from shipper.kernels.pure_loki import loki_stamps as loki_stamps
 
 #: bumped with every change of a signature or a result: a stale extension is not used
-KERNEL_API = 18
+KERNEL_API = 22
 
 NUL = b"\x00"
 NEWLINE = b"\n"
@@ -136,3 +136,20 @@ def cri_whole_lines(lines: list[tuple[int, bytes]], start: int,
         append((offset, content, stream, stamp.decode()))
         index += 1
     return index
+
+
+def text_indices(data: bytes, offsets: list[int]) -> list[int]:
+    """For each offset of ``data`` (NUL-separated texts; ascending offsets, each in
+    ``0 <= offset < len(data)``), the index of the text it is in: the NULs in
+    ``data[:offset + 1]`` (a NUL belongs to the text after it, whose left edge it is).
+    Maps a pre-scan's hits to texts (:meth:`shipper.filters.prescan.Re2.texts`)."""
+    out: list[int] = []
+    counted = text = 0
+    size = len(data)
+    for offset in offsets:
+        if offset < 0 or offset >= size or offset + 1 < counted:
+            raise ValueError("text_indices: need ascending offsets in 0 <= offset < len(data)")
+        text += data.count(NUL, counted, offset + 1)
+        counted = offset + 1
+        out.append(text)
+    return out
