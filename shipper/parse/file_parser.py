@@ -317,8 +317,9 @@ class FileParser:
         _dict_update(record, fields)
         record.raw = text
         record.before = None
-        if not record["timestamp"]:  # none, or IMPOSSIBLE ("")
-            record["timestamp"] = self._fallback_time(record, wrapper_time)
+        if not record["timestamp"]:  # none, or IMPOSSIBLE (""); the read time for none
+            record["timestamp"] = self._read_time or self._now() if record["timestamp"] is None \
+                and wrapper_time is None else self._fallback_time(record, wrapper_time)
         if stream is not None:
             record["stream"] = stream
         record["file"] = {"path": self._path, "offset": offset}

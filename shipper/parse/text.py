@@ -89,8 +89,10 @@ class TextParser:
             level = _COLON_HEADS.get(text[:10])
             if level is not None:  # uvicorn's column (no other capital gate can take it)
                 return self._colon_record(text, level, None, text[10:].strip())
-            parsed = frameworks.capital(text) or self._capital(text) \
-                or frameworks.capital_late(text)
+            parsed = frameworks.capital(text)
+            if parsed is None and not "a" <= text[1:2] <= "z":  # klog needs a digit there,
+                # ``_PY_COLON`` [A-Z] or ":", Django's verbose layout [A-Z] or " "
+                parsed = self._capital(text) or frameworks.capital_late(text)
         else:
             parsed = frameworks.other(first, text)
         if parsed is None:
