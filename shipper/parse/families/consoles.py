@@ -29,9 +29,16 @@ _SCALED = r"\d+(?:\.\d+)?[kMGTPEZY]?"
 _INTERVAL = r"(?:\d+d, )?\d+(?::\d{2}){1,2}"
 #: ``value unit/s`` or ``value s/unit`` (groups: value or ``?``, numerator, denominator)
 _RATE = r"(\?|" + _SCALED + r")([A-Za-z]*)/([A-Za-z]+)"
+#: the same with possessive quantifiers (no backtracking into a run that cannot end
+#: anywhere else: what follows each is a character the run cannot hold), for the tail
+_SCALED_P = r"\d++(?:\.\d++)?+[kMGTPEZY]?+"
+_INTERVAL_P = r"(?:\d++d, )?+\d++(?::\d\d){1,2}+"
+_RATE_P = r"(\?|" + _SCALED_P + r")([A-Za-z]*+)/([A-Za-z]++)"
+#: ``| n/total [elapsed<remaining, rate(, postfix)]`` after ``N%``; the same matches and
+#: groups as the plain-quantifier form (``test_tqdm_pattern``), ~2x cheaper
 _TQDM_TAIL = re.compile(
-    r"\|[^|]*\| (" + _SCALED + r")/(" + _SCALED + r"|\?) \[(" + _INTERVAL + r")<("
-    + _INTERVAL + r"|\?), +" + _RATE + r"(?:, ([^\]]*))?\]$", re.ASCII)
+    r"\|[^|]*+\| (" + _SCALED_P + r")/(" + _SCALED_P + r"|\?) \[(" + _INTERVAL_P + r")<("
+    + _INTERVAL_P + r"|\?), ++" + _RATE_P + r"(?:, ([^\]]*+))?+\]$", re.ASCII)
 _TQDM_NO_TOTAL = re.compile(
     r"(?:(.{1,200}?): )?(" + _SCALED + r")([A-Za-z]\w*)? \[(" + _INTERVAL
     + r"), +" + _RATE + r"(?:, ([^\]]*))?\]$")
