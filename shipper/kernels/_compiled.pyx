@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 22
+KERNEL_API = 23
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -909,7 +909,8 @@ def logfmt_pairs(str text):
 
 # === text lines (helper `text`): the partial record of a text line ==========================
 # Twin: shipper.kernels.pure_text.text_fields (read its docstring). ASCII messages only; any
-# other case returns None and the caller builds the record the general way.
+# other case returns None and the caller builds the record the general way. KERNEL_API 17:
+# a bare request (``GET /path 200``) is read here, no longer declined.
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object text)
@@ -951,15 +952,36 @@ cdef inline Py_ssize_t _text_eq(const unsigned char* data, Py_ssize_t start,
     return -1
 
 
-cdef bint _request_head(const unsigned char* data, Py_ssize_t n):
-    """``data[:n]`` starts ``METHOD /`` (a message ``bare_request`` may take)."""
+cdef int _bare_request(str message, const unsigned char* data, Py_ssize_t n,
+                       dict attributes) except -1:
+    """``access.bare_request`` of ``message[:n]`` (ASCII): ``METHOD /path STATUS`` then a
+    non-word character or the end (``pure_text.BARE_REQUEST``) adds method, path and
+    status, unless the pairs gave a ``method``."""
     cdef bytes head
-    cdef Py_ssize_t size
+    cdef Py_ssize_t size = 0, i, k
     for head in _REQUEST_HEADS:
         size = len(head)
         if size <= n and memcmp(data, <const char*>head, size) == 0:
-            return True
-    return False
+            break
+    else:
+        return 0
+    i = size
+    while i < n and not (_TCLASS[data[i]] & 1):  # the path: \S*
+        i += 1
+    if i + 4 > n or data[i] != 32:
+        return 0
+    for k in range(i + 1, i + 4):
+        if data[k] < 48 or data[k] > 57:
+            return 0
+    if i + 4 < n and (48 <= data[i + 4] <= 57 or 65 <= data[i + 4] <= 90
+                      or 97 <= data[i + 4] <= 122 or data[i + 4] == 95):  # \b
+        return 0
+    if "method" in attributes:
+        return 0
+    attributes["method"] = message[:size - 2]
+    attributes["path"] = message[size - 1:i]
+    attributes["status"] = (data[i + 1] - 48) * 100 + (data[i + 2] - 48) * 10 + data[i + 3] - 48
+    return 0
 
 
 def text_fields(stamp, level, str message, logger):
@@ -1009,8 +1031,8 @@ cdef object _text_fields(stamp, level, str message, logger):
             head = message[:head_end]
         else:
             head_end = n
-    if head_end > 0 and _request_head(data, head_end):
-        return None
+    if head_end >= 9 and data[0] in b"GPDHOCT":
+        _bare_request(message, data, head_end, attributes)
     record = {"timestamp": stamp, "level": level or "info", "message": head,
               "attributes": attributes}
     if logger:

@@ -3,9 +3,10 @@
 ``text_fields`` is the fast path of :func:`shipper.parse.partial.partial_record` for the
 common case, an ASCII message: the same record, or ``None`` where the general function
 must run (a non-ASCII message, which may open with an emoji marker; a quote or more than
-4 KiB with an ``=``, which the quoted-pairs regex reads; a message opening
-``METHOD /``, which may be a bare request). The equivalence tests hold both twins to
-each other and to ``partial_record``.
+4 KiB with an ``=``, which the quoted-pairs regex reads). A message opening
+``METHOD /path STATUS`` gets its request attributes here (``access.bare_request``, whose
+regex is ``BARE_REQUEST``). The equivalence tests hold both twins to each other and to
+``partial_record``.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ ZAP_PARTS = 8
 #: a logger name before `` - LEVEL - `` (``text._NAME`` within ASCII)
 _LOGGER = re.compile(r"[A-Za-z0-9_.\-:/<>$]+")
 
-#: messages that may be a bare request (``access.bare_request``): the general path reads them
+#: how a bare request opens (``BARE_REQUEST``'s methods, then the path's ``/``)
 REQUEST_HEADS = ("GET /", "POST /", "PUT /", "PATCH /", "DELETE /", "HEAD /", "OPTIONS /",
                  "CONNECT /", "TRACE /")
+#: a message opening ``GET /path 200`` (``access.bare_request`` reads it with this one)
+BARE_REQUEST = re.compile(
+    r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) (/\S*) (\d{3})\b")
 #: longest message whose trailing pairs the kernel splits (``logfmt._TAIL_WINDOW``)
 PAIRS_MAX = 4096
 
@@ -50,8 +54,12 @@ def text_fields(stamp: str | None, level: str | None, message: str,
         message, pairs = trailing_pairs(message)
         if pairs is not None:
             attributes = pairs
-    if message.startswith(REQUEST_HEADS):
-        return None
+    if message.startswith(REQUEST_HEADS) and "method" not in attributes:
+        match = BARE_REQUEST.match(message)  # ``access.bare_request``, inlined
+        if match is not None:
+            attributes["method"] = match.group(1)
+            attributes["path"] = match.group(2)
+            attributes["status"] = int(match.group(3))
     record: dict[str, Any] = {"timestamp": stamp, "level": level or "info",
                               "message": message, "attributes": attributes}
     if logger:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from shipper.kernels.pure_text import BARE_REQUEST as _BARE
 from shipper.parse.instants import IMPOSSIBLE
 from shipper.parse.timestamps import TimestampNormalizer
 
@@ -23,9 +24,13 @@ _COMBINED = re.compile(
     r'(?: ' + _QUOTED_FIELD + " " + _QUOTED_FIELD + ")?"
 )
 _UVICORN = re.compile(r'(\S+) - "(\S+) (\S+?)(?: (HTTP/[\d.]+))?" (\d{3})\b')
+#: ``_UVICORN`` for a path without a quote (nearly every line): the client and the method
+#: end at their first blank, so the lazy path can only end at its first blank or quote,
+#: where this greedy one ends; a match here is ``_UVICORN``'s match, ~3x cheaper (sre
+#: tries the rest of the pattern after each character of a lazy path)
+_UVICORN_PLAIN = re.compile(r'(\S+) - "(\S+) ([^\s"]+)(?: (HTTP/[\d.]+))?" (\d{3})\b')
 #: Django's runserver message: ``"GET /x HTTP/1.1" 200 1234``
 _QUOTED = re.compile(r'"(\S+) (\S+?)(?: (HTTP/[\d.]+))?" (\d{3}) (\d+|-)$')
-_BARE = re.compile(r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) (/\S*) (\d{3})\b")
 METHOD_INITIALS = frozenset("GPDHOCT")
 
 
@@ -93,7 +98,9 @@ def small_int(digits: str) -> int | str:
 
 def uvicorn_request(message: str) -> dict[str, Any] | None:
     """``ip:port - "GET /health HTTP/1.1" 200 OK`` -> request attributes."""
-    match = _UVICORN.match(message)
+    if ' - "' not in message:  # every match has it
+        return None
+    match = _UVICORN_PLAIN.match(message) or _UVICORN.match(message)
     if match is None:
         return None
     client, method, path, proto, status = match.groups()

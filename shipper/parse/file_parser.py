@@ -6,15 +6,14 @@ the file's runtime wrapper, partial CRI/docker pieces and the pending multi-line
 
 from __future__ import annotations
 
-import fnmatch
-import re
 import time
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from shipper.kernels import JsonLines
 from shipper.parse import pem
+from shipper.parse.counts import ParseCounts
+from shipper.parse.decode import clean_line
 from shipper.parse.detect import LineParser
 from shipper.parse.families.consoles import last_state
 from shipper.parse.multiline import (
@@ -34,32 +33,6 @@ from shipper.record import Record
 
 _dict_new = dict.__new__
 _dict_update = dict.update
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-
-
-class ParseCounts:
-    """Records per format and repaired input problems per kind, since the last ``take``."""
-
-    def __init__(self) -> None:
-        self.formats: Counter[str] = Counter()
-        self.errors: Counter[str] = Counter()
-
-    def take(self) -> tuple[Counter[str], Counter[str]]:
-        """Return both counts and reset the counters in place (the pipeline flushes them
-        to metrics): the joiner, the runtime unwrapper and the line parsers of every open
-        file hold these very ``Counter`` objects."""
-        formats, errors = Counter(self.formats), Counter(self.errors)
-        self.formats.clear()
-        self.errors.clear()
-        return formats, errors
-
-
-def runtime_format_for(path: str, formats: Mapping[str, RuntimeFormat]) -> RuntimeFormat:
-    """The ``parse.formats`` override whose glob matches ``path`` (or its tail), else auto."""
-    for pattern, choice in formats.items():
-        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path, "*/" + pattern):
-            return choice
-    return "auto"
 
 
 class FileParser:
@@ -317,8 +290,9 @@ class FileParser:
         _dict_update(record, fields)
         record.raw = text
         record.before = None
-        if not record["timestamp"]:  # none, or IMPOSSIBLE ("")
-            record["timestamp"] = self._fallback_time(record, wrapper_time)
+        if not record["timestamp"]:  # none, or IMPOSSIBLE (""); the read time for none
+            record["timestamp"] = self._read_time or self._now() if record["timestamp"] is None \
+                and wrapper_time is None else self._fallback_time(record, wrapper_time)
         if stream is not None:
             record["stream"] = stream
         record["file"] = {"path": self._path, "offset": offset}
@@ -347,25 +321,5 @@ class FileParser:
         return self._read_time
 
     def _clean(self, data: bytes | str) -> str:
-        """The slow path of ``_line``: NUL bytes, invalid UTF-8, ANSI escapes, CR."""
-        text = self._decode(data)
-        if "\x1b" in text:
-            text = _ANSI.sub("", text)
-        if "\r" in text:  # CRLF, or a progress bar's updates: the last state
-            text = last_state(text)
-        return text
-
-    def _decode(self, data: bytes | str) -> str:
-        if isinstance(data, str):
-            if "\x00" in data:
-                self._counts.errors["nul_bytes"] += 1
-                data = data.replace("\x00", "")
-            return data
-        if 0 in data:
-            self._counts.errors["nul_bytes"] += 1
-            data = data.replace(b"\x00", b"")
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            self._counts.errors["invalid_utf8"] += 1
-            return data.decode("utf-8", "replace")
+        """The slow path of ``_decoded`` (:func:`~shipper.parse.decode.clean_line`)."""
+        return clean_line(data, self._counts.errors)

@@ -11,8 +11,10 @@ the wrapper from a file's first line.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections import Counter
+from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
 import orjson
@@ -221,3 +223,11 @@ class RuntimeUnwrapper:
     def drain(self) -> list[Inner]:
         """Every held partial line as it is (flush on quiet or at the end of a file)."""
         return [self._take(stream) for stream in list(self._partials)]
+
+
+def runtime_format_for(path: str, formats: Mapping[str, RuntimeFormat]) -> RuntimeFormat:
+    """The ``parse.formats`` override whose glob matches ``path`` (or its tail), else auto."""
+    for pattern, choice in formats.items():
+        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path, "*/" + pattern):
+            return choice
+    return "auto"

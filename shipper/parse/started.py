@@ -17,7 +17,7 @@ from shipper.parse.multiline import NONE, StartJoiner
 from shipper.record import Record
 
 if TYPE_CHECKING:
-    from shipper.parse.file_parser import ParseCounts
+    from shipper.parse.counts import ParseCounts
 
 #: ``(record, offset, text, stream, wrapper_time, truncated)``: file, offset, time fallback
 Complete = Callable[[dict[str, Any], int, str, "str | None", "str | None", frozenset[int]],

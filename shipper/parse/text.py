@@ -38,6 +38,11 @@ _KLOG = re.compile(r"([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{1,9}) +(\d+
 _KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
 #: formats whose record is complete on its line (every other text format may go on over
 #: the next lines: stack traces, indented bodies, so ``FileParser`` holds it)
+#: uvicorn's level column, ``LEVEL:`` padded with blanks to 10 characters, and its level:
+#: ``_PY_COLON`` reads such a head as that level, no logger (a blank follows the colon) and
+#: the message ``text[10:].strip()``; ``frameworks.capital`` and klog's gate never take it
+_COLON_HEADS = {f"{word}:".ljust(10): level for word, level in TEXT_LEVELS.items()
+                if word.isascii() and word.isalpha() and word.isupper() and len(word) <= 8}
 SINGLE_LINE_FORMATS = frozenset({"json", "access", "logfmt", "tqdm", "slog", "logrus",
                                  "syslog"})
 
@@ -81,8 +86,13 @@ class TextParser:
             if parsed is None:
                 parsed = self._bracketed_iso(text) or frameworks.bracketed(text)
         elif "A" <= first <= "Z":
-            parsed = frameworks.capital(text) or self._capital(text) \
-                or frameworks.capital_late(text)
+            level = _COLON_HEADS.get(text[:10])
+            if level is not None:  # uvicorn's column (no other capital gate can take it)
+                return self._colon_record(text, level, None, text[10:].strip())
+            parsed = frameworks.capital(text)
+            if parsed is None and not "a" <= text[1:2] <= "z":  # klog needs a digit there,
+                # ``_PY_COLON`` [A-Z] or ":", Django's verbose layout [A-Z] or " "
+                parsed = self._capital(text) or frameworks.capital_late(text)
         else:
             parsed = frameworks.other(first, text)
         if parsed is None:
@@ -168,7 +178,11 @@ class TextParser:
         level = normalize_level(match.group(1))
         if level is None:
             return None
-        logger, message = match.group(2), match.group(3).strip()
+        return self._colon_record(text, level, match.group(2), match.group(3).strip())
+
+    def _colon_record(self, text: str, level: str, logger: str | None,
+                      message: str) -> tuple[str, dict[str, Any]]:
+        """``_python_colon``'s record once the level, logger and message are known."""
         if logger is None:
             request = uvicorn_request(message)
             if request is not None:

@@ -91,7 +91,8 @@ _PIECES = [" ", "  ", "\t", "\t\t", "INFO", "ERROR", "warn", "Info", "DEBUG", "[
            '{"job_id":"j-1","records":4}', '{"a":{"b":[1]}}', "{}", "{bad", "[1]",
            '{"caller":"c","k":"v"}', "[[[[[[", "{{{{", " -- ", " --- ", " [", '] "', " - ",
            "- ", "-", "|", "k=v", "a=1 b=2", "caller=x", "GET /x 200", "msg", "Retrying",
-           "\n", "\u00e9", "\x1c", "[main]", "T", "E", "Db", '"']
+           "\n", "\u00e9", "\x1c", "[main]", "T", "E", "Db", '"', "POST /", "/a", "200", "404x",
+           "method=m"]
 _RESTS = st.lists(st.sampled_from(_PIECES), max_size=14).map("".join)
 
 
@@ -108,6 +109,8 @@ _RESTS = st.lists(st.sampled_from(_PIECES), max_size=14).map("".join)
 @example("2026-01-02T10:00:00.005Z", "\tINFO\ta\tb\tc\td\te\tf\tg\th", 64)  # 9 fields
 @example("2026-01-02T10:00:00.005Z", "\tINFO\ta:1\n\tm", 64)  # _CALLER's $ before \n
 @example("2026-01-02T10:00:00.123Z", " INFO x", 64)  # Rust's tracing gate
+@example("2026-01-02T10:00:00Z", " INFO GET /x 200 method=m", 64)  # a request, pairs
+@example("2026-01-02T10:00:00Z", " INFO GET /x\x1c 200", 64)  # not a request path
 def test_twins_agree_and_match_the_general_rules(prefix: str, rest: str,
                                                  max_depth: int) -> None:
     """Generated lines at the normalizer's good second (and beside it): both twins give
@@ -164,9 +167,13 @@ def test_corpus_golden_and_bench_lines_agree(tmp_path: Path) -> None:
     '2025-07-06T10:30:00.005Z\tINFO\tscheduler/loop.go:88\tRetrying request\t'
     '{"job_id":"j-1","records":4298,"correlation_id":"c-1"}',
     "2025-07-06T10:30:00Z ERROR Enqueued task job_id=j-1 batch_size=1915 worker=23",
+    "2025-07-06T10:30:00Z INFO GET /api/v1/jobs/job-0e66 200 12.2ms",
+    "2025-07-06T10:30:00Z WARN POST /x 404 k=v",
+    "2025-07-06T10:30:00.005Z\tINFO\tapi/jobs.go:57\tGET /health 200",
 ])
 def test_the_bench_layouts_take_the_kernel(line: str) -> None:
-    """Python logging, zap's console and ``ISO LEVEL msg k=v`` are read in one call."""
+    """Python logging, zap's console, ``ISO LEVEL msg k=v`` and bare requests
+    (``ISO LEVEL GET /path 200``) are read in one call."""
     assert _check(_primed(line), line)
 
 

@@ -48,7 +48,8 @@ def _both(stamp: str | None, level: str | None, message: str,
 @example(None, None, "Enqueued task job_id=j-1 batch_size=19 worker=2", "app")
 @example(None, None, "a=1 b=2", None)  # every word a pair: the message becomes ""
 @example(None, None, "x  a=1\tb=2 a=3 ", None)  # a repeated key: the last one wins
-@example(None, None, "GET /health 200 a=1", None)  # a bare request: the general path
+@example(None, None, "GET /health 200 a=1", None)  # a bare request, then pairs
+@example(None, None, "GET /a 200 method=x", None)  # the pairs' method wins
 @example(None, None, "k=" + "v" * 5000, None)  # longer than the pairs window
 def test_twins_agree_and_match_the_general_record(stamp: str | None, level: str | None,
                                                   message: str, logger: str | None) -> None:
@@ -77,15 +78,64 @@ def test_the_bench_messages_take_the_fast_path(message: str) -> None:
 
 
 @pytest.mark.parametrize("message", [
-    "GET /health 200",  # a bare request: method/path/status come from the general path
     '\u2705 done a="b c"',  # a marker and quoted pairs
     'saved k="a b"',
     "caf\u00e9 k=1",
 ])
 def test_messages_for_the_general_path_are_declined(message: str) -> None:
-    """Requests, markers, quotes and non-ASCII messages are left to ``general_record``."""
+    """Markers, quotes and non-ASCII messages are left to ``general_record``."""
     for twin in (compiled.text_fields, pure_text.text_fields):
         assert twin(None, None, message, None) is None
+
+
+@pytest.mark.parametrize(("message", "attributes"), [
+    ("GET /health 200", {"method": "GET", "path": "/health", "status": 200}),
+    ("GET /api/v1/jobs/job-0e66 200 12.2ms",
+     {"method": "GET", "path": "/api/v1/jobs/job-0e66", "status": 200}),
+    ("OPTIONS / 007 k=v", {"k": "v", "method": "OPTIONS", "path": "/", "status": 7}),
+    ("DELETE /x 500.", {"method": "DELETE", "path": "/x", "status": 500}),
+    ("GET /x 200 method=jwt", {"method": "jwt"}),  # the pairs' method is kept
+    ("GET /x 2001", {}),  # no word boundary after the status
+    ("GET /x 20_", {}),
+    ("GET /x\x1c 200", {}),  # the path ends at any white space, the status needs " "
+    ("GET /x  200", {}),
+    ("GET x 200", {}),
+    ("get /x 200", {}),
+])
+def test_bare_requests_are_read_by_the_kernel(message: str,
+                                              attributes: dict[str, Any]) -> None:
+    """A message opening ``METHOD /path STATUS`` is read by both twins (no longer handed
+    to the general path) with ``general_record``'s request attributes, in its order."""
+    for twin in (compiled.text_fields, pure_text.text_fields):
+        got = twin(None, "info", message, None)
+        assert got is not None
+        assert list(got["attributes"].items()) == list(attributes.items())
+        assert got == general_record(None, "info", message, None)
+
+
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+            "GE", "get", "POS"]
+_REQUEST_TAILS = ["/", "/a", "/x/y?q=1", " ", "  ", "\t", "\x1c", "\x0b", "200", "404",
+                  "2001", "20", "200x", "200_", "200.", "200-", "12.2ms", "a=1", "method=m",
+                  "status=1", '"', "\u00e9", "\n"]
+_REQUESTS = st.tuples(st.sampled_from(_METHODS), st.lists(st.sampled_from(_REQUEST_TAILS),
+                                                          max_size=8)).map(
+    lambda parts: parts[0] + " " + "".join(parts[1]))
+
+
+@SETTINGS
+@given(_STAMPS, _LEVELS, _REQUESTS, _LOGGERS)
+def test_twins_agree_on_request_messages(stamp: str | None, level: str | None,
+                                         message: str, logger: str | None) -> None:
+    """Messages built around ``METHOD /path STATUS`` (near misses included): both twins
+    give the same record, and it is ``general_record``'s, key order included."""
+    got_compiled, got_pure = _both(stamp, level, message, logger)
+    assert got_compiled == got_pure
+    if got_compiled is not None:
+        general = general_record(stamp, level, message, logger)
+        assert list(got_compiled.items()) == list(general.items())
+        assert list(got_compiled["attributes"].items()) == list(
+            general["attributes"].items())
 
 
 _REST_PIECES = [" ", "  ", "\t", "- ", " - ", "-", "|", "INFO", "ERROR", "warn", "Info",

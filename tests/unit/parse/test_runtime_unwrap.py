@@ -19,8 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shipper.kernels import pure
-from shipper.parse import runtime
-from shipper.parse.file_parser import FileParser, ParseCounts
+from shipper.parse import FileParser, ParseCounts, runtime
 from shipper.parse.runtime import InnerLine, RuntimeUnwrapper
 from shipper.parse.settings import ParseSettings
 
