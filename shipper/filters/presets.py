@@ -11,10 +11,16 @@ from collections.abc import Callable
 from typing import Any
 
 from shipper.filters.prescan import BatchScan, BatchTexts, Screen, ci_literal, escape
-from shipper.filters.requests import Request, request_of
+from shipper.filters.requests import (
+    SECONDARY_KEYS,
+    Request,
+    from_text,
+    path_of,
+    request_of,
+    status_of,
+)
 from shipper.filters.settings import FilterSettings
-from shipper.record import WARNING_RANK, Record
-from shipper.record_fields import record_rank
+from shipper.record import LEVEL_RANK, WARNING_RANK, Record
 from shipper.stages import Fates
 
 _AUTH_OK = re.compile(
@@ -36,6 +42,16 @@ _LEGACY_STARTS = ("TRACE:", "DEBUG:", "INFO:")
 REQUEST_NEEDLES = ("get", "head", "kube-probe/")
 #: every _AUTH_OK match holds one of these (case-insensitive)
 AUTH_NEEDLES = ("auth", "verifi", "validated", "login", "logged", "sign")
+#: levels never noise (a level not named here, or none, ranks as ``info``)
+_LOUD = frozenset(name for name, rank in LEVEL_RANK.items() if rank >= WARNING_RANK)
+_GET_HEAD = ("GET", "HEAD")
+#: the request presets' answer for a record that logs no request answered below 400
+#: (the auth preset decides then); preset names are never empty
+NOT_A_REQUEST = ""
+#: messages longer than this are never successful-auth noise
+AUTH_MAX_LEN = 500
+#: the auth verdicts of at most this many messages are remembered (per stage)
+SEEN_MAX = 256
 
 
 def route_regex(routes: list[str]) -> re.Pattern[str]:
@@ -53,12 +69,29 @@ def _route_alternatives(routes: list[str]) -> str:
 
 
 def route_matcher(routes: list[str]) -> Callable[[str], bool]:
-    """``path -> bool``, the same answer as ``route_regex(routes).match(path)``, faster:
-    the routes are searched for at the end of the path (every route starts with ``/``,
-    so a match further in needs a prefix that starts with ``/`` and holds no newline)."""
+    """``path -> bool``, the same answer as ``route_regex(routes).match(path)``, faster.
+
+    A path that starts with ``/`` and holds no newline matches when it ends with one of
+    the routes (any prefix is allowed then): literal routes are one ``endswith``, routes
+    ending in a placeholder segment (``/jobs/{id}``) compare the segment before the last,
+    other routes spelled backwards are matched at the start of the path reversed. Other
+    paths: the routes are searched for at the end of the path (every route starts with
+    ``/``, so a match further in needs a prefix that starts with ``/`` and holds no
+    newline; ``$`` also matches before a last newline)."""
     tail = re.compile(rf"(?:{_route_alternatives(routes)})/?$")
+    literal, parents, other = _route_kinds(routes)
+    head = re.compile(rf"/?(?:{_reversed_alternatives(other)})").match if other else None
+    fast = bool(routes)
 
     def matches(path: str) -> bool:
+        if fast and path[:1] == "/" and "\n" not in path:
+            if path.endswith(literal):
+                return True
+            if parents:
+                parent, _, last = (path[:-1] if path[-1] == "/" else path).rpartition("/")
+                if last and parent.endswith(parents):
+                    return True
+            return head is not None and head(path[::-1]) is not None
         found = tail.search(path)
         if found is None:
             return False
@@ -66,6 +99,34 @@ def route_matcher(routes: list[str]) -> Callable[[str], bool]:
         return start == 0 or (path[0] == "/" and "\n" not in path[:start])
 
     return matches
+
+
+def _route_kinds(routes: list[str]) -> tuple[tuple[str, ...], tuple[str, ...], list[str]]:
+    """The routes as :func:`route_matcher` reads them: the endings of literal routes
+    (with and without a trailing ``/``), the parents of routes whose last segment is a
+    placeholder (``/jobs/{id}`` -> ``/jobs``), and the other routes."""
+    literal: list[str] = []
+    parents: list[str] = []
+    other: list[str] = []
+    for route in routes:
+        pieces = re.split(r"\{[^{}/]*\}", route.rstrip("/") or "/")
+        if len(pieces) == 1:
+            literal += [pieces[0], pieces[0] + "/"]
+        elif len(pieces) == 2 and pieces[0].endswith("/") and not pieces[1]:
+            parents.append(pieces[0][:-1])
+        else:
+            other.append(route)
+    return tuple(literal), tuple(parents), other
+
+
+def _reversed_alternatives(routes: list[str]) -> str:
+    """The alternatives of :func:`_route_alternatives` spelled backwards (a placeholder
+    stays ``[^/]+``): matched at the start of a reversed path, they match at its end."""
+    parts = []
+    for route in routes:
+        pieces = re.split(r"\{[^{}/]*\}", route.rstrip("/") or "/")
+        parts.append("[^/]+".join(re.escape(piece[::-1]) for piece in reversed(pieces)))
+    return "|".join(parts)
 
 
 def logger_regex(loggers: list[str]) -> re.Pattern[str] | None:
@@ -94,6 +155,7 @@ class NoiseStage:
         self._requests = self._health is not None or self._polling is not None
         self._scan = self._batch_scan(settings.third_party_loggers)
         self._screen: Screen | None = None
+        self._auth_seen: dict[str, bool] = {}
 
     def _batch_scan(self, loggers: list[str]) -> BatchScan | None:
         """One RE2 pattern matching every raw line an enabled preset could drop."""
@@ -136,17 +198,20 @@ class NoiseStage:
         ``dropped`` (records already in it are gone). After :meth:`prepare` of the same
         list, only the records the pre-scan could not clear are looked at."""
         screen = self._screen
+        classify, drop = self.classify, self._fates.dropped
         for i in range(len(records)) if screen is None else screen.to_check(records):
-            if i not in dropped and self._judge(records[i]) is None:
-                dropped.add(i)
+            if i not in dropped:
+                record = records[i]
+                if record.get("level", "info") not in _LOUD:
+                    preset = classify(record)
+                    if preset is not None:
+                        drop(record, "noise", preset)
+                        dropped.add(i)
 
     def __call__(self, record: Record) -> Record | None:
         if self._screen is not None and self._screen.cleared(record):
             return record
-        return self._judge(record)
-
-    def _judge(self, record: Record) -> Record | None:
-        if record_rank(record) >= WARNING_RANK:
+        if record.get("level", "info") in _LOUD:
             return record
         preset = self.classify(record)
         if preset is None:
@@ -159,12 +224,26 @@ class NoiseStage:
         if self._loggers is not None and self._third_party(record):
             return "third_party"
         if self._requests:
-            request = request_of(record)
-            if request is not None and _ok(request):
-                return self._request_preset(request)
-        if self._auth and _auth_success(record.get("message")):
-            return "auth_success"
+            preset = self._request_noise(record)
+            if preset is not NOT_A_REQUEST:
+                return preset
+        if self._auth:
+            message = record.get("message")
+            known = self._auth_seen.get(message) if message.__class__ is str else None
+            if known is None:
+                known = self._auth_success(message)
+            return "auth_success" if known else None
         return None
+
+    def _auth_success(self, message: object) -> bool:
+        """:func:`_auth_success`, remembered for up to :data:`SEEN_MAX` messages (the
+        same few success messages repeat; a full table starts again)."""
+        known = _auth_success(message)
+        if isinstance(message, str) and len(message) <= AUTH_MAX_LEN:
+            if len(self._auth_seen) >= SEEN_MAX:
+                self._auth_seen.clear()
+            self._auth_seen[message] = known
+        return known
 
     def _third_party(self, record: Record) -> bool:
         logger = record.get("logger")
@@ -175,12 +254,42 @@ class NoiseStage:
             logger = match.group(1) if match else None
         return logger is not None and self._loggers.match(logger) is not None  # type: ignore[union-attr]
 
-    def _request_preset(self, request: Request) -> str | None:
+    def _request_noise(self, record: Record) -> str | None:
+        """The request presets' answer (:data:`NOT_A_REQUEST` when the record logs no
+        request answered below 400): ``request_of``'s reading, with the usual spellings
+        ``method``/``path``/``status``/``user_agent`` read inline."""
+        attrs = record.get("attributes")
+        if attrs:
+            method, target = attrs.get("method"), attrs.get("path")
+            status, agent = attrs.get("status"), attrs.get("user_agent")
+            if (method is None or target is None or status is None or agent is None) \
+                    and not SECONDARY_KEYS.isdisjoint(attrs):
+                return self._request_preset(request_of(record))
+            if isinstance(method, str) and isinstance(target, str) and target:
+                if status.__class__ is not int:
+                    status = status_of(status)
+                if status is None or status >= 400:
+                    return NOT_A_REQUEST
+                if target[0] != "/" or "?" in target or "#" in target:
+                    target = path_of(target)
+                return self._route_preset(method if method in _GET_HEAD else method.upper(),
+                                          target, agent if isinstance(agent, str) else "")
+        message = record.get("message")
+        if isinstance(message, str) and message:
+            return self._request_preset(from_text(message))
+        return NOT_A_REQUEST
+
+    def _request_preset(self, request: Request | None) -> str | None:
+        if request is None or not _ok(request):
+            return NOT_A_REQUEST
         method, path, _status, agent = request
+        return self._route_preset(method, path, agent)
+
+    def _route_preset(self, method: str, path: str, agent: str) -> str | None:
         if self._health is not None:
             if agent.startswith("kube-probe/"):
                 return "health"
-            if method in ("GET", "HEAD") and self._health(path):
+            if method in _GET_HEAD and self._health(path):
                 return "health"
         if self._polling is not None and method == "GET" and self._polling(path):
             return "polling"
@@ -188,7 +297,7 @@ class NoiseStage:
 
 
 def _auth_success(message: object) -> bool:
-    if not isinstance(message, str) or len(message) > 500:
+    if not isinstance(message, str) or len(message) > AUTH_MAX_LEN:
         return False
     return _AUTH_OK.search(message) is not None and _AUTH_BAD.search(message) is None
 

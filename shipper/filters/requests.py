@@ -52,8 +52,9 @@ _NESTED: dict[str, Walk] = {
     if "." in key}
 _NESTED_ROOTS = frozenset(key.split(".", 1)[0] for key in _NESTED)
 _KINDS = (METHOD_KEYS, PATH_KEYS, STATUS_KEYS, AGENT_KEYS)
-#: keys that can change a lookup once the first spelling of each field is known
-_SECONDARY = frozenset(key for keys in _KINDS for key in keys[1:]) | _NESTED_ROOTS
+#: keys that can change a lookup once the first spelling of each field is known (a record
+#: without any reads its fields from the first spellings alone)
+SECONDARY_KEYS = frozenset(key for keys in _KINDS for key in keys[1:]) | _NESTED_ROOTS
 
 
 def _lookup_all(attrs: dict[str, Any]) -> list[Any]:
@@ -61,7 +62,7 @@ def _lookup_all(attrs: dict[str, Any]) -> list[Any]:
     found (a flat, possibly dotted key, else a nested path). The first spellings
     (``method``, ``path``, ``status``, ``user_agent``) settle most records at once."""
     found = [attrs.get(keys[0]) for keys in _KINDS]
-    if None in found and not _SECONDARY.isdisjoint(attrs):
+    if None in found and not SECONDARY_KEYS.isdisjoint(attrs):
         found = [_lookup(attrs, keys) if value is None else value
                  for value, keys in zip(found, _KINDS, strict=True)]
     return found
@@ -88,7 +89,7 @@ def _lookup_nested(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
-def _status(value: Any) -> int | None:
+def status_of(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -101,7 +102,7 @@ def _status(value: Any) -> int | None:
     return None
 
 
-def _path_of(target: str) -> str:
+def path_of(target: str) -> str:
     """The path of a URL or request target, without query or fragment."""
     if target.startswith(("http://", "https://")):
         return urlsplit(target).path or "/"
@@ -116,7 +117,7 @@ def from_attributes(attrs: dict[str, Any]) -> Request | None:
     method, target, status, agent = _lookup_all(attrs)
     if not isinstance(method, str) or not isinstance(target, str) or not target:
         return None
-    return (method.upper(), _path_of(target), _status(status),
+    return (method.upper(), path_of(target), status_of(status),
             agent if isinstance(agent, str) else "")
 
 
@@ -127,7 +128,7 @@ def from_text(text: str) -> Request | None:
     if match is None:
         return None
     agent = "kube-probe/" if _PROBE.search(text) else ""
-    return (match.group(1), _path_of(match.group(2)), int(match.group(3)), agent)
+    return (match.group(1), path_of(match.group(2)), int(match.group(3)), agent)
 
 
 def request_of(record: Record) -> Request | None:

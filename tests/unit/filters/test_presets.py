@@ -228,3 +228,18 @@ def test_a_legacy_logger_prefix_is_read_as_the_regex_alone_reads_it(raw):
     expected = match is not None and any(
         match.group(1) == name or match.group(1).startswith(name + ".") for name in loggers)
     assert stage._third_party(make_record("m", raw=raw)) is expected
+
+
+def test_remembered_auth_verdicts_stay_bounded_and_keep_their_answers():
+    """The auth verdicts the stage remembers never exceed SEEN_MAX messages, and a message
+    judged again (remembered or forgotten) gets the same answer."""
+    from shipper.filters.presets import SEEN_MAX
+
+    stage, fates = noise()
+    messages = [f"user u-{i} authenticated" if i % 2 else f"user u-{i} not authenticated"
+                for i in range(SEEN_MAX * 2 + 3)]
+    for _ in range(2):
+        kept = [stage(make_record(m)) is not None for m in messages]
+        assert kept == [i % 2 == 0 for i in range(len(messages))]
+        assert len(stage._auth_seen) <= SEEN_MAX
+    assert fates.reset() == [("dropped", "noise", "auth_success")] * (len(messages) // 2 * 2)
