@@ -3,7 +3,7 @@ reference gives, and so does the pure twin:
 
 - the timestamp normalizer's two fast paths taken without the call: a canonical
   ``...SS.fffZ`` string of the last good second, and an epoch float of the last epoch
-  second (``round`` half-even: ``.0005`` seconds are drawn on purpose);
+  second (``round`` half-even: exact half milliseconds are drawn on purpose);
 - the level taken at once by ``_take_level`` from a pino/bunyan number under ``level``
   (with ``tidy_node``'s ``hostname``/``v``/``src`` steps) or from a word under
   ``severity``/``levelname``/... when ``level`` is absent or null.
@@ -37,10 +37,11 @@ def _iso(draw: st.DrawFn) -> str:
 
 
 def _epoch() -> st.SearchStrategy[Any]:
-    """Epoch floats in and around ``SECOND`` (half milliseconds included), other
+    """Epoch floats in and around ``SECOND`` (exact half milliseconds included), other
     magnitudes, ints, and values outside the fast path's range."""
     near = st.floats(SECOND - 2, SECOND + 2, allow_nan=False)
-    halves = st.integers(-2000, 2000).map(lambda n: SECOND + n / 1000 + 0.0005)
+    # k/16 seconds: exact doubles whose milliseconds end in .5 (62.5, 187.5 ...)
+    halves = st.integers(-32, 48).map(lambda k: SECOND + k / 16)
     return st.one_of(near, near, halves, st.integers(SECOND - 2, SECOND + 2),
                      st.sampled_from([SECOND * 1000.0, 1e11, 946_684_799.9, 946_684_800.0,
                                       -1.5, 0.0, 4e9, 1.7e18]))
@@ -76,9 +77,9 @@ def _fast_lines(draw: st.DrawFn) -> bytes:
 @SETTINGS
 @given(st.lists(_fast_lines() | _object_lines(), min_size=1, max_size=40),
        st.integers(1, 9))
-@example([b'{"level":"info","msg":"a","ts":1751797800.0005}',
-          b'{"level":"info","msg":"b","ts":1751797800.0015}',
-          b'{"level":"info","msg":"c","ts":1751797800.9995}'], 1)
+@example([b'{"level":"info","msg":"a","ts":1751797800.5}',  # the second, then halves
+          b'{"level":"info","msg":"b","ts":1751797800.0625}',  # 62.5 ms: .062Z
+          b'{"level":"info","msg":"c","ts":1751797800.1875}'], 1)  # 187.5 ms: .188Z
 @example([b'{"level":"info","msg":"a","timestamp":"2025-07-06T10:30:00.5Z"}',
           b'{"level":"info","msg":"b","timestamp":"2025-07-06T10:30:00.123456789Z"}',
           b'{"level":"info","msg":"c","timestamp":"2025-07-06T10:30:00.1234Z"}'], 3)
