@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 23
+KERNEL_API = 24
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -614,6 +614,8 @@ from shipper.record import Record as _Record
 from cpython.dict cimport PyDict_DelItem, PyDict_SetItem, PyDict_Update
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 
+from libc.math cimport rint
+
 cdef object _json_loads = _orjson.loads
 cdef object _JSONDecodeError = _orjson.JSONDecodeError
 cdef object _dict_new = dict.__new__
@@ -631,11 +633,15 @@ cdef inline bint _may_be_request(str message):
 
 cdef class JsonLines:
     cdef object _path, _joiner, _parse, _from_string, _from_epoch, _bare_request
-    cdef object _text_line, _plain_line, _fallback_time, _initials
+    cdef object _text_line, _plain_line, _fallback_time, _initials, _stamps
+    cdef object _normalize_level, _tidy_node
+    cdef tuple _other_level_keys
     cdef dict _levels
     cdef tuple _message_keys, _time_keys
     cdef str _impossible
     cdef Py_ssize_t _max_depth, _long
+    cdef tuple _millis_tails
+    cdef double _number_floor
 
     def __init__(self, str path, joiner, mapper, text_line, plain_line, fallback_time,
                  Py_ssize_t max_depth):
@@ -644,12 +650,22 @@ cdef class JsonLines:
         self._parse = mapper.parse
         self._from_string = mapper.from_string
         self._from_epoch = mapper.from_epoch
+        self._stamps = mapper.stamps  # its last seconds, read by _string/_float_time
+        from shipper.parse.instants import MILLIS_TAILS, NUMBER_FLOOR  # (a cycle at import)
+        self._millis_tails = MILLIS_TAILS
+        self._number_floor = NUMBER_FLOOR
         self._bare_request = mapper.bare_request
         self._initials = mapper.method_initials
         levels = mapper.text_levels  # shared, not copied: one parser per file
         self._levels = levels if type(levels) is dict else dict(levels)
         self._message_keys = tuple(mapper.message_keys)
         self._time_keys = tuple(mapper.time_keys)
+        level_keys = tuple(mapper.level_keys)
+        if level_keys[:1] != ("level",):
+            raise ValueError("the kernel takes \"level\" as the first level key")
+        self._other_level_keys = level_keys[1:]
+        self._normalize_level = mapper.normalize_level
+        self._tidy_node = mapper.tidy_node
         self._impossible = mapper.impossible
         self._text_line = text_line
         self._plain_line = plain_line
@@ -782,9 +798,10 @@ cdef class JsonLines:
         if message is None:
             return False
         value = obj.get("level")
-        if type(value) is not str:
-            return False
-        level = self._levels.get(value)
+        if type(value) is str:  # the common case: no tuple
+            level, level_key = self._levels.get(value), "level"
+        else:
+            level, level_key = self._level_of(obj, value)
         if level is None or "source" in obj:
             return False
         logger = obj.get("logger")
@@ -794,7 +811,10 @@ cdef class JsonLines:
                 return False
             logger = None
         PyDict_DelItem(obj, message_key)
-        PyDict_DelItem(obj, "level")
+        if level_key is None:  # a pino/bunyan number under "level"
+            self._tidy_node(obj)
+            level_key = "level"
+        PyDict_DelItem(obj, level_key)
         stamp = self._timestamp(obj)
         PyDict_SetItem(fields, "timestamp", stamp)
         PyDict_SetItem(fields, "level", level)
@@ -808,6 +828,25 @@ cdef class JsonLines:
             self._bare_request(message, obj)
         return stamp
 
+    cdef tuple _level_of(self, dict obj, value):
+        """``_take_level``'s result, when ``"level"`` (``value``) holds no string, in
+        the cases where its first key with a value takes it at once: ``(level, None)``
+        for a number under ``"level"`` that ``normalize_level`` knows (``tidy_node`` is
+        due), ``(level, key)`` for a level word under the first of ``severity``,
+        ``levelname``... present when ``"level"`` is absent or null; ``(None, None)``
+        for every other case (the call maps it)."""
+        if type(value) is int:
+            return self._normalize_level(value), None
+        if value is not None:
+            return None, None
+        for key in self._other_level_keys:
+            value = obj.get(key)
+            if value is not None:
+                if type(value) is str:
+                    return self._levels.get(value), key
+                return None, None
+        return None, None
+
     cdef object _timestamp(self, dict obj):
         cdef bint impossible = False
         for key in self._time_keys:
@@ -816,8 +855,10 @@ cdef class JsonLines:
                 continue
             kind = type(value)
             if kind is str:
-                stamp = self._from_string(value)
-            elif kind is float or kind is int:
+                stamp = self._string_time(<str>value)
+            elif kind is float:
+                stamp = self._float_time(value)
+            elif kind is int:
                 stamp = self._from_epoch(value)
             else:
                 continue
@@ -826,6 +867,36 @@ cdef class JsonLines:
                 return stamp
             impossible = impossible or stamp is not None
         return self._impossible if impossible else None
+
+    cdef object _string_time(self, str text):
+        """``TimestampNormalizer.from_string``: its first test inline (a canonical
+        ``...SS.fffZ`` string of the last good second passes as is, or cut to
+        milliseconds); any other string through the call."""
+        cdef Py_ssize_t size = len(text), i
+        cdef Py_UCS4 c
+        if (size < 24 or PyUnicode_READ_CHAR(text, size - 1) != 90  # "Z"
+                or PyUnicode_READ_CHAR(text, 19) != 46  # "."
+                or not text.startswith(self._stamps.good_second) or not text.isascii()):
+            return self._from_string(text)
+        for i in range(20, size - 1):
+            c = PyUnicode_READ_CHAR(text, i)
+            if c < 48 or c > 57:
+                return self._from_string(text)
+        return text if size == 24 else text[:23] + "Z"
+
+    cdef object _float_time(self, object value):
+        """``TimestampNormalizer.from_epoch`` for a float: seconds of the normalizer's
+        last epoch second inline (``round`` is half-even, as ``rint``), else the call."""
+        cdef double seconds_f = value
+        cdef long long millis_total, seconds
+        if self._number_floor <= seconds_f < 1e11:
+            millis_total = <long long>rint(seconds_f * 1000.0)
+            seconds = millis_total // 1000
+            last = self._stamps._epoch_second
+            if type(last) is int and <long long>last == seconds:
+                return (self._stamps._epoch_prefix
+                        + self._millis_tails[millis_total - seconds * 1000])
+        return self._from_epoch(value)
 
 
 # === logfmt lines (helper `families`, issue 14): a whole logfmt line's pairs ===============

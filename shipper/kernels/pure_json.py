@@ -14,10 +14,14 @@ The reference is ``FileParser``'s per-line path for one line of a plain file
   holds more ``{``/``[`` than ``max_depth`` and is longer than ``2 * max_depth`` (so
   that it might nest too deep) goes to the reference;
 - the object is mapped by ``JsonLineParser.parse``. The compiled kernel does the common
-  shape inline instead (a ``"level"`` word of ``text_levels``, a string message, no
-  ``source``, a string ``logger`` or none of ``logger_name``/``name``/winston's
-  ``label``: the same steps in the same order) and calls ``parse`` for any other shape,
-  on the object untouched.
+  shape inline instead (a string message; a ``"level"`` word of ``text_levels``, a
+  pino/bunyan number under ``"level"`` that ``normalize_level`` knows, then with
+  ``tidy_node``, or, ``"level"`` absent or null, a word under the first other level
+  key present; no ``source``; a string ``logger`` or none of ``logger_name``/``name``/
+  winston's ``label``: the same steps in the same order) and calls ``parse`` for any
+  other shape, on the object untouched. Its times take the normalizer's two fast paths
+  without the call (a canonical string of ``good_second``; an epoch float of the last
+  epoch second, read from the normalizer) and call it for anything else.
 
 Before the first record it makes after the reference or ``text_line`` ran (and at the
 start of a chunk), the joiner's pending record goes out first, as in the reference.
@@ -47,13 +51,25 @@ class Joiner(Protocol):
     def take(self) -> Record | None: ...
 
 
+class Stamps(Protocol):
+    """What the compiled kernel reads of ``timestamps.TimestampNormalizer`` to take its
+    two fast paths inline: ``good_second`` (and the last epoch second with its
+    formatted prefix, read the same way); the twin calls the normalizer."""
+
+    good_second: str
+
+
 class JsonMapper(Protocol):
     """What the kernel needs of ``json_line.JsonLineParser``: ``parse`` maps an object of
     any shape; the compiled kernel's inline common shape uses the rest (its keys, level
-    words, the timestamp normalizer's two entries and the bare-request step)."""
+    words, the timestamp normalizer and its two entries, the bare-request step)."""
 
     @property
+    def stamps(self) -> Stamps: ...
+    @property
     def message_keys(self) -> Sequence[str]: ...
+    @property
+    def level_keys(self) -> Sequence[str]: ...
     @property
     def time_keys(self) -> Sequence[str]: ...
     @property
@@ -67,6 +83,8 @@ class JsonMapper(Protocol):
     def from_string(self, text: str) -> str | None: ...
     def from_epoch(self, value: float) -> str: ...
     def bare_request(self, message: str, attributes: dict[str, Any]) -> None: ...
+    def normalize_level(self, value: Any) -> str | None: ...
+    def tidy_node(self, obj: dict[str, Any]) -> None: ...
 
 
 #: ``(offset, text, stream, wrapper time, truncated, out)``: ``FileParser._text_line``

@@ -89,13 +89,17 @@ class JsonLineParser:
     inline: the keys, level words and steps below)."""
 
     message_keys = MESSAGE_KEYS
+    level_keys = LEVEL_KEYS
     time_keys = TIME_KEYS
     text_levels = TEXT_LEVELS
     method_initials = METHOD_INITIALS
     impossible = IMPOSSIBLE
     bare_request = staticmethod(bare_request)
+    normalize_level = staticmethod(normalize_level)
+    tidy_node = staticmethod(tidy_node)
 
     def __init__(self, stamps: TimestampNormalizer) -> None:
+        self.stamps = stamps  # the compiled kernel reads its last good second
         self.from_string = stamps.from_string
         self.from_epoch = stamps.from_epoch
 
