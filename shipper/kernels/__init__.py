@@ -1,9 +1,10 @@
 """The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix, whole CRI
 lines, a plain file's chunk with its JSON object lines (``JsonLines``), a text line's
 partial record, a whole logfmt line's pairs, the Loki sink's record fields, timestamps
-and push body) in two implementations with one API: the Cython extension ``_compiled``
-(built by ``pip install`` where a C compiler is found) and its pure-Python twins ``pure``
-(with ``pure_loki``, ``pure_json``, ``pure_logfmt`` and ``pure_text``).
+and push body, the Datadog sink's side data) in two implementations with one API: the
+Cython extension ``_compiled`` (built by ``pip install`` where a C compiler is found) and
+its pure-Python twins ``pure``
+(with ``pure_loki``, ``pure_datadog``, ``pure_json``, ``pure_logfmt`` and ``pure_text``).
 
 The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
 with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
@@ -17,9 +18,10 @@ import os
 
 from shipper.kernels import pure
 
-__all__ = ["IMPLEMENTATION", "JsonLines", "cri_whole_lines", "iso_prefix", "logfmt_pairs",
-           "loki_push", "loki_read", "loki_stamps", "observe_records", "split_lines",
-           "stamped_fields", "stamped_line", "text_fields", "trailing_pairs"]
+__all__ = ["IMPLEMENTATION", "JsonLines", "cri_whole_lines", "datadog_side", "iso_prefix",
+           "logfmt_pairs", "loki_push", "loki_read", "loki_side_bytes", "loki_stamps",
+           "observe_records", "split_lines", "stamped_fields", "stamped_line", "text_fields",
+           "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -45,10 +47,12 @@ if WHY_PURE is None:
     from shipper.kernels._compiled import (
         JsonLines,
         cri_whole_lines,
+        datadog_side,
         iso_prefix,
         logfmt_pairs,
         loki_push,
         loki_read,
+        loki_side_bytes,
         loki_stamps,
         observe_records,
         split_lines,
@@ -65,10 +69,12 @@ else:
         iso_prefix,
         loki_push,
         loki_read,
+        loki_side_bytes,
         loki_stamps,
         split_lines,
         trailing_pairs,
     )
+    from shipper.kernels.pure_datadog import datadog_side
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs
     from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
