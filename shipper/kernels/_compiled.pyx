@@ -655,8 +655,11 @@ def loki_side_bytes(metas, Py_ssize_t record_bytes, Py_ssize_t pair_bytes):
 
 from shipper.kernels.pure_datadog import OTHER_RESERVED as _DD_OTHER_RESERVED
 from shipper.kernels.pure_datadog import plain as _dd_plain_reference
+from shipper.record import Record as _DDRecord
 
 cdef tuple _DD_OTHER = tuple(_DD_OTHER_RESERVED)
+#: the pipeline's records: a dict subclass that overrides none of dict's methods
+cdef object _DD_RECORD = _DDRecord
 
 
 cdef bint _dd_plain(dict record) except -1:
@@ -708,7 +711,7 @@ def datadog_side(records, first):
         stamp = record.get("timestamp")
         if first is not None and _dd_old(stamp, first):
             flag = False
-        elif type(record) is dict:
+        elif type(record) is dict or type(record) is _DD_RECORD:
             flag = _dd_plain(<dict>record)
         else:
             flag = _dd_plain_reference(record)

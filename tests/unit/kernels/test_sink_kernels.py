@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from shipper.kernels import pure_datadog, pure_loki
 from shipper.kernels.pure_datadog import old_at, plain
+from shipper.record import Record
 
 try:
     from shipper.kernels import _compiled
@@ -65,7 +66,9 @@ RECORDS = st.lists(st.dictionaries(KEYS, VALUES, max_size=7).flatmap(
 def test_datadog_side_is_the_reference_test_with_the_put_time_age_gate(datadog_side, records,
                                                                        first):
     """Flags: ``plain`` unless the stamp is before ``first`` (then not checked); levels
-    (``"info"`` when missing), pod facts and timestamps as the records hold them."""
+    (``"info"`` when missing), pod facts and timestamps as the records hold them; the
+    pipeline's ``Record`` objects read as their plain dicts."""
+    assert datadog_side([Record(r) for r in records], first) == datadog_side(records, first)
     flags, levels, facts, stamps = datadog_side(records, first)
     assert flags == [not (first is not None and old_at(r.get("timestamp"), first)) and plain(r)
                      for r in records]
