@@ -11,6 +11,11 @@ The corpus is stamped 2025-07-06, more than the Datadog intake's 18 h ago: with 
 ``max_age`` the sink would dead-letter every record unsent (the run of 2026-12-02 measured
 that: 0 requests). The datadog runs set ``max_age: null`` so they measure sending; a row
 whose receiver got no request says so (``delivered: false``).
+
+The receiver counts the records the bodies hold (decoded per protocol, see
+``bench.receiver``); each sink run's count is checked against the lines its paired stdout
+run shipped: a row says ``complete: false`` (and the log says LOST) when any round's
+receiver got fewer or more, so a partial loss cannot pass for a cheap sink.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pathlib import Path
 from bench.corpora import Corpus
 from bench.errors import BenchError
 from bench.manyfiles import MAX_LINES, split_corpus
-from bench.procs import run_to_exit
+from bench.procs import Measurement, run_to_exit
 from bench.settings import BenchSettings
 from bench.systems import shipper_command
 from bench.throughput import fresh_workdir
@@ -84,10 +89,11 @@ def run_sinks(settings: BenchSettings, corpus: Corpus, log=print) -> list[dict]:
 
 def _pairs(settings: BenchSettings, sink: str, source: Path,
            log) -> list[tuple[float, float, dict]] | dict:
-    """(stdout CPU, sink CPU, receiver stats) per round, the order swapped every round."""
+    """(stdout CPU, sink CPU, receiver stats) per round, the order swapped every round; the
+    stats get ``shipped``: the lines the round's stdout run wrote."""
     pairs = []
     for round_ in range(max(MIN_ROUNDS, settings.runs)):
-        got: dict[str, float] = {}
+        got: dict[str, Measurement] = {}
         for kind in (("stdout", sink) if round_ % 2 == 0 else (sink, "stdout")):
             if kind == "stdout":
                 try:
@@ -101,25 +107,38 @@ def _pairs(settings: BenchSettings, sink: str, source: Path,
                 except BenchError as exc:
                     return _skipped(sink, str(exc), log)
             stats = receiver.stats
-        pairs.append((got["stdout"], got[sink], stats))
+        stats = {**stats, "shipped": got["stdout"].lines_out}
+        pairs.append((got["stdout"].cpu, got[sink].cpu, stats))
     return pairs
+
+
+def complete(stats: dict) -> bool:
+    """Whether the receiver got every record the paired stdout run shipped, each body
+    decoded (no more, no fewer)."""
+    return (stats.get("undecoded", 0) == 0 and "records" in stats
+            and stats["records"] == stats.get("shipped"))
 
 
 def _row(sink: str, total: int, pairs: list[tuple[float, float, dict]], log) -> dict:
     ratios = [cpu / base for base, cpu, _ in pairs]
     requests = [stats.get("requests", 0) for _, _, stats in pairs]
+    counts = [(stats.get("records"), stats.get("shipped")) for _, _, stats in pairs]
+    whole = all(complete(stats) for _, _, stats in pairs)
     row = {"sink": sink, "lines": total, "runs": len(pairs),
            "cpu_s_per_1m": statistics.median(cpu for _, cpu, _ in pairs) * 1e6 / total,
            "ratio_vs_stdout": statistics.median(ratios), "ratio_min": min(ratios),
            "ratio_max": max(ratios), "ratios": ratios, "receiver": pairs[-1][2],
-           "delivered": min(requests) > 0}
+           "delivered": min(requests) > 0, "complete": whole,
+           "records_vs_shipped": counts}
     log(f"  sink {sink:8}: {row['cpu_s_per_1m']:.2f} cpu-s per 1M, x stdout "
         f"{row['ratio_vs_stdout']:.2f} ({row['ratio_min']:.2f}-{row['ratio_max']:.2f}, "
-        f"{len(ratios)} pairs)" + ("" if row["delivered"] else ", NOTHING DELIVERED"))
+        f"{len(ratios)} pairs)" + ("" if row["delivered"] else ", NOTHING DELIVERED")
+        + ("" if whole or not row["delivered"]
+           else f", LOST: records received / shipped by stdout {counts}"))
     return row
 
 
-def _run(settings: BenchSettings, sink: str, port: int | None, source: Path) -> float:
+def _run(settings: BenchSettings, sink: str, port: int | None, source: Path) -> Measurement:
     work = fresh_workdir(settings, f"sink-{sink}")
     extra: tuple[str, ...] = ()
     if port is not None:
@@ -130,7 +149,7 @@ def _run(settings: BenchSettings, sink: str, port: int | None, source: Path) -> 
         extra = ("--config", str(config))
     cmd = shipper_command(settings, source, work, once=True, extra=extra)
     cmd = replace(cmd, env=cmd.env | SINK_ENV.get(sink, {}))
-    return run_to_exit(cmd, work / "stderr.log", settings.timeout).cpu
+    return run_to_exit(cmd, work / "stderr.log", settings.timeout)
 
 
 def _skipped(sink: str, text: str, log) -> dict:

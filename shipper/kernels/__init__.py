@@ -1,11 +1,12 @@
 """The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix, whole CRI
 lines, a plain file's chunk with its JSON object lines (``JsonLines``), a text line's
 partial record, a whole logfmt line's pairs, the texts of a pre-scan's hits, the Loki
-sink's record fields, timestamps and push body, the job tracker's and enrichment's
-per-record loops, the trace-context gate) in two implementations with one API: the
-Cython extension ``_compiled`` (built by ``pip install`` where a C compiler is found)
-and its pure-Python twins ``pure`` (with ``pure_loki``, ``pure_json``, ``pure_logfmt``,
-``pure_text``, ``pure_tracker`` and ``pure_enrich``).
+sink's record fields, timestamps and push body, the Datadog sink's side data, the job
+tracker's and enrichment's per-record loops, the trace-context gate) in two
+implementations with one API: the Cython extension ``_compiled`` (built by ``pip
+install`` where a C compiler is found) and its pure-Python twins ``pure`` (with
+``pure_loki``, ``pure_datadog``, ``pure_json``, ``pure_logfmt``, ``pure_text``,
+``pure_tracker`` and ``pure_enrich``).
 
 The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
 with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
@@ -19,10 +20,10 @@ import os
 
 from shipper.kernels import pure
 
-__all__ = ["IMPLEMENTATION", "JsonLines", "cri_whole_lines", "enrich_records", "iso_prefix",
-           "lift_trace", "logfmt_pairs", "loki_push", "loki_read", "loki_stamps",
-           "observe_records", "split_lines", "stamped_fields", "stamped_line", "text_fields",
-           "text_indices", "trailing_pairs"]
+__all__ = ["IMPLEMENTATION", "JsonLines", "cri_whole_lines", "datadog_side", "enrich_records",
+           "iso_prefix", "lift_trace", "logfmt_pairs", "loki_push", "loki_read", "loki_side_bytes",
+           "loki_stamps", "observe_records", "split_lines", "stamped_fields", "stamped_line",
+           "text_fields", "text_indices", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -48,12 +49,14 @@ if WHY_PURE is None:
     from shipper.kernels._compiled import (
         JsonLines,
         cri_whole_lines,
+        datadog_side,
         enrich_records,
         iso_prefix,
         lift_trace,
         logfmt_pairs,
         loki_push,
         loki_read,
+        loki_side_bytes,
         loki_stamps,
         observe_records,
         split_lines,
@@ -71,11 +74,13 @@ else:
         iso_prefix,
         loki_push,
         loki_read,
+        loki_side_bytes,
         loki_stamps,
         split_lines,
         text_indices,
         trailing_pairs,
     )
+    from shipper.kernels.pure_datadog import datadog_side
     from shipper.kernels.pure_enrich import enrich_records, lift_trace
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs

@@ -3,6 +3,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from shipper.kernels.pure import CriInner, IsoPrefix, ReadOut, ReadStep, WireEntry
+from shipper.kernels.pure_datadog import SideLists
 from shipper.kernels.pure_json import JsonLines as JsonLines  # same API as the twin's class
 from shipper.kernels.pure_tracker import Observed, ObserveRules
 
@@ -19,6 +20,9 @@ def loki_push(streams: Sequence[tuple[str, Sequence[WireEntry]]]) -> bytes: ...
 def loki_read(records: Sequence[Any], steps: Sequence[ReadStep] | None,
               getters: Sequence[Callable[[Any], Any]], split: int,
               names: Sequence[str]) -> list[ReadOut]: ...
+def loki_side_bytes(metas: Sequence[list[tuple[str, str]]], record_bytes: int,
+                    pair_bytes: int) -> int: ...
+def datadog_side(records: Sequence[Any], first: str | None) -> SideLists: ...
 def loki_stamps(records: Sequence[Any], key: str, seconds: dict[str, int], limit: int,
                 parse: Callable[[Any], int | None]) -> list[int | None]: ...
 def text_fields(stamp: str | None, level: str | None, message: str,

@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 24
+KERNEL_API = 25
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -341,21 +341,6 @@ cdef struct _Buf:
     Py_ssize_t cap
 
 
-cdef int _room(_Buf* buf, Py_ssize_t need) except -1:
-    cdef Py_ssize_t cap
-    cdef char* data
-    if buf.size + need <= buf.cap:
-        return 0
-    cap = buf.cap * 2
-    if cap < buf.size + need + 4096:
-        cap = buf.size + need + 4096
-    data = <char*>PyMem_Realloc(buf.data, <size_t>cap)
-    if data == NULL:
-        raise MemoryError()
-    buf.data, buf.cap = data, cap
-    return 0
-
-
 cdef inline Py_ssize_t _vsize(unsigned long long n) noexcept:
     cdef Py_ssize_t size = 1
     while n > 0x7F:
@@ -389,21 +374,37 @@ cdef inline void _field(_Buf* buf, char tag, const char* src, Py_ssize_t n) noex
     buf.size += n
 
 
+cdef extern from "Python.h":
+    bint PyUnicode_CheckExact(object text)
+    bint PyUnicode_IS_COMPACT_ASCII(object text)
+    void* PyUnicode_DATA(object text)
+    Py_ssize_t PyUnicode_GET_LENGTH(object text)
+
+
+cdef inline const char* _utf8(object text, Py_ssize_t* n) except NULL:
+    """``PyUnicode_AsUTF8AndSize`` (its errors too), an ASCII ``str`` read in place."""
+    if PyUnicode_CheckExact(text) and PyUnicode_IS_COMPACT_ASCII(text):
+        n[0] = PyUnicode_GET_LENGTH(text)
+        return <const char*>PyUnicode_DATA(text)
+    return PyUnicode_AsUTF8AndSize(text, n)
+
+
 cdef Py_ssize_t _pair_size(object pair) except -1:
     cdef tuple both = <tuple?>pair
     cdef Py_ssize_t name_n, value_n
     if len(both) != 2:
         raise ValueError("loki_push: a metadata pair is (name, value)")
-    PyUnicode_AsUTF8AndSize(both[0], &name_n)
-    PyUnicode_AsUTF8AndSize(both[1], &value_n)
+    _utf8(both[0], &name_n)
+    _utf8(both[1], &value_n)
     value_n = _fsize(name_n) + _fsize(value_n)  # the pair is written even when empty
     return 1 + _vsize(<unsigned long long>value_n) + value_n
 
 
-cdef void _pair(_Buf* buf, tuple both):
+cdef void _pair(_Buf* buf, tuple both) noexcept:
+    """A pair :func:`_pair_size` has measured (its texts' UTF-8 are cached, or ASCII)."""
     cdef Py_ssize_t name_n, value_n
-    cdef const char* name = PyUnicode_AsUTF8AndSize(both[0], &name_n)
-    cdef const char* value = PyUnicode_AsUTF8AndSize(both[1], &value_n)
+    cdef const char* name = _utf8(both[0], &name_n)
+    cdef const char* value = _utf8(both[1], &value_n)
     buf.data[buf.size] = 0x1a
     buf.size += 1
     _varint(buf, <unsigned long long>(_fsize(name_n) + _fsize(value_n)))
@@ -411,75 +412,107 @@ cdef void _pair(_Buf* buf, tuple both):
     _field(buf, 0x12, value, value_n)
 
 
-cdef int _entry(_Buf* buf, object entry) except -1:
-    """``entries`` (field 2 of a stream): one ``EntryAdapter``."""
+cdef struct _Ent:  # one entry as measured, written by _write_entry
+    unsigned long long seconds
+    long long nanos
+    const char* line
+    Py_ssize_t line_n
+    Py_ssize_t stamp_n
+    Py_ssize_t body_n
+    void* meta  # the entry's metadata list (kept alive in ``loki_push``'s ``keep``)
+
+
+cdef Py_ssize_t _measure(_Ent* ent, object entry, list keep) except -1:
+    """Read one ``EntryAdapter`` (``entries``, field 2 of a stream) into ``ent``; its
+    bytes with its tag and length."""
     cdef int overflow = 0
     cdef long long ns = PyLong_AsLongLongAndOverflow(entry.ns, &overflow)
-    cdef unsigned long long seconds
     cdef long long nanos, whole
-    cdef Py_ssize_t line_n, stamp_n, meta_n = 0, body_n
-    cdef const char* line
+    cdef Py_ssize_t meta_n = 0
     cdef list meta = <list?>entry.meta
     if overflow:  # beyond int64 nanoseconds: Python's divmod, seconds as 64-bit
         big_seconds, big_nanos = divmod(entry.ns, _NS)
-        seconds, nanos = <unsigned long long>(big_seconds & _U64), big_nanos
+        ent.seconds, nanos = <unsigned long long>(big_seconds & _U64), big_nanos
     else:
         whole, nanos = ns / _NS, ns % _NS  # C division: floor it, as divmod does
         if nanos < 0:
             whole, nanos = whole - 1, nanos + _NS
-        seconds = <unsigned long long>whole
-    stamp_n = (1 + _vsize(seconds) if seconds else 0) + (1 + _vsize(nanos) if nanos else 0)
-    line = PyUnicode_AsUTF8AndSize(entry.line, &line_n)
+        ent.seconds = <unsigned long long>whole
+    ent.nanos = nanos
+    ent.stamp_n = ((1 + _vsize(ent.seconds) if ent.seconds else 0)
+                   + (1 + _vsize(<unsigned long long>nanos) if nanos else 0))
+    line = entry.line
+    ent.line = _utf8(line, &ent.line_n)
     for pair in meta:
         meta_n += _pair_size(pair)
-    body_n = 2 + stamp_n + _fsize(line_n) + meta_n
-    _room(buf, 1 + _vsize(<unsigned long long>body_n) + body_n)
+    keep.append(line)
+    keep.append(meta)
+    ent.meta = <void*>meta
+    ent.body_n = 2 + ent.stamp_n + _fsize(ent.line_n) + meta_n
+    return 1 + _vsize(<unsigned long long>ent.body_n) + ent.body_n
+
+
+cdef void _write_entry(_Buf* buf, _Ent* ent) noexcept:
     buf.data[buf.size] = 0x12
     buf.size += 1
-    _varint(buf, <unsigned long long>body_n)
+    _varint(buf, <unsigned long long>ent.body_n)
     buf.data[buf.size] = 0x0a
-    buf.data[buf.size + 1] = <char>stamp_n
+    buf.data[buf.size + 1] = <char>ent.stamp_n
     buf.size += 2
-    if seconds:
+    if ent.seconds:
         buf.data[buf.size] = 0x08
         buf.size += 1
-        _varint(buf, seconds)
-    if nanos:
+        _varint(buf, ent.seconds)
+    if ent.nanos:
         buf.data[buf.size] = 0x10
         buf.size += 1
-        _varint(buf, <unsigned long long>nanos)
-    _field(buf, 0x12, line, line_n)
-    for pair in meta:
+        _varint(buf, <unsigned long long>ent.nanos)
+    _field(buf, 0x12, ent.line, ent.line_n)
+    for pair in <list>ent.meta:
         _pair(buf, <tuple>pair)
-    return 0
 
 
 def loki_push(streams):
+    """Two passes: every entry measured (and its texts' UTF-8 read once), then the
+    request written into one bytes object of its exact size."""
+    cdef _Ent* ents = NULL
+    cdef _Ent* grown
+    cdef Py_ssize_t count = 0, cap = 0, total = 0, labels_n, stream_n, first, i
+    cdef list plan = [], keep = []
     cdef _Buf out
-    cdef _Buf body
     cdef const char* labels_b
-    cdef Py_ssize_t labels_n
-    out.data, out.size, out.cap = NULL, 0, 0
-    body.data, body.size, body.cap = NULL, 0, 0
     try:
         for labels, entries in streams:
-            labels_b = PyUnicode_AsUTF8AndSize(labels, &labels_n)
-            body.size = 0
-            _room(&body, _fsize(labels_n))
-            _field(&body, 0x0a, labels_b, labels_n)
+            _utf8(labels, &labels_n)
+            stream_n = _fsize(labels_n)
+            keep.append(labels)
+            first = count
             for entry in entries:
-                _entry(&body, entry)
-            _room(&out, 11 + body.size)
+                if count == cap:
+                    cap = cap * 2 + 64
+                    grown = <_Ent*>PyMem_Realloc(ents, <size_t>cap * sizeof(_Ent))
+                    if grown == NULL:
+                        raise MemoryError()
+                    ents = grown
+                stream_n += _measure(&ents[count], entry, keep)
+                count += 1
+            total += 1 + _vsize(<unsigned long long>stream_n) + stream_n
+            plan.append((labels, first, count, stream_n))
+        if total == 0:
+            return b""
+        body = PyBytes_FromStringAndSize(NULL, total)
+        out.data, out.size, out.cap = PyBytes_AS_STRING(body), 0, total
+        for labels, first, stop, stream_n in plan:
             out.data[out.size] = 0x0a
             out.size += 1
-            _varint(&out, <unsigned long long>body.size)
-            if body.size:
-                memcpy(out.data + out.size, body.data, <size_t>body.size)
-                out.size += body.size
-        return PyBytes_FromStringAndSize(out.data, out.size) if out.size else b""
+            _varint(&out, <unsigned long long>stream_n)
+            labels_b = _utf8(labels, &labels_n)
+            _field(&out, 0x0a, labels_b, labels_n)
+            for i in range(first, <Py_ssize_t>stop):
+                _write_entry(&out, &ents[i])
+        return body
     finally:
-        PyMem_Free(out.data)
-        PyMem_Free(body.data)
+        PyMem_Free(ents)
 
 
 # --- the Loki sink's fields of a record ---------------------------------------------------
@@ -602,6 +635,91 @@ def loki_stamps(records, str key, dict seconds, Py_ssize_t limit, parse):
         out.append(_stamp(record.get(key), seconds, limit, parse))
     return out
 
+
+
+def loki_side_bytes(metas, Py_ssize_t record_bytes, Py_ssize_t pair_bytes):
+    cdef Py_ssize_t total = 0
+    cdef list meta
+    cdef tuple pair
+    for meta_ in metas:
+        meta = <list?>meta_
+        total += record_bytes + pair_bytes * len(meta)
+        for pair_ in meta:
+            pair = <tuple?>pair_
+            total += len(pair[1])
+    return total
+
+
+# --- the Datadog sink's side data (helper `sinks`, issue 14) ------------------------------
+# Twin and reference: ``pure_datadog.py`` (``plain``: the test; ``datadog_side``: the loop).
+
+from shipper.kernels.pure_datadog import OTHER_RESERVED as _DD_OTHER_RESERVED
+from shipper.kernels.pure_datadog import plain as _dd_plain_reference
+from shipper.record import Record as _DDRecord
+
+cdef tuple _DD_OTHER = tuple(_DD_OTHER_RESERVED)
+#: the pipeline's records: a dict subclass that overrides none of dict's methods
+cdef object _DD_RECORD = _DDRecord
+
+
+cdef bint _dd_plain(dict record) except -1:
+    """``pure_datadog.plain`` of a dict, its checks in the same order."""
+    cdef Py_ssize_t empties = 0
+    if "message" not in record:
+        return False
+    for key in _DD_OTHER:
+        if key in record:
+            return False
+    if type(record.get("level", "")) is not str:
+        return False
+    k8s = record.get("k8s")
+    if k8s is not None and type(k8s) is not dict and k8s:  # ``k8s or {}`` not a dict
+        return False
+    stamp = record.get("timestamp")
+    if stamp is not None and type(stamp) is not str:
+        return False
+    for value in record.values():
+        kind = type(value)
+        if kind is str:
+            if len(<str>value) == 0:
+                empties += 1
+        elif not (value is None or kind is int or kind is dict or kind is float
+                  or kind is bool or kind is list):
+            return False
+    if empties == 0:
+        return True
+    message = record["message"]
+    return empties == 1 and type(message) is str and len(<str>message) == 0
+
+
+cdef bint _dd_old(object stamp, object first) except -1:
+    """``pure_datadog.old_at``."""
+    cdef Py_ssize_t n
+    if type(stamp) is not str:
+        return False
+    n = len(<str>stamp)
+    if (n < 20 or <unsigned int>PyUnicode_READ_CHAR(stamp, n - 1) != 90  # "Z"
+            or <unsigned int>PyUnicode_READ_CHAR(stamp, 10) != 84):  # "T"
+        return False
+    return (<str>stamp)[:19] < first
+
+
+def datadog_side(records, first):
+    cdef list flags = [], levels = [], facts = [], stamps = []
+    cdef bint flag
+    for record in records:
+        stamp = record.get("timestamp")
+        if first is not None and _dd_old(stamp, first):
+            flag = False
+        elif type(record) is dict or type(record) is _DD_RECORD:
+            flag = _dd_plain(<dict>record)
+        else:
+            flag = _dd_plain_reference(record)
+        flags.append(flag)
+        levels.append(record.get("level", "info"))
+        facts.append(record.get("k8s"))
+        stamps.append(stamp)
+    return flags, levels, facts, stamps
 
 # === JsonLines (helper `json`, issue 14): a plain file's chunk -> records ====================
 # Twin and reference: ``pure_json.py`` (read its docstring: the same lines go the same way).

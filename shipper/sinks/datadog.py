@@ -22,7 +22,6 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -35,9 +34,16 @@ from shipper.record_fields import first_of
 from shipper.sinks.auth import resolve_secret
 from shipper.sinks.base import Payload
 from shipper.sinks.batch import Lines
-from shipper.sinks.datadog_side import DatadogSide, entries_from_side, side_of
+from shipper.sinks.datadog_side import (
+    Bound,
+    DatadogSide,
+    bound,
+    entries_from_side,
+    second_text,
+    side_of,
+)
 from shipper.sinks.datadog_tags import pod_tags
-from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
+from shipper.sinks.fields import shorten_text, truncate_utf8
 from shipper.sinks.http import HttpPostSink
 from shipper.sinks.settings import DatadogSinkSettings
 from shipper.sinks.transport import classify_http, compress
@@ -71,36 +77,6 @@ def intake_url(url: str) -> str:
 _TAG_CACHE_MAX = 256
 
 
-@dataclass(frozen=True, slots=True)
-class _Bound:
-    """An instant to compare record timestamps with: records carry RFC 3339 UTC
-    (``YYYY-MM-DDTHH:MM:SS[.f]Z``), whose first 19 characters order like the instant, so
-    the common case is a string comparison (second precision); anything else is parsed."""
-
-    ns: int
-    text: str  # YYYY-MM-DDTHH:MM:SS
-
-    def later_than(self, stamp: Any) -> bool:
-        """``stamp`` is before this bound (an unreadable one never is)."""
-        if isinstance(stamp, str) and len(stamp) >= 20 and stamp[-1] == "Z" and stamp[10] == "T":
-            return stamp[:19] < self.text
-        ns = rfc3339_to_ns(stamp)
-        return ns is not None and ns < self.ns
-
-    def earlier_than(self, stamp: Any) -> bool:
-        """``stamp`` is past this bound by a second or more (an unreadable one never is)."""
-        if isinstance(stamp, str) and len(stamp) >= 20 and stamp[-1] == "Z" and stamp[10] == "T":
-            return stamp[:19] > self.text
-        ns = rfc3339_to_ns(stamp)
-        return ns is not None and ns > self.ns + 999_999_999
-
-
-def _bound(at: float | None) -> _Bound | None:
-    if at is None:
-        return None
-    return _Bound(int(at * 1e9), datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
-
-
 class DatadogEncoder:
     """Records -> Datadog log entries, packed into arrays within the intake limits."""
 
@@ -114,8 +90,9 @@ class DatadogEncoder:
         self._tags = ",".join(tag.replace(",", "_") for tag in settings.tags)
         self._tag_cache: dict[bytes, str] = {}
         self.now = 0.0  # the wall clock of the batch being encoded (seconds)
-        self._oldest: _Bound | None = None
-        self._newest: _Bound | None = None
+        self._oldest: Bound | None = None
+        self._newest: Bound | None = None
+        self._put_bound: tuple[int | None, str] = (None, "")
         self._start_batch()
 
     def entry(self, record: Record) -> dict[str, Any]:
@@ -140,11 +117,21 @@ class DatadogEncoder:
         attrs = {k: v for k, v in self.reserved(level, k8s).items() if v != ""}
         return b"," + orjson.dumps(attrs, default=str)[1:]
 
-    def bounds(self) -> tuple[_Bound | None, _Bound | None]:
+    def bounds(self) -> tuple[Bound | None, Bound | None]:
         """Start a batch (its wall clock); the oldest and newest stamps it sends as they
         are (``max_age`` / ``max_future``; ``None``: no bound)."""
         self._start_batch()
         return self._oldest, self._newest
+
+    def first_at_put(self) -> str | None:
+        """The oldest second the intake takes now (``None``: no ``max_age``), for the side
+        data of an envelope put now (a batch's bound is later still)."""
+        if self.settings.max_age is None:
+            return None
+        second = int(self._wall_clock() - self.settings.max_age)
+        if self._put_bound[0] != second:  # formatted once a second
+            self._put_bound = (second, second_text(second))
+        return self._put_bound[1]
 
     def _ddtags(self, k8s: dict[str, Any]) -> str:
         """The record's ``ddtags``, computed once per distinct ``k8s`` per batch (a batch
@@ -162,8 +149,8 @@ class DatadogEncoder:
         self.now = self._wall_clock()
         self._tag_cache.clear()  # pod facts may change; the CronJob check depends on now
         max_age, max_future = self.settings.max_age, self.settings.max_future
-        self._oldest = _bound(None if max_age is None else self.now - max_age)
-        self._newest = _bound(None if max_future is None else self.now + max_future)
+        self._oldest = bound(None if max_age is None else self.now - max_age)
+        self._newest = bound(None if max_future is None else self.now + max_future)
 
     def split(self, records: list[Record]) -> tuple[list[Record], list[Record]]:
         """``(fresh, old)``: old records are stamped more than ``max_age`` ago, which the
@@ -249,7 +236,7 @@ class DatadogSink(HttpPostSink):
     def side(self, records: list[Record]) -> DatadogSide:
         """Each record's level, pod facts, timestamp and whether its JSON suits as its
         entry, computed at ``put`` (see :mod:`shipper.sinks.datadog_side`)."""
-        return side_of(records)
+        return side_of(records, self.encoder.first_at_put())
 
     def encode_lines(self, lines: Lines) -> list[Payload]:
         """:meth:`encode` of the batch, from its side data when every span has it: a

@@ -13,7 +13,11 @@ record, copies it into a new dict and encodes that again.
 
 :class:`DatadogSide` keeps, per record of an envelope, whether it is such a record, its
 level, its pod facts (the file's own dict, shared by the records of a file) and its
-timestamp, computed at ``put`` while the records are dicts. Any other record of a batch,
+timestamp, computed at ``put`` while the records are dicts (the kernel ``datadog_side``,
+:mod:`shipper.kernels`; :func:`plain` is its reference test). A record already stamped
+before ``max_age`` at ``put`` is not checked: it is dead-lettered unsent at encode time
+(its flag says not plain, so even a clock set back would encode it the reference's way).
+Any other record of a batch,
 and a batch without side data (a disk buffer), goes the reference's way; so does a record
 with a value the side path does not assume: a timestamp not a ``str`` (or none; its old/
 ahead check then reads the buffered JSON's) or a top-level value not a JSON type
@@ -28,43 +32,62 @@ with its new values where the reference (which reads the buffered JSON) keeps th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import methodcaller
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from shipper.kernels import datadog_side
+from shipper.kernels.pure_datadog import OTHER_RESERVED as OTHER_RESERVED
+from shipper.kernels.pure_datadog import plain as plain
 from shipper.record import Record
 from shipper.sinks.batch import Lines
+from shipper.sinks.fields import rfc3339_to_ns
 
 if TYPE_CHECKING:
     from shipper.sinks.datadog import DatadogEncoder
 
-#: the reserved attributes a record's own value of is replaced (``message`` is kept)
-OTHER_RESERVED = frozenset({"status", "hostname", "service", "ddsource", "ddtags"})
 #: bytes a record's side data adds to its buffered JSON: list slots, its flag and its own
 #: timestamp string (~75 bytes). Its pod facts are not charged: they are the file's dict,
 #: shared by every record of the file and alive while the file is tailed, and their JSON is
 #: already counted in each record's buffered JSON (charging them per envelope counted 3.6x
 #: the http sink's bytes with 1-record envelopes, for 1.3x the real use)
 RECORD_BYTES = 112
-_FACTS, _STAMP = methodcaller("get", "k8s"), methodcaller("get", "timestamp")
-_LEVEL = methodcaller("get", "level", "info")
-#: the top-level value types whose JSON is what the reference reads back (anything else,
-#: e.g. an object orjson writes as its ``str()``, which may be ``""``, goes its way)
-_NATIVE = frozenset({str, int, float, bool, type(None), dict, list})
-_STAMP_TYPES = frozenset({str, type(None)})
 
 
-def plain(record: Record) -> bool:
-    """Whether the record's buffered JSON with the reserved attributes appended is its
-    entry (see the module docstring)."""
-    values = record.values()
-    return ("message" in record and record.keys().isdisjoint(OTHER_RESERVED)
-            and type(record.get("level", "")) is str and type(record.get("k8s") or {}) is dict
-            and type(record.get("timestamp")) in _STAMP_TYPES
-            and _NATIVE.issuperset(map(type, values))  # no str() of an object: "" or not
-            and ("" not in values
-                 or (record["message"] == "" and list(values).count("") == 1)))
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """An instant to compare record timestamps with: records carry RFC 3339 UTC
+    (``YYYY-MM-DDTHH:MM:SS[.f]Z``), whose first 19 characters order like the instant, so
+    the common case is a string comparison (second precision); anything else is parsed."""
+
+    ns: int
+    text: str  # YYYY-MM-DDTHH:MM:SS
+
+    def later_than(self, stamp: Any) -> bool:
+        """``stamp`` is before this bound (an unreadable one never is)."""
+        if isinstance(stamp, str) and len(stamp) >= 20 and stamp[-1] == "Z" and stamp[10] == "T":
+            return stamp[:19] < self.text
+        ns = rfc3339_to_ns(stamp)
+        return ns is not None and ns < self.ns
+
+    def earlier_than(self, stamp: Any) -> bool:
+        """``stamp`` is past this bound by a second or more (an unreadable one never is)."""
+        if isinstance(stamp, str) and len(stamp) >= 20 and stamp[-1] == "Z" and stamp[10] == "T":
+            return stamp[:19] > self.text
+        ns = rfc3339_to_ns(stamp)
+        return ns is not None and ns > self.ns + 999_999_999
+
+
+def bound(at: float | None) -> Bound | None:
+    if at is None:
+        return None
+    return Bound(int(at * 1e9), second_text(at))
+
+
+def second_text(at: float) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` (UTC) of the instant ``at`` (seconds)."""
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @dataclass(slots=True, eq=False)
@@ -87,11 +110,13 @@ class DatadogSide:
                            RECORD_BYTES * len(indices))
 
 
-def side_of(records: list[Record]) -> DatadogSide:
-    """The side data of an envelope's records, taken at ``put`` while they are dicts."""
-    return DatadogSide(list(map(plain, records)), list(map(_LEVEL, records)),
-                       list(map(_FACTS, records)), list(map(_STAMP, records)),  # loops in C
-                       RECORD_BYTES * len(records))
+def side_of(records: list[Record], first: str | None = None) -> DatadogSide:
+    """The side data of an envelope's records, taken at ``put`` while they are dicts
+    (the kernel ``datadog_side``). ``first``: the oldest second the intake takes now
+    (``YYYY-MM-DDTHH:MM:SS``, ``None``: no ``max_age``); a record stamped before it is too
+    old already and is not checked for the side path (it is dead-lettered unsent)."""
+    flags, levels, facts, stamps = datadog_side(records, first)
+    return DatadogSide(flags, levels, facts, stamps, RECORD_BYTES * len(records))
 
 
 def entries_from_side(encoder: DatadogEncoder, lines: Lines, sides: list[DatadogSide],
@@ -113,7 +138,7 @@ def entries_from_side(encoder: DatadogEncoder, lines: Lines, sides: list[Datadog
         for end in span.ends:
             stamp = side.stamps[j]
             if type(stamp) is str and len(stamp) >= 20 and stamp[-1] == "Z" \
-                    and stamp[10] == "T":  # as _Bound compares it, without the calls
+                    and stamp[10] == "T":  # as Bound compares it, without the calls
                 second = stamp[:19]
                 is_old, ahead = second < first, second > last
             else:

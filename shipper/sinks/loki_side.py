@@ -15,8 +15,8 @@ record would get labels from their ``str()`` here where the decoding path reads 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
-from operator import itemgetter
+
+from shipper.kernels import loki_side_bytes
 
 #: bytes a record's side data takes besides its metadata pairs (list slots, the
 #: timestamp's int, the metadata list), and each pair besides its value's characters
@@ -38,10 +38,8 @@ class LokiSide:
     nbytes: int = 0
 
     def __post_init__(self) -> None:
-        if not self.nbytes:  # the same sum, its loops in C (a generator cost ~1 us a record)
-            pairs = list(chain.from_iterable(self.metas))
-            self.nbytes = (RECORD_BYTES * len(self.stamps) + PAIR_BYTES * len(pairs)
-                           + sum(map(len, map(itemgetter(1), pairs))))
+        if not self.nbytes:  # the kernel: RECORD_BYTES a record, PAIR_BYTES + its length a pair
+            self.nbytes = loki_side_bytes(self.metas, RECORD_BYTES, PAIR_BYTES)
 
     def keep(self, indices: list[int]) -> LokiSide:
         """The side data of records ``indices`` only."""

@@ -207,3 +207,32 @@ async def test_pod_facts_replaced_between_envelopes_give_each_record_its_own_fac
     assert got == entries(slow.encode_lines(undecorated(lines)))
     sent = got[0][2][0]
     assert [(e["hostname"], e["service"]) for e in sent] == [("node-a", "web"), ("node-b", "api")]
+
+
+async def test_a_record_already_too_old_at_put_is_not_checked_and_is_withheld_unsent():
+    """Its side flag says not plain (no per-value check for a record the batch will
+    dead-letter); the batch gives the reference's payloads: the old one withheld."""
+    old = {"message": "m", "timestamp": "2025-07-05T10:00:00Z", "k8s": _K8S}
+    fresh = {"message": "n", "timestamp": _TS, "k8s": _K8S}
+    fast, slow = sink(), sink()
+    assert fast.side([old, fresh]).plain == [False, True]
+    lines = await buffered(fast, [old, fresh])
+    got = entries(fast.encode_lines(lines))
+    assert got == entries(slow.encode_lines(undecorated(lines)))
+    assert [(bool(withheld), count) for withheld, count, _, _ in got] == [(True, 1), (False, 1)]
+
+
+async def test_records_old_at_put_but_not_at_encode_after_the_clock_went_back_are_sent():
+    """A wall clock set back between ``put`` and the batch: the records are fresh again
+    and go the reference's way, with the reference's entries (none withheld)."""
+    clock = [NOW + 3 * 86_400]
+    fast = DatadogSink(DatadogSinkSettings(url="http://127.0.0.1:1", name="d"),
+                       metrics=Metrics(collectors=False), wall_clock=lambda: clock[0])
+    records = [dict(r, timestamp=_TS, k8s=_K8S) for r in varied_records(20)]
+    lines = await buffered(fast, records)
+    flags = [flag for span in lines.spans for flag in span.side.plain]  # type: ignore[union-attr]
+    assert flags == [False] * 20
+    clock[0] = NOW
+    got = entries(fast.encode_lines(lines))
+    assert got == entries(sink().encode_lines(undecorated(lines)))
+    assert [(bool(withheld), count) for withheld, count, _, _ in got] == [(False, 20)]
