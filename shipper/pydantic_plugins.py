@@ -21,11 +21,18 @@ import re
 import sys
 from collections.abc import Iterable
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 LOADER = "pydantic.plugin._loader"
 GROUP = "pydantic"
 _SECTION = re.compile(r"^\s*\[\s*pydantic\s*\]\s*$", re.MULTILINE)
+
+
+@runtime_checkable
+class DistributionFinder(Protocol):
+    """A ``sys.meta_path`` finder that ``importlib.metadata`` asks for distributions."""
+
+    def find_distributions(self, *args: Any, **kwargs: Any) -> Iterable[Any]: ...
 
 
 def skip_empty_scan() -> bool:
@@ -40,7 +47,7 @@ def skip_empty_scan() -> bool:
 def may_declare_plugins(path: Iterable[str], finders: Iterable[Any]) -> bool:
     """Whether a distribution that ``importlib.metadata`` would find on ``path`` may
     declare an entry point of the ``pydantic`` group."""
-    if any(hasattr(finder, "find_distributions")
+    if any(isinstance(finder, DistributionFinder)
            and finder is not importlib.machinery.PathFinder for finder in finders):
         return True  # distributions from elsewhere: only importlib.metadata knows
     return any(_declared_in(entry or ".") for entry in path)
