@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shipper.kernels import SummaryBase
+
 #: estimated bytes of one summary without its texts, and of one stage without its name
 JOB_COST = 1200
 STAGE_COST = 400
@@ -21,28 +23,18 @@ class StageInfo:
     ended_at: str | None = None
 
 
-class JobSummary:
-    """One job's summary. A new job sets five attributes and one dict (the bench corpus
-    makes a new job for nearly every record); the others read the class defaults until
-    set, and ``drops``/``stages`` stay ``None`` until the job has one."""
+class JobSummary(SummaryBase):
+    """One job's summary. A new job sets five fields (the bench corpus makes a new job
+    for nearly every record); the others keep their defaults (:class:`SummaryBase`, the
+    kernels' type: C struct members when compiled) until set, and ``drops``/``stages``
+    stay ``None`` until the job has one."""
 
-    drops: dict[str, int] | None = None
-    stages: dict[str, StageInfo] | None = None
-    active: bool = False
-    status: str | None = None
-    started_at: str | None = None
-    ended_at: str | None = None
-    last_error: str | None = None
-    last_error_at: str | None = None
-    #: position in the tracker's update order (the ``/v1/jobs`` page cursor)
-    seq: int = 0
-    stages_dropped: int = 0
+    __slots__ = ()
 
     def __init__(self, job_id: str, now: float) -> None:
         self.job_id = job_id
         self.first_seen = self.last_seen = now
-        self.levels: dict[str, int] = {}
-        #: estimated bytes this summary holds
+        self.levels = {}
         self.weight = JOB_COST + len(job_id)
 
     def as_dict(self) -> dict[str, Any]:

@@ -20,10 +20,10 @@ import os
 
 from shipper.kernels import pure
 
-__all__ = ["IMPLEMENTATION", "JsonLines", "cri_whole_lines", "datadog_side", "enrich_records",
-           "iso_prefix", "lift_trace", "logfmt_pairs", "loki_push", "loki_read", "loki_side_bytes",
-           "loki_stamps", "observe_records", "split_lines", "stamped_fields", "stamped_line",
-           "text_fields", "text_indices", "trailing_pairs"]
+__all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "cri_whole_lines", "datadog_side",
+           "enrich_records", "iso_prefix", "lift_trace", "logfmt_pairs", "loki_push", "loki_read",
+           "loki_side_bytes", "loki_stamps", "observe_records", "split_lines", "stamped_fields",
+           "stamped_line", "text_fields", "text_indices", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -48,6 +48,7 @@ WHY_PURE = _why_pure()
 if WHY_PURE is None:
     from shipper.kernels._compiled import (
         JsonLines,
+        SummaryBase,
         cri_whole_lines,
         datadog_side,
         enrich_records,
@@ -85,6 +86,6 @@ else:
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs
     from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
-    from shipper.kernels.pure_tracker import observe_records
+    from shipper.kernels.pure_tracker import SummaryBase, observe_records
 
     IMPLEMENTATION = "pure"

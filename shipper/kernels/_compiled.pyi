@@ -6,6 +6,7 @@ from shipper.kernels.pure import CriInner, IsoPrefix, ReadOut, ReadStep, WireEnt
 from shipper.kernels.pure_datadog import SideLists
 from shipper.kernels.pure_json import JsonLines as JsonLines  # same API as the twin's class
 from shipper.kernels.pure_tracker import Observed, ObserveRules
+from shipper.kernels.pure_tracker import SummaryBase as SummaryBase  # same fields as the twin's
 
 KERNEL_API: int
 

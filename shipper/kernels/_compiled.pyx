@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 25
+KERNEL_API = 29
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -1552,10 +1552,31 @@ cdef inline object _rget(object record, str key, object default):
     return record.get(key, default)
 
 
+cdef class SummaryBase:
+    """The twin of ``pure_tracker.SummaryBase``: the same fields with the same defaults
+    (``None``, ``0``, ``False``), as struct members the loop below reads and writes in C
+    (``JobSummary`` subclasses it with ``__slots__ = ()``, so no instance dict)."""
+
+    cdef public object job_id, first_seen, last_seen, levels, drops, stages, status
+    cdef public object started_at, ended_at, last_error, last_error_at
+    cdef public Py_ssize_t weight, stages_dropped
+    cdef public long long seq
+    cdef public bint active
+
+
 cdef object _new_summary(type summary, str key, object now, Py_ssize_t job_cost):
     """``summary(key, now)`` without the Python ``__init__`` frame: the same attributes set
     the same way (``ObserveRules.summary``'s contract; a test holds ``__init__`` to it)."""
     cdef object job = summary.__new__(summary)
+    cdef SummaryBase fast
+    if isinstance(job, SummaryBase):
+        fast = <SummaryBase>job
+        fast.job_id = key
+        fast.first_seen = now
+        fast.last_seen = now
+        fast.levels = {}
+        fast.weight = job_cost + len(key)
+        return job
     job.job_id = key
     job.first_seen = now
     job.last_seen = now
@@ -1569,9 +1590,14 @@ def observe_records(tracker, list records, now, rules):
     cdef object key_of = rules.job_key, account = tracker._account
     cdef frozenset names = rules.event_names, error_levels = rules.error_levels
     cdef long long seq = tracker._seq
-    cdef Py_ssize_t max_text = rules.max_text, job_cost = rules.job_cost, grown = 0, delta
+    cdef Py_ssize_t max_text = rules.max_text, job_cost = rules.job_cost, grown = 0, n, delta
+    # the event names' shortest and longest lengths: a message outside them is no name
+    # (tested without hashing it)
+    cdef Py_ssize_t shortest = min(map(len, names), default=0)
+    cdef Py_ssize_t longest = max(map(len, names), default=-1)
     cdef object record, job_id, job = None, found, level, message, attrs, count, last_error
     cdef object last_key = None
+    cdef SummaryBase fast = None  # ``job`` when it is a SummaryBase (fields in C)
     cdef str key, text
     cdef dict levels
     try:
@@ -1590,35 +1616,53 @@ def observe_records(tracker, list records, now, rules):
                     job = _new_summary(summary, key, now, job_cost)
                     jobs[key] = job
                     grown += job_cost + len(key)
+                    fast = <SummaryBase>job if isinstance(job, SummaryBase) else None
                 else:
                     if move is None:
                         move = jobs.move_to_end
                     move(key)
-                    found.last_seen = now
                     job = found
+                    fast = <SummaryBase>job if isinstance(job, SummaryBase) else None
+                    if fast is not None:
+                        fast.last_seen = now
+                    else:
+                        found.last_seen = now
                 last_key = key
-            job.seq = seq
+            if fast is not None:
+                fast.seq = seq
+                levels = fast.levels
+            else:
+                job.seq = seq
+                levels = job.levels
             level = _rget(record, "level", "info")
-            levels = job.levels
             count = levels.get(level)
             levels[level] = 1 if count is None else count + 1
             message = _rget(record, "message", None)
             if type(message) is str:
                 text = <str>message
-                if text not in names and "Stage " not in text:
+                n = len(text)
+                if ((n < shortest or n > longest or text not in names)
+                        and "Stage " not in text):
                     attrs = _rget(record, "attributes", None)
                     if not attrs or (
                             (<dict>attrs).get("event") if PyDict_Check(attrs)
                             else attrs.get("event")) is None:
-                        if level in error_levels and len(text):
-                            if len(text) > max_text:
+                        if level in error_levels and n:
+                            if n > max_text:
                                 text = text[:max_text - 1] + "…"
-                            last_error = job.last_error
+                            last_error = (fast.last_error if fast is not None
+                                          else job.last_error)
                             delta = len(text) - (len(last_error) if last_error else 0)
-                            job.weight += delta
-                            grown += delta
-                            job.last_error = text
-                            job.last_error_at = _rget(record, "timestamp", None)
+                            if fast is not None:
+                                fast.weight += delta
+                                grown += delta
+                                fast.last_error = text
+                                fast.last_error_at = _rget(record, "timestamp", None)
+                            else:
+                                job.weight += delta
+                                grown += delta
+                                job.last_error = text
+                                job.last_error_at = _rget(record, "timestamp", None)
                         continue
             account(job, record, level)
     finally:

@@ -26,6 +26,31 @@ if TYPE_CHECKING:
 PLAIN_ID_MAX = 256
 
 
+class SummaryBase:
+    """The fields of a job summary (:class:`~shipper.jobs.summary.JobSummary` adds its
+    ``__init__`` and JSON form): here class defaults that an instance reads until it sets
+    its own. The compiled twin is an extension type with the same fields and defaults,
+    which its loop reads and writes as C struct members instead of instance-dict entries."""
+
+    job_id: str
+    first_seen: float
+    last_seen: float
+    levels: dict[str, int]
+    #: estimated bytes this summary holds
+    weight: int
+    drops: dict[str, int] | None = None
+    stages: dict[str, Any] | None = None
+    active: bool = False
+    status: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    last_error: str | None = None
+    last_error_at: str | None = None
+    #: position in the tracker's update order (the ``/v1/jobs`` page cursor)
+    seq: int = 0
+    stages_dropped: int = 0
+
+
 class ObserveRules(NamedTuple):
     """What the loop needs of :mod:`shipper.jobs` (built once by the tracker module)."""
 

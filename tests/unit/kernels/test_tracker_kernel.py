@@ -168,17 +168,35 @@ def test_a_new_job_per_record_over_the_bound_is_the_same_in_both_twins():
     _run([("observe", batch) for batch in batches], max_jobs=1000, max_bytes=40_000)
 
 
+#: every field of a summary, and the value of each that ``JobSummary.__init__`` leaves as is
+FIELDS = list(pure_tracker.SummaryBase.__annotations__)
+DEFAULTS = {"drops": None, "stages": None, "active": False, "status": None,
+            "started_at": None, "ended_at": None, "last_error": None, "last_error_at": None,
+            "seq": 0, "stages_dropped": 0}
+
+
+def _fields(job: Any) -> dict[str, Any]:
+    return {name: getattr(job, name, "<unset>") for name in FIELDS}
+
+
 def test_a_new_summary_is_built_as_jobsummary_init_builds_it():
     """The compiled loop makes new summaries without ``JobSummary.__init__`` (the contract
-    of ``ObserveRules.summary``): the attributes ``__init__`` sets, and their values, are
-    exactly those the kernel sets, so a field added to ``__init__`` fails here."""
+    of ``ObserveRules.summary``): every field, and its value, is what ``__init__`` leaves
+    (the five it sets, the others at the defaults both ``SummaryBase`` twins give), and a
+    dict-based summary (the pure twin's base) holds exactly the five ``__init__`` sets, so
+    a field added to ``__init__`` fails here."""
     made = JobSummary("job-1", 12.5)
-    assert vars(made) == {"job_id": "job-1", "first_seen": 12.5, "last_seen": 12.5,
-                          "levels": {}, "weight": JOB_COST + len("job-1")}
+    set_by_init = {"job_id": "job-1", "first_seen": 12.5, "last_seen": 12.5, "levels": {},
+                   "weight": JOB_COST + len("job-1")}
+    assert _fields(made) == {**DEFAULTS, **set_by_init}
+    own = getattr(made, "__dict__", None)  # None: the compiled base (struct members only)
+    assert own is None or own == set_by_init
     metrics = Metrics(CollectorRegistry(), collectors=False)
     tracker = JobTracker(metrics, lambda: 12.5, 10)
     tracker._observe_records = compiled.observe_records
     tracker.observe([{"job_id": "job-1"}])
     kernel_made = tracker._jobs["job-1"]
     assert type(kernel_made) is JobSummary
-    assert vars(kernel_made) == {**vars(made), "levels": {"info": 1}, "seq": 1}
+    assert _fields(kernel_made) == {**_fields(made), "levels": {"info": 1}, "seq": 1}
+    kernel_own = getattr(kernel_made, "__dict__", None)
+    assert kernel_own is None or kernel_own == {**set_by_init, "levels": {"info": 1}, "seq": 1}
