@@ -10,7 +10,9 @@ one, or the message holds ``"Stage "``). A record that passes it goes to the tra
 updated even when a record raises (summaries touched before it keep their update).
 
 Nothing of :mod:`shipper.jobs` is imported here (it imports ``shipper.kernels``): the
-tracker hands its constants and types over in :class:`ObserveRules`.
+tracker hands its constants and types over in :class:`ObserveRules`. The fields of a
+summary are :class:`SummaryBase`'s (``JobSummary``'s base; the compiled twin's is an
+extension type whose fields the compiled loop sets in C).
 """
 
 from __future__ import annotations
