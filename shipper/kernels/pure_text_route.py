@@ -48,6 +48,8 @@ WrappedLine = Callable[[int, bytes | str, str | None, str | None, frozenset[int]
 #: ``(offset, text, stream, wrapper time, truncated, out)``: ``FileParser._text_line``
 AnyTextLine = Callable[[int, str, str | None, str | None, frozenset[int], list[Record]], None]
 _NONE = 0  # multiline.NONE
+_dict_new = dict.__new__
+_dict_update = dict.update
 
 
 class Joiner(Protocol):
@@ -162,43 +164,38 @@ class TextLines:
         if "-----BEGIN" in text:
             route.record(fields, fmt, offset, text, stream, wrapper_time, truncated, out)
             return 2
-        if fmt in route.single:  # complete on its line
-            route.formats[fmt] += 1
-            record = self._fields_record(offset, fields, text, truncated, stream, wrapper_time)
-            if pending is not None:
-                out.append(pending if joiner._parts is None else joiner.take())  # type: ignore[arg-type]
-                joiner.pending = None
-            out.append(record)
-            return 2
-        if text[0] in route.block_initials and (text[0] != "2" or ":  " in text):
+        single = fmt in route.single  # complete on its line, else held
+        if not single and text[0] in route.block_initials and (
+                text[0] != "2" or ":  " in text):  # ``start_state`` may find a block
             route.record(fields, fmt, offset, text, stream, wrapper_time, truncated, out)
             return 2
-        return self._held(fmt, self._fields_record(offset, fields, text, truncated, stream,
-                                                   wrapper_time), pending, out)
-
-    def _held(self, fmt: str, record: Record, pending: Record | None,
-              out: list[Record]) -> int:
-        """``MultilineJoiner.start(record, NONE)`` with no key block open."""
-        joiner = self._joiner
+        record = self._fields_record(offset, fields, text, truncated, stream, wrapper_time)
         if pending is not None and joiner._parts is not None:
-            pending = joiner.take()
-        joiner.pending = record
-        joiner._size = len(record["message"])
-        if joiner._header is not None:
-            joiner._header = None
+            pending = joiner.take()  # its lines joined (state NONE: no key block left)
+        if single:
+            joiner.pending = None
+        else:  # ``MultilineJoiner.start(record, NONE)`` with no key block open
+            joiner.pending = record
+            joiner._size = len(record["message"])
+            if joiner._header is not None:
+                joiner._header = None
         if pending is not None:
             out.append(pending)
-        if fmt == "text":
+        if single:
+            out.append(record)
+        elif fmt == "text":
             return 1
-        self._route.formats[fmt] += 1  # type: ignore[union-attr]
+        route.formats[fmt] += 1
         return 2
 
     def _fields_record(self, offset: int, fields: dict[str, Any], text: str,
                        truncated: frozenset[int], stream: str | None,
                        wrapper_time: str | None) -> Record:
         """``FileParser._complete``: the parsed fields made a record of this file."""
-        record = Record(fields)
+        record: Record = _dict_new(Record)  # as ``_complete`` makes it, no ``__init__``
+        _dict_update(record, fields)
         record.raw = text
+        record.before = None
         if not record["timestamp"]:  # none, or IMPOSSIBLE ("")
             record["timestamp"] = self._fallback_time(record, wrapper_time)
         if stream is not None:
