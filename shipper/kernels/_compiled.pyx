@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 29
+KERNEL_API = 30
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -760,9 +760,11 @@ cdef class JsonLines:
     cdef Py_ssize_t _max_depth, _long
     cdef tuple _millis_tails
     cdef double _number_floor
+    cdef object _route, _parse_text, _route_record, _wrapped_line, _formats
+    cdef frozenset _single, _block_initials
 
     def __init__(self, str path, joiner, mapper, text_line, plain_line, fallback_time,
-                 Py_ssize_t max_depth):
+                 Py_ssize_t max_depth, route=None):
         self._path = path
         self._joiner = joiner
         self._parse = mapper.parse
@@ -790,10 +792,16 @@ cdef class JsonLines:
         self._fallback_time = fallback_time
         self._max_depth = max_depth
         self._long = 2 * max_depth
+        self._route = route
+        if route is not None:
+            self._parse_text, self._route_record, self._wrapped_line, self._formats = (
+                route.parse, route.record, route.wrapped_line, route.formats)
+            self._single, self._block_initials = route.single, route.block_initials
 
     def feed(self, list lines, truncated, list out):
         cdef Py_ssize_t index, size
-        cdef long json_lines = 0
+        cdef long json_lines = 0, text_lines = 0
+        cdef int got
         cdef bint settled = False
         cdef const char* buf
         cdef tuple item
@@ -816,7 +824,13 @@ cdef class JsonLines:
                 settled = False
                 continue
             if size == 0 or buf[0] != 123:  # "{"
-                self._text_line(offset, text, None, None, truncated, out)
+                got = self._text(offset, text, None, None, truncated, out)
+                if got == 0:
+                    self._text_line(offset, text, None, None, truncated, out)
+                elif got == 1:
+                    if text_lines == 0:
+                        self._count_key("text")
+                    text_lines += 1
                 settled = False
                 continue
             record = self._record(offset, raw, buf, size, text, truncated, None, None)
@@ -832,7 +846,154 @@ cdef class JsonLines:
                 settled = True
             out.append(record)
             json_lines += 1
+        if text_lines:
+            self._formats["text"] += text_lines
         return json_lines
+
+    def wrapped_lines(self, list inners, truncated, list out):
+        """The records of a runtime-wrapped file's inner lines ``(offset, data, stream,
+        wrapper time)`` (``RuntimeUnwrapper.unwrap``): CRI bytes as ``feed`` takes a plain
+        line's, with their stream and wrapper time; anything else through the route's
+        ``wrapped_line`` (``FileParser._wrapped_line``, the reference)."""
+        cdef Py_ssize_t index, size
+        cdef long json_lines = 0, text_lines = 0
+        cdef int got
+        cdef bint settled = False
+        cdef const char* buf
+        cdef object text, record, data, joiner = self._joiner, formats = self._formats
+        for index in range(len(inners)):
+            offset, data, stream, wrapper_time = inners[index]  # a tuple or an ``Inner``
+            if type(data) is not bytes:
+                self._wrapped_line(offset, data, stream, wrapper_time, truncated, out)
+                settled = False
+                continue
+            buf = PyBytes_AS_STRING(data)
+            size = PyBytes_GET_SIZE(data)
+            if (memchr(buf, 0, <size_t>size) != NULL or memchr(buf, 27, <size_t>size) != NULL
+                    or memchr(buf, 13, <size_t>size) != NULL):
+                self._wrapped_line(offset, data, stream, wrapper_time, truncated, out)
+                settled = False
+                continue
+            try:
+                text = PyUnicode_DecodeUTF8(buf, size, NULL)
+            except UnicodeDecodeError:
+                self._wrapped_line(offset, data, stream, wrapper_time, truncated, out)
+                settled = False
+                continue
+            if size == 0 or buf[0] != 123:  # "{"
+                got = self._text(offset, text, stream, wrapper_time, truncated, out)
+                if got == 0:
+                    self._text_line(offset, text, stream, wrapper_time, truncated, out)
+                elif got == 1:
+                    if text_lines == 0:
+                        self._count_key("text")
+                    text_lines += 1
+                settled = False
+                continue
+            record = self._record(offset, data, buf, size, text, truncated, stream,
+                                  wrapper_time)
+            if record is None:
+                self._wrapped_line(offset, data, stream, wrapper_time, truncated, out)
+                settled = False
+                continue
+            if not settled:
+                if joiner.pending is not None:
+                    out.append(joiner.take())
+                if joiner.dangling is not None:  # a key block cut by a flush ends here
+                    joiner.dangling = None
+                settled = True
+            if json_lines == 0:
+                self._count_key("json")
+            out.append(record)
+            json_lines += 1
+        if text_lines:
+            formats["text"] += text_lines
+        if json_lines:
+            formats["json"] += json_lines
+
+    cdef _count_key(self, str key):
+        """Put ``key`` in the format counts where the reference would first count it
+        (its count is added at the end of the chunk, the keys keep the reference's order)."""
+        if key not in self._formats:
+            self._formats[key] = 0
+
+    cdef int _text(self, offset, str text, stream, wrapper_time, truncated,
+                   list out) except -1:
+        """A text line (decoded, not ``{``) finished here as ``FileParser._text_line``
+        finishes it: 0 when it is not the common case (nothing done: the caller calls
+        ``text_line``), 1 for a held ``text`` record (the caller counts it), 2 for any
+        other line done (counted here or by the route's ``record``)."""
+        cdef Py_ssize_t n = len(text)
+        cdef Py_UCS4 first
+        cdef object joiner = self._joiner, pending, fields, fmt, record, stamps
+        if n == 0 or self._route is None:
+            return 0
+        first = PyUnicode_READ_CHAR(text, 0)
+        # no key block open or cut by a flush; a line ``accepts`` takes (it says no at once
+        # to a digit in state NONE) goes into the pending record as ``takes`` puts it
+        if joiner.dangling is not None or joiner._state != 0:
+            return 0
+        pending = joiner.pending
+        if pending is not None and not 48 <= first <= 57 and joiner.accepts(text):
+            joiner.takes(text, offset, True, self._formats, out)
+            return 2
+        stamps = self._stamps
+        fields = _stamped_line(text, stamps.good_second, stamps.utc_default, self._levels,
+                               self._max_depth)
+        if fields is not None:
+            fmt = "text"
+        elif Py_UNICODE_ISSPACE(first) and text.isspace():
+            return 0  # counted as empty_line by the reference
+        else:
+            fmt, fields = self._parse_text(text)
+        if "-----BEGIN" in text:
+            self._route_record(fields, fmt, offset, text, stream, wrapper_time, truncated, out)
+            return 2
+        if fmt in self._single:  # complete on its line
+            self._formats[fmt] += 1
+            record = self._fields_record(offset, <dict?>fields, text, truncated, stream,
+                                         wrapper_time)
+            if pending is not None:
+                out.append(pending if joiner._parts is None else joiner.take())
+                joiner.pending = None
+            out.append(record)
+            return 2
+        if text[:1] in self._block_initials and (first != 50 or ":  " in text):  # "2"
+            self._route_record(fields, fmt, offset, text, stream, wrapper_time, truncated, out)
+            return 2
+        # held (``MultilineJoiner.start`` in state NONE, no key block)
+        record = self._fields_record(offset, <dict?>fields, text, truncated, stream,
+                                     wrapper_time)
+        if pending is not None and joiner._parts is not None:
+            pending = joiner.take()
+        joiner.pending = record
+        joiner._size = len(record["message"])
+        if joiner._header is not None:
+            joiner._header = None
+        if pending is not None:
+            out.append(pending)
+        if fmt == "text":
+            return 1
+        self._formats[fmt] += 1
+        return 2
+
+    cdef object _fields_record(self, offset, dict parsed, str text, truncated, stream,
+                               wrapper_time):
+        """``FileParser._complete``: the parsed fields made a record of this file."""
+        cdef dict fields
+        record = _dict_new(_Record)
+        fields = <dict>record
+        PyDict_Update(fields, parsed)
+        record.raw = text
+        record.before = None
+        if not fields["timestamp"]:  # none, or IMPOSSIBLE ("")
+            fields["timestamp"] = self._fallback_time(record, wrapper_time)
+        if stream is not None:
+            PyDict_SetItem(fields, "stream", stream)
+        PyDict_SetItem(fields, "file", {"path": self._path, "offset": offset})
+        if truncated and offset in truncated:
+            fields["attributes"]["truncated"] = True
+        return record
 
     def wrapped(self, offset, bytes raw, stream, wrapper_time, truncated):
         """The record of one runtime-wrapped (CRI) JSON object line with its stream and
@@ -1472,6 +1633,11 @@ cdef object _stamp_of(str good, const unsigned char* d, Py_ssize_t fs, Py_ssize_
 
 
 def stamped_line(str text, str good, bint utc_default, dict levels, Py_ssize_t max_depth):
+    return _stamped_line(text, good, utc_default, levels, max_depth)
+
+
+cdef object _stamped_line(str text, str good, bint utc_default, dict levels,
+                          Py_ssize_t max_depth):
     cdef Py_ssize_t n = len(text), p = 19, q, zend, fs = 0, fe = 0, zs = -1, ze = -1
     cdef Py_ssize_t end, w
     cdef const unsigned char* d

@@ -8,8 +8,9 @@ The reference is ``FileParser``'s per-line path for one line of a plain file
 
 - its bytes hold no NUL, ESC or CR (``_decoded``'s fast path) and decode as UTF-8; else
   the reference takes it;
-- a line that does not start with ``{`` goes to ``text_line`` with its text, as the
-  reference does;
+- a line that does not start with ``{`` is a text line: its common cases are finished
+  here (``pure_text_route``, with the ``TextRoute`` the constructor was given), the others
+  go to ``text_line`` with its text, as the reference does;
 - a line that starts with ``{`` but that orjson refuses, that is not an object, or that
   holds more ``{``/``[`` than ``max_depth`` and is longer than ``2 * max_depth`` (so
   that it might nest too deep) goes to the reference;
@@ -39,16 +40,10 @@ from typing import Any, Protocol
 
 import orjson
 
+from shipper.kernels.pure_text_route import Joiner, TextLines, TextRoute
 from shipper.record import Record
 
-
-class Joiner(Protocol):
-    """What the kernel needs of ``multiline.MultilineJoiner``."""
-
-    pending: Record | None
-    dangling: Record | None
-
-    def take(self) -> Record | None: ...
+__all__ = ["JsonLines", "JsonMapper", "Joiner", "TextRoute"]
 
 
 class Stamps(Protocol):
@@ -95,13 +90,13 @@ PlainLine = Callable[[int, bytes, frozenset[int], list[Record]], int]
 #: ``(record, wrapper time) -> timestamp``: ``FileParser._fallback_time``
 FallbackTime = Callable[[dict[str, Any], str | None], str]
 
-
-class JsonLines:
+class JsonLines(TextLines):
     """One plain file's lines -> records (see the module docstring); one per
     ``FileParser``."""
 
     def __init__(self, path: str, joiner: Joiner, mapper: JsonMapper, text_line: TextLine,
-                 plain_line: PlainLine, fallback_time: FallbackTime, max_depth: int) -> None:
+                 plain_line: PlainLine, fallback_time: FallbackTime, max_depth: int,
+                 route: TextRoute | None = None) -> None:
         self._path = path
         self._joiner = joiner
         self._mapper = mapper
@@ -111,13 +106,14 @@ class JsonLines:
         self._fallback_time = fallback_time
         self._max_depth = max_depth
         self._long = 2 * max_depth  # a shorter line cannot nest more than max_depth
+        self._route = route
 
     def feed(self, lines: list[tuple[int, bytes]], truncated: frozenset[int],
              out: list[Record]) -> int:
         """Append the records of ``lines`` to ``out``; return how many were JSON lines."""
-        joiner, plain_line, text_line, record_of = (
-            self._joiner, self._plain_line, self._text_line, self._record)
-        json_lines = 0
+        joiner, plain_line, text_line, record_of, text_of = (
+            self._joiner, self._plain_line, self._text_line, self._record, self._text)
+        json_lines = text_lines = 0
         settled = False  # True while the joiner is known to hold nothing
         for offset, raw in lines:
             if 0 in raw or 27 in raw or 13 in raw:
@@ -131,7 +127,13 @@ class JsonLines:
                 settled = False
                 continue
             if text[:1] != "{":
-                text_line(offset, text, None, None, truncated, out)
+                got = text_of(offset, text, None, None, truncated, out)
+                if got == 0:
+                    text_line(offset, text, None, None, truncated, out)
+                elif got == 1:
+                    if text_lines == 0:
+                        self._count_key("text")
+                    text_lines += 1
                 settled = False
                 continue
             record = record_of(offset, raw, text, truncated, None, None)
@@ -147,6 +149,8 @@ class JsonLines:
                 settled = True
             out.append(record)
             json_lines += 1
+        if text_lines:
+            self._route.formats["text"] += text_lines  # type: ignore[union-attr]
         return json_lines
 
     def wrapped(self, offset: int, raw: bytes, stream: str | None, wrapper_time: str | None,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shipper.kernels import JsonLines
+from shipper.kernels.pure_text_route import TextRoute
 from shipper.parse import pem
 from shipper.parse.counts import ParseCounts
 from shipper.parse.decode import clean_line
@@ -67,11 +68,18 @@ class FileParser:
             self._started = StartedLines(joiner, counts, self._decoded, self._parsed,
                                          self._complete)
             self._on_line = self._started.line
+        #: the kernel takes a wrapped file's inner lines (else ``_on_line``: the reference)
+        self._wrapped_batch = self._started is None
         self._last_feed = clock()
         self._read_time: str | None = None
         self._kernel = JsonLines(path, self._joiner, self._lines.json_parser,
                                  self._text_line, self._plain_line, self._fallback_time,
-                                 settings.max_json_depth)
+                                 settings.max_json_depth, self.text_route())
+
+    def text_route(self) -> TextRoute:
+        """What the ``JsonLines`` kernel needs to finish common text lines itself."""
+        return TextRoute(self._text, self._record, self._wrapped_line, self._counts.formats,
+                         SINGLE_LINE_FORMATS, BLOCK_INITIALS)
 
     @property
     def pending(self) -> bool:
@@ -101,18 +109,22 @@ class FileParser:
         self._read_time = None
         if self._runtime == "auto":
             self._detect(lines)
-        line = self._on_line
         unwrapper = self._unwrapper
-        if unwrapper is None:
-            if self._started is None:
-                self._plain(lines, truncated, out)
-            else:
-                for offset, raw in lines:
-                    line(offset, raw, None, None, truncated, out)
-            return out
-        # unwrap counts the lines that are not wrapped (runtime_mismatch) and passes them on
-        for offset, data, stream, wrapper_time in unwrapper.unwrap(lines):
-            line(offset, data, stream, wrapper_time, truncated, out)
+        if unwrapper is None and self._started is None:
+            # the ``JsonLines`` kernel finishes the JSON object lines (most lines of most
+            # files) and the common text lines itself, hands the others to ``_text_line``
+            # and anything unusual to ``_plain_line``; ``json`` is counted once a chunk
+            json_lines = self._kernel.feed(lines, truncated, out)
+            if json_lines:
+                self._counts.formats["json"] += json_lines
+        elif unwrapper is None:
+            for offset, raw in lines:
+                self._on_line(offset, raw, None, None, truncated, out)
+        elif self._wrapped_batch:  # the kernel takes each inner line as _wrapped_line does
+            self._kernel.wrapped_lines(unwrapper.unwrap(lines), truncated, out)
+        else:  # unwrap counts the lines that are not wrapped (runtime_mismatch)
+            for offset, data, stream, wrapper_time in unwrapper.unwrap(lines):
+                self._on_line(offset, data, stream, wrapper_time, truncated, out)
         return out
 
     def flush(self, now: float | None = None, force: bool = False) -> list[Record]:
@@ -143,16 +155,6 @@ class FileParser:
                     self._unwrapper = RuntimeUnwrapper(
                         kind, self._multiline.max_bytes, self._counts.errors)
                 return
-
-    def _plain(self, lines: list[tuple[int, bytes]], truncated: frozenset[int],
-               out: list[Record]) -> None:
-        """:meth:`_line` for every line of a plain file (no runtime wrapper, no start
-        pattern): the ``JsonLines`` kernel finishes the JSON object lines (most lines of
-        most files) itself, hands the other lines to ``_text_line`` and anything unusual
-        to ``_plain_line``; ``formats["json"]`` is added once a chunk."""
-        json_lines = self._kernel.feed(lines, truncated, out)
-        if json_lines:
-            self._counts.formats["json"] += json_lines
 
     def _plain_line(self, offset: int, raw: bytes, truncated: frozenset[int],
                     out: list[Record]) -> int:

@@ -54,7 +54,8 @@ def _parser(kernel: Any, counts: ParseCounts, depth: int) -> FileParser:
     if kernel is not None:
         parser._kernel = kernel.JsonLines(
             "/var/log/app/app.log", parser._joiner, parser._lines.json_parser,
-            parser._text_line, parser._plain_line, parser._fallback_time, depth)
+            parser._text_line, parser._plain_line, parser._fallback_time, depth,
+            parser.text_route())
     return parser
 
 
@@ -262,10 +263,12 @@ def _cri_run(kernel: Any, chunks: list[Lines], cut: frozenset[int],
                         clock=lambda: NOW, runtime_format="cri")
     if kernel is None:
         parser._on_line = parser._line
+        parser._wrapped_batch = False
     else:
         parser._kernel = kernel.JsonLines(
             "/var/log/pods/ns_p_u/app/0.log", parser._joiner, parser._lines.json_parser,
-            parser._text_line, parser._plain_line, parser._fallback_time, 200)
+            parser._text_line, parser._plain_line, parser._fallback_time, 200,
+            parser.text_route())
     got: list[Record] = []
     for index, chunk in enumerate(chunks):
         got += parser.feed(chunk, cut)

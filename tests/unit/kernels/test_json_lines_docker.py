@@ -68,10 +68,11 @@ def _docker_run(kernel: Any, chunks: list[Lines], cut: frozenset[int],
                         runtime_format="docker")
     if kernel is None:
         parser._on_line = parser._line
+        parser._wrapped_batch = False
     else:
         parser._kernel = kernel.JsonLines(
             PATH, parser._joiner, parser._lines.json_parser, parser._text_line,
-            parser._plain_line, parser._fallback_time, depth)
+            parser._plain_line, parser._fallback_time, depth, parser.text_route())
     got: list[Record] = []
     for index, chunk in enumerate(chunks):
         got += parser.feed(chunk, cut)
@@ -140,7 +141,7 @@ def test_common_docker_json_lines_take_the_kernel_and_keep_their_wrapper() -> No
                             clock=lambda: NOW, runtime_format="docker")
         parser._kernel = kernel.JsonLines(
             PATH, parser._joiner, parser._lines.json_parser, parser._text_line,
-            parser._plain_line, parser._fallback_time, 200)
+            parser._plain_line, parser._fallback_time, 200, parser.text_route())
         parser._line = None  # type: ignore[assignment,method-assign]  # never reached
         first, second = parser.feed(list(zip((0, 90), lines, strict=True)))
         assert (first["stream"], first["timestamp"], first["level"]) == (
