@@ -21,9 +21,10 @@ import os
 from shipper.kernels import pure
 
 __all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "cri_whole_lines", "datadog_side",
-           "enrich_records", "iso_prefix", "lift_trace", "logfmt_pairs", "loki_push", "loki_read",
-           "loki_side_bytes", "loki_stamps", "observe_records", "split_lines", "stamped_fields",
-           "stamped_line", "text_fields", "text_indices", "trailing_pairs"]
+           "enrich_records", "iso_prefix", "lift_trace", "logfmt_pairs", "loki_entries",
+           "loki_push", "loki_read", "loki_side_bytes", "loki_stamps", "observe_records",
+           "split_lines", "stamped_fields", "stamped_line", "text_fields", "text_indices",
+           "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -55,6 +56,7 @@ if WHY_PURE is None:
         iso_prefix,
         lift_trace,
         logfmt_pairs,
+        loki_entries,
         loki_push,
         loki_read,
         loki_side_bytes,
@@ -85,6 +87,7 @@ else:
     from shipper.kernels.pure_enrich import enrich_records, lift_trace
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs
+    from shipper.kernels.pure_loki import loki_entries
     from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
     from shipper.kernels.pure_tracker import SummaryBase, observe_records
 

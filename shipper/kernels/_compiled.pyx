@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy
 
-KERNEL_API = 30
+KERNEL_API = 31
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -543,23 +543,66 @@ cdef list _from_k8s(object record, object k8s, list steps):
     return values
 
 
+from cpython.ref cimport PyObject
+
+
+cdef extern from "Python.h":
+    PyObject* PyTuple_GET_ITEM(object t, Py_ssize_t i)
+    PyObject* PyDict_GetItemWithError(object d, object key) except? NULL
+    PyObject* PyList_GET_ITEM(object l, Py_ssize_t i)
+
+
+from shipper.record import Record as _LokiRecord
+
+
+cdef inline bint _plain_dict(object record):
+    """A ``dict`` or a :class:`~shipper.record.Record` (which keeps ``dict``'s lookups):
+    read with ``dict``'s own lookup instead of a ``get`` call."""
+    return type(record) is dict or type(record) is _LokiRecord
+
+
+cdef inline object _dict_get(object d, object key):
+    """``d.get(key, _MISSING)`` of an exact dict (string keys: never raises)."""
+    cdef PyObject* got = PyDict_GetItemWithError(d, key)
+    return _MISSING if got == NULL else <object>got
+
+
 def loki_read(records, steps, getters, Py_ssize_t split, names):
+    """As ``pure.loki_read``. An exact-dict record whose labels are all ``k8s`` paths (the
+    defaults) is read without a values list: each metadata value straight from the record,
+    its ``attributes`` or the shared ``k8s`` values."""
     cdef list out = []
     cdef list values, meta, bare = []
     cdef list from_k8s = []
+    cdef list bare_at = []  # per path: its key when read per record (READ_BARE), else None
     cdef Py_ssize_t i, j, count = len(names)
-    cdef tuple labels, k8s_labels = None
+    cdef tuple labels, k8s_labels = None, names_t = tuple(names)
     cdef bint labels_k8s = steps is not None
     cdef object seen = _MISSING
     cdef dict fields
     if steps is not None:
         for i, step in enumerate(<list?>steps):
+            bare_at.append(step[1] if step[0] == 0 else None)
             if step[0] == 0:
                 bare.append((i, step[1]))
                 if i < split:
                     labels_k8s = False
     for record in records:
-        k8s, attrs = record.get("k8s"), record.get("attributes")
+        if labels_k8s and _plain_dict(record):
+            k8s, attrs = _dict_get(record, "k8s"), _dict_get(record, "attributes")
+            k8s = None if k8s is _MISSING else k8s
+            attrs = None if attrs is _MISSING else attrs
+            if ((type(k8s) is dict or k8s is None) and (type(attrs) is dict or attrs is None)
+                    and len(bare_at) - split == count):
+                if k8s is not seen:
+                    seen, from_k8s = k8s, _from_k8s(record, k8s, <list>steps)
+                    k8s_labels = tuple(from_k8s[:split])
+                out.append((k8s_labels, _k8s_meta(record, attrs, from_k8s, bare_at, split,
+                                                  names_t)))
+                continue
+            k8s, attrs = record.get("k8s"), record.get("attributes")
+        else:
+            k8s, attrs = record.get("k8s"), record.get("attributes")
         if (steps is None or (type(k8s) is not dict and k8s is not None)
                 or (type(attrs) is not dict and attrs is not None)
                 or not isinstance(record, dict)):
@@ -579,22 +622,54 @@ def loki_read(records, steps, getters, Py_ssize_t split, names):
             labels = k8s_labels if k8s_labels is not None else tuple(values[:split])
         if len(values) - split != count:
             raise ValueError("loki_read: one name for each metadata path")
-        meta = []
-        for j in range(count):
-            value = values[split + j]
-            if value is None:
-                continue
-            if type(value) is str:
-                if len(<str>value):
-                    meta.append((names[j], value))
-            elif value != "":
-                meta.append((names[j], str(value)))
-        out.append((labels, meta))
+        out.append((labels, _meta(values, split, names_t)))
     return out
 
 
-cdef object _stamp(object value, dict seconds, Py_ssize_t limit, object parse):
-    """One value of ``pure.loki_stamps``."""
+cdef list _k8s_meta(object record, object attrs, list from_k8s, list bare_at,
+                    Py_ssize_t split, tuple names):
+    """The metadata pairs of an exact-dict record (``attrs``: a dict or ``None``)."""
+    cdef list meta = []
+    cdef Py_ssize_t j, count = len(names)
+    for j in range(count):
+        key = <object>PyList_GET_ITEM(bare_at, split + j)
+        if key is None:
+            value = <object>PyList_GET_ITEM(from_k8s, split + j)
+        else:
+            value = _dict_get(record, key)
+            if value is _MISSING:
+                value = None if attrs is None else _dict_get(attrs, key)
+                if value is _MISSING:
+                    value = None
+        if value is None:
+            continue
+        if type(value) is str:
+            if len(<str>value):
+                meta.append((<object>PyTuple_GET_ITEM(names, j), value))
+        elif value != "":
+            meta.append((<object>PyTuple_GET_ITEM(names, j), str(value)))
+    return meta
+
+
+cdef list _meta(list values, Py_ssize_t split, tuple names):
+    cdef list meta = []
+    cdef Py_ssize_t j
+    for j in range(len(names)):
+        value = values[split + j]
+        if value is None:
+            continue
+        if type(value) is str:
+            if len(<str>value):
+                meta.append((names[j], value))
+        elif value != "":
+            meta.append((names[j], str(value)))
+    return meta
+
+
+cdef object _stamp(object value, dict seconds, Py_ssize_t limit, object parse, list last):
+    """One value of ``pure.loki_stamps``; ``last``: ``[head, base]`` of the previous value
+    whose seconds were read (an ASCII value with the same first 19 characters reuses its
+    base without slicing or looking it up: what the lookup would give)."""
     cdef Py_ssize_t n, i
     cdef long long frac = 0
     cdef int digits = 0
@@ -617,24 +692,86 @@ cdef object _stamp(object value, dict seconds, Py_ssize_t limit, object parse):
         while digits < 9:
             frac *= 10
             digits += 1
-    head = (<str>value)[:19]
-    base = seconds.get(head)
-    if base is None:
-        base = parse(head + "Z")
+    head = last[0]
+    if (head is not None and PyUnicode_IS_COMPACT_ASCII(value)
+            and memcmp(PyUnicode_DATA(value), PyUnicode_DATA(head), 19) == 0):
+        base = last[1]
+    else:
+        head = (<str>value)[:19]
+        base = seconds.get(head)
         if base is None:
-            return None
-        if len(seconds) >= limit:
-            seconds.clear()
-        seconds[head] = base
+            base = parse(head + "Z")
+            if base is None:
+                return None
+            if len(seconds) >= limit:
+                seconds.clear()
+            seconds[head] = base
+        if PyUnicode_IS_COMPACT_ASCII(head):
+            last[0], last[1] = head, base
     return base + frac if n > 20 else base
 
 
 def loki_stamps(records, str key, dict seconds, Py_ssize_t limit, parse):
     cdef list out = []
+    cdef list last = [None, None]
     for record in records:
-        out.append(_stamp(record.get(key), seconds, limit, parse))
+        if _plain_dict(record):
+            value = _dict_get(record, key)
+            out.append(_stamp(None if value is _MISSING else value, seconds, limit, parse,
+                              last))
+        else:
+            out.append(_stamp(record.get(key), seconds, limit, parse, last))
     return out
 
+
+
+cdef extern from *:
+    """
+    static PyObject* __pyx_loki_new(PyObject* cls, PyObject* args) {
+        PyTypeObject* type = (PyTypeObject*)cls;
+        return type->tp_new(type, args, NULL);
+    }
+    static int __pyx_loki_set(PyObject* descr, PyObject* obj, PyObject* value) {
+        return Py_TYPE(descr)->tp_descr_set(descr, obj, value);
+    }
+    """
+    object __pyx_loki_new(object cls, object args)
+    int __pyx_loki_set(object descr, object obj, object value) except -1
+
+
+class _Slotted:
+    __slots__ = ("slot",)
+
+
+cdef object _MEMBER = type(_Slotted.__dict__["slot"])
+cdef tuple _ENTRY_SLOTS = ("ns", "line", "meta", "index", "resent", "original")
+
+
+def loki_entries(cls, nanos, texts, metas, Py_ssize_t start):
+    """As ``pure.loki_entries``; an ``Entry`` made by its ``tp_new`` and its six slots set
+    through their member descriptors (what its dataclass ``__init__`` sets, without a
+    Python frame each), when ``cls`` has those slots; else by calling ``cls``."""
+    cdef list out = []
+    cdef list nanos_l = list(nanos), texts_l = list(texts), metas_l = list(metas)
+    cdef Py_ssize_t i, n = len(nanos_l)
+    if len(texts_l) != n or len(metas_l) != n:
+        raise ValueError("loki_entries: one text and one metadata list for each timestamp")
+    slots = ([(<type>cls).__dict__.get(name) for name in _ENTRY_SLOTS]
+             if isinstance(cls, type) else [])
+    if not slots or not all(type(slot) is _MEMBER for slot in slots):
+        return [cls(nanos_l[i], texts_l[i], metas_l[i], start + i) for i in range(n)]
+    ns_d, line_d, meta_d, index_d, resent_d, original_d = slots
+    zero, empty = 0, ()
+    for i in range(n):
+        entry = __pyx_loki_new(cls, empty)
+        __pyx_loki_set(ns_d, entry, nanos_l[i])
+        __pyx_loki_set(line_d, entry, texts_l[i])
+        __pyx_loki_set(meta_d, entry, metas_l[i])
+        __pyx_loki_set(index_d, entry, start + i)
+        __pyx_loki_set(resent_d, entry, zero)
+        __pyx_loki_set(original_d, entry, None)
+        out.append(entry)
+    return out
 
 
 def loki_side_bytes(metas, Py_ssize_t record_bytes, Py_ssize_t pair_bytes):

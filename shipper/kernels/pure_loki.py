@@ -1,5 +1,5 @@
 """The pure-Python twins of the Loki sink's kernels in ``_compiled.pyx`` (``loki_push``,
-``loki_read``, ``loki_stamps``, ``loki_side_bytes``); :mod:`shipper.kernels.pure`
+``loki_read``, ``loki_stamps``, ``loki_side_bytes``, ``loki_entries``); :mod:`shipper.kernels.pure`
 re-exports them, with the same API and results as the compiled ones.
 """
 
@@ -242,3 +242,15 @@ def loki_side_bytes(metas: Sequence[list[tuple[str, str]]], record_bytes: int,
     pairs = list(chain.from_iterable(metas))
     return (record_bytes * len(metas) + pair_bytes * len(pairs)
             + sum(map(len, map(itemgetter(1), pairs))))
+
+
+def loki_entries(cls: Callable[[int, str, list[tuple[str, str]], int], Any], nanos: Sequence[int],
+                 texts: Sequence[str], metas: Sequence[list[tuple[str, str]]],
+                 start: int) -> list[Any]:
+    """``cls(nanos[i], texts[i], metas[i], start + i)`` for each ``i`` (``cls``:
+    ``shipper.sinks.loki_order.Entry``, whose ``__init__`` sets its slots ``ns``, ``line``,
+    ``meta``, ``index`` and ``resent = 0``, ``original = None``: the compiled kernel sets
+    them itself when ``cls`` has them)."""
+    if not len(nanos) == len(texts) == len(metas):
+        raise ValueError("loki_entries: one text and one metadata list for each timestamp")
+    return list(map(cls, nanos, texts, metas, range(start, start + len(nanos))))

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import orjson
 
-from shipper.kernels import loki_stamps
+from shipper.kernels import loki_entries, loki_stamps
 from shipper.record import Record
 from shipper.sinks.batch import Lines, Span
 from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
@@ -169,7 +169,7 @@ class LokiEncoder:
                      for text, raw in zip(texts, span.lines(), strict=True)]
         if keys.count(keys[0]) == len(keys) and tenants.count(tenants[0]) == len(tenants):
             self._group(streams, tenants[0], keys[0]).extend(
-                map(Entry, nanos, texts, metas, range(index, index + span.count)))
+                loki_entries(Entry, nanos, texts, metas, index))
             return
         for i, (tenant, stream) in enumerate(zip(tenants, keys, strict=True)):
             self._group(streams, tenant, stream).append(

@@ -22,8 +22,9 @@ import snappy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipper.kernels import pure
+from shipper.kernels import pure, pure_loki
 from shipper.metrics import Metrics
+from shipper.record import Record
 from shipper.record_fields import compile_getter, first_of
 from shipper.sinks.fields import rfc3339_to_ns
 from shipper.sinks.loki import LokiSink
@@ -278,6 +279,24 @@ def test_both_stamp_kernels_read_what_rfc3339_to_ns_reads(loki_stamps, values):
         assert len(seconds) <= 3
 
 
+@pytest.mark.skipif(_compiled is None, reason="the compiled kernels are not built")
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(STAMPS + ["2024-05-01T10:00:00.5Z", "2024-05-01T10:00:00.25Z",
+                                          "2024-05-01T10:00:01.5Z", "2024-05-01T10:00:0١.5Z"]),
+                max_size=16))
+def test_both_stamp_kernels_leave_the_same_seconds_cache(values):
+    """The compiled kernel reuses the previous value's seconds when its first 19
+    characters are the same: same answers, and the cache (filled, cleared at 3) holds what
+    the pure twin's holds after every batch."""
+    ours: dict[str, int] = {}
+    theirs: dict[str, int] = {}
+    records = [Record({"timestamp": v}) for v in values]
+    for _ in range(2):
+        got = _compiled.loki_stamps(records, "timestamp", ours, 3, rfc3339_to_ns)
+        assert got == pure.loki_stamps(records, "timestamp", theirs, 3, rfc3339_to_ns)
+        assert ours == theirs
+
+
 JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), TEXT),
                        lambda inner: st.one_of(st.lists(inner, max_size=2),
                                                st.dictionaries(st.sampled_from(
@@ -311,6 +330,27 @@ def test_field_reader_reads_what_the_compiled_getters_read(loki_read, record):
                         [(n, v if type(v) is str else str(v))
                          for n, v in zip(names, expected[2:], strict=True)
                          if v is not None and v != ""])]
+
+
+@pytest.mark.parametrize("loki_read", READERS)
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["level", "job_id", "k8s", "attributes", "x"]),
+                                JSONISH, max_size=5), max_size=4),
+       st.sampled_from([dict, Record]))
+def test_k8s_labelled_records_read_what_the_compiled_getters_read(loki_read, records, kind):
+    """Labels all ``k8s`` paths (the defaults' shape: the compiled kernel reads a ``dict``
+    or a ``Record`` without a values list): every value is what its getter reads."""
+    records = [kind(record) for record in records]
+    paths = ["k8s.pod", "k8s.labels.app", "level", "job_id", "x", "k8s.annotations.app",
+             "attributes.x"]
+    reader = FieldReader(paths)
+    got = loki_read(records, reader.steps, reader.getters, 2, paths[2:])
+    for record, (labels, meta) in zip(records, got, strict=True):
+        values = [compile_getter(p)(record) for p in paths]
+        assert labels == tuple(values[:2])
+        assert meta == [(n, v if type(v) is str else str(v))
+                        for n, v in zip(paths[2:], values[2:], strict=True)
+                        if v is not None and v != ""]
 
 
 @pytest.mark.parametrize("loki_read", READERS)
@@ -362,3 +402,27 @@ def test_the_sink_no_longer_imports_the_protobuf_runtime_to_send():
                          timeout=120, check=True)
     assert out.stdout.strip() == "False"
 
+
+
+ENTRY_MAKERS = [pytest.param(pure_loki.loki_entries, id="pure"),
+                pytest.param(getattr(_compiled, "loki_entries", None), id="compiled",
+                             marks=pytest.mark.skipif(_compiled is None,
+                                                      reason="the compiled kernels are not built"))]
+
+
+@pytest.mark.parametrize("loki_entries", ENTRY_MAKERS)
+def test_entry_kernels_make_what_the_entry_constructor_makes(loki_entries):
+    """Both kernels: the entries ``Entry(ns, line, meta, start + i)`` makes (defaults
+    ``resent`` 0, ``original`` None), any other class made by calling it, and lists of
+    unequal lengths refused."""
+    meta = [("level", "info")]
+    def fields(entries):
+        return [(type(e), e.ns, e.line, e.meta, e.index, e.resent, e.original) for e in entries]
+
+    got = loki_entries(Entry, [5, -1, 2**70], ["a", "", "é"], [meta, [], meta], 7)
+    assert fields(got) == fields([Entry(5, "a", meta, 7), Entry(-1, "", [], 8),
+                                  Entry(2**70, "é", meta, 9)])
+    assert got[0].meta is meta
+    assert loki_entries(lambda *a: a, [1], ["x"], [[]], 0) == [(1, "x", [], 0)]
+    with pytest.raises(ValueError):
+        loki_entries(Entry, [1, 2], ["x"], [[]], 0)
