@@ -39,6 +39,7 @@ import orjson
 
 from shipper.kernels import datadog_side
 from shipper.kernels.pure_datadog import OTHER_RESERVED as OTHER_RESERVED
+from shipper.kernels.pure_datadog import fast_second
 from shipper.kernels.pure_datadog import plain as plain
 from shipper.record import Record
 from shipper.sinks.batch import Lines
@@ -66,15 +67,17 @@ class Bound:
 
     def later_than(self, stamp: Any) -> bool:
         """``stamp`` is before this bound (an unreadable one never is)."""
-        if isinstance(stamp, str) and len(stamp) >= 20 and stamp[-1] == "Z" and stamp[10] == "T":
-            return stamp[:19] < self.text
+        second = fast_second(stamp) if isinstance(stamp, str) else None
+        if second is not None:
+            return second < self.text
         ns = rfc3339_to_ns(stamp)
         return ns is not None and ns < self.ns
 
     def earlier_than(self, stamp: Any) -> bool:
         """``stamp`` is past this bound by a second or more (an unreadable one never is)."""
-        if isinstance(stamp, str) and len(stamp) >= 20 and stamp[-1] == "Z" and stamp[10] == "T":
-            return stamp[:19] > self.text
+        second = fast_second(stamp) if isinstance(stamp, str) else None
+        if second is not None:
+            return second > self.text
         ns = rfc3339_to_ns(stamp)
         return ns is not None and ns > self.ns + 999_999_999
 
@@ -138,7 +141,7 @@ def entries_from_side(encoder: DatadogEncoder, lines: Lines, sides: list[Datadog
         for end in span.ends:
             stamp = side.stamps[j]
             if type(stamp) is str and len(stamp) >= 20 and stamp[-1] == "Z" \
-                    and stamp[10] == "T":  # as Bound compares it, without the calls
+                    and stamp[10] == "T":  # fast_second, as Bound compares, without the calls
                 second = stamp[:19]
                 is_old, ahead = second < first, second > last
             else:

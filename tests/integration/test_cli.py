@@ -133,15 +133,65 @@ def test_follow_mode_ships_new_lines_within_a_second_and_exits_zero_on_sigterm(t
             proc.wait()
 
 
+def catches(pid: int, sig: signal.Signals) -> bool:
+    """Whether the process has a handler for ``sig`` (its ``SigCgt`` mask in /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    mask = next(int(row.split()[1], 16) for row in status.splitlines()
+                if row.startswith("SigCgt:"))
+    return bool(mask >> (sig - 1) & 1)
+
+
+def has_event_loop(pid: int) -> bool:
+    """Whether the process made its asyncio event loop (an epoll descriptor): the
+    pipeline installs its signal handlers first thing on that loop."""
+    fds = Path(f"/proc/{pid}/fd")
+    targets = []
+    for fd in fds.iterdir():
+        try:
+            targets.append(os.readlink(fd))
+        except OSError:
+            continue
+    return "anon_inode:[eventpoll]" in targets
+
+
+def sigterm_while_starting(proc: subprocess.Popen, timeout: float = 60) -> bool:
+    """SIGTERM the shipper once its early handlers are in but before its event loop
+    exists (still importing / loading config); False if that window was missed. The
+    process is frozen (SIGSTOP) while the window is checked, so the signal lands in it."""
+    deadline = time.monotonic() + timeout
+    while not catches(proc.pid, signal.SIGTERM):
+        assert proc.poll() is None and time.monotonic() < deadline, "no SIGTERM handler"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        if has_event_loop(proc.pid):
+            return False
+        proc.send_signal(signal.SIGTERM)
+        return True
+    finally:
+        proc.send_signal(signal.SIGCONT)
+
+
 def test_sigterm_during_start_up_still_drains_and_exits_zero(tmp_path):
     """A native sidecar may be told to stop before it finished starting: it must still
-    read every file to EOF, ship it and exit 0 (not die with -15)."""
+    read every file to EOF, ship it and exit 0 (not die with -15). The signal is sent
+    once the process handles SIGTERM (no fixed sleep: a loaded machine imports slowly)
+    and before its event loop exists, checked while the process is frozen."""
     log = tmp_path / "app.log"
     log.write_text("".join(f"line {n}\n" for n in range(50)))
-    proc = subprocess.Popen([*SHIPPER, "run", "--path", f"{tmp_path}/*.log", "--listen", "off"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=clean_env())
-    time.sleep(0.5)  # still importing / loading config (about 1 s here)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    for _attempt in range(5):  # the window is ~1 s wide: polled every 5 ms, it is not missed
+        proc = subprocess.Popen([*SHIPPER, "run", "--path", f"{tmp_path}/*.log", "--listen", "off"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+                                env=clean_env())
+        if sigterm_while_starting(proc):
+            break
+        proc.kill()
+        proc.communicate()
+    else:
+        pytest.fail("the shipper was never caught between its early handlers and its loop")
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()[-500:]
     assert [r["message"] for r in records_of(out)] == [f"line {n}" for n in range(50)]

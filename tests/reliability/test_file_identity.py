@@ -9,9 +9,14 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import json
 import os
 import signal
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +29,7 @@ from tests.reliability.harness import (
     spans,
     wait_up,
 )
-from tests.reliability.probes import http_sink, write_config
+from tests.reliability.probes import descriptors, http_sink, write_config
 from tests.reliability.receiver import Receiver
 
 pytestmark = pytest.mark.integration
@@ -44,14 +49,70 @@ def wait_more(tally: Tally, target: int, timeout: float = 60) -> None:
     assert tally.wait_for(target, timeout), f"stuck at {tally.delivered} of {target}"
 
 
+class KillWindow:
+    """What one SIGKILL may make the next run send again: the lines of stream ``k`` from
+    the checkpoint saved on disk at the kill (``saved``, a line number) up to the last
+    line seen so far (``seen``), plus the one request still in flight (concurrency 1)."""
+
+    def __init__(self, saved: int, seen: int) -> None:
+        self.saved, self.seen = saved, seen
+
+    def holds(self, n: int) -> bool:
+        return self.saved <= n < self.seen + BATCH
+
+    @property
+    def size(self) -> int:
+        return self.seen + BATCH - self.saved
+
+
+def saved_offset(state: Path, ino: int) -> int:
+    """The offset of the checkpoint of inode ``ino`` on disk (0 without one)."""
+    try:
+        files = json.loads((state / "checkpoints.json").read_bytes())["files"]
+    except FileNotFoundError:
+        return 0
+    return next((f["offset"] for f in files if f["ino"] == ino), 0)
+
+
+def saved_line(state: Path, ino: int, starts: list[int]) -> int:
+    """The line the checkpoint of inode ``ino`` on disk resumes at (0 without one)."""
+    return bisect.bisect_left(starts, saved_offset(state, ino))
+
+
+def poll(condition: Callable[[], bool], timeout: float = 60) -> bool:
+    """Whether ``condition()`` came true within ``timeout`` s (polled every 20 ms)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def kill_once_saved_past(run: Shipper, line_no: int, state: Path, ino: int,
+                         starts: list[int], tally: Tally) -> KillWindow:
+    """SIGKILL ``run`` once its checkpoint on disk is past ``line_no`` (the save runs in a
+    thread at most every 50 ms: how far it lags depends on the machine's load); the
+    window of lines the next run may send again."""
+    poll(lambda: saved_line(state, ino, starts) > line_no)
+    run.kill()
+    with tally.lock:
+        seen = max((n for s, n in tally.seen if s == "k"), default=-1) + 1
+    return KillWindow(saved_line(state, ino, starts), seen)
+
+
 def test_file_renamed_twice_is_resumed_under_its_new_name_again(tmp_path, podinfo, cli):
     """1. 60,000 lines (15,000 at CI scale) to a slow backend: SIGKILL at 20%, rename
     app.log -> app.log.1, restart (resumes app.log.1), SIGKILL at 40%, restart: the rest
-    of app.log.1 is read; nothing lost, at most one batch re-sent per kill."""
+    of app.log.1 is read; nothing lost, and only lines past the checkpoint saved at a kill
+    are sent again (at most the lines seen past it plus the request in flight)."""
     logs = tmp_path / "logs"
     logs.mkdir()
     total = scaled(60_000, 15_000)
-    (logs / "app.log").write_bytes(b"".join(line("k", n) for n in range(total)))
+    lines = [line("k", n) for n in range(total)]
+    starts = list(itertools.accumulate((len(b) for b in lines), initial=0))
+    (logs / "app.log").write_bytes(b"".join(lines))
+    ino = (logs / "app.log").stat().st_ino
     tally = Tally()
     with Receiver(tally, delay=0.1) as rx:
         sink = {**http_sink(rx.url, max_records=BATCH), "concurrency": 1}
@@ -59,23 +120,31 @@ def test_file_renamed_twice_is_resumed_under_its_new_name_again(tmp_path, podinf
         args = args_for(tmp_path, podinfo, "--config", str(config))
         first = Shipper(args, tally, tmp_path / "stderr.log")
         wait_more(tally, total // 5)
-        first.kill()
+        windows = [kill_once_saved_past(first, 0, tmp_path / "state", ino, starts, tally)]
         os.rename(logs / "app.log", logs / "app.log.1")
         (logs / "app.log").write_bytes(b"".join(line("n", n) for n in range(10)))
         second = Shipper(args, tally, tmp_path / "stderr.log")
         tally.wait_for(2 * total // 5, 60)
-        second.kill()
+        windows.append(kill_once_saved_past(second, windows[0].seen, tmp_path / "state", ino,
+                                            starts, tally))
         at_second_kill = tally.delivered
         third = Shipper(args, tally, tmp_path / "stderr.log")
         tally.wait_for(total + 10, 120)
         code = third.stop()
     missing = tally.missing({"k": total, "n": 10})
+    repeated = tally.repeated()
     report("renamed-twice", written=total + 10, tally=tally, rss_kib=third.peak_rss_kib,
-           at_second_kill=at_second_kill, lost=len(missing), missing=spans(missing))
+           at_second_kill=at_second_kill, lost=len(missing), missing=spans(missing),
+           windows=[(w.saved, w.seen) for w in windows], repeated=spans(repeated))
     assert at_second_kill < total, "the second run finished before it was killed"
+    assert windows[0].saved > 0, "the first run saved no checkpoint before its kill"
+    assert windows[1].saved > windows[0].seen, "the second run saved no checkpoint of its own"
     assert code == 0
     assert missing == []
-    assert tally.duplicated <= 2 * 2 * BATCH
+    outside = [(s, n) for s, n in repeated if s == "k" and not any(w.holds(n) for w in windows)]
+    assert outside == [], "sent again from before the checkpoint saved at a kill"
+    # plus the 10 lines of the new app.log, which the second kill may catch unsaved
+    assert tally.duplicated <= sum(w.size for w in windows) + 10
 
 
 def test_banner_file_after_rotation_is_read_from_its_start_live(tmp_path, podinfo, cli):
@@ -88,9 +157,12 @@ def test_banner_file_after_rotation_is_read_from_its_start_live(tmp_path, podinf
     tally = Tally()
     shipper = Shipper(args_for(tmp_path, podinfo), tally, tmp_path / "stderr.log")
     wait_more(tally, count)
-    time.sleep(0.5)  # its checkpoint is saved
-    os.rename(logs / "app.log", logs / "app.log.1")
-    time.sleep(2.5)  # read to EOF and let go (rotate_grace 1 s)
+    first = logs / "app.log"
+    size, ino = first.stat().st_size, first.stat().st_ino
+    assert poll(lambda: saved_offset(tmp_path / "state", ino) == size), "checkpoint not saved"
+    os.rename(first, logs / "app.log.1")
+    # read to EOF and let go (rotate_grace 1 s)
+    assert poll(lambda: not any(d.endswith("app.log.1") for d in descriptors(shipper.proc.pid)))
     (logs / "app.log").write_bytes(BANNER + b"".join(line("b", n) for n in range(count)))
     tally.wait_for(2 * count, 30)
     assert wait_up(tally, logs, 1)

@@ -14,10 +14,11 @@ import orjson
 import pytest
 
 from shipper.acks import AckToken
+from shipper.kernels.pure_datadog import fast_second, old_at
 from shipper.metrics import Metrics
 from shipper.sinks.batch import Lines
 from shipper.sinks.datadog import DatadogSink
-from shipper.sinks.datadog_side import RECORD_BYTES, DatadogSide, plain, side_of
+from shipper.sinks.datadog_side import RECORD_BYTES, DatadogSide, bound, plain, side_of
 from shipper.sinks.http import HttpSink
 from shipper.sinks.settings import DatadogSinkSettings, HttpSinkSettings
 from tests.unit.sinks.test_loki_side import undecorated
@@ -236,3 +237,22 @@ async def test_records_old_at_put_but_not_at_encode_after_the_clock_went_back_ar
     got = entries(fast.encode_lines(lines))
     assert got == entries(sink().encode_lines(undecorated(lines)))
     assert [(bool(withheld), count) for withheld, count, _, _ in got] == [(False, 20)]
+
+
+STAMPS = ["2025-07-06T11:06:39Z", "2025-07-06T11:06:39.999999Z", "2025-07-06T11:06:40Z",
+          "2025-07-06T11:06:40.5Z", "2025-07-06T11:06:41Z", "2025-07-06 11:06:39Z",
+          "2025-07-06T11:06:39+00:00", "2025-07-06T11:06Z", "", None, 1_751_799_999]
+
+
+@pytest.mark.parametrize("stamp", STAMPS)
+def test_put_and_encode_time_take_a_stamp_as_old_by_the_same_check(stamp: Any) -> None:
+    """``old_at`` (at ``put``) and ``Bound.later_than`` (at encode time) share one
+    fast-shape check: on a bound that is a whole second they agree for any stamp of that
+    shape, and ``old_at`` never calls a stamp of another shape old (encode time parses it)."""
+    at = bound(NOW)
+    assert at is not None and at.text == "2025-07-06T11:06:40"
+    second = fast_second(stamp) if isinstance(stamp, str) else None
+    assert second == (stamp[:19] if isinstance(stamp, str) and stamp.endswith("Z")
+                      and len(stamp) >= 20 and stamp[10] == "T" else None)
+    expected = at.later_than(stamp) if second is not None else False
+    assert old_at(stamp, at.text) is expected
