@@ -6,6 +6,7 @@ import gzip
 import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -98,6 +99,19 @@ def test_kubelet_rotation_with_gzip_reads_no_gz(tmp_path, podinfo, cli):
     assert not [p for p in tally.paths if p.endswith(".gz")]
 
 
+def noticed_truncation(stderr: Path, path: Path, times: int, timeout: float = 30) -> bool:
+    """Whether the shipper logged ``file truncated`` for ``path`` ``times`` times within
+    ``timeout`` s (polled)."""
+    needle = f'"path":"{path}"'
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = stderr.read_text(errors="replace").splitlines()
+        if sum("file truncated" in row and needle in row for row in rows) >= times:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_copytruncate_and_truncate_then_append(tmp_path, podinfo, cli):
     """3. copytruncate with a line written on each side; 200 lines, truncate, 100 more:
     exactly the 300 (+2) lines come out."""
@@ -110,14 +124,15 @@ def test_copytruncate_and_truncate_then_append(tmp_path, podinfo, cli):
     assert tally.wait_for(1, 10)
     shutil.copyfile(app, logs / "app.log.1")  # copytruncate
     os.truncate(app, 0)
-    time.sleep(0.3)
+    # noticed before the next write: a line of the same length would leave the size unchanged
+    assert noticed_truncation(tmp_path / "stderr.log", app, 1), "truncation not noticed"
     with open(app, "ab") as fh:
         fh.write(line("c", 1))
     with open(other, "ab") as fh:
         fh.write(b"".join(line("t", n) for n in range(200)))
     assert tally.wait_for(202, 20)
     os.truncate(other, 0)
-    time.sleep(0.3)
+    assert noticed_truncation(tmp_path / "stderr.log", other, 1), "truncation not noticed"
     with open(other, "ab") as fh:
         fh.write(b"".join(line("t", n) for n in range(200, 300)))
     code = finish(shipper, tally, 302)
