@@ -2,11 +2,11 @@
 lines, a plain file's chunk with its JSON object lines (``JsonLines``), a text line's
 partial record, a whole logfmt line's pairs, the texts of a pre-scan's hits, the Loki
 sink's record fields, timestamps and push body, the Datadog sink's side data, the job
-tracker's and enrichment's per-record loops, the trace-context gate) in two
-implementations with one API: the Cython extension ``_compiled`` (built by ``pip
+tracker's and enrichment's per-record loops, the trace-context gate, records as NDJSON) in
+two implementations with one API: the Cython extension ``_compiled`` (built by ``pip
 install`` where a C compiler is found) and its pure-Python twins ``pure`` (with
 ``pure_loki``, ``pure_datadog``, ``pure_json``, ``pure_logfmt``, ``pure_text``,
-``pure_tracker`` and ``pure_enrich``).
+``pure_tracker``, ``pure_enrich`` and ``pure_encode``).
 
 The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
 with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
@@ -22,9 +22,9 @@ from shipper.kernels import pure
 
 __all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "cri_whole_lines", "datadog_side",
            "enrich_records", "iso_prefix", "lift_trace", "logfmt_pairs", "loki_entries",
-           "loki_push", "loki_read", "loki_side_bytes", "loki_stamps", "observe_records",
-           "split_lines", "stamped_fields", "stamped_line", "text_fields", "text_indices",
-           "trailing_pairs"]
+           "loki_push", "loki_read", "loki_side_bytes", "loki_stamps", "ndjson_records",
+           "observe_records", "split_lines", "stamped_fields", "stamped_line", "text_fields",
+           "text_indices", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -61,6 +61,7 @@ if WHY_PURE is None:
         loki_read,
         loki_side_bytes,
         loki_stamps,
+        ndjson_records,
         observe_records,
         split_lines,
         stamped_fields,
@@ -84,6 +85,7 @@ else:
         trailing_pairs,
     )
     from shipper.kernels.pure_datadog import datadog_side
+    from shipper.kernels.pure_encode import ndjson_records
     from shipper.kernels.pure_enrich import enrich_records, lift_trace
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs

@@ -1,4 +1,5 @@
 # The compiled twin of shipper.kernels.pure (same signatures).
+from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,4 +44,6 @@ def enrich_records(records: list[Any], k8s: dict[str, object], fields: dict[str,
 def lift_trace(records: list[Any], gate: frozenset[str],
                from_attributes: Callable[[Any, Any], None],
                from_text: Callable[[Any, str], None]) -> None: ...
+def ndjson_records(records: list[Any],
+                   default: Callable[[Any], Any]) -> tuple[bytes, array[int]]: ...
 def text_indices(data: bytes, offsets: list[int]) -> list[int]: ...

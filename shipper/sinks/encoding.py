@@ -19,19 +19,17 @@ from __future__ import annotations
 import reprlib
 from array import array
 from dataclasses import dataclass
-from itertools import accumulate, islice, repeat
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
 from shipper.acks import AckToken
+from shipper.kernels import ndjson_records
 from shipper.record import LEVELS, Record
 
 _OPTS = orjson.OPT_APPEND_NEWLINE
 #: levels a drop policy sheds last
 HIGH_LEVELS = frozenset({"warning", "error", "critical"})
-#: records encoded per step (their ``orjson.dumps`` results are alive together)
-STEP = 64
 #: the longest text a record that cannot be encoded is shipped with
 TEXT_LIMIT = 64 * 1024
 _TEXT_FIELDS = ("timestamp", "level", "logger", "job_id", "correlation_id", "stream")
@@ -74,23 +72,11 @@ def encode_records(records: list[Record], *, levels: bool) -> Encoded:
 
 def ndjson(records: list[Record]) -> tuple[bytes, array[int]]:
     """The records as NDJSON (``orjson.dumps(record, default=str)`` and ``\\n`` each) and
-    each one's end offset; raises what ``orjson.dumps`` raises.
-
-    Records are encoded ``STEP`` at a time into one buffer: an ``orjson.dumps`` result keeps
-    a 4 KiB allocation, so holding one per record of the envelope until a join cost ~10x the
-    envelope's size at once (11 MB for one 256 KiB chunk of short lines). The result is a
-    copy of its exact size."""
-    dumps = orjson.dumps
-    buf = bytearray()
-    ends = array("I")
-    # ``dumps(record, str, _OPTS)`` by ``map``: positional, no bytecode per record
-    # (measured ~1.2k instructions a record less than a comprehension with keywords)
-    defaults, options = repeat(str), repeat(_OPTS)  # endless: the records end each map
-    for start in range(0, len(records), STEP):
-        part = list(map(dumps, records[start:start + STEP], defaults, options))
-        ends.extend(islice(accumulate(map(len, part), initial=len(buf)), 1, None))
-        buf += b"".join(part)
-    return bytes(buf), ends
+    each one's end offset; raises what ``orjson.dumps`` raises (the kernel
+    :func:`~shipper.kernels.ndjson_records`: compiled, one ``orjson.dumps`` of the list
+    split at its records; pure, one call per record, see :mod:`shipper.kernels.pure_encode`;
+    either is a copy of its exact size)."""
+    return ndjson_records(records, str)
 
 
 def levels_of(records: list[Record]) -> bytes:
