@@ -149,7 +149,9 @@ def _controller_owner(refs: list[Any] | None) -> dict[str, str] | None:
 
 
 def _import_client() -> None:
-    import kubernetes.client  # noqa: F401
+    # the API classes load lazily on first use (CoreV1Api alone ~1.5 s, more than the
+    # base package): imported here, outside the read's timeout
+    from kubernetes.client import BatchV1Api, CoreV1Api  # noqa: F401
 
 
 def _failure_types() -> tuple[type[BaseException], ...]:
