@@ -1,7 +1,8 @@
 """The tailer: discovers files, follows them through rotation and emits line chunks.
 
 ``Tailer.run(emit, stop, on_closed)`` is the only entry point. Blocking work (globbing,
-stat, ``os.pread``, splitting) runs in threads via :func:`asyncio.to_thread`; the event
+stat, ``os.pread``, splitting) runs in threads (:func:`asyncio.to_thread`; the reads of
+chunks in the tailer's own :class:`~shipper.sources.hop.Reader`, a lighter hop); the event
 loop only decides and awaits ``emit`` (a bounded queue behind it gives backpressure: the
 tailer simply stops reading); every ``poll_interval`` of waiting, the tailer refreshes
 ``shipper_file_lag_bytes`` (one ``fstat`` per open file, in a thread) and notices a stop,
@@ -40,6 +41,7 @@ from shipper.sources.files import (
 )
 from shipper.sources.fileset import FileSet
 from shipper.sources.globs import PathMatcher
+from shipper.sources.hop import Reader
 from shipper.sources.reads import Outcome, drain_step, read_some, split_chunk
 from shipper.sources.recovery import Checkpoints
 from shipper.sources.resume import Resumer, process_started
@@ -74,6 +76,7 @@ class Tailer:
         self._resumer = Resumer(checkpoints, self._files, clock, settings.max_line_bytes)
         self._stop_point = StopPoint(self._files, self._matcher, settings.drain_on_exit)
         self._waker = Waker(settings.sources.inotify, settings.sources.max_inotify_watches)
+        self._reader = Reader()  # the thread of the per-chunk reads (shipper.sources.hop)
         self._emit: Emit | None = None
         self._on_closed: OnClosed | None = None
         self._stop: asyncio.Event | None = None
@@ -102,6 +105,7 @@ class Tailer:
                 await self._follow(stop)
         finally:
             self._waker.stop()
+            self._reader.stop()
             self._files.close_all()
 
     # -- modes -----------------------------------------------------------------------------
@@ -230,7 +234,7 @@ class Tailer:
         order = files[self._turn:] + files[: self._turn]
         budget = self.settings.read_chunk_bytes
         await _let_processor_in()
-        results = await asyncio.to_thread(read_some, order, budget)
+        results = await self._reader.run(partial(read_some, order, budget))
         progressed = False
         for f, result in results:
             progressed |= await self._handle(f, result)
@@ -278,7 +282,7 @@ class Tailer:
         while f.fd >= 0:
             if result is None:
                 await _let_processor_in()
-                result = await asyncio.to_thread(step)
+                result = await self._reader.run(step)
             if result == IDENTIFIED:
                 result = await self._resumer.place(f, then=step)
                 continue  # its next read (None: placing failed, identify again)

@@ -15,6 +15,7 @@ import pytest
 from shipper.sources import fileset, resume
 from shipper.sources.checkpoints import CheckpointStore
 from shipper.sources.files import Chunk
+from shipper.sources.hop import Reader
 from shipper.sources.links import LinkPolicy
 from tests.unit.sources.conftest import Collector, append, make_tailer
 
@@ -27,15 +28,21 @@ async def run_once(paths, **kw):
 
 
 def count_hops(monkeypatch) -> list[str]:
-    """Every ``asyncio.to_thread`` call, by the name of the function it runs."""
+    """Every thread hop (``asyncio.to_thread`` and the tailer's reader thread, see
+    ``shipper.sources.hop``), by the name of the function it runs."""
     hops: list[str] = []
-    real = asyncio.to_thread
+    real, real_read = asyncio.to_thread, Reader.run
 
     async def counted(func, /, *args, **kwargs):
         hops.append(getattr(func, "__name__", type(func).__name__))
         return await real(func, *args, **kwargs)
 
+    async def counted_read(self, func):
+        hops.append(getattr(func, "__name__", type(func).__name__))
+        return await real_read(self, func)
+
     monkeypatch.setattr(asyncio, "to_thread", counted)
+    monkeypatch.setattr(Reader, "run", counted_read)
     return hops
 
 
@@ -256,17 +263,22 @@ async def test_what_was_emitted_is_taken_before_the_next_read_starts(tmp_path, m
         append(tmp_path / f"s{i}.log", f"small-{i}\n")
     queue: asyncio.Queue[object] = asyncio.Queue(100)
     waiting_at_hop: list[int] = []
-    real = asyncio.to_thread
+    real, real_read = asyncio.to_thread, Reader.run
 
     async def counted(func, /, *args, **kwargs):
         waiting_at_hop.append(queue.qsize())
         return await real(func, *args, **kwargs)
+
+    async def counted_read(self, func):  # the big file's reads
+        waiting_at_hop.append(queue.qsize())
+        return await real_read(self, func)
 
     async def consume() -> None:
         while (await queue.get()) is not None:
             pass
 
     monkeypatch.setattr(asyncio, "to_thread", counted)
+    monkeypatch.setattr(Reader, "run", counted_read)
     consumer = asyncio.create_task(consume())
     tailer, _ = make_tailer([str(tmp_path / "*.log")], once=True, read_chunk_bytes=256)
     await tailer.run(queue.put, asyncio.Event(), queue.put)
