@@ -2,11 +2,11 @@
 lines, a plain file's chunk with its JSON object lines (``JsonLines``), a text line's
 partial record, a whole logfmt line's pairs, the texts of a pre-scan's hits, the Loki
 sink's record fields, timestamps and push body, the Datadog sink's side data, the job
-tracker's and enrichment's per-record loops, the trace-context gate, records as NDJSON) in
-two implementations with one API: the Cython extension ``_compiled`` (built by ``pip
-install`` where a C compiler is found) and its pure-Python twins ``pure`` (with
-``pure_loki``, ``pure_datadog``, ``pure_json``, ``pure_logfmt``, ``pure_text``,
-``pure_tracker``, ``pure_enrich`` and ``pure_encode``).
+tracker's and enrichment's per-record loops, the trace-context gate, records as NDJSON,
+combined access lines) in two implementations with one API: the Cython extension
+``_compiled`` (built by ``pip install`` where a C compiler is found) and its pure-Python
+twins ``pure`` (with ``pure_loki``, ``pure_datadog``, ``pure_json``, ``pure_logfmt``,
+``pure_text``, ``pure_tracker``, ``pure_enrich``, ``pure_encode`` and ``pure_access``).
 
 The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
 with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
@@ -20,7 +20,8 @@ import os
 
 from shipper.kernels import pure
 
-__all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "cri_whole_lines", "datadog_side",
+__all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "combined_fields",
+           "cri_whole_lines", "datadog_side",
            "enrich_records", "iso_prefix", "lift_trace", "logfmt_pairs", "loki_entries",
            "loki_push", "loki_read", "loki_side_bytes", "loki_stamps", "ndjson_records",
            "observe_records", "split_lines", "stamped_fields", "stamped_line", "text_fields",
@@ -50,6 +51,7 @@ if WHY_PURE is None:
     from shipper.kernels._compiled import (
         JsonLines,
         SummaryBase,
+        combined_fields,
         cri_whole_lines,
         datadog_side,
         enrich_records,
@@ -84,6 +86,7 @@ else:
         text_indices,
         trailing_pairs,
     )
+    from shipper.kernels.pure_access import combined_fields
     from shipper.kernels.pure_datadog import datadog_side
     from shipper.kernels.pure_encode import ndjson_records
     from shipper.kernels.pure_enrich import enrich_records, lift_trace

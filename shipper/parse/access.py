@@ -11,18 +11,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from shipper.kernels import combined_fields
+from shipper.kernels.pure_access import small_int as small_int
+from shipper.kernels.pure_access import status_level as status_level
 from shipper.kernels.pure_text import BARE_REQUEST as _BARE
 from shipper.parse.instants import IMPOSSIBLE
 from shipper.parse.timestamps import TimestampNormalizer
 
-#: a quoted field with backslash escapes: ``(?:[^"\\]|\\.)*`` unrolled (the same
-#: strings and the same match, the first unescaped quote ends it; 9k fewer instructions
-#: a combined line than the alternation, which sre runs once a character)
-_QUOTED_FIELD = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
-_COMBINED = re.compile(
-    r'(\S+) (\S+) (\S+) \[([^\]]+)\] "(\S+) (\S+?)(?: (HTTP/[\d.]+))?" (\d{3}) (\d+|-)'
-    r'(?: ' + _QUOTED_FIELD + " " + _QUOTED_FIELD + ")?"
-)
 _UVICORN = re.compile(r'(\S+) - "(\S+) (\S+?)(?: (HTTP/[\d.]+))?" (\d{3})\b')
 #: ``_UVICORN`` for a path without a quote (nearly every line): the client and the method
 #: end at their first blank, so the lazy path can only end at its first blank or quote,
@@ -34,40 +29,19 @@ _QUOTED = re.compile(r'"(\S+) (\S+?)(?: (HTTP/[\d.]+))?" (\d{3}) (\d+|-)$')
 METHOD_INITIALS = frozenset("GPDHOCT")
 
 
-def status_level(status: int) -> str:
-    if status >= 500:
-        return "error"
-    if status >= 400:
-        return "warning"
-    return "info"
-
-
 def parse_combined(text: str, stamps: TimestampNormalizer) -> dict[str, Any] | None:
-    """A combined/common log format line as a partial record, else ``None``."""
-    match = _COMBINED.match(text)
-    if match is None:
+    """A combined/common log format line as a partial record, else ``None`` (the fields:
+    the ``combined_fields`` kernel, compiled or ``pure_access``; the time: here)."""
+    fields = combined_fields(text)
+    if fields is None:
         return None
-    client, _ident, user, when, method, path, proto, status, size, referer, agent = (
-        match.groups())
-    code = int(status)
-    attributes: dict[str, Any] = {"method": method, "path": path, "status": code,
-                                  "client": client}
-    if proto:
-        attributes["protocol"] = proto
-    if size != "-":
-        attributes["bytes"] = small_int(size)
-    if user != "-":
-        attributes["user"] = user
-    if referer and referer != "-":
-        attributes["referer"] = referer
-    if agent and agent != "-":
-        attributes["user_agent"] = agent
+    record, when = fields
     stamp = spaced_time(when, stamps) if when[11:12] == " " else stamps.from_string(when)
     if not stamp:  # the bracketed field is the time: unreadable is impossible
-        attributes["invalid_timestamp"] = when
+        record["attributes"]["invalid_timestamp"] = when
         stamp = IMPOSSIBLE
-    return {"timestamp": stamp, "level": status_level(code), "message": text,
-            "attributes": attributes}
+    record["timestamp"] = stamp
+    return record
 
 
 def spaced_time(when: str, stamps: TimestampNormalizer) -> str | None:
@@ -88,12 +62,6 @@ def quoted_request(message: str) -> dict[str, Any] | None:
     if size != "-":
         attributes["bytes"] = small_int(size)
     return attributes
-
-
-def small_int(digits: str) -> int | str:
-    """``int(digits)`` when it fits a signed 64-bit integer (what encoders accept), else
-    the digits as they are."""
-    return int(digits) if len(digits) <= 18 else digits
 
 
 def uvicorn_request(message: str) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ import re
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from shipper.parse.access import _COMBINED
+from shipper.kernels.pure_access import _COMBINED
 
 #: the pattern as it was written before the unrolling (the reference)
 _ALTERNATION = re.compile(
