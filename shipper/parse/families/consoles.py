@@ -39,6 +39,9 @@ _RATE_P = r"(\?|" + _SCALED_P + r")([A-Za-z]*+)/([A-Za-z]++)"
 _TQDM_TAIL = re.compile(
     r"\|[^|]*+\| (" + _SCALED_P + r")/(" + _SCALED_P + r"|\?) \[(" + _INTERVAL_P + r")<("
     + _INTERVAL_P + r"|\?), ++" + _RATE_P + r"(?:, ([^\]]*+))?+\]$", re.ASCII)
+#: ``N%`` from three characters before the ``%|`` (blanks, then one to three digits: what
+#: right-aligned percents are), then the tail: one match for the whole state
+_TQDM_BAR = re.compile(r" {0,2}+(\d{1,3}+)%" + _TQDM_TAIL.pattern, re.ASCII)
 _TQDM_NO_TOTAL = re.compile(
     r"(?:(.{1,200}?): )?(" + _SCALED + r")([A-Za-z]\w*)? \[(" + _INTERVAL
     + r"), +" + _RATE + r"(?:, ([^\]]*))?\]$")
@@ -81,25 +84,32 @@ def progress(text: str) -> Parsed | None:
     if match is None:
         return None
     desc, n, unit, elapsed, value, numerator, denominator, postfix = match.groups()
-    fields: dict[str, Any] = {"n": _count(n), "elapsed": _seconds(elapsed)}
-    _rate(fields, value, numerator or unit or "it", denominator)
+    # ``_count``, ``_seconds`` and ``_rate`` inlined for their common cases, as below
+    fields: dict[str, Any] = {
+        "n": int(n) if n.isdigit() and len(n) <= 18 else _count(n),
+        "elapsed": int(elapsed[:2]) * 60 + int(elapsed[3:]) if len(elapsed) == 5
+        else _seconds(elapsed)}
+    unit = numerator or unit or "it"
+    if unit == "s" or value == "?" or value[-1:] in _SCALE:
+        _rate(fields, value, unit, denominator)
+    else:
+        fields["rate"] = float(value)
+        fields["unit"] = unit
     return _progress_record(text, fields, desc, postfix)
 
 
 def _with_total(text: str, cut: int) -> Parsed | None:
-    head = text[:cut]
-    digits = head[-3:].lstrip(" ")
-    if not digits.isdigit() or not digits.isascii():
-        return None
-    match = _TQDM_TAIL.match(text, cut + 1)
+    # ``cut`` is the first ``%|``: a match from ``cut - 3`` (or 0) has its ``%`` there
+    match = _TQDM_BAR.match(text, cut - 3 if cut > 3 else 0)
     if match is None:
         return None
-    desc = head[:-3].rstrip(" ")
+    desc = text[:cut - 3].rstrip(" ") if cut > 3 else ""
     if desc:
         if desc[-1:] != ":":
             return None
         desc = desc[:-1]
-    n, total, elapsed, remaining, value, numerator, denominator, postfix = match.groups()
+    digits, n, total, elapsed, remaining, value, numerator, denominator, postfix = \
+        match.groups()
     # ``_count`` and ``_seconds`` inlined for plain counts and ``MM:SS`` (nearly always)
     fields: dict[str, Any] = {
         "percent": int(digits),
