@@ -203,11 +203,4 @@ class JsonLines(TextLines):
         """The record of the decoded object ``obj`` of the line ``text``."""
         record = Record(self._parse(obj))
         record.raw = text
-        if not record["timestamp"]:  # none, or IMPOSSIBLE ("")
-            record["timestamp"] = self._fallback_time(record, wrapper_time)
-        if stream is not None:
-            record["stream"] = stream
-        record["file"] = {"path": self._path, "offset": offset}
-        if truncated and offset in truncated:
-            record["attributes"]["truncated"] = True
-        return record
+        return self._placed(record, offset, truncated, stream, wrapper_time)

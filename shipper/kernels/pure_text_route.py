@@ -196,6 +196,12 @@ class TextLines:
         _dict_update(record, fields)
         record.raw = text
         record.before = None
+        return self._placed(record, offset, truncated, stream, wrapper_time)
+
+    def _placed(self, record: Record, offset: int, truncated: frozenset[int],
+                stream: str | None, wrapper_time: str | None) -> Record:
+        """``record`` given its time (when it has none), stream, file and truncation, as
+        ``FileParser._complete`` does; the JSON lines' ``_finish`` ends the same way."""
         if not record["timestamp"]:  # none, or IMPOSSIBLE ("")
             record["timestamp"] = self._fallback_time(record, wrapper_time)
         if stream is not None:
