@@ -10,10 +10,12 @@ copied twice, not once per growth of a buffer (measured: ~2.8k instructions a re
 buffer growth and copies with a ``bytearray``). The result is always of its exact size (a
 lone record's line is copied out of its ``dumps`` result).
 
-The compiled twin encodes the whole list in one ``orjson.dumps`` call and finds the
-records' boundaries in its output (depth-0 ``}``). It raises what ``orjson.dumps`` raises,
-and also for a record nested one level short of orjson's limit (the list adds one); the
-caller's per-record pass (:mod:`shipper.sinks.encoding`) then gives the same lines.
+The compiled twin encodes the whole list in one ``orjson.dumps`` call with an empty string
+between records (``[r1,"",r2,...]``) and splits its output at the ``},"",{`` marks (a quote
+inside a string is escaped, so no string holds a mark; a record's own list such as
+``[{},"",{}]`` can). When the marks do not match the record count, or orjson refuses the
+list (a record nested one level short of orjson's limit: the list adds one), it runs this
+twin, so bytes, end offsets and exceptions are the same.
 """
 
 from __future__ import annotations
