@@ -7,21 +7,20 @@ failed``), 2 bad configuration (one clear line on stderr, never a traceback).
 
 from __future__ import annotations
 
-import argparse
-import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from shipper import __version__, deferred_openssl, kernels, pydantic_plugins
+from shipper import __version__
 from shipper.errors import ConfigError, ShipperError
 
-if TYPE_CHECKING:  # the config stack (pydantic) loads after the early signal handlers
-    from shipper.config import Settings
+if TYPE_CHECKING:  # argparse, logging, the kernels and the config stack (pydantic) load
+    import argparse  # after the early signal handlers (main)
+    import logging
 
-log = logging.getLogger("shipper")
+    from shipper.config import Settings
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +38,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from shipper import kernels
+
     parser = argparse.ArgumentParser(prog="shipper", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version",
                         version=f"shipper {__version__} (kernels: {kernels.IMPLEMENTATION})")
@@ -96,10 +99,12 @@ class EarlySignals:
     def __init__(self) -> None:
         self.requested = False
         self.reload = False
+        self.received: list[int] = []
         self._previous = {sig: signal.signal(sig, self._handle)
                           for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
 
     def _handle(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
         if signum == signal.SIGHUP:
             self.reload = True
         else:
@@ -109,19 +114,34 @@ class EarlySignals:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
+    def release(self) -> None:
+        """Restore the previous handlers and deliver to them what arrived meanwhile (a
+        command other than ``run`` is stopped by a signal as it would have been)."""
+        self.restore()
+        for signum in self.received:
+            signal.raise_signal(signum)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    # before anything heavy is imported: a sidecar may be stopped while it starts
-    early = EarlySignals() if args.command == "run" else None
+    # first, before argparse and the kernels load: a sidecar may be stopped while it starts
+    early = EarlySignals()
+    running = False
     try:
-        return _main(args, early)
+        args = build_parser().parse_args(argv)
+        running = args.command == "run"
     finally:
-        if early is not None:
+        if not running:  # any other command, --help, a usage error
+            early.release()
+    try:
+        return _main(args, early if running else None)
+    finally:
+        if running:
             early.restore()
 
 
 def _main(args: argparse.Namespace, early: EarlySignals | None) -> int:
+    from shipper import deferred_openssl, pydantic_plugins
+
     deferred_openssl.defer()  # OpenSSL loads when TLS is used (5 MiB resident)
     pydantic_plugins.skip_empty_scan()  # no importlib.metadata when no plugin is installed
     load_metrics_library()
@@ -153,8 +173,14 @@ def _main(args: argparse.Namespace, early: EarlySignals | None) -> int:
         _silence_stdout()
         return 0
     except ShipperError as exc:
-        log.error("shipper stopped", extra={"error": str(exc)})
+        _log().error("shipper stopped", extra={"error": str(exc)})
         return 1
+
+
+def _log() -> logging.Logger:
+    import logging
+
+    return logging.getLogger("shipper")
 
 
 def load_metrics_library() -> None:
@@ -210,7 +236,7 @@ def run(settings: Settings, *, listen_given: bool,
     except (ShipperError, BrokenPipeError):
         raise
     except Exception as exc:  # noqa: BLE001 - logged and turned into exit code 1
-        log.critical("shipper crashed", extra=describe("main", exc))
+        _log().critical("shipper crashed", extra=describe("main", exc))
         return 1
 
 

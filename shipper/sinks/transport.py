@@ -17,10 +17,14 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-import zstandard
+from shipper import lazy_tls
 
-from shipper.errors import FatalSinkError, PayloadTooLargeError, RetryableSinkError
+lazy_tls.install()  # before aiohttp: its import-time contexts load the CA bundle when used
+
+import aiohttp  # noqa: E402
+import zstandard  # noqa: E402
+
+from shipper.errors import FatalSinkError, PayloadTooLargeError, RetryableSinkError  # noqa: E402
 
 log = logging.getLogger("shipper.sinks")
 
@@ -122,8 +126,13 @@ class HttpTransport:
 
     async def open(self) -> None:
         # built here, off the loop, each time a sink opens: a reload re-reads the CA
-        # bundle (SSL_CERT_FILE, rotated without a restart)
-        context = await asyncio.to_thread(tls_context, self._settings.tls)  # reads CA files
+        # bundle (SSL_CERT_FILE, rotated without a restart). A sink whose URL is not
+        # https loads the default bundle at its first TLS connection, if any (lazy_tls)
+        if urlsplit(self._settings.url).scheme == "https":
+            context = await asyncio.to_thread(tls_context, self._settings.tls)
+        else:
+            context = await asyncio.to_thread(lazy_tls.build_deferred, tls_context,
+                                              self._settings.tls)
         if self._settings.compression == "gzip":
             log.info("sink %s: gzip bodies by %s", self._sink, gzip_implementation())
         connector = aiohttp.TCPConnector(ssl=context, limit=self._settings.concurrency)
