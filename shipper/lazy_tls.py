@@ -73,7 +73,8 @@ def install() -> bool:
 def build_deferred[T](build: Callable[..., T], *args: Any) -> T:
     """``build(*args)``, the default verify paths of the contexts it makes deferred to
     their first TLS connection through aiohttp."""
-    complete_on_use(importlib.import_module(CONNECTOR))
+    if not complete_on_use(importlib.import_module(CONNECTOR)):
+        return build(*args)  # no place to load them later: loaded now, as before
     with deferring():
         return build(*args)
 
@@ -101,14 +102,17 @@ def load_pending(context: Any) -> None:
                 del vars(context)[PENDING]
 
 
-def complete_on_use(connector: ModuleType) -> None:
+def complete_on_use(connector: ModuleType) -> bool:
     """Have ``TCPConnector._get_ssl_context`` load a deferred context before handing it
-    out (once per process)."""
-    cls = connector.TCPConnector
+    out (once per process). False when this aiohttp has no such method (another
+    version): nothing may be deferred then."""
+    cls: Any = getattr(connector, "TCPConnector", None)
     with _LOCK:
-        original = vars(cls)["_get_ssl_context"]
+        original = None if cls is None else vars(cls).get("_get_ssl_context")
+        if cls is None or original is None:
+            return False
         if vars(original).get(PENDING) is not None:
-            return  # done already
+            return True  # done already
 
         def _get_ssl_context(self: Any, req: Any) -> ssl.SSLContext | None:
             context: ssl.SSLContext | None = original(self, req)
@@ -119,6 +123,7 @@ def complete_on_use(connector: ModuleType) -> None:
         _get_ssl_context.__doc__ = original.__doc__
         vars(_get_ssl_context)[PENDING] = False
         cls._get_ssl_context = _get_ssl_context
+        return True
 
 
 def _ssl_method() -> Callable[[Any], None]:
@@ -190,8 +195,8 @@ class _DeferringLoader(Loader):
         importlib.import_module("ssl")  # its own import (deferred_openssl) outside the window
         with deferring() as deferred:
             self._inner.exec_module(module)
-        complete_on_use(module)
-        defaults = [vars(module).get(name) for name in DEFAULTS]
+        hooked = complete_on_use(module)
+        defaults = [vars(module).get(name) for name in DEFAULTS] if hooked else []
         for context in deferred:
             if not any(context is default for default in defaults):
                 load_pending(context)  # not reachable through _get_ssl_context

@@ -196,3 +196,19 @@ def test_aiohttp_imports_without_reading_the_bundle_and_verifies_as_before(cert,
     assert seen["after"][1] == 0  # the unverified default was never used
     if trusted:
         assert seen["after"][0] == 1
+
+
+def test_an_aiohttp_without_the_hook_point_gets_its_bundle_loaded_at_once(cert, monkeypatch):
+    """An aiohttp whose ``TCPConnector`` has no ``_get_ssl_context`` (another version)
+    leaves no place to load a deferred bundle: ``build_deferred`` then builds the context
+    with its CA loaded at once, as before, rather than one that would refuse every peer."""
+    import types
+
+    other = types.ModuleType(lazy_tls.CONNECTOR)
+    other.TCPConnector = type("TCPConnector", (), {})  # type: ignore[attr-defined]
+    monkeypatch.setattr(lazy_tls.importlib, "import_module", lambda name: other)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert[0]))
+    assert lazy_tls.complete_on_use(other) is False
+    context = lazy_tls.build_deferred(ssl.create_default_context)
+    assert loaded_cas(context) == 1
+    assert lazy_tls.PENDING not in vars(context)
