@@ -1895,10 +1895,10 @@ def observe_records(tracker, list records, now, rules):
     cdef frozenset names = rules.event_names, error_levels = rules.error_levels
     cdef long long seq = tracker._seq
     cdef Py_ssize_t max_text = rules.max_text, job_cost = rules.job_cost, grown = 0, n, delta
-    # the event names' shortest and longest lengths: a message outside them is no name
-    # (tested without hashing it)
-    cdef Py_ssize_t shortest = min(map(len, names), default=0)
-    cdef Py_ssize_t longest = max(map(len, names), default=-1)
+    # the event names' first characters and lengths: a message that starts none of them is
+    # no name (tested without hashing it)
+    cdef _Heads name_heads
+    _fill_heads(names, &name_heads)
     cdef object record, job_id, job = None, found, level, message, attrs, count, last_error
     cdef object last_key = None
     cdef SummaryBase fast = None  # ``job`` when it is a SummaryBase (fields in C)
@@ -1944,7 +1944,7 @@ def observe_records(tracker, list records, now, rules):
             if type(message) is str:
                 text = <str>message
                 n = len(text)
-                if ((n < shortest or n > longest or text not in names)
+                if ((not _may_be(&name_heads, text) or text not in names)
                         and not _holds(text, b"Stage ", 6, "Stage ")):
                     attrs = _rget(record, "attributes", None)
                     if not attrs or (
@@ -2131,6 +2131,7 @@ def enrich_records(list records, k8s, dict fields, tuple defaults, bint plain,
     cdef _Heads heads, scan_heads
     cdef _Ids ids
     cdef int named_in = 0, i
+    cdef object record_type = _Record  # a module global: looked up once, not per record
     _fill_heads(id_keys, &heads)
     # the walk's filter: the id keys' first characters and lengths, and the named keys'
     _fill_heads(id_keys | frozenset(_NAMED_IDS), &scan_heads)
@@ -2141,7 +2142,7 @@ def enrich_records(list records, k8s, dict fields, tuple defaults, bint plain,
         for record in records:
             # a Record's ``[]`` is dict's, but through its type's ``__getitem__`` (~0.6k
             # instructions: dict's is a method, not a slot wrapper): dict's lookup directly
-            if type(record) is _Record or type(record) is dict:
+            if type(record) is record_type or type(record) is dict:
                 attrs = (<dict>record)["attributes"]
             else:
                 attrs = record["attributes"]
