@@ -18,11 +18,10 @@ Job ids never become labels: the metrics are
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
-from itertools import repeat
-from operator import attrgetter, itemgetter
+from itertools import islice
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -41,7 +40,6 @@ ERROR_LEVELS = frozenset(name for name, rank in LEVEL_RANK.items() if rank >= ER
 OTHER_STAGE = "other"
 #: longest job id kept as is; longer ones become a prefix, "…" and a hash of the whole id
 JOB_ID_MAX = PLAIN_ID_MAX
-_SUMMARY = itemgetter(1)
 _WEIGHT, _ACTIVE = attrgetter("weight"), attrgetter("active")
 
 
@@ -85,7 +83,10 @@ class JobTracker:
         self._max_jobs, self._max_bytes = max_jobs, max_bytes
         self._max_stages = max_stages_per_job
         self._max_labels = max_stage_labels
-        self._jobs: OrderedDict[str, JobSummary] = OrderedDict()
+        #: least recently updated first: a plain dict in insertion order, a job moved to the
+        #: end by popping and re-inserting it (cheaper than an ``OrderedDict``'s linked list
+        #: for the summaries made and evicted on every batch when jobs outnumber ``max_jobs``)
+        self._jobs: dict[str, JobSummary] = {}
         self._stage_labels: set[str] = set()
         self._active = 0
         self._shown: int | None = None  # the active-jobs gauge's value, once set
@@ -185,7 +186,7 @@ class JobTracker:
             job = self._jobs[key] = JobSummary(key, now)
             self.bytes += job.weight
             return job
-        self._jobs.move_to_end(key)
+        self._jobs[key] = self._jobs.pop(key)  # to the most recently updated end
         job.last_seen = now
         return job
 
@@ -197,17 +198,30 @@ class JobTracker:
 
     def _shrink(self) -> None:
         """Evict the least recently updated jobs while over either bound: first as many as
-        ``max_jobs`` asks for (popped and summed by C-level calls), then while over
-        ``max_bytes`` (one job always stays)."""
+        ``max_jobs`` asks for (their keys taken from the dict's front, popped and summed by
+        C-level calls), then while over ``max_bytes`` (one job always stays)."""
         jobs = self._jobs
         excess = len(jobs) - self._max_jobs
         if excess > 0:
-            old = list(map(_SUMMARY, map(jobs.popitem, repeat(False, excess))))
+            old = list(map(jobs.pop, list(islice(jobs, excess))))
             self.evicted += excess
             self.bytes -= sum(map(_WEIGHT, old))
             self._active -= sum(map(_ACTIVE, old))
-        while self.bytes > self._max_bytes and len(jobs) > 1:
-            self._evict(jobs.popitem(last=False)[1])
+        if self.bytes > self._max_bytes and len(jobs) > 1:
+            for key in list(islice(jobs, self._over_bytes())):
+                self._evict(jobs.pop(key))
+
+    def _over_bytes(self) -> int:
+        """How many of the least recently updated jobs to evict to get within ``max_bytes``
+        (at most all but one): counted before any is popped (a dict's front is found by
+        walking past the entries popped before, so it is walked once)."""
+        over, count, most = self.bytes - self._max_bytes, 0, len(self._jobs) - 1
+        for job in self._jobs.values():
+            if over <= 0 or count == most:
+                break
+            over -= job.weight
+            count += 1
+        return count
 
     def _evict(self, old: JobSummary) -> None:
         self.evicted += 1

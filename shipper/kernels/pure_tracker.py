@@ -17,7 +17,6 @@ extension type whose fields the compiled loop sets in C).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -72,7 +71,8 @@ class ObserveRules(NamedTuple):
 class Observed(Protocol):
     """The tracker state the loop updates."""
 
-    _jobs: OrderedDict[str, JobSummary]
+    #: least recently updated first (a job moves to the end by pop and re-insert)
+    _jobs: dict[str, JobSummary]
     _seq: int
     bytes: int
 
@@ -101,7 +101,7 @@ def observe_records(tracker: Observed, records: list[Any], now: float,
                     job = jobs[key] = rules.summary(key, now)
                     grown += job.weight
                 else:
-                    jobs.move_to_end(key)
+                    jobs[key] = jobs.pop(key)  # to the most recently updated end
                     found.last_seen = now
                     job = found
                 last_key = key

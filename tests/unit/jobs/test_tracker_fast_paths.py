@@ -7,6 +7,7 @@ and every job metric sample."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -220,3 +221,23 @@ def test_an_unhashable_level_fails_the_batch_as_the_per_record_loop_did(twin):
     fast.observe([record("z", job_id="c")])
     ref.observe([record("z", job_id="c")])
     _assert_same(fast, ref, metrics)
+
+
+@pytest.mark.parametrize("twin", TWINS)
+def test_long_churn_over_the_bound_keeps_the_reference_lru_order(twin):
+    """Jobs kept in a plain dict (moved to the end by pop and re-insert, evicted from its
+    front): 4,000 records over 300 job ids against ``max_jobs`` 100 (most summaries are
+    evicted and rebuilt, as on the bench corpus), drops in between, and the same under a
+    byte bound: after every batch the summaries, their order and cursors, bytes and
+    evictions are the reference's."""
+    rng = random.Random(14)
+    ops: list[tuple[Any, ...]] = []
+    for b in range(80):
+        ops.append(("observe", [record("work" if n % 9 else "pipeline_start",
+                                       job_id=f"job-{rng.randrange(300)}",
+                                       level="error" if n % 11 == 0 else "info")
+                                for n in range(50)]))
+        if b % 3 == 0:
+            ops.append(("drop", f"job-{rng.randrange(300)}", "noise"))
+    _run(ops, twin, max_jobs=100)
+    _run(ops, twin, max_jobs=1000, max_bytes=90_000)

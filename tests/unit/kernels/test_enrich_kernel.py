@@ -168,3 +168,86 @@ def test_the_gate_sends_only_candidates_to_the_callbacks() -> None:
         _snap, calls, outcome = _lift(kernel, batch)
         assert outcome is None
         assert [(kind, i) for kind, i, _arg in calls] == [("attributes", 1), ("text", 2)]
+
+
+#: attribute keys around a gate's first characters: same first letter, empty, non-ASCII
+#: first character, a ``str`` subclass equal to a gate key, non-string keys
+class Key(str):
+    """A ``str`` subclass key (looked up, never skipped by its first character)."""
+
+
+AWKWARD_KEYS = ["tags", "span", "dd", "d", "", "é", "😀trace_id", "trace_id", Key("traceId"),
+                Key("other"), 7, ("trace_id",), "traceparent", "Trace_id", "spanID"]
+
+
+@pytest.mark.parametrize("gate", [GATE_KEYS, ID_KEYS, frozenset({"", "x"}),
+                                  frozenset({"é", "trace_id"}), frozenset({7, "span"}),
+                                  frozenset({Key("tags")}), frozenset()])
+def test_the_gate_skips_only_keys_no_gate_key_starts_like(gate: frozenset[Any]) -> None:
+    """The compiled gate skips an exact string key whose first character starts no gate
+    key; every other key is looked up, and a gate of keys that are not all non-empty
+    strings starting in ASCII looks every key up: for each awkward key alone, and all of
+    them in one record, the same records reach ``from_attributes`` as in the pure twin
+    (exactly those whose keys meet the gate)."""
+    batch = [{"message": "m", "attributes": {key: 1}} for key in AWKWARD_KEYS]
+    batch.append({"message": "m", "attributes": dict.fromkeys(AWKWARD_KEYS, 1)})
+    calls = {}
+    for kernel in (compiled.lift_trace, pure_enrich.lift_trace):
+        seen: list[int] = []
+        kernel([dict(r, attributes=dict(r["attributes"])) for r in batch], gate,
+               lambda record, attrs, seen=seen: seen.append(batch.index(
+                   next(r for r in batch if r["attributes"].keys() == attrs.keys()))),
+               lambda record, message: None)
+        calls[kernel] = seen
+    assert calls[compiled.lift_trace] == calls[pure_enrich.lift_trace] == \
+        [i for i, r in enumerate(batch) if not gate.isdisjoint(r["attributes"])]
+
+
+def test_the_race_test_is_the_same_for_every_string_width() -> None:
+    """``"race"`` in a message sends it to ``from_text`` in both twins, whatever the
+    message's width (Latin-1, 2-byte, 4-byte), and near misses do not."""
+    texts = ["trace é", "ŝ trace", "😀 race", "é", "rac", "RACE", "Trace", "ŝrac e", "race",
+             "gracé", "x\u00a0race", ""]
+    batch = [Record({"message": text}) for text in texts]
+    for kernel in (compiled.lift_trace, pure_enrich.lift_trace):
+        _snap, calls, outcome = _lift(kernel, [Record(r) for r in batch])
+        assert outcome is None
+        assert [message for _kind, _i, message in calls] == [t for t in texts if "race" in t]
+
+
+ENRICH_KEYS = ["caller", "jobs", "sharded", "c", "", "é", "request_id", "requestId",
+               "shardIndex", "shard_index", Key("job_id"), Key("caller"), 7, "jobId"]
+
+
+@pytest.mark.parametrize("plain", [True, False])
+@pytest.mark.parametrize("id_keys", [ID_KEYS, frozenset({"request_id"}), frozenset({"", 7}),
+                                     frozenset()])
+@pytest.mark.parametrize("extra", [[], *([key] for key in ENRICH_KEYS), ENRICH_KEYS[:4]])
+def test_one_walk_over_the_attributes_reads_the_ids_as_lookups_do(
+        plain: bool, id_keys: frozenset[Any], extra: list[Any]) -> None:
+    """The compiled loop reads ``job_id``, ``correlation_id``, the shard keys and whether
+    any id key is there in one walk over ``attributes`` (comparing only keys whose first
+    character starts one of them): with look-alike keys, a shard key, other id keys, a
+    ``str`` subclass or non-string key (the lookups instead), and id key sets without the
+    named keys, each record comes out as the pure twin's and the same records go to the
+    rule set."""
+    batch = []
+    for ids in ({"job_id": "job-1", "correlation_id": "corr-9"}, {"job_id": "job-1"},
+                {"correlation_id": "corr-9"}, {}, {"job_id": 7, "correlation_id": "c"}):
+        attrs = {"a": 1, **ids, **{key: f"v{n}" for n, key in enumerate(extra)}}
+        batch.append(Record({"message": "m", "attributes": attrs}))
+    ctx = {"k8s": {"pod": "p"}, "fields": {}, "defaults": (("job_id", "fj"),),
+           "plain": plain, "raise_on": None}
+    pure = _enrich_with(pure_enrich.enrich_records, batch, ctx, id_keys)
+    assert _enrich_with(compiled.enrich_records, batch, ctx, id_keys) == pure
+
+
+def _enrich_with(kernel: Any, batch: list[Any], ctx: dict[str, Any],
+                 id_keys: frozenset[Any]) -> tuple[Any, ...]:
+    records = [Record({**r, "attributes": dict(r["attributes"])}) for r in batch]
+    calls: list[int] = []
+
+    def one(record: Any) -> None:
+        calls.append(next(i for i, r in enumerate(records) if r is record))
+    kernel(records, ctx["k8s"], ctx["fields"], ctx["defaults"], ctx["plain"], id_keys, one)
+    return _snapshot(records), calls

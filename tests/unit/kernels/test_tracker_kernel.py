@@ -200,3 +200,42 @@ def test_a_new_summary_is_built_as_jobsummary_init_builds_it():
     assert _fields(kernel_made) == {**_fields(made), "levels": {"info": 1}, "seq": 1}
     kernel_own = getattr(kernel_made, "__dict__", None)
     assert kernel_own is None or kernel_own == {**set_by_init, "levels": {"info": 1}, "seq": 1}
+
+
+#: near misses and hits of ``"Stage "`` in 1-, 2- and 4-byte strings (the compiled loop
+#: searches a 1-byte string's bytes itself, any other with ``str``'s test)
+STAGE_TEXTS = ["Stage é1 started", "Stage ŝ2 started", "Stage 😀3 completed", "é Stage s4 started",
+               "ŝ Stage s5 started", "x Stage", "stage s6 started", "Stagé s7 started",
+               "Stage\u00a0s8 started", "😀Stage ", "Stage", "Stage ", "ÿStage é"]
+#: event names and look-alikes (the compiled loop hashes only a message whose first
+#: character and length are a name's)
+NAME_TEXTS = [*sorted(EVENT_NAMES), "pipeline_starts", "Pipeline_start", "layer_errors",
+              "layer_errór", "pipeline_stært", "l", "p" * 300, "lAyer_start", "layer_erro"]
+
+
+def test_the_event_gate_is_the_same_for_every_string_width_and_near_misses():
+    """Which records reach ``_account`` (the event path) is the same in both twins for
+    ``"Stage "`` in Latin-1, 2-byte and 4-byte messages, for event names and near misses
+    of both (exactly the names and those that hold ``"Stage "``), and so are the trackers
+    after them."""
+    texts = STAGE_TEXTS + NAME_TEXTS
+    reached = {}
+    for name, twin in (("pure", pure_tracker.observe_records),
+                       ("compiled", compiled.observe_records)):
+        tracker = JobTracker(Metrics(CollectorRegistry(), collectors=False), lambda: 1.0, 100)
+        tracker._observe_records = twin
+        seen: list[str] = []
+        account = tracker._account
+
+        def spy(job: Any, record: Any, level: object, seen: list[str] = seen,
+                account: Any = account) -> None:
+            seen.append(record["message"])
+            account(job, record, level)
+
+        tracker._account = spy  # type: ignore[method-assign]
+        tracker.observe([{"job_id": f"j{i}", "message": text, "level": "error"}
+                         for i, text in enumerate(texts)])
+        reached[name] = (seen, tracker.summaries())
+    assert reached["compiled"] == reached["pure"]
+    assert reached["pure"][0] == [text for text in texts
+                                  if "Stage " in text or text in EVENT_NAMES]
