@@ -886,6 +886,7 @@ _SLOT_KEYS = ("message", "msg", "event", "log",
               "source", "logger", "logger_name", "name", "label")
 
 cdef enum:
+    _WORDS_SEEN = 8
     _S_LEVEL = 4
     _S_TIME = 11
     _S_SOURCE = 17
@@ -998,6 +999,8 @@ cdef class JsonLines:
     cdef double _number_floor
     cdef object _route, _parse_text, _route_record, _wrapped_line, _formats
     cdef frozenset _single, _block_initials
+    cdef list _words  # (word, level): the level words met, at most _WORDS_SEEN
+    cdef unsigned long long _initial_bits[2]  # method_initials (ASCII) as bits
 
     def __init__(self, str path, joiner, mapper, text_line, plain_line, fallback_time,
                  Py_ssize_t max_depth, route=None):
@@ -1012,6 +1015,12 @@ cdef class JsonLines:
         self._number_floor = NUMBER_FLOOR
         self._bare_request = mapper.bare_request
         self._initials = mapper.method_initials
+        self._initial_bits[0] = self._initial_bits[1] = 0
+        for initial in self._initials:
+            if len(initial) != 1 or ord(initial) > 127:
+                raise ValueError("the kernel takes single ASCII method initials")
+            self._initial_bits[ord(initial) >> 6] |= 1ULL << (ord(initial) & 63)
+        self._words = []
         levels = mapper.text_levels  # shared, not copied: one parser per file
         self._levels = levels if type(levels) is dict else dict(levels)
         self._time_keys = tuple(mapper.time_keys)
@@ -1318,7 +1327,7 @@ cdef class JsonLines:
             return False
         v = vals[_S_LEVEL]
         if v != NULL and _json_type(v) == _json_str_type:  # the common case
-            level = self._levels.get(<object>v)
+            level = self._level_word(<object>v)
         else:
             level = self._level_at(vals, &level_at)
         if level is None or vals[_S_SOURCE] != NULL:
@@ -1345,10 +1354,32 @@ cdef class JsonLines:
         if logger is not None:
             PyDict_DelItem(obj, logger_key)
             PyDict_SetItem(fields, "logger", logger)
-        if (len(<str>message) and (<str>message)[:1] in self._initials
-                and _may_be_request(<str>message)):
-            self._bare_request(message, obj)
+        if _json_len(message):
+            i = PyUnicode_READ_CHAR(message, 0)  # in method_initials, then the call's test
+            if (i < 128 and self._initial_bits[i >> 6] >> (i & 63) & 1
+                    and _may_be_request(<str>message)):
+                self._bare_request(message, obj)
         return stamp
+
+    cdef object _level_word(self, object word):
+        """``text_levels.get(word)`` for a str ``word``: the words met so far are matched
+        by their characters (no hash: orjson's strings come without one); ``text_levels``
+        is a constant table."""
+        cdef Py_ssize_t n = _json_len(word), i
+        cdef const char* data
+        cdef object seen
+        if not _json_ascii(word):
+            return self._levels.get(word)
+        data = _json_data(word)
+        for i in range(len(self._words)):
+            seen = <object>PyList_GET_ITEM(self._words, i)
+            if _json_len(<object>PyTuple_GET_ITEM(seen, 0)) == n and memcmp(
+                    _json_data(<object>PyTuple_GET_ITEM(seen, 0)), data, n) == 0:
+                return <object>PyTuple_GET_ITEM(seen, 1)
+        level = self._levels.get(word)
+        if len(self._words) < _WORDS_SEEN:
+            self._words.append((word, level))
+        return level
 
     cdef object _level_at(self, PyObject** vals, int* at):
         """``_take_level``'s result, when ``"level"`` holds no string, in the cases where
@@ -1368,7 +1399,7 @@ cdef class JsonLines:
             if v != NULL and v != _json_none:
                 if _json_type(v) == _json_str_type:
                     at[0] = i
-                    return self._levels.get(<object>v)
+                    return self._level_word(<object>v)
                 return None
         return None
 
