@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy, memset, strlen
 
-KERNEL_API = 37
+KERNEL_API = 38
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -868,12 +868,113 @@ from shipper.record import Record as _Record
 
 from cpython.dict cimport PyDict_DelItem, PyDict_SetItem, PyDict_Update
 from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.string cimport memset
 
 from libc.math cimport rint
 
 cdef object _json_loads = _orjson.loads
 cdef object _JSONDecodeError = _orjson.JSONDecodeError
 cdef object _dict_new = dict.__new__
+
+# The keys ``_common`` reads, by slot: ``JsonLineParser``'s MESSAGE_KEYS (0-3), LEVEL_KEYS
+# (4-10) and TIME_KEYS (11-16) in their order, then the keys that send a line to ``parse``
+# or name its logger. One pass over the object (``_json_scan``) finds them all, with the
+# object's own key objects (so that each ``del`` finds its key by identity).
+_SLOT_KEYS = ("message", "msg", "event", "log",
+              "level", "severity", "levelname", "lvl", "loglevel", "log.level", "level_name",
+              "timestamp", "time", "ts", "@timestamp", "datetime", "asctime",
+              "source", "logger", "logger_name", "name", "label")
+
+cdef enum:
+    _WORDS_SEEN = 8
+    _S_LEVEL = 4
+    _S_TIME = 11
+    _S_SOURCE = 17
+    _S_LOGGER = 18
+    _S_LOGGER_NAME = 19
+    _S_NAME = 20
+    _S_LABEL = 21
+    _S_COUNT = 22
+
+cdef extern from *:
+    """
+    /* _SLOT_KEYS by length: the keys of length n are __pyx_json_keys[first[n]:first[n+1]] */
+    static const char* __pyx_json_keys[22];
+    static int __pyx_json_slot[22];
+    static Py_ssize_t __pyx_json_first[13];
+
+    static void __pyx_json_table(PyObject* names) {  /* a tuple of 22 ASCII str */
+        Py_ssize_t n, i, at = 0;
+        for (n = 0; n <= 11; n++) {
+            __pyx_json_first[n] = at;
+            for (i = 0; i < 22; i++) {
+                PyObject* name = PyTuple_GET_ITEM(names, i);
+                if (PyUnicode_GET_LENGTH(name) == n) {
+                    __pyx_json_keys[at] = (const char*)PyUnicode_DATA(name);
+                    __pyx_json_slot[at++] = (int)i;
+                }
+            }
+        }
+        __pyx_json_first[12] = at;
+    }
+
+    /* keys[s], vals[s]: the object's own key and value for the slot s (borrowed), or NULL */
+    static void __pyx_json_scan(PyObject* obj, PyObject** keys, PyObject** vals) {
+        Py_ssize_t pos = 0, n, i, stop;
+        PyObject *key, *value;
+        const char* s;
+        while (PyDict_Next(obj, &pos, &key, &value)) {
+            if (!PyUnicode_CheckExact(key) || !PyUnicode_IS_COMPACT_ASCII(key)) continue;
+            n = PyUnicode_GET_LENGTH(key);
+            if (n < 2 || n > 11) continue;
+            s = (const char*)PyUnicode_DATA(key);
+            for (i = __pyx_json_first[n], stop = __pyx_json_first[n + 1]; i < stop; i++) {
+                if (s[0] == __pyx_json_keys[i][0] && memcmp(s, __pyx_json_keys[i], n) == 0) {
+                    keys[__pyx_json_slot[i]] = key;
+                    vals[__pyx_json_slot[i]] = value;
+                    break;
+                }
+            }
+        }
+    }
+
+    /* text[:23] + "Z" for a compact ASCII text of 24 characters or more */
+    static PyObject* __pyx_json_millis(PyObject* text) {
+        PyObject* out = PyUnicode_New(24, 127);
+        if (out == NULL) return NULL;
+        memcpy(PyUnicode_DATA(out), PyUnicode_DATA(text), 23);
+        ((char*)PyUnicode_DATA(out))[23] = 'Z';
+        return out;
+    }
+    """
+    void __pyx_json_table(object names)
+    void __pyx_json_scan(object obj, PyObject** keys, PyObject** vals) noexcept
+    object __pyx_json_millis(object text)
+    bint _json_ascii "PyUnicode_IS_COMPACT_ASCII"(object text)
+    const char* _json_data "PyUnicode_DATA"(object text)
+    Py_ssize_t _json_len "PyUnicode_GET_LENGTH"(object text)
+    PyObject* _json_none "Py_None"
+    void* _json_str_type "(&PyUnicode_Type)"
+    void* _json_int_type "(&PyLong_Type)"
+    void* _json_float_type "(&PyFloat_Type)"
+    void* _json_type "Py_TYPE"(PyObject* o)
+
+__pyx_json_table(_SLOT_KEYS)
+
+# a record made as ``Record()`` makes it, without a call: ``dict``'s ``tp_new`` and its two
+# slots set through their member descriptors
+cdef object _RAW_SLOT = _Record.__dict__["raw"]
+cdef object _BEFORE_SLOT = _Record.__dict__["before"]
+cdef tuple _NO_ARGS = ()
+if type(_RAW_SLOT) is not _MEMBER or type(_BEFORE_SLOT) is not _MEMBER:
+    raise ImportError("Record keeps raw and before in __slots__")
+
+
+cdef inline object _new_record(object text):
+    record = __pyx_loki_new(_Record, _NO_ARGS)
+    __pyx_loki_set(_RAW_SLOT, record, text)
+    __pyx_loki_set(_BEFORE_SLOT, record, None)
+    return record
 
 
 cdef inline bint _may_be_request(str message):
@@ -890,15 +991,16 @@ cdef class JsonLines:
     cdef object _path, _joiner, _parse, _from_string, _from_epoch, _bare_request
     cdef object _text_line, _plain_line, _fallback_time, _initials, _stamps
     cdef object _normalize_level, _tidy_node
-    cdef tuple _other_level_keys
     cdef dict _levels
-    cdef tuple _message_keys, _time_keys
+    cdef tuple _time_keys
     cdef str _impossible
     cdef Py_ssize_t _max_depth, _long
     cdef tuple _millis_tails
     cdef double _number_floor
     cdef object _route, _parse_text, _route_record, _wrapped_line, _formats
     cdef frozenset _single, _block_initials
+    cdef list _words  # (word, level): the level words met, at most _WORDS_SEEN
+    cdef unsigned long long _initial_bits[2]  # method_initials (ASCII) as bits
 
     def __init__(self, str path, joiner, mapper, text_line, plain_line, fallback_time,
                  Py_ssize_t max_depth, route=None):
@@ -913,14 +1015,18 @@ cdef class JsonLines:
         self._number_floor = NUMBER_FLOOR
         self._bare_request = mapper.bare_request
         self._initials = mapper.method_initials
+        self._initial_bits[0] = self._initial_bits[1] = 0
+        for initial in self._initials:
+            if len(initial) != 1 or ord(initial) > 127:
+                raise ValueError("the kernel takes single ASCII method initials")
+            self._initial_bits[ord(initial) >> 6] |= 1ULL << (ord(initial) & 63)
+        self._words = []
         levels = mapper.text_levels  # shared, not copied: one parser per file
         self._levels = levels if type(levels) is dict else dict(levels)
-        self._message_keys = tuple(mapper.message_keys)
         self._time_keys = tuple(mapper.time_keys)
-        level_keys = tuple(mapper.level_keys)
-        if level_keys[:1] != ("level",):
-            raise ValueError("the kernel takes \"level\" as the first level key")
-        self._other_level_keys = level_keys[1:]
+        if (tuple(mapper.message_keys) + tuple(mapper.level_keys) + self._time_keys
+                != _SLOT_KEYS[:_S_SOURCE]):
+            raise ValueError("the kernel reads JsonLineParser's message, level and time keys")
         self._normalize_level = mapper.normalize_level
         self._tidy_node = mapper.tidy_node
         self._impossible = mapper.impossible
@@ -1185,14 +1291,12 @@ cdef class JsonLines:
     cdef object _finish(self, offset, dict obj, str text, truncated, stream, wrapper_time):
         """The record of the decoded object ``obj`` of the line ``text``."""
         cdef dict fields
-        record = _dict_new(_Record)
+        record = _new_record(text)
         fields = <dict>record
         stamp = self._common(obj, fields)
         if stamp is False:  # not the common shape: obj untouched
             PyDict_Update(fields, self._parse(obj))
             stamp = fields["timestamp"]
-        record.raw = text
-        record.before = None
         if not stamp:  # none, or IMPOSSIBLE ("")
             fields["timestamp"] = self._fallback_time(record, wrapper_time)
         if stream is not None:
@@ -1204,64 +1308,126 @@ cdef class JsonLines:
 
     cdef object _common(self, dict obj, dict fields):
         """``JsonLineParser.parse`` into ``fields`` for the common shape, returning the
-        timestamp; ``False`` (``obj`` untouched) for any other shape."""
-        cdef object message = None, message_key = None, value, level, logger
-        for key in self._message_keys:
-            value = obj.get(key)
-            if type(value) is str:
-                message, message_key = value, key
+        timestamp; ``False`` (``obj`` untouched) for any other shape. The keys it reads
+        are found in one pass (``__pyx_json_scan``: an absent key is NULL, a JSON null
+        None; the reference's ``get`` gives None for both, its ``in`` tells them apart)."""
+        cdef PyObject* keys[_S_COUNT]
+        cdef PyObject* vals[_S_COUNT]
+        cdef PyObject* v
+        cdef int i, at = -1, level_at = _S_LEVEL
+        cdef object message, message_key, level, logger = None, logger_key = None
+        memset(keys, 0, sizeof(keys))
+        memset(vals, 0, sizeof(vals))
+        __pyx_json_scan(obj, keys, vals)
+        for i in range(_S_LEVEL):
+            if vals[i] != NULL and _json_type(vals[i]) == _json_str_type:
+                at = i
                 break
-        if message is None:
+        if at < 0:
             return False
-        value = obj.get("level")
-        if type(value) is str:  # the common case: no tuple
-            level, level_key = self._levels.get(value), "level"
+        v = vals[_S_LEVEL]
+        if v != NULL and _json_type(v) == _json_str_type:  # the common case
+            level = self._level_word(<object>v)
         else:
-            level, level_key = self._level_of(obj, value)
-        if level is None or "source" in obj:
+            level = self._level_at(vals, &level_at)
+        if level is None or vals[_S_SOURCE] != NULL:
             return False
-        logger = obj.get("logger")
-        if type(logger) is not str:
-            if "logger_name" in obj or "name" in obj or (
-                    "label" in obj and message_key == "message"):
-                return False
-            logger = None
+        v = vals[_S_LOGGER]
+        if v != NULL and _json_type(v) == _json_str_type:
+            logger, logger_key = <object>v, <object>keys[_S_LOGGER]
+        elif (vals[_S_LOGGER_NAME] != NULL or vals[_S_NAME] != NULL
+                or (vals[_S_LABEL] != NULL and at == 0)):  # slot 0: "message"
+            return False
+        message, message_key = <object>vals[at], <object>keys[at]
         PyDict_DelItem(obj, message_key)
-        if level_key is None:  # a pino/bunyan number under "level"
+        if level_at < 0:  # a pino/bunyan number under "level": the object changes
             self._tidy_node(obj)
-            level_key = "level"
-        PyDict_DelItem(obj, level_key)
-        stamp = self._timestamp(obj)
+            PyDict_DelItem(obj, "level")
+            stamp = self._timestamp(obj)
+        else:
+            PyDict_DelItem(obj, <object>keys[level_at])
+            stamp = self._slot_time(obj, keys, vals)
         PyDict_SetItem(fields, "timestamp", stamp)
         PyDict_SetItem(fields, "level", level)
         PyDict_SetItem(fields, "message", message)
         PyDict_SetItem(fields, "attributes", obj)
         if logger is not None:
-            PyDict_DelItem(obj, "logger")
+            PyDict_DelItem(obj, logger_key)
             PyDict_SetItem(fields, "logger", logger)
-        if (len(<str>message) and (<str>message)[:1] in self._initials
-                and _may_be_request(<str>message)):
-            self._bare_request(message, obj)
+        if _json_len(message):
+            i = PyUnicode_READ_CHAR(message, 0)  # in method_initials, then the call's test
+            if (i < 128 and self._initial_bits[i >> 6] >> (i & 63) & 1
+                    and _may_be_request(<str>message)):
+                self._bare_request(message, obj)
         return stamp
 
-    cdef tuple _level_of(self, dict obj, value):
-        """``_take_level``'s result, when ``"level"`` (``value``) holds no string, in
-        the cases where its first key with a value takes it at once: ``(level, None)``
-        for a number under ``"level"`` that ``normalize_level`` knows (``tidy_node`` is
-        due), ``(level, key)`` for a level word under the first of ``severity``,
-        ``levelname``... present when ``"level"`` is absent or null; ``(None, None)``
-        for every other case (the call maps it)."""
-        if type(value) is int:
-            return self._normalize_level(value), None
-        if value is not None:
-            return None, None
-        for key in self._other_level_keys:
-            value = obj.get(key)
-            if value is not None:
-                if type(value) is str:
-                    return self._levels.get(value), key
-                return None, None
-        return None, None
+    cdef object _level_word(self, object word):
+        """``text_levels.get(word)`` for a str ``word``: the words met so far are matched
+        by their characters (no hash: orjson's strings come without one); ``text_levels``
+        is a constant table."""
+        cdef Py_ssize_t n = _json_len(word), i
+        cdef const char* data
+        cdef object seen
+        if not _json_ascii(word):
+            return self._levels.get(word)
+        data = _json_data(word)
+        for i in range(len(self._words)):
+            seen = <object>PyList_GET_ITEM(self._words, i)
+            if _json_len(<object>PyTuple_GET_ITEM(seen, 0)) == n and memcmp(
+                    _json_data(<object>PyTuple_GET_ITEM(seen, 0)), data, n) == 0:
+                return <object>PyTuple_GET_ITEM(seen, 1)
+        level = self._levels.get(word)
+        if len(self._words) < _WORDS_SEEN:
+            self._words.append((word, level))
+        return level
+
+    cdef object _level_at(self, PyObject** vals, int* at):
+        """``_take_level``'s result, when ``"level"`` holds no string, in the cases where
+        its first key with a value takes it at once: a number under ``"level"`` that
+        ``normalize_level`` knows (``*at`` -1: ``tidy_node`` is due), a level word under
+        the first of ``severity``, ``levelname``... present when ``"level"`` is absent or
+        null (``*at`` its slot); ``None`` for every other case (the call maps it)."""
+        cdef PyObject* v = vals[_S_LEVEL]
+        cdef int i
+        if v != NULL and v != _json_none:
+            if _json_type(v) == _json_int_type:
+                at[0] = -1
+                return self._normalize_level(<object>v)
+            return None
+        for i in range(_S_LEVEL + 1, _S_TIME):
+            v = vals[i]
+            if v != NULL and v != _json_none:
+                if _json_type(v) == _json_str_type:
+                    at[0] = i
+                    return self._level_word(<object>v)
+                return None
+        return None
+
+    cdef object _slot_time(self, dict obj, PyObject** keys, PyObject** vals):
+        """``_timestamp`` on the time keys' values as scanned (``obj`` lost none of them
+        since: only the message and level keys went)."""
+        cdef bint impossible = False
+        cdef PyObject* v
+        cdef void* kind
+        cdef int i
+        for i in range(_S_TIME, _S_SOURCE):
+            v = vals[i]
+            if v == NULL or v == _json_none:
+                continue
+            kind = _json_type(v)
+            if kind == _json_str_type:
+                stamp = self._string_time(<str><object>v)
+            elif kind == _json_float_type:
+                stamp = self._float_time(<object>v)
+            elif kind == _json_int_type:
+                stamp = self._from_epoch(<object>v)
+            else:
+                continue
+            if stamp:
+                PyDict_DelItem(obj, <object>keys[i])
+                return stamp
+            impossible = impossible or stamp is not None
+        return self._impossible if impossible else None
 
     cdef object _timestamp(self, dict obj):
         cdef bint impossible = False
@@ -1288,17 +1454,24 @@ cdef class JsonLines:
         """``TimestampNormalizer.from_string``: its first test inline (a canonical
         ``...SS.fffZ`` string of the last good second passes as is, or cut to
         milliseconds); any other string through the call."""
-        cdef Py_ssize_t size = len(text), i
-        cdef Py_UCS4 c
-        if (size < 24 or PyUnicode_READ_CHAR(text, size - 1) != 90  # "Z"
-                or PyUnicode_READ_CHAR(text, 19) != 46  # "."
-                or not text.startswith(self._stamps.good_second) or not text.isascii()):
+        cdef Py_ssize_t size = _json_len(text), i
+        cdef const char* data
+        cdef object good
+        if size < 24 or not _json_ascii(text):
+            return self._from_string(text)
+        data = _json_data(text)
+        if data[size - 1] != 90 or data[19] != 46:  # "Z", "."
             return self._from_string(text)
         for i in range(20, size - 1):
-            c = PyUnicode_READ_CHAR(text, i)
-            if c < 48 or c > 57:
+            if data[i] < 48 or data[i] > 57:
                 return self._from_string(text)
-        return text if size == 24 else text[:23] + "Z"
+        good = self._stamps.good_second
+        if type(good) is str and _json_len(good) == 19 and _json_ascii(good):
+            if memcmp(data, _json_data(good), 19) != 0:
+                return self._from_string(text)
+        elif not text.startswith(good):
+            return self._from_string(text)
+        return text if size == 24 else __pyx_json_millis(text)
 
     cdef object _float_time(self, object value):
         """``TimestampNormalizer.from_epoch`` for a float: seconds of the normalizer's

@@ -20,9 +20,12 @@ The reference is ``FileParser``'s per-line path for one line of a plain file
   ``tidy_node``, or, ``"level"`` absent or null, a word under the first other level
   key present; no ``source``; a string ``logger`` or none of ``logger_name``/``name``/
   winston's ``label``: the same steps in the same order) and calls ``parse`` for any
-  other shape, on the object untouched. Its times take the normalizer's two fast paths
-  without the call (a canonical string of ``good_second``; an epoch float of the last
-  epoch second, read from the normalizer) and call it for anything else.
+  other shape, on the object untouched. It finds the keys it reads in one pass over the
+  object (an absent key and a JSON null told apart where the reference's ``in`` tells
+  them apart) and deletes each with the object's own key. Its times take the
+  normalizer's two fast paths without the call (a canonical string of
+  ``good_second``; an epoch float of the last epoch second, read from the
+  normalizer) and call it for anything else.
 
 Before the first record it makes after the reference or ``text_line`` ran (and at the
 start of a chunk), the joiner's pending record goes out first, as in the reference.
