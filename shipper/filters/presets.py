@@ -20,6 +20,8 @@ from shipper.filters.requests import (
     status_of,
 )
 from shipper.filters.settings import FilterSettings
+from shipper.kernels import noise_verdicts
+from shipper.kernels.pure_noise import NoiseJudge, Routes
 from shipper.record import LEVEL_RANK, WARNING_RANK, Record
 from shipper.stages import Fates
 
@@ -119,6 +121,13 @@ def _route_kinds(routes: list[str]) -> tuple[tuple[str, ...], tuple[str, ...], l
     return tuple(literal), tuple(parents), other
 
 
+def kernel_routes(routes: list[str]) -> Routes | None:
+    """The routes as the ``noise_verdicts`` kernel reads them: ``None`` when one needs
+    :func:`route_matcher`'s regex (or there are none: the regex then matches any path)."""
+    literal, parents, other = _route_kinds(routes)
+    return (literal, tuple(parents)) if routes and not other else None
+
+
 def _reversed_alternatives(routes: list[str]) -> str:
     """The alternatives of :func:`_route_alternatives` spelled backwards (a placeholder
     stays ``[^/]+``): matched at the start of a reversed path, they match at its end."""
@@ -156,6 +165,18 @@ class NoiseStage:
         self._scan = self._batch_scan(settings.third_party_loggers)
         self._screen: Screen | None = None
         self._auth_seen: dict[str, bool] = {}
+        self._judge = self._kernel_judge(settings, enabled)
+
+    def _kernel_judge(self, settings: FilterSettings, enabled: set[str]) -> NoiseJudge | None:
+        """The presets as ``noise_verdicts`` reads them; ``None`` (every record classified
+        here) when a route matcher needs its regex."""
+        health = kernel_routes(settings.health_paths) if self._health is not None else None
+        polling = kernel_routes(settings.polling_routes) if self._polling is not None else None
+        if (health is None) != (self._health is None) or \
+                (polling is None) != (self._polling is None):
+            return None
+        return NoiseJudge(_LOUD, self._loggers is not None, self._requests, health, polling,
+                          self._auth, self._auth_seen, SECONDARY_KEYS)
 
     def _batch_scan(self, loggers: list[str]) -> BatchScan | None:
         """One RE2 pattern matching every raw line an enabled preset could drop."""
@@ -196,10 +217,21 @@ class NoiseStage:
     def process_batch(self, records: list[Record], dropped: set[int]) -> None:
         """Drop the noise of a batch: the indices of the records it drops go into
         ``dropped`` (records already in it are gone). After :meth:`prepare` of the same
-        list, only the records the pre-scan could not clear are looked at."""
+        list, only the records the pre-scan could not clear are looked at. The kernel
+        ``noise_verdicts`` judges the usual shapes; the records it cannot are classified
+        here, in the same order (drops are reported record by record, in order)."""
         screen = self._screen
         classify, drop = self.classify, self._fates.dropped
-        for i in range(len(records)) if screen is None else screen.to_check(records):
+        to_check = range(len(records)) if screen is None else screen.to_check(records)
+        if self._judge is not None:
+            for i, preset in noise_verdicts(records, list(to_check), dropped, self._judge):
+                record = records[i]
+                verdict = classify(record) if preset is None else preset
+                if verdict is not None:
+                    drop(record, "noise", verdict)
+                    dropped.add(i)
+            return
+        for i in to_check:
             if i not in dropped:
                 record = records[i]
                 if record.get("level", "info") not in _LOUD:

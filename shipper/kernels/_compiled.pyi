@@ -6,6 +6,7 @@ from typing import Any
 from shipper.kernels.pure import CriInner, IsoPrefix, ReadOut, ReadStep, WireEntry
 from shipper.kernels.pure_datadog import SideLists
 from shipper.kernels.pure_json import JsonLines as JsonLines  # same API as the twin's class
+from shipper.kernels.pure_noise import NoiseJudge
 from shipper.kernels.pure_tracker import Observed, ObserveRules
 from shipper.kernels.pure_tracker import SummaryBase as SummaryBase  # same fields as the twin's
 
@@ -48,3 +49,5 @@ def ndjson_records(records: list[Any],
                    default: Callable[[Any], Any]) -> tuple[bytes, array[int]]: ...
 def text_indices(data: bytes, offsets: list[int]) -> list[int]: ...
 def combined_fields(text: str) -> tuple[dict[str, Any], str] | None: ...
+def noise_verdicts(records: list[Any], indices: list[int], dropped: set[int],
+                   judge: NoiseJudge) -> list[tuple[int, str | None]]: ...
