@@ -174,3 +174,29 @@ def _matches(path: str, routes: Routes) -> bool:
         if last and parent.endswith(parents):
             return True
     return False
+
+
+#: ``(data, unjudged, parts)`` of :func:`joined_texts`
+Joined = tuple[bytes, set[int], list[str]]
+
+
+def joined_texts(records: list[Any]) -> Joined | None:
+    """The raw lines of a batch as ``prescan.BatchTexts`` holds them, for the usual batch
+    (every record a :class:`~shipper.record.Record` with a ``str`` raw line and a ``str``
+    message; else ``None``): ``parts`` the lines, ``""`` for each line that cannot be
+    judged (a multi-line message, a line not ASCII or holding a NUL), ``unjudged`` the
+    indices of those, ``data`` the parts joined with NUL, in ASCII bytes."""
+    parts: list[str] = []
+    unjudged: set[int] = set()
+    for i, record in enumerate(records):
+        if record.__class__ is not Record:
+            return None
+        raw, message = record.raw, record.get("message")
+        if raw.__class__ is not str or message.__class__ is not str:
+            return None
+        if "\n" in message or not raw.isascii() or "\x00" in raw:
+            unjudged.add(i)
+            parts.append("")
+        else:
+            parts.append(raw)
+    return "\x00".join(parts).encode("ascii"), unjudged, parts
