@@ -33,7 +33,7 @@ _GET_HEAD = ("GET", "HEAD")
 
 
 #: a route matcher's routes when every one is literal or ends in one placeholder segment
-#: (``presets._route_kinds``): the ``literal`` endings, the ``parents``
+#: (``routes._route_kinds``): the ``literal`` endings, the ``parents``
 Routes = tuple[tuple[str, ...], tuple[str, ...]]
 
 
@@ -164,7 +164,7 @@ def _route_preset(method: str, path: str, agent: str, judge: NoiseJudge) -> str 
 
 
 def _matches(path: str, routes: Routes) -> bool:
-    """``presets.route_matcher``'s answer for a path that starts with ``/`` and holds no
+    """``routes.route_matcher``'s answer for a path that starts with ``/`` and holds no
     newline, when no route needs its regex."""
     literal, parents = routes
     if path.endswith(literal):
