@@ -22,7 +22,7 @@ from shipper.filters.routes import kernel_routes
 from shipper.filters.routes import route_matcher as route_matcher
 from shipper.filters.routes import route_regex as route_regex
 from shipper.filters.settings import FilterSettings
-from shipper.kernels import noise_verdicts
+from shipper.kernels import IMPLEMENTATION, noise_verdicts
 from shipper.kernels.pure_noise import NoiseJudge
 from shipper.record import LEVEL_RANK, WARNING_RANK, Record
 from shipper.stages import Fates
@@ -85,9 +85,12 @@ class NoiseStage:
         self._scan = self._batch_scan(settings.third_party_loggers)
         self._screen: Screen | None = None
         self._auth_seen: dict[str, bool] = {}
-        self._judge = self._kernel_judge(settings, enabled)
+        #: the presets as ``noise_verdicts`` reads them, when the compiled kernel is live
+        #: (the pure twin, the reference, costs more than the loop here: tests use it)
+        self.judge = self._kernel_judge(settings)
+        self._judge = self.judge if IMPLEMENTATION == "compiled" else None
 
-    def _kernel_judge(self, settings: FilterSettings, enabled: set[str]) -> NoiseJudge | None:
+    def _kernel_judge(self, settings: FilterSettings) -> NoiseJudge | None:
         """The presets as ``noise_verdicts`` reads them; ``None`` (every record classified
         here) when a route matcher needs its regex."""
         health = kernel_routes(settings.health_paths) if self._health is not None else None

@@ -98,7 +98,7 @@ def _check(records: list[Any], stage: NoiseStage,
            dropped: set[int] | None = None) -> list[tuple[int, str | None]]:
     """Twin and kernel agree; each verdict is classify's; the records left out are not
     noise (or at warning and above, or already ``dropped``: by default the last one)."""
-    judge = stage._judge
+    judge = stage.judge
     assert judge is not None
     indices = list(range(len(records)))
     if dropped is None:
@@ -150,9 +150,9 @@ def test_golden_corpus_lines_are_judged_as_classify_judges() -> None:
 
 def test_settings_whose_routes_need_the_regex_use_no_kernel() -> None:
     odd = FilterSettings.model_validate({"health_paths": ["/v1/{a}/{b}/poll"]})
-    assert _stage(odd)._judge is None
-    assert _stage(FilterSettings.model_validate({"health_paths": []}))._judge is None
-    assert _stage()._judge is not None
+    assert _stage(odd).judge is None
+    assert _stage(FilterSettings.model_validate({"health_paths": []})).judge is None
+    assert _stage().judge is not None
 
 
 _VALUES: Any = st.one_of(
