@@ -22,7 +22,7 @@ from shipper.filters.routes import kernel_routes
 from shipper.filters.routes import route_matcher as route_matcher
 from shipper.filters.routes import route_regex as route_regex
 from shipper.filters.settings import FilterSettings
-from shipper.kernels import IMPLEMENTATION, noise_verdicts
+from shipper.kernels import IMPLEMENTATION, noise_drops
 from shipper.kernels.pure_noise import NoiseJudge
 from shipper.record import LEVEL_RANK, WARNING_RANK, Record
 from shipper.stages import Fates
@@ -85,13 +85,13 @@ class NoiseStage:
         self._scan = self._batch_scan(settings.third_party_loggers)
         self._screen: Screen | None = None
         self._auth_seen: dict[str, bool] = {}
-        #: the presets as ``noise_verdicts`` reads them, when the compiled kernel is live
+        #: the presets as ``noise_drops`` reads them, when the compiled kernel is live
         #: (the pure twin, the reference, costs more than the loop here: tests use it)
         self.judge = self._kernel_judge(settings)
         self._judge = self.judge if IMPLEMENTATION == "compiled" else None
 
     def _kernel_judge(self, settings: FilterSettings) -> NoiseJudge | None:
-        """The presets as ``noise_verdicts`` reads them; ``None`` (every record classified
+        """The presets as ``noise_drops`` reads them; ``None`` (every record classified
         here) when a route matcher needs its regex."""
         health = kernel_routes(settings.health_paths) if self._health is not None else None
         polling = kernel_routes(settings.polling_routes) if self._polling is not None else None
@@ -141,18 +141,13 @@ class NoiseStage:
         """Drop the noise of a batch: the indices of the records it drops go into
         ``dropped`` (records already in it are gone). After :meth:`prepare` of the same
         list, only the records the pre-scan could not clear are looked at. The kernel
-        ``noise_verdicts`` judges the usual shapes; the records it cannot are classified
-        here, in the same order (drops are reported record by record, in order)."""
+        ``noise_drops`` is this loop, judging the usual shapes itself (the records it
+        cannot judge are classified here), in the same order."""
         screen = self._screen
         classify, drop = self.classify, self._fates.dropped
         to_check = range(len(records)) if screen is None else screen.to_check(records)
         if self._judge is not None:
-            for i, preset in noise_verdicts(records, list(to_check), dropped, self._judge):
-                record = records[i]
-                verdict = classify(record) if preset is None else preset
-                if verdict is not None:
-                    drop(record, "noise", verdict)
-                    dropped.add(i)
+            noise_drops(records, list(to_check), dropped, self._judge, classify, drop)
             return
         for i in to_check:
             if i not in dropped:

@@ -1,6 +1,6 @@
 """Route matching for the request presets: :func:`route_matcher` (``path -> bool``, the
 answer of the anchored :func:`route_regex`, faster) and :func:`kernel_routes` (the routes as
-the ``noise_verdicts`` kernel reads them)."""
+the ``noise_drops`` kernel reads them)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def _route_kinds(routes: list[str]) -> tuple[tuple[str, ...], tuple[str, ...], l
 
 
 def kernel_routes(routes: list[str]) -> Routes | None:
-    """The routes as the ``noise_verdicts`` kernel reads them: ``None`` when one needs
+    """The routes as the ``noise_drops`` kernel reads them: ``None`` when one needs
     :func:`route_matcher`'s regex (or there are none: the regex then matches any path)."""
     literal, parents, other = _route_kinds(routes)
     return (literal, tuple(parents)) if routes and not other else None

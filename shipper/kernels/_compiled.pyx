@@ -2286,8 +2286,8 @@ cdef object _combined_record(str text, const unsigned char* d, Py_ssize_t a, Py_
 
 
 # === noise presets' verdicts (helper `noise`, issue 14, KERNEL_API 34) =======================
-# Twin and reference: ``pure_noise.noise_verdicts`` (read its docstring): the same records
-# take the same branches; every record it cannot judge is ``(i, None)``, asked again in full.
+# Twin and reference: ``pure_noise.noise_drops`` (read its docstring): the same records
+# take the same branches; every record it cannot judge goes to ``classify``.
 from cpython.dict cimport PyDict_GetItem
 from shipper.record import Record as _NoiseRecord
 
@@ -2410,31 +2410,32 @@ cdef object _nz_verdict(object record, bint third_party, bint requests, object h
     return None
 
 
-def noise_verdicts(list records, list indices, set dropped, judge):
+def noise_drops(list records, list indices, set dropped, judge, classify, drop):
     cdef frozenset loud = judge.loud, secondary = judge.secondary
     cdef bint third_party = judge.third_party, requests = judge.requests, auth = judge.auth
     cdef object health = judge.health, polling = judge.polling, record, level, verdict
     cdef dict seen = judge.auth_seen
-    cdef list out = []
     cdef PyObject* found
     for i in indices:
         if i in dropped:
             continue
         record = records[i]
         if type(record) is not _NoiseRecord:
-            if record.get("level", "info") not in loud:
-                out.append((i, None))
-            continue
-        found = PyDict_GetItem(record, "level")
-        level = "info" if found == NULL else <object>found
-        if level in loud:
-            continue
-        verdict = _nz_verdict(record, third_party, requests, health, polling, auth, seen, secondary)
+            if record.get("level", "info") in loud:
+                continue
+            verdict = _nz_UNJUDGED
+        else:
+            found = PyDict_GetItem(record, "level")
+            level = "info" if found == NULL else <object>found
+            if level in loud:
+                continue
+            verdict = _nz_verdict(record, third_party, requests, health, polling, auth, seen,
+                                  secondary)
         if verdict is _nz_UNJUDGED:
-            out.append((i, None))
-        elif verdict is not None:
-            out.append((i, verdict))
-    return out
+            verdict = classify(record)
+        if verdict is not None:
+            drop(record, "noise", verdict)
+            dropped.add(i)
 
 
 # --- a batch's raw lines joined for the pre-scans (KERNEL_API 34) ----------------------------

@@ -1,11 +1,11 @@
-"""The pure twin of the ``noise_verdicts`` kernel: the noise presets' verdicts on the
-records a batch's pre-scan could not clear, for the usual record shapes.
+"""The pure twin of the ``noise_drops`` kernel: the noise presets' drops among the records
+a batch's pre-scan could not clear, judged here for the usual record shapes.
 
-``noise_verdicts(records, indices, dropped, judge)`` walks ``records[i]`` for ``i`` in
-``indices`` (ascending), skips those in ``dropped`` and those at ``warning`` or above, and
-returns ``(i, verdict)`` in order for every other record that is noise (``verdict`` is the
-preset's name) or that it cannot judge (``verdict`` is ``None``: the caller asks
-``NoiseStage.classify``). Records it judges not noise are left out.
+``noise_drops(records, indices, dropped, judge, classify, drop)`` is the loop of
+``NoiseStage.process_batch``: for ``i`` in ``indices`` (ascending) it skips the records in
+``dropped`` and those at ``warning`` or above; every other record it judges itself or, when
+it cannot, asks ``classify`` (``NoiseStage.classify``) about; each noise record is reported
+``drop(record, "noise", preset)`` and its index added to ``dropped``, in order.
 
 It judges exactly as ``NoiseStage.classify`` does, reading the same fields, for the shapes
 logged most: no ``logger`` field (and a raw line that does not start a legacy
@@ -13,13 +13,14 @@ logged most: no ``logger`` field (and a raw line that does not start a legacy
 ``user_agent`` (plain strings, an ``int`` status, a path starting with ``/`` without
 ``?``, ``#`` or newline) or a message without a request line, and successful-auth messages
 whose verdict ``classify`` remembered, in a :class:`~shipper.record.Record`. Anything else
-is ``None`` (asked again in full).
+goes to ``classify``.
 
 ``judge`` is :class:`NoiseJudge`: the presets' settings as the kernel reads them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shipper.record import Record
@@ -30,6 +31,10 @@ TEXT_METHODS = ("GET ", "HEAD ", "POST ", "PUT ", "PATCH ", "DELETE ", "OPTIONS 
 #: the starts of a legacy ``LEVEL:logger:`` line (``presets._LEGACY_STARTS``)
 LEGACY_STARTS = ("TRACE:", "DEBUG:", "INFO:")
 _GET_HEAD = ("GET", "HEAD")
+#: ``NoiseStage.classify``: the preset calling a record noise, else ``None``
+Classify = Callable[[Any], "str | None"]
+#: ``Fates.dropped``
+Drop = Callable[[Any, str, str], None]
 
 
 #: a route matcher's routes when every one is literal or ends in one placeholder segment
@@ -58,9 +63,8 @@ class NoiseJudge:
         self.secondary = secondary
 
 
-def noise_verdicts(records: list[Any], indices: list[int], dropped: set[int],
-                   judge: NoiseJudge) -> list[tuple[int, str | None]]:
-    out: list[tuple[int, str | None]] = []
+def noise_drops(records: list[Any], indices: list[int], dropped: set[int],
+                judge: NoiseJudge, classify: Classify, drop: Drop) -> None:
     loud = judge.loud
     for i in indices:
         if i in dropped:
@@ -68,13 +72,12 @@ def noise_verdicts(records: list[Any], indices: list[int], dropped: set[int],
         record = records[i]
         if record.get("level", "info") in loud:
             continue
-        if record.__class__ is not Record:
-            out.append((i, None))
-            continue
-        known, verdict = _judged(record, judge)
-        if not known or verdict is not None:
-            out.append((i, verdict))
-    return out
+        known, verdict = _judged(record, judge) if record.__class__ is Record else (False, None)
+        if not known:
+            verdict = classify(record)
+        if verdict is not None:
+            drop(record, "noise", verdict)
+            dropped.add(i)
 
 
 def _judged(record: Any, judge: NoiseJudge) -> tuple[bool, str | None]:

@@ -16,7 +16,7 @@ from shipper.filters.prescan import BatchTexts, raw_texts
 from shipper.kernels import pure_noise
 from shipper.record import Record
 
-from .test_noise_verdicts import corpus_lines, noise_lines, parse
+from .test_noise_drops import corpus_lines, noise_lines, parse
 
 try:
     from shipper.kernels import _compiled as compiled

@@ -1,9 +1,10 @@
-"""The ``noise_verdicts`` kernel: the compiled kernel gives exactly its pure twin's answer,
-and every record either judges is judged as ``NoiseStage.classify`` (the reference) does,
+"""The ``noise_drops`` kernel: the compiled kernel makes exactly its pure twin's calls, and
+drops what ``NoiseStage.classify`` (the reference) calls noise, with the same preset,
 on parsed lines of the bench corpus's noise layouts, their near misses (status 400/500,
 WARN level, POST, ``/healthz`` and health-like paths, lower-case methods, queries, JSON
 escapes, legacy ``INFO:logger:`` prefixes), the golden corpus's lines and generated
-records. The usual noise layouts are judged by the kernel itself (not handed back)."""
+records. The usual noise layouts are judged by the kernel itself (``classify`` is not
+called)."""
 
 from __future__ import annotations
 
@@ -94,26 +95,47 @@ def _stage(filters: FilterSettings | None = None) -> NoiseStage:
     return NoiseStage(filters or FilterSettings(), RecordingFates())
 
 
+Event = tuple[str, int, str | None]
+
+
+def _run(kernel: Any, records: list[Any], stage: NoiseStage, dropped: set[int]) -> list[Event]:
+    """``kernel``'s calls of ``classify`` and ``drop``, in order, and what it drops."""
+    events: list[Event] = []
+    position = {id(record): i for i, record in enumerate(records)}
+
+    def classify(record: Any) -> str | None:
+        preset = stage.classify(record)
+        events.append(("classify", position[id(record)], preset))
+        return preset
+
+    def drop(record: Any, reason: str, preset: str) -> None:
+        assert reason == "noise"
+        events.append(("drop", position[id(record)], preset))
+
+    out = set(dropped)
+    assert stage.judge is not None
+    kernel(records, list(range(len(records))), out, stage.judge, classify, drop)
+    assert out == dropped | {i for kind, i, _ in events if kind == "drop"}
+    return events
+
+
 def _check(records: list[Any], stage: NoiseStage,
-           dropped: set[int] | None = None) -> list[tuple[int, str | None]]:
-    """Twin and kernel agree; each verdict is classify's; the records left out are not
-    noise (or at warning and above, or already ``dropped``: by default the last one)."""
-    judge = stage.judge
-    assert judge is not None
-    indices = list(range(len(records)))
+           dropped: set[int] | None = None) -> list[Event]:
+    """Twin and kernel make the same calls; the drops are the reference loop's (every
+    record not dropped and below warning classified, in order), with the same presets."""
     if dropped is None:
         dropped = {len(records) - 1} if records else set()
-    twin = pure_noise.noise_verdicts(records, indices, dropped, judge)
+    seen = dict(stage._auth_seen)  # what classify remembers decides what it is asked
+    twin = _run(pure_noise.noise_drops, records, stage, dropped)
     if compiled is not None:
-        assert compiled.noise_verdicts(records, indices, dropped, judge) == twin
-    given_ = dict(twin)
-    for i, record in enumerate(records):
-        if i in dropped or record.get("level", "info") in ("warning", "error", "critical"):
-            assert i not in given_
-        elif i in given_:
-            assert given_[i] is None or given_[i] == stage.classify(record)
-        else:
-            assert stage.classify(record) is None
+        stage._auth_seen.clear()
+        stage._auth_seen.update(seen)
+        assert _run(compiled.noise_drops, records, stage, dropped) == twin
+    reference = [("drop", i, stage.classify(record)) for i, record in enumerate(records)
+                 if i not in dropped
+                 and record.get("level", "info") not in ("warning", "error", "critical")
+                 and stage.classify(record) is not None]
+    assert [event for event in twin if event[0] == "drop"] == reference
     return twin
 
 
@@ -133,8 +155,9 @@ def test_the_bench_noise_layouts_are_judged_by_the_kernel() -> None:
     stage = _stage()
     for record in records:
         stage.classify(record)
-    verdicts = _check(records, stage, set())
-    assert [preset for _, preset in verdicts] == [
+    events = _check(records, stage, set())
+    assert [kind for kind, _, _ in events] == ["drop"] * 12
+    assert [preset for _, _, preset in events] == [
         "health", "health", "health", "health", "health", "health", "health",
         "polling", "polling", "polling", "auth_success", "auth_success"]
 
