@@ -7,7 +7,6 @@ noise, and neither is a request answered with a status of 400 or more.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from shipper.filters.prescan import BatchScan, BatchTexts, Screen, ci_literal, escape
@@ -19,7 +18,12 @@ from shipper.filters.requests import (
     request_of,
     status_of,
 )
+from shipper.filters.routes import kernel_routes
+from shipper.filters.routes import route_matcher as route_matcher
+from shipper.filters.routes import route_regex as route_regex
 from shipper.filters.settings import FilterSettings
+from shipper.kernels import IMPLEMENTATION, noise_drops
+from shipper.kernels.pure_noise import NoiseJudge
 from shipper.record import LEVEL_RANK, WARNING_RANK, Record
 from shipper.stages import Fates
 
@@ -54,81 +58,6 @@ AUTH_MAX_LEN = 500
 SEEN_MAX = 256
 
 
-def route_regex(routes: list[str]) -> re.Pattern[str]:
-    """Routes like ``/jobs/{id}`` -> one regex matching a path that ends with any of them
-    (``{name}`` = one path segment; a route also matches under any prefix)."""
-    return re.compile(rf"^(?:/.*)?(?:{_route_alternatives(routes)})/?$")
-
-
-def _route_alternatives(routes: list[str]) -> str:
-    parts = []
-    for route in routes:
-        pieces = re.split(r"\{[^{}/]*\}", route.rstrip("/") or "/")
-        parts.append("[^/]+".join(re.escape(piece) for piece in pieces))
-    return "|".join(parts)
-
-
-def route_matcher(routes: list[str]) -> Callable[[str], bool]:
-    """``path -> bool``, the same answer as ``route_regex(routes).match(path)``, faster.
-
-    A path that starts with ``/`` and holds no newline matches when it ends with one of
-    the routes (any prefix is allowed then): literal routes are one ``endswith``, routes
-    ending in a placeholder segment (``/jobs/{id}``) compare the segment before the last,
-    other routes spelled backwards are matched at the start of the path reversed. Other
-    paths: the routes are searched for at the end of the path (every route starts with
-    ``/``, so a match further in needs a prefix that starts with ``/`` and holds no
-    newline; ``$`` also matches before a last newline)."""
-    tail = re.compile(rf"(?:{_route_alternatives(routes)})/?$")
-    literal, parents, other = _route_kinds(routes)
-    head = re.compile(rf"/?(?:{_reversed_alternatives(other)})").match if other else None
-    fast = bool(routes)
-
-    def matches(path: str) -> bool:
-        if fast and path[:1] == "/" and "\n" not in path:
-            if path.endswith(literal):
-                return True
-            if parents:
-                parent, _, last = (path[:-1] if path[-1] == "/" else path).rpartition("/")
-                if last and parent.endswith(parents):
-                    return True
-            return head is not None and head(path[::-1]) is not None
-        found = tail.search(path)
-        if found is None:
-            return False
-        start = found.start()
-        return start == 0 or (path[0] == "/" and "\n" not in path[:start])
-
-    return matches
-
-
-def _route_kinds(routes: list[str]) -> tuple[tuple[str, ...], tuple[str, ...], list[str]]:
-    """The routes as :func:`route_matcher` reads them: the endings of literal routes
-    (with and without a trailing ``/``), the parents of routes whose last segment is a
-    placeholder (``/jobs/{id}`` -> ``/jobs``), and the other routes."""
-    literal: list[str] = []
-    parents: list[str] = []
-    other: list[str] = []
-    for route in routes:
-        pieces = re.split(r"\{[^{}/]*\}", route.rstrip("/") or "/")
-        if len(pieces) == 1:
-            literal += [pieces[0], pieces[0] + "/"]
-        elif len(pieces) == 2 and pieces[0].endswith("/") and not pieces[1]:
-            parents.append(pieces[0][:-1])
-        else:
-            other.append(route)
-    return tuple(literal), tuple(parents), other
-
-
-def _reversed_alternatives(routes: list[str]) -> str:
-    """The alternatives of :func:`_route_alternatives` spelled backwards (a placeholder
-    stays ``[^/]+``): matched at the start of a reversed path, they match at its end."""
-    parts = []
-    for route in routes:
-        pieces = re.split(r"\{[^{}/]*\}", route.rstrip("/") or "/")
-        parts.append("[^/]+".join(re.escape(piece[::-1]) for piece in reversed(pieces)))
-    return "|".join(parts)
-
-
 def logger_regex(loggers: list[str]) -> re.Pattern[str] | None:
     if not loggers:
         return None
@@ -156,6 +85,21 @@ class NoiseStage:
         self._scan = self._batch_scan(settings.third_party_loggers)
         self._screen: Screen | None = None
         self._auth_seen: dict[str, bool] = {}
+        #: the presets as ``noise_drops`` reads them, when the compiled kernel is live
+        #: (the pure twin, the reference, costs more than the loop here: tests use it)
+        self.judge = self._kernel_judge(settings)
+        self._judge = self.judge if IMPLEMENTATION == "compiled" else None
+
+    def _kernel_judge(self, settings: FilterSettings) -> NoiseJudge | None:
+        """The presets as ``noise_drops`` reads them; ``None`` (every record classified
+        here) when a route matcher needs its regex."""
+        health = kernel_routes(settings.health_paths) if self._health is not None else None
+        polling = kernel_routes(settings.polling_routes) if self._polling is not None else None
+        if (health is None) != (self._health is None) or \
+                (polling is None) != (self._polling is None):
+            return None
+        return NoiseJudge(_LOUD, self._loggers is not None, self._requests, health, polling,
+                          self._auth, self._auth_seen, SECONDARY_KEYS)
 
     def _batch_scan(self, loggers: list[str]) -> BatchScan | None:
         """One RE2 pattern matching every raw line an enabled preset could drop."""
@@ -196,10 +140,16 @@ class NoiseStage:
     def process_batch(self, records: list[Record], dropped: set[int]) -> None:
         """Drop the noise of a batch: the indices of the records it drops go into
         ``dropped`` (records already in it are gone). After :meth:`prepare` of the same
-        list, only the records the pre-scan could not clear are looked at."""
+        list, only the records the pre-scan could not clear are looked at. The kernel
+        ``noise_drops`` is this loop, judging the usual shapes itself (the records it
+        cannot judge are classified here), in the same order."""
         screen = self._screen
         classify, drop = self.classify, self._fates.dropped
-        for i in range(len(records)) if screen is None else screen.to_check(records):
+        to_check = range(len(records)) if screen is None else screen.to_check(records)
+        if self._judge is not None:
+            noise_drops(records, list(to_check), dropped, self._judge, classify, drop)
+            return
+        for i in to_check:
             if i not in dropped:
                 record = records[i]
                 if record.get("level", "info") not in _LOUD:

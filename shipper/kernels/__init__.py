@@ -3,10 +3,11 @@ lines, a plain file's chunk with its JSON object lines (``JsonLines``), a text l
 partial record, a whole logfmt line's pairs, the texts of a pre-scan's hits, the Loki
 sink's record fields, timestamps and push body, the Datadog sink's side data, the job
 tracker's and enrichment's per-record loops, the trace-context gate, records as NDJSON,
-combined access lines) in two implementations with one API: the Cython extension
-``_compiled`` (built by ``pip install`` where a C compiler is found) and its pure-Python
-twins ``pure`` (with ``pure_loki``, ``pure_datadog``, ``pure_json``, ``pure_logfmt``,
-``pure_text``, ``pure_tracker``, ``pure_enrich``, ``pure_encode`` and ``pure_access``).
+combined access lines, the noise presets' verdicts, a batch's raw lines joined) in two
+implementations with one API: the Cython extension ``_compiled`` (built by ``pip install``
+where a C compiler is found) and its pure-Python twins ``pure`` (with ``pure_loki``,
+``pure_datadog``, ``pure_json``, ``pure_logfmt``, ``pure_text``, ``pure_tracker``,
+``pure_enrich``, ``pure_encode``, ``pure_access`` and ``pure_noise``).
 
 The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
 with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
@@ -22,8 +23,10 @@ from shipper.kernels import pure
 
 __all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "combined_fields",
            "cri_whole_lines", "datadog_side",
-           "enrich_records", "iso_prefix", "lift_trace", "logfmt_pairs", "loki_entries",
+           "enrich_records", "iso_prefix", "joined_texts",
+           "lift_trace", "logfmt_pairs", "loki_entries",
            "loki_push", "loki_read", "loki_side_bytes", "loki_stamps", "ndjson_records",
+           "noise_drops",
            "observe_records", "split_lines", "stamped_fields", "stamped_line", "text_fields",
            "text_indices", "trailing_pairs"]
 
@@ -56,6 +59,7 @@ if WHY_PURE is None:
         datadog_side,
         enrich_records,
         iso_prefix,
+        joined_texts,
         lift_trace,
         logfmt_pairs,
         loki_entries,
@@ -64,6 +68,7 @@ if WHY_PURE is None:
         loki_side_bytes,
         loki_stamps,
         ndjson_records,
+        noise_drops,
         observe_records,
         split_lines,
         stamped_fields,
@@ -93,6 +98,7 @@ else:
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs
     from shipper.kernels.pure_loki import loki_entries
+    from shipper.kernels.pure_noise import joined_texts, noise_drops
     from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
     from shipper.kernels.pure_tracker import SummaryBase, observe_records
 
