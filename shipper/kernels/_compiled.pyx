@@ -2685,7 +2685,7 @@ cdef object _nz_request_verdict(object record, frozenset secondary, object healt
         status = _nz_field(attrs, "status")
         agent = _nz_field(attrs, "user_agent")
         if (method is None or target is None or status is None or agent is None) \
-                and not _disjoint(secondary, attrs):
+                and not secondary.isdisjoint(attrs):
             return _nz_UNJUDGED
         if isinstance(method, str) and isinstance(target, str) and target:
             if type(method) is not str or type(target) is not str:
