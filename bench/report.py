@@ -90,7 +90,8 @@ def scenario_lines(result: dict) -> list[str]:
                    f"({lat['received']:,}/{lat['sent']:,} records)"))
     if idle := result.get("idle"):
         out.append("idle: " + (idle["error"] if "error" in idle else
-                   f"RSS {idle['idle_rss_mib']:.1f} MiB after {idle['after_s']:.1f} s"))
+                   f"RSS {idle['idle_rss_mib']:.1f} MiB after {idle['after_s']:.1f} s"
+                   + _idle_cpu(idle)))
     out += kernel_lines(result)
     out += instruction_lines(result.get("instructions"))
     for name in ("files", "sinks", "families"):
@@ -112,6 +113,13 @@ def scenario_lines(result: dict) -> list[str]:
         out.append(f"parse {row['format']:>12}: {row['us_per_line']:.2f} µs/line"
                    + (f", × json {ratio:.2f}" if ratio else ""))
     return out + [f"note: {n}" for n in result.get("notes", [])]
+
+
+def _idle_cpu(idle: dict) -> str:
+    if "idle_cpu_pct" not in idle:
+        return ""
+    return (f"; CPU {idle['idle_cpu_pct']:.2f}% of a core, {idle['idle_wakeups_s']:.0f} "
+            f"wake-ups/s over {idle['idle_window_s']:.0f} s")
 
 
 def instruction_lines(found: object) -> list[str]:

@@ -50,7 +50,8 @@ def scenarios(settings: BenchSettings, found: list[Corpus], log: Log) -> dict[st
     actions: dict[str, Callable[[], object]] = {
         "kernels": lambda: kernels.run_kernels(found[-1]),
         "latency": lambda: latency.run_latency(settings, *_follow(settings, "latency")),
-        "idle": lambda: idle.idle_rss(*_follow(settings, "idle")),
+        "idle": lambda: idle.idle_rss(*_follow(settings, "idle"),
+                                      cpu_window=settings.idle_seconds),
         "files": lambda: manyfiles.run_many_files(settings, own, log),
         "sinks": lambda: sinks.run_sinks(settings, own, log),
         "families": lambda: families.run_families(min(settings.lines, 20_000)),

@@ -96,16 +96,23 @@ class Delivery:
         #: records handed to the sinks and not yet acknowledged by all of them
         self.inflight = 0
         self._ended = False
+        #: set on each chunk emitted and batch delivered: ends the pipeline's idle tick
+        self.active = asyncio.Event()
+        #: the wait of an idle :meth:`_next`, to end it when a change is asked for
+        self._waiting: asyncio.Timeout | None = None
 
     async def emit(self, chunk: Chunk) -> None:
         """The tailer's ``emit``: waits while the queue is full (backpressure)."""
         self._queued[chunk.file_key] += 1
+        if not self.active.is_set():
+            self.active.set()
         if self.observers.progress is not None:
             self.observers.progress.note_read(len(chunk.lines))
         await self._queue.put(chunk)
 
     async def file_closed(self, file_key: str) -> None:
         """The tailer's ``on_closed``: the file's pending record ships after its chunks."""
+        self.active.set()
         await self._queue.put(Closed(file_key))
 
     def between(self, change: Change) -> asyncio.Future[None]:
@@ -116,6 +123,8 @@ class Delivery:
             future.set_exception(RuntimeError("the pipeline is stopping"))
         else:
             self._changes.append((change, future))
+            if self._waiting is not None:  # idle without a timeout: wake up now
+                self._waiting.reschedule(asyncio.get_running_loop().time())
         return future
 
     def replace_sinks(self, sinks: list[Any], router: Router, shares: list[Shares]) -> None:
@@ -180,11 +189,23 @@ class Delivery:
                 await self._deliver_flushed(pending=False, drain=False)
 
     async def _next(self) -> Item:
+        """The next item, or ``_IDLE`` after a tick while something waits for a timer (a
+        multi-line record, a dedupe run) or when a change is asked for. With nothing held
+        the wait has no timeout: an idle sidecar does not wake ten times a second."""
+        timeout = TICK_SECONDS if self._holding() else None
         try:
-            async with asyncio.timeout(TICK_SECONDS):
+            async with asyncio.timeout(timeout) as self._waiting:
                 return await self._queue.get()
         except TimeoutError:
             return _IDLE
+        finally:
+            self._waiting = None
+
+    def _holding(self) -> bool:
+        """Whether a flush on the tick may ship something: a pending multi-line record,
+        or a stage that holds records across them (dedupe)."""
+        processor = self.processor
+        return bool(processor.draining) or any(True for _ in processor.streams.held())
 
     async def _handle(self, chunk: Chunk) -> None:
         batch = self.processor.feed(chunk)
@@ -214,6 +235,8 @@ class Delivery:
     async def _deliver(self, batch: Batch) -> None:
         """Fan a batch of surviving records out to the sinks their routes name, with one
         ack token (a share of it per sink); what goes nowhere is done at once."""
+        if not self.active.is_set():
+            self.active.set()
         records = batch.records
         batches = self.router.split(records) if records else []
         for record in records:

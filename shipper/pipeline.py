@@ -258,22 +258,35 @@ class Pipeline:
     # -- timers ---------------------------------------------------------------------------
 
     async def _tick_loop(self) -> None:
+        """Every tick: the counters into Prometheus, the undelivered records and file lag
+        into the health state; the pod facts every ``PODINFO_REFRESH_SECONDS``. A tick that
+        found nothing to do (no counts, nothing in flight or queued, the same lag) waits for
+        the delivery's next activity or the next refresh of the facts instead."""
         next_podinfo = self.monotonic()
         lag = self.tailer if isinstance(self.tailer, LagSource) else None
+        active = self.delivery.active
+        last: tuple[int, int] | None = None
         while True:
             await asyncio.sleep(TICK_SECONDS)
-            self._flush_counts()
+            active.clear()  # what happens from here on wakes the idle wait below
+            counted = self._flush_counts()
+            state = (self.delivery.inflight, lag.lag_bytes if lag is not None else 0)
             progress = self.observers.progress
             if progress is not None:
-                progress.set_undelivered(self.delivery.inflight)
-                progress.set_file_lag(lag.lag_bytes if lag is not None else 0)
+                progress.set_undelivered(state[0])
+                progress.set_file_lag(state[1])
             now = self.monotonic()
             if now >= next_podinfo:
                 next_podinfo = now + PODINFO_REFRESH_SECONDS
                 await self._refresh_facts()
+            if not counted and state[0] == 0 and state == last and self._chunks.empty():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(active.wait(), next_podinfo - self.monotonic())
+            last = state
 
-    def _flush_counts(self) -> None:
-        """Move the hot path's plain counters into Prometheus in bulk."""
+    def _flush_counts(self) -> bool:
+        """Move the hot path's plain counters into Prometheus in bulk; ``True`` when
+        there were some."""
         drops, changes = self.fates.take()
         for (reason, rule), n in drops.items():
             self.metrics.records_dropped_total.labels(reason=reason, rule=rule).inc(n)
@@ -284,3 +297,4 @@ class Pipeline:
             self.metrics.records_parsed_total.labels(format=name).inc(n)
         for kind, n in errors.items():
             self.metrics.parse_errors_total.labels(kind=kind).inc(n)
+        return bool(drops or changes or formats or errors)

@@ -102,6 +102,12 @@ class PathMatcher:
         return any(r.match(path) for r in self._exclude) or any(
             r.match(name) for r in self._exclude_names)
 
+    def watchable(self) -> bool:
+        """Whether watching :meth:`watch_dirs` sees every new match: each glob has its
+        wildcards in its last part only, and its directory exists."""
+        return all(_literal_prefix(p) == (os.path.dirname(p) or ".")
+                   and os.path.isdir(_literal_prefix(p)) for p in self.patterns)
+
     def watch_dirs(self) -> set[str]:
         """The existing literal directory prefix of every glob (to watch for new files)."""
         dirs: set[str] = set()

@@ -27,6 +27,14 @@ class SourcesSettings(Model):
     rotate_grace: Duration = 1.0
     #: wake on inotify events when the platform has them (the stat poll always runs)
     inotify: bool = True
+    #: the stat poll's interval while inotify watches every directory that matters (see
+    #: :meth:`~shipper.sources.waking.Waker.covers`): then events wake the tailer for new
+    #: lines, new files, rotation and truncation, and the poll only catches what inotify
+    #: cannot see (a write through a hard link elsewhere, a file system whose writes come
+    #: from another host). ``poll_interval`` when it is smaller; ``poll_interval`` is used
+    #: whenever inotify does not cover (off, over the watch cap, a glob with a wildcard
+    #: directory, a file with more than one name, a rotated file being read to its end)
+    inotify_poll_interval: Duration = Field(2.0, gt=0)
     #: directories watched at most (one watch each); beyond, those wait for the poll
     max_inotify_watches: int = Field(4096, ge=1)
     #: lines per emitted chunk at most (the unit of acknowledgement: what a SIGKILL may

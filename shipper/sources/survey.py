@@ -11,6 +11,7 @@ prove to be byte copies of something it read (:mod:`shipper.sources.copies`).
 from __future__ import annotations
 
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 
@@ -33,6 +34,10 @@ class Survey:
     tracked: dict[Ident, tuple[bool, bool, bool]] = field(default_factory=dict)
     #: directories to watch for new files
     dirs: set[str] = field(default_factory=set)
+    #: some change may not raise an inotify event in ``dirs`` (a file with another name
+    #: elsewhere, a glob whose new directories are not watched), or a rotated generation
+    #: waits to be left unchanged for ``SETTLE`` seconds: poll as often as before
+    blind: bool = False
     #: matched paths that could not be stat-ed
     failed: set[str] = field(default_factory=set)
     #: links the policy refused (path -> reason)
@@ -52,13 +57,18 @@ def survey(matcher: PathMatcher, files: dict[Ident, OpenFile],
     out = Survey()
     for path in matcher.scan(out.refused):
         try:
-            st = os.stat(path)
+            st = os.stat(path, follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):  # the writes raise events in the target's dir
+                st = os.stat(path)
+                out.dirs.add(os.path.dirname(os.path.realpath(path)))
         except OSError:
             out.failed.add(path)
             continue
         out.paths.setdefault((st.st_dev, st.st_ino), path)
         out.dirs.add(os.path.dirname(path) or ".")
+        out.blind |= st.st_nlink > 1
     out.dirs |= matcher.watch_dirs()
+    out.blind |= not matcher.watchable()
     for ident, f in list(files.items()):
         if f.fd >= 0:
             out.tracked[ident] = _state_of(f)
@@ -80,9 +90,11 @@ def _find_missed(directory: str, names: set[str], seen: set[Ident], since: float
                     continue
                 st = item.stat(follow_symlinks=False)
                 ident = (st.st_dev, st.st_ino)
-                if (ident in seen or ident in out.paths or st.st_ctime < since
-                        or abs(time.time() - st.st_mtime) < SETTLE):
-                    continue  # known, too old, or maybe still being written (copied)
+                if ident in seen or ident in out.paths or st.st_ctime < since:
+                    continue  # known or too old
+                if abs(time.time() - st.st_mtime) < SETTLE:
+                    out.blind = True  # maybe still being written (copied): look again soon
+                    continue
                 fingerprint = _fingerprint(item.path, ident)
                 if fingerprint is not None:
                     out.missed[ident] = (item.path, fingerprint)

@@ -6,7 +6,10 @@ chunks in the tailer's own :class:`~shipper.sources.hop.Reader`, a lighter hop);
 loop only decides and awaits ``emit`` (a bounded queue behind it gives backpressure: the
 tailer simply stops reading); every ``poll_interval`` of waiting, the tailer refreshes
 ``shipper_file_lag_bytes`` (one ``fstat`` per open file, in a thread) and notices a stop,
-then waits on. Rotation handling:
+then waits on. Between reads it sleeps until an inotify event (:mod:`~shipper.sources.waking`)
+or the stat poll: every ``poll_interval``, or every ``sources.inotify_poll_interval`` while
+inotify watches every directory that matters (an idle sidecar then wakes that seldom).
+Rotation handling:
 
 - rename-and-create: the old file stays open by descriptor, is read to EOF and let go
   ``sources.rotate_grace`` seconds later; the new file at the path is read from its start;
@@ -81,6 +84,8 @@ class Tailer:
         self._on_closed: OnClosed | None = None
         self._stop: asyncio.Event | None = None
         self._turn = 0
+        #: the last scan found inotify watching every directory that matters
+        self._covered = False
         #: rotated generations renamed after this wall-clock time may hold unread lines
         self._since = process_started() - 1.0
 
@@ -129,18 +134,26 @@ class Tailer:
 
     async def _follow(self, stop: asyncio.Event) -> None:
         self._waker.start()
+        waking = asyncio.create_task(self._waker.wake_on(stop), name="tailer-stop-wake")
+        try:
+            await self._follow_until(stop)
+        finally:
+            waking.cancel()
+
+    async def _follow_until(self, stop: asyncio.Event) -> None:
         self._since = await self._resumer.start(self._matcher, self._since)
         last_scan: float | None = None
         while not stop.is_set():
             self._waker.clear()
             now = self._clock()
             if (self._waker.rescan or last_scan is None
-                    or now - last_scan >= self.settings.poll_interval):
+                    or (now - last_scan >= self.settings.poll_interval
+                        and now - last_scan >= self._interval())):
                 self._waker.rescan = False
                 last_scan = now
                 await self._scan()
             if not await self._read_round():
-                await self._waker.sleep(self.settings.poll_interval)
+                await self._waker.sleep(self._interval())
         await self._stop_point.note()
         await self._stop_point.open_the_rest()
         for f in sorted(self._files, key=lambda f: f.path):
@@ -197,8 +210,18 @@ class Tailer:
                 f.let_go_at = now
                 log.info("reading a rotated file that was never followed",
                          extra={"path": f.path})
-        self._waker.watch(found.dirs)
+        if self._waker.watch(found.dirs):
+            self._waker.rescan = True  # a file made in a directory before its watch
+        self._covered = not found.blind and self._waker.covers(found.dirs)
         self._metrics.file_lag_bytes.set(files.lag)
+
+    def _interval(self) -> float:
+        """How long the stat poll waits: longer while inotify covers every change (the
+        last scan said so and no rotated file waits for its grace to end)."""
+        poll = self.settings.poll_interval
+        if not self._covered or any(f.let_go_at is not None for f in self._files):
+            return poll
+        return max(poll, self.settings.sources.inotify_poll_interval)
 
     async def _apply(self, f: OpenFile, state: tuple[bool, bool, bool], found: Survey,
                      now: float) -> None:

@@ -33,11 +33,23 @@ class Waker:
         if self._inotify is not None:
             asyncio.get_running_loop().add_reader(self._inotify.fileno(), self._on_event)
 
-    def watch(self, dirs: set[str]) -> None:
-        """Watch these directories too (new files appear in them)."""
+    def watch(self, dirs: set[str]) -> bool:
+        """Watch these directories too (new files appear in them); ``True`` when one was
+        added (what changed in it before the watch was seen by no event)."""
+        added = False
         if self._inotify is not None:
             for directory in dirs - self._inotify.watched:
-                self._inotify.add_dir(directory)
+                added |= self._inotify.add_dir(directory)
+        return added
+
+    def covers(self, dirs: set[str]) -> bool:
+        """Whether inotify is on and watches every one of ``dirs``."""
+        return self._inotify is not None and dirs <= self._inotify.watched
+
+    async def wake_on(self, event: asyncio.Event) -> None:
+        """End the sleep when ``event`` is set (a stop: not one poll later)."""
+        await event.wait()
+        self._event.set()
 
     def clear(self) -> None:
         self._event.clear()

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 def _run_bench(tmp_path: Path, **env: str) -> tuple[dict, str]:
     results = tmp_path / "results"
     base = {"BENCH_LINES": "2000", "BENCH_RUNS": "1", "BENCH_PEERS": "0", "BENCH_SHARED": "0",
-            "BENCH_LATENCY_SECONDS": "1", "BENCH_FILES": "1,10",
+            "BENCH_LATENCY_SECONDS": "1", "BENCH_FILES": "1,10", "BENCH_IDLE_SECONDS": "1",
             "BENCH_CACHE": str(tmp_path / "cache"), "BENCH_RESULTS_DIR": str(results)}
     proc = subprocess.run([sys.executable, "-m", "bench"], cwd=REPO, capture_output=True,
                           text=True, timeout=120, env=os.environ | base | env)
@@ -78,6 +78,7 @@ def test_harness_mechanics_with_the_python_loop_as_shipper(tmp_path: Path) -> No
     assert result["latency"]["received"] == result["latency"]["sent"] == 10_000
     assert [r["lines_out"] == r["expected_out"] for r in result["files"]] == [True, True]
     assert result["idle"]["idle_rss_mib"] > 0
+    assert result["idle"]["idle_cpu_pct"] >= 0 and result["idle"]["idle_wakeups_s"] > 0
     assert "| own | shipper --once |" in table
     _check_kernels(result, table)
 
@@ -106,6 +107,7 @@ def test_harness_end_to_end_with_the_shipper(tmp_path: Path) -> None:
         assert rows[key]["lines_out"] > 0 and rows[key]["cpu_s_per_1m"] > 0
     assert result["latency"]["received"] > 0
     assert result["idle"]["idle_rss_mib"] > 0
+    assert result["idle"]["idle_cpu_pct"] >= 0 and result["idle"]["idle_wakeups_s"] > 0
     assert all("cpu_s_per_1m" in row for row in result["files"])
     assert "shipper --once" in table
     families = {row["format"]: row for row in result["families"]}
