@@ -24,14 +24,10 @@ import importlib
 import importlib.machinery
 import sys
 import threading
-from collections.abc import Callable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # not at run time: ``importlib.abc`` imports ``importlib.resources``
-    from importlib.abc import Loader
-else:
-    Loader = object
+from shipper.import_hooks import WrappingLoader
 
 #: refused while :func:`defer` imports :data:`IMPORTED`
 DEFERRED = ("ssl", "_hashlib")
@@ -120,21 +116,9 @@ class _GiveBack:
                 sys.meta_path.remove(self)
 
 
-class _ThenGiveBack(Loader):
-    """``inner``'s module, then :func:`give_back` and ``done``; the module keeps ``inner``
-    as its loader (``inspect`` and ``linecache`` read its source through it)."""
+class _ThenGiveBack(WrappingLoader):
+    """``inner``'s module, then :func:`give_back` (and ``done``)."""
 
-    def __init__(self, inner: Loader, done: Callable[[], None]) -> None:
-        self._inner = inner
-        self._done = done
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self._inner.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        module.__loader__ = self._inner
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._inner
-        self._inner.exec_module(module)
+    def run(self, module: ModuleType) -> None:
+        super().run(module)
         give_back(module)
-        self._done()

@@ -33,11 +33,10 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # not at run time: ``importlib.abc`` imports ``importlib.resources``
+from shipper.import_hooks import WrappingLoader
+
+if TYPE_CHECKING:
     import ssl
-    from importlib.abc import Loader
-else:
-    Loader = object
 
 CONNECTOR = "aiohttp.connector"
 #: aiohttp's module-level contexts (``connector.py``, aiohttp 3.x)
@@ -177,27 +176,15 @@ class _ConnectorFinder:
                 sys.meta_path.remove(self)
 
 
-class _DeferringLoader(Loader):
-    """``inner``'s module, executed with its CA loads deferred; the module keeps
-    ``inner`` as its loader."""
+class _DeferringLoader(WrappingLoader):
+    """``inner``'s module, executed with its CA loads deferred."""
 
-    def __init__(self, inner: Loader, done: Callable[[], None]) -> None:
-        self._inner = inner
-        self._done = done
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self._inner.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        module.__loader__ = self._inner
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._inner
+    def run(self, module: ModuleType) -> None:
         importlib.import_module("ssl")  # its own import (deferred_openssl) outside the window
         with deferring() as deferred:
-            self._inner.exec_module(module)
+            super().run(module)
         hooked = complete_on_use(module)
         defaults = [vars(module).get(name) for name in DEFAULTS] if hooked else []
         for context in deferred:
             if not any(context is default for default in defaults):
                 load_pending(context)  # not reachable through _get_ssl_context
-        self._done()

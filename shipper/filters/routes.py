@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from shipper.kernels.pure_noise import Routes
+from shipper.kernels.pure_noise import Routes, route_ends
 
 
 def route_regex(routes: list[str]) -> re.Pattern[str]:
@@ -41,12 +41,8 @@ def route_matcher(routes: list[str]) -> Callable[[str], bool]:
 
     def matches(path: str) -> bool:
         if fast and path[:1] == "/" and "\n" not in path:
-            if path.endswith(literal):
+            if route_ends(path, literal, parents):
                 return True
-            if parents:
-                parent, _, last = (path[:-1] if path[-1] == "/" else path).rpartition("/")
-                if last and parent.endswith(parents):
-                    return True
             return head is not None and head(path[::-1]) is not None
         found = tail.search(path)
         if found is None:

@@ -159,17 +159,17 @@ def _route_preset(method: str, path: str, agent: str, judge: NoiseJudge) -> str 
     if health is not None:
         if agent.startswith("kube-probe/"):
             return "health"
-        if method in _GET_HEAD and _matches(path, health):
+        if method in _GET_HEAD and route_ends(path, *health):
             return "health"
-    if polling is not None and method == "GET" and _matches(path, polling):
+    if polling is not None and method == "GET" and route_ends(path, *polling):
         return "polling"
     return None
 
 
-def _matches(path: str, routes: Routes) -> bool:
-    """``routes.route_matcher``'s answer for a path that starts with ``/`` and holds no
-    newline, when no route needs its regex."""
-    literal, parents = routes
+def route_ends(path: str, literal: tuple[str, ...], parents: tuple[str, ...]) -> bool:
+    """Whether ``path`` (starting with ``/``, no newline) ends with a literal route or a
+    placeholder segment under one of ``parents``: ``filters.routes.route_matcher``'s
+    answer when no route needs its regex."""
     if path.endswith(literal):
         return True
     if parents:
