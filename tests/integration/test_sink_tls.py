@@ -7,7 +7,6 @@ import asyncio
 import os
 import shutil
 import ssl
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from aiohttp import web
 
 from shipper.sinks.http import HttpSink
 from shipper.sinks.settings import HttpSinkSettings
+from tests.receivers.certs import self_signed
 from tests.receivers.harness import Recorder, make_record, new_metrics, ship
 from tests.receivers.http import NdjsonReceiver
 
@@ -26,12 +26,7 @@ pytestmark = [pytest.mark.integration,
 
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
-                   check=True, capture_output=True, timeout=60)
-    return d / "cert.pem", d / "key.pem"
+    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 class TlsReceiver(NdjsonReceiver):

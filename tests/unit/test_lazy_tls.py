@@ -22,6 +22,7 @@ from shipper import lazy_tls
 from shipper.errors import RetryableSinkError
 from shipper.sinks.settings import HttpSinkSettings
 from shipper.sinks.transport import HttpTransport
+from tests.receivers.certs import self_signed
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
@@ -30,12 +31,7 @@ pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs o
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (its own CA) and its key."""
-    d = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
-                   check=True, capture_output=True, timeout=60)
-    return d / "cert.pem", d / "key.pem"
+    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -105,10 +101,7 @@ async def test_a_plain_http_sink_reads_the_bundle_at_its_first_tls_connection(ce
 
 async def test_the_deferred_bundle_still_refuses_an_unknown_ca(cert, tmp_path, monkeypatch):
     """Verification stays on: a bundle without the server's CA refuses the handshake."""
-    other = tmp_path / "other.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=other", "-keyout", str(tmp_path / "k.pem"),
-                    "-out", str(other)], check=True, capture_output=True, timeout=60)
+    other, _key = self_signed(tmp_path)  # another CA (its own key): not the server's
     monkeypatch.setenv("SSL_CERT_FILE", str(other))
     sink = transport("http://127.0.0.1:9/ingest")
     await sink.open()
