@@ -2298,9 +2298,32 @@ cdef object _found(PyObject* value):
     return None if value == NULL else <object>value
 
 
+cdef inline int _ids_moved(object record, dict attrs, object job_key, object corr_key,
+                           object job, object corr, object k8s) except -1:
+    """The ids out of ``attrs`` to the record's top level, and its ``k8s``."""
+    del attrs[job_key]
+    del attrs[corr_key]
+    record["job_id"] = job
+    record["correlation_id"] = corr
+    record["k8s"] = k8s
+    return 0
+
+
+cdef inline int _no_ids(object record, dict attrs, dict fields, tuple defaults,
+                        object k8s) except -1:
+    """A record without ids: the file's fields (theirs first), the defaults, ``k8s``."""
+    cdef object key, value
+    for key, value in fields.items():
+        attrs.setdefault(key, value)
+    for key, value in defaults:
+        record[key] = value
+    record["k8s"] = k8s
+    return 0
+
+
 def enrich_records(list records, k8s, dict fields, tuple defaults, bint plain,
                    frozenset id_keys, one):
-    cdef object record = None, attrs, job, corr, key, value, job_key, corr_key
+    cdef object record = None, attrs, job, corr
     cdef _Heads heads, scan_heads
     cdef _Ids ids
     cdef int named_in = 0, i
@@ -2324,19 +2347,11 @@ def enrich_records(list records, k8s, dict fields, tuple defaults, bint plain,
                 if type(job) is str and type(corr) is str and len(<str>job) and len(<str>corr):
                     if plain and not ids.shard:
                         # the keys found (held here): their lookups match by identity
-                        job_key, corr_key = <object>ids.job_key, <object>ids.corr_key
-                        del (<dict>attrs)[job_key]
-                        del (<dict>attrs)[corr_key]
-                        record["job_id"] = job
-                        record["correlation_id"] = corr
-                        record["k8s"] = k8s
+                        _ids_moved(record, <dict>attrs, <object>ids.job_key,
+                                   <object>ids.corr_key, job, corr, k8s)
                         continue
                 elif not ids.any_id:
-                    for key, value in fields.items():
-                        (<dict>attrs).setdefault(key, value)
-                    for key, value in defaults:
-                        record[key] = value
-                    record["k8s"] = k8s
+                    _no_ids(record, <dict>attrs, fields, defaults, k8s)
                     continue
             elif type(attrs) is dict:
                 job = (<dict>attrs).get("job_id")
@@ -2344,18 +2359,11 @@ def enrich_records(list records, k8s, dict fields, tuple defaults, bint plain,
                 if type(job) is str and type(corr) is str and len(<str>job) and len(<str>corr):
                     if (plain and "shard_index" not in <dict>attrs
                             and "shardIndex" not in <dict>attrs):
-                        del (<dict>attrs)["job_id"]
-                        del (<dict>attrs)["correlation_id"]
-                        record["job_id"] = job
-                        record["correlation_id"] = corr
-                        record["k8s"] = k8s
+                        _ids_moved(record, <dict>attrs, "job_id", "correlation_id", job, corr,
+                                   k8s)
                         continue
                 elif not attrs or _disjoint(id_keys, attrs, &heads):
-                    for key, value in fields.items():
-                        (<dict>attrs).setdefault(key, value)
-                    for key, value in defaults:
-                        record[key] = value
-                    record["k8s"] = k8s
+                    _no_ids(record, <dict>attrs, fields, defaults, k8s)
                     continue
             one(record)
     except Exception as exc:
