@@ -66,8 +66,11 @@ class JointScan:
         busiest = self.scans[self._busiest]
         found = {scan: scan.found(subset) for scan in self.scans if scan is not busiest}
         claimed = sorted(set().union(*found.values()))
+        if not claimed:  # the busiest has every text (the usual batch): no mapping back
+            answers: dict[BatchScan, set[int]] = {scan: set() for scan in found}
+            answers[busiest] = set(either)
+            return answers
         found[busiest] = set(range(len(either))).difference(claimed)
-        if claimed:
-            found[busiest].update(claimed[i] for i in busiest.found(subset.subset(claimed)))
+        found[busiest].update(claimed[i] for i in busiest.found(subset.subset(claimed)))
         self._busiest = max(range(len(self.scans)), key=lambda i: len(found[self.scans[i]]))
         return {scan: {either[i] for i in hits} for scan, hits in found.items()}

@@ -101,14 +101,18 @@ class Re2:
         NULs up to each hit (what :meth:`BatchTexts.indices` does with a table of offsets
         and a binary search, ~1.4k instructions a line on a busy batch)."""
         starts: list[int] = []
-        span, pos, end = self._span, 0, len(data)
-        while True:
-            start = span(data, pos, end)[0]
-            if start < 0:
-                break
+        pos, end, find, match = 0, len(data), data.find, self._match
+        if match is None:
+            span = self._span
+            while (start := span(data, pos, end)[0]) >= 0:
+                starts.append(start)
+                if (pos := find(_NUL, start + 1)) < 0:
+                    break
+            return text_indices(data, starts)
+        # the binding called here, not through ``_span`` (a Python call less a hit)
+        while (start := match(_ANCHOR, data, pos, end)[0][0]) >= 0:
             starts.append(start)
-            pos = data.find(_NUL, start + 1)
-            if pos < 0:
+            if (pos := find(_NUL, start + 1)) < 0:
                 break
         return text_indices(data, starts)
 
@@ -166,7 +170,12 @@ class BatchTexts:
     def subset(self, indices: list[int]) -> BatchTexts:
         """The (judged) texts at these indices, as a batch of their own."""
         parts = self._parts
-        return BatchTexts([parts[i] for i in indices])
+        batch = BatchTexts.__new__(BatchTexts)
+        batch.size, batch.joint, batch.answers, batch._ends = len(indices), None, None, None
+        # judged texts are ASCII without NUL already: joined and encoded as they are
+        texts = batch._parts = [parts[i] for i in indices]
+        batch.data, batch.unjudged = SEPARATOR.join(texts).encode("ascii"), set()
+        return batch
 
     def indices(self, starts: Sequence[int]) -> set[int]:
         """Indices of the texts holding these offsets of ``data``; a match that begins on

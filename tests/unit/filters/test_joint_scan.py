@@ -15,6 +15,7 @@ from shipper.filters.redact import Redactor
 from shipper.filters.redact_stage import RedactStage
 from shipper.filters.settings import FilterSettings, RedactSettings
 from shipper.stages import RecordingFates
+from tests.unit.helpers import rec
 
 from .secret_samples import SAMPLES
 
@@ -134,3 +135,33 @@ def test_without_re2_there_is_no_joint_and_every_record_is_checked(monkeypatch):
     assert redact.batch_scan is None and noise.batch_scan is None
     assert JointScan.of_stages([noise, redact]) is None
     assert JointScan([BatchScan("password"), BatchScan("GET")]).scans == ()
+
+
+@pytest.mark.parametrize("joint", [JOINT, JOINT_NOISE_FIRST], ids=["redact-first", "noise-first"])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.lists(st.tuples(texts, st.booleans()), min_size=1, max_size=12))
+def test_joint_answers_over_batches_of_records_are_each_scans_own(joint, batch):
+    """Batches joined from records (the compiled ``joined_texts`` when built, its unjudged
+    lines left empty; the texts a scan is re-run over are those parts joined as they are)
+    give each scan exactly its own pass's hits, multi-line messages and non-ASCII lines
+    included; several batches in a row, so the scan answered from the misses changes."""
+    records = [rec({"message": text + ("\nmore" if multi else "")}, text)
+               for text, multi in batch]
+    for records_of_batch in (records, records[::-1], records[: len(records) // 2 + 1]):
+        shared = BatchTexts.of_records(records_of_batch, joint)
+        alone = BatchTexts.of_records(records_of_batch)
+        assert REDACT_SCAN.hits(shared) == REDACT_SCAN.hits(alone)
+        assert NOISE_SCAN.hits(shared) == NOISE_SCAN.hits(alone)
+
+
+def test_a_batch_only_the_busiest_scan_hits_is_answered_without_a_second_search():
+    """When no other scan claims a text, the busiest scan's hits are the joint pass's
+    texts as they are, and the other scans have none."""
+    joint = JointScan([REDACT_SCAN, NOISE_SCAN])
+    first = BatchTexts(["GET /a", "GET /b", "password=1", "plain"], joint)
+    assert NOISE_SCAN.hits(first) == {0, 1} and REDACT_SCAN.hits(first) == {2}
+    assert joint.scans[joint._busiest] is NOISE_SCAN
+    second = BatchTexts(["plain", "HEAD /c", "auth ok", "x"], joint)
+    assert second.answers is None
+    assert NOISE_SCAN.hits(second) == {1, 2} and REDACT_SCAN.hits(second) == set()
+    assert second.answers == {REDACT_SCAN: set(), NOISE_SCAN: {1, 2}}
