@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy, memset, strlen
 
-KERNEL_API = 39
+KERNEL_API = 40
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -874,7 +874,6 @@ from libc.math cimport rint
 
 cdef object _json_loads = _orjson.loads
 cdef object _JSONDecodeError = _orjson.JSONDecodeError
-cdef object _dict_new = dict.__new__
 
 # The keys ``_common`` reads, by slot: ``JsonLineParser``'s MESSAGE_KEYS (0-3), LEVEL_KEYS
 # (4-10) and TIME_KEYS (11-16) in their order, then the keys that send a line to ``parse``
@@ -1224,11 +1223,9 @@ cdef class JsonLines:
                                wrapper_time):
         """``FileParser._complete``: the parsed fields made a record of this file."""
         cdef dict fields
-        record = _dict_new(_Record)
+        record = _new_record(text)  # as ``_complete`` makes it (no ``__init__``), no call
         fields = <dict>record
         PyDict_Update(fields, parsed)
-        record.raw = text
-        record.before = None
         if not fields["timestamp"]:  # none, or IMPOSSIBLE ("")
             fields["timestamp"] = self._fallback_time(record, wrapper_time)
         if stream is not None:
