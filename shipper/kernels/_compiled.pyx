@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy, memset, strlen
 
-KERNEL_API = 39
+KERNEL_API = 40
 
 
 def split_lines(bytes data, Py_ssize_t start, Py_ssize_t end, long long base,
@@ -874,7 +874,6 @@ from libc.math cimport rint
 
 cdef object _json_loads = _orjson.loads
 cdef object _JSONDecodeError = _orjson.JSONDecodeError
-cdef object _dict_new = dict.__new__
 
 # The keys ``_common`` reads, by slot: ``JsonLineParser``'s MESSAGE_KEYS (0-3), LEVEL_KEYS
 # (4-10) and TIME_KEYS (11-16) in their order, then the keys that send a line to ``parse``
@@ -1182,7 +1181,7 @@ cdef class JsonLines:
             return 2
         stamps = self._stamps
         fields = _stamped_line(text, stamps.good_second, stamps.utc_default, self._levels,
-                               self._max_depth)
+                               self._max_depth, stamps)
         if fields is not None:
             fmt = "text"
         elif Py_UNICODE_ISSPACE(first) and text.isspace():
@@ -1224,11 +1223,9 @@ cdef class JsonLines:
                                wrapper_time):
         """``FileParser._complete``: the parsed fields made a record of this file."""
         cdef dict fields
-        record = _dict_new(_Record)
+        record = _new_record(text)  # as ``_complete`` makes it (no ``__init__``), no call
         fields = <dict>record
         PyDict_Update(fields, parsed)
-        record.raw = text
-        record.before = None
         if not fields["timestamp"]:  # none, or IMPOSSIBLE ("")
             fields["timestamp"] = self._fallback_time(record, wrapper_time)
         if stream is not None:
@@ -1731,12 +1728,36 @@ cdef inline bint _logger_name(const unsigned char* data, Py_ssize_t start, Py_ss
 def stamped_fields(stamp, str rest, dict levels):
     if not PyUnicode_IS_ASCII(rest):
         return None
-    return _stamped_at(stamp, rest, PyUnicode_1BYTE_DATA(rest), 0, len(rest), levels)
+    return _stamped_at(stamp, rest, PyUnicode_1BYTE_DATA(rest), 0, len(rest), levels, False)
+
+
+cdef inline bint _level_strips(unsigned char ch) noexcept:
+    """``ch`` is one of the ``[]()<>:`` that ``levels.level_word`` strips off a word."""
+    return ch == 91 or ch == 93 or ch == 40 or ch == 41 or ch == 60 or ch == 62 or ch == 58
+
+
+cdef object _unleveled(stamp, str text, const unsigned char* data, Py_ssize_t i,
+                       Py_ssize_t a, Py_ssize_t n, dict levels):
+    """``pure_text._unleveled`` of ``text[i:]``, its first word ``text[i:a]``: the whole
+    rest the message, level ``info``, when neither word can be a level word."""
+    cdef Py_ssize_t b = a, e
+    if a == i or _level_strips(data[i]) or _level_strips(data[a - 1]):
+        return None
+    while b < n and data[b] == 32:
+        b += 1
+    e = b
+    while e < n and data[e] != 32:
+        e += 1
+    if e > b and (_level_strips(data[b]) or _level_strips(data[e - 1])
+                  or levels.get(text[b:e]) is not None):
+        return None
+    return _text_fields(stamp, None, text[i:], None)
 
 
 cdef object _stamped_at(stamp, str text, const unsigned char* data, Py_ssize_t i,
-                        Py_ssize_t n, dict levels):
-    """``stamped_fields`` of ``text[i:]`` (ASCII), read in place."""
+                        Py_ssize_t n, dict levels, bint body):
+    """``stamped_fields`` of ``text[i:]`` (ASCII), read in place; with ``body``, also a
+    rest whose first word is no level word (``_unleveled``)."""
     cdef Py_ssize_t a, b, s, e, start
     if i < n and data[i] == 9:  # a tab: zap's console
         return None
@@ -1766,7 +1787,7 @@ cdef object _stamped_at(stamp, str text, const unsigned char* data, Py_ssize_t i
         a += 1
     level = levels.get(text[i:a])
     if level is None:
-        return None
+        return _unleveled(stamp, text, data, i, a, n, levels) if body else None
     a += 1
     while a < n and data[a] == 32:
         a += 1
@@ -1943,16 +1964,21 @@ cdef object _stamp_of(str good, const unsigned char* d, Py_ssize_t fs, Py_ssize_
 
 
 def stamped_line(str text, str good, bint utc_default, dict levels, Py_ssize_t max_depth):
-    return _stamped_line(text, good, utc_default, levels, max_depth)
+    return _stamped_line(text, good, utc_default, levels, max_depth, None)
 
 
 cdef object _stamped_line(str text, str good, bint utc_default, dict levels,
-                          Py_ssize_t max_depth):
+                          Py_ssize_t max_depth, object stamps):
+    """``stamped_line``; given the normalizer ``stamps`` (the ``JsonLines`` text route),
+    also a line of another second (or zone) that passes every gate and whose rest reads:
+    its time from ``stamps.from_iso_parts`` as ``TextParser._stamped`` takes it (KERNEL_API
+    40: the first line of each new second no longer goes the general way)."""
     cdef Py_ssize_t n = len(text), p = 19, q, zend, fs = 0, fe = 0, zs = -1, ze = -1
     cdef Py_ssize_t end, w
     cdef const unsigned char* d
     cdef const unsigned char* at
     cdef unsigned char second
+    cdef bint other
     if n < 19 or not PyUnicode_IS_ASCII(text):
         return None
     d = PyUnicode_1BYTE_DATA(text)
@@ -1962,10 +1988,12 @@ cdef object _stamped_line(str text, str good, bint utc_default, dict levels,
     if not (_dig(d, 0, 4) and _dig(d, 5, 2) and _dig(d, 8, 2) and _dig(d, 11, 2)
             and _dig(d, 14, 2) and _dig(d, 17, 2)):
         return None
-    # the time: only the last good UTC second (``from_iso_parts``' first branch)
-    if len(good) != 19 or not PyUnicode_IS_ASCII(good) \
-            or memcmp(d, PyUnicode_1BYTE_DATA(good), 10) != 0 \
-            or memcmp(d + 11, PyUnicode_1BYTE_DATA(good) + 11, 8) != 0:
+    # the time: the last good UTC second (``from_iso_parts``' first branch), else the
+    # normalizer's, asked once the line is known to be read here (``_other_second``)
+    other = len(good) != 19 or not PyUnicode_IS_ASCII(good) \
+        or memcmp(d, PyUnicode_1BYTE_DATA(good), 10) != 0 \
+        or memcmp(d + 11, PyUnicode_1BYTE_DATA(good) + 11, 8) != 0
+    if other and stamps is None:
         return None
     if p + 1 < n and (d[p] == 46 or d[p] == 44) and 48 <= d[p + 1] <= 57:
         q = p + 2
@@ -1976,7 +2004,7 @@ cdef object _stamped_line(str text, str good, bint utc_default, dict levels,
     zend = _zone_end1(d, q, n)
     if zend >= 0:
         zs, ze, p = q, zend, zend
-    if not (_utc_zone(d, zs, ze) if zs >= 0 else utc_default):
+    if not other and not (_utc_zone(d, zs, ze) if zs >= 0 else utc_default):
         return None
     end = p
     # the gates of combined access lines, nginx/PostgreSQL and Frameworks.stamped
@@ -1993,6 +2021,9 @@ cdef object _stamped_line(str text, str good, bint utc_default, dict levels,
     if end < n and d[end] == 9:  # zap's console, unless Ray's driver may match
         if _find_lit(d, end, n, b" -- ", 4) >= 0 or memchr(d, 10, <size_t>n) != NULL:
             return None
+        if other:
+            return _other_second(stamps, _zap(None, text, d, end + 1, n, levels, max_depth),
+                                 text, fs, fe, zs, ze, end)
         return _zap(_stamp_of(good, d, fs, fe), text, d, end + 1, n, levels, max_depth)
     if end + 1 < n:
         second = d[end + 1]
@@ -2006,7 +2037,26 @@ cdef object _stamped_line(str text, str good, bint utc_default, dict levels,
                 return None
             if d[end] == 32 and fe > fs and zs >= 0:
                 return None
-    return _stamped_at(_stamp_of(good, d, fs, fe), text, d, end, n, levels)
+    if other:
+        return _other_second(stamps, _stamped_at(None, text, d, end, n, levels, True),
+                             text, fs, fe, zs, ze, end)
+    return _stamped_at(_stamp_of(good, d, fs, fe), text, d, end, n, levels, True)
+
+
+cdef object _other_second(stamps, object fields, str text, Py_ssize_t fs, Py_ssize_t fe,
+                          Py_ssize_t zs, Py_ssize_t ze, Py_ssize_t end):
+    """``fields`` (read with no time, which they only carry) given the time
+    ``TextParser._stamped`` gives them: ``from_iso_parts`` of the prefix's groups, asked
+    only for a line read here (the normalizer's state moves as the reference moves it),
+    and an impossible one kept as written."""
+    if fields is None:
+        return None
+    stamp = stamps.from_iso_parts(text[:10], text[11:19], text[fs:fe] if fe > fs else None,
+                                  text[zs:ze] if zs >= 0 else None)
+    (<dict>fields)["timestamp"] = stamp
+    if not stamp:
+        (<dict>fields)["attributes"]["invalid_timestamp"] = text[:end].rstrip()
+    return fields
 
 
 # === JobTracker.observe (helper `tracker`, issue 14): the per-record loop ===================

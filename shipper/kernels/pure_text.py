@@ -27,6 +27,8 @@ UTC_ZONES = frozenset({"Z", "z", "UTC", "GMT", "+00:00", "+0000", "-00:00", "-00
 _FRAMEWORK_SECOND = frozenset(" [TDIWEF")
 #: most tab-separated fields of a zap console line the kernel reads
 ZAP_PARTS = 8
+#: what ``levels.level_word`` strips off a word before it looks the word up
+_LEVEL_STRIPS = frozenset("[]()<>:")
 #: a logger name before `` - LEVEL - `` (``text._NAME`` within ASCII)
 _LOGGER = re.compile(r"[A-Za-z0-9_.\-:/<>$]+")
 
@@ -74,6 +76,13 @@ def stamped_fields(stamp: str | None, rest: str,
     ``LEVEL msg`` (the level a key of ``levels``, no ``[thread]`` or ``logger - `` after
     it) and Python's ``- name - LEVEL - msg``; ``None`` for anything else (zap's tab,
     pipes, other words, and whatever ``text_fields`` declines)."""
+    return _stamped_rest(stamp, rest, levels, False)
+
+
+def _stamped_rest(stamp: str | None, rest: str, levels: dict[str, str],
+                  body: bool) -> dict[str, Any] | None:
+    """``stamped_fields``; with ``body``, also a rest whose first word is no level word
+    (``_unleveled``)."""
     if not rest.isascii() or rest[:1] == "\t":
         return None
     rest = rest.lstrip(" ")
@@ -90,11 +99,25 @@ def stamped_fields(stamp: str | None, rest: str,
     token, _, after = rest.partition(" ")
     level = levels.get(token)
     if level is None:
-        return None
+        return _unleveled(stamp, rest, token, after, levels) if body else None
     message = after.lstrip(" ")
     if message[:1] == "[" or " - " in message:
         return None
     return text_fields(stamp, level, message, None)
+
+
+def _unleveled(stamp: str | None, rest: str, token: str, after: str,
+                levels: dict[str, str]) -> dict[str, Any] | None:
+    """``TextParser._body`` of ``rest`` (``token`` its first word, no key of ``levels``,
+    ``after`` what follows the space): when neither that word nor the next can be a level
+    word (``level_word`` reads a key of ``levels``, or a word it strips of ``[]()<>:``),
+    the whole rest is the message, level ``info``, no logger (``ISO GET /health 200``)."""
+    if not token or token[0] in _LEVEL_STRIPS or token[-1] in _LEVEL_STRIPS:
+        return None
+    word = after.lstrip(" ").partition(" ")[0]
+    if word and (word in levels or word[0] in _LEVEL_STRIPS or word[-1] in _LEVEL_STRIPS):
+        return None
+    return text_fields(stamp, None, rest, None)
 
 
 def stamped_line(text: str, good: str, utc_default: bool, levels: dict[str, str],
@@ -105,7 +128,9 @@ def stamped_line(text: str, good: str, utc_default: bool, levels: dict[str, str]
     second in UTC (``from_iso_parts`` decides it), a Go date with ``/``, and whatever a
     gate may send elsewhere: ``] "`` (combined access lines), `` [`` right after the
     time (nginx, PostgreSQL), the JVM, Rust and Ray gates of ``Frameworks.stamped``;
-    then ``stamped_fields`` reads the rest, or ``zap_fields`` after a tab."""
+    then ``stamped_fields`` reads the rest (and a rest whose first two words cannot be
+    level words: ``_unleveled``), or ``zap_fields`` after a tab. (The compiled
+    ``JsonLines`` text route also takes another second's line, asking the normalizer.)"""
     if not "0" <= text[:1] <= "9" or not text.isascii():
         return None
     prefix = iso_prefix(text)
@@ -128,7 +153,7 @@ def stamped_line(text: str, good: str, utc_default: bool, levels: dict[str, str]
             rest[:2] == " [" or " [" in rest[4:8] or rest.find(" --- ", 4, 160) != -1
             or (rest[:1] == " " and frac is not None and zone is not None)):
         return None
-    return stamped_fields(stamp, rest, levels)
+    return _stamped_rest(stamp, rest, levels, True)
 
 
 def zap_fields(stamp: str, rest: str, levels: dict[str, str],

@@ -170,6 +170,7 @@ def test_corpus_golden_and_bench_lines_agree(tmp_path: Path) -> None:
     "2025-07-06T10:30:00Z INFO GET /api/v1/jobs/job-0e66 200 12.2ms",
     "2025-07-06T10:30:00Z WARN POST /x 404 k=v",
     "2025-07-06T10:30:00.005Z\tINFO\tapi/jobs.go:57\tGET /health 200",
+    "2025-07-06T10:30:00Z GET /health 200",
 ])
 def test_the_bench_layouts_take_the_kernel(line: str) -> None:
     """Python logging, zap's console, ``ISO LEVEL msg k=v`` and bare requests
@@ -184,3 +185,20 @@ def test_another_second_goes_the_general_way() -> None:
     assert not _check(parser, "2025-07-06T10:30:01Z INFO a")
     assert not _check(parser, "2025-02-30T10:30:00Z INFO a")  # impossible: never taken
     assert not _check(_parser(), "2025-07-06T10:30:00Z INFO a")  # nothing validated yet
+
+
+@pytest.mark.parametrize(("rest", "taken"), [
+    (" GET /health 200", True), ("   plain words k=v", True), (" GET", True),
+    (" GET  /x 200", True), (" worker\tbusy now", True),
+    (" GET INFO x", False), (" GET [INFO] x", False), (" GET warn: x", False),
+    (" [GET] /x", False), (" GET: /x", False), (" (x) y", False), (" x <y>", False),
+    (" app.db ERROR boom", False), (" GET /x:", False), ("", False), (" ", False),
+    (' GET "/x" k=v', False),
+])
+def test_a_rest_without_a_level_word_is_the_message(rest: str, taken: bool) -> None:
+    """``ISO word ...`` where neither of the first two words can be a level word
+    (``level_word`` strips ``[]()<>:`` before it looks up): the whole rest is the
+    message, level ``info`` (``TextParser._body``), read by both twins; a word that may
+    be a level, or a quote for the general pairs, goes the general way."""
+    line = "2025-07-06T10:30:00Z" + rest
+    assert _check(_primed(line), line) is taken, line

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -159,3 +160,67 @@ def test_common_text_lines_never_reach_the_python_step() -> None:
             assert [r.raw for r in records] == [
                 line.decode() for line in lines], (kernel.__name__, runtime)
             assert counts.formats == {"text": 3, "access": 1}, (kernel.__name__, runtime)
+
+
+_SECONDS = [b"2025-12-29T09:20:00Z INFO a k=v", b"2025-12-29T09:20:01Z INFO b",
+            b"2025-12-29T09:20:01.5Z GET /health 200", b"2025-12-29T09:20:02+01:00 WARN zoned",
+            b"2025-12-29 09:20:03 INFO no zone", b"2025-02-30T09:20:04Z INFO impossible",
+            b"2025-12-29T24:00:00Z INFO end of day", b"2025-12-31T23:59:60.25Z INFO leap",
+            b"2099-01-01T00:00:00Z INFO future", b"2025-12-29T09:20:05.005Z\tINFO\tx.go:1\tz",
+            b"2025-12-29T09:20:00Z INFO back", b"2025-12-29T09:20:06Z plain [x] y",
+            b"2025-12-29T09:20:07Z bad tz=1 x", b"2025-12-29T09:20:08-05:00 GET /x 200",
+            b'{"level":"info","msg":"j","time":"2025-12-29T09:20:09Z"}']
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(_SECONDS), max_size=20), st.integers(1, 9))
+def test_lines_of_other_seconds_agree_with_the_reference(lines: list[bytes], size: int) -> None:
+    """Lines of seconds the normalizer has not validated yet (new, zoned, impossible,
+    24:00, leap, ahead of the clock, back to an earlier one), the first of a file among
+    them: the kernels' records, held state and counts are the reference's."""
+    _agree(lines, size, "plain")
+
+
+def _stamps_after(kernel: Any, lines: list[bytes]) -> dict[str, Any]:
+    parser = _parser(kernel, ParseCounts(), "plain")
+    if kernel is None:
+        for offset, raw in enumerate(lines):
+            parser._line(offset, raw, None, None, frozenset(), [])
+    else:
+        parser.feed(list(enumerate(lines)))
+    return {k: v for k, v in vars(parser._stamps).items() if k != "_clock"}
+
+
+def test_the_normalizer_moves_as_the_reference_moves_it() -> None:
+    """After lines of new, zoned and impossible seconds, the timestamp normalizer's state
+    (last good second, remembered stamps) is the one the reference leaves."""
+    want = _stamps_after(None, _SECONDS)
+    assert want["good_second"] == "2025-12-29T09:20:09"
+    for kernel in KERNELS:
+        assert _stamps_after(kernel, _SECONDS) == want, kernel.__name__
+
+
+@pytest.mark.skipif(_compiled is None, reason="the compiled kernel is not built")
+def test_first_lines_of_a_second_and_bare_requests_skip_the_text_parser() -> None:
+    """The compiled kernel reads the first line of a file and of each new second (its
+    time from ``from_iso_parts``) and ``ISO GET /path 200`` itself: the route's general
+    ``parse`` is never called, and the records are the reference's."""
+    lines = [b"2025-12-29T09:20:00Z INFO first of the file",
+             b"2025-12-29T09:20:01,5 ERROR first of a second k=v",
+             b"2025-12-29T09:20:02+01:00 WARN zoned",
+             b"2025-02-30T09:20:04Z INFO impossible",
+             b"2025-12-29T09:20:05.005Z\tINFO\tx.go:1\tzap",
+             b"2025-12-29T09:20:05Z GET /health 200"]
+    counts = ParseCounts()
+    parser = _parser(None, counts, "plain")
+
+    def never(*_: Any) -> None:
+        raise AssertionError("the text parser was called")
+
+    parser._kernel = _compiled.JsonLines(
+        PATH, parser._joiner, parser._lines.json_parser, parser._text_line,
+        parser._plain_line, parser._fallback_time, 200, parser.text_route()._replace(parse=never))
+    got = parser.feed(list(enumerate(lines))) + parser.flush(force=True)
+    want = _run(None, [list(enumerate(lines))], frozenset(), "plain", 0)[0]
+    assert [(orjson.dumps(r), dict(r), r.raw, r.before) for r in got] == want
+    assert got[3]["attributes"]["invalid_timestamp"] == "2025-02-30T09:20:04Z"
