@@ -162,20 +162,23 @@ class BatchTexts:
         joined = joined_texts(records) if _JOIN_KERNEL else None
         if joined is None:
             return cls(raw_texts(records), joint)
+        return cls._judged(*joined, joint)
+
+    @classmethod
+    def _judged(cls, data: bytes, unjudged: set[int], parts: list[Any],
+                joint: JointScan | None = None) -> BatchTexts:
+        """A batch of texts already joined and checked (``data``, ``unjudged``)."""
         batch = cls.__new__(cls)
-        batch.size, batch.joint, batch.answers, batch._ends = len(records), joint, None, None
-        batch.data, batch.unjudged, batch._parts = joined
+        batch.size, batch.joint, batch.answers, batch._ends = len(parts), joint, None, None
+        batch.data, batch.unjudged, batch._parts = data, unjudged, parts
         return batch
 
     def subset(self, indices: list[int]) -> BatchTexts:
         """The (judged) texts at these indices, as a batch of their own."""
         parts = self._parts
-        batch = BatchTexts.__new__(BatchTexts)
-        batch.size, batch.joint, batch.answers, batch._ends = len(indices), None, None, None
         # judged texts are ASCII without NUL already: joined and encoded as they are
-        texts = batch._parts = [parts[i] for i in indices]
-        batch.data, batch.unjudged = SEPARATOR.join(texts).encode("ascii"), set()
-        return batch
+        texts = [parts[i] for i in indices]
+        return BatchTexts._judged(SEPARATOR.join(texts).encode("ascii"), set(), texts)
 
     def indices(self, starts: Sequence[int]) -> set[int]:
         """Indices of the texts holding these offsets of ``data``; a match that begins on
