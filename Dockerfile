@@ -9,7 +9,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-# gcc (this stage only) compiles the kernels extension (shipper/kernels/_compiled.pyx);
+# gcc (this stage only) compiles the kernels extension (shipper/kernels/_compiled.pyx + *.pxi);
 # the bookworm toolchain is not pinned: its point releases are what the base image gets.
 # hadolint ignore=DL3008
 RUN apt-get update \

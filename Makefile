@@ -7,8 +7,8 @@ RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: venv demo test test-fast lint reliability bench bench-tiny profile clean
 
-# setup.py and the .pyx: an edit rebuilds the compiled kernels (shipper/kernels)
-$(STAMP): pyproject.toml setup.py shipper/kernels/_compiled.pyx
+# setup.py, the .pyx and its .pxi files: an edit rebuilds the compiled kernels (shipper/kernels)
+$(STAMP): pyproject.toml setup.py shipper/kernels/_compiled.pyx $(wildcard shipper/kernels/*.pxi)
 	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
@@ -18,7 +18,7 @@ venv: $(STAMP)
 
 # `make demo` needs only the runtime dependencies; its chatter goes to stderr so stdout
 # holds nothing but records.
-$(RUN_STAMP): pyproject.toml setup.py shipper/kernels/_compiled.pyx
+$(RUN_STAMP): pyproject.toml setup.py shipper/kernels/_compiled.pyx $(wildcard shipper/kernels/*.pxi)
 	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV) >&2
 	@$(PY) -m pip install -q --upgrade pip >&2
 	@$(PY) -m pip install -q -e . >&2

@@ -1,9 +1,11 @@
-"""The optional compiled kernels (``shipper/kernels/_compiled.pyx``); everything else is in
+"""The optional compiled kernels (``shipper/kernels/_compiled.pyx`` and the
+``.pxi`` files it includes); everything else is in
 pyproject.toml. Without Cython or a working C compiler the package still installs, pure:
 ``shipper.kernels`` then uses its pure-Python twin (see its docstring)."""
 
 from __future__ import annotations
 
+import glob
 import sys
 
 from setuptools import Extension, setup
@@ -39,7 +41,8 @@ def extensions() -> list[Extension]:
     except ImportError as exc:
         _skipped(exc)
         return []
-    ext = Extension(KERNELS, ["shipper/kernels/_compiled.pyx"])
+    ext = Extension(KERNELS, ["shipper/kernels/_compiled.pyx"],
+                    depends=sorted(glob.glob("shipper/kernels/*.pxi")))
     return list(cythonize([ext], quiet=True, compiler_directives={"language_level": "3"}))
 
 

@@ -65,4 +65,4 @@ def test_build_with_gcc_carries_the_extension(tmp_path: Path) -> None:
     """With gcc the wheel holds the compiled kernels (and not their generated C)."""
     names, _ = _wheel(tmp_path)
     assert [n for n in names if n.startswith("shipper/kernels/_compiled") and n.endswith(".so")]
-    assert not [n for n in names if n.endswith((".c", ".pyx"))]
+    assert not [n for n in names if n.endswith((".c", ".pyx", ".pxi"))]

@@ -1,0 +1,232 @@
+# === text lines (helper `text`): the partial record of a text line ==========================
+# Twin: shipper.kernels.pure_text.text_fields (read its docstring). ASCII messages only; any
+# other case returns None and the caller builds the record the general way. KERNEL_API 17:
+# a bare request (``GET /path 200``) is read here, no longer declined.
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object text)
+    const unsigned char* PyUnicode_1BYTE_DATA(object text)
+
+# bit 1 white space (as str.split), bit 2 key head, bit 4 key character (ASCII)
+cdef unsigned char _TCLASS[128]
+
+
+cdef void _fill_text_classes():
+    cdef int ch
+    for ch in range(128):
+        _TCLASS[ch] = ((1 if ch == 32 or (9 <= ch <= 13) or (28 <= ch <= 31) else 0)
+                       | (2 if (97 <= ch <= 122 or 65 <= ch <= 90 or ch == 95 or ch == 64)
+                          else 0)
+                       | (4 if (97 <= ch <= 122 or 65 <= ch <= 90 or 48 <= ch <= 57
+                                or ch == 95 or ch == 46 or ch == 45 or ch == 47 or ch == 64)
+                          else 0))
+
+
+_fill_text_classes()
+
+cdef tuple _REQUEST_HEADS = (b"GET /", b"POST /", b"PUT /", b"PATCH /", b"DELETE /",
+                             b"HEAD /", b"OPTIONS /", b"CONNECT /", b"TRACE /")
+
+
+cdef inline Py_ssize_t _text_eq(const unsigned char* data, Py_ssize_t start,
+                                Py_ssize_t stop) noexcept:
+    """Index of the ``=`` ending a valid key in the ASCII word ``[start, stop)``, else -1."""
+    cdef Py_ssize_t i = start
+    cdef unsigned char ch
+    while i < stop:
+        ch = data[i]
+        if ch == 61:
+            return i if i > start else -1
+        if not (_TCLASS[ch] & (2 if i == start else 4)):
+            return -1
+        i += 1
+    return -1
+
+
+cdef int _bare_request(str message, const unsigned char* data, Py_ssize_t n,
+                       dict attributes) except -1:
+    """``access.bare_request`` of ``message[:n]`` (ASCII): ``METHOD /path STATUS`` then a
+    non-word character or the end (``pure_text.BARE_REQUEST``) adds method, path and
+    status, unless the pairs gave a ``method``."""
+    cdef bytes head
+    cdef Py_ssize_t size = 0, i, k
+    for head in _REQUEST_HEADS:
+        size = len(head)
+        if size <= n and memcmp(data, <const char*>head, size) == 0:
+            break
+    else:
+        return 0
+    i = size
+    while i < n and not (_TCLASS[data[i]] & 1):  # the path: \S*
+        i += 1
+    if i + 4 > n or data[i] != 32:
+        return 0
+    for k in range(i + 1, i + 4):
+        if data[k] < 48 or data[k] > 57:
+            return 0
+    if i + 4 < n and (48 <= data[i + 4] <= 57 or 65 <= data[i + 4] <= 90
+                      or 97 <= data[i + 4] <= 122 or data[i + 4] == 95):  # \b
+        return 0
+    if "method" in attributes:
+        return 0
+    attributes["method"] = message[:size - 2]
+    attributes["path"] = message[size - 1:i]
+    attributes["status"] = (data[i + 1] - 48) * 100 + (data[i + 2] - 48) * 10 + data[i + 3] - 48
+    return 0
+
+
+def text_fields(stamp, level, str message, logger):
+    if not PyUnicode_IS_ASCII(message):
+        return None
+    return _text_fields(stamp, level, message, logger)
+
+
+cdef object _text_fields(stamp, level, str message, logger):
+    """``text_fields`` for an ASCII ``message``."""
+    cdef Py_ssize_t n = len(message), i, word_end, word_start, run_start = -1
+    cdef Py_ssize_t head_end, eq
+    cdef const unsigned char* data
+    cdef dict attributes = {}, record
+    cdef str head = message
+    data = PyUnicode_1BYTE_DATA(message)
+    head_end = n
+    if memchr(data, 61, <size_t>n) != NULL:  # "="
+        if n > 4096 or memchr(data, 34, <size_t>n) != NULL:  # huge, or a quote
+            return None
+        i = n
+        while True:  # backwards over the words that read key=value
+            while i > 0 and _TCLASS[data[i - 1]] & 1:
+                i -= 1
+            if i == 0:
+                head_end = 0
+                break
+            word_end = i
+            while i > 0 and not (_TCLASS[data[i - 1]] & 1):
+                i -= 1
+            if _text_eq(data, i, word_end) < 0:
+                head_end = word_end
+                break
+            run_start = i
+        if run_start >= 0:
+            i = run_start
+            while i < n:
+                while i < n and _TCLASS[data[i]] & 1:
+                    i += 1
+                if i == n:
+                    break
+                word_start = i
+                while i < n and not (_TCLASS[data[i]] & 1):
+                    i += 1
+                eq = _text_eq(data, word_start, i)
+                attributes[message[word_start:eq]] = message[eq + 1:i]
+            head = message[:head_end]
+        else:
+            head_end = n
+    if head_end >= 9 and data[0] in b"GPDHOCT":
+        _bare_request(message, data, head_end, attributes)
+    record = {"timestamp": stamp, "level": level or "info", "message": head,
+              "attributes": attributes}
+    if logger:
+        record["logger"] = logger
+    return record
+
+
+cdef inline Py_ssize_t _find3(const unsigned char* data, Py_ssize_t start, Py_ssize_t n):
+    """Index of the next `` - `` at or after ``start``, else -1."""
+    cdef const unsigned char* at
+    cdef Py_ssize_t dash = start + 1
+    while dash + 2 <= n:
+        at = <const unsigned char*>memchr(data + dash, 45, <size_t>(n - dash))  # "-"
+        if at == NULL:
+            return -1
+        dash = at - data
+        if dash + 1 < n and data[dash - 1] == 32 and data[dash + 1] == 32:
+            return dash - 1
+        dash += 1
+    return -1
+
+
+cdef inline bint _logger_name(const unsigned char* data, Py_ssize_t start, Py_ssize_t stop):
+    """``data[start:stop]`` is a logger name of ``[A-Za-z0-9_.-:/<>$]`` (not empty)."""
+    cdef unsigned char ch
+    if stop <= start:
+        return False
+    while start < stop:
+        ch = data[start]
+        if not (_TCLASS[ch] & 4 or ch == 58 or ch == 60 or ch == 62 or ch == 36) or ch == 64:
+            return False
+        start += 1
+    return True
+
+
+def stamped_fields(stamp, str rest, dict levels):
+    if not PyUnicode_IS_ASCII(rest):
+        return None
+    return _stamped_at(stamp, rest, PyUnicode_1BYTE_DATA(rest), 0, len(rest), levels, False)
+
+
+cdef inline bint _level_strips(unsigned char ch) noexcept:
+    """``ch`` is one of the ``[]()<>:`` that ``levels.level_word`` strips off a word."""
+    return ch == 91 or ch == 93 or ch == 40 or ch == 41 or ch == 60 or ch == 62 or ch == 58
+
+
+cdef object _unleveled(stamp, str text, const unsigned char* data, Py_ssize_t i,
+                       Py_ssize_t a, Py_ssize_t n, dict levels):
+    """``pure_text._unleveled`` of ``text[i:]``, its first word ``text[i:a]``: the whole
+    rest the message, level ``info``, when neither word can be a level word."""
+    cdef Py_ssize_t b = a, e
+    if a == i or _level_strips(data[i]) or _level_strips(data[a - 1]):
+        return None
+    while b < n and data[b] == 32:
+        b += 1
+    e = b
+    while e < n and data[e] != 32:
+        e += 1
+    if e > b and (_level_strips(data[b]) or _level_strips(data[e - 1])
+                  or levels.get(text[b:e]) is not None):
+        return None
+    return _text_fields(stamp, None, text[i:], None)
+
+
+cdef object _stamped_at(stamp, str text, const unsigned char* data, Py_ssize_t i,
+                        Py_ssize_t n, dict levels, bint body):
+    """``stamped_fields`` of ``text[i:]`` (ASCII), read in place; with ``body``, also a
+    rest whose first word is no level word (``_unleveled``)."""
+    cdef Py_ssize_t a, b, s, e, start
+    if i < n and data[i] == 9:  # a tab: zap's console
+        return None
+    while i < n and data[i] == 32:
+        i += 1
+    if i < n and data[i] == 124:  # "|": loguru, pipes
+        return None
+    if i + 1 < n and data[i] == 45 and data[i + 1] == 32:  # "- ": name - LEVEL - msg
+        i += 2
+        a = _find3(data, i, n)
+        if a < 0:
+            return None
+        b = _find3(data, a + 3, n)
+        if b < 0:
+            return None
+        s, e = a + 3, b
+        while s < e and _TCLASS[data[s]] & 1:
+            s += 1
+        while e > s and _TCLASS[data[e - 1]] & 1:
+            e -= 1
+        level = levels.get(text[s:e])
+        if level is None or not _logger_name(data, i, a):
+            return None
+        return _text_fields(stamp, level, text[b + 3:], text[i:a])
+    a = i
+    while a < n and data[a] != 32:  # the first word: a level
+        a += 1
+    level = levels.get(text[i:a])
+    if level is None:
+        return _unleveled(stamp, text, data, i, a, n, levels) if body else None
+    a += 1
+    while a < n and data[a] == 32:
+        a += 1
+    if a < n and data[a] == 91:  # "[": a thread
+        return None
+    if _find3(data, a, n) >= 0:  # a logger before " - "
+        return None
+    return _text_fields(stamp, level, text[a:] if a < n else "", None)
