@@ -3,11 +3,12 @@ lines, a plain file's chunk with its JSON object lines (``JsonLines``), a text l
 partial record, a whole logfmt line's pairs, the texts of a pre-scan's hits, the Loki
 sink's record fields, timestamps and push body, the Datadog sink's side data, the job
 tracker's and enrichment's per-record loops, the trace-context gate, records as NDJSON,
-combined access lines, the noise presets' verdicts, a batch's raw lines joined) in two
+combined access lines, the noise presets' verdicts, a batch's raw lines joined, a tqdm
+progress state) in two
 implementations with one API: the Cython extension ``_compiled`` (built by ``pip install``
 where a C compiler is found) and its pure-Python twins ``pure`` (with ``pure_loki``,
 ``pure_datadog``, ``pure_json``, ``pure_logfmt``, ``pure_text``, ``pure_tracker``,
-``pure_enrich``, ``pure_encode``, ``pure_access`` and ``pure_noise``).
+``pure_enrich``, ``pure_encode``, ``pure_access``, ``pure_noise`` and ``pure_tqdm``).
 
 The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
 with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
@@ -28,7 +29,7 @@ __all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "combined_fields",
            "loki_push", "loki_read", "loki_side_bytes", "loki_stamps", "ndjson_records",
            "noise_drops",
            "observe_records", "split_lines", "stamped_fields", "stamped_line", "text_fields",
-           "text_indices", "trailing_pairs"]
+           "text_indices", "tqdm_progress", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -75,6 +76,7 @@ if WHY_PURE is None:
         stamped_line,
         text_fields,
         text_indices,
+        tqdm_progress,
         trailing_pairs,
     )
 
@@ -100,6 +102,7 @@ else:
     from shipper.kernels.pure_loki import loki_entries
     from shipper.kernels.pure_noise import joined_texts, noise_drops
     from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
+    from shipper.kernels.pure_tqdm import tqdm_progress
     from shipper.kernels.pure_tracker import SummaryBase, observe_records
 
     IMPLEMENTATION = "pure"

@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from shipper.kernels import pure_tqdm
 from shipper.parse.families import consoles
 from shipper.parse.text import TextParser
 from shipper.parse.timestamps import TimestampNormalizer
@@ -55,14 +56,14 @@ def test_tqdms_inline_rate_is_rates(rate: tuple[str, str, str], desc: str,
             f"{''.join(rate[:2])}/{rate[2]}{postfix}]")
     parsed = consoles.progress(line)
     assert parsed is not None, line
-    match = consoles._TQDM_TAIL.match(line, line.find("%|") + 1)
+    match = pure_tqdm._TQDM_TAIL.match(line, line.find("%|") + 1)
     assert match is not None
     value, numerator, denominator = match.group(5, 6, 7)  # as the pattern splits them
     fields: dict[str, Any] = {"percent": 45, "n": 45, "elapsed": 4, "total": 100,
                               "remaining": 5}
-    consoles._rate(fields, value, numerator or "it", denominator)
-    expected = consoles._progress_record(line, fields, desc[:-2] or None,
-                                         postfix[2:] or None)
+    pure_tqdm._rate(fields, value, numerator or "it", denominator)
+    expected = pure_tqdm._progress_record(line, fields, desc[:-2] or None,
+                                          postfix[2:] or None)
     assert parsed == expected
     assert list(parsed[1]["attributes"]["progress"]) == list(
         expected[1]["attributes"]["progress"])

@@ -9,7 +9,7 @@ import re
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from shipper.parse.families.consoles import _TQDM_TAIL
+from shipper.kernels.pure_tqdm import _TQDM_TAIL
 
 _SCALED = r"\d+(?:\.\d+)?[kMGTPEZY]?"
 _INTERVAL = r"(?:\d+d, )?\d+(?::\d{2}){1,2}"
