@@ -1,7 +1,7 @@
 """The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix, whole CRI
 lines, a plain file's chunk with its JSON object lines (``JsonLines``), a text line's
 partial record, a whole logfmt line's pairs, the texts of a pre-scan's hits, the Loki
-sink's record fields, timestamps and push body, the Datadog sink's side data, the job
+sink's record fields, timestamps and push body, the Datadog sink's side data and bodies, the job
 tracker's and enrichment's per-record loops, the trace-context gate, records as NDJSON,
 combined access lines, the noise presets' verdicts, a batch's raw lines joined, a tqdm
 progress state) in two
@@ -23,7 +23,7 @@ import os
 from shipper.kernels import pure
 
 __all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "combined_fields",
-           "cri_whole_lines", "datadog_side",
+           "cri_whole_lines", "datadog_bodies", "datadog_side",
            "enrich_records", "iso_prefix", "joined_texts",
            "lift_trace", "logfmt_pairs", "loki_entries",
            "loki_push", "loki_read", "loki_side_bytes", "loki_stamps", "ndjson_records",
@@ -57,6 +57,7 @@ if WHY_PURE is None:
         SummaryBase,
         combined_fields,
         cri_whole_lines,
+        datadog_bodies,
         datadog_side,
         enrich_records,
         iso_prefix,
@@ -94,7 +95,7 @@ else:
         trailing_pairs,
     )
     from shipper.kernels.pure_access import combined_fields
-    from shipper.kernels.pure_datadog import datadog_side
+    from shipper.kernels.pure_datadog import datadog_bodies, datadog_side
     from shipper.kernels.pure_encode import ndjson_records
     from shipper.kernels.pure_enrich import enrich_records, lift_trace
     from shipper.kernels.pure_json import JsonLines

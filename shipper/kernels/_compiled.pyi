@@ -4,7 +4,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from shipper.kernels.pure import CriInner, IsoPrefix, ReadOut, ReadStep, WireEntry
-from shipper.kernels.pure_datadog import SideLists
+from shipper.kernels.pure_datadog import Bodies, BodyRules, SideLists
 from shipper.kernels.pure_json import JsonLines as JsonLines  # same API as the twin's class
 from shipper.kernels.pure_noise import NoiseJudge
 from shipper.kernels.pure_tracker import Observed, ObserveRules
@@ -29,6 +29,7 @@ def loki_entries(cls: Callable[[int, str, list[tuple[str, str]], int], Any],
 def loki_side_bytes(metas: Sequence[list[tuple[str, str]]], record_bytes: int,
                     pair_bytes: int) -> int: ...
 def datadog_side(records: Sequence[Any], first: str | None) -> SideLists: ...
+def datadog_bodies(spans: Sequence[Any], sides: Sequence[Any], rules: BodyRules) -> Bodies: ...
 def loki_stamps(records: Sequence[Any], key: str, seconds: dict[str, int], limit: int,
                 parse: Callable[[Any], int | None]) -> list[int | None]: ...
 def text_fields(stamp: str | None, level: str | None, message: str,

@@ -7,7 +7,8 @@ entry; the compiled twin gives the same answers (the tests compare them).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from operator import methodcaller
 from typing import Any
 
@@ -68,3 +69,87 @@ def datadog_side(records: Sequence[Any], first: str | None) -> SideLists:
         flags = [not old_at(stamp, first) and plain(record)
                  for record, stamp in zip(records, stamps, strict=True)]
     return flags, list(map(_LEVEL, records)), list(map(_FACTS, records)), stamps
+
+
+#: ``(data, start, end, stamp) -> (too old, too far ahead)``: the sink's bound check of a
+#: record whose stamp is not of the fast shape (``data[start:end]``: its buffered JSON line)
+SlowStamp = Callable[[bytes, int, int, Any], tuple[bool, bool]]
+#: ``(data, start, end) -> entry``: the reference entry of the record ``data[start:end]``
+DumpsAt = Callable[[bytes, int, int], bytes]
+#: (array bodies, entries in each, batch indices of the entries sent, of those too old)
+Bodies = tuple[list[bytes], list[int], list[int], list[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class BodyRules:
+    """What :func:`datadog_bodies` needs of the sink: the batch's bounds as seconds
+    (``first``: ``""`` for none; ``last``: ``"~"`` for none), the entry of a record by the
+    reference (``dumps_at``) and ``suffix_of(level, facts)`` (the reserved attributes that
+    end a plain record's entry), and the intake's limits (bytes an entry, entries and
+    bytes an array)."""
+
+    first: str
+    last: str
+    slow_stamp: SlowStamp
+    suffix_of: Callable[[Any, Any], bytes]
+    dumps_at: DumpsAt
+    max_entry: int
+    most: int
+    max_bytes: int
+
+
+def datadog_bodies(spans: Sequence[Any], sides: Sequence[Any], rules: BodyRules) -> Bodies:
+    """A batch's entries the intake takes, packed into ``[...]`` arrays of at most
+    ``rules.most`` entries and ``rules.max_bytes`` bytes (an entry alone may be more): a
+    plain record's entry is its buffered JSON with its suffix appended (one suffix per
+    level and pod facts object a batch), any other record's (or one too big, or too far
+    ahead) ``rules.dumps_at``'s; records stamped before ``rules.first`` are set aside."""
+    entries: list[bytes] = []
+    fresh: list[int] = []
+    old: list[int] = []
+    suffixes: dict[tuple[Any, int], bytes] = {}
+    index = 0
+    for span, side in zip(spans, sides, strict=True):
+        data, start, j = span.data, span.lo, span.first
+        for end in span.ends:
+            stamp = side.stamps[j]
+            second = fast_second(stamp) if type(stamp) is str else None
+            if second is not None:
+                is_old, ahead = second < rules.first, second > rules.last
+            else:
+                is_old, ahead = rules.slow_stamp(data, start, end, stamp)
+            if is_old:
+                old.append(index)
+            else:
+                raw = None
+                if side.plain[j] and not ahead:
+                    key = (side.levels[j], id(side.facts[j]))
+                    suffix = suffixes.get(key)
+                    if suffix is None:
+                        suffix = suffixes[key] = rules.suffix_of(side.levels[j], side.facts[j])
+                    raw = data[start:end - 2] + suffix  # the record's "}\n" left out
+                if raw is None or len(raw) > rules.max_entry:
+                    raw = rules.dumps_at(data, start, end)
+                entries.append(raw)
+                fresh.append(index)
+            start, j, index = end, j + 1, index + 1
+    bodies, counts = pack_arrays(entries, rules.most, rules.max_bytes)
+    return bodies, counts, fresh, old
+
+
+def pack_arrays(raws: list[bytes], most: int, limit: int) -> tuple[list[bytes], list[int]]:
+    """Entries packed into ``[...]`` arrays of at most ``most`` entries and ``limit`` bytes
+    (an entry alone may be more), with the number of entries in each."""
+    bodies: list[bytes] = []
+    counts: list[int] = []
+    start, size = 0, 2
+    for i, raw in enumerate(raws):
+        if i > start and (i - start >= most or size + len(raw) + 1 > limit):
+            bodies.append(b"[" + b",".join(raws[start:i]) + b"]")
+            counts.append(i - start)
+            start, size = i, 2
+        size += len(raw) + 1
+    if start < len(raws):
+        bodies.append(b"[" + b",".join(raws[start:]) + b"]")
+        counts.append(len(raws) - start)
+    return bodies, counts

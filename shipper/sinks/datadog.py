@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 from shipper.errors import ConfigError
+from shipper.kernels.pure_datadog import pack_arrays
 from shipper.record import Record
 from shipper.record_fields import first_of
 from shipper.sinks.auth import resolve_secret
@@ -37,8 +38,8 @@ from shipper.sinks.batch import Lines
 from shipper.sinks.datadog_side import (
     Bound,
     DatadogSide,
+    bodies_from_side,
     bound,
-    entries_from_side,
     second_text,
     side_of,
 )
@@ -200,18 +201,15 @@ class DatadogEncoder:
         return [(body, records[part]) for body, part in self.arrays(raws)]
 
     def arrays(self, raws: list[bytes]) -> list[tuple[bytes, slice]]:
-        """Entries packed into arrays within the limits, each with the slice of ``raws``
-        it holds."""
+        """Entries packed into arrays within the limits (:func:`pack_arrays`), each with
+        the slice of ``raws`` it holds."""
+        bodies, counts = pack_arrays(raws, self.settings.max_entries,
+                                     self.settings.max_payload_bytes)
         out: list[tuple[bytes, slice]] = []
-        start, size = 0, 2
-        most, limit = self.settings.max_entries, self.settings.max_payload_bytes
-        for i, raw in enumerate(raws):
-            if i > start and (i - start >= most or size + len(raw) + 1 > limit):
-                out.append((b"[" + b",".join(raws[start:i]) + b"]", slice(start, i)))
-                start, size = i, 2
-            size += len(raw) + 1
-        if start < len(raws):
-            out.append((b"[" + b",".join(raws[start:]) + b"]", slice(start, len(raws))))
+        start = 0
+        for body, count in zip(bodies, counts, strict=True):
+            out.append((body, slice(start, start + count)))
+            start += count
         return out
 
 
@@ -245,16 +243,18 @@ class DatadogSink(HttpPostSink):
         sides = [span.side for span in lines.spans]
         if not all(isinstance(side, DatadogSide) for side in sides):
             return self.encode(lines.records())
-        entries, fresh, old = entries_from_side(self.encoder, lines,
-                                                cast(list[DatadogSide], sides))
-        arrays = self.encoder.arrays(entries)
-        if not old and len(arrays) == 1:
-            return [self._payload(arrays[0][0], [], lines)]
+        bodies, counts, fresh, old = bodies_from_side(self.encoder, lines,
+                                                      cast(list[DatadogSide], sides))
+        if not old and len(bodies) == 1:
+            return [self._payload(bodies[0], [], lines)]
         records = lines.records()
         payloads = [Payload(b"", [records[i] for i in old], 0,
                             withheld=self._too_old(len(old)))] if old else []
-        for raw, part in arrays:
-            payloads.append(self._payload(raw, [records[i] for i in fresh[part]]))
+        start = 0
+        for raw, count in zip(bodies, counts, strict=True):
+            part = fresh[start:start + count]
+            payloads.append(self._payload(raw, [records[i] for i in part]))
+            start += count
         return payloads
 
     def _payload(self, raw: bytes, owners: list[Record], lines: Lines | None = None) -> Payload:

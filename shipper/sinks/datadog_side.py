@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from shipper.kernels import datadog_side
+from shipper.kernels import datadog_bodies, datadog_side
 from shipper.kernels.pure_datadog import OTHER_RESERVED as OTHER_RESERVED
-from shipper.kernels.pure_datadog import fast_second
+from shipper.kernels.pure_datadog import Bodies, BodyRules, fast_second
 from shipper.kernels.pure_datadog import plain as plain
 from shipper.record import Record
 from shipper.sinks.batch import Lines
@@ -122,46 +122,25 @@ def side_of(records: list[Record], first: str | None = None) -> DatadogSide:
     return DatadogSide(flags, levels, facts, stamps, RECORD_BYTES * len(records))
 
 
-def entries_from_side(encoder: DatadogEncoder, lines: Lines, sides: list[DatadogSide],
-                      ) -> tuple[list[bytes], list[int], list[int]]:
-    """The entries of a batch's records the intake takes (made from their buffered JSON
-    where it suits, see the module docstring; else as ``encoder.dumps`` makes them) with
-    their indices in the batch, and the indices of those ``encoder.split`` would set
-    aside (too old)."""
-    (oldest, newest), limit = encoder.bounds(), encoder.settings.max_entry_bytes
-    suffixes: dict[tuple[Any, int], bytes] = {}
-    entries: list[bytes] = []
-    fresh: list[int] = []
-    old: list[int] = []
-    index = 0
-    first = oldest.text if oldest is not None else ""
-    last = newest.text if newest is not None else "~"
-    for span, side in zip(lines.spans, sides, strict=True):
-        data, start, j = span.data, span.lo, span.first
-        for end in span.ends:
-            stamp = side.stamps[j]
-            if type(stamp) is str and len(stamp) >= 20 and stamp[-1] == "Z" \
-                    and stamp[10] == "T":  # fast_second, as Bound compares, without the calls
-                second = stamp[:19]
-                is_old, ahead = second < first, second > last
-            else:
-                if stamp is not None and type(stamp) is not str:  # what the JSON holds
-                    stamp = orjson.loads(data[start:end - 1]).get("timestamp")
-                is_old = oldest is not None and oldest.later_than(stamp)
-                ahead = newest is not None and newest.earlier_than(stamp)
-            if is_old:
-                old.append(index)
-            else:
-                raw = None
-                if side.plain[j] and not ahead:
-                    key = (side.levels[j], id(side.facts[j]))
-                    suffix = suffixes.get(key)
-                    if suffix is None:
-                        suffix = suffixes[key] = encoder.suffix(side.levels[j], side.facts[j])
-                    raw = data[start:end - 2] + suffix  # the record's "}\n" left out
-                if raw is None or len(raw) > limit:
-                    raw = encoder.dumps(orjson.loads(data[start:end - 1]))
-                entries.append(raw)
-                fresh.append(index)
-            start, j, index = end, j + 1, index + 1
-    return entries, fresh, old
+def bodies_from_side(encoder: DatadogEncoder, lines: Lines, sides: list[DatadogSide]) -> Bodies:
+    """The batch's records the intake takes as ``[...]`` arrays within the intake's limits
+    (each entry made from its buffered JSON where it suits, see the module docstring; else
+    as ``encoder.dumps`` makes it), the number of entries in each, the batch indices of
+    the entries sent, and those ``encoder.split`` would set aside (too old): the kernel
+    ``datadog_bodies`` (:mod:`shipper.kernels`), one pass, no entry built on its own."""
+    (oldest, newest), settings = encoder.bounds(), encoder.settings
+
+    def slow_stamp(data: bytes, start: int, end: int, stamp: Any) -> tuple[bool, bool]:
+        if stamp is not None and type(stamp) is not str:  # what the JSON holds
+            stamp = orjson.loads(data[start:end - 1]).get("timestamp")
+        return (oldest is not None and oldest.later_than(stamp),
+                newest is not None and newest.earlier_than(stamp))
+
+    def dumps_at(data: bytes, start: int, end: int) -> bytes:
+        return encoder.dumps(orjson.loads(data[start:end - 1]))
+
+    rules = BodyRules(oldest.text if oldest is not None else "",
+                      newest.text if newest is not None else "~", slow_stamp, encoder.suffix,
+                      dumps_at, settings.max_entry_bytes, settings.max_entries,
+                      settings.max_payload_bytes)
+    return datadog_bodies(lines.spans, sides, rules)
