@@ -100,10 +100,16 @@ def loki_cols_bytes(cols, Py_ssize_t count, Py_ssize_t record_bytes, Py_ssize_t 
 
 def loki_sort_rows(list nanos, list rows):
     """As ``pure_loki_rows.loki_sort_rows``: ``rows`` itself when already in order."""
-    cdef Py_ssize_t i, n = len(rows)
-    for i in range(1, n):
-        if nanos[<Py_ssize_t>rows[i]] < nanos[<Py_ssize_t>rows[i - 1]]:
+    cdef Py_ssize_t i, row, n = len(rows), count = len(nanos)
+    cdef object last = None, ns
+    for i in range(n):
+        row = rows[i]
+        if row < 0 or row >= count:
+            raise IndexError("loki_sort_rows: a row outside the timestamps")
+        ns = <object>PyList_GET_ITEM(nanos, row)
+        if i and ns < last:
             return sorted(rows, key=nanos.__getitem__)
+        last = ns
     return rows
 
 

@@ -48,6 +48,8 @@ def loki_cols_bytes(cols: Sequence[Sequence[str | None]], count: int, record_byt
 def loki_sort_rows(nanos: list[int], rows: list[int]) -> list[int]:
     """``rows`` in the order of their timestamps (``nanos[row]``), stable: ``rows`` itself
     when it is in order already."""
+    if any(not 0 <= row < len(nanos) for row in rows):
+        raise IndexError("loki_sort_rows: a row outside the timestamps")
     if all(nanos[a] <= nanos[b] for a, b in zip(rows, rows[1:], strict=False)):
         return rows
     return sorted(rows, key=nanos.__getitem__)

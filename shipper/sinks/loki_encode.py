@@ -6,6 +6,11 @@ This is the Loki sink's per-record cost, so the loop keeps to the few lookups ea
 needs: a record's stream is found by its label values (:meth:`StreamLabeler.stream`,
 remembered), the second of its timestamp is parsed once per distinct second
 (:class:`StampReader`), and the buffered JSON is the line (``line: record``).
+
+A batch buffered with side data (:meth:`LokiEncoder.side` at ``put``) is encoded
+column-wise (:meth:`LokiEncoder.from_side`): its metadata stay one column per name, each
+stream is rows of the batch (:mod:`shipper.sinks.loki_rows`), and no entry object is made
+unless a stream must be settled, split or is refused.
 """
 
 from __future__ import annotations

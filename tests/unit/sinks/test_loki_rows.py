@@ -90,6 +90,9 @@ def test_sort_rows_is_a_stable_sort_by_timestamp(sort_rows):
     assert sort_rows(nanos, rows) == [3, 1, 4, 0, 2]
     in_order = [3, 1, 4]
     assert sort_rows(nanos, in_order) is in_order
+    for outside in ([0, 5], [-1]):
+        with pytest.raises(IndexError):
+            sort_rows(nanos, outside)
 
 
 def _batch(records: list[dict[str, Any]], nanos: list[int], cols: list[list[str | None]],
