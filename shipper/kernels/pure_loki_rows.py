@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Sequence
+from operator import le
 from typing import Any
 
 from shipper.kernels.pure_loki import ReadStep, loki_push, loki_read
@@ -28,11 +29,15 @@ def loki_read_cols(records: Sequence[Any], steps: Sequence[ReadStep] | None,
     for each of ``names`` a column of each record's value as sent (its text), ``None``
     where ``loki_read`` leaves the pair out (``None`` or ``""``)."""
     out = loki_read(records, steps, getters, split, range(len(names)))  # type: ignore[arg-type]
-    cols: list[list[str | None]] = [[] for _ in names]
+    rows = []
+    empty: list[str | None] = [None] * len(names)
     for _, meta in out:
-        got: dict[Any, str] = dict(meta)
-        for j, col in enumerate(cols):
-            col.append(got.get(j))
+        row = empty.copy()
+        for j, value in meta:
+            row[j] = value  # type: ignore[call-overload]
+        rows.append(row)
+    cols: list[list[str | None]] = ([list(col) for col in zip(*rows, strict=True)] if rows
+                                    else [[] for _ in names])
     return [labels for labels, _ in out], cols
 
 
@@ -50,7 +55,8 @@ def loki_sort_rows(nanos: list[int], rows: list[int]) -> list[int]:
     when it is in order already."""
     if any(not 0 <= row < len(nanos) for row in rows):
         raise IndexError("loki_sort_rows: a row outside the timestamps")
-    if all(nanos[a] <= nanos[b] for a, b in zip(rows, rows[1:], strict=False)):
+    stamps = list(map(nanos.__getitem__, rows))
+    if all(map(le, stamps, stamps[1:])):
         return rows
     return sorted(rows, key=nanos.__getitem__)
 
@@ -68,12 +74,19 @@ def row_lines(spans: Sequence[RowSpan], count: int) -> list[str | None]:
     for data, ends, lo, first in spans:
         if first < 0 or first + len(ends) > count:
             raise ValueError("loki_push_rows: a span's rows are outside the batch")
-        start = lo
-        for k, end in enumerate(ends):
-            if end <= start or end > len(data):
-                raise ValueError("loki_push_rows: a record's end is outside its buffer")
-            lines[first + k] = str(data[start:end - 1], "utf-8")
-            start = end
+        starts = [lo, *ends[:-1]] if ends else []
+        if any(end <= start or end > len(data) for start, end in zip(starts, ends, strict=True)):
+            raise ValueError("loki_push_rows: a record's end is outside its buffer")
+        if not ends:
+            continue
+        whole = data[lo:ends[-1]]
+        text = whole.decode("utf-8")
+        if len(text) == len(whole):  # ASCII: the text's offsets are the bytes'
+            lines[first:first + len(ends)] = [text[a - lo:b - lo - 1]
+                                              for a, b in zip(starts, ends, strict=True)]
+        else:
+            lines[first:first + len(ends)] = [str(data[a:b - 1], "utf-8")
+                                              for a, b in zip(starts, ends, strict=True)]
     return lines
 
 
@@ -86,15 +99,16 @@ def loki_push_rows(streams: Sequence[tuple[str, list[int]]], nanos: list[int],
     if len(cols) != len(names) or any(len(col) != len(nanos) for col in cols):
         raise ValueError("loki_push_rows: one column of every row for each name")
     lines = row_lines(spans, len(nanos))
+    for row, text in overrides.items():
+        if 0 <= row < len(lines):
+            lines[row] = text
+    metas = ([[(name, value) for name, value in zip(names, values, strict=True)
+               if value is not None] for values in zip(*cols, strict=True)] if cols
+             else [[] for _ in nanos])
     made = []
     for labels, rows in streams:
-        entries = []
-        for row in rows:
-            line = overrides.get(row, lines[row]) if 0 <= row < len(lines) else None
-            if line is None:
-                raise ValueError("loki_push_rows: a row without a line")
-            meta = [(name, col[row]) for name, col in zip(names, cols, strict=True)
-                    if col[row] is not None]
-            entries.append(_Row(nanos[row], line, meta))  # type: ignore[arg-type]
-        made.append((labels, entries))
+        if any(not 0 <= row < len(lines) or lines[row] is None for row in rows):
+            raise ValueError("loki_push_rows: a row without a line")
+        made.append((labels, [_Row(nanos[row], lines[row], metas[row])  # type: ignore[arg-type]
+                              for row in rows]))
     return loki_push(made)
