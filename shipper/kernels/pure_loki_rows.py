@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Sequence
-from operator import le
+from operator import le, lt
 from typing import Any
 
 from shipper.kernels.pure_loki import ReadStep, loki_push, loki_read
@@ -53,7 +53,7 @@ def loki_cols_bytes(cols: Sequence[Sequence[str | None]], count: int, record_byt
 def loki_sort_rows(nanos: list[int], rows: list[int]) -> list[int]:
     """``rows`` in the order of their timestamps (``nanos[row]``), stable: ``rows`` itself
     when it is in order already."""
-    if any(not 0 <= row < len(nanos) for row in rows):
+    if rows and (min(rows) < 0 or max(rows) >= len(nanos)):
         raise IndexError("loki_sort_rows: a row outside the timestamps")
     stamps = list(map(nanos.__getitem__, rows))
     if all(map(le, stamps, stamps[1:])):
@@ -75,7 +75,7 @@ def row_lines(spans: Sequence[RowSpan], count: int) -> list[str | None]:
         if first < 0 or first + len(ends) > count:
             raise ValueError("loki_push_rows: a span's rows are outside the batch")
         starts = [lo, *ends[:-1]] if ends else []
-        if any(end <= start or end > len(data) for start, end in zip(starts, ends, strict=True)):
+        if ends and (not all(map(lt, starts, ends)) or ends[-1] > len(data)):
             raise ValueError("loki_push_rows: a record's end is outside its buffer")
         if not ends:
             continue
@@ -107,7 +107,8 @@ def loki_push_rows(streams: Sequence[tuple[str, list[int]]], nanos: list[int],
              else [[] for _ in nanos])
     made = []
     for labels, rows in streams:
-        if any(not 0 <= row < len(lines) or lines[row] is None for row in rows):
+        if rows and (min(rows) < 0 or max(rows) >= len(lines)
+                     or None in map(lines.__getitem__, rows)):
             raise ValueError("loki_push_rows: a row without a line")
         made.append((labels, [_Row(nanos[row], lines[row], metas[row])  # type: ignore[arg-type]
                               for row in rows]))
