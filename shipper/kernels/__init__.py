@@ -25,8 +25,9 @@ from shipper.kernels import pure
 __all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "combined_fields",
            "cri_whole_lines", "datadog_bodies", "datadog_side",
            "enrich_records", "iso_prefix", "joined_texts",
-           "lift_trace", "logfmt_pairs", "loki_entries",
-           "loki_push", "loki_read", "loki_side_bytes", "loki_stamps", "ndjson_records",
+           "lift_trace", "logfmt_pairs", "loki_cols_bytes", "loki_entries",
+           "loki_push", "loki_push_rows", "loki_read", "loki_read_cols", "loki_side_bytes",
+           "loki_sort_rows", "loki_stamps", "ndjson_records",
            "noise_drops",
            "observe_records", "split_lines", "stamped_fields", "stamped_line", "text_fields",
            "text_indices", "tqdm_progress", "trailing_pairs"]
@@ -64,10 +65,14 @@ if WHY_PURE is None:
         joined_texts,
         lift_trace,
         logfmt_pairs,
+        loki_cols_bytes,
         loki_entries,
         loki_push,
+        loki_push_rows,
         loki_read,
+        loki_read_cols,
         loki_side_bytes,
+        loki_sort_rows,
         loki_stamps,
         ndjson_records,
         noise_drops,
@@ -101,6 +106,12 @@ else:
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs
     from shipper.kernels.pure_loki import loki_entries
+    from shipper.kernels.pure_loki_rows import (
+        loki_cols_bytes,
+        loki_push_rows,
+        loki_read_cols,
+        loki_sort_rows,
+    )
     from shipper.kernels.pure_noise import joined_texts, noise_drops
     from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
     from shipper.kernels.pure_tqdm import tqdm_progress

@@ -65,20 +65,29 @@ cdef inline const char* _utf8(object text, Py_ssize_t* n) except NULL:
 
 cdef Py_ssize_t _pair_size(object pair) except -1:
     cdef tuple both = <tuple?>pair
-    cdef Py_ssize_t name_n, value_n
     if len(both) != 2:
         raise ValueError("loki_push: a metadata pair is (name, value)")
-    _utf8(both[0], &name_n)
-    _utf8(both[1], &value_n)
+    return _pair_parts_size(both[0], both[1])
+
+
+cdef Py_ssize_t _pair_parts_size(object name, object value) except -1:
+    """Bytes of the pair ``name``, ``value`` with its tag and length."""
+    cdef Py_ssize_t name_n, value_n
+    _utf8(name, &name_n)
+    _utf8(value, &value_n)
     value_n = _fsize(name_n) + _fsize(value_n)  # the pair is written even when empty
     return 1 + _vsize(<unsigned long long>value_n) + value_n
 
 
 cdef void _pair(_Buf* buf, tuple both) noexcept:
     """A pair :func:`_pair_size` has measured (its texts' UTF-8 are cached, or ASCII)."""
+    _pair_parts(buf, both[0], both[1])
+
+
+cdef void _pair_parts(_Buf* buf, object name_o, object value_o) noexcept:
     cdef Py_ssize_t name_n, value_n
-    cdef const char* name = _utf8(both[0], &name_n)
-    cdef const char* value = _utf8(both[1], &value_n)
+    cdef const char* name = _utf8(name_o, &name_n)
+    cdef const char* value = _utf8(value_o, &value_n)
     buf.data[buf.size] = 0x1a
     buf.size += 1
     _varint(buf, <unsigned long long>(_fsize(name_n) + _fsize(value_n)))
@@ -94,27 +103,15 @@ cdef struct _Ent:  # one entry as measured, written by _write_entry
     Py_ssize_t stamp_n
     Py_ssize_t body_n
     void* meta  # the entry's metadata list (kept alive in ``loki_push``'s ``keep``)
+    Py_ssize_t row  # ``loki_push_rows``: the entry's row in the batch's columns
 
 
 cdef Py_ssize_t _measure(_Ent* ent, object entry, list keep) except -1:
     """Read one ``EntryAdapter`` (``entries``, field 2 of a stream) into ``ent``; its
     bytes with its tag and length."""
-    cdef int overflow = 0
-    cdef long long ns = PyLong_AsLongLongAndOverflow(entry.ns, &overflow)
-    cdef long long nanos, whole
     cdef Py_ssize_t meta_n = 0
     cdef list meta = <list?>entry.meta
-    if overflow:  # beyond int64 nanoseconds: Python's divmod, seconds as 64-bit
-        big_seconds, big_nanos = divmod(entry.ns, _NS)
-        ent.seconds, nanos = <unsigned long long>(big_seconds & _U64), big_nanos
-    else:
-        whole, nanos = ns / _NS, ns % _NS  # C division: floor it, as divmod does
-        if nanos < 0:
-            whole, nanos = whole - 1, nanos + _NS
-        ent.seconds = <unsigned long long>whole
-    ent.nanos = nanos
-    ent.stamp_n = ((1 + _vsize(ent.seconds) if ent.seconds else 0)
-                   + (1 + _vsize(<unsigned long long>nanos) if nanos else 0))
+    _stamp_into(ent, entry.ns)
     line = entry.line
     ent.line = _utf8(line, &ent.line_n)
     for pair in meta:
@@ -126,7 +123,33 @@ cdef Py_ssize_t _measure(_Ent* ent, object entry, list keep) except -1:
     return 1 + _vsize(<unsigned long long>ent.body_n) + ent.body_n
 
 
+cdef int _stamp_into(_Ent* ent, object ns_o) except -1:
+    """An entry's timestamp (nanoseconds) as its seconds and nanoseconds, measured."""
+    cdef int overflow = 0
+    cdef long long ns = PyLong_AsLongLongAndOverflow(ns_o, &overflow)
+    cdef long long nanos, whole
+    if overflow:  # beyond int64 nanoseconds: Python's divmod, seconds as 64-bit
+        big_seconds, big_nanos = divmod(ns_o, _NS)
+        ent.seconds, nanos = <unsigned long long>(big_seconds & _U64), big_nanos
+    else:
+        whole, nanos = ns / _NS, ns % _NS  # C division: floor it, as divmod does
+        if nanos < 0:
+            whole, nanos = whole - 1, nanos + _NS
+        ent.seconds = <unsigned long long>whole
+    ent.nanos = nanos
+    ent.stamp_n = ((1 + _vsize(ent.seconds) if ent.seconds else 0)
+                   + (1 + _vsize(<unsigned long long>nanos) if nanos else 0))
+    return 0
+
+
 cdef void _write_entry(_Buf* buf, _Ent* ent) noexcept:
+    _write_head(buf, ent)
+    for pair in <list>ent.meta:
+        _pair(buf, <tuple>pair)
+
+
+cdef void _write_head(_Buf* buf, _Ent* ent) noexcept:
+    """An entry's tag, length, timestamp and line (its metadata follows)."""
     buf.data[buf.size] = 0x12
     buf.size += 1
     _varint(buf, <unsigned long long>ent.body_n)
@@ -142,8 +165,6 @@ cdef void _write_entry(_Buf* buf, _Ent* ent) noexcept:
         buf.size += 1
         _varint(buf, <unsigned long long>ent.nanos)
     _field(buf, 0x12, ent.line, ent.line_n)
-    for pair in <list>ent.meta:
-        _pair(buf, <tuple>pair)
 
 
 def loki_push(streams):

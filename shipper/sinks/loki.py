@@ -35,9 +35,10 @@ from shipper.sinks.batch import Lines
 from shipper.sinks.http import HttpPostSink
 from shipper.sinks.loki_encode import LokiEncoder, Streams
 from shipper.sinks.loki_labels import FALLBACK_LABELS, label_string
-from shipper.sinks.loki_order import OrderPolicy, StreamClock
+from shipper.sinks.loki_order import Entry, OrderPolicy, StreamClock
 from shipper.sinks.loki_push import LokiPayload, LokiStream, PushBuilder
 from shipper.sinks.loki_refusals import parse_refusal
+from shipper.sinks.loki_rows import Rows
 from shipper.sinks.loki_send import LokiDelivery, LokiTransport
 from shipper.sinks.loki_settle import Settlement, settle
 from shipper.sinks.loki_side import LokiSide
@@ -143,9 +144,10 @@ class LokiSink(HttpPostSink):
         margin = max(0.0, settings.max_behind - settings.max_ahead - SKEW_MARGIN)
         safe_from = int((self._wall_clock() - margin) * 1e9)
         for (tenant, key), (labels, entries) in streams.items():
-            kept, left_out = self.order.settle((tenant or "", key), entries)
+            kept, left_out = self._settle_stream((tenant or "", key), entries)
             dropped += len(left_out)
-            group = (tenant, key if kept and kept[0].ns < safe_from else None)
+            first = (kept.lowest if isinstance(kept, Rows) else kept[0].ns) if kept else 0
+            group = (tenant, key if kept and first < safe_from else None)
             totals[group] += len(entries)
             if kept:
                 groups.setdefault(group, []).append(LokiStream(key, labels, kept))
@@ -153,6 +155,16 @@ class LokiSink(HttpPostSink):
         self.order.counts.clear()
         self._flush_forgotten()
         return groups, totals, dropped
+
+    def _settle_stream(self, key: tuple[str, str], entries: list[Entry] | Rows,
+                       ) -> tuple[list[Entry] | Rows, list[Entry]]:
+        """(to send, dropped) of one stream; rows whose timestamps go as they are stay
+        rows (no entry objects made)."""
+        if isinstance(entries, Rows):
+            if self.order.as_is(key, entries.lowest, entries.highest):
+                return entries, []
+            entries = entries.entries()
+        return self.order.settle(key, entries)
 
     def _flush_forgotten(self) -> None:
         new = self.stream_clock.forgotten - self._forgotten

@@ -6,35 +6,42 @@ This is the Loki sink's per-record cost, so the loop keeps to the few lookups ea
 needs: a record's stream is found by its label values (:meth:`StreamLabeler.stream`,
 remembered), the second of its timestamp is parsed once per distinct second
 (:class:`StampReader`), and the buffered JSON is the line (``line: record``).
+
+A batch buffered with side data (:meth:`LokiEncoder.side` at ``put``) is encoded
+column-wise (:meth:`LokiEncoder.from_side`): its metadata stay one column per name, each
+stream is rows of the batch (:mod:`shipper.sinks.loki_rows`), and no entry object is made
+unless a stream must be settled, split or is refused.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import accumulate, pairwise
-from operator import attrgetter, itemgetter
+from operator import attrgetter, sub
 from typing import Any, cast
 
 import orjson
 
-from shipper.kernels import loki_entries, loki_stamps
+from shipper.kernels import loki_sort_rows, loki_stamps
 from shipper.record import Record
 from shipper.sinks.batch import Lines, Span
 from shipper.sinks.fields import rfc3339_to_ns, shorten_text, truncate_utf8
 from shipper.sinks.loki_fields import FieldReader
 from shipper.sinks.loki_labels import StreamLabeler
 from shipper.sinks.loki_order import Entry
+from shipper.sinks.loki_rows import BatchColumns, Rows
 from shipper.sinks.loki_side import LokiSide, Stream
 from shipper.sinks.loki_tenants import TenantOf
 from shipper.sinks.settings import LokiSinkSettings
 
 Meta = tuple[str, str]
-Streams = dict[tuple[str | None, str], tuple[dict[str, str], list[Entry]]]
+#: entries by (tenant, stream): a list (from records) or a batch's rows (from side data)
+Streams = dict[tuple[str | None, str], tuple[dict[str, str], list[Entry] | Rows]]
 #: distinct seconds :class:`StampReader` remembers (then it starts again)
 STAMP_CACHE = 4096
 _BY_NS = attrgetter("ns")
-_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 class StampReader:
@@ -77,6 +84,7 @@ class LokiEncoder:
         meta += [(n, settings.labels[n]) for n in self.demoted
                  if n not in settings.structured_metadata]
         self._meta_names = [name for name, _ in meta]
+        self._names = tuple(self._meta_names)
         #: (start, end) of each metadata's candidate paths among the values read, when a
         #: demoted label has several (else ``None``: one path per metadata)
         self._slots: list[tuple[int, int]] | None = None
@@ -90,7 +98,7 @@ class LokiEncoder:
     def streams(self, records: list[Record], raws: list[memoryview] | None = None) -> Streams:
         """Entries by (tenant, stream), sorted by timestamp; ``raws``: each record's JSON as
         buffered (then reused as the line instead of encoding the record again)."""
-        streams: Streams = {}
+        streams: dict[tuple[str | None, str], tuple[dict[str, str], list[Entry]]] = {}
         stream_of, tenant_of = self.labeler.stream, self.tenant_of
         tenant, per_record = tenant_of.default, tenant_of.per_record
         entry = self._entry
@@ -109,13 +117,14 @@ class LokiEncoder:
             if got is None:
                 got = streams[tenant, key] = (dict(labels), [])
             got[1].append(entry(record, i, line, meta, stamps[i]))
-        self._close(streams, len(records))
-        return streams
+        self._close(cast(Streams, streams), len(records))
+        return cast(Streams, streams)
 
     def _close(self, streams: Streams, count: int) -> None:
         """Entries sorted by timestamp in each stream; the batch's changes counted."""
         for _, entries in streams.values():
-            entries.sort(key=_BY_NS)  # stable: equal timestamps keep order
+            if isinstance(entries, list):  # rows come sorted
+                entries.sort(key=_BY_NS)  # stable: equal timestamps keep order
         if self.demoted:
             self.counts["label-demoted"] += count
         self.counts.update(self.tenant_of.counts)
@@ -124,8 +133,7 @@ class LokiEncoder:
     def side(self, records: list[Record]) -> LokiSide:
         """What :meth:`from_side` needs of ``records`` to encode them later undecoded."""
         stream_of, tenant_of = self.labeler.stream, self.tenant_of
-        reads = self.read(records)
-        labels = list(map(_FIRST, reads))
+        labels, cols = self.read_cols(records)
         streams: list[Stream]
         if labels and len(set(map(id, labels))) == 1:  # one values tuple (the usual), in C
             streams = [stream_of(records[0], labels[0])] * len(labels)
@@ -137,66 +145,85 @@ class LokiEncoder:
                     seen, stream = values, stream_of(records[i], values)
                 streams.append(stream)
         tenants = [tenant_of(record) for record in records] if tenant_of.per_record else None
-        return LokiSide(streams, tenants, self._stamp.of(records), list(map(_SECOND, reads)))
+        return LokiSide(streams, tenants, self._stamp.of(records), cols, self._names)
 
     def from_side(self, lines: Lines) -> Streams | None:
-        """:meth:`streams` of a batch from its spans' side data, the buffered JSON as the
-        lines (``None`` if a span has none)."""
+        """:meth:`streams` of a batch from its spans' side data, column-wise (each stream's
+        entries as :class:`~shipper.sinks.loki_rows.Rows`), the buffered JSON as the lines
+        (``None`` if a span has none)."""
         sides = [span.side for span in lines.spans]
-        if not all(isinstance(side, LokiSide) for side in sides):
+        if not all(isinstance(side, LokiSide) and side.names == self._names
+                   for side in sides):
             return None
-        streams: Streams = {}
+        batch = BatchColumns([], [[] for _ in self._names], self._names, [], {})
+        rows: dict[tuple[str | None, str], tuple[dict[str, str], list[int]]] = {}
         index = 0
         for span, side in zip(lines.spans, cast(list[LokiSide], sides), strict=True):
-            self._span_entries(streams, span, side, index)
+            self._span_rows(batch, rows, span, side, index)
             index += span.count
+        sort, nanos = loki_sort_rows, batch.nanos
+        streams: Streams = {key: (labels, Rows(batch, sort(nanos, order)))
+                            for key, (labels, order) in rows.items()}
         self._close(streams, lines.count)
         return streams
 
-    def _span_entries(self, streams: Streams, span: Span, side: LokiSide, index: int) -> None:
-        """The span's entries into ``streams`` (``index``: its first record's in the batch);
-        a span of one stream and tenant (the usual) without a loop in Python."""
+    def _span_rows(self, batch: BatchColumns, rows: dict[tuple[str | None, str],
+                   tuple[dict[str, str], list[int]]], span: Span, side: LokiSide,
+                   index: int) -> None:
+        """The span's records into ``batch`` (from row ``index``) and their rows into
+        ``rows`` by (tenant, stream); a span of one stream and tenant (the usual) without a
+        loop in Python."""
         lo, hi = span.first, span.first + span.count
-        keys, metas = side.streams[lo:hi], side.metas[lo:hi]
-        texts = self._texts(span)
+        stamps = side.stamps[lo:hi]
+        batch.nanos += (cast(list[int], stamps) if None not in stamps
+                        else [self._now_ns() if ns is None else ns for ns in stamps])
+        for col, values in zip(batch.cols, side.cols, strict=True):
+            col += values[lo:hi]
+        batch.spans.append((span.data, span.ends, span.lo, index))
+        self._long_lines(batch, span, index)
+        keys = side.streams[lo:hi]
         tenants = ([self.tenant_of.default] * span.count if side.tenants is None
                    else side.tenants[lo:hi])
-        stamps = side.stamps[lo:hi]
-        nanos = (cast(list[int], stamps) if None not in stamps
-                 else [self._now_ns() if ns is None else ns for ns in stamps])
-        if None in texts:  # longer than max_line_bytes
-            texts = [self._line(orjson.loads(raw)) if text is None else text
-                     for text, raw in zip(texts, span.lines(), strict=True)]
         if keys.count(keys[0]) == len(keys) and tenants.count(tenants[0]) == len(tenants):
-            self._group(streams, tenants[0], keys[0]).extend(
-                loki_entries(Entry, nanos, texts, metas, index))
+            self._rows_of(rows, tenants[0], keys[0]).extend(range(index, index + span.count))
             return
         for i, (tenant, stream) in enumerate(zip(tenants, keys, strict=True)):
-            self._group(streams, tenant, stream).append(
-                Entry(nanos[i], texts[i], metas[i], index + i))
+            self._rows_of(rows, tenant, stream).append(index + i)
 
     @staticmethod
-    def _group(streams: Streams, tenant: str | None, stream: Stream) -> list[Entry]:
+    def _rows_of(rows: dict[tuple[str | None, str], tuple[dict[str, str], list[int]]],
+                 tenant: str | None, stream: Stream) -> list[int]:
         labels, key = stream
-        got = streams.get((tenant, key))
+        got = rows.get((tenant, key))
         if got is None:
-            got = streams[tenant, key] = (dict(labels), [])
+            got = rows[tenant, key] = (dict(labels), [])
         return got[1]
 
-    def _texts(self, span: Span) -> list[Any]:
-        """Each record's JSON as text (``None``: longer than ``max_line_bytes``); an ASCII
-        span is decoded at once and cut."""
+    def _long_lines(self, batch: BatchColumns, span: Span, index: int) -> None:
+        """Lines longer than ``max_line_bytes``: the record's own (shortened) line."""
         limit, ends = self.settings.max_line_bytes, span.ends
-        starts = [span.lo, *ends[:-1]]
-        whole = span.data[span.lo:ends[-1]]
-        text = whole.decode("utf-8")
-        if len(text) == len(whole):
-            base = span.lo
-            return [text[a - base:b - base - 1] if b - a - 1 <= limit else None
-                    for a, b in zip(starts, ends, strict=True)]
-        view = memoryview(span.data)
-        return [str(view[a:b - 1], "utf-8") if b - a - 1 <= limit else None
-                for a, b in zip(starts, ends, strict=True)]
+        if ends[-1] - span.lo - len(ends) <= limit:  # no record can be longer
+            return
+        starts = array(ends.typecode, [span.lo]) + ends[:-1]
+        if max(map(sub, ends, starts)) - 1 <= limit:
+            return
+        for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
+            if end - start - 1 > limit:
+                raw = memoryview(span.data)[start:end - 1]
+                batch.overrides[index + i] = self._line(orjson.loads(raw))
+
+    def read_cols(self, records: list[Record]) -> tuple[list[tuple[Any, ...]],
+                                                        list[list[str | None]]]:
+        """Each record's label values, and each structured metadata's column of values."""
+        if self._slots is None:
+            return self._reader.read_cols(records, self._labels, self._meta_names)
+        reads = self.read(records)
+        cols: list[list[str | None]] = [[] for _ in self._meta_names]
+        for _, meta in reads:
+            got = dict(meta)
+            for name, col in zip(self._meta_names, cols, strict=True):
+                col.append(got.get(name))
+        return [values for values, _ in reads], cols
 
     def read(self, records: list[Record]) -> list[tuple[tuple[Any, ...], list[Meta]]]:
         """Each record's label values and structured metadata pairs."""

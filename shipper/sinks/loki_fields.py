@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shipper.kernels import loki_read
+from shipper.kernels import loki_read, loki_read_cols
 from shipper.kernels.pure import READ_BARE, READ_K8S, READ_SECTION, ReadOut, ReadStep
 from shipper.record import Record
 from shipper.record_fields import compile_getter
@@ -50,6 +50,12 @@ class FieldReader:
 
     def read(self, records: Sequence[Record], split: int, names: Sequence[str]) -> list[ReadOut]:
         return loki_read(records, self.steps, self.getters, split, names)
+
+    def read_cols(self, records: Sequence[Record], split: int, names: Sequence[str],
+                  ) -> tuple[list[tuple[Any, ...]], list[list[str | None]]]:
+        """:meth:`read` with the metadata as one column of values per name
+        (``loki_read_cols``)."""
+        return loki_read_cols(records, self.steps, self.getters, split, names)
 
     def values(self, record: Record) -> tuple[Any, ...]:
         """One record's value of every path, in order (``None`` where missing)."""

@@ -127,6 +127,19 @@ class OrderPolicy:
             self.streams.advance(key, entries[-1].ns)
         return entries, dropped
 
+    def as_is(self, key: tuple[str, str], lowest: int, highest: int) -> bool:
+        """Whether a sorted stream whose timestamps run from ``lowest`` to ``highest``
+        goes as it is (nothing ahead of the clock, nothing too far behind the stream's
+        newest): then its newest is advanced, as :meth:`settle` does; else nothing is
+        changed and the stream is for :meth:`settle`."""
+        if highest > int(self.now() * NS) + self.ahead_ns:
+            return False
+        newest = self.streams.newest(key)
+        if newest is not None and self.action != "accept" and lowest < newest - self.behind_ns:
+            return False
+        self.streams.advance(key, highest)
+        return True
+
     def rewrite(self, entries: list[Entry], newest: int) -> None:
         """Send ``entries`` at ``newest``, 1 ns apart in their order (Loki skips an entry
         equal to another in timestamp and line)."""

@@ -8,18 +8,37 @@ from dataclasses import dataclass, field
 import orjson
 import snappy
 
-from shipper.kernels import loki_push
+from shipper.kernels import loki_push, loki_push_rows
 from shipper.record import Record
 from shipper.sinks.batch import Payload
 from shipper.sinks.loki_order import Entry
+from shipper.sinks.loki_rows import Rows
 from shipper.sinks.transport import compress
 
 
-@dataclass(slots=True, eq=False)
 class LokiStream:
-    key: str
-    labels: dict[str, str]
-    entries: list[Entry]
+    """A stream of a push: its label string (``key``), labels and entries, given as a
+    list or as :class:`~shipper.sinks.loki_rows.Rows` of a batch (``rows``), whose
+    entries are made on first use of ``entries`` (then ``rows`` is ``None``: the entries
+    may change, and the push is written from them)."""
+
+    __slots__ = ("_entries", "key", "labels", "rows")
+
+    def __init__(self, key: str, labels: dict[str, str], entries: list[Entry] | Rows) -> None:
+        self.key, self.labels = key, labels
+        self.rows: Rows | None = entries if isinstance(entries, Rows) else None
+        self._entries: list[Entry] | None = None if isinstance(entries, Rows) else entries
+
+    @property
+    def entries(self) -> list[Entry]:
+        if self._entries is None:
+            assert self.rows is not None
+            self._entries, self.rows = self.rows.entries(), None
+        return self._entries
+
+    @entries.setter
+    def entries(self, entries: list[Entry]) -> None:
+        self._entries, self.rows = entries, None
 
 
 @dataclass(slots=True, eq=False)
@@ -51,7 +70,7 @@ class PushBuilder:
         """(Re)build the body from ``payload.streams`` (after some entries left it)."""
         streams = payload.streams
         if self._protobuf:
-            raw = loki_push([(s.key, s.entries) for s in streams])
+            raw = _protobuf(streams)
             body, headers = snappy.compress(raw), {"Content-Type": "application/x-protobuf"}
         else:
             raw = self._json(streams)
@@ -68,3 +87,16 @@ class PushBuilder:
                            for e in s.entries]}
                for s in streams]
         return orjson.dumps({"streams": out})
+
+
+def _protobuf(streams: list[LokiStream]) -> bytes:
+    """The serialized ``PushRequest``: from the rows of one batch's columns when every
+    stream has them (no entry objects), else from the entries."""
+    first = streams[0].rows if streams else None
+    if first is not None and all(s.rows is not None and s.rows.batch is first.batch
+                                 for s in streams):
+        batch = first.batch
+        return loki_push_rows([(s.key, s.rows.order) for s in streams if s.rows is not None],
+                              batch.nanos, batch.cols, batch.names, batch.spans,
+                              batch.overrides)
+    return loki_push([(s.key, s.entries) for s in streams])
