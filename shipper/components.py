@@ -108,7 +108,9 @@ def _drop_observer(jobs: Any, settings: Settings) -> Callable[[Record, str, str]
         elif job_id is not None:
             jobs.observe_drop({"job_id": job_id}, reason)
 
-    return on_drop
+    from shipper.filters.raw_noise import JobIdListener
+
+    return JobIdListener(on_drop)  # it reads only ``job_id`` (raw noise relies on it)
 
 
 async def open_checkpoints(settings: Settings, metrics: Metrics | None = None) -> Any:

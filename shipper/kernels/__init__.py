@@ -26,7 +26,7 @@ __all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "combined_fields",
            "enrich_records", "iso_prefix", "joined_texts",
            "lift_trace", "logfmt_pairs", "loki_entries",
            "loki_push", "loki_read", "loki_side_bytes", "loki_stamps", "ndjson_records",
-           "noise_drops",
+           "noise_drops", "probe_lines",
            "observe_records", "split_lines", "stamped_fields", "stamped_line", "text_fields",
            "text_indices", "trailing_pairs"]
 
@@ -70,6 +70,7 @@ if WHY_PURE is None:
         ndjson_records,
         noise_drops,
         observe_records,
+        probe_lines,
         split_lines,
         stamped_fields,
         stamped_line,
@@ -98,7 +99,7 @@ else:
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs
     from shipper.kernels.pure_loki import loki_entries
-    from shipper.kernels.pure_noise import joined_texts, noise_drops
+    from shipper.kernels.pure_noise import joined_texts, noise_drops, probe_lines
     from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
     from shipper.kernels.pure_tracker import SummaryBase, observe_records
 
