@@ -240,3 +240,24 @@ def test_golden_files_match_todays_path(path: Path | None, tmp_path: Path,
         pytest.skip(f"public corpus not found at {CORPUS}")
     lines = path.read_bytes().split(b"\n")[:-1]
     _same(lines, [64, 7], tmp_path, monkeypatch)
+
+
+class _Jobs:
+    def __init__(self) -> None:
+        self.seen: list[tuple[object, str]] = []
+
+    def observe_drop(self, record: dict[str, Any], reason: str) -> None:
+        self.seen.append((record["job_id"], reason))
+
+
+def test_the_job_summaries_listener_allows_it_and_ignores_records_without_a_job() -> None:
+    """The listener the server adds is a :class:`JobIdListener` (so raw noise works with
+    the server on) and keeps its contract: nothing for a record without a job id."""
+    from shipper.components import _drop_observer
+
+    jobs = _Jobs()
+    listener = _drop_observer(jobs, Settings())
+    assert isinstance(listener, JobIdListener)
+    listener(Record({"message": "GET /health"}), "noise", "health")
+    listener(Record({"job_id": "j-1", "message": "x"}), "noise", "health")
+    assert jobs.seen == [("j-1", "noise")]
