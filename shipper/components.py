@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shipper.config import Settings
+from shipper.filters.raw_noise import JobIdListener
 from shipper.metrics import Metrics
 from shipper.record import Record
 
@@ -101,14 +102,23 @@ def _drop_observer(jobs: Any, settings: Settings) -> Callable[[Record, str, str]
 
         redact = Redactor(settings.redact).redact_text
 
-    def on_drop(record: Record, reason: str, _rule: str) -> None:
+    return _JobDrops(jobs, redact)
+
+
+class _JobDrops(JobIdListener):
+    """``_drop_observer``'s listener: it reads only ``job_id`` (raw noise relies on it)."""
+
+    __slots__ = ("_jobs", "_redact")
+
+    def __init__(self, jobs: Any, redact: Callable[[str], str]) -> None:
+        self._jobs, self._redact = jobs, redact
+
+    def __call__(self, record: Record, reason: str, rule: str) -> None:
         job_id = record.get("job_id")
         if isinstance(job_id, str):
-            jobs.observe_drop({"job_id": redact(job_id)}, reason)
+            self._jobs.observe_drop({"job_id": self._redact(job_id)}, reason)
         elif job_id is not None:
-            jobs.observe_drop({"job_id": job_id}, reason)
-
-    return on_drop
+            self._jobs.observe_drop({"job_id": job_id}, reason)
 
 
 async def open_checkpoints(settings: Settings, metrics: Metrics | None = None) -> Any:

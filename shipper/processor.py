@@ -34,6 +34,7 @@ from shipper.errors import BatchStopped
 from shipper.filters import build_filter_stages
 from shipper.filters.joint_scan import JointScan
 from shipper.filters.prescan import BatchTexts
+from shipper.filters.raw_noise import RawNoise
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
 from shipper.record import Record
 from shipper.sources.files import Chunk
@@ -61,6 +62,7 @@ class Processor:
         self.clock = clock
         self.failures = StageFailures(self.counts, clock)
         self.flush_at_eof = flush_at_eof
+        self._fates = fates
         self.streams = FileStreams(self._parser)
         self._enrichers: dict[str, Enricher] = {}
         self.reconfigure(settings, stages if stages is not None else build_filter_stages(
@@ -76,6 +78,7 @@ class Processor:
         self.draining = [s for s in self.stages if isinstance(s, DrainingStage)]
         self.preparing = [s for s in self.stages if isinstance(s, PreparingStage)]
         self._joint = JointScan.of_stages(self.preparing)  # their pre-scans in one pass
+        self._raw_noise = RawNoise.of(stages, self._fates)
         # per stage: its batch form, else one call per record
         self._batched = [s.process_batch if isinstance(s, BatchStage) else None
                          for s in self.stages]
@@ -85,6 +88,10 @@ class Processor:
         """A chunk of one file: the records it completes, enriched and filtered, and the
         offset the file is safe at once they are delivered (a stream for a new file)."""
         stream = self.streams.get(chunk.file_key, chunk.path)
+        if self._raw_noise is not None:  # probe lines dropped unparsed (filters/raw_noise.py)
+            batch = self._raw_noise.feed(self, stream, chunk)
+            if batch is not None:
+                return batch
         records = stream.read(chunk, final=chunk.eof and self.flush_at_eof)
         out = self.process(records, chunk.path) if records else records
         return Batch(out, stream.key, stream.safe_offset, stream)

@@ -7,6 +7,8 @@ noise, and neither is a request answered with a status of 400 or more.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Iterable
 from typing import Any
 
 from shipper.filters.prescan import BatchScan, BatchTexts, Screen, ci_literal, escape
@@ -84,6 +86,10 @@ class NoiseStage:
         self._requests = self._health is not None or self._polling is not None
         self._scan = self._batch_scan(settings.third_party_loggers)
         self._screen: Screen | None = None
+        #: the drops of the batch's lines skipped unparsed (:mod:`shipper.filters.raw_noise`):
+        #: ``(records before it, preset)`` in order, reported for ``raw_record``
+        self.raw_drops: list[tuple[int, str]] = []
+        self.raw_record = Record()
         self._auth_seen: dict[str, bool] = {}
         #: the presets as ``noise_drops`` reads them, when the compiled kernel is live
         #: (the pure twin, the reference, costs more than the loop here: tests use it)
@@ -137,15 +143,45 @@ class NoiseStage:
     def active(self) -> bool:
         return self._requests or self._auth or self._loggers is not None
 
+    @property
+    def requests(self) -> bool:
+        """Whether a request preset (health, polling) is on."""
+        return self._requests
+
     def process_batch(self, records: list[Record], dropped: set[int]) -> None:
         """Drop the noise of a batch: the indices of the records it drops go into
         ``dropped`` (records already in it are gone). After :meth:`prepare` of the same
         list, only the records the pre-scan could not clear are looked at. The kernel
         ``noise_drops`` is this loop, judging the usual shapes itself (the records it
-        cannot judge are classified here), in the same order."""
+        cannot judge are classified here), in the same order. The drops of lines skipped
+        unparsed (``raw_drops``) are reported in their places among the others."""
         screen = self._screen
-        classify, drop = self.classify, self._fates.dropped
         to_check = range(len(records)) if screen is None else screen.to_check(records)
+        if not self.raw_drops:
+            self._drop_noise(records, to_check, dropped)
+            return
+        checks, start, raw = list(to_check), 0, self.raw_drops
+        record, drop = self.raw_record, self._fates.dropped
+        while raw:
+            at, preset = raw[0]
+            stop = bisect_left(checks, at, start)
+            if stop > start:
+                self._drop_noise(records, checks[start:stop], dropped)
+                start = stop
+            del raw[0]
+            drop(record, "noise", preset)
+        self._drop_noise(records, checks[start:], dropped)
+
+    def report_raw(self) -> None:
+        """Report the drops left in ``raw_drops`` (the batch did not reach this stage's
+        batch form) and forget them."""
+        raw, self.raw_drops = self.raw_drops, []
+        for _at, preset in raw:
+            self._fates.dropped(self.raw_record, "noise", preset)
+
+    def _drop_noise(self, records: list[Record], to_check: Iterable[int],
+                    dropped: set[int]) -> None:
+        classify, drop = self.classify, self._fates.dropped
         if self._judge is not None:
             noise_drops(records, list(to_check), dropped, self._judge, classify, drop)
             return
@@ -233,6 +269,11 @@ class NoiseStage:
         if request is None or not _ok(request):
             return NOT_A_REQUEST
         method, path, _status, agent = request
+        return self._route_preset(method, path, agent)
+
+    def route_preset(self, method: str, path: str, agent: str) -> str | None:
+        """The request presets' verdict on a request answered below 400 (``GET``/``HEAD``
+        upper-case), ``None`` when it is not noise."""
         return self._route_preset(method, path, agent)
 
     def _route_preset(self, method: str, path: str, agent: str) -> str | None:

@@ -28,7 +28,7 @@ __all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "combined_fields",
            "lift_trace", "logfmt_pairs", "loki_cols_bytes", "loki_entries",
            "loki_push", "loki_push_rows", "loki_read", "loki_read_cols", "loki_side_bytes",
            "loki_sort_rows", "loki_stamps", "ndjson_records",
-           "noise_drops",
+           "noise_drops", "probe_lines",
            "observe_records", "split_lines", "stamped_fields", "stamped_line", "text_fields",
            "text_indices", "tqdm_progress", "trailing_pairs"]
 
@@ -77,6 +77,7 @@ if WHY_PURE is None:
         ndjson_records,
         noise_drops,
         observe_records,
+        probe_lines,
         split_lines,
         stamped_fields,
         stamped_line,
@@ -112,7 +113,7 @@ else:
         loki_read_cols,
         loki_sort_rows,
     )
-    from shipper.kernels.pure_noise import joined_texts, noise_drops
+    from shipper.kernels.pure_noise import joined_texts, noise_drops, probe_lines
     from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
     from shipper.kernels.pure_tqdm import tqdm_progress
     from shipper.kernels.pure_tracker import SummaryBase, observe_records

@@ -193,3 +193,151 @@ def joined_texts(list records):
             memcpy(out + at, PyUnicode_1BYTE_DATA(raw), size)
             at += size
     return data, unjudged, parts
+
+
+# --- health probe lines of known layouts (helper `rawnoise`, KERNEL_API 45) ----------------
+# Twin and reference: ``pure_noise.probe_lines``: the lines ``pure_noise.PROBE`` matches
+# whole, with the same fields. Every part of that pattern is followed by a byte it cannot
+# hold, so one left-to-right scan decides as the regex does.
+cdef Py_ssize_t PROBE_MIN = 40
+
+
+cdef inline bint _pb_digit(char c):
+    return 48 <= c <= 57
+
+
+cdef inline bint _pb_path(char c):  # [\w/.-]
+    return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 95 or c == 47 \
+        or c == 46 or c == 45
+
+
+cdef Py_ssize_t _pb_digits(const char* p, Py_ssize_t at, Py_ssize_t size, int low, int high):
+    """The end of ``low`` to ``high`` digits from ``at`` (as many as there are), or -1."""
+    cdef Py_ssize_t end = at
+    while end < size and end - at < high and _pb_digit(p[end]):
+        end += 1
+    return end if end - at >= low else -1
+
+
+cdef Py_ssize_t _pb_lit(const char* p, Py_ssize_t at, Py_ssize_t size, const char* lit,
+                        Py_ssize_t n):
+    if at < 0 or at + n > size or memcmp(p + at, lit, n) != 0:
+        return -1
+    return at + n
+
+
+cdef Py_ssize_t _pb_ip(const char* p, Py_ssize_t at, Py_ssize_t size):
+    cdef int k
+    for k in range(3):
+        at = _pb_digits(p, at, size, 1, 3)
+        at = _pb_lit(p, at, size, b".", 1)
+        if at < 0:
+            return -1
+    return _pb_digits(p, at, size, 1, 3)
+
+
+cdef object _pb_request(const char* p, Py_ssize_t at, Py_ssize_t size, Py_ssize_t* end):
+    """``(method, path)`` of ``"GET /path HTTP/1.x" 2dd`` from ``at`` (the quote), ``end``
+    set past the status; ``None`` when it is not that."""
+    cdef Py_ssize_t start
+    cdef str method
+    at = _pb_lit(p, at, size, b'"', 1)
+    if at < 0:
+        return None
+    if _pb_lit(p, at, size, b"GET ", 4) >= 0:
+        method, at = "GET", at + 4
+    elif _pb_lit(p, at, size, b"HEAD ", 5) >= 0:
+        method, at = "HEAD", at + 5
+    else:
+        return None
+    at = _pb_lit(p, at, size, b"/", 1)
+    if at < 0:
+        return None
+    start = at - 1
+    while at < size and at - start - 1 < 80 and _pb_path(p[at]):
+        at += 1
+    path = PyUnicode_DecodeASCII(p + start, at - start, NULL)
+    at = _pb_lit(p, at, size, b" HTTP/1.", 8)
+    if at < 0 or at >= size or not (p[at] == 48 or p[at] == 49):
+        return None
+    at = _pb_lit(p, at + 1, size, b'" 2', 3)
+    at = _pb_digits(p, at, size, 2, 2) if at >= 0 else -1
+    if at < 0:
+        return None
+    end[0] = at
+    return method, path
+
+
+cdef object _pb_kube(Py_ssize_t i, const char* p, Py_ssize_t size):
+    cdef Py_ssize_t at = _pb_ip(p, 0, size), when, end = 0
+    cdef object request
+    at = _pb_lit(p, at, size, b" - - [", 6)
+    if at < 0 or at + 28 > size:
+        return None
+    when = at
+    if not (_pb_digit(p[at]) and _pb_digit(p[at + 1]) and p[at + 2] == 47
+            and 65 <= p[at + 3] <= 90 and 97 <= p[at + 4] <= 122 and 97 <= p[at + 5] <= 122
+            and p[at + 6] == 47 and _pb_digits(p, at + 7, size, 4, 4) == at + 11
+            and p[at + 11] == 58 and _pb_digits(p, at + 12, size, 2, 2) == at + 14
+            and p[at + 14] == 58 and _pb_digits(p, at + 15, size, 2, 2) == at + 17
+            and p[at + 17] == 58 and _pb_digits(p, at + 18, size, 2, 2) == at + 20
+            and memcmp(p + at + 20, b" +0000] ", 8) == 0):
+        return None
+    request = _pb_request(p, at + 28, size, &end)
+    if request is None:
+        return None
+    at = _pb_lit(p, end, size, b" -", 2)
+    if at < 0:
+        at = _pb_digits(p, end + 1, size, 1, 9) if _pb_lit(p, end, size, b" ", 1) >= 0 else -1
+    at = _pb_lit(p, at, size, b' "-" "kube-probe/', 17)
+    if at < 0:
+        return None
+    end = at
+    while end < size and end - at < 12 and (_pb_digit(p[end]) or p[end] == 46):
+        end += 1
+    if end == at or end != size - 1 or p[end] != 34:
+        return None
+    return (i, PyUnicode_DecodeASCII(p + when, 26, NULL), (<tuple>request)[0],
+            (<tuple>request)[1], PyUnicode_DecodeASCII(p + at - 11, end - at + 11, NULL))
+
+
+cdef object _pb_uvicorn(Py_ssize_t i, const char* p, Py_ssize_t size):
+    cdef Py_ssize_t at = _pb_ip(p, 10, size), end = 0
+    cdef object request
+    at = _pb_lit(p, at, size, b":", 1)
+    at = _pb_digits(p, at, size, 1, 5) if at >= 0 else -1
+    at = _pb_lit(p, at, size, b" - ", 3)
+    if at < 0:
+        return None
+    request = _pb_request(p, at, size, &end)
+    if request is None or end != size - 3:
+        return None
+    return i, None, (<tuple>request)[0], (<tuple>request)[1], ""
+
+
+def probe_lines(list lines):
+    cdef Py_ssize_t i, n = len(lines), size
+    cdef object line, raw, found
+    cdef const char* p
+    cdef list out = []
+    for i in range(n):
+        line = lines[i]
+        if type(line) is not tuple or len(<tuple>line) != 2:
+            continue
+        raw = (<tuple>line)[1]
+        if type(raw) is not bytes:
+            continue
+        size = PyBytes_GET_SIZE(raw)
+        if size < PROBE_MIN:
+            continue
+        p = PyBytes_AS_STRING(raw)
+        if p[size - 1] == 34 and _pb_digit(p[0]):
+            found = _pb_kube(i, p, size)
+        elif p[size - 1] == 75 and memcmp(p, b"INFO:     ", 10) == 0 \
+                and memcmp(p + size - 3, b" OK", 3) == 0:
+            found = _pb_uvicorn(i, p, size)
+        else:
+            continue
+        if found is not None:
+            out.append(found)
+    return out

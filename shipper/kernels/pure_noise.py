@@ -20,6 +20,7 @@ goes to ``classify``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -203,3 +204,44 @@ def joined_texts(records: list[Any]) -> Joined | None:
         else:
             parts.append(raw)
     return "\x00".join(parts).encode("ascii"), unjudged, parts
+
+
+#: the probe lines: a kube-probe combined line (groups 1-5: time, method, path, status,
+#: agent), uvicorn's access line (groups 6-8: method, path, status)
+PROBE = re.compile(
+    rb"(?:(?:\d{1,3}\.){3}\d{1,3} - - \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000)\] "
+    rb'"(GET|HEAD) (/[\w/.-]{0,80}) HTTP/1\.[01]" (2\d\d) (?:\d{1,9}|-) '
+    rb'"-" "(kube-probe/[\d.]{1,12})"'
+    rb'|INFO:     (?:\d{1,3}\.){3}\d{1,3}:\d{1,5} - "(GET|HEAD) (/[\w/.-]{0,80}) HTTP/1\.[01]" '
+    rb"(2\d\d) OK)")
+#: shorter lines are never probe lines
+PROBE_MIN = 40
+#: ``(index, time or None, method, path, agent or "")`` of a probe line
+Probe = tuple[int, "str | None", str, str, str]
+
+
+def probe_lines(lines: list[Any]) -> list[Probe]:
+    """The ``(offset, bytes)`` lines :data:`PROBE` matches whole, in order, with their
+    fields (uvicorn's line has no time and no agent: ``None`` and ``""``). Only lines of at
+    least :data:`PROBE_MIN` bytes with a digit first and ``"`` last, or ``INFO:     ``
+    first and `` OK`` last, are tried; anything not such a pair is skipped."""
+    out: list[Probe] = []
+    for i, line in enumerate(lines):
+        if line.__class__ is not tuple or len(line) != 2:
+            continue
+        raw = line[1]
+        if raw.__class__ is not bytes or len(raw) < PROBE_MIN:
+            continue
+        if not ((raw[-1] == 34 and 48 <= raw[0] <= 57) or (
+                raw[-1] == 75 and raw.startswith(b"INFO:     ") and raw.endswith(b" OK"))):
+            continue
+        match = PROBE.fullmatch(raw)
+        if match is None:
+            continue
+        if match.group(2) is not None:
+            when, method, path, agent = match.group(1, 2, 3, 5)
+            out.append((i, when.decode(), method.decode(), path.decode(), agent.decode()))
+        else:
+            method, path = match.group(6, 7)
+            out.append((i, None, method.decode(), path.decode(), ""))
+    return out

@@ -26,6 +26,7 @@ from shipper.parse.multiline import (
 )
 from shipper.parse.runtime import RuntimeFormat, RuntimeUnwrapper, detect_runtime
 from shipper.parse.settings import ParseSettings
+from shipper.parse.skipping import taken_next
 from shipper.parse.start_pattern import start_pattern_for
 from shipper.parse.started import StartedLines
 from shipper.parse.text import SINGLE_LINE_FORMATS
@@ -126,6 +127,49 @@ class FileParser:
             for offset, data, stream, wrapper_time in unwrapper.unwrap(lines):
                 self._on_line(offset, data, stream, wrapper_time, truncated, out)
         return out
+
+    def plain(self, lines: list[tuple[int, bytes]]) -> bool:
+        """Whether this is a plain file the kernel takes whole (no runtime wrapper, no
+        start pattern), the runtime detected from ``lines`` when not known yet (as ``feed``
+        of them would first)."""
+        if self._runtime == "auto" and lines:
+            self._detect(lines)
+        return self._runtime == "plain" and self._started is None
+
+    def feed_skipping(self, lines: list[tuple[int, bytes]], truncated: frozenset[int],
+                      skips: list[tuple[int, str | None]]) -> tuple[list[Record], list[int]]:
+        """``feed`` of a :meth:`plain` file, but the lines at ``skips`` (single-line
+        ``access`` records proven noise from their bytes, with their time or ``None``:
+        :mod:`shipper.filters.raw_noise`) are not parsed where that leaves the parser as
+        parsing them would. Returns the records and, per line of ``skips`` (in order),
+        how many records come before it, or -1 when it was parsed."""
+        out: list[Record] = []
+        marks: list[int] = []
+        self._last_feed = self._clock()
+        self._read_time = None
+        kernel, joiner, start, json_lines = self._kernel, self._joiner, 0, 0
+        for i, when in skips:
+            if i > start:
+                json_lines += kernel.feed(lines[start:i], truncated, out)
+                start = i
+            held = joiner.pending is not None
+            if joiner.dangling is not None or held and not (
+                    joiner._state == NONE and taken_next(lines, i)):
+                marks.append(-1)
+                continue
+            if when is None:
+                _ = self._read_time or self._now()  # its time, as parsing it would take it
+            elif not self._stamps.from_string(when):
+                marks.append(-1)
+                continue
+            self._counts.formats["access"] += 1
+            marks.append(len(out) + held)
+            start = i + 1
+        if start < len(lines):
+            json_lines += kernel.feed(lines[start:], truncated, out)
+        if json_lines:
+            self._counts.formats["json"] += json_lines
+        return out, marks
 
     def flush(self, now: float | None = None, force: bool = False) -> list[Record]:
         """The held record (and partial runtime lines) once the file has been quiet for
