@@ -40,12 +40,21 @@ from typing import Any
 
 from shipper.acks import AckToken, Shares
 from shipper.components import Observers
-from shipper.delivery_parts import Closed, group_token, queued_behind, routed, settle, takers_of
+from shipper.delivery_parts import (
+    Closed,
+    Riders,
+    group_token,
+    queued_behind,
+    routed,
+    settle,
+    shared_encoding,
+    takers_of,
+)
 from shipper.errors import ConfigError
 from shipper.processor import Processor
 from shipper.record import Record
 from shipper.routes import Router
-from shipper.sinks.encoding import Encoded, encode_records
+from shipper.sinks.encoding import Encoded
 from shipper.sources.tailer import Chunk
 from shipper.stages import CountingFates
 from shipper.stream import Batch, FileStream
@@ -86,6 +95,7 @@ class Delivery:
         self._clock = clock
         self._monotonic = monotonic
         self._queued: Counter[str] = Counter()  # chunks per file queued, not yet parsed
+        self._riders = Riders()
         #: records handed to the sinks and not yet acknowledged by all of them
         self.inflight = 0
         self._ended = False
@@ -102,11 +112,13 @@ class Delivery:
         if self.observers.progress is not None:
             self.observers.progress.note_read(len(chunk.lines))
         await self._queue.put(chunk)
+        self._riders.queued(chunk)
 
     async def file_closed(self, file_key: str) -> None:
         """The tailer's ``on_closed``: the file's pending record ships after its chunks."""
         self.active.set()
-        await self._queue.put(Closed(file_key))
+        if not self._riders.ride(file_key):
+            await self._queue.put(Closed(file_key))
 
     def between(self, change: Change) -> asyncio.Future[None]:
         """Run ``change`` in this task between two items (within a tick when idle); the
@@ -207,7 +219,7 @@ class Delivery:
         """``chunk`` and the chunks and files let go queued right behind it, processed
         together (:meth:`Processor.feed_many`), then delivered together when every sink
         takes every record; returns the item taken after them (``_IDLE``: none)."""
-        items, after = queued_behind(chunk, self._queue, _IDLE)
+        items, after = queued_behind(chunk, self._queue, _IDLE, self._riders)
         flush = not self.stopping or self.flush_at_end
         batches = self.processor.feed_many(items, flush=flush)
         queued = self._queued
@@ -254,7 +266,9 @@ class Delivery:
             record.raw = None  # the sinks never read it: not held in their buffers
         kept = records if self.router.everything else routed(records, batches)
         targets = [i for i, part in enumerate(batches) if part]
-        shared = self._shared(kept, batches, targets) if kept else None
+        shared = shared_encoding(kept, [batches[i] for i in targets
+                                         if self._takers[i] is not None],
+                                 len(self.observers.publish_encoded)) if kept else None
         if kept:
             self._publish(kept, shared)
         token = self._token(group[0], len(targets), len(kept)) if len(group) == 1 else \
@@ -284,17 +298,6 @@ class Delivery:
         if not pending:
             self._on_acked(stream, token)
         return token
-
-    def _shared(self, kept: list[Record], batches: list[list[Record]],
-                targets: list[int]) -> Encoded | None:
-        """``kept`` encoded once when more than one takes exactly these records (a sink's
-        part is all of them when it is as long: it is in their order); else ``None``."""
-        count, takers = len(kept), self._takers
-        takers_of_all = sum(1 for i in targets
-                            if takers[i] is not None and len(batches[i]) == count)
-        if takers_of_all + len(self.observers.publish_encoded) < 2:
-            return None
-        return encode_records(kept, levels=False)
 
     def _publish(self, records: list[Record], encoded: Encoded | None) -> None:
         """Live tail and job summaries; their failure never stops delivery."""

@@ -37,6 +37,7 @@ from shipper.filters import build_filter_stages
 from shipper.filters.joint_scan import JointScan
 from shipper.filters.prescan import BatchTexts
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
+from shipper.parse.timestamps import TimestampNormalizer
 from shipper.record import Record
 from shipper.sources.files import Chunk
 from shipper.stages import (
@@ -63,6 +64,8 @@ class Processor:
         self.clock = clock
         self.failures = StageFailures(self.counts, clock)
         self.flush_at_eof = flush_at_eof
+        #: one timestamp normalizer for every file (its caches stay warm from file to file)
+        self._stamps = TimestampNormalizer(settings.parse.default_timezone, clock)
         self.streams = FileStreams(self._parser)
         self._enrichers: dict[str, Enricher] = {}
         self.reconfigure(settings, stages if stages is not None else build_filter_stages(
@@ -156,7 +159,7 @@ class Processor:
     def _parser(self, path: str) -> FileParser:
         runtime = runtime_format_for(path, self.settings.parse.formats)
         return FileParser(path, self.settings.parse, self.counts, clock=self.clock,
-                          runtime_format=runtime)
+                          runtime_format=runtime, stamps=self._stamps)
 
     def enricher_for(self, path: str) -> Enricher:
         """The file's enrichment; without path templates one for every file."""
