@@ -49,6 +49,7 @@ from shipper.delivery_parts import (
     settle,
     shared_encoding,
     takers_of,
+    unqueue,
 )
 from shipper.errors import ConfigError
 from shipper.processor import Processor
@@ -222,14 +223,7 @@ class Delivery:
         items, after = queued_behind(chunk, self._queue, _IDLE, self._riders)
         flush = not self.stopping or self.flush_at_end
         batches = self.processor.feed_many(items, flush=flush)
-        queued = self._queued
-        for done in items:
-            if isinstance(done, str):
-                continue
-            if queued[done.file_key] <= 1:
-                del queued[done.file_key]
-            else:
-                queued[done.file_key] -= 1
+        unqueue(self._queued, items)
         if self.router.everything and batches:
             await self._deliver(*batches)
         else:

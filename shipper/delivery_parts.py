@@ -6,6 +6,7 @@ change's future is settled."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +103,17 @@ def shared_encoding(kept: list[Record], parts: list[list[Record]],
     if sum(1 for part in parts if len(part) == len(kept)) + observers < 2:
         return None
     return encode_records(kept, levels=False)
+
+
+def unqueue(queued: Counter[str], items: list[Chunk | str]) -> None:
+    """The chunks among ``items`` are parsed: no longer counted as queued for their file."""
+    for done in items:
+        if isinstance(done, str):
+            continue
+        if queued[done.file_key] <= 1:
+            del queued[done.file_key]
+        else:
+            queued[done.file_key] -= 1
 
 
 def takers_of(sinks: list[Any]) -> list[TakesEncoded | None]:
