@@ -35,29 +35,32 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from shipper.acks import AckToken, Shares
 from shipper.components import Observers
+from shipper.delivery_parts import (
+    Closed,
+    Riders,
+    group_token,
+    queued_behind,
+    routed,
+    settle,
+    shared_encoding,
+    takers_of,
+    unqueue,
+)
 from shipper.errors import ConfigError
 from shipper.processor import Processor
 from shipper.record import Record
 from shipper.routes import Router
-from shipper.sinks.encoding import Encoded, TakesEncoded, encode_records
+from shipper.sinks.encoding import Encoded
 from shipper.sources.tailer import Chunk
 from shipper.stages import CountingFates
 from shipper.stream import Batch, FileStream
 
 TICK_SECONDS = 0.1
-
-
-@dataclass(frozen=True, slots=True)
-class Closed:
-    """The tailer let a file go; queued behind the file's last chunk."""
-
-    file_key: str
 
 
 Item = Chunk | Closed | None
@@ -80,7 +83,7 @@ class Delivery:
         self.sinks = sinks
         self.router = router or Router([None] * len(sinks), CountingFates())
         self.shares = [Shares() for _ in sinks]
-        self._takers = _takers(sinks)
+        self._takers = takers_of(sinks)
         self._changes: list[tuple[Change, asyncio.Future[None]]] = []
         self.observers = observers
         self.checkpoints = checkpoints
@@ -93,6 +96,7 @@ class Delivery:
         self._clock = clock
         self._monotonic = monotonic
         self._queued: Counter[str] = Counter()  # chunks per file queued, not yet parsed
+        self._riders = Riders()
         #: records handed to the sinks and not yet acknowledged by all of them
         self.inflight = 0
         self._ended = False
@@ -109,11 +113,13 @@ class Delivery:
         if self.observers.progress is not None:
             self.observers.progress.note_read(len(chunk.lines))
         await self._queue.put(chunk)
+        self._riders.queued(chunk)
 
     async def file_closed(self, file_key: str) -> None:
         """The tailer's ``on_closed``: the file's pending record ships after its chunks."""
         self.active.set()
-        await self._queue.put(Closed(file_key))
+        if not self._riders.ride(file_key):
+            await self._queue.put(Closed(file_key))
 
     def between(self, change: Change) -> asyncio.Future[None]:
         """Run ``change`` in this task between two items (within a tick when idle); the
@@ -132,7 +138,7 @@ class Delivery:
         self.sinks[:] = sinks
         self.router = router
         self.shares = shares
-        self._takers = _takers(sinks)
+        self._takers = takers_of(sinks)
 
     async def run(self) -> None:
         """The processor task: until ``None`` arrives in the queue."""
@@ -154,12 +160,12 @@ class Delivery:
             try:
                 await change()
             except ConfigError as exc:
-                _settle(future, exc)
+                settle(future, exc)
                 continue
             except BaseException as exc:
-                _settle(future, RuntimeError(f"the change failed: {type(exc).__name__}"))
+                settle(future, RuntimeError(f"the change failed: {type(exc).__name__}"))
                 raise
-            _settle(future, None)
+            settle(future, None)
 
     async def drain_stages(self) -> None:
         """Ship what the stateful stages hold (dedupe summaries), before they go."""
@@ -169,20 +175,23 @@ class Delivery:
 
     async def _run(self) -> None:
         next_flush = self._monotonic() + TICK_SECONDS
+        item: Item = _IDLE
         while True:
             if self._changes:
                 await self._changes_due()
-            try:
-                item = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
-                item = await self._next()
+            if item is _IDLE:
+                try:
+                    item = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    item = await self._next()
             if item is None:
                 await self._deliver_flushed(pending=self.flush_at_end, drain=True)
                 return
-            if isinstance(item, Chunk):
-                await self._handle(item)
+            if isinstance(item, Chunk):  # and the chunks queued behind it: the item after
+                item = await self._handle(item)
             elif item is not _IDLE:
                 await self._closed(item.file_key)
+                item = _IDLE
             now = self._monotonic()
             if now >= next_flush:
                 next_flush = now + TICK_SECONDS
@@ -207,14 +216,20 @@ class Delivery:
         processor = self.processor
         return bool(processor.draining) or any(True for _ in processor.streams.held())
 
-    async def _handle(self, chunk: Chunk) -> None:
-        batch = self.processor.feed(chunk)
-        key = chunk.file_key
-        if self._queued[key] <= 1:
-            del self._queued[key]
+    async def _handle(self, chunk: Chunk) -> Item:
+        """``chunk`` and the chunks and files let go queued right behind it, processed
+        together (:meth:`Processor.feed_many`), then delivered together when every sink
+        takes every record; returns the item taken after them (``_IDLE``: none)."""
+        items, after = queued_behind(chunk, self._queue, _IDLE, self._riders)
+        flush = not self.stopping or self.flush_at_end
+        batches = self.processor.feed_many(items, flush=flush)
+        unqueue(self._queued, items)
+        if self.router.everything and batches:
+            await self._deliver(*batches)
         else:
-            self._queued[key] -= 1
-        await self._deliver(batch)
+            for batch in batches:
+                await self._deliver(batch)
+        return after
 
     async def _closed(self, file_key: str) -> None:
         """Ship the pending record of a file let go, unless stopping without a flush at
@@ -232,27 +247,28 @@ class Delivery:
                                           busy=self._queued):
             await self._deliver(batch)
 
-    async def _deliver(self, batch: Batch) -> None:
-        """Fan a batch of surviving records out to the sinks their routes name, with one
-        ack token (a share of it per sink); what goes nowhere is done at once."""
+    async def _deliver(self, *group: Batch) -> None:
+        """Fan batches of surviving records out to the sinks their routes name, with one
+        ack token (a share of it per sink) per batch; what goes nowhere is done at once.
+        Several batches (only when every sink takes every record) go as one envelope."""
         if not self.active.is_set():
             self.active.set()
-        records = batch.records
+        records = group[0].records if len(group) == 1 else \
+            [record for batch in group for record in batch.records]
         batches = self.router.split(records) if records else []
         for record in records:
             record.raw = None  # the sinks never read it: not held in their buffers
-        kept = records if self.router.everything else _routed(records, batches)
+        kept = records if self.router.everything else routed(records, batches)
         targets = [i for i, part in enumerate(batches) if part]
-        shared = self._shared(kept, batches, targets) if kept else None
+        shared = shared_encoding(kept, [batches[i] for i in targets
+                                         if self._takers[i] is not None],
+                                 len(self.observers.publish_encoded)) if kept else None
         if kept:
             self._publish(kept, shared)
-        stream = batch.stream
-        token = AckToken(batch.file_key or "", batch.safe_offset, pending=len(targets),
-                         records=len(kept), on_complete=partial(self._on_acked, stream))
-        if stream is not None:
-            stream.acks.add(token)
+        token = self._token(group[0], len(targets), len(kept)) if len(group) == 1 else \
+            group_token([self._token(batch, 1 if targets and batch.records else 0,
+                                     len(batch.records)) for batch in group], len(targets))
         if not targets:
-            self._on_acked(stream, token)
             return
         self.inflight += len(kept)
         sinks, shares, takers = self.sinks, self.shares, self._takers
@@ -265,16 +281,17 @@ class Delivery:
             else:
                 await sinks[i].put(part, share)
 
-    def _shared(self, kept: list[Record], batches: list[list[Record]],
-                targets: list[int]) -> Encoded | None:
-        """``kept`` encoded once when more than one takes exactly these records (a sink's
-        part is all of them when it is as long: it is in their order); else ``None``."""
-        count, takers = len(kept), self._takers
-        takers_of_all = sum(1 for i in targets
-                            if takers[i] is not None and len(batches[i]) == count)
-        if takers_of_all + len(self.observers.publish_encoded) < 2:
-            return None
-        return encode_records(kept, levels=False)
+    def _token(self, batch: Batch, pending: int, records: int) -> AckToken:
+        """The batch's ack token, in its file's order; with no sink to wait for
+        (``pending`` 0) done at once."""
+        stream = batch.stream
+        token = AckToken(batch.file_key or "", batch.safe_offset, pending=pending,
+                         records=records, on_complete=partial(self._on_acked, stream))
+        if stream is not None:
+            stream.acks.add(token)
+        if not pending:
+            self._on_acked(stream, token)
+        return token
 
     def _publish(self, records: list[Record], encoded: Encoded | None) -> None:
         """Live tail and job summaries; their failure never stops delivery."""
@@ -303,23 +320,3 @@ class Delivery:
             self.checkpoints.set(stream.key, stream.path, offset)
             self._on_checkpoint()
 
-
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
-
-
-def _takers(sinks: list[Any]) -> list[TakesEncoded | None]:
-    """Each sink, if it takes an encoded envelope (checked once: ``isinstance`` of a
-    protocol costs ~20 us)."""
-    return [sink if isinstance(sink, TakesEncoded) else None for sink in sinks]
-
-
-def _routed(records: list[Record], batches: list[list[Record]]) -> list[Record]:
-    """The records at least one sink gets, in their order."""
-    taken = {id(record) for batch in batches for record in batch}
-    return [record for record in records if id(record) in taken]

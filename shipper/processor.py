@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, Container
 from typing import Any
 
+from shipper.batch_ops import one_by_one as _one_by_one
+from shipper.batch_ops import without as _without
 from shipper.config import Settings
 from shipper.enrich.ids import Enricher, FileContext, file_context
 from shipper.enrich.podinfo import PodInfo
@@ -36,6 +38,7 @@ from shipper.filters.joint_scan import JointScan
 from shipper.filters.prescan import BatchTexts
 from shipper.filters.raw_noise import RawNoise
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
+from shipper.parse.timestamps import TimestampNormalizer
 from shipper.record import Record
 from shipper.sources.files import Chunk
 from shipper.stages import (
@@ -63,6 +66,8 @@ class Processor:
         self.failures = StageFailures(self.counts, clock)
         self.flush_at_eof = flush_at_eof
         self._fates = fates
+        #: one timestamp normalizer for every file (its caches stay warm from file to file)
+        self._stamps = TimestampNormalizer(settings.parse.default_timezone, clock)
         self.streams = FileStreams(self._parser)
         self._enrichers: dict[str, Enricher] = {}
         self.reconfigure(settings, stages if stages is not None else build_filter_stages(
@@ -96,6 +101,35 @@ class Processor:
         out = self.process(records, chunk.path) if records else records
         return Batch(out, stream.key, stream.safe_offset, stream)
 
+    def feed_many(self, items: list[Chunk | str], *, flush: bool = True) -> list[Batch]:
+        """What :meth:`feed` gives for each chunk and :meth:`close` for each file key (a
+        file let go; ``flush`` as there), in order. Without path templates every file has
+        the same enrichment, so unless a stage holds records (dedupe) the records of all
+        of them are enriched and filtered as one batch: each stage sees them in the same
+        order, and the pre-scan and the calls per batch are paid once."""
+        if len(items) < 2 or self.draining or self.settings.path_templates:
+            return [b for b in (self.feed(item) if isinstance(item, Chunk)
+                                else self.close(item, flush=flush) for item in items)
+                    if b is not None]
+        batches = [b for b in (self._read(item) if isinstance(item, Chunk)
+                               else self._closing(item, flush) for item in items)
+                   if b is not None]
+        records = [record for batch in batches for record in batch.records]
+        removed = self._removed(records, "") if records else None
+        start = 0
+        for batch in batches:
+            end = start + len(batch.records)
+            batch.records = [records[i] for i in range(start, end) if i not in removed] \
+                if removed else records[start:end]
+            start = end
+        return batches
+
+    def _read(self, chunk: Chunk) -> Batch:
+        """:meth:`feed` but for the processing."""
+        stream = self.streams.get(chunk.file_key, chunk.path)
+        records = stream.read(chunk, final=chunk.eof and self.flush_at_eof)
+        return Batch(records, stream.key, stream.safe_offset, stream)
+
     def flush(self, now: float, force: bool = False, *, drain: bool = False,
               busy: Container[str] = ()) -> list[Batch]:
         """Pending multi-line records gone quiet by ``now`` (every one with ``force``) of
@@ -117,18 +151,27 @@ class Processor:
         """The file was let go: its stream is freed (see :class:`FileStreams`); the
         record it held, unless ``flush`` is false (it is read again after a restart).
         ``None`` when there is nothing to ship."""
+        batch = self._closing(file_key, flush)
+        if batch is not None and batch.stream is not None:
+            batch.records = self.process(batch.records, batch.stream.path)
+        return batch
+
+    def _closing(self, file_key: str, flush: bool) -> Batch | None:
+        """:meth:`close` but for the processing."""
         stream = self.streams.close(file_key)
         if stream is None or not flush or not stream.parser.pending:
             return None
-        records = stream.parser.flush(force=True)
-        return Batch(self.process(records, stream.path), file_key, stream.end, stream)
+        return Batch(stream.parser.flush(force=True), file_key, stream.end, stream)
 
     def _parser(self, path: str) -> FileParser:
         runtime = runtime_format_for(path, self.settings.parse.formats)
         return FileParser(path, self.settings.parse, self.counts, clock=self.clock,
-                          runtime_format=runtime)
+                          runtime_format=runtime, stamps=self._stamps)
 
     def enricher_for(self, path: str) -> Enricher:
+        """The file's enrichment; without path templates one for every file."""
+        if not self.settings.path_templates:
+            path = ""  # no part of it depends on the path
         enricher = self._enrichers.get(path)
         if enricher is None:
             ctx = file_context(path, self.podinfo.facts, self.templates)
@@ -153,6 +196,11 @@ class Processor:
         stage failed on are replaced by placeholders (see the module docstring); their
         indices are in ``failed`` and in ``dropped`` (so later stages skip them).
         """
+        survivors = _without(records, self._removed(records, path))
+        return self._with_summaries(survivors) if self.draining else survivors
+
+    def _removed(self, records: list[Record], path: str) -> set[int]:
+        """:meth:`process` but for its end: the indices of the records it leaves out."""
         dropped: set[int] = set()
         failed: set[int] = set()
         try:
@@ -177,8 +225,7 @@ class Processor:
             for i in range(len(records)):
                 if i not in dropped:
                     self._fail(records, i, self, exc, dropped, failed)
-        survivors = _without(records, dropped - failed if failed else dropped)
-        return self._with_summaries(survivors) if self.draining else survivors
+        return dropped - failed if failed else dropped
 
     def _trace_context(self, records: list[Record], dropped: set[int], failed: set[int]) -> None:
         """Top-level ``trace_id``/``span_id`` from the lines (:mod:`shipper.enrich.trace`)."""
@@ -277,56 +324,3 @@ class Processor:
                 return None
             record = out
         return record
-
-
-OnError = Callable[[int, Exception], None]
-
-
-def _one_by_one(stage: Stage, records: list[Record], dropped: set[int],
-                on_error: OnError | None = None, start: int = 0) -> bool:
-    """A stage without a batch form: called once per record still in the batch (from
-    ``records[start]`` on). ``True`` when the stage returned a new record in place of one
-    (it takes that place), or a record it raised on was replaced (by ``on_error``, which
-    must add it to ``dropped``; without ``on_error`` the exception propagates)."""
-    replaced = False
-    for i, record in enumerate(records[start:] if start else records, start):
-        if i in dropped:
-            continue
-        try:
-            out = stage(record)
-        except Exception as exc:
-            if on_error is None:
-                raise
-            on_error(i, exc)
-            replaced = True
-            continue
-        if out is None:
-            dropped.add(i)
-        elif out is not record:
-            records[i], replaced = _adopted(out, record), True
-    return replaced
-
-
-def _adopted(out: dict[str, Any], record: Record) -> Record:
-    """A stage's new record in place of ``record``, as a :class:`Record` that keeps what
-    travelled beside the old one (a stage may build a plain dict: ``{**record, ...}``)."""
-    new = out if out.__class__ is Record else Record(out)
-    if new.raw is None:
-        new.raw = record.raw
-    if new.before is None:
-        new.before = record.before
-    return new
-
-
-def _without(records: list[Record], dropped: set[int]) -> list[Record]:
-    """``records`` but those at the ``dropped`` indices, in order (slices, not a test per
-    record)."""
-    if not dropped:
-        return records
-    out: list[Record] = []
-    start = 0
-    for i in sorted(dropped):
-        out += records[start:i]
-        start = i + 1
-    out += records[start:]
-    return out

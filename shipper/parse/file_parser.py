@@ -42,7 +42,10 @@ class FileParser:
 
     def __init__(self, path: str, settings: ParseSettings, counts: ParseCounts,
                  clock: Callable[[], float] = time.time,
-                 runtime_format: RuntimeFormat = "auto") -> None:
+                 runtime_format: RuntimeFormat = "auto",
+                 stamps: TimestampNormalizer | None = None) -> None:
+        """``stamps``: a normalizer shared with other files (it holds caches only, no
+        state of a file), else one of its own."""
         self._path = path
         self._counts = counts
         self._clock = clock
@@ -52,7 +55,9 @@ class FileParser:
         if runtime_format in ("cri", "docker"):
             self._unwrapper = RuntimeUnwrapper(runtime_format, settings.multiline.max_bytes,
                                                counts.errors)
-        self._lines = LineParser(TimestampNormalizer(settings.default_timezone, clock),
+        if stamps is None:
+            stamps = TimestampNormalizer(settings.default_timezone, clock)
+        self._lines = LineParser(stamps,
                                  counts.errors, settings.max_json_depth)
         self._stamps = self._lines.stamps
         self._json = self._lines.json
