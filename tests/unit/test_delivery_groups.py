@@ -3,15 +3,14 @@
 safe offsets and per-file acknowledgements as one chunk at a time."""
 
 import asyncio
-import time
 
-from shipper.components import Observers
 from shipper.config import Settings
-from shipper.delivery import Closed, Delivery
+from shipper.delivery import Closed
 from shipper.enrich.podinfo import PodInfo
 from shipper.processor import Processor
 from shipper.sources.files import Chunk
 from shipper.stages import CountingFates
+from tests.unit.test_stream import delivery
 
 LINES = [b"2024-01-01T00:00:00Z INFO first of %d",
          b'{"level":"info","msg":"json of %d","ts":"2024-01-01T00:00:01Z"}',
@@ -94,9 +93,7 @@ def test_queued_chunks_go_out_in_one_envelope_and_each_file_checkpoint_moves():
     async def main():
         proc, sink, cps = processor(), AckingSink(), Checkpoints()
         queue = asyncio.Queue(16)
-        d = Delivery(queue, proc, [sink], observers=Observers(), checkpoints=cps,
-                     flush_at_end=True, on_isolated=lambda *a: None,
-                     on_checkpoint=lambda: None, clock=time.time, monotonic=time.monotonic)
+        d = delivery(queue, proc, sink, cps)
         for item in items():
             queue.put_nowait(Closed(item) if isinstance(item, str) else item)
         queue.put_nowait(None)
@@ -119,9 +116,7 @@ def test_a_file_let_go_behind_its_queued_chunk_takes_no_place_in_the_queue():
     async def main():
         proc, sink, cps = processor(), AckingSink(), Checkpoints()
         queue = asyncio.Queue(16)
-        d = Delivery(queue, proc, [sink], observers=Observers(), checkpoints=cps,
-                     flush_at_end=True, on_isolated=lambda *a: None,
-                     on_checkpoint=lambda: None, clock=time.time, monotonic=time.monotonic)
+        d = delivery(queue, proc, sink, cps)
         for n in (1, 2, 3):
             await d.emit(chunk(n))
             await d.file_closed(f"key{n}")

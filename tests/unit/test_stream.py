@@ -65,15 +65,21 @@ async def _noop():
     return None
 
 
+def delivery(queue, proc, sink, cps):
+    """A :class:`Delivery` of ``queue`` through ``proc`` to ``sink``, flushing at the end,
+    its checkpoints in ``cps`` (the wiring these tests share)."""
+    return Delivery(queue, proc, [sink], observers=Observers(), checkpoints=cps,
+                    flush_at_end=True, on_isolated=lambda *a: None,
+                    on_checkpoint=lambda: None, clock=time.time, monotonic=time.monotonic)
+
+
 def test_a_thousand_rotated_generations_leave_no_per_file_state_behind():
     """Every generation (a new file key: rotation, copytruncate) is read, closed and
     acknowledged; memory held after 1,000 more of them does not grow with them."""
     async def main():
         proc, sink, cps = processor(), AckingSink(), Checkpoints()
         queue = asyncio.Queue(16)
-        d = Delivery(queue, proc, [sink], observers=Observers(), checkpoints=cps,
-                     flush_at_end=True, on_isolated=lambda *a: None,
-                     on_checkpoint=lambda: None, clock=time.time, monotonic=time.monotonic)
+        d = delivery(queue, proc, sink, cps)
         task = asyncio.create_task(d.run())
 
         async def generations(first, count):
@@ -108,9 +114,7 @@ def test_a_closed_file_waits_for_its_acks_then_is_forgotten():
     checkpoint still moves, in order), then the next flush forgets it."""
     async def main():
         proc, sink, cps = processor(), AckingSink(hold=True), Checkpoints()
-        d = Delivery(asyncio.Queue(4), proc, [sink], observers=Observers(), checkpoints=cps,
-                     flush_at_end=True, on_isolated=lambda *a: None,
-                     on_checkpoint=lambda: None, clock=time.time, monotonic=time.monotonic)
+        d = delivery(asyncio.Queue(4), proc, sink, cps)
         await d._handle(chunk("k"))
         await d._closed("k")
         assert len(proc.streams) == 1 and len(sink.held) == 2
@@ -170,9 +174,7 @@ def test_a_late_ack_of_a_closed_generation_never_moves_the_checkpoint_back():
         proc, sink = processor(), AckingSink(hold=True)
         offsets = []
         cps = type("Cps", (), {"set": lambda self, key, path, offset: offsets.append(offset)})()
-        d = Delivery(asyncio.Queue(4), proc, [sink], observers=Observers(), checkpoints=cps,
-                     flush_at_end=True, on_isolated=lambda *a: None,
-                     on_checkpoint=lambda: None, clock=time.time, monotonic=time.monotonic)
+        d = delivery(asyncio.Queue(4), proc, sink, cps)
         await d._handle(chunk("k"))
         await d._closed("k")
         await d._handle(chunk("k", start=1000))
