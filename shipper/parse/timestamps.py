@@ -54,7 +54,9 @@ TIME_OF_DAY_AHEAD = 300.0
 
 
 class TimestampNormalizer:
-    """Turns timestamp values into canonical strings; one per file parser (not shared)."""
+    """Turns timestamp values into canonical strings. The processor's file parsers share one:
+    it holds caches and clock-derived values only, no file's state (a result never depends on
+    which file asked before)."""
 
     def __init__(self, default_timezone: str = "UTC",
                  clock: Callable[[], float] = time.time) -> None:
