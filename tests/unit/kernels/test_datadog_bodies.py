@@ -15,15 +15,9 @@ from shipper.kernels.pure_datadog import pack_arrays, plain
 from shipper.record import Record
 from shipper.sinks import datadog_side as side_module
 from shipper.sinks.datadog_side import DatadogSide, bodies_from_side
-from tests.unit.kernels.test_sink_kernels import SIDES
+from tests.unit.kernels.test_sink_kernels import _BUILT, SIDES, _compiled
 from tests.unit.sinks.test_datadog_side import buffered, odd_records, sink
 
-try:
-    from shipper.kernels import _compiled
-except ImportError:  # pragma: no cover - the extension is not built
-    _compiled = None  # type: ignore[assignment]
-
-_BUILT = pytest.mark.skipif(_compiled is None, reason="the compiled kernels are not built")
 BODIES = [pytest.param(pure_datadog.datadog_bodies, id="pure"),
           pytest.param(getattr(_compiled, "datadog_bodies", None), id="compiled", marks=_BUILT)]
 LIMITS = [{}, {"max_age": None, "max_future": None}, {"max_entries": 7},

@@ -9,11 +9,8 @@ import re
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from shipper.kernels.pure_tqdm import _TQDM_TAIL
+from shipper.kernels.pure_tqdm import _INTERVAL, _RATE, _SCALED, _TQDM_TAIL
 
-_SCALED = r"\d+(?:\.\d+)?[kMGTPEZY]?"
-_INTERVAL = r"(?:\d+d, )?\d+(?::\d{2}){1,2}"
-_RATE = r"(\?|" + _SCALED + r")([A-Za-z]*)/([A-Za-z]+)"
 #: the pattern as it was before the possessive quantifiers (the reference)
 _PLAIN = re.compile(
     r"\|[^|]*\| (" + _SCALED + r")/(" + _SCALED + r"|\?) \[(" + _INTERVAL + r")<("
