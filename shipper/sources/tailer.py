@@ -3,12 +3,13 @@
 ``Tailer.run(emit, stop, on_closed)`` is the only entry point. Blocking work (globbing,
 stat, ``os.pread``, splitting) runs in threads (:func:`asyncio.to_thread`; the reads of
 chunks in the tailer's own :class:`~shipper.sources.hop.Reader`, a lighter hop); the event
-loop only decides and awaits ``emit`` (a bounded queue behind it gives backpressure: the
-tailer simply stops reading); every ``poll_interval`` of waiting, the tailer refreshes
-``shipper_file_lag_bytes`` (one ``fstat`` per open file, in a thread) and notices a stop,
-then waits on. Between reads it sleeps until an inotify event (:mod:`~shipper.sources.waking`)
-or the stat poll: every ``poll_interval``, or every ``sources.inotify_poll_interval`` while
-inotify watches every directory that matters (an idle sidecar then wakes that seldom).
+loop only decides and awaits ``emit`` through :mod:`~shipper.sources.emitting` (a bounded
+queue behind it gives backpressure: the tailer simply stops reading); every
+``poll_interval`` of waiting, the tailer refreshes ``shipper_file_lag_bytes`` (one ``fstat``
+per open file, in a thread) and notices a stop, then waits on. Between reads it sleeps until
+an inotify event (:mod:`~shipper.sources.waking`) or the stat poll: every ``poll_interval``,
+or every ``sources.inotify_poll_interval`` while inotify watches every directory that
+matters (an idle sidecar then wakes that seldom).
 Rotation handling:
 
 - rename-and-create: the old file stays open by descriptor, is read to EOF and let go
@@ -28,12 +29,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
 
 from shipper.metrics import Metrics
 from shipper.sources.copies import Generation
+from shipper.sources.emitting import Emit, Emitter
 from shipper.sources.files import (
     AT_EOF,
     IDENTIFIED,
@@ -45,15 +46,14 @@ from shipper.sources.files import (
 from shipper.sources.fileset import FileSet
 from shipper.sources.globs import PathMatcher
 from shipper.sources.hop import Reader
-from shipper.sources.reads import Outcome, drain_step, read_some, split_chunk
+from shipper.sources.reads import Outcome, drain_step, read_some
 from shipper.sources.recovery import Checkpoints
 from shipper.sources.resume import Resumer, process_started
 from shipper.sources.settings import TailSettings
-from shipper.sources.stopping import StopPoint, refresh_sizes
+from shipper.sources.stopping import StopPoint
 from shipper.sources.survey import Survey, survey
 from shipper.sources.waking import Waker
 
-Emit = Callable[[Chunk], Coroutine[Any, Any, None]]
 OnClosed = Callable[[str], Awaitable[None]]
 
 log = logging.getLogger("shipper.sources")
@@ -80,9 +80,8 @@ class Tailer:
         self._stop_point = StopPoint(self._files, self._matcher, settings.drain_on_exit)
         self._waker = Waker(settings.sources.inotify, settings.sources.max_inotify_watches)
         self._reader = Reader()  # the thread of the per-chunk reads (shipper.sources.hop)
-        self._emit: Emit | None = None
+        self._emitter = Emitter(settings, metrics, self._files, self._stop_point, checkpoints)
         self._on_closed: OnClosed | None = None
-        self._stop: asyncio.Event | None = None
         self._turn = 0
         #: the last scan found inotify watching every directory that matters
         self._covered = False
@@ -102,7 +101,8 @@ class Tailer:
     async def run(self, emit: Emit, stop: asyncio.Event,
                   on_closed: OnClosed | None = None) -> None:
         """Tail until done (``once``) or until ``stop`` is set (then drain if configured)."""
-        self._emit, self._on_closed, self._stop = emit, on_closed, stop
+        self._emitter.bind(emit, stop)
+        self._on_closed = on_closed
         try:
             if self.settings.once:
                 await self._run_once()
@@ -158,37 +158,6 @@ class Tailer:
         await self._stop_point.open_the_rest()
         for f in sorted(self._files, key=lambda f: f.path):
             await self._let_go(f, drain=self.settings.drain_on_exit)
-
-    # -- stopping --------------------------------------------------------------------------
-
-    async def _emit_chunk(self, chunk: Chunk) -> None:
-        """``emit``, keeping the lag gauge fresh and noticing a stop while it waits.
-
-        The emit starts at once (an eager task): with room in the queue it is done
-        without a turn of the event loop, so a burst of small files' chunks goes in
-        together. The wait is structured: an emit that has to wait runs as a future this
-        call awaits in slices of ``poll_interval`` and cancels if it is itself cancelled;
-        it never outlives it.
-        """
-        assert self._emit is not None
-        emitting: asyncio.Task[None] = asyncio.eager_task_factory(
-            asyncio.get_running_loop(), self._emit(chunk))
-        if emitting.done():
-            emitting.result()
-            return
-        try:
-            while not (await asyncio.wait({emitting}, timeout=self.settings.poll_interval))[0]:
-                await self._while_blocked()
-        except BaseException:
-            emitting.cancel()
-            raise
-        emitting.result()
-
-    async def _while_blocked(self) -> None:
-        await asyncio.to_thread(refresh_sizes, list(self._files))
-        self._metrics.file_lag_bytes.set(self._files.lag)
-        if self._stop is not None and self._stop.is_set():
-            await self._stop_point.note()
 
     # -- discovery and rotation ---------------------------------------------------------------
 
@@ -267,7 +236,7 @@ class Tailer:
     async def _handle(self, f: OpenFile, result: Outcome) -> bool:
         """Act on one read outcome; ``True`` if something happened (read again soon)."""
         if isinstance(result, Chunk):
-            await self._deliver(f, result)
+            await self._emitter.deliver(f, result)
             return bool(result.lines) or not result.eof
         if result == IDENTIFIED:
             await self._resumer.place(f)
@@ -278,24 +247,6 @@ class Tailer:
         if isinstance(result, OSError):
             log.warning("cannot read file", extra={"path": f.path, "error": str(result)})
         return False
-
-    async def _deliver(self, f: OpenFile, chunk: Chunk) -> None:
-        metrics = self._metrics
-        if f.bytes_read:
-            metrics.bytes_read_total.inc(f.bytes_read)
-            f.bytes_read = 0
-        if chunk.lines:
-            metrics.lines_read_total.inc(len(chunk.lines))
-        if chunk.truncated:
-            metrics.parse_errors_total.labels(kind="truncated_line").inc(len(chunk.truncated))
-        if (chunk.lines or chunk.eof) and self._emit is not None:
-            if self._checkpoints is None:  # acknowledgement size only matters for them
-                await self._emit_chunk(chunk)
-                return
-            for witness in chunk.witnesses:
-                self._checkpoints.note(chunk.file_key, witness)
-            for part in split_chunk(chunk, self.settings.sources.chunk_max_lines):
-                await self._emit_chunk(part)
 
     async def _drain(self, f: OpenFile, result: Outcome | None = None) -> None:
         """Read ``f`` to its limit (its end now, unless set at stop), last partial line too.
@@ -341,7 +292,8 @@ class Tailer:
 
 async def _let_processor_in() -> None:
     """One turn of the event loop before a read: what was just emitted (eagerly, see
-    ``_emit_chunk``) is processed before more is read, so the loop's thread idles while
-    a read runs. The sinks' writer threads need that idle time: with reads overlapping the
-    processing, stdout fell behind until its 32 MiB buffer was full (+31 MiB peak RSS)."""
+    :class:`~shipper.sources.emitting.Emitter`) is processed before more is read, so the
+    loop's thread idles while a read runs. The sinks' writer threads need that idle time:
+    with reads overlapping the processing, stdout fell behind until its 32 MiB buffer was
+    full (+31 MiB peak RSS)."""
     await asyncio.sleep(0)
