@@ -86,7 +86,7 @@ def test_cols_bytes_charge_what_the_pairs_were_charged(cols_bytes):
 
 
 @pytest.mark.parametrize("cols_bytes", _both("loki_cols_bytes"))
-def test_cols_bytes_charge_an_empty_value_as_a_pair_of_no_length(cols_bytes):
+def test_cols_bytes_charge_an_empty_value_as_a_pair_of_no_length(cols_bytes: Any) -> None:
     assert cols_bytes([["", None, "ab"], [None, None, None]], 3, 128, 100) == 3 * 128 + 2 * 100 + 2
 
 
@@ -141,7 +141,7 @@ def test_push_rows_writes_what_loki_push_writes_for_the_entries(push_rows, case)
 
 
 @pytest.mark.parametrize("push_rows", _both("loki_push_rows"))
-def test_push_rows_writes_each_value_past_the_pairs_a_request_remembers(push_rows):
+def test_push_rows_writes_each_value_past_the_pairs_a_request_remembers(push_rows: Any) -> None:
     """More distinct metadata values than a request remembers (``SHARED_PARTS``): the
     later ones written each time, as ``loki_push`` writes them for the entries."""
     n = pure_loki.SHARED_PARTS + 5
