@@ -25,8 +25,8 @@ from shipper.kernels import pure
 __all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "combined_fields",
            "cri_whole_lines", "datadog_bodies", "datadog_side",
            "enrich_records", "iso_prefix", "joined_texts",
-           "lift_trace", "logfmt_pairs", "loki_cols_bytes", "loki_entries",
-           "loki_push", "loki_push_rows", "loki_read", "loki_read_cols", "loki_side_bytes",
+           "lift_trace", "logfmt_pairs", "loki_cols_bytes",
+           "loki_push", "loki_push_rows", "loki_read", "loki_read_cols",
            "loki_sort_rows", "loki_stamps", "ndjson_records",
            "noise_drops", "probe_lines",
            "observe_records", "split_lines", "stamped_fields", "stamped_line", "text_fields",
@@ -66,12 +66,10 @@ if WHY_PURE is None:
         lift_trace,
         logfmt_pairs,
         loki_cols_bytes,
-        loki_entries,
         loki_push,
         loki_push_rows,
         loki_read,
         loki_read_cols,
-        loki_side_bytes,
         loki_sort_rows,
         loki_stamps,
         ndjson_records,
@@ -94,7 +92,6 @@ else:
         iso_prefix,
         loki_push,
         loki_read,
-        loki_side_bytes,
         loki_stamps,
         split_lines,
         text_indices,
@@ -106,7 +103,6 @@ else:
     from shipper.kernels.pure_enrich import enrich_records, lift_trace
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs
-    from shipper.kernels.pure_loki import loki_entries
     from shipper.kernels.pure_loki_rows import (
         loki_cols_bytes,
         loki_push_rows,

@@ -3,7 +3,7 @@
 # ``datadog_bodies``: the entries packed into arrays).
 
 from cpython.dict cimport PyDict_Next
-from cpython.ref cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from cpython.unicode cimport PyUnicode_1BYTE_KIND, PyUnicode_DATA, PyUnicode_KIND
 
 from shipper.kernels.pure_datadog import OTHER_RESERVED as _DD_OTHER_RESERVED
@@ -138,25 +138,34 @@ cdef inline int _dd_cmp19(str stamp, str bound) except -2:
     return -1 if second < bound else (1 if second > bound else 0)
 
 
+cdef extern from "Python.h":
+    int _PyBytes_Resize(PyObject** bytes, Py_ssize_t size) except -1
+
+
 cdef class _DDBody:
-    """The array being filled: ``[`` and its entries so far, with a comma between."""
+    """The array being filled: ``[`` and its entries so far, with a comma between, written
+    in a bytes object with room to spare (``hint`` bytes at first), cut to its size in
+    place when closed: the body is not copied once written."""
+    cdef PyObject* obj
     cdef char* buf
-    cdef Py_ssize_t size, cap, count
+    cdef Py_ssize_t size, cap, count, hint
 
     def __dealloc__(self):
-        PyMem_Free(self.buf)
+        Py_XDECREF(self.obj)
 
     cdef int reserve(self, Py_ssize_t more) except -1:
         cdef Py_ssize_t cap = self.cap
-        cdef char* grown
         if self.size + more <= cap:
             return 0
         while cap < self.size + more:
-            cap = cap * 2 if cap else 65536
-        grown = <char*>PyMem_Realloc(self.buf, cap)
-        if grown is NULL:
-            raise MemoryError()
-        self.buf, self.cap = grown, cap
+            cap = cap * 2 if cap else max(self.hint, 65536)
+        if self.obj is NULL:
+            fresh = PyBytes_FromStringAndSize(NULL, cap)
+            Py_INCREF(fresh)
+            self.obj = <PyObject*>fresh
+        else:
+            _PyBytes_Resize(&self.obj, cap)  # on failure: obj freed and NULL, MemoryError
+        self.buf, self.cap = PyBytes_AS_STRING(<object>self.obj), cap
         return 0
 
     cdef int add(self, const char* part, Py_ssize_t n, const char* tail, Py_ssize_t m) except -1:
@@ -171,8 +180,11 @@ cdef class _DDBody:
     cdef bytes close(self):
         self.reserve(1)
         self.buf[self.size] = b"]"
-        body = PyBytes_FromStringAndSize(self.buf, self.size + 1)
-        self.size, self.count = 0, 0
+        _PyBytes_Resize(&self.obj, self.size + 1)
+        body = <bytes>self.obj
+        Py_XDECREF(self.obj)
+        self.obj, self.buf = NULL, NULL
+        self.size, self.count, self.cap = 0, 0, 0
         return body
 
 
@@ -188,6 +200,9 @@ def datadog_bodies(spans, sides, rules):
     cdef object level = None, fact = None, last_level = None, last_fact = None
     cdef list plain, levels, facts, stamps
     slow_stamp, suffix_of, dumps_at = rules.slow_stamp, rules.suffix_of, rules.dumps_at
+    for span in spans:  # room for the spans' records and a tag suffix of 256 bytes each
+        body.hint += span.nbytes + 256 * len(span.ends)
+    body.hint = min(body.hint, max_bytes) + 2
     for span, side in zip(spans, sides, strict=True):
         data, start, j = span.data, span.lo, span.first
         plain, levels, facts, stamps = side.plain, side.levels, side.facts, side.stamps

@@ -419,7 +419,8 @@ def loki_stamps(records, str key, dict seconds, Py_ssize_t limit, parse):
     return out
 
 
-
+# An object of a slotted class made by its ``tp_new`` and its slots set through their
+# member descriptors, without a Python frame (``_json.pxi`` makes its records so)
 cdef extern from *:
     """
     static PyObject* __pyx_loki_new(PyObject* cls, PyObject* args) {
@@ -439,44 +440,3 @@ class _Slotted:
 
 
 cdef object _MEMBER = type(_Slotted.__dict__["slot"])
-cdef tuple _ENTRY_SLOTS = ("ns", "line", "meta", "index", "resent", "original")
-
-
-def loki_entries(cls, nanos, texts, metas, Py_ssize_t start):
-    """As ``pure.loki_entries``; an ``Entry`` made by its ``tp_new`` and its six slots set
-    through their member descriptors (what its dataclass ``__init__`` sets, without a
-    Python frame each), when ``cls`` has those slots; else by calling ``cls``."""
-    cdef list out = []
-    cdef list nanos_l = list(nanos), texts_l = list(texts), metas_l = list(metas)
-    cdef Py_ssize_t i, n = len(nanos_l)
-    if len(texts_l) != n or len(metas_l) != n:
-        raise ValueError("loki_entries: one text and one metadata list for each timestamp")
-    slots = ([(<type>cls).__dict__.get(name) for name in _ENTRY_SLOTS]
-             if isinstance(cls, type) else [])
-    if not slots or not all(type(slot) is _MEMBER for slot in slots):
-        return [cls(nanos_l[i], texts_l[i], metas_l[i], start + i) for i in range(n)]
-    ns_d, line_d, meta_d, index_d, resent_d, original_d = slots
-    zero, empty = 0, ()
-    for i in range(n):
-        entry = __pyx_loki_new(cls, empty)
-        __pyx_loki_set(ns_d, entry, nanos_l[i])
-        __pyx_loki_set(line_d, entry, texts_l[i])
-        __pyx_loki_set(meta_d, entry, metas_l[i])
-        __pyx_loki_set(index_d, entry, start + i)
-        __pyx_loki_set(resent_d, entry, zero)
-        __pyx_loki_set(original_d, entry, None)
-        out.append(entry)
-    return out
-
-
-def loki_side_bytes(metas, Py_ssize_t record_bytes, Py_ssize_t pair_bytes):
-    cdef Py_ssize_t total = 0
-    cdef list meta
-    cdef tuple pair
-    for meta_ in metas:
-        meta = <list?>meta_
-        total += record_bytes + pair_bytes * len(meta)
-        for pair_ in meta:
-            pair = <tuple?>pair_
-            total += len(pair[1])
-    return total

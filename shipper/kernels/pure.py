@@ -18,11 +18,10 @@ from shipper.kernels.pure_loki import ReadStep as ReadStep
 from shipper.kernels.pure_loki import WireEntry as WireEntry
 from shipper.kernels.pure_loki import loki_push as loki_push
 from shipper.kernels.pure_loki import loki_read as loki_read
-from shipper.kernels.pure_loki import loki_side_bytes as loki_side_bytes
 from shipper.kernels.pure_loki import loki_stamps as loki_stamps
 
 #: bumped with every change of a signature or a result: a stale extension is not used
-KERNEL_API = 46
+KERNEL_API = 104
 
 NUL = b"\x00"
 NEWLINE = b"\n"

@@ -1,13 +1,11 @@
 """The pure-Python twins of the Loki sink's kernels in ``_compiled.pyx`` (``loki_push``,
-``loki_read``, ``loki_stamps``, ``loki_side_bytes``, ``loki_entries``); :mod:`shipper.kernels.pure`
-re-exports them, with the same API and results as the compiled ones.
+``loki_read``, ``loki_stamps``); :mod:`shipper.kernels.pure` re-exports them, with the same
+API and results as the compiled ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import chain
-from operator import itemgetter
 from typing import Any, Protocol
 
 # --- Loki's PushRequest in protobuf's wire format ------------------------------------------
@@ -67,16 +65,22 @@ def loki_push(streams: Sequence[tuple[str, Sequence[WireEntry]]]) -> bytes:
     ``PushRequest.streams``, ``StreamAdapter.labels``/``entries``,
     ``EntryAdapter.timestamp``/``line``/``structuredMetadata``. The parts entries share
     (seconds, metadata pairs such as the level or the pod) are encoded once per request."""
-    writer = _Writer()
+    writer = PushWriter()
+    return push_bytes([(labels, [writer.entry(entry) for entry in entries])
+                       for labels, entries in streams])
+
+
+def push_bytes(streams: Sequence[tuple[str, list[bytes]]]) -> bytes:
+    """The ``PushRequest`` of ``(labels, its entries as written)`` per stream."""
     out = []
     for labels, entries in streams:
         parts = [_field(b"\x0a", labels.encode())] if labels else []
-        parts += [writer.entry(entry) for entry in entries]
+        parts += entries
         out.append(_field(b"\x0a", b"".join(parts)))
     return b"".join(out)
 
 
-class _Writer:
+class PushWriter:
     """Entries of one request; remembers the encoded seconds and metadata pairs."""
 
     def __init__(self) -> None:
@@ -88,15 +92,19 @@ class _Writer:
 
     def entry(self, entry: WireEntry) -> bytes:
         """``entries`` (field 2 of a stream): one ``EntryAdapter``."""
-        seconds, nanos = divmod(entry.ns, NS)
+        get, pair = self.pairs.get, self.pair
+        return self.entry_of(entry.ns, entry.line,
+                             b"".join([get(each) or pair(each) for each in entry.meta]))
+
+    def entry_of(self, ns: int, text: str, meta: bytes) -> bytes:
+        """One ``EntryAdapter`` at ``ns`` of line ``text``, its metadata pairs written."""
+        seconds, nanos = divmod(ns, NS)
         stamp = self.seconds.get(seconds)
         if stamp is None:
             stamp = self.second(seconds)
         if nanos:
             stamp += self.nanos.get(nanos) or self.nano(nanos)
-        line = entry.line.encode()
-        get, pair = self.pairs.get, self.pair
-        meta = b"".join([get(each) or pair(each) for each in entry.meta])
+        line = text.encode()
         if line:  # the timestamp message is at most 11 + 6 bytes long: one length byte
             body = b"\x0a%c%s\x12%s%s%s" % (len(stamp), stamp, varint(len(line)), line, meta)
         else:
@@ -131,6 +139,26 @@ class _Writer:
             got = _pair(name_b=name.encode(), value_b=value_b)
         if len(self.pairs) < SHARED_PARTS:
             self.pairs[pair] = got
+        return got
+
+    def column(self, name: str, values: Sequence[str | None]) -> list[bytes]:
+        """The pair ``(name, value)`` as :meth:`pair` writes it for each of ``values``
+        (``b""`` for ``None``), each distinct value written once (a lookup in C for the
+        others)."""
+        return list(map(_Column(self, name).__getitem__, values))
+
+
+class _Column(dict[str | None, bytes]):
+    """A metadata name's values -> their pairs as written (``SHARED_PARTS`` of them kept)."""
+
+    def __init__(self, writer: PushWriter, name: str) -> None:
+        super().__init__({None: b""})
+        self.writer, self.name = writer, name
+
+    def __missing__(self, value: str) -> bytes:
+        got = self.writer.pair((self.name, value))
+        if len(self) <= SHARED_PARTS:
+            self[value] = got
         return got
 
 
@@ -232,25 +260,3 @@ def loki_stamps(records: Sequence[Any], key: str, seconds: dict[str, int], limit
             seconds[head] = base
         out.append(base + int((frac + "000000000")[:9]) if frac else base)
     return out
-
-
-def loki_side_bytes(metas: Sequence[list[tuple[str, str]]], record_bytes: int,
-                    pair_bytes: int) -> int:
-    """What side data of ``len(metas)`` records with these metadata pairs is charged:
-    ``record_bytes`` a record, ``pair_bytes`` a pair and each value's length (the loops
-    in C: a generator cost ~1 us a record)."""
-    pairs = list(chain.from_iterable(metas))
-    return (record_bytes * len(metas) + pair_bytes * len(pairs)
-            + sum(map(len, map(itemgetter(1), pairs))))
-
-
-def loki_entries(cls: Callable[[int, str, list[tuple[str, str]], int], Any], nanos: Sequence[int],
-                 texts: Sequence[str], metas: Sequence[list[tuple[str, str]]],
-                 start: int) -> list[Any]:
-    """``cls(nanos[i], texts[i], metas[i], start + i)`` for each ``i`` (``cls``:
-    ``shipper.sinks.loki_order.Entry``, whose ``__init__`` sets its slots ``ns``, ``line``,
-    ``meta``, ``index`` and ``resent = 0``, ``original = None``: the compiled kernel sets
-    them itself when ``cls`` has them)."""
-    if not len(nanos) == len(texts) == len(metas):
-        raise ValueError("loki_entries: one text and one metadata list for each timestamp")
-    return list(map(cls, nanos, texts, metas, range(start, start + len(nanos))))

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Sequence
-from operator import le, lt
-from typing import Any
+from operator import itemgetter, le, lt
+from typing import Any, cast
 
-from shipper.kernels.pure_loki import ReadStep, loki_push, loki_read
+from shipper.kernels.pure_loki import PushWriter, ReadStep, loki_read, push_bytes
 
 #: a run of a batch's rows in one envelope's buffer: (its NDJSON, each record's end offset
 #: there, the first record's start offset, the batch row of the first record)
@@ -29,16 +29,11 @@ def loki_read_cols(records: Sequence[Any], steps: Sequence[ReadStep] | None,
     for each of ``names`` a column of each record's value as sent (its text), ``None``
     where ``loki_read`` leaves the pair out (``None`` or ``""``)."""
     out = loki_read(records, steps, getters, split, range(len(names)))  # type: ignore[arg-type]
-    rows = []
-    empty: list[str | None] = [None] * len(names)
-    for _, meta in out:
-        row = empty.copy()
-        for j, value in meta:
-            row[j] = value  # type: ignore[call-overload]
-        rows.append(row)
-    cols: list[list[str | None]] = ([list(col) for col in zip(*rows, strict=True)] if rows
-                                    else [[] for _ in names])
-    return [labels for labels, _ in out], cols
+    cols: list[list[str | None]] = [[None] * len(out) for _ in names]
+    for i, (_, meta) in enumerate(out):
+        for j, value in cast("list[tuple[int, str]]", meta):  # names were indices
+            cols[j][i] = value
+    return list(map(itemgetter(0), out)), cols
 
 
 def loki_cols_bytes(cols: Sequence[Sequence[str | None]], count: int, record_bytes: int,
@@ -46,8 +41,10 @@ def loki_cols_bytes(cols: Sequence[Sequence[str | None]], count: int, record_byt
     """What side data of ``count`` records with these metadata columns is charged (as
     ``loki_side_bytes`` of the same pairs): ``record_bytes`` a record, ``pair_bytes`` a
     value and its length."""
-    values = [value for col in cols for value in col if value is not None]
-    return record_bytes * count + pair_bytes * len(values) + sum(map(len, values))
+    total = record_bytes * count
+    for col in cols:  # "" or None add no length: filter(None) keeps the loop in C
+        total += pair_bytes * (len(col) - col.count(None)) + sum(map(len, filter(None, col)))
+    return total
 
 
 def loki_sort_rows(nanos: list[int], rows: list[int]) -> list[int]:
@@ -59,13 +56,6 @@ def loki_sort_rows(nanos: list[int], rows: list[int]) -> list[int]:
     if all(map(le, stamps, stamps[1:])):
         return rows
     return sorted(rows, key=nanos.__getitem__)
-
-
-class _Row:
-    __slots__ = ("line", "meta", "ns")
-
-    def __init__(self, ns: int, line: str, meta: list[tuple[str, str]]) -> None:
-        self.ns, self.line, self.meta = ns, line, meta
 
 
 def row_lines(spans: Sequence[RowSpan], count: int) -> list[str | None]:
@@ -102,14 +92,16 @@ def loki_push_rows(streams: Sequence[tuple[str, list[int]]], nanos: list[int],
     for row, text in overrides.items():
         if 0 <= row < len(lines):
             lines[row] = text
-    metas = ([[(name, value) for name, value in zip(names, values, strict=True)
-               if value is not None] for values in zip(*cols, strict=True)] if cols
-             else [[] for _ in nanos])
+    writer = PushWriter()
+    # each row's metadata as written: one column of pairs per name, joined row by row
+    pairs = [writer.column(name, col) for name, col in zip(names, cols, strict=True)]
+    metas = list(map(b"".join, zip(*pairs, strict=True))) if pairs else [b""] * len(nanos)
+    entry = writer.entry_of
     made = []
     for labels, rows in streams:
         if rows and (min(rows) < 0 or max(rows) >= len(lines)
                      or None in map(lines.__getitem__, rows)):
             raise ValueError("loki_push_rows: a row without a line")
-        made.append((labels, [_Row(nanos[row], lines[row], metas[row])  # type: ignore[arg-type]
+        made.append((labels, [entry(nanos[row], lines[row], metas[row])  # type: ignore[arg-type]
                               for row in rows]))
-    return loki_push(made)
+    return push_bytes(made)

@@ -20,8 +20,11 @@ from tests.unit.sinks.test_datadog_side import buffered, odd_records, sink
 
 BODIES = [pytest.param(pure_datadog.datadog_bodies, id="pure"),
           pytest.param(getattr(_compiled, "datadog_bodies", None), id="compiled", marks=_BUILT)]
+#: the last: each entry's tags longer than the room the compiled body is first given
+#: for them (256 bytes an entry), so the body grows while it is written
 LIMITS = [{}, {"max_age": None, "max_future": None}, {"max_entries": 7},
-          {"max_payload_bytes": 9000}, {"max_entry_bytes": 2048, "max_entries": 50}]
+          {"max_payload_bytes": 9000}, {"max_entry_bytes": 2048, "max_entries": 50},
+          {"tags": ["team:" + "x" * 600], "max_entry_bytes": 4096}]
 
 
 class _Key(str):

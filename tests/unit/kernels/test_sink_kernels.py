@@ -1,19 +1,18 @@
 """The HTTP sinks' kernels added for issue 14 (KERNEL_API 19): ``datadog_side`` (the
-Datadog sink's side data, with its put-time age gate) and ``loki_side_bytes`` (what the
-Loki sink's side data is charged), compiled and pure, against their references."""
+Datadog sink's side data, with its put-time age gate), compiled and pure, against its
+reference."""
 
 from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from itertools import chain
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipper.kernels import pure_datadog, pure_loki
+from shipper.kernels import pure_datadog
 from shipper.kernels.pure_datadog import old_at, plain
 from shipper.record import Record
 
@@ -25,8 +24,6 @@ except ImportError:  # pragma: no cover - the extension is not built
 _BUILT = pytest.mark.skipif(_compiled is None, reason="the compiled kernels are not built")
 SIDES = [pytest.param(pure_datadog.datadog_side, id="pure"),
          pytest.param(getattr(_compiled, "datadog_side", None), id="compiled", marks=_BUILT)]
-BYTES = [pytest.param(pure_loki.loki_side_bytes, id="pure"),
-         pytest.param(getattr(_compiled, "loki_side_bytes", None), id="compiled", marks=_BUILT)]
 
 
 class _Blank:
@@ -96,14 +93,3 @@ def test_datadog_side_reads_a_mapping_that_is_not_a_dict_as_the_reference(datado
 
     records = [Record(message="m", level="info"), Record(message="", status="x")]
     assert datadog_side(records, None)[0] == [plain(r) for r in records] == [True, False]
-
-
-@pytest.mark.parametrize("loki_side_bytes", BYTES)
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(st.tuples(st.text(max_size=5), st.text(max_size=30)), max_size=6),
-                max_size=20), st.integers(0, 300), st.integers(0, 200))
-def test_loki_side_bytes_charges_records_pairs_and_value_lengths(loki_side_bytes, metas,
-                                                                 record_bytes, pair_bytes):
-    pairs = list(chain.from_iterable(metas))
-    assert loki_side_bytes(metas, record_bytes, pair_bytes) == (
-        record_bytes * len(metas) + pair_bytes * len(pairs) + sum(len(v) for _, v in pairs))

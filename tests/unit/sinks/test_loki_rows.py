@@ -4,8 +4,8 @@ batch's rows, entry objects made only when a stream is settled or refused.
 * ``loki_read_cols`` (both kernels) reads what ``loki_read`` reads, as columns;
 * ``loki_push_rows`` (both kernels) writes the bytes ``loki_push`` writes for the entries
   the rows are (lines read in place from the buffered NDJSON, or their own);
-* ``loki_sort_rows`` and ``loki_cols_bytes`` give what sorting entries and
-  ``loki_side_bytes`` of the pairs give;
+* ``loki_sort_rows`` gives what sorting entries gives, ``loki_cols_bytes`` charges a
+  record, a pair and each value's length;
 * the sink's whole-batch push is built from rows, without an entry object.
 """
 
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipper.kernels import pure, pure_loki_rows
+from shipper.kernels import pure, pure_loki, pure_loki_rows
 from shipper.metrics import Metrics
 from shipper.record import Record
 from shipper.sinks.batch import Envelope, Lines, Span
@@ -80,7 +80,14 @@ def test_read_cols_refuses_a_name_count_unlike_the_metadata_paths(read_cols):
 def test_cols_bytes_charge_what_the_pairs_were_charged(cols_bytes):
     cols = [["info", None, "é" * 3], [None, None, "job-1"]]
     metas = [[("level", "info")], [], [("level", "é" * 3), ("job_id", "job-1")]]
-    assert cols_bytes(cols, 3, 128, 100) == pure.loki_side_bytes(metas, 128, 100)
+    pairs = [pair for meta in metas for pair in meta]
+    assert cols_bytes(cols, 3, 128, 100) == (
+        128 * len(metas) + 100 * len(pairs) + sum(len(value) for _, value in pairs))
+
+
+@pytest.mark.parametrize("cols_bytes", _both("loki_cols_bytes"))
+def test_cols_bytes_charge_an_empty_value_as_a_pair_of_no_length(cols_bytes: Any) -> None:
+    assert cols_bytes([["", None, "ab"], [None, None, None]], 3, 128, 100) == 3 * 128 + 2 * 100 + 2
 
 
 @pytest.mark.parametrize("sort_rows", _both("loki_sort_rows"))
@@ -131,6 +138,23 @@ def test_push_rows_writes_what_loki_push_writes_for_the_entries(push_rows, case)
     expected = pure.loki_push([(labels, Rows(batch, rows).entries())
                                for labels, rows in streams])
     assert push_rows(streams, nanos, cols, names, batch.spans, overrides) == expected
+
+
+@pytest.mark.parametrize("push_rows", _both("loki_push_rows"))
+def test_push_rows_writes_each_value_past_the_pairs_a_request_remembers(push_rows: Any) -> None:
+    """More distinct metadata values than a request remembers (``SHARED_PARTS``): the
+    later ones written each time, as ``loki_push`` writes them for the entries."""
+    n = pure_loki.SHARED_PARTS + 5
+    records = [{"message": f"m{i}"} for i in range(n)]
+    nanos = list(range(0, n * 7_000_000_000, 7_000_000_000))
+    cols: list[list[str | None]] = [[f"v{i}" if i % 3 else None for i in range(n)],
+                                    ["same"] * n]
+    names = ("a", "b")
+    batch = _batch(records, nanos, cols, names, n // 2, {})
+    streams = [("{a=\"1\"}", list(range(n)))]
+    expected = pure.loki_push([(labels, Rows(batch, rows).entries())
+                               for labels, rows in streams])
+    assert push_rows(streams, nanos, cols, names, batch.spans, {}) == expected
 
 
 @pytest.mark.parametrize("push_rows", _both("loki_push_rows"))

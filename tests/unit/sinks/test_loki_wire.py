@@ -22,7 +22,7 @@ import snappy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipper.kernels import pure, pure_loki
+from shipper.kernels import pure
 from shipper.metrics import Metrics
 from shipper.record import Record
 from shipper.record_fields import compile_getter, first_of
@@ -401,28 +401,3 @@ def test_the_sink_no_longer_imports_the_protobuf_runtime_to_send():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)
     assert out.stdout.strip() == "False"
-
-
-
-ENTRY_MAKERS = [pytest.param(pure_loki.loki_entries, id="pure"),
-                pytest.param(getattr(_compiled, "loki_entries", None), id="compiled",
-                             marks=pytest.mark.skipif(_compiled is None,
-                                                      reason="the compiled kernels are not built"))]
-
-
-@pytest.mark.parametrize("loki_entries", ENTRY_MAKERS)
-def test_entry_kernels_make_what_the_entry_constructor_makes(loki_entries):
-    """Both kernels: the entries ``Entry(ns, line, meta, start + i)`` makes (defaults
-    ``resent`` 0, ``original`` None), any other class made by calling it, and lists of
-    unequal lengths refused."""
-    meta = [("level", "info")]
-    def fields(entries):
-        return [(type(e), e.ns, e.line, e.meta, e.index, e.resent, e.original) for e in entries]
-
-    got = loki_entries(Entry, [5, -1, 2**70], ["a", "", "é"], [meta, [], meta], 7)
-    assert fields(got) == fields([Entry(5, "a", meta, 7), Entry(-1, "", [], 8),
-                                  Entry(2**70, "é", meta, 9)])
-    assert got[0].meta is meta
-    assert loki_entries(lambda *a: a, [1], ["x"], [[]], 0) == [(1, "x", [], 0)]
-    with pytest.raises(ValueError):
-        loki_entries(Entry, [1, 2], ["x"], [[]], 0)
