@@ -157,17 +157,18 @@ class FileParser:
         marks: list[int] = []
         feed = self._kernel.feed if self._unwrapper is None else self._inner_lines
         joiner, start, json_lines = self._joiner, 0, 0
+        from_string, formats = self._stamps.from_string, self._counts.formats
         for i, when in skips:
             if i > start:
                 json_lines += feed(lines[start:i], truncated, out)
                 start = i
             held = joiner.pending is not None
             if joiner.dangling is not None or held and not (
-                    joiner._state == NONE and taken_next(lines, i)) or not self._timed(
-                    when, lines[i][3] if len(lines[i]) == 4 else None):
+                    joiner._state == NONE and taken_next(lines, i)) or not (
+                    from_string(when) if when is not None else self._timeless(lines[i])):
                 marks.append(-1)
                 continue
-            self._counts.formats["access"] += 1
+            formats["access"] += 1
             marks.append(len(out) + held)
             start = i + 1
         if start < len(lines):
@@ -182,13 +183,11 @@ class FileParser:
         self._kernel.wrapped_lines(inners, truncated, out)
         return 0
 
-    def _timed(self, when: str | None, wrapper_time: str | None) -> bool:
-        """Whether a skipped line's time is taken as parsing it would take it: its own
-        ``when`` (a possible one), else the wrapper's (not an impossible one), else the
-        read time (taken now); False when parsing would count a ``bad_timestamp``."""
-        if when is not None:
-            return bool(self._stamps.from_string(when))
-        stamp = self._stamps.from_string(wrapper_time) if wrapper_time else None
+    def _timeless(self, line: tuple[Any, ...]) -> bool:
+        """Whether a skipped line without a time of its own takes one as parsing it would:
+        the wrapper's (of an inner line; not an impossible one, which parsing counts as
+        ``bad_timestamp``), else the read time (taken now)."""
+        stamp = self._stamps.from_string(line[3]) if len(line) == 4 and line[3] else None
         if stamp is None:
             _ = self._read_time or self._now()
         return stamp is None or bool(stamp)
