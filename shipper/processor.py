@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Container
-from typing import Any
+from typing import Any, TypeVar
 
 from shipper.batch_ops import one_by_one as _one_by_one
 from shipper.batch_ops import without as _without
@@ -36,20 +36,16 @@ from shipper.errors import BatchStopped
 from shipper.filters import build_filter_stages
 from shipper.filters.joint_scan import JointScan
 from shipper.filters.prescan import BatchTexts
-from shipper.filters.raw_noise import RawNoise
+from shipper.filters.raw_noise import Drops, RawNoise
+from shipper.grouped import read_group, regroup
 from shipper.parse import FileParser, ParseCounts, runtime_format_for
 from shipper.parse.timestamps import TimestampNormalizer
 from shipper.record import Record
 from shipper.sources.files import Chunk
-from shipper.stages import (
-    BatchStage,
-    DrainingStage,
-    Fates,
-    PreparingStage,
-    Stage,
-    StageFailures,
-)
+from shipper.stages import BatchStage, DrainingStage, Fates, PreparingStage, Stage, StageFailures
 from shipper.stream import Batch, FileStreams
+
+_T = TypeVar("_T")
 
 
 class Processor:
@@ -92,14 +88,12 @@ class Processor:
     def feed(self, chunk: Chunk) -> Batch:
         """A chunk of one file: the records it completes, enriched and filtered, and the
         offset the file is safe at once they are delivered (a stream for a new file)."""
-        stream = self.streams.get(chunk.file_key, chunk.path)
-        if self._raw_noise is not None:  # probe lines dropped unparsed (filters/raw_noise.py)
-            batch = self._raw_noise.feed(self, stream, chunk)
-            if batch is not None:
-                return batch
-        records = stream.read(chunk, final=chunk.eof and self.flush_at_eof)
-        out = self.process(records, chunk.path) if records else records
-        return Batch(out, stream.key, stream.safe_offset, stream)
+        batch, drops = self._read(chunk)
+        records, path = batch.records, chunk.path
+        if records or drops:
+            batch.records = self._reported(
+                path, drops, lambda: self.process(records, path) if records else records)
+        return batch
 
     def feed_many(self, items: list[Chunk | str], *, flush: bool = True) -> list[Batch]:
         """What :meth:`feed` gives for each chunk and :meth:`close` for each file key (a
@@ -111,24 +105,26 @@ class Processor:
             return [b for b in (self.feed(item) if isinstance(item, Chunk)
                                 else self.close(item, flush=flush) for item in items)
                     if b is not None]
-        batches = [b for b in (self._read(item) if isinstance(item, Chunk)
-                               else self._closing(item, flush) for item in items)
-                   if b is not None]
+        batches, drops = read_group(items, self._read, lambda key: self._closing(key, flush))
         records = [record for batch in batches for record in batch.records]
-        removed = self._removed(records, "") if records else None
-        start = 0
-        for batch in batches:
-            end = start + len(batch.records)
-            batch.records = [records[i] for i in range(start, end) if i not in removed] \
-                if removed else records[start:end]
-            start = end
+        regroup(batches, records, self._reported(
+            "", drops, lambda: self._removed(records, "") if records else None))
         return batches
 
-    def _read(self, chunk: Chunk) -> Batch:
-        """:meth:`feed` but for the processing."""
+    def _read(self, chunk: Chunk) -> tuple[Batch, Drops]:
+        """:meth:`feed` but for the processing: the batch, the drops of the lines it
+        skipped (:class:`~shipper.filters.raw_noise.RawNoise`)."""
         stream = self.streams.get(chunk.file_key, chunk.path)
-        records = stream.read(chunk, final=chunk.eof and self.flush_at_eof)
-        return Batch(records, stream.key, stream.safe_offset, stream)
+        read = None if self._raw_noise is None else self._raw_noise.read(self, stream, chunk)
+        if read is None:
+            read = stream.read(chunk, final=chunk.eof and self.flush_at_eof), []
+        return Batch(read[0], stream.key, stream.safe_offset, stream), read[1]
+
+    def _reported(self, path: str, drops: Drops, work: Callable[[], _T]) -> _T:
+        """``work()`` (processing records of ``path``), the noise stage reporting the
+        ``drops`` of lines read unparsed in their places among them."""
+        raw = self._raw_noise
+        return raw.reporting(self, path, drops, work) if drops and raw is not None else work()
 
     def flush(self, now: float, force: bool = False, *, drain: bool = False,
               busy: Container[str] = ()) -> list[Batch]:

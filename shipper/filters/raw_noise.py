@@ -3,32 +3,41 @@
 Most of the noise of a busy pod is probe traffic in two layouts, each a single-line
 ``access`` record when parsed: the combined log line of a ``kube-probe`` request and
 uvicorn's ``INFO:     ip:port - "GET /path HTTP/1.1" 200 OK``. :class:`RawNoise` finds the
-lines of a chunk of a plain file that match one of them exactly (``probe_lines``, the
-pattern ``pure_noise.PROBE``: a ``GET``
-or ``HEAD`` of a plain path answered ``2xx``, nothing else on the line: no key, no JSON, no
-level but ``INFO``) and that the noise stage would drop (its own ``route_preset`` decides,
-from the method, path and agent the parser would read), and the parser skips them
-(:meth:`~shipper.parse.file_parser.FileParser.feed_skipping`) where that leaves it as
-parsing them would. Everything a parsed line would leave behind is kept:
+lines of a chunk that match one of them exactly (``probe_lines``, the pattern
+``pure_noise.PROBE``: a ``GET`` or ``HEAD`` of a plain path answered ``2xx``, nothing else
+on the line: no key, no JSON, no level but ``INFO``) and that the noise stage would drop
+(its own ``route_preset`` decides, from the method, path and agent the parser would read),
+and the parser skips them (:meth:`~shipper.parse.file_parser.FileParser.feed_skipping`)
+where that leaves it as parsing them would. The lines are a plain file's, or the inner
+lines of a CRI or docker json-file one, once its wrapper is taken off (``FileParser.
+unwrapped``): only a whole line unwrapped with no partial piece held (never a piece, a
+line joined from pieces, or one read while a piece is held). Everything a parsed line
+would leave behind is kept:
 
 * its drop, ``noise``/its preset, reported by the noise stage among the others of the
   batch at the line's place (:meth:`~shipper.filters.presets.NoiseStage.process_batch`),
   so metrics and job summaries count them in the same order, to a stand-in record holding
   the file's ``job_id`` (the line carries no id: enrichment gives it the file's); only
   when every drop listener reads nothing else (:class:`JobIdListener`). Without a job id
-  and with the key counted already, the order shows nowhere: counted at once;
-* its ``access`` count (``records_parsed_total``), its time (the read time is taken, a
-  bracketed time is read by the file's normaliser: an impossible one makes it parsed);
+  and with the key counted already, the order shows nowhere: counted at once. Its
+  wrapper's stream is on no record, so it shows nowhere either;
+* its ``access`` count (``records_parsed_total``), its time (a bracketed time is read by
+  the file's normaliser, else the wrapper's time, else the read time is taken; an
+  impossible one, counted as ``bad_timestamp`` when parsed, makes it parsed);
 * the safe offset: a skipped line is never held, so it moves past as a parsed one does.
 
-Anything else takes today's path: a CRI/docker file, a file with a start pattern or path
-template fields, a truncated line, a fates object that is not :class:`CountingFates`.
+:meth:`RawNoise.read` reads a chunk so, :meth:`RawNoise.reporting` has the noise stage
+report its drops while the records are processed: ``Processor.feed`` does both for one
+chunk, ``Processor.feed_many`` reads many and processes their records as one batch (the
+drops placed among them). Anything else takes today's path: a file with a start pattern
+or path template fields, a truncated line, a fates object that is not
+:class:`CountingFates`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from shipper.enrich.ids import Enricher
 from shipper.filters.presets import NoiseStage
@@ -36,7 +45,7 @@ from shipper.kernels import probe_lines
 from shipper.record import Record
 from shipper.sources.files import Chunk
 from shipper.stages import CountingFates, Fates, Stage
-from shipper.stream import Batch, FileStream
+from shipper.stream import FileStream
 
 #: path words that might name an id (never in a skipped line, to be safe)
 _ID_WORDS = ("job", "correlation", "shard", "trace", "span", "request")
@@ -60,13 +69,16 @@ class JobIdListener:
 
 
 class Feeding(Protocol):
-    """What :meth:`RawNoise.feed` needs of the processor."""
+    """What :class:`RawNoise` needs of the processor."""
 
     flush_at_eof: bool
 
     def enricher_for(self, path: str) -> Enricher: ...
 
-    def process(self, records: list[Record], path: str) -> list[Record]: ...
+
+#: ``(records before it, preset)`` of each line dropped unparsed, in order
+Drops = list[tuple[int, str]]
+_T = TypeVar("_T")
 
 
 class RawNoise:
@@ -87,33 +99,39 @@ class RawNoise:
             return None
         return cls(noise, fates)
 
-    def feed(self, processor: Feeding, stream: FileStream, chunk: Chunk) -> Batch | None:
-        """``Processor.feed`` of this chunk with its probe lines skipped; ``None`` (the
-        caller feeds it) when it has none or this file or these listeners do not allow it."""
+    def read(self, processor: Feeding, stream: FileStream,
+             chunk: Chunk) -> tuple[list[Record], Drops] | None:
+        """``stream.read`` of this chunk with its probe lines skipped, and their drops
+        (for :meth:`reporting`); ``None`` (the caller reads it) when this file or these
+        listeners do not allow it."""
         parser = stream.parser
-        if not parser.plain(chunk.lines) or not all(
-                isinstance(listener, JobIdListener) for listener in self._fates.listeners):
+        if not all(isinstance(listener, JobIdListener) for listener in self._fates.listeners) \
+                or processor.enricher_for(chunk.path).ctx.path_fields:
             return None
-        enricher = processor.enricher_for(chunk.path)
-        if enricher.ctx.path_fields:
+        lines = parser.unwrapped(chunk.lines)
+        if lines is None:
             return None
-        skips, presets = self.find(chunk.lines, chunk.truncated)
-        if not skips:
-            return None
+        skips, presets = self.find(lines, chunk.truncated)
         stream.path, stream.end = chunk.path, chunk.end_offset
-        records, marks = parser.feed_skipping(chunk.lines, chunk.truncated, skips)
+        records, marks = parser.feed_skipping(lines, chunk.truncated, skips)
         if chunk.eof and processor.flush_at_eof:
             records.extend(parser.flush(force=True))
-        job = enricher.ctx.job_id
+        return records, [(at, preset) for at, preset in zip(marks, presets, strict=True)
+                         if at >= 0]
+
+    def reporting(self, processor: Feeding, path: str, drops: Drops,
+                  work: Callable[[], _T]) -> _T:
+        """``work()`` (the processing of the records the drops are among, as one batch of
+        the enrichment of ``path``) with the noise stage reporting ``drops`` in their
+        places (or before it ends, if the batch never reaches it)."""
+        job = processor.enricher_for(path).ctx.job_id
         noise = self._noise
         noise.raw_record = Record({"job_id": job} if job is not None else {})
-        drops = [(at, preset) for at, preset in zip(marks, presets, strict=True) if at >= 0]
         noise.raw_drops = drops if job is not None or not self._counted(drops) else []
         try:
-            out = processor.process(records, chunk.path) if records else records
+            return work()
         finally:
             noise.report_raw()
-        return Batch(out, stream.key, stream.safe_offset, stream)
 
     def _counted(self, drops: list[tuple[int, str]]) -> bool:
         """Count ``drops`` (of a stand-in without a job id) at once when their place among
@@ -126,7 +144,7 @@ class RawNoise:
             counts["noise", preset] += 1
         return True
 
-    def find(self, lines: list[tuple[int, bytes]], truncated: frozenset[int],
+    def find(self, lines: list[Any], truncated: frozenset[int],
              ) -> tuple[list[tuple[int, str | None]], list[str]]:
         """The probe lines (``probe_lines``) the noise stage drops: ``(index, bracketed
         time or None)`` of each, in order, and the preset of each."""

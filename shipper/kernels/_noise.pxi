@@ -195,11 +195,16 @@ def joined_texts(list records):
     return data, unjudged, parts
 
 
-# --- health probe lines of known layouts (helper `rawnoise`, KERNEL_API 45) ----------------
+# --- health probe lines of known layouts (helper `rawnoise`, KERNEL_API 45; `cri`, 101:
+# inner lines of a runtime wrapper too, bytes or ASCII text) ---------------------------------
 # Twin and reference: ``pure_noise.probe_lines``: the lines ``pure_noise.PROBE`` matches
 # whole, with the same fields. Every part of that pattern is followed by a byte it cannot
 # hold, so one left-to-right scan decides as the regex does.
 cdef Py_ssize_t PROBE_MIN = 40
+
+
+cdef extern from "Python.h":
+    Py_ssize_t PyTuple_GET_SIZE(object line)
 
 
 cdef inline bint _pb_digit(char c):
@@ -316,21 +321,28 @@ cdef object _pb_uvicorn(Py_ssize_t i, const char* p, Py_ssize_t size):
 
 
 def probe_lines(list lines):
-    cdef Py_ssize_t i, n = len(lines), size
+    cdef Py_ssize_t i, n = len(lines), size, width
     cdef object line, raw, found
     cdef const char* p
     cdef list out = []
     for i in range(n):
         line = lines[i]
-        if type(line) is not tuple or len(<tuple>line) != 2:
+        if type(line) is not tuple:
+            continue
+        width = PyTuple_GET_SIZE(line)
+        if width != 2 and width != 4:
             continue
         raw = (<tuple>line)[1]
-        if type(raw) is not bytes:
+        if type(raw) is bytes:
+            size = PyBytes_GET_SIZE(raw)
+            p = PyBytes_AS_STRING(raw)
+        elif type(raw) is str and PyUnicode_IS_COMPACT_ASCII(raw):
+            size = PyUnicode_GET_LENGTH(raw)
+            p = <const char*>PyUnicode_DATA(raw)
+        else:
             continue
-        size = PyBytes_GET_SIZE(raw)
         if size < PROBE_MIN:
             continue
-        p = PyBytes_AS_STRING(raw)
         if p[size - 1] == 34 and _pb_digit(p[0]):
             found = _pb_kube(i, p, size)
         elif p[size - 1] == 75 and memcmp(p, b"INFO:     ", 10) == 0 \

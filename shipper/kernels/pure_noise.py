@@ -221,15 +221,21 @@ Probe = tuple[int, "str | None", str, str, str]
 
 
 def probe_lines(lines: list[Any]) -> list[Probe]:
-    """The ``(offset, bytes)`` lines :data:`PROBE` matches whole, in order, with their
-    fields (uvicorn's line has no time and no agent: ``None`` and ``""``). Only lines of at
-    least :data:`PROBE_MIN` bytes with a digit first and ``"`` last, or ``INFO:     ``
-    first and `` OK`` last, are tried; anything not such a pair is skipped."""
+    """The lines :data:`PROBE` matches whole, in order, with their fields (uvicorn's line
+    has no time and no agent: ``None`` and ``""``). A line is a plain ``tuple``: a plain
+    file's ``(offset, bytes)`` or a wrapped file's inner line ``(offset, data, stream,
+    wrapper time)`` (``RuntimeUnwrapper.unwrap``), its data bytes or ASCII text (docker's);
+    anything else (a ``runtime.Inner``: a line pushed through the unwrapper, perhaps
+    joined from partial pieces) is skipped. Only lines of at least :data:`PROBE_MIN`
+    bytes with a digit first and ``"`` last, or ``INFO:     `` first and `` OK`` last,
+    are tried."""
     out: list[Probe] = []
     for i, line in enumerate(lines):
-        if line.__class__ is not tuple or len(line) != 2:
+        if line.__class__ is not tuple or len(line) not in (2, 4):
             continue
         raw = line[1]
+        if raw.__class__ is str and len(raw) >= PROBE_MIN and raw.isascii():
+            raw = raw.encode()
         if raw.__class__ is not bytes or len(raw) < PROBE_MIN:
             continue
         if not ((raw[-1] == 34 and 48 <= raw[0] <= 57) or (

@@ -133,48 +133,64 @@ class FileParser:
                 self._on_line(offset, data, stream, wrapper_time, truncated, out)
         return out
 
-    def plain(self, lines: list[tuple[int, bytes]]) -> bool:
-        """Whether this is a plain file the kernel takes whole (no runtime wrapper, no
-        start pattern), the runtime detected from ``lines`` when not known yet (as ``feed``
-        of them would first)."""
+    def unwrapped(self, lines: list[tuple[int, bytes]]) -> list[Any] | None:
+        """The lines :meth:`feed_skipping` takes for ``lines``: a plain file's as they
+        are, a wrapped file's inner lines (unwrapped now: they must be fed), ``None`` for
+        no lines or a file with a start pattern (``feed`` takes those). The runtime is
+        detected from ``lines`` when not known yet, as ``feed`` would first."""
         if self._runtime == "auto" and lines:
             self._detect(lines)
-        return self._runtime == "plain" and self._started is None
-
-    def feed_skipping(self, lines: list[tuple[int, bytes]], truncated: frozenset[int],
-                      skips: list[tuple[int, str | None]]) -> tuple[list[Record], list[int]]:
-        """``feed`` of a :meth:`plain` file, but the lines at ``skips`` (single-line
-        ``access`` records proven noise from their bytes, with their time or ``None``:
-        :mod:`shipper.filters.raw_noise`) are not parsed where that leaves the parser as
-        parsing them would. Returns the records and, per line of ``skips`` (in order),
-        how many records come before it, or -1 when it was parsed."""
-        out: list[Record] = []
-        marks: list[int] = []
+        if self._started is not None or not lines:
+            return None
         self._last_feed = self._clock()
         self._read_time = None
-        kernel, joiner, start, json_lines = self._kernel, self._joiner, 0, 0
+        return lines if self._unwrapper is None else self._unwrapper.unwrap(lines)
+
+    def feed_skipping(self, lines: list[Any], truncated: frozenset[int],
+                      skips: list[tuple[int, str | None]]) -> tuple[list[Record], list[int]]:
+        """``feed`` of the lines :meth:`unwrapped` gave, but the lines at ``skips``
+        (single-line ``access`` records proven noise from their data, with their time or
+        ``None``: :mod:`shipper.filters.raw_noise`) are not parsed where that leaves the
+        parser as parsing them would. Returns the records and, per line of ``skips`` (in
+        order), how many records come before it, or -1 when it was parsed."""
+        out: list[Record] = []
+        marks: list[int] = []
+        feed = self._kernel.feed if self._unwrapper is None else self._inner_lines
+        joiner, start, json_lines = self._joiner, 0, 0
+        from_string, formats = self._stamps.from_string, self._counts.formats
         for i, when in skips:
             if i > start:
-                json_lines += kernel.feed(lines[start:i], truncated, out)
+                json_lines += feed(lines[start:i], truncated, out)
                 start = i
             held = joiner.pending is not None
             if joiner.dangling is not None or held and not (
-                    joiner._state == NONE and taken_next(lines, i)):
+                    joiner._state == NONE and taken_next(lines, i)) or not (
+                    from_string(when) if when is not None else self._timeless(lines[i])):
                 marks.append(-1)
                 continue
-            if when is None:
-                _ = self._read_time or self._now()  # its time, as parsing it would take it
-            elif not self._stamps.from_string(when):
-                marks.append(-1)
-                continue
-            self._counts.formats["access"] += 1
+            formats["access"] += 1
             marks.append(len(out) + held)
             start = i + 1
         if start < len(lines):
-            json_lines += kernel.feed(lines[start:], truncated, out)
+            json_lines += feed(lines[start:], truncated, out)
         if json_lines:
             self._counts.formats["json"] += json_lines
         return out, marks
+
+    def _inner_lines(self, inners: list[Any], truncated: frozenset[int],
+                     out: list[Record]) -> int:
+        """A wrapped file's inner lines into ``out`` (the kernel counts their formats)."""
+        self._kernel.wrapped_lines(inners, truncated, out)
+        return 0
+
+    def _timeless(self, line: tuple[Any, ...]) -> bool:
+        """Whether a skipped line without a time of its own takes one as parsing it would:
+        the wrapper's (of an inner line; not an impossible one, which parsing counts as
+        ``bad_timestamp``), else the read time (taken now)."""
+        stamp = self._stamps.from_string(line[3]) if len(line) == 4 and line[3] else None
+        if stamp is None:
+            _ = self._read_time or self._now()
+        return stamp is None or bool(stamp)
 
     def flush(self, now: float | None = None, force: bool = False) -> list[Record]:
         """The held record (and partial runtime lines) once the file has been quiet for

@@ -104,7 +104,9 @@ class RuntimeUnwrapper:
         with a line that is not wrapped passed on as ``(offset, raw, None, None)`` and
         counted as ``runtime_mismatch``. While nothing is held, a run of whole CRI lines
         is one ``cri_whole_lines`` call (no regex, method call or ``Inner`` per line) and
-        a whole docker line is decoded once, here."""
+        a whole docker line is decoded once, here. Those whole lines read with nothing
+        held (and the lines not wrapped) are plain tuples, what ``push`` gives an
+        ``Inner``: raw noise (``probe_lines``) looks only at the former."""
         out: list[InnerLine] = []
         if self.kind == "docker":
             for offset, raw in lines:

@@ -214,7 +214,7 @@ def test_only_job_id_listeners_and_counting_fates_allow_it(tmp_path: Path) -> No
     lines = [NEIGHBOURS[1].encode(), KUBE.encode(), NEIGHBOURS[1].encode()]
     processor.feed(_chunks(lines, [3])[0])  # the first chunk detects the runtime
     stream = processor.streams.get("k", PATH)
-    assert processor._raw_noise.feed(processor, stream, _chunks(lines, [3])[0]) is None
+    assert processor._raw_noise.read(processor, stream, _chunks(lines, [3])[0]) is None
     assert isinstance(processor._raw_noise, RawNoise)
 
 

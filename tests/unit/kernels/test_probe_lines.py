@@ -1,6 +1,7 @@
 """``probe_lines``: the compiled scanner finds exactly the lines its twin's regex
 (``pure_noise.PROBE``) matches whole, with the same fields, on probe lines, their
-mutations (every byte changed, dropped or doubled) and the bench corpus."""
+mutations (every byte changed, dropped or doubled) and the bench corpus; in plain lines
+and in a wrapped file's inner lines (bytes or ASCII text), never in a ``runtime.Inner``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from shipper.kernels import pure_noise
+from shipper.parse.runtime import Inner
 
 try:
     from shipper.kernels import _compiled as compiled
@@ -53,10 +55,26 @@ def test_compiled_probe_lines_match_the_regex_twin_on_mutations(seed: int) -> No
     lines: list[object] = []
     for shape in SHAPES:
         lines += [(i, raw) for i, raw in enumerate(_mutations(shape, rng))]
-    lines += [(0, "not bytes"), (1,), [2, KUBE], (3, KUBE, 4)]
+    lines += [(0, "not bytes"), (1,), [2, KUBE], (3, KUBE, 4), (4, KUBE, "stdout")]
+    for shape in SHAPES:  # inner lines: CRI bytes, docker text (ASCII or not), pushed ones
+        lines += [(5, shape, "stderr", None), (6, shape.decode("latin-1"), None, "t"),
+                  (7, shape.decode("latin-1") + "\u00e9", None, None), Inner(8, shape, None, None)]
     expected = pure_noise.probe_lines(lines)
     assert compiled.probe_lines(lines) == expected
     assert len(expected) > 3 * len(SHAPES)  # digits changed for digits, paths for paths...
+
+
+@pytest.mark.parametrize("scan", [pure_noise.probe_lines] + (
+    [compiled.probe_lines] if compiled is not None else []))
+def test_inner_lines_are_scanned_but_not_pushed_ones(scan: object) -> None:
+    """A wrapped file's inner line, its data bytes or ASCII text, is a probe line as a
+    plain line is; a ``runtime.Inner`` (pushed through the unwrapper: perhaps joined from
+    partial pieces) or text that is not ASCII never is."""
+    lines = [(0, KUBE, "stdout", "2025-07-06T10:30:00Z"), (1, UVICORN.decode(), None, None),
+             Inner(2, KUBE, "stdout", None), (3, UVICORN.decode() + "\u00e9", None, None),
+             (4, KUBE, "stdout"), (5, UVICORN)]
+    found = scan(lines)  # type: ignore[operator]
+    assert [probe[0] for probe in found] == [0, 1, 5]
 
 
 def test_the_twin_reads_the_fields_of_both_layouts() -> None:

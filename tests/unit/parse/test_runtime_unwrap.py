@@ -173,6 +173,24 @@ def test_unwrap_varied_table_is_counted_like_push() -> None:
                                      b"yy", b""]
 
 
+def test_only_lines_unwrapped_whole_with_nothing_held_are_plain_tuples() -> None:
+    """Raw noise looks for probe lines only among the inner lines that are plain tuples
+    (``probe_lines``): a whole line unwrapped with no piece held. A line joined from
+    pieces, and any line read while a piece is held, is a ``runtime.Inner``."""
+    stamp = b"2026-01-02T19:56:59.817000123Z "
+    cri = [stamp + b"stdout F one", stamp + b"stdout P tw", stamp + b"stderr F err",
+           stamp + b"stdout F o", stamp + b"stdout F three"]
+    docker = [orjson.dumps({"log": log, "stream": stream}) for log, stream in (
+        ("one\n", "stdout"), ("tw", "stdout"), ("err\n", "stderr"), ("o\n", "stdout"),
+        ("three\n", "stdout"))]
+    for kind, lines in (("cri", cri), ("docker", docker)):
+        unwrapper = RuntimeUnwrapper(kind, 1000, Counter())  # type: ignore[arg-type]
+        inner = unwrapper.unwrap(list(enumerate(lines)))
+        assert [(str(i[1], "utf-8") if isinstance(i[1], bytes) else i[1], type(i) is tuple)
+                for i in inner] == [("one", True), ("err", False), ("two", False),
+                                    ("three", True)]
+
+
 def _records(lines: list[tuple[int, bytes]], reference: bool,
              monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], Any]:
     with monkeypatch.context() as patch:
