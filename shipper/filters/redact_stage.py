@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from shipper.filters.pem_guard import PemGuard, opens_block
 from shipper.filters.prescan import BatchScan, BatchTexts, Screen
 from shipper.filters.redact import Redactor
+from shipper.kernels import distinct_values
 from shipper.record import Record
 from shipper.stages import Fates
 
@@ -93,7 +94,7 @@ class RedactStage:
         if known[1]:
             return None
         try:
-            values: set[Any] = set(map(dict.get, records, repeat("stream")))
+            values: set[Any] = distinct_values(records, "stream")
             values.update(_per_file(records, _PATH_OF))
         except (KeyError, TypeError, AttributeError):
             return None

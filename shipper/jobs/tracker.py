@@ -21,7 +21,6 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from itertools import islice
-from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -29,7 +28,7 @@ import orjson
 from shipper.jobs import events
 from shipper.jobs.events import MAX_TEXT, JobEvent, may_carry_event, shorten
 from shipper.jobs.summary import JOB_COST, STAGE_COST, JobSummary, StageInfo
-from shipper.kernels import observe_records
+from shipper.kernels import evict_front, observe_records
 from shipper.kernels.pure_tracker import PLAIN_ID_MAX, ObserveRules
 from shipper.record import LEVEL_RANK, Record
 from shipper.server.settings import MIB, ServerSettings
@@ -40,7 +39,6 @@ ERROR_LEVELS = frozenset(name for name, rank in LEVEL_RANK.items() if rank >= ER
 OTHER_STAGE = "other"
 #: longest job id kept as is; longer ones become a prefix, "…" and a hash of the whole id
 JOB_ID_MAX = PLAIN_ID_MAX
-_WEIGHT, _ACTIVE = attrgetter("weight"), attrgetter("active")
 
 
 def job_key(value: object) -> str:
@@ -198,15 +196,16 @@ class JobTracker:
 
     def _shrink(self) -> None:
         """Evict the least recently updated jobs while over either bound: first as many as
-        ``max_jobs`` asks for (their keys taken from the dict's front, popped and summed by
-        C-level calls), then while over ``max_bytes`` (one job always stays)."""
+        ``max_jobs`` asks for (the kernel ``evict_front``: popped from the dict's front and
+        their weights and active flags summed in one loop), then while over ``max_bytes``
+        (one job always stays)."""
         jobs = self._jobs
         excess = len(jobs) - self._max_jobs
         if excess > 0:
-            old = list(map(jobs.pop, list(islice(jobs, excess))))
+            weight, active = evict_front(jobs, excess)
             self.evicted += excess
-            self.bytes -= sum(map(_WEIGHT, old))
-            self._active -= sum(map(_ACTIVE, old))
+            self.bytes -= weight
+            self._active -= active
         if self.bytes > self._max_bytes and len(jobs) > 1:
             for key in list(islice(jobs, self._over_bytes())):
                 self._evict(jobs.pop(key))

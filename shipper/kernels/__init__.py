@@ -23,8 +23,8 @@ import os
 from shipper.kernels import pure
 
 __all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "combined_fields",
-           "cri_whole_lines", "datadog_bodies", "datadog_side",
-           "enrich_records", "iso_prefix", "joined_texts",
+           "cri_whole_lines", "datadog_bodies", "datadog_side", "distinct_values",
+           "enrich_records", "evict_front", "iso_prefix", "joined_texts",
            "lift_trace", "logfmt_pairs", "loki_cols_bytes",
            "loki_push", "loki_push_rows", "loki_read", "loki_read_cols",
            "loki_sort_rows", "loki_stamps", "ndjson_records",
@@ -60,7 +60,9 @@ if WHY_PURE is None:
         cri_whole_lines,
         datadog_bodies,
         datadog_side,
+        distinct_values,
         enrich_records,
+        evict_front,
         iso_prefix,
         joined_texts,
         lift_trace,
@@ -100,7 +102,7 @@ else:
     from shipper.kernels.pure_access import combined_fields
     from shipper.kernels.pure_datadog import datadog_bodies, datadog_side
     from shipper.kernels.pure_encode import ndjson_records
-    from shipper.kernels.pure_enrich import enrich_records, lift_trace
+    from shipper.kernels.pure_enrich import distinct_values, enrich_records, lift_trace
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs
     from shipper.kernels.pure_loki_rows import (
@@ -112,6 +114,6 @@ else:
     from shipper.kernels.pure_noise import joined_texts, noise_drops, probe_lines
     from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
     from shipper.kernels.pure_tqdm import tqdm_progress
-    from shipper.kernels.pure_tracker import SummaryBase, observe_records
+    from shipper.kernels.pure_tracker import SummaryBase, evict_front, observe_records
 
     IMPLEMENTATION = "pure"

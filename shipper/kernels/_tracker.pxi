@@ -2,7 +2,8 @@
 # Twin and reference: ``pure_tracker.observe_records`` (read its docstring): the same fields
 # of the same summaries change in the same order; event records go to ``tracker._account``.
 
-from cpython.dict cimport PyDict_Check
+from cpython.dict cimport PyDict_Check, PyDict_Next
+from cpython.ref cimport PyObject
 
 from shipper.kernels.pure_tracker import PLAIN_ID_MAX as _PLAIN_ID_MAX_VALUE
 
@@ -133,3 +134,32 @@ def observe_records(tracker, list records, now, rules):
     finally:
         tracker._seq = seq
         tracker.bytes += grown
+
+
+# --- JobTracker._shrink's eviction by count (helper `post`, issue 14; KERNEL_API 105) ------
+# Twin and reference: ``pure_tracker.evict_front``: the same keys popped in the same order,
+# the same sums. Here the weights and active flags are read as C struct members (the twin's
+# ``sum(map(attrgetter(...)))`` makes an int object per summary; ~0.4k instructions each).
+
+
+def evict_front(dict jobs, Py_ssize_t count):
+    cdef list keys = []
+    cdef Py_ssize_t pos = 0, weight = 0, active = 0
+    cdef PyObject* key
+    cdef PyObject* value
+    cdef object job
+    cdef SummaryBase fast
+    if count <= 0:
+        return 0, 0
+    while len(keys) < count and PyDict_Next(jobs, &pos, &key, &value):
+        keys.append(<object>key)
+    for k in keys:
+        job = jobs.pop(k)
+        if isinstance(job, SummaryBase):
+            fast = <SummaryBase>job
+            weight += fast.weight
+            active += fast.active
+        else:
+            weight += job.weight
+            active += job.active
+    return weight, active

@@ -15,7 +15,10 @@ between records (``[r1,"",r2,...]``) and splits its output at the ``},"",{`` mar
 inside a string is escaped, so no string holds a mark; a record's own list such as
 ``[{},"",{}]`` can). When the marks do not match the record count, or orjson refuses the
 list (a record nested one level short of orjson's limit: the list adds one), it runs this
-twin, so bytes, end offsets and exceptions are the same.
+twin, so bytes, end offsets and exceptions are the same. When every record holds the very
+same ``k8s`` dict (of strings and dicts of strings), the compiled twin encodes it once: the
+dict is emptied while the list is encoded (filled again right after) and its JSON put in
+each record's one ``"k8s":{}`` (a record with another one: encoded as it is).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ callers hand their constants and per-record functions over.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any
 
 from shipper.errors import BatchStopped
@@ -73,3 +74,11 @@ def lift_trace(records: list[Any], gate: frozenset[str],
         # "race": trace, Trace; the costlier key test on the record last (rarely reached)
         if message.__class__ is str and "race" in message and "trace_id" not in record:
             from_text(record, message)
+
+
+def distinct_values(records: list[Any], key: str) -> set[Any]:
+    """``dict.get(record, key)`` of every record, as a set (``None`` for a record without
+    ``key``); a record that is no dict raises ``TypeError``, as does a value that cannot
+    be hashed (the redaction pre-scan's side check of :data:`SIDE_FIELDS
+    <shipper.filters.redact_stage.SIDE_FIELDS>` values)."""
+    return set(map(dict.get, records, repeat(key)))

@@ -18,10 +18,14 @@ extension type whose fields the compiled loop sets in C).
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import islice
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from shipper.jobs.summary import JobSummary
+
+_WEIGHT, _ACTIVE = attrgetter("weight"), attrgetter("active")
 
 #: a job id of at most this many characters is its own key (``job_key`` returns it as is)
 PLAIN_ID_MAX = 256
@@ -128,3 +132,14 @@ def observe_records(tracker: Observed, records: list[Any], now: float,
     finally:
         tracker._seq = seq
         tracker.bytes += grown
+
+
+def evict_front(jobs: dict[str, Any], count: int) -> tuple[int, int]:
+    """Pop the first ``count`` jobs of ``jobs`` (the least recently updated; all of them
+    when there are fewer), in order; the sum of their ``weight`` and how many were
+    ``active``. The keys are taken before any is popped (a dict's front is found by
+    walking past the entries popped before, so it is walked once)."""
+    if count <= 0:
+        return 0, 0
+    old = list(map(jobs.pop, list(islice(jobs, count))))
+    return sum(map(_WEIGHT, old)), sum(map(_ACTIVE, old))
