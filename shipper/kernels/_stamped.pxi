@@ -89,10 +89,10 @@ cdef object _zap(stamp, str text, const unsigned char* d, Py_ssize_t s, Py_ssize
     """``TextParser._zap_console`` of ``text[s:]`` (after the tab), or ``None``."""
     cdef Py_ssize_t starts[8]
     cdef Py_ssize_t stops[8]
-    cdef Py_ssize_t count = 0, i = s, k, brackets
+    cdef Py_ssize_t count = 0, i = s, k, brackets, ms = n, me = n
     cdef const unsigned char* tab
     cdef dict record, attributes
-    cdef object fields = None, message, logger = None, caller = None, value
+    cdef object fields = None, logger = None, caller = None, value
     while True:
         if count == 8:
             return None
@@ -108,7 +108,7 @@ cdef object _zap(stamp, str text, const unsigned char* d, Py_ssize_t s, Py_ssize
     for i in range(starts[0], stops[0]):
         if _TCLASS[d[i]] & 1:  # strip() would change the word
             return None
-    level = levels.get(text[starts[0]:stops[0]])
+    level = levels.get(_text_word(d + starts[0], stops[0] - starts[0]))
     if level is None:
         return None
     k = count - 1
@@ -129,15 +129,13 @@ cdef object _zap(stamp, str text, const unsigned char* d, Py_ssize_t s, Py_ssize
             count -= 1
     if count > 1:
         count -= 1
-        message = text[starts[count]:stops[count]]
-    else:
-        message = ""
+        ms, me = starts[count], stops[count]
     for k in range(1, count):
         if _is_caller(d, starts[k], stops[k]):
-            caller = text[starts[k]:stops[k]]
+            caller = _text_word(d + starts[k], stops[k] - starts[k])
         else:
-            logger = text[starts[k]:stops[k]]
-    value = _text_fields(stamp, level, message, logger)
+            logger = _text_word(d + starts[k], stops[k] - starts[k])
+    value = _text_fields(stamp, level, text, ms, me, logger)
     if value is None:
         return None
     record = <dict>value

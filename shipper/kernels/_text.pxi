@@ -6,6 +6,49 @@
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object text)
     const unsigned char* PyUnicode_1BYTE_DATA(object text)
+    dict _text_presized "_PyDict_NewPresized"(Py_ssize_t minused)
+
+cdef extern from *:
+    """
+    /* the strings of ASCII bytes, made without a scan; a short word (a key, a level, a
+       logger) is the object its slot kept the last time the same bytes came (a bounded
+       table of 256 slots for the process, never freed: keys repeat, and a key reused
+       keeps its hash) */
+    #define __PYX_TEXT_SLOTS 256
+    #define __PYX_TEXT_LONGEST 32
+    static PyObject* __pyx_text_words[__PYX_TEXT_SLOTS];
+
+    static PyObject* __pyx_text_ascii(const unsigned char* d, Py_ssize_t n) {
+        PyObject* out;
+        if (n <= 1) return PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, d, n < 0 ? 0 : n);
+        out = PyUnicode_New(n, 127);
+        if (out != NULL) memcpy(PyUnicode_DATA(out), d, (size_t)n);
+        return out;
+    }
+
+    static PyObject* __pyx_text_word(const unsigned char* d, Py_ssize_t n) {
+        size_t h = (size_t)n;
+        Py_ssize_t i;
+        PyObject *got, *out;
+        if (n <= 1 || n > __PYX_TEXT_LONGEST) return __pyx_text_ascii(d, n);
+        for (i = 0; i < n; i++) h = h * 31 + d[i];
+        h = (h ^ (h >> 11)) & (__PYX_TEXT_SLOTS - 1);
+        got = __pyx_text_words[h];
+        if (got != NULL && PyUnicode_GET_LENGTH(got) == n
+                && memcmp(PyUnicode_DATA(got), d, (size_t)n) == 0) {
+            Py_INCREF(got);
+            return got;
+        }
+        out = __pyx_text_ascii(d, n);
+        if (out == NULL) return NULL;
+        Py_INCREF(out);
+        __pyx_text_words[h] = out;
+        Py_XDECREF(got);
+        return out;
+    }
+    """
+    object _text_ascii "__pyx_text_ascii"(const unsigned char* d, Py_ssize_t n)
+    object _text_word "__pyx_text_word"(const unsigned char* d, Py_ssize_t n)
 
 # bit 1 white space (as str.split), bit 2 key head, bit 4 key character (ASCII)
 cdef unsigned char _TCLASS[128]
@@ -43,10 +86,9 @@ cdef inline Py_ssize_t _text_eq(const unsigned char* data, Py_ssize_t start,
     return -1
 
 
-cdef int _bare_request(str message, const unsigned char* data, Py_ssize_t n,
-                       dict attributes) except -1:
-    """``access.bare_request`` of ``message[:n]`` (ASCII): ``METHOD /path STATUS`` then a
-    non-word character or the end (``pure_text.BARE_REQUEST``) adds method, path and
+cdef int _bare_request(const unsigned char* data, Py_ssize_t n, dict attributes) except -1:
+    """``access.bare_request`` of the message ``data[:n]`` (ASCII): ``METHOD /path STATUS``
+    then a non-word character or the end (``pure_text.BARE_REQUEST``) adds method, path and
     status, unless the pairs gave a ``method``."""
     cdef bytes head
     cdef Py_ssize_t size = 0, i, k
@@ -69,8 +111,8 @@ cdef int _bare_request(str message, const unsigned char* data, Py_ssize_t n,
         return 0
     if "method" in attributes:
         return 0
-    attributes["method"] = message[:size - 2]
-    attributes["path"] = message[size - 1:i]
+    attributes["method"] = _text_word(data, size - 2)
+    attributes["path"] = _text_ascii(data + size - 1, i - size + 1)
     attributes["status"] = (data[i + 1] - 48) * 100 + (data[i + 2] - 48) * 10 + data[i + 3] - 48
     return 0
 
@@ -78,19 +120,24 @@ cdef int _bare_request(str message, const unsigned char* data, Py_ssize_t n,
 def text_fields(stamp, level, str message, logger):
     if not PyUnicode_IS_ASCII(message):
         return None
-    return _text_fields(stamp, level, message, logger)
+    return _text_fields(stamp, level, message, 0, len(message), logger)
 
 
-cdef object _text_fields(stamp, level, str message, logger):
-    """``text_fields`` for an ASCII ``message``."""
-    cdef Py_ssize_t n = len(message), i, word_end, word_start, run_start = -1
+cdef object _text_fields(stamp, level, str text, Py_ssize_t start, Py_ssize_t stop, logger):
+    """``text_fields`` of the message ``text[start:stop]`` (ASCII), read in place: its
+    words are made once, the keys through the word table, the attributes sized for the
+    pairs."""
+    cdef Py_ssize_t n, i, word_end, word_start, run_start = -1, pairs = 0
     cdef Py_ssize_t head_end, eq
     cdef const unsigned char* data
-    cdef dict attributes = {}, record
-    cdef str head = message
-    data = PyUnicode_1BYTE_DATA(message)
+    cdef dict attributes, record
+    cdef object head
+    if start > stop:
+        start = stop
+    n = stop - start
+    data = PyUnicode_1BYTE_DATA(text) + start
     head_end = n
-    if memchr(data, 61, <size_t>n) != NULL:  # "="
+    if n and memchr(data, 61, <size_t>n) != NULL:  # "="
         if n > 4096 or memchr(data, 34, <size_t>n) != NULL:  # huge, or a quote
             return None
         i = n
@@ -107,23 +154,28 @@ cdef object _text_fields(stamp, level, str message, logger):
                 head_end = word_end
                 break
             run_start = i
-        if run_start >= 0:
-            i = run_start
-            while i < n:
-                while i < n and _TCLASS[data[i]] & 1:
-                    i += 1
-                if i == n:
-                    break
-                word_start = i
-                while i < n and not (_TCLASS[data[i]] & 1):
-                    i += 1
-                eq = _text_eq(data, word_start, i)
-                attributes[message[word_start:eq]] = message[eq + 1:i]
-            head = message[:head_end]
-        else:
-            head_end = n
+            pairs += 1
+    if run_start >= 0:
+        attributes = _text_presized(pairs) if pairs > 5 else {}
+        i = run_start
+        while i < n:
+            while i < n and _TCLASS[data[i]] & 1:
+                i += 1
+            if i == n:
+                break
+            word_start = i
+            while i < n and not (_TCLASS[data[i]] & 1):
+                i += 1
+            eq = _text_eq(data, word_start, i)
+            attributes[_text_word(data + word_start, eq - word_start)] = \
+                _text_ascii(data + eq + 1, i - eq - 1)
+        head = _text_ascii(data, head_end)
+    else:
+        attributes = {}
+        head = text if start == 0 and stop == len(text) else _text_ascii(data, n)
+        head_end = n
     if head_end >= 9 and data[0] in b"GPDHOCT":
-        _bare_request(message, data, head_end, attributes)
+        _bare_request(data, head_end, attributes)
     record = {"timestamp": stamp, "level": level or "info", "message": head,
               "attributes": attributes}
     if logger:
@@ -183,9 +235,9 @@ cdef object _unleveled(stamp, str text, const unsigned char* data, Py_ssize_t i,
     while e < n and data[e] != 32:
         e += 1
     if e > b and (_level_strips(data[b]) or _level_strips(data[e - 1])
-                  or levels.get(text[b:e]) is not None):
+                  or levels.get(_text_word(data + b, e - b)) is not None):
         return None
-    return _text_fields(stamp, None, text[i:], None)
+    return _text_fields(stamp, None, text, i, n, None)
 
 
 cdef object _stamped_at(stamp, str text, const unsigned char* data, Py_ssize_t i,
@@ -212,14 +264,14 @@ cdef object _stamped_at(stamp, str text, const unsigned char* data, Py_ssize_t i
             s += 1
         while e > s and _TCLASS[data[e - 1]] & 1:
             e -= 1
-        level = levels.get(text[s:e])
+        level = levels.get(_text_word(data + s, e - s))
         if level is None or not _logger_name(data, i, a):
             return None
-        return _text_fields(stamp, level, text[b + 3:], text[i:a])
+        return _text_fields(stamp, level, text, b + 3, n, _text_word(data + i, a - i))
     a = i
     while a < n and data[a] != 32:  # the first word: a level
         a += 1
-    level = levels.get(text[i:a])
+    level = levels.get(_text_word(data + i, a - i))
     if level is None:
         return _unleveled(stamp, text, data, i, a, n, levels) if body else None
     a += 1
@@ -229,4 +281,4 @@ cdef object _stamped_at(stamp, str text, const unsigned char* data, Py_ssize_t i
         return None
     if _find3(data, a, n) >= 0:  # a logger before " - "
         return None
-    return _text_fields(stamp, level, text[a:] if a < n else "", None)
+    return _text_fields(stamp, level, text, a, n, None)
