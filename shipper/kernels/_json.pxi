@@ -328,7 +328,7 @@ cdef class JsonLines:
             return 0  # counted as empty_line by the reference
         else:
             fmt, fields = self._parse_text(text)
-        if "-----BEGIN" in text:
+        if _text_holds(text, "-----BEGIN", 5):
             self._route_record(fields, fmt, offset, text, stream, wrapper_time, truncated, out)
             return 2
         if fmt in self._single:  # complete on its line
@@ -340,7 +340,8 @@ cdef class JsonLines:
                 joiner.pending = None
             out.append(record)
             return 2
-        if text[:1] in self._block_initials and (first != 50 or ":  " in text):  # "2"
+        if text[:1] in self._block_initials and (  # "2"
+                first != 50 or _text_holds(text, ":  ", 0)):
             self._route_record(fields, fmt, offset, text, stream, wrapper_time, truncated, out)
             return 2
         # held (``MultilineJoiner.start`` in state NONE, no key block)

@@ -7,6 +7,7 @@ cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object text)
     const unsigned char* PyUnicode_1BYTE_DATA(object text)
     dict _text_presized "_PyDict_NewPresized"(Py_ssize_t minused)
+    int _text_kind "PyUnicode_KIND"(object text)
 
 cdef extern from *:
     """
@@ -71,6 +72,31 @@ cdef tuple _REQUEST_HEADS = (b"GET /", b"POST /", b"PUT /", b"PATCH /", b"DELETE
                              b"HEAD /", b"OPTIONS /", b"CONNECT /", b"TRACE /")
 
 
+cdef enum:
+    _TEXT_PAIRS = 32  # the pairs ``_text_fields`` keeps from its scan back
+
+
+cdef bint _text_holds(str text, str part, Py_ssize_t k) except -1:
+    """``part in text`` (``part`` ASCII), found from its ``k``th character, a rare one:
+    a one-byte ``text`` is searched with ``memchr``."""
+    cdef Py_ssize_t n = len(text), size = len(part), i = k
+    cdef const unsigned char* d
+    cdef const unsigned char* p = PyUnicode_1BYTE_DATA(part)
+    cdef const unsigned char* at
+    if _text_kind(text) != 1:
+        return part in text
+    d = PyUnicode_1BYTE_DATA(text)
+    while i + size - k <= n:
+        at = <const unsigned char*>memchr(d + i, p[k], <size_t>(n - (size - k) + 1 - i))
+        if at == NULL:
+            return False
+        i = at - d
+        if memcmp(d + i - k, p, <size_t>size) == 0:
+            return True
+        i += 1
+    return False
+
+
 cdef inline Py_ssize_t _text_eq(const unsigned char* data, Py_ssize_t start,
                                 Py_ssize_t stop) noexcept:
     """Index of the ``=`` ending a valid key in the ASCII word ``[start, stop)``, else -1."""
@@ -117,6 +143,24 @@ cdef int _bare_request(const unsigned char* data, Py_ssize_t n, dict attributes)
     return 0
 
 
+cdef int _text_pairs(const unsigned char* data, Py_ssize_t i, Py_ssize_t n,
+                     dict attributes) except -1:
+    """The ``key=value`` words of ``data[i:n]`` (each one a pair) into ``attributes``."""
+    cdef Py_ssize_t word_start, eq
+    while i < n:
+        while i < n and _TCLASS[data[i]] & 1:
+            i += 1
+        if i == n:
+            break
+        word_start = i
+        while i < n and not (_TCLASS[data[i]] & 1):
+            i += 1
+        eq = _text_eq(data, word_start, i)
+        attributes[_text_word(data + word_start, eq - word_start)] = \
+            _text_ascii(data + eq + 1, i - eq - 1)
+    return 0
+
+
 def text_fields(stamp, level, str message, logger):
     if not PyUnicode_IS_ASCII(message):
         return None
@@ -127,8 +171,11 @@ cdef object _text_fields(stamp, level, str text, Py_ssize_t start, Py_ssize_t st
     """``text_fields`` of the message ``text[start:stop]`` (ASCII), read in place: its
     words are made once, the keys through the word table, the attributes sized for the
     pairs."""
-    cdef Py_ssize_t n, i, word_end, word_start, run_start = -1, pairs = 0
+    cdef Py_ssize_t n, i, word_end, run_start = -1, pairs = 0, k
     cdef Py_ssize_t head_end, eq
+    cdef Py_ssize_t keys[_TEXT_PAIRS]
+    cdef Py_ssize_t eqs[_TEXT_PAIRS]
+    cdef Py_ssize_t ends[_TEXT_PAIRS]
     cdef const unsigned char* data
     cdef dict attributes, record
     cdef object head
@@ -150,25 +197,22 @@ cdef object _text_fields(stamp, level, str text, Py_ssize_t start, Py_ssize_t st
             word_end = i
             while i > 0 and not (_TCLASS[data[i - 1]] & 1):
                 i -= 1
-            if _text_eq(data, i, word_end) < 0:
+            eq = _text_eq(data, i, word_end)
+            if eq < 0:
                 head_end = word_end
                 break
+            if pairs < _TEXT_PAIRS:  # kept for the way forward
+                keys[pairs], eqs[pairs], ends[pairs] = i, eq, word_end
             run_start = i
             pairs += 1
     if run_start >= 0:
         attributes = _text_presized(pairs) if pairs > 5 else {}
-        i = run_start
-        while i < n:
-            while i < n and _TCLASS[data[i]] & 1:
-                i += 1
-            if i == n:
-                break
-            word_start = i
-            while i < n and not (_TCLASS[data[i]] & 1):
-                i += 1
-            eq = _text_eq(data, word_start, i)
-            attributes[_text_word(data + word_start, eq - word_start)] = \
-                _text_ascii(data + eq + 1, i - eq - 1)
+        if pairs > _TEXT_PAIRS:
+            _text_pairs(data, run_start, n, attributes)
+        else:
+            for k in range(pairs - 1, -1, -1):
+                attributes[_text_word(data + keys[k], eqs[k] - keys[k])] = \
+                    _text_ascii(data + eqs[k] + 1, ends[k] - eqs[k] - 1)
         head = _text_ascii(data, head_end)
     else:
         attributes = {}
