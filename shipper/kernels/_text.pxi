@@ -164,13 +164,15 @@ cdef int _text_pairs(const unsigned char* data, Py_ssize_t i, Py_ssize_t n,
 def text_fields(stamp, level, str message, logger):
     if not PyUnicode_IS_ASCII(message):
         return None
-    return _text_fields(stamp, level, message, 0, len(message), logger)
+    return _text_fields(stamp, level, message, 0, len(message), logger, False)
 
 
-cdef object _text_fields(stamp, level, str text, Py_ssize_t start, Py_ssize_t stop, logger):
+cdef object _text_fields(stamp, level, str text, Py_ssize_t start, Py_ssize_t stop, logger,
+                         bint whole):
     """``text_fields`` of the message ``text[start:stop]`` (ASCII), read in place: its
     words are made once, the keys through the word table, the attributes sized for the
-    pairs."""
+    pairs; with ``whole`` (``text`` the whole line), the fields are put in the line's
+    ``Record`` as ``FileParser._complete`` makes it (raw ``text``), not in a dict."""
     cdef Py_ssize_t n, i, word_end, run_start = -1, pairs = 0, k
     cdef Py_ssize_t head_end, eq
     cdef Py_ssize_t keys[_TEXT_PAIRS]
@@ -220,8 +222,15 @@ cdef object _text_fields(stamp, level, str text, Py_ssize_t start, Py_ssize_t st
         head_end = n
     if head_end >= 9 and data[0] in b"GPDHOCT":
         _bare_request(data, head_end, attributes)
-    record = {"timestamp": stamp, "level": level or "info", "message": head,
-              "attributes": attributes}
+    if whole:
+        record = <dict>_new_record(text)
+        record["timestamp"] = stamp
+        record["level"] = level or "info"
+        record["message"] = head
+        record["attributes"] = attributes
+    else:
+        record = {"timestamp": stamp, "level": level or "info", "message": head,
+                  "attributes": attributes}
     if logger:
         record["logger"] = logger
     return record
@@ -258,7 +267,8 @@ cdef inline bint _logger_name(const unsigned char* data, Py_ssize_t start, Py_ss
 def stamped_fields(stamp, str rest, dict levels):
     if not PyUnicode_IS_ASCII(rest):
         return None
-    return _stamped_at(stamp, rest, PyUnicode_1BYTE_DATA(rest), 0, len(rest), levels, False)
+    return _stamped_at(stamp, rest, PyUnicode_1BYTE_DATA(rest), 0, len(rest), levels, False,
+                       False)
 
 
 cdef inline bint _level_strips(unsigned char ch) noexcept:
@@ -267,7 +277,7 @@ cdef inline bint _level_strips(unsigned char ch) noexcept:
 
 
 cdef object _unleveled(stamp, str text, const unsigned char* data, Py_ssize_t i,
-                       Py_ssize_t a, Py_ssize_t n, dict levels):
+                       Py_ssize_t a, Py_ssize_t n, dict levels, bint whole):
     """``pure_text._unleveled`` of ``text[i:]``, its first word ``text[i:a]``: the whole
     rest the message, level ``info``, when neither word can be a level word."""
     cdef Py_ssize_t b = a, e
@@ -281,11 +291,11 @@ cdef object _unleveled(stamp, str text, const unsigned char* data, Py_ssize_t i,
     if e > b and (_level_strips(data[b]) or _level_strips(data[e - 1])
                   or levels.get(_text_word(data + b, e - b)) is not None):
         return None
-    return _text_fields(stamp, None, text, i, n, None)
+    return _text_fields(stamp, None, text, i, n, None, whole)
 
 
 cdef object _stamped_at(stamp, str text, const unsigned char* data, Py_ssize_t i,
-                        Py_ssize_t n, dict levels, bint body):
+                        Py_ssize_t n, dict levels, bint body, bint whole):
     """``stamped_fields`` of ``text[i:]`` (ASCII), read in place; with ``body``, also a
     rest whose first word is no level word (``_unleveled``)."""
     cdef Py_ssize_t a, b, s, e, start
@@ -311,13 +321,13 @@ cdef object _stamped_at(stamp, str text, const unsigned char* data, Py_ssize_t i
         level = levels.get(_text_word(data + s, e - s))
         if level is None or not _logger_name(data, i, a):
             return None
-        return _text_fields(stamp, level, text, b + 3, n, _text_word(data + i, a - i))
+        return _text_fields(stamp, level, text, b + 3, n, _text_word(data + i, a - i), whole)
     a = i
     while a < n and data[a] != 32:  # the first word: a level
         a += 1
     level = levels.get(_text_word(data + i, a - i))
     if level is None:
-        return _unleveled(stamp, text, data, i, a, n, levels) if body else None
+        return _unleveled(stamp, text, data, i, a, n, levels, whole) if body else None
     a += 1
     while a < n and data[a] == 32:
         a += 1
@@ -325,4 +335,4 @@ cdef object _stamped_at(stamp, str text, const unsigned char* data, Py_ssize_t i
         return None
     if _find3(data, a, n) >= 0:  # a logger before " - "
         return None
-    return _text_fields(stamp, level, text, a, n, None)
+    return _text_fields(stamp, level, text, a, n, None, whole)
