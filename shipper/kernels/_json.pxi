@@ -340,7 +340,7 @@ cdef class JsonLines:
             self._route_record(fields, fmt, offset, text, stream, wrapper_time, truncated, out)
             return 2
         if fmt in self._single:  # complete on its line
-            self._formats[fmt] += 1
+            _text_count(self._formats, fmt)
             record = self._text_record(offset, fields, whole, text, truncated, stream,
                                        wrapper_time)
             if pending is not None:
@@ -364,7 +364,7 @@ cdef class JsonLines:
             out.append(pending)
         if fmt == "text":
             return 1
-        self._formats[fmt] += 1
+        _text_count(self._formats, fmt)
         return 2
 
     cdef object _text_record(self, offset, fields, bint whole, str text, truncated, stream,
