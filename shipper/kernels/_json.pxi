@@ -357,7 +357,7 @@ cdef class JsonLines:
         if pending is not None and joiner._parts is not None:
             pending = joiner.take()
         joiner.pending = record
-        joiner._size = len(record["message"])
+        joiner._size = len((<dict>record)["message"])  # a Record (a dict): its own lookup
         if joiner._header is not None:
             joiner._header = None
         if pending is not None:
