@@ -308,6 +308,7 @@ cdef class JsonLines:
         cdef Py_ssize_t n = len(text)
         cdef Py_UCS4 first
         cdef object joiner = self._joiner, pending, fields, fmt, record, stamps
+        cdef bint begin, block, whole
         if n == 0 or self._route is None:
             return 0
         first = PyUnicode_READ_CHAR(text, 0)
@@ -319,45 +320,70 @@ cdef class JsonLines:
         if pending is not None and not 48 <= first <= 57 and joiner.accepts(text):
             joiner.takes(text, offset, True, self._formats, out)
             return 2
+        # a line the route's ``record`` takes (a key block, a block's first line) gets
+        # its fields in a dict; any other stamped line in its own ``Record`` (``whole``)
+        begin = _text_holds(text, "-----BEGIN", 5)
+        block = text[:1] in self._block_initials and (  # "2"
+            first != 50 or _text_holds(text, ":  ", 0))
+        whole = not (begin or block)
         stamps = self._stamps
         fields = _stamped_line(text, stamps.good_second, stamps.utc_default, self._levels,
-                               self._max_depth, stamps)
+                               self._max_depth, stamps, whole)
         if fields is not None:
             fmt = "text"
         elif Py_UNICODE_ISSPACE(first) and text.isspace():
             return 0  # counted as empty_line by the reference
         else:
             fmt, fields = self._parse_text(text)
-        if "-----BEGIN" in text:
+            whole = False
+        if begin:
             self._route_record(fields, fmt, offset, text, stream, wrapper_time, truncated, out)
             return 2
         if fmt in self._single:  # complete on its line
-            self._formats[fmt] += 1
-            record = self._fields_record(offset, <dict?>fields, text, truncated, stream,
-                                         wrapper_time)
+            _text_count(self._formats, fmt)
+            record = self._text_record(offset, fields, whole, text, truncated, stream,
+                                       wrapper_time)
             if pending is not None:
                 out.append(pending if joiner._parts is None else joiner.take())
                 joiner.pending = None
             out.append(record)
             return 2
-        if text[:1] in self._block_initials and (first != 50 or ":  " in text):  # "2"
+        if block:
             self._route_record(fields, fmt, offset, text, stream, wrapper_time, truncated, out)
             return 2
         # held (``MultilineJoiner.start`` in state NONE, no key block)
-        record = self._fields_record(offset, <dict?>fields, text, truncated, stream,
-                                     wrapper_time)
+        record = self._text_record(offset, fields, whole, text, truncated, stream,
+                                   wrapper_time)
         if pending is not None and joiner._parts is not None:
             pending = joiner.take()
         joiner.pending = record
-        joiner._size = len(record["message"])
+        joiner._size = len((<dict>record)["message"])  # a Record (a dict): its own lookup
         if joiner._header is not None:
             joiner._header = None
         if pending is not None:
             out.append(pending)
         if fmt == "text":
             return 1
-        self._formats[fmt] += 1
+        _text_count(self._formats, fmt)
         return 2
+
+    cdef object _text_record(self, offset, fields, bint whole, str text, truncated, stream,
+                             wrapper_time):
+        """``FileParser._complete`` of a text line's fields: ``_fields_record``, or, for
+        fields already in the line's ``Record`` (``whole``), the rest of it in place."""
+        cdef dict placed
+        if not whole:
+            return self._fields_record(offset, <dict?>fields, text, truncated, stream,
+                                       wrapper_time)
+        placed = <dict>fields
+        if not placed["timestamp"]:  # none, or IMPOSSIBLE ("")
+            placed["timestamp"] = self._fallback_time(fields, wrapper_time)
+        if stream is not None:
+            PyDict_SetItem(placed, "stream", stream)
+        PyDict_SetItem(placed, "file", {"path": self._path, "offset": offset})
+        if truncated and offset in truncated:
+            placed["attributes"]["truncated"] = True
+        return fields
 
     cdef object _fields_record(self, offset, dict parsed, str text, truncated, stream,
                                wrapper_time):

@@ -85,14 +85,15 @@ cdef inline bint _is_caller(const unsigned char* d, Py_ssize_t s, Py_ssize_t e) 
 
 
 cdef object _zap(stamp, str text, const unsigned char* d, Py_ssize_t s, Py_ssize_t n,
-                 dict levels, Py_ssize_t max_depth):
-    """``TextParser._zap_console`` of ``text[s:]`` (after the tab), or ``None``."""
+                 dict levels, Py_ssize_t max_depth, bint whole):
+    """``TextParser._zap_console`` of ``text[s:]`` (after the tab), or ``None``; with
+    ``whole``, in the line's ``Record`` (``_text_fields``)."""
     cdef Py_ssize_t starts[8]
     cdef Py_ssize_t stops[8]
-    cdef Py_ssize_t count = 0, i = s, k, brackets
+    cdef Py_ssize_t count = 0, i = s, k, brackets, ms = n, me = n
     cdef const unsigned char* tab
     cdef dict record, attributes
-    cdef object fields = None, message, logger = None, caller = None, value
+    cdef object fields = None, logger = None, caller = None, value
     while True:
         if count == 8:
             return None
@@ -108,7 +109,7 @@ cdef object _zap(stamp, str text, const unsigned char* d, Py_ssize_t s, Py_ssize
     for i in range(starts[0], stops[0]):
         if _TCLASS[d[i]] & 1:  # strip() would change the word
             return None
-    level = levels.get(text[starts[0]:stops[0]])
+    level = levels.get(_text_word(d + starts[0], stops[0] - starts[0]))
     if level is None:
         return None
     k = count - 1
@@ -129,15 +130,13 @@ cdef object _zap(stamp, str text, const unsigned char* d, Py_ssize_t s, Py_ssize
             count -= 1
     if count > 1:
         count -= 1
-        message = text[starts[count]:stops[count]]
-    else:
-        message = ""
+        ms, me = starts[count], stops[count]
     for k in range(1, count):
         if _is_caller(d, starts[k], stops[k]):
-            caller = text[starts[k]:stops[k]]
+            caller = _text_word(d + starts[k], stops[k] - starts[k])
         else:
-            logger = text[starts[k]:stops[k]]
-    value = _text_fields(stamp, level, message, logger)
+            logger = _text_word(d + starts[k], stops[k] - starts[k])
+    value = _text_fields(stamp, level, text, ms, me, logger, whole)
     if value is None:
         return None
     record = <dict>value
@@ -164,15 +163,16 @@ cdef object _stamp_of(str good, const unsigned char* d, Py_ssize_t fs, Py_ssize_
 
 
 def stamped_line(str text, str good, bint utc_default, dict levels, Py_ssize_t max_depth):
-    return _stamped_line(text, good, utc_default, levels, max_depth, None)
+    return _stamped_line(text, good, utc_default, levels, max_depth, None, False)
 
 
 cdef object _stamped_line(str text, str good, bint utc_default, dict levels,
-                          Py_ssize_t max_depth, object stamps):
+                          Py_ssize_t max_depth, object stamps, bint whole):
     """``stamped_line``; given the normalizer ``stamps`` (the ``JsonLines`` text route),
     also a line of another second (or zone) that passes every gate and whose rest reads:
     its time from ``stamps.from_iso_parts`` as ``TextParser._stamped`` takes it (KERNEL_API
-    40: the first line of each new second no longer goes the general way)."""
+    40: the first line of each new second no longer goes the general way); with ``whole``,
+    the fields come in the line's ``Record`` (``_text_fields``), for the caller to place."""
     cdef Py_ssize_t n = len(text), p = 19, q, zend, fs = 0, fe = 0, zs = -1, ze = -1
     cdef Py_ssize_t end, w
     cdef const unsigned char* d
@@ -222,9 +222,9 @@ cdef object _stamped_line(str text, str good, bint utc_default, dict levels,
         if _find_lit(d, end, n, b" -- ", 4) >= 0 or memchr(d, 10, <size_t>n) != NULL:
             return None
         if other:
-            return _other_second(stamps, _zap(None, text, d, end + 1, n, levels, max_depth),
-                                 text, fs, fe, zs, ze, end)
-        return _zap(_stamp_of(good, d, fs, fe), text, d, end + 1, n, levels, max_depth)
+            return _other_second(stamps, _zap(None, text, d, end + 1, n, levels, max_depth,
+                                              whole), text, fs, fe, zs, ze, end)
+        return _zap(_stamp_of(good, d, fs, fe), text, d, end + 1, n, levels, max_depth, whole)
     if end + 1 < n:
         second = d[end + 1]
         if second == 32 or second == 91 or second == 84 or second == 68 or second == 73 \
@@ -238,9 +238,9 @@ cdef object _stamped_line(str text, str good, bint utc_default, dict levels,
             if d[end] == 32 and fe > fs and zs >= 0:
                 return None
     if other:
-        return _other_second(stamps, _stamped_at(None, text, d, end, n, levels, True),
+        return _other_second(stamps, _stamped_at(None, text, d, end, n, levels, True, whole),
                              text, fs, fe, zs, ze, end)
-    return _stamped_at(_stamp_of(good, d, fs, fe), text, d, end, n, levels, True)
+    return _stamped_at(_stamp_of(good, d, fs, fe), text, d, end, n, levels, True, whole)
 
 
 cdef object _other_second(stamps, object fields, str text, Py_ssize_t fs, Py_ssize_t fe,

@@ -51,6 +51,11 @@ def _both(stamp: str | None, level: str | None, message: str,
 @example(None, None, "GET /health 200 a=1", None)  # a bare request, then pairs
 @example(None, None, "GET /a 200 method=x", None)  # the pairs' method wins
 @example(None, None, "k=" + "v" * 5000, None)  # longer than the pairs window
+@example(None, None, "go " + " ".join(f"k{i % 37}=v{i}" for i in range(40)), None)  # more
+# pairs than the kernel keeps from its scan back (it reads them again), a key repeated
+@example(None, None, "m a=1 b=2 c=3 d=4 e=5 f=6 a=7", "x")  # past 5 pairs: presized
+@example(None, None, "m " + "k" * 40 + "=1 " + "k" * 33 + "=2", None)  # keys too long
+# for the word table
 def test_twins_agree_and_match_the_general_record(stamp: str | None, level: str | None,
                                                   message: str, logger: str | None) -> None:
     """Same record from both twins, and it is ``general_record``'s, key order included
@@ -179,3 +184,15 @@ def test_the_bench_layouts_take_the_stamped_fast_path(rest: str) -> None:
     """The bench's ``ISO LEVEL msg k=v`` and Python logging lines are read in one call."""
     for twin in (compiled.stamped_fields, pure_text.stamped_fields):
         assert twin("2025-07-06T10:30:00.000Z", rest, TEXT_LEVELS) is not None
+
+
+def test_word_table_gives_each_key_its_own_text() -> None:
+    """Thousands of distinct keys (and each again) through the kernel's bounded word table:
+    every key comes back as written, whichever slot it met."""
+    for round_ in range(2):
+        for i in range(3000):
+            key = f"key_{i * 7919 % 100003}"
+            other = "z" + key[-3:]
+            got = compiled.text_fields(None, None, f"m {key}=v{round_} {other}=w", None)
+            assert got is not None
+            assert list(got["attributes"].items()) == [(key, f"v{round_}"), (other, "w")]
