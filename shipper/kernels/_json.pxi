@@ -6,7 +6,7 @@ import orjson as _orjson
 
 from shipper.record import Record as _Record
 
-from cpython.dict cimport PyDict_DelItem, PyDict_SetItem, PyDict_Update
+from cpython.dict cimport PyDict_Copy, PyDict_DelItem, PyDict_SetItem, PyDict_Update
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memset
 
@@ -77,6 +77,98 @@ cdef extern from *:
         }
     }
 
+    /* a record as ``Record()`` makes it: ``tp_new``, then its two object slots (at the
+       offsets their member descriptors name; fresh, so they hold NULL) set in place */
+    static Py_ssize_t __pyx_json_raw_at, __pyx_json_before_at;
+
+    static int __pyx_json_slot_at(PyObject* descr, Py_ssize_t* at) {
+        PyMemberDef* member = ((PyMemberDescrObject*)descr)->d_member;
+        if (member->type != Py_T_OBJECT_EX || (member->flags & Py_READONLY)) return -1;
+        *at = member->offset;
+        return 0;
+    }
+
+    static PyObject* __pyx_json_record(PyObject* cls, PyObject* args, PyObject* text) {
+        PyTypeObject* type = (PyTypeObject*)cls;
+        PyObject* record = type->tp_new(type, args, NULL);
+        if (record == NULL) return NULL;
+        *(PyObject**)((char*)record + __pyx_json_raw_at) = Py_NewRef(text);
+        *(PyObject**)((char*)record + __pyx_json_before_at) = Py_NewRef(Py_None);
+        return record;
+    }
+
+    /* A dict's values put in place. ``fill`` gives ``target`` (a clone of ``shape``,
+       ``n`` keys) the values ``vals`` in ``shape``'s key order. On CPython 3.13 (GIL
+       build), once ``__pyx_json_probe`` proved the key table's layout below on a clone,
+       each value is written into its entry (a clone holds the shape's keys in order, no
+       deleted ones: the table is checked per call); else by ``PyDict_SetItem``. */
+    #if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
+    #define __PYX_JSON_DIRECT 1
+    typedef struct {  /* struct _dictkeysobject, CPython 3.13 Include/internal/pycore_dict.h */
+        Py_ssize_t dk_refcnt;
+        uint8_t dk_log2_size;
+        uint8_t dk_log2_index_bytes;
+        uint8_t dk_kind;
+        uint32_t dk_version;
+        Py_ssize_t dk_usable;
+        Py_ssize_t dk_nentries;
+        char dk_indices[];
+    } __pyx_json_dk;
+    typedef struct { PyObject* key; PyObject* value; } __pyx_json_entry;  /* PyDictUnicodeEntry */
+
+    static __pyx_json_entry* __pyx_json_entries(PyObject* dict, Py_ssize_t n) {
+        PyDictObject* mp = (PyDictObject*)dict;
+        __pyx_json_dk* keys = (__pyx_json_dk*)mp->ma_keys;
+        if (mp->ma_values != NULL || mp->ma_used != n || keys->dk_kind != 1  /* unicode */
+                || keys->dk_nentries != n)
+            return NULL;
+        return (__pyx_json_entry*)(keys->dk_indices + ((size_t)1 << keys->dk_log2_index_bytes));
+    }
+    #else
+    #define __PYX_JSON_DIRECT 0
+    #endif
+    static int __pyx_json_direct = 0;
+
+    static int __pyx_json_fill(PyObject* target, PyObject* shape, PyObject** vals,
+                               Py_ssize_t n) {
+        Py_ssize_t pos = 0, i = 0;
+        PyObject *key, *value;
+    #if __PYX_JSON_DIRECT
+        __pyx_json_entry* entry = __pyx_json_direct ? __pyx_json_entries(target, n) : NULL;
+        if (entry != NULL) {
+            for (i = 0; i < n; i++) {
+                value = entry[i].value;
+                entry[i].value = Py_NewRef(vals[i]);
+                Py_DECREF(value);
+            }
+            return 0;
+        }
+    #endif
+        while (i < n && PyDict_Next(shape, &pos, &key, &value)) {
+            if (PyDict_SetItem(target, key, vals[i++]) < 0) return -1;
+        }
+        return 0;
+    }
+
+    /* 1 when ``clone`` (a fresh clone of ``shape``) holds shape's keys and values at the
+       places ``__pyx_json_entries`` names (then the direct writes may be enabled) */
+    static int __pyx_json_probe(PyObject* clone, PyObject* shape) {
+    #if __PYX_JSON_DIRECT
+        Py_ssize_t pos = 0, i = 0, n = PyDict_GET_SIZE(shape);
+        PyObject *key, *value;
+        __pyx_json_entry* entry = __pyx_json_entries(clone, n);
+        if (entry == NULL || ((PyDictObject*)clone)->ma_keys == ((PyDictObject*)shape)->ma_keys)
+            return 0;
+        while (PyDict_Next(shape, &pos, &key, &value)) {
+            if (entry[i].key != key || entry[i].value != value) return 0;
+            i++;
+        }
+        return i == n;
+    #else
+        return 0;
+    #endif
+    }
+
     /* text[:23] + "Z" for a compact ASCII text of 24 characters or more */
     static PyObject* __pyx_json_millis(PyObject* text) {
         PyObject* out = PyUnicode_New(24, 127);
@@ -87,6 +179,12 @@ cdef extern from *:
     }
     """
     void __pyx_json_table(object names)
+    int __pyx_json_slot_at(object descr, Py_ssize_t* at)
+    object __pyx_json_record(object cls, object args, object text)
+    int __pyx_json_fill(object target, object shape, PyObject** vals, Py_ssize_t n) except -1
+    int __pyx_json_probe(object clone, object shape)
+    int __pyx_json_direct
+    Py_ssize_t __pyx_json_raw_at, __pyx_json_before_at
     void __pyx_json_scan(object obj, PyObject** keys, PyObject** vals) noexcept
     object __pyx_json_millis(object text)
     bint _json_ascii "PyUnicode_IS_COMPACT_ASCII"(object text)
@@ -101,19 +199,44 @@ cdef extern from *:
 __pyx_json_table(_SLOT_KEYS)
 
 # a record made as ``Record()`` makes it, without a call: ``dict``'s ``tp_new`` and its two
-# slots set through their member descriptors
+# slots (writable object members) set where their member descriptors say
+cdef object _RECORD = _Record
 cdef object _RAW_SLOT = _Record.__dict__["raw"]
 cdef object _BEFORE_SLOT = _Record.__dict__["before"]
 cdef tuple _NO_ARGS = ()
-if type(_RAW_SLOT) is not _MEMBER or type(_BEFORE_SLOT) is not _MEMBER:
-    raise ImportError("Record keeps raw and before in __slots__")
+if (type(_RAW_SLOT) is not _MEMBER or type(_BEFORE_SLOT) is not _MEMBER
+        or __pyx_json_slot_at(_RAW_SLOT, &__pyx_json_raw_at) < 0
+        or __pyx_json_slot_at(_BEFORE_SLOT, &__pyx_json_before_at) < 0):
+    raise ImportError("Record keeps raw and before in writable __slots__")
+
+# The record of a common-shape object line, keys in the reference's order, by whether it
+# has a logger (1) and a stream (2): ``PyDict_Update`` into the empty record clones one
+# (its key table copied whole, as big as inserting the keys one by one makes it), then
+# each value replaces its placeholder (no insert, no resize).
+# Its placeholders are distinct (small ints) for ``__pyx_json_probe``.
+cdef tuple _SHAPES = tuple(
+    {key: i for i, key in enumerate(("timestamp", "level", "message", "attributes")
+                                    + logger + stream + ("file",))}
+    for stream in ((), ("stream",)) for logger in ((), ("logger",)))
 
 
 cdef inline object _new_record(object text):
-    record = __pyx_loki_new(_Record, _NO_ARGS)
-    __pyx_loki_set(_RAW_SLOT, record, text)
-    __pyx_loki_set(_BEFORE_SLOT, record, None)
-    return record
+    return __pyx_json_record(_RECORD, _NO_ARGS, text)
+
+
+cdef bint _probe():
+    """Whether ``__pyx_json_fill`` may write values in place: each shape's clone, into a
+    record and into a plain dict, holds its keys and placeholders where it looks."""
+    cdef dict shape
+    for shape in _SHAPES + ({"path": 0, "offset": 1},):
+        record = _new_record(None)
+        PyDict_Update(record, shape)
+        if not (__pyx_json_probe(record, shape) and __pyx_json_probe(PyDict_Copy(shape), shape)):
+            return False
+    return True
+
+
+__pyx_json_direct = _probe()
 
 
 cdef inline bint _may_be_request(str message):
@@ -130,7 +253,7 @@ cdef class JsonLines:
     cdef object _path, _joiner, _parse, _from_string, _from_epoch, _bare_request
     cdef object _text_line, _plain_line, _fallback_time, _initials, _stamps
     cdef object _normalize_level, _tidy_node
-    cdef dict _levels
+    cdef dict _levels, _file  # _file: a record's "file", its offset a placeholder
     cdef tuple _time_keys
     cdef str _impossible
     cdef Py_ssize_t _max_depth, _long
@@ -144,6 +267,7 @@ cdef class JsonLines:
     def __init__(self, str path, joiner, mapper, text_line, plain_line, fallback_time,
                  Py_ssize_t max_depth, route=None):
         self._path = path
+        self._file = {"path": path, "offset": 1}
         self._joiner = joiner
         self._parse = mapper.parse
         self._from_string = mapper.from_string
@@ -370,7 +494,7 @@ cdef class JsonLines:
             fields["timestamp"] = self._fallback_time(record, wrapper_time)
         if stream is not None:
             PyDict_SetItem(fields, "stream", stream)
-        PyDict_SetItem(fields, "file", {"path": self._path, "offset": offset})
+        PyDict_SetItem(fields, "file", self._file_of(offset))
         if truncated and offset in truncated:
             fields["attributes"]["truncated"] = True
         return record
@@ -428,26 +552,36 @@ cdef class JsonLines:
     cdef object _finish(self, offset, dict obj, str text, truncated, stream, wrapper_time):
         """The record of the decoded object ``obj`` of the line ``text``."""
         cdef dict fields
-        record = _new_record(text)
-        fields = <dict>record
-        stamp = self._common(obj, fields)
-        if stamp is False:  # not the common shape: obj untouched
+        record = self._common(obj, text, offset, stream, wrapper_time)
+        if record is None:  # not the common shape: obj untouched
+            record = _new_record(text)
+            fields = <dict>record
             PyDict_Update(fields, self._parse(obj))
-            stamp = fields["timestamp"]
-        if not stamp:  # none, or IMPOSSIBLE ("")
-            fields["timestamp"] = self._fallback_time(record, wrapper_time)
-        if stream is not None:
-            PyDict_SetItem(fields, "stream", stream)
-        PyDict_SetItem(fields, "file", {"path": self._path, "offset": offset})
+            if not fields["timestamp"]:  # none, or IMPOSSIBLE ("")
+                fields["timestamp"] = self._fallback_time(record, wrapper_time)
+            if stream is not None:
+                PyDict_SetItem(fields, "stream", stream)
+            PyDict_SetItem(fields, "file", self._file_of(offset))
         if truncated and offset in truncated:
-            fields["attributes"]["truncated"] = True
+            record["attributes"]["truncated"] = True
         return record
 
-    cdef object _common(self, dict obj, dict fields):
-        """``JsonLineParser.parse`` into ``fields`` for the common shape, returning the
-        timestamp; ``False`` (``obj`` untouched) for any other shape. The keys it reads
-        are found in one pass (``__pyx_json_scan``: an absent key is NULL, a JSON null
-        None; the reference's ``get`` gives None for both, its ``in`` tells them apart)."""
+    cdef inline dict _file_of(self, offset):
+        """``{"path": path, "offset": offset}``, copied from ``_file`` (its key table
+        cloned) with the offset put in."""
+        cdef PyObject* vals[2]
+        cdef dict file = PyDict_Copy(self._file)
+        vals[0] = <PyObject*>self._path
+        vals[1] = <PyObject*>offset
+        __pyx_json_fill(file, self._file, vals, 2)
+        return file
+
+    cdef object _common(self, dict obj, str text, offset, stream, wrapper_time):
+        """``JsonLineParser.parse`` and ``_finish``'s steps for the common shape: its
+        record (``_shaped``); ``None`` (``obj`` untouched) for any other shape. The keys
+        it reads are found in one pass (``__pyx_json_scan``: an absent key is NULL, a
+        JSON null None; the reference's ``get`` gives None for both, its ``in`` tells
+        them apart)."""
         cdef PyObject* keys[_S_COUNT]
         cdef PyObject* vals[_S_COUNT]
         cdef PyObject* v
@@ -461,20 +595,20 @@ cdef class JsonLines:
                 at = i
                 break
         if at < 0:
-            return False
+            return None
         v = vals[_S_LEVEL]
         if v != NULL and _json_type(v) == _json_str_type:  # the common case
             level = self._level_word(<object>v)
         else:
             level = self._level_at(vals, &level_at)
         if level is None or vals[_S_SOURCE] != NULL:
-            return False
+            return None
         v = vals[_S_LOGGER]
         if v != NULL and _json_type(v) == _json_str_type:
             logger, logger_key = <object>v, <object>keys[_S_LOGGER]
         elif (vals[_S_LOGGER_NAME] != NULL or vals[_S_NAME] != NULL
                 or (vals[_S_LABEL] != NULL and at == 0)):  # slot 0: "message"
-            return False
+            return None
         message, message_key = <object>vals[at], <object>keys[at]
         PyDict_DelItem(obj, message_key)
         if level_at < 0:  # a pino/bunyan number under "level": the object changes
@@ -484,19 +618,39 @@ cdef class JsonLines:
         else:
             PyDict_DelItem(obj, <object>keys[level_at])
             stamp = self._slot_time(obj, keys, vals)
-        PyDict_SetItem(fields, "timestamp", stamp)
-        PyDict_SetItem(fields, "level", level)
-        PyDict_SetItem(fields, "message", message)
-        PyDict_SetItem(fields, "attributes", obj)
         if logger is not None:
             PyDict_DelItem(obj, logger_key)
-            PyDict_SetItem(fields, "logger", logger)
         if _json_len(message):
             i = PyUnicode_READ_CHAR(message, 0)  # in method_initials, then the call's test
             if (i < 128 and self._initial_bits[i >> 6] >> (i & 63) & 1
                     and _may_be_request(<str>message)):
                 self._bare_request(message, obj)
-        return stamp
+        return self._shaped(text, stamp, level, message, obj, logger, offset, stream,
+                            wrapper_time)
+
+    cdef object _shaped(self, str text, stamp, level, message, dict attributes, logger,
+                        offset, stream, wrapper_time):
+        """The record of a common-shape line: its keys in one go (``_SHAPES``), then the
+        values, the fallback time and the file as ``_finish`` gives them."""
+        cdef PyObject* vals[7]
+        cdef Py_ssize_t n = 4
+        cdef dict shape = <dict>_SHAPES[(logger is not None) + 2 * (stream is not None)]
+        file = self._file_of(offset)
+        vals[0], vals[1] = <PyObject*>stamp, <PyObject*>level
+        vals[2], vals[3] = <PyObject*>message, <PyObject*>attributes
+        if logger is not None:
+            vals[n] = <PyObject*>logger
+            n += 1
+        if stream is not None:
+            vals[n] = <PyObject*>stream
+            n += 1
+        vals[n] = <PyObject*>file
+        record = _new_record(text)
+        PyDict_Update(record, shape)
+        __pyx_json_fill(record, shape, vals, n + 1)
+        if not stamp:  # none, or IMPOSSIBLE (""): the fallback reads timestamp, attributes
+            PyDict_SetItem(record, "timestamp", self._fallback_time(record, wrapper_time))
+        return record
 
     cdef object _level_word(self, object word):
         """``text_levels.get(word)`` for a str ``word``: the words met so far are matched
