@@ -57,22 +57,20 @@ cdef extern from *:
         __pyx_json_first[12] = at;
     }
 
-    /* keys[s], vals[s]: the object's own key and value for the slot s (borrowed), or NULL */
-    static void __pyx_json_scan(PyObject* obj, PyObject** keys, PyObject** vals) {
-        Py_ssize_t pos = 0, n, i, stop;
-        PyObject *key, *value;
+    /* keys[s], vals[s] = key, value when key is the slot s's */
+    static inline void __pyx_json_match(PyObject* key, PyObject* value, PyObject** keys,
+                                        PyObject** vals) {
+        Py_ssize_t n, i, stop;
         const char* s;
-        while (PyDict_Next(obj, &pos, &key, &value)) {
-            if (!PyUnicode_CheckExact(key) || !PyUnicode_IS_COMPACT_ASCII(key)) continue;
-            n = PyUnicode_GET_LENGTH(key);
-            if (n < 2 || n > 11) continue;
-            s = (const char*)PyUnicode_DATA(key);
-            for (i = __pyx_json_first[n], stop = __pyx_json_first[n + 1]; i < stop; i++) {
-                if (s[0] == __pyx_json_keys[i][0] && memcmp(s, __pyx_json_keys[i], n) == 0) {
-                    keys[__pyx_json_slot[i]] = key;
-                    vals[__pyx_json_slot[i]] = value;
-                    break;
-                }
+        if (!PyUnicode_CheckExact(key) || !PyUnicode_IS_COMPACT_ASCII(key)) return;
+        n = PyUnicode_GET_LENGTH(key);
+        if (n < 2 || n > 11) return;
+        s = (const char*)PyUnicode_DATA(key);
+        for (i = __pyx_json_first[n], stop = __pyx_json_first[n + 1]; i < stop; i++) {
+            if (s[0] == __pyx_json_keys[i][0] && memcmp(s, __pyx_json_keys[i], n) == 0) {
+                keys[__pyx_json_slot[i]] = key;
+                vals[__pyx_json_slot[i]] = value;
+                return;
             }
         }
     }
@@ -157,7 +155,11 @@ cdef extern from *:
         Py_ssize_t pos = 0, i = 0, n = PyDict_GET_SIZE(shape);
         PyObject *key, *value;
         __pyx_json_entry* entry = __pyx_json_entries(clone, n);
-        if (entry == NULL || ((PyDictObject*)clone)->ma_keys == ((PyDictObject*)shape)->ma_keys)
+        __pyx_json_dk* dk = (__pyx_json_dk*)((PyDictObject*)clone)->ma_keys;
+        if (entry == NULL || (PyDictKeysObject*)dk == ((PyDictObject*)shape)->ma_keys
+                || dk->dk_log2_size < 3 || dk->dk_log2_size > 7
+                || dk->dk_log2_index_bytes != dk->dk_log2_size
+                || dk->dk_usable + dk->dk_nentries != ((Py_ssize_t)2 << dk->dk_log2_size) / 3)
             return 0;
         while (PyDict_Next(shape, &pos, &key, &value)) {
             if (entry[i].key != key || entry[i].value != value) return 0;
@@ -167,6 +169,68 @@ cdef extern from *:
     #else
         return 0;
     #endif
+    }
+
+    /* ``del obj[key]`` for a key of obj's own (the object, not an equal one), as
+       ``delitem_common`` does it: in place for a unicode table with one-byte indices (up
+       to 128 slots) once the layout is proven, else (or not found so) by the call */
+    static int __pyx_json_del(PyObject* obj, PyObject* key) {
+    #if __PYX_JSON_DIRECT
+        PyDictObject* mp = (PyDictObject*)obj;
+        __pyx_json_dk* dk = (__pyx_json_dk*)mp->ma_keys;
+        __pyx_json_entry* entry;
+        int8_t* indices = (int8_t*)dk->dk_indices;
+        Py_hash_t hash = PyUnicode_CheckExact(key) ? ((PyASCIIObject*)key)->hash : -1;
+        size_t mask, perturb, i;
+        int ix;
+        PyObject* value;
+        if (__pyx_json_direct && hash != -1 && mp->ma_values == NULL && dk->dk_kind == 1
+                && dk->dk_log2_index_bytes == dk->dk_log2_size && dk->dk_log2_size <= 7) {
+            entry = (__pyx_json_entry*)(dk->dk_indices + ((size_t)1 << dk->dk_log2_index_bytes));
+            mask = ((size_t)1 << dk->dk_log2_size) - 1;
+            perturb = (size_t)hash;
+            i = (size_t)hash & mask;
+            for (;;) {
+                ix = indices[i];
+                if (ix == -1) break;  /* DKIX_EMPTY */
+                if (ix >= 0 && entry[ix].key == key) {
+                    value = entry[ix].value;
+                    mp->ma_used--;
+                    dk->dk_version = 0;
+                    indices[i] = -2;  /* DKIX_DUMMY */
+                    entry[ix].key = NULL;
+                    entry[ix].value = NULL;
+                    Py_DECREF(key);
+                    Py_DECREF(value);
+                    return 0;
+                }
+                perturb >>= 5;  /* PERTURB_SHIFT */
+                i = mask & (i * 5 + perturb + 1);
+            }
+        }
+    #endif
+        return PyDict_DelItem(obj, key);
+    }
+
+    /* keys[s], vals[s]: the object's own key and value for the slot s (borrowed), or NULL;
+       its entries read in place (as ``PyDict_Next`` reads them) once the layout is proven */
+    static void __pyx_json_scan(PyObject* obj, PyObject** keys, PyObject** vals) {
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+    #if __PYX_JSON_DIRECT
+        PyDictObject* mp = (PyDictObject*)obj;
+        __pyx_json_dk* dk = (__pyx_json_dk*)mp->ma_keys;
+        __pyx_json_entry* entry;
+        if (__pyx_json_direct && mp->ma_values == NULL && dk->dk_kind == 1) {
+            entry = (__pyx_json_entry*)(dk->dk_indices + ((size_t)1 << dk->dk_log2_index_bytes));
+            for (pos = 0; pos < dk->dk_nentries; pos++) {
+                if (entry[pos].value != NULL)
+                    __pyx_json_match(entry[pos].key, entry[pos].value, keys, vals);
+            }
+            return;
+        }
+    #endif
+        while (PyDict_Next(obj, &pos, &key, &value)) __pyx_json_match(key, value, keys, vals);
     }
 
     /* text[:23] + "Z" for a compact ASCII text of 24 characters or more */
@@ -183,6 +247,7 @@ cdef extern from *:
     object __pyx_json_record(object cls, object args, object text)
     int __pyx_json_fill(object target, object shape, PyObject** vals, Py_ssize_t n) except -1
     int __pyx_json_probe(object clone, object shape)
+    int __pyx_json_del(object obj, object key) except -1
     int __pyx_json_direct
     Py_ssize_t __pyx_json_raw_at, __pyx_json_before_at
     void __pyx_json_scan(object obj, PyObject** keys, PyObject** vals) noexcept
@@ -252,7 +317,7 @@ cdef inline bint _may_be_request(str message):
 cdef class JsonLines:
     cdef object _path, _joiner, _parse, _from_string, _from_epoch, _bare_request
     cdef object _text_line, _plain_line, _fallback_time, _initials, _stamps
-    cdef object _normalize_level, _tidy_node
+    cdef object _normalize_level, _tidy_node, _implied_level
     cdef dict _levels, _file  # _file: a record's "file", its offset a placeholder
     cdef tuple _time_keys
     cdef str _impossible
@@ -292,6 +357,7 @@ cdef class JsonLines:
             raise ValueError("the kernel reads JsonLineParser's message, level and time keys")
         self._normalize_level = mapper.normalize_level
         self._tidy_node = mapper.tidy_node
+        self._implied_level = mapper.implied_level
         self._impossible = mapper.impossible
         self._text_line = text_line
         self._plain_line = plain_line
@@ -601,7 +667,12 @@ cdef class JsonLines:
             level = self._level_word(<object>v)
         else:
             level = self._level_at(vals, &level_at)
-        if level is None or vals[_S_SOURCE] != NULL:
+        if level is None:  # no level key holds a value: the level the event implies
+            for i in range(_S_LEVEL, _S_TIME):
+                if vals[i] != NULL and vals[i] != _json_none:
+                    return None
+            level_at = _S_TIME
+        if vals[_S_SOURCE] != NULL:
             return None
         v = vals[_S_LOGGER]
         if v != NULL and _json_type(v) == _json_str_type:
@@ -610,16 +681,19 @@ cdef class JsonLines:
                 or (vals[_S_LABEL] != NULL and at == 0)):  # slot 0: "message"
             return None
         message, message_key = <object>vals[at], <object>keys[at]
-        PyDict_DelItem(obj, message_key)
-        if level_at < 0:  # a pino/bunyan number under "level": the object changes
+        __pyx_json_del(obj, message_key)
+        if level_at == _S_TIME:
+            level = self._implied_level(obj, message)
+            stamp = self._slot_time(obj, keys, vals)
+        elif level_at < 0:  # a pino/bunyan number under "level": the object changes
             self._tidy_node(obj)
             PyDict_DelItem(obj, "level")
             stamp = self._timestamp(obj)
         else:
-            PyDict_DelItem(obj, <object>keys[level_at])
+            __pyx_json_del(obj, <object>keys[level_at])
             stamp = self._slot_time(obj, keys, vals)
         if logger is not None:
-            PyDict_DelItem(obj, logger_key)
+            __pyx_json_del(obj, logger_key)
         if _json_len(message):
             i = PyUnicode_READ_CHAR(message, 0)  # in method_initials, then the call's test
             if (i < 128 and self._initial_bits[i >> 6] >> (i & 63) & 1
@@ -715,7 +789,7 @@ cdef class JsonLines:
             else:
                 continue
             if stamp:
-                PyDict_DelItem(obj, <object>keys[i])
+                __pyx_json_del(obj, <object>keys[i])
                 return stamp
             impossible = impossible or stamp is not None
         return self._impossible if impossible else None

@@ -22,7 +22,7 @@ from shipper.kernels.pure_loki import loki_side_bytes as loki_side_bytes
 from shipper.kernels.pure_loki import loki_stamps as loki_stamps
 
 #: bumped with every change of a signature or a result: a stale extension is not used
-KERNEL_API = 46
+KERNEL_API = 102
 
 NUL = b"\x00"
 NEWLINE = b"\n"
