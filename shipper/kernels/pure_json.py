@@ -19,9 +19,10 @@ The reference is ``FileParser``'s per-line path for one line of a plain file
   pino/bunyan number under ``"level"`` that ``normalize_level`` knows, then with
   ``tidy_node``, or, ``"level"`` absent or null, a word under the first other level
   key present, or, no level key holding a value, the level the event implies
-  (``implied_level``, once the message left the object); no ``source``; a string ``logger`` or none of ``logger_name``/``name``/
-  winston's ``label``: the same steps in the same order) and calls ``parse`` for any
-  other shape, on the object untouched. It finds the keys it reads in one pass over the
+  (``implied_level``, once the message left the object); no ``source``; a string
+  ``logger`` or none of ``logger_name``/``name``/winston's ``label``: the same steps in
+  the same order) and calls ``parse`` for any other shape, on the object untouched.
+  It finds the keys it reads in one pass over the
   object (an absent key and a JSON null told apart where the reference's ``in`` tells
   them apart) and deletes each with the object's own key. Its times take the
   normalizer's two fast paths without the call (a canonical string of
