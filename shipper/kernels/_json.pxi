@@ -75,161 +75,32 @@ cdef extern from *:
         }
     }
 
-    /* a record as ``Record()`` makes it: ``tp_new``, then its two object slots (at the
-       offsets their member descriptors name; fresh, so they hold NULL) set in place */
-    static Py_ssize_t __pyx_json_raw_at, __pyx_json_before_at;
+    /* a record as ``Record()`` makes it: ``tp_new``, then its two object slots set by
+       ``PyMember_SetOne`` with the ``PyMemberDef`` their member descriptors hold */
+    static PyMemberDef *__pyx_json_raw_member, *__pyx_json_before_member;
 
-    static int __pyx_json_slot_at(PyObject* descr, Py_ssize_t* at) {
+    static PyMemberDef* __pyx_json_member(PyObject* descr) {  /* a writable object slot's */
         PyMemberDef* member = ((PyMemberDescrObject*)descr)->d_member;
-        if (member->type != Py_T_OBJECT_EX || (member->flags & Py_READONLY)) return -1;
-        *at = member->offset;
-        return 0;
+        if (member->type != Py_T_OBJECT_EX || (member->flags & Py_READONLY)) return NULL;
+        return member;
     }
 
     static PyObject* __pyx_json_record(PyObject* cls, PyObject* args, PyObject* text) {
         PyTypeObject* type = (PyTypeObject*)cls;
         PyObject* record = type->tp_new(type, args, NULL);
         if (record == NULL) return NULL;
-        *(PyObject**)((char*)record + __pyx_json_raw_at) = Py_NewRef(text);
-        *(PyObject**)((char*)record + __pyx_json_before_at) = Py_NewRef(Py_None);
+        if (PyMember_SetOne((char*)record, __pyx_json_raw_member, text) < 0
+                || PyMember_SetOne((char*)record, __pyx_json_before_member, Py_None) < 0) {
+            Py_DECREF(record);
+            return NULL;
+        }
         return record;
     }
 
-    /* A dict's values put in place. ``fill`` gives ``target`` (a clone of ``shape``,
-       ``n`` keys) the values ``vals`` in ``shape``'s key order. On CPython 3.13 (GIL
-       build), once ``__pyx_json_probe`` proved the key table's layout below on a clone,
-       each value is written into its entry (a clone holds the shape's keys in order, no
-       deleted ones: the table is checked per call); else by ``PyDict_SetItem``. */
-    #if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
-    #define __PYX_JSON_DIRECT 1
-    typedef struct {  /* struct _dictkeysobject, CPython 3.13 Include/internal/pycore_dict.h */
-        Py_ssize_t dk_refcnt;
-        uint8_t dk_log2_size;
-        uint8_t dk_log2_index_bytes;
-        uint8_t dk_kind;
-        uint32_t dk_version;
-        Py_ssize_t dk_usable;
-        Py_ssize_t dk_nentries;
-        char dk_indices[];
-    } __pyx_json_dk;
-    typedef struct { PyObject* key; PyObject* value; } __pyx_json_entry;  /* PyDictUnicodeEntry */
-
-    static __pyx_json_entry* __pyx_json_entries(PyObject* dict, Py_ssize_t n) {
-        PyDictObject* mp = (PyDictObject*)dict;
-        __pyx_json_dk* keys = (__pyx_json_dk*)mp->ma_keys;
-        if (mp->ma_values != NULL || mp->ma_used != n || keys->dk_kind != 1  /* unicode */
-                || keys->dk_nentries != n)
-            return NULL;
-        return (__pyx_json_entry*)(keys->dk_indices + ((size_t)1 << keys->dk_log2_index_bytes));
-    }
-    #else
-    #define __PYX_JSON_DIRECT 0
-    #endif
-    static int __pyx_json_direct = 0;
-
-    static int __pyx_json_fill(PyObject* target, PyObject* shape, PyObject** vals,
-                               Py_ssize_t n) {
-        Py_ssize_t pos = 0, i = 0;
-        PyObject *key, *value;
-    #if __PYX_JSON_DIRECT
-        __pyx_json_entry* entry = __pyx_json_direct ? __pyx_json_entries(target, n) : NULL;
-        if (entry != NULL) {
-            for (i = 0; i < n; i++) {
-                value = entry[i].value;
-                entry[i].value = Py_NewRef(vals[i]);
-                Py_DECREF(value);
-            }
-            return 0;
-        }
-    #endif
-        while (i < n && PyDict_Next(shape, &pos, &key, &value)) {
-            if (PyDict_SetItem(target, key, vals[i++]) < 0) return -1;
-        }
-        return 0;
-    }
-
-    /* 1 when ``clone`` (a fresh clone of ``shape``) holds shape's keys and values at the
-       places ``__pyx_json_entries`` names (then the direct writes may be enabled) */
-    static int __pyx_json_probe(PyObject* clone, PyObject* shape) {
-    #if __PYX_JSON_DIRECT
-        Py_ssize_t pos = 0, i = 0, n = PyDict_GET_SIZE(shape);
-        PyObject *key, *value;
-        __pyx_json_entry* entry = __pyx_json_entries(clone, n);
-        __pyx_json_dk* dk = (__pyx_json_dk*)((PyDictObject*)clone)->ma_keys;
-        if (entry == NULL || (PyDictKeysObject*)dk == ((PyDictObject*)shape)->ma_keys
-                || dk->dk_log2_size < 3 || dk->dk_log2_size > 7
-                || dk->dk_log2_index_bytes != dk->dk_log2_size
-                || dk->dk_usable + dk->dk_nentries != ((Py_ssize_t)2 << dk->dk_log2_size) / 3)
-            return 0;
-        while (PyDict_Next(shape, &pos, &key, &value)) {
-            if (entry[i].key != key || entry[i].value != value) return 0;
-            i++;
-        }
-        return i == n;
-    #else
-        return 0;
-    #endif
-    }
-
-    /* ``del obj[key]`` for a key of obj's own (the object, not an equal one), as
-       ``delitem_common`` does it: in place for a unicode table with one-byte indices (up
-       to 128 slots) once the layout is proven, else (or not found so) by the call */
-    static int __pyx_json_del(PyObject* obj, PyObject* key) {
-    #if __PYX_JSON_DIRECT
-        PyDictObject* mp = (PyDictObject*)obj;
-        __pyx_json_dk* dk = (__pyx_json_dk*)mp->ma_keys;
-        __pyx_json_entry* entry;
-        int8_t* indices = (int8_t*)dk->dk_indices;
-        Py_hash_t hash = PyUnicode_CheckExact(key) ? ((PyASCIIObject*)key)->hash : -1;
-        size_t mask, perturb, i;
-        int ix;
-        PyObject* value;
-        if (__pyx_json_direct && hash != -1 && mp->ma_values == NULL && dk->dk_kind == 1
-                && dk->dk_log2_index_bytes == dk->dk_log2_size && dk->dk_log2_size <= 7) {
-            entry = (__pyx_json_entry*)(dk->dk_indices + ((size_t)1 << dk->dk_log2_index_bytes));
-            mask = ((size_t)1 << dk->dk_log2_size) - 1;
-            perturb = (size_t)hash;
-            i = (size_t)hash & mask;
-            for (;;) {
-                ix = indices[i];
-                if (ix == -1) break;  /* DKIX_EMPTY */
-                if (ix >= 0 && entry[ix].key == key) {
-                    value = entry[ix].value;
-                    mp->ma_used--;
-                    dk->dk_version = 0;
-                    indices[i] = -2;  /* DKIX_DUMMY */
-                    entry[ix].key = NULL;
-                    entry[ix].value = NULL;
-                    Py_DECREF(key);
-                    Py_DECREF(value);
-                    return 0;
-                }
-                perturb >>= 5;  /* PERTURB_SHIFT */
-                i = mask & (i * 5 + perturb + 1);
-            }
-        }
-    #endif
-        return PyDict_DelItem(obj, key);
-    }
-
-    /* keys[s], vals[s]: the object's own key and value for the slot s (borrowed), or NULL;
-       its entries read in place (as ``PyDict_Next`` reads them) once the layout is proven */
+    /* keys[s], vals[s]: the object's own key and value for the slot s (borrowed), or NULL */
     static void __pyx_json_scan(PyObject* obj, PyObject** keys, PyObject** vals) {
         Py_ssize_t pos = 0;
         PyObject *key, *value;
-    #if __PYX_JSON_DIRECT
-        PyDictObject* mp = (PyDictObject*)obj;
-        __pyx_json_dk* dk = (__pyx_json_dk*)mp->ma_keys;
-        __pyx_json_entry* entry;
-        if (__pyx_json_direct && mp->ma_values == NULL && dk->dk_kind == 1) {
-            entry = (__pyx_json_entry*)(dk->dk_indices + ((size_t)1 << dk->dk_log2_index_bytes));
-            for (pos = 0; pos < dk->dk_nentries; pos++) {
-                if (entry[pos].value != NULL)
-                    __pyx_json_match(entry[pos].key, entry[pos].value, keys, vals);
-            }
-            return;
-        }
-    #endif
         while (PyDict_Next(obj, &pos, &key, &value)) __pyx_json_match(key, value, keys, vals);
     }
 
@@ -243,13 +114,11 @@ cdef extern from *:
     }
     """
     void __pyx_json_table(object names)
-    int __pyx_json_slot_at(object descr, Py_ssize_t* at)
+    ctypedef struct PyMemberDef
+    PyMemberDef* __pyx_json_member(object descr)
+    PyMemberDef* __pyx_json_raw_member
+    PyMemberDef* __pyx_json_before_member
     object __pyx_json_record(object cls, object args, object text)
-    int __pyx_json_fill(object target, object shape, PyObject** vals, Py_ssize_t n) except -1
-    int __pyx_json_probe(object clone, object shape)
-    int __pyx_json_del(object obj, object key) except -1
-    int __pyx_json_direct
-    Py_ssize_t __pyx_json_raw_at, __pyx_json_before_at
     void __pyx_json_scan(object obj, PyObject** keys, PyObject** vals) noexcept
     object __pyx_json_millis(object text)
     bint _json_ascii "PyUnicode_IS_COMPACT_ASCII"(object text)
@@ -264,44 +133,21 @@ cdef extern from *:
 __pyx_json_table(_SLOT_KEYS)
 
 # a record made as ``Record()`` makes it, without a call: ``dict``'s ``tp_new`` and its two
-# slots (writable object members) set where their member descriptors say
+# slots (writable object members) set through their members
 cdef object _RECORD = _Record
 cdef object _RAW_SLOT = _Record.__dict__["raw"]
 cdef object _BEFORE_SLOT = _Record.__dict__["before"]
 cdef tuple _NO_ARGS = ()
-if (type(_RAW_SLOT) is not _MEMBER or type(_BEFORE_SLOT) is not _MEMBER
-        or __pyx_json_slot_at(_RAW_SLOT, &__pyx_json_raw_at) < 0
-        or __pyx_json_slot_at(_BEFORE_SLOT, &__pyx_json_before_at) < 0):
+if type(_RAW_SLOT) is not _MEMBER or type(_BEFORE_SLOT) is not _MEMBER:
+    raise ImportError("Record keeps raw and before in __slots__")
+__pyx_json_raw_member = __pyx_json_member(_RAW_SLOT)
+__pyx_json_before_member = __pyx_json_member(_BEFORE_SLOT)
+if __pyx_json_raw_member == NULL or __pyx_json_before_member == NULL:
     raise ImportError("Record keeps raw and before in writable __slots__")
-
-# The record of a common-shape object line, keys in the reference's order, by whether it
-# has a logger (1) and a stream (2): ``PyDict_Update`` into the empty record clones one
-# (its key table copied whole, as big as inserting the keys one by one makes it), then
-# each value replaces its placeholder (no insert, no resize).
-# Its placeholders are distinct (small ints) for ``__pyx_json_probe``.
-cdef tuple _SHAPES = tuple(
-    {key: i for i, key in enumerate(("timestamp", "level", "message", "attributes")
-                                    + logger + stream + ("file",))}
-    for stream in ((), ("stream",)) for logger in ((), ("logger",)))
 
 
 cdef inline object _new_record(object text):
     return __pyx_json_record(_RECORD, _NO_ARGS, text)
-
-
-cdef bint _probe():
-    """Whether ``__pyx_json_fill`` may write values in place: each shape's clone, into a
-    record and into a plain dict, holds its keys and placeholders where it looks."""
-    cdef dict shape
-    for shape in _SHAPES + ({"path": 0, "offset": 1},):
-        record = _new_record(None)
-        PyDict_Update(record, shape)
-        if not (__pyx_json_probe(record, shape) and __pyx_json_probe(PyDict_Copy(shape), shape)):
-            return False
-    return True
-
-
-__pyx_json_direct = _probe()
 
 
 cdef inline bint _may_be_request(str message):
@@ -634,12 +480,9 @@ cdef class JsonLines:
 
     cdef inline dict _file_of(self, offset):
         """``{"path": path, "offset": offset}``, copied from ``_file`` (its key table
-        cloned) with the offset put in."""
-        cdef PyObject* vals[2]
+        cloned, no insert) with the offset put in."""
         cdef dict file = PyDict_Copy(self._file)
-        vals[0] = <PyObject*>self._path
-        vals[1] = <PyObject*>offset
-        __pyx_json_fill(file, self._file, vals, 2)
+        PyDict_SetItem(file, "offset", offset)
         return file
 
     cdef object _common(self, dict obj, str text, offset, stream, wrapper_time):
@@ -681,7 +524,7 @@ cdef class JsonLines:
                 or (vals[_S_LABEL] != NULL and at == 0)):  # slot 0: "message"
             return None
         message, message_key = <object>vals[at], <object>keys[at]
-        __pyx_json_del(obj, message_key)
+        PyDict_DelItem(obj, message_key)
         if level_at == _S_TIME:
             level = self._implied_level(obj, message)
             stamp = self._slot_time(obj, keys, vals)
@@ -690,10 +533,10 @@ cdef class JsonLines:
             PyDict_DelItem(obj, "level")
             stamp = self._timestamp(obj)
         else:
-            __pyx_json_del(obj, <object>keys[level_at])
+            PyDict_DelItem(obj, <object>keys[level_at])
             stamp = self._slot_time(obj, keys, vals)
         if logger is not None:
-            __pyx_json_del(obj, logger_key)
+            PyDict_DelItem(obj, logger_key)
         if _json_len(message):
             i = PyUnicode_READ_CHAR(message, 0)  # in method_initials, then the call's test
             if (i < 128 and self._initial_bits[i >> 6] >> (i & 63) & 1
@@ -704,26 +547,20 @@ cdef class JsonLines:
 
     cdef object _shaped(self, str text, stamp, level, message, dict attributes, logger,
                         offset, stream, wrapper_time):
-        """The record of a common-shape line: its keys in one go (``_SHAPES``), then the
-        values, the fallback time and the file as ``_finish`` gives them."""
-        cdef PyObject* vals[7]
-        cdef Py_ssize_t n = 4
-        cdef dict shape = <dict>_SHAPES[(logger is not None) + 2 * (stream is not None)]
-        file = self._file_of(offset)
-        vals[0], vals[1] = <PyObject*>stamp, <PyObject*>level
-        vals[2], vals[3] = <PyObject*>message, <PyObject*>attributes
-        if logger is not None:
-            vals[n] = <PyObject*>logger
-            n += 1
-        if stream is not None:
-            vals[n] = <PyObject*>stream
-            n += 1
-        vals[n] = <PyObject*>file
+        """The record of a common-shape line, its keys in the reference's order, the
+        fallback time, stream and file as ``_finish`` gives them."""
         record = _new_record(text)
-        PyDict_Update(record, shape)
-        __pyx_json_fill(record, shape, vals, n + 1)
-        if not stamp:  # none, or IMPOSSIBLE (""): the fallback reads timestamp, attributes
+        PyDict_SetItem(record, "timestamp", stamp)
+        PyDict_SetItem(record, "level", level)
+        PyDict_SetItem(record, "message", message)
+        PyDict_SetItem(record, "attributes", attributes)
+        if logger is not None:
+            PyDict_SetItem(record, "logger", logger)
+        if not stamp:  # none, or IMPOSSIBLE ("")
             PyDict_SetItem(record, "timestamp", self._fallback_time(record, wrapper_time))
+        if stream is not None:
+            PyDict_SetItem(record, "stream", stream)
+        PyDict_SetItem(record, "file", self._file_of(offset))
         return record
 
     cdef object _level_word(self, object word):
@@ -789,7 +626,7 @@ cdef class JsonLines:
             else:
                 continue
             if stamp:
-                __pyx_json_del(obj, <object>keys[i])
+                PyDict_DelItem(obj, <object>keys[i])
                 return stamp
             impossible = impossible or stamp is not None
         return self._impossible if impossible else None

@@ -1,13 +1,11 @@
-"""The compiled ``JsonLines`` kernel builds a common-shape record in one go and works on
-dicts in place (KERNEL_API 102); its records stay the reference's, and so do the twin's:
+"""The compiled ``JsonLines`` kernel maps more object lines inline (KERNEL_API 102); its
+records stay the reference's, and so do the twin's:
 
-- the record's keys come from a template (with or without ``logger``/``stream``), its
-  ``file`` from a per-file one, the values written into the clone's entries;
-- the object's keys are read from its entries and the taken ones deleted in place (a
-  table of up to 128 slots) or by ``PyDict_DelItem`` (a bigger one): objects of a few to
-  a few hundred keys, the taken keys first, in the middle, last;
 - an event whose level keys hold no value (absent or null) gets the level it implies
-  (an error with a stack, a failed status, a failure word) without ``mapper.parse``.
+  (an error with a stack, a failed status, a failure word) without ``mapper.parse``;
+- the record is made as ``Record()`` makes it (``tp_new``, its slots set through their
+  members), its ``file`` copied from a per-file template;
+- the taken keys leave objects of a few to a few hundred keys, first, in the middle, last.
 
 The records must then behave as any dict: keys added, looked up and deleted afterwards.
 """
@@ -67,8 +65,8 @@ def test_implied_levels_agree_with_the_reference() -> None:
 @pytest.mark.parametrize("keys", [0, 3, 40, 81, 90, 300])
 @pytest.mark.parametrize("at", ["first", "middle", "last"])
 def test_small_and_wide_objects_agree(keys: int, at: str) -> None:
-    """The taken keys deleted from objects of one-byte and wider index tables, at every
-    place: the attributes keep the other keys in order, as the reference's do."""
+    """The taken keys deleted from small and wide objects, at every place: the attributes
+    keep the other keys in order, as the reference's do."""
     _agree([_wide(keys, at), _wide(keys, at).replace(b'"logger":"w",', b"")], 1)
 
 
@@ -98,9 +96,10 @@ def _handled(record: Any, attribute_keys: list[str]) -> list[Any]:
 
 @pytest.mark.skipif(_compiled is None, reason="the extension is not built")
 @pytest.mark.parametrize("keys", [5, 40, 90])
-def test_records_built_in_place_behave_as_dicts(keys: int) -> None:
-    """A record the kernel built and whose attributes it deleted from in place takes
-    inserts, lookups and deletions afterwards as the reference's record does."""
+def test_kernel_records_behave_as_dicts(keys: int) -> None:
+    """A record the kernel built (its ``file`` a copied template) and whose attributes it
+    took keys from takes inserts, lookups and deletions afterwards as the reference's
+    record does."""
     lines = [_wide(keys, "middle"), _wide(keys, "first"), _IMPLIED[3], _IMPLIED[4]]
     names = [f"k{i}" for i in range(keys)] + ["status", "err", "error", "missing"]
     want = [_handled(record, names) for record in _records(None, lines)]
