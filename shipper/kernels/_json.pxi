@@ -6,7 +6,7 @@ import orjson as _orjson
 
 from shipper.record import Record as _Record
 
-from cpython.dict cimport PyDict_DelItem, PyDict_SetItem, PyDict_Update
+from cpython.dict cimport PyDict_Copy, PyDict_DelItem, PyDict_SetItem, PyDict_Update
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memset
 
@@ -57,24 +57,51 @@ cdef extern from *:
         __pyx_json_first[12] = at;
     }
 
-    /* keys[s], vals[s]: the object's own key and value for the slot s (borrowed), or NULL */
-    static void __pyx_json_scan(PyObject* obj, PyObject** keys, PyObject** vals) {
-        Py_ssize_t pos = 0, n, i, stop;
-        PyObject *key, *value;
+    /* keys[s], vals[s] = key, value when key is the slot s's */
+    static inline void __pyx_json_match(PyObject* key, PyObject* value, PyObject** keys,
+                                        PyObject** vals) {
+        Py_ssize_t n, i, stop;
         const char* s;
-        while (PyDict_Next(obj, &pos, &key, &value)) {
-            if (!PyUnicode_CheckExact(key) || !PyUnicode_IS_COMPACT_ASCII(key)) continue;
-            n = PyUnicode_GET_LENGTH(key);
-            if (n < 2 || n > 11) continue;
-            s = (const char*)PyUnicode_DATA(key);
-            for (i = __pyx_json_first[n], stop = __pyx_json_first[n + 1]; i < stop; i++) {
-                if (s[0] == __pyx_json_keys[i][0] && memcmp(s, __pyx_json_keys[i], n) == 0) {
-                    keys[__pyx_json_slot[i]] = key;
-                    vals[__pyx_json_slot[i]] = value;
-                    break;
-                }
+        if (!PyUnicode_CheckExact(key) || !PyUnicode_IS_COMPACT_ASCII(key)) return;
+        n = PyUnicode_GET_LENGTH(key);
+        if (n < 2 || n > 11) return;
+        s = (const char*)PyUnicode_DATA(key);
+        for (i = __pyx_json_first[n], stop = __pyx_json_first[n + 1]; i < stop; i++) {
+            if (s[0] == __pyx_json_keys[i][0] && memcmp(s, __pyx_json_keys[i], n) == 0) {
+                keys[__pyx_json_slot[i]] = key;
+                vals[__pyx_json_slot[i]] = value;
+                return;
             }
         }
+    }
+
+    /* a record as ``Record()`` makes it: ``tp_new``, then its two object slots set by
+       ``PyMember_SetOne`` with the ``PyMemberDef`` their member descriptors hold */
+    static PyMemberDef *__pyx_json_raw_member, *__pyx_json_before_member;
+
+    static PyMemberDef* __pyx_json_member(PyObject* descr) {  /* a writable object slot's */
+        PyMemberDef* member = ((PyMemberDescrObject*)descr)->d_member;
+        if (member->type != Py_T_OBJECT_EX || (member->flags & Py_READONLY)) return NULL;
+        return member;
+    }
+
+    static PyObject* __pyx_json_record(PyObject* cls, PyObject* args, PyObject* text) {
+        PyTypeObject* type = (PyTypeObject*)cls;
+        PyObject* record = type->tp_new(type, args, NULL);
+        if (record == NULL) return NULL;
+        if (PyMember_SetOne((char*)record, __pyx_json_raw_member, text) < 0
+                || PyMember_SetOne((char*)record, __pyx_json_before_member, Py_None) < 0) {
+            Py_DECREF(record);
+            return NULL;
+        }
+        return record;
+    }
+
+    /* keys[s], vals[s]: the object's own key and value for the slot s (borrowed), or NULL */
+    static void __pyx_json_scan(PyObject* obj, PyObject** keys, PyObject** vals) {
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(obj, &pos, &key, &value)) __pyx_json_match(key, value, keys, vals);
     }
 
     /* text[:23] + "Z" for a compact ASCII text of 24 characters or more */
@@ -87,6 +114,11 @@ cdef extern from *:
     }
     """
     void __pyx_json_table(object names)
+    ctypedef struct PyMemberDef
+    PyMemberDef* __pyx_json_member(object descr)
+    PyMemberDef* __pyx_json_raw_member
+    PyMemberDef* __pyx_json_before_member
+    object __pyx_json_record(object cls, object args, object text)
     void __pyx_json_scan(object obj, PyObject** keys, PyObject** vals) noexcept
     object __pyx_json_millis(object text)
     bint _json_ascii "PyUnicode_IS_COMPACT_ASCII"(object text)
@@ -101,19 +133,21 @@ cdef extern from *:
 __pyx_json_table(_SLOT_KEYS)
 
 # a record made as ``Record()`` makes it, without a call: ``dict``'s ``tp_new`` and its two
-# slots set through their member descriptors
+# slots (writable object members) set through their members
+cdef object _RECORD = _Record
 cdef object _RAW_SLOT = _Record.__dict__["raw"]
 cdef object _BEFORE_SLOT = _Record.__dict__["before"]
 cdef tuple _NO_ARGS = ()
 if type(_RAW_SLOT) is not _MEMBER or type(_BEFORE_SLOT) is not _MEMBER:
     raise ImportError("Record keeps raw and before in __slots__")
+__pyx_json_raw_member = __pyx_json_member(_RAW_SLOT)
+__pyx_json_before_member = __pyx_json_member(_BEFORE_SLOT)
+if __pyx_json_raw_member == NULL or __pyx_json_before_member == NULL:
+    raise ImportError("Record keeps raw and before in writable __slots__")
 
 
 cdef inline object _new_record(object text):
-    record = __pyx_loki_new(_Record, _NO_ARGS)
-    __pyx_loki_set(_RAW_SLOT, record, text)
-    __pyx_loki_set(_BEFORE_SLOT, record, None)
-    return record
+    return __pyx_json_record(_RECORD, _NO_ARGS, text)
 
 
 cdef inline bint _may_be_request(str message):
@@ -129,8 +163,8 @@ cdef inline bint _may_be_request(str message):
 cdef class JsonLines:
     cdef object _path, _joiner, _parse, _from_string, _from_epoch, _bare_request
     cdef object _text_line, _plain_line, _fallback_time, _initials, _stamps
-    cdef object _normalize_level, _tidy_node
-    cdef dict _levels
+    cdef object _normalize_level, _tidy_node, _implied_level
+    cdef dict _levels, _file  # _file: a record's "file", its offset a placeholder
     cdef tuple _time_keys
     cdef str _impossible
     cdef Py_ssize_t _max_depth, _long
@@ -144,6 +178,7 @@ cdef class JsonLines:
     def __init__(self, str path, joiner, mapper, text_line, plain_line, fallback_time,
                  Py_ssize_t max_depth, route=None):
         self._path = path
+        self._file = {"path": path, "offset": 1}
         self._joiner = joiner
         self._parse = mapper.parse
         self._from_string = mapper.from_string
@@ -168,6 +203,7 @@ cdef class JsonLines:
             raise ValueError("the kernel reads JsonLineParser's message, level and time keys")
         self._normalize_level = mapper.normalize_level
         self._tidy_node = mapper.tidy_node
+        self._implied_level = mapper.implied_level
         self._impossible = mapper.impossible
         self._text_line = text_line
         self._plain_line = plain_line
@@ -396,7 +432,7 @@ cdef class JsonLines:
             fields["timestamp"] = self._fallback_time(record, wrapper_time)
         if stream is not None:
             PyDict_SetItem(fields, "stream", stream)
-        PyDict_SetItem(fields, "file", {"path": self._path, "offset": offset})
+        PyDict_SetItem(fields, "file", self._file_of(offset))
         if truncated and offset in truncated:
             fields["attributes"]["truncated"] = True
         return record
@@ -454,26 +490,33 @@ cdef class JsonLines:
     cdef object _finish(self, offset, dict obj, str text, truncated, stream, wrapper_time):
         """The record of the decoded object ``obj`` of the line ``text``."""
         cdef dict fields
-        record = _new_record(text)
-        fields = <dict>record
-        stamp = self._common(obj, fields)
-        if stamp is False:  # not the common shape: obj untouched
+        record = self._common(obj, text, offset, stream, wrapper_time)
+        if record is None:  # not the common shape: obj untouched
+            record = _new_record(text)
+            fields = <dict>record
             PyDict_Update(fields, self._parse(obj))
-            stamp = fields["timestamp"]
-        if not stamp:  # none, or IMPOSSIBLE ("")
-            fields["timestamp"] = self._fallback_time(record, wrapper_time)
-        if stream is not None:
-            PyDict_SetItem(fields, "stream", stream)
-        PyDict_SetItem(fields, "file", {"path": self._path, "offset": offset})
+            if not fields["timestamp"]:  # none, or IMPOSSIBLE ("")
+                fields["timestamp"] = self._fallback_time(record, wrapper_time)
+            if stream is not None:
+                PyDict_SetItem(fields, "stream", stream)
+            PyDict_SetItem(fields, "file", self._file_of(offset))
         if truncated and offset in truncated:
-            fields["attributes"]["truncated"] = True
+            record["attributes"]["truncated"] = True
         return record
 
-    cdef object _common(self, dict obj, dict fields):
-        """``JsonLineParser.parse`` into ``fields`` for the common shape, returning the
-        timestamp; ``False`` (``obj`` untouched) for any other shape. The keys it reads
-        are found in one pass (``__pyx_json_scan``: an absent key is NULL, a JSON null
-        None; the reference's ``get`` gives None for both, its ``in`` tells them apart)."""
+    cdef inline dict _file_of(self, offset):
+        """``{"path": path, "offset": offset}``, copied from ``_file`` (its key table
+        cloned, no insert) with the offset put in."""
+        cdef dict file = PyDict_Copy(self._file)
+        PyDict_SetItem(file, "offset", offset)
+        return file
+
+    cdef object _common(self, dict obj, str text, offset, stream, wrapper_time):
+        """``JsonLineParser.parse`` and ``_finish``'s steps for the common shape: its
+        record (``_shaped``); ``None`` (``obj`` untouched) for any other shape. The keys
+        it reads are found in one pass (``__pyx_json_scan``: an absent key is NULL, a
+        JSON null None; the reference's ``get`` gives None for both, its ``in`` tells
+        them apart)."""
         cdef PyObject* keys[_S_COUNT]
         cdef PyObject* vals[_S_COUNT]
         cdef PyObject* v
@@ -487,42 +530,64 @@ cdef class JsonLines:
                 at = i
                 break
         if at < 0:
-            return False
+            return None
         v = vals[_S_LEVEL]
         if v != NULL and _json_type(v) == _json_str_type:  # the common case
             level = self._level_word(<object>v)
         else:
             level = self._level_at(vals, &level_at)
-        if level is None or vals[_S_SOURCE] != NULL:
-            return False
+        if level is None:  # no level key holds a value: the level the event implies
+            for i in range(_S_LEVEL, _S_TIME):
+                if vals[i] != NULL and vals[i] != _json_none:
+                    return None
+            level_at = _S_TIME
+        if vals[_S_SOURCE] != NULL:
+            return None
         v = vals[_S_LOGGER]
         if v != NULL and _json_type(v) == _json_str_type:
             logger, logger_key = <object>v, <object>keys[_S_LOGGER]
         elif (vals[_S_LOGGER_NAME] != NULL or vals[_S_NAME] != NULL
                 or (vals[_S_LABEL] != NULL and at == 0)):  # slot 0: "message"
-            return False
+            return None
         message, message_key = <object>vals[at], <object>keys[at]
         PyDict_DelItem(obj, message_key)
-        if level_at < 0:  # a pino/bunyan number under "level": the object changes
+        if level_at == _S_TIME:
+            level = self._implied_level(obj, message)
+            stamp = self._slot_time(obj, keys, vals)
+        elif level_at < 0:  # a pino/bunyan number under "level": the object changes
             self._tidy_node(obj)
             PyDict_DelItem(obj, "level")
             stamp = self._timestamp(obj)
         else:
             PyDict_DelItem(obj, <object>keys[level_at])
             stamp = self._slot_time(obj, keys, vals)
-        PyDict_SetItem(fields, "timestamp", stamp)
-        PyDict_SetItem(fields, "level", level)
-        PyDict_SetItem(fields, "message", message)
-        PyDict_SetItem(fields, "attributes", obj)
         if logger is not None:
             PyDict_DelItem(obj, logger_key)
-            PyDict_SetItem(fields, "logger", logger)
         if _json_len(message):
             i = PyUnicode_READ_CHAR(message, 0)  # in method_initials, then the call's test
             if (i < 128 and self._initial_bits[i >> 6] >> (i & 63) & 1
                     and _may_be_request(<str>message)):
                 self._bare_request(message, obj)
-        return stamp
+        return self._shaped(text, stamp, level, message, obj, logger, offset, stream,
+                            wrapper_time)
+
+    cdef object _shaped(self, str text, stamp, level, message, dict attributes, logger,
+                        offset, stream, wrapper_time):
+        """The record of a common-shape line, its keys in the reference's order, the
+        fallback time, stream and file as ``_finish`` gives them."""
+        record = _new_record(text)
+        PyDict_SetItem(record, "timestamp", stamp)
+        PyDict_SetItem(record, "level", level)
+        PyDict_SetItem(record, "message", message)
+        PyDict_SetItem(record, "attributes", attributes)
+        if logger is not None:
+            PyDict_SetItem(record, "logger", logger)
+        if not stamp:  # none, or IMPOSSIBLE ("")
+            PyDict_SetItem(record, "timestamp", self._fallback_time(record, wrapper_time))
+        if stream is not None:
+            PyDict_SetItem(record, "stream", stream)
+        PyDict_SetItem(record, "file", self._file_of(offset))
+        return record
 
     cdef object _level_word(self, object word):
         """``text_levels.get(word)`` for a str ``word``: the words met so far are matched

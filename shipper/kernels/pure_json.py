@@ -18,9 +18,11 @@ The reference is ``FileParser``'s per-line path for one line of a plain file
   shape inline instead (a string message; a ``"level"`` word of ``text_levels``, a
   pino/bunyan number under ``"level"`` that ``normalize_level`` knows, then with
   ``tidy_node``, or, ``"level"`` absent or null, a word under the first other level
-  key present; no ``source``; a string ``logger`` or none of ``logger_name``/``name``/
-  winston's ``label``: the same steps in the same order) and calls ``parse`` for any
-  other shape, on the object untouched. It finds the keys it reads in one pass over the
+  key present, or, no level key holding a value, the level the event implies
+  (``implied_level``, once the message left the object); no ``source``; a string
+  ``logger`` or none of ``logger_name``/``name``/winston's ``label``: the same steps in
+  the same order) and calls ``parse`` for any other shape, on the object untouched.
+  It finds the keys it reads in one pass over the
   object (an absent key and a JSON null told apart where the reference's ``in`` tells
   them apart) and deletes each with the object's own key. Its times take the
   normalizer's two fast paths without the call (a canonical string of
@@ -83,6 +85,7 @@ class JsonMapper(Protocol):
     def bare_request(self, message: str, attributes: dict[str, Any]) -> None: ...
     def normalize_level(self, value: Any) -> str | None: ...
     def tidy_node(self, obj: dict[str, Any]) -> None: ...
+    def implied_level(self, obj: dict[str, Any], message: str | None) -> str: ...
 
 
 #: ``(offset, text, stream, wrapper time, truncated, out)``: ``FileParser._text_line``

@@ -148,6 +148,11 @@ class JsonLineParser:
             bare_request(message, obj)
         return record
 
+    def implied_level(self, obj: dict[str, Any], message: str | None) -> str:
+        """The level of an event whose level keys hold no value (``_take_level``'s last
+        step), read from ``obj`` once the message left it."""
+        return _implied_level(obj, message)
+
     def too_deep_record(self, obj: dict[str, Any], text: str) -> dict[str, Any]:
         """The record of a line nested too deep: level, timestamp and logger from its top
         level, the raw line as the message, ``attributes.json_too_deep: true``."""
