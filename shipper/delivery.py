@@ -26,32 +26,32 @@ The records are encoded once when more than one takes exactly them (the live tai
 :class:`~shipper.sinks.encoding.TakesEncoded`, whose route gave them every record): the
 default case of one route to everything. Otherwise each encodes its own, as before.
 
-Between two items the task runs the changes asked of it (:meth:`Delivery.between`): a
-reload swaps the stages, routes and sinks there, never while a ``put`` is in progress.
+Between two items the task runs the changes asked of it (:meth:`Delivery.between`,
+:mod:`shipper.delivery_changes`): a reload swaps the stages, routes and sinks there, never
+while a ``put`` is in progress.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from shipper.acks import AckToken, Shares
 from shipper.components import Observers
+from shipper.delivery_changes import Change, Changes
 from shipper.delivery_parts import (
     Closed,
     Riders,
     group_token,
     queued_behind,
     routed,
-    settle,
     shared_encoding,
     takers_of,
     unqueue,
 )
-from shipper.errors import ConfigError
 from shipper.processor import Processor
 from shipper.record import Record
 from shipper.routes import Router
@@ -65,7 +65,6 @@ TICK_SECONDS = 0.1
 
 Item = Chunk | Closed | None
 _IDLE = Closed("")  # nothing arrived within a tick
-Change = Callable[[], Awaitable[None]]
 
 
 class Delivery:
@@ -84,7 +83,7 @@ class Delivery:
         self.router = router or Router([None] * len(sinks), CountingFates())
         self.shares = [Shares() for _ in sinks]
         self._takers = takers_of(sinks)
-        self._changes: list[tuple[Change, asyncio.Future[None]]] = []
+        self._changes = Changes()
         self.observers = observers
         self.checkpoints = checkpoints
         #: pending multi-line records ship at the end (see the module docstring)
@@ -99,11 +98,8 @@ class Delivery:
         self._riders = Riders()
         #: records handed to the sinks and not yet acknowledged by all of them
         self.inflight = 0
-        self._ended = False
         #: set on each chunk emitted and batch delivered: ends the pipeline's idle tick
         self.active = asyncio.Event()
-        #: the wait of an idle :meth:`_next`, to end it when a change is asked for
-        self._waiting: asyncio.Timeout | None = None
 
     async def emit(self, chunk: Chunk) -> None:
         """The tailer's ``emit``: waits while the queue is full (backpressure)."""
@@ -124,14 +120,7 @@ class Delivery:
     def between(self, change: Change) -> asyncio.Future[None]:
         """Run ``change`` in this task between two items (within a tick when idle); the
         future has its outcome. Refused (``RuntimeError``) once the task has ended."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._ended:
-            future.set_exception(RuntimeError("the pipeline is stopping"))
-        else:
-            self._changes.append((change, future))
-            if self._waiting is not None:  # idle without a timeout: wake up now
-                self._waiting.reschedule(asyncio.get_running_loop().time())
-        return future
+        return self._changes.ask(change)
 
     def replace_sinks(self, sinks: list[Any], router: Router, shares: list[Shares]) -> None:
         """New sinks, routes and shares (index by index); only from a change."""
@@ -145,27 +134,7 @@ class Delivery:
         try:
             await self._run()
         finally:
-            self._ended = True
-            for _change, future in self._changes:
-                if not future.done():
-                    future.set_exception(RuntimeError("the pipeline is stopping"))
-            self._changes.clear()
-
-    async def _changes_due(self) -> None:
-        """The changes asked for, in order. One that refuses (a ``ConfigError``) tells
-        its caller only; anything else (a sink that died included) is a failure of this
-        task as well."""
-        while self._changes:
-            change, future = self._changes.pop(0)
-            try:
-                await change()
-            except ConfigError as exc:
-                settle(future, exc)
-                continue
-            except BaseException as exc:
-                settle(future, RuntimeError(f"the change failed: {type(exc).__name__}"))
-                raise
-            settle(future, None)
+            self._changes.end()
 
     async def drain_stages(self) -> None:
         """Ship what the stateful stages hold (dedupe summaries), before they go."""
@@ -178,7 +147,7 @@ class Delivery:
         item: Item = _IDLE
         while True:
             if self._changes:
-                await self._changes_due()
+                await self._changes.run_due()
             if item is _IDLE:
                 try:
                     item = self._queue.get_nowait()
@@ -203,12 +172,12 @@ class Delivery:
         the wait has no timeout: an idle sidecar does not wake ten times a second."""
         timeout = TICK_SECONDS if self._holding() else None
         try:
-            async with asyncio.timeout(timeout) as self._waiting:
+            async with asyncio.timeout(timeout) as self._changes.waiting:
                 return await self._queue.get()
         except TimeoutError:
             return _IDLE
         finally:
-            self._waiting = None
+            self._changes.waiting = None
 
     def _holding(self) -> bool:
         """Whether a flush on the tick may ship something: a pending multi-line record,

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from shipper.batch_ops import one_by_one as _one_by_one
 from shipper.batch_ops import without as _without
 from shipper.config import Settings
+from shipper.draining import drained, with_summaries
 from shipper.enrich.ids import Enricher, FileContext, file_context
 from shipper.enrich.podinfo import PodInfo
 from shipper.enrich.templates import PathTemplates
@@ -193,22 +194,14 @@ class Processor:
         indices are in ``failed`` and in ``dropped`` (so later stages skip them).
         """
         survivors = _without(records, self._removed(records, path))
-        return self._with_summaries(survivors) if self.draining else survivors
+        return with_summaries(survivors) if self.draining else survivors
 
     def _removed(self, records: list[Record], path: str) -> set[int]:
         """:meth:`process` but for its end: the indices of the records it leaves out."""
         dropped: set[int] = set()
         failed: set[int] = set()
         try:
-            enrich = self.enricher_for(path)
-            try:
-                enrich.enrich_batch(records)
-            except BatchStopped as stopped:  # isolated: per record from there, as below
-                self.failures.failed(enrich, stopped.error)
-                self._per_record(enrich, records, dropped, failed, start=stopped.index)
-            except Exception as exc:  # noqa: BLE001 - before any record: per record, all
-                self.failures.failed(enrich, exc)
-                self._per_record(enrich, records, dropped, failed)
+            enrich = self._enrich(records, path, dropped, failed)
             self._trace_context(records, dropped, failed)
             if self.preparing:
                 self._prepare(records, enrich.ctx)
@@ -222,6 +215,20 @@ class Processor:
                 if i not in dropped:
                     self._fail(records, i, self, exc, dropped, failed)
         return dropped - failed if failed else dropped
+
+    def _enrich(self, records: list[Record], path: str, dropped: set[int],
+                failed: set[int]) -> Enricher:
+        """The file's enrichment of ``records``, a failure isolated per record."""
+        enrich = self.enricher_for(path)
+        try:
+            enrich.enrich_batch(records)
+        except BatchStopped as stopped:  # per record from where it stopped
+            self.failures.failed(enrich, stopped.error)
+            self._per_record(enrich, records, dropped, failed, start=stopped.index)
+        except Exception as exc:  # noqa: BLE001 - before any record: per record, all
+            self.failures.failed(enrich, exc)
+            self._per_record(enrich, records, dropped, failed)
+        return enrich
 
     def _trace_context(self, records: list[Record], dropped: set[int], failed: set[int]) -> None:
         """Top-level ``trace_id``/``span_id`` from the lines (:mod:`shipper.enrich.trace`)."""
@@ -279,44 +286,6 @@ class Processor:
         dropped.add(i)
         failed.add(i)
 
-    @staticmethod
-    def _with_summaries(records: list[Record]) -> list[Record]:
-        """Records with the dedupe summaries they carry (``before``) just before them."""
-        out: list[Record] = []
-        for record in records:
-            before = record.before
-            if before:
-                out.extend(before)
-                record.before = None
-            out.append(record)
-        return out
-
     def drain(self, force: bool = False) -> list[Record]:
         """Records held by stateful stages (dedupe summaries) that are due."""
-        out: list[Record] = []
-        for index, stage in enumerate(self.stages):
-            if not isinstance(stage, DrainingStage):
-                continue
-            try:
-                due = stage.drain(force)
-            except Exception as exc:  # noqa: BLE001 - what it held is lost: counted and logged
-                self.failures.failed(stage, exc)
-                continue
-            for record in due:
-                survivor = self._after(index, record)
-                if survivor is not None:
-                    out.append(survivor)
-        return out
-
-    def _after(self, index: int, record: Record) -> Record | None:
-        for stage in self.stages[index + 1:]:
-            try:
-                out = stage(record)
-            except Exception as exc:  # noqa: BLE001 - shipped as a placeholder
-                batch = [record]
-                self.failures.replace(batch, 0, stage, exc)
-                return batch[0]
-            if out is None:
-                return None
-            record = out
-        return record
+        return drained(self.stages, self.failures, force)

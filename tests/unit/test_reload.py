@@ -12,7 +12,8 @@ from shipper.acks import AckToken, Shares
 from shipper.config import Settings
 from shipper.errors import ConfigError
 from shipper.metrics import Metrics
-from shipper.reload import Outcome, Reloader, Swap, effective, restart_keys, same_sink
+from shipper.reload import Outcome, Reloader, effective, restart_keys
+from shipper.reload_swap import Swap, same_sink
 from shipper.routes import Router
 from shipper.sinks.settings import HttpSinkSettings, StdoutSinkSettings
 from shipper.stages import CountingFates
