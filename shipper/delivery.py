@@ -229,14 +229,10 @@ class Delivery:
             record.raw = None  # the sinks never read it: not held in their buffers
         kept = records if self.router.everything else routed(records, batches)
         targets = [i for i, part in enumerate(batches) if part]
-        shared = shared_encoding(kept, [batches[i] for i in targets
-                                         if self._takers[i] is not None],
-                                 len(self.observers.publish_encoded)) if kept else None
-        if kept:
-            self._publish(kept, shared)
+        shared = self._published(kept, [batches[i] for i in targets
+                                        if self._takers[i] is not None]) if kept else None
         token = self._token(group[0], len(targets), len(kept)) if len(group) == 1 else \
-            group_token([self._token(batch, 1 if targets and batch.records else 0,
-                                     len(batch.records)) for batch in group], len(targets))
+            self._group_token(group, len(targets))
         if not targets:
             return
         self.inflight += len(kept)
@@ -249,6 +245,19 @@ class Delivery:
                 await taker.put_encoded(part, shared, share)
             else:
                 await sinks[i].put(part, share)
+
+    def _published(self, kept: list[Record], taken: list[list[Record]]) -> Encoded | None:
+        """``kept`` published (:meth:`_publish`) with the encoding shared by the takers of
+        exactly them (``taken``: see :func:`shared_encoding`), which it returns."""
+        shared = shared_encoding(kept, taken, len(self.observers.publish_encoded))
+        self._publish(kept, shared)
+        return shared
+
+    def _group_token(self, group: tuple[Batch, ...], sinks: int) -> AckToken:
+        """The token of an envelope of several batches, each with its own token (waiting
+        for it when it has records and there are ``sinks``)."""
+        return group_token([self._token(batch, 1 if sinks and batch.records else 0,
+                                        len(batch.records)) for batch in group], sinks)
 
     def _token(self, batch: Batch, pending: int, records: int) -> AckToken:
         """The batch's ack token, in its file's order; with no sink to wait for

@@ -19,7 +19,7 @@ from shipper.config import Settings
 from shipper.errors import ConfigError
 from shipper.metrics import Metrics
 
-log = logging.getLogger("shipper.reload")
+log = logging.getLogger("shipper.reload")  # one logger for all of a reload
 
 #: of ``shutdown_deadline``, the time a removed or replaced sink gets to deliver what it holds
 RETIRE_SHARE = 0.75
