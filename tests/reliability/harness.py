@@ -17,9 +17,9 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[2]
 SCALE = float(os.environ.get("SHIPPER_FAULT_SCALE", "0.02"))

@@ -21,11 +21,13 @@ import time
 
 import pytest
 
-from tests.reliability.harness import Shipper, Tally, poll, report, spans, wait_up
+from tests.reliability.harness import Shipper, Tally, report, spans, wait_up
 from tests.reliability.probes import (
+    but_marker,
     free_port,
     http_sink,
     scrape,
+    settle,
     wait_scrape,
     write_config,
 )
@@ -129,18 +131,6 @@ def test_dead_sink_with_block_keeps_the_live_sink_going_until_its_buffer_is_full
     assert code == 0 and missing == []
 
 
-def settle(tmp_path, port: int, dead: Tally) -> None:
-    """Wait until nothing more can reach the dead sink or its drop count: a marker line
-    written after the others (same file, so it is buffered after all of them) arrived
-    and the buffer is empty, so every batch before it was acknowledged (none is left to
-    retry) and every drop (counted when a line enters the buffer) is counted."""
-    with open(tmp_path / "logs" / "app.log", "a") as fh:
-        fh.write(json.dumps({"level": "info", "msg": "SEQ:z:0 marker"}) + "\n")
-    poll(lambda: ("z", 0) in dead.seen, "the marker line at the dead sink's receiver")
-    poll(lambda: wait_scrape(port).get('shipper_buffer_records{sink="h"}') == 0,
-         "the dead sink's buffer to be empty")
-
-
 @pytest.mark.parametrize("policy", ["drop_newest", "drop_oldest"])
 def test_dead_sink_dropping_keeps_the_live_sink_latency_and_counts_exactly(
         tmp_path, podinfo, cli, policy):
@@ -157,11 +147,12 @@ def test_dead_sink_dropping_keeps_the_live_sink_latency_and_counts_exactly(
         if dead.delivered + dropped >= total + 1:
             break
         time.sleep(0.2)
-    settle(tmp_path, port, dead)
+    marker = json.dumps({"level": "info", "msg": "SEQ:z:0 marker"}) + "\n"
+    settle(tmp_path / "logs" / "app.log", dead, port, row=marker.encode())
     dropped = int(wait_scrape(port).get(BUFFER_FULL, 0))
     code = shipper.stop()
     lost_high = [n for n in writer.high() if ("d", n) not in dead.seen]
-    dead_lines = sum(1 for stream, _ in dead.seen if stream != "z")  # not the marker
+    dead_lines = but_marker(dead)
     report(f"isolation-{policy}", written=total, tally=live, rss_kib=shipper.peak_rss_kib,
            live_p99=f"{percentile(lat, 0.99):.2f}s", live_max=f"{max(lat):.2f}s",
            dead_delivered=dead_lines, dropped=dropped, lost_warnings=len(lost_high),
