@@ -103,13 +103,13 @@ def test_a_failing_sink_is_visible_lag_grows_one_warning_one_recovery_line(
     with open(tmp_path / "logs" / "app.log", "ab") as fh:
         fh.write(b"".join(line("v", n) for n in range(50)))
     out.wait_for(51, 30)
-    time.sleep(2.0)
+    time.sleep(2.0)  # the 2 + 6 s below are the failure's duration, nothing awaited
     first = wait_scrape(port).get(LAG, 0.0)
     time.sleep(6.0)  # nothing is written, nothing is delivered: only time passes
     second = wait_scrape(port).get(LAG, 0.0)
     rx.status = 200
     http_tally.wait_for(51, 30)
-    time.sleep(1.0)
+    settle(tmp_path / "logs" / "app.log", http_tally, port)  # every record acknowledged
     after = wait_scrape(port).get(LAG, 0.0)
     code = shipper.stop()
     logs = [json.loads(row) for row in (tmp_path / "stderr.log").read_bytes().splitlines()
