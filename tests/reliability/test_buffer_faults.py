@@ -97,7 +97,7 @@ def test_full_file_system_under_state_dir_recovers(tmp_path, podinfo, cli, disk_
         with open(tmp_path / "logs" / "app.log", "ab") as fh:
             for n in range(2000):
                 fh.write(line("f", n))
-        time.sleep(4.0)
+        time.sleep(4.0)  # the window in which a crash (loop) would show: nothing to wait for
         alive_when_full = shipper.proc.poll() is None
         errors = {k: v for k, v in wait_scrape(port).items()
                   if k.startswith("shipper_records_failed_total")} if alive_when_full else {}
