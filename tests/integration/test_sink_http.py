@@ -115,7 +115,7 @@ async def test_slow_receiver_applies_backpressure_to_put():
         for i in range(4):
             puts.append(asyncio.create_task(sink.put([make_record(i)], _token())))
             await asyncio.sleep(0.02)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # a window to see the last put NOT finish: no marker ends it
         assert not all(p.done() for p in puts)  # the last put waits for the slow receiver
         await asyncio.wait_for(asyncio.gather(*puts), 5)
         await sink.close(5)

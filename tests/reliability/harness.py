@@ -8,6 +8,7 @@ duplicated lines are exact.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,6 +189,33 @@ def wait_up(tally: Tally, logs: Path, n: int, timeout: float = 30) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def until(condition: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
+    """Whether ``condition()`` came to hold within ``timeout`` seconds (polled)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
+
+
+def poll(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Wait until ``condition()`` holds; fail saying ``what`` was awaited after ``timeout`` s
+    (used instead of a fixed sleep that hopes the thing has happened by then)."""
+    if not until(condition, timeout):
+        raise AssertionError(f"waited {timeout:g} s for {what}")
+
+
+def checkpoint_offsets(state_dir: Path) -> dict[str, int]:
+    """``path -> offset`` of the live entries of ``state_dir/checkpoints.json`` ({} while
+    there is none: it is replaced atomically, so a read never sees half a file)."""
+    try:
+        doc = json.loads((state_dir / "checkpoints.json").read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return {e["path"]: e["offset"] for e in doc.get("files", []) if not e.get("retired")}
 
 
 def spans(items: list[tuple[str, int]], limit: int = 8) -> str:

@@ -22,7 +22,7 @@ from typing import Iterator
 
 import yaml
 
-from tests.reliability.harness import REPO, child_env, line, shipper_command
+from tests.reliability.harness import REPO, Tally, child_env, line, poll, shipper_command
 
 DISK_BUFFER_MISSING = "the disk buffer is not available yet"
 _SAMPLE = re.compile(r"^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$")
@@ -81,6 +81,30 @@ def http_sink(url: str, *, buffer: dict | None = None, max_records: int = 200) -
     if buffer is not None:
         sink["buffer"] = buffer
     return sink
+
+
+#: the token of :func:`settle`'s marker line
+MARKER = ("z", 0)
+
+
+def settle(path: Path, tally: Tally, port: int, sink: str = "h",
+           row: bytes = line(*MARKER)) -> None:
+    """Wait until nothing more can reach ``sink`` (the receiver feeding ``tally``) or its
+    counters, instead of sleeping: a marker ``row`` appended to ``path`` (the file every
+    line so far came from, so it is read, and buffered, after all of them) arrived, and
+    the sink's buffer is empty, so every batch before it was acknowledged (none is left
+    to retry) and every drop (counted when a record enters the buffer) is counted.
+    Count the marker out of ``tally`` (:func:`but_marker`)."""
+    with open(path, "ab") as fh:
+        fh.write(row)
+    poll(lambda: MARKER in tally.seen, f"the marker line at sink {sink}'s receiver", 60)
+    poll(lambda: wait_scrape(port).get(f'shipper_buffer_records{{sink="{sink}"}}') == 0,
+         f"sink {sink}'s buffer to be empty", 60)
+
+
+def but_marker(tally: Tally) -> int:
+    """Distinct tokens ``tally`` saw, without :func:`settle`'s marker."""
+    return tally.delivered - (MARKER in tally.seen)
 
 
 class PacedWriter(threading.Thread):

@@ -86,6 +86,8 @@ def test_reloads_while_writing_lose_and_repeat_nothing(cli, tmp_path, podinfo):
                                                "restart_required": []})
             with open(logs / "noise.log", "ab") as fh:
                 fh.write(line("n", 1))  # dropped by the rule just loaded
+            # the 0.5 s sleeps below wait for nothing: they space the reloads out over
+            # the writer's traffic (each reload lands among lines being shipped)
             time.sleep(0.5)
             routed = dict(http_sink(rx.url), name="extra", match={"message": "^SEQ:w:"})
             with_extra = {**base, "filters": drop, "sinks": [*base["sinks"], routed]}

@@ -134,6 +134,8 @@ def test_sigterm_with_dead_sink_full_buffer_and_rotation_exits_in_time_then_noth
             wait_metric(port, 'shipper_sink_retries_total{sink="h"}', 3)
         os.rename(logs / "app.log", logs / "app.log.1")
         write_lines(logs / "app.log", "b", 0, total - total // 2)
+        # waits for nothing observable: the blocked tailer does not see the rename within
+        # it (files_rotated_total and lines_read_total stay put), it only spaces the two
         time.sleep(1.0)
         took, code = timed_sigterm(first.proc, DEADLINE + 10)
     finally:

@@ -15,6 +15,7 @@ stays under 2 s (before: both stalled within seconds, on a 64-envelope queue). T
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -22,9 +23,11 @@ import pytest
 
 from tests.reliability.harness import Shipper, Tally, report, spans, wait_up
 from tests.reliability.probes import (
+    but_marker,
     free_port,
     http_sink,
     scrape,
+    settle,
     wait_scrape,
     write_config,
 )
@@ -49,15 +52,18 @@ class FullWatch(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        while not self.done.is_set():
-            try:
-                got = scrape(self.port).get('shipper_buffer_bytes{sink="h"}', 0.0)
-            except OSError:
-                got = 0.0
-            self.peak = max(self.peak, got)
-            if got >= 0.9 * CAP and self.full_at is None:
-                self.full_at = time.monotonic()
-            time.sleep(0.2)
+        while not self.done.wait(0.2):
+            self.sample()
+        self.sample()  # once more after the last wait, however short it was
+
+    def sample(self) -> None:
+        try:
+            got = scrape(self.port).get('shipper_buffer_bytes{sink="h"}', 0.0)
+        except OSError:
+            got = 0.0
+        self.peak = max(self.peak, got)
+        if got >= 0.9 * CAP and self.full_at is None:
+            self.full_at = time.monotonic()
 
 
 def start(tmp_path, podinfo, policy: str) -> tuple[Shipper, Receiver, Tally, TimedTally, int]:
@@ -79,22 +85,31 @@ def start(tmp_path, podinfo, policy: str) -> tuple[Shipper, Receiver, Tally, Tim
     return shipper, rx, dead_tally, live, port
 
 
-def run_writer(tmp_path, port: int) -> tuple[TimedWriter, FullWatch]:
+def run_writer(tmp_path, port: int, live: TimedTally,
+               wait_all: bool) -> tuple[TimedWriter, FullWatch]:
+    """Write for ``SECONDS``, then give the last lines 2 s to reach the live sink: with
+    ``wait_all`` no longer than until every line is there (a line later than 2 s counts as
+    late either way), else the full 2 s (``block`` holds lines back on purpose: the wait is
+    the window in which they must not arrive, so no marker line can end it)."""
     writer = TimedWriter(tmp_path / "logs" / "app.log", "d", int(RATE * SECONDS), RATE,
                          warn_every=10, bursts=10)
     watch = FullWatch(port)
     watch.start()
     writer.start()
     writer.join(SECONDS * 3)
-    time.sleep(2.0)  # the last lines' latency
+    if wait_all:
+        live.wait_for(writer.count + 1, 2.0)  # + the readiness line
+    else:
+        time.sleep(2.0)
     watch.done.set()
+    watch.join(10)
     return writer, watch
 
 
 def test_dead_sink_with_block_keeps_the_live_sink_going_until_its_buffer_is_full(
         tmp_path, podinfo, cli):
     shipper, rx, dead, live, port = start(tmp_path, podinfo, "block")
-    writer, watch = run_writer(tmp_path, port)
+    writer, watch = run_writer(tmp_path, port, live, wait_all=False)
     early = latencies(writer, live, until=watch.full_at, horizon=SECONDS)
     late = [n for n, t in writer.written_at.items() if watch.full_at and t > watch.full_at + 2]
     stalled = sum(("d", n) not in live.seen for n in late)
@@ -120,7 +135,7 @@ def test_dead_sink_with_block_keeps_the_live_sink_going_until_its_buffer_is_full
 def test_dead_sink_dropping_keeps_the_live_sink_latency_and_counts_exactly(
         tmp_path, podinfo, cli, policy):
     shipper, rx, dead, live, port = start(tmp_path, podinfo, policy)
-    writer, watch = run_writer(tmp_path, port)
+    writer, watch = run_writer(tmp_path, port, live, wait_all=True)
     lat = latencies(writer, live, horizon=SECONDS)
     rx.up()
     total = writer.count
@@ -132,17 +147,19 @@ def test_dead_sink_dropping_keeps_the_live_sink_latency_and_counts_exactly(
         if dead.delivered + dropped >= total + 1:
             break
         time.sleep(0.2)
-    time.sleep(1.0)
+    marker = json.dumps({"level": "info", "msg": "SEQ:z:0 marker"}) + "\n"
+    settle(tmp_path / "logs" / "app.log", dead, port, row=marker.encode())
     dropped = int(wait_scrape(port).get(BUFFER_FULL, 0))
     code = shipper.stop()
     lost_high = [n for n in writer.high() if ("d", n) not in dead.seen]
+    dead_lines = but_marker(dead)
     report(f"isolation-{policy}", written=total, tally=live, rss_kib=shipper.peak_rss_kib,
            live_p99=f"{percentile(lat, 0.99):.2f}s", live_max=f"{max(lat):.2f}s",
-           dead_delivered=dead.delivered, dropped=dropped, lost_warnings=len(lost_high),
+           dead_delivered=dead_lines, dropped=dropped, lost_warnings=len(lost_high),
            full_after=f"{(watch.full_at or 0) - min(writer.written_at.values()):.1f}s")
     assert watch.full_at is not None, f"the dead sink's buffer never filled (peak {watch.peak})"
     assert percentile(lat, 0.99) < 2.0
     assert live.missing({"d": total}) == [] and live.duplicated == 0
-    assert dropped > 0 and dead.delivered + dropped == total + 1  # + the readiness line
+    assert dropped > 0 and dead_lines + dropped == total + 1  # + the readiness line
     assert lost_high == [], f"warnings shed before info records: {spans([('d', n) for n in lost_high])}"
     assert code == 0

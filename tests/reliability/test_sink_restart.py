@@ -10,12 +10,13 @@ position back and everything after it was sent again.
 
 from __future__ import annotations
 
-import time
+import json
+from pathlib import Path
 
 import pytest
 
-from tests.reliability.harness import Shipper, Tally, line, report, spans
-from tests.reliability.probes import free_port, write_config
+from tests.reliability.harness import Shipper, Tally, line, poll, report, spans
+from tests.reliability.probes import free_port, settle, write_config
 from tests.reliability.sinkprobes import RefusingReceiver
 
 pytestmark = pytest.mark.integration
@@ -23,15 +24,33 @@ pytestmark = pytest.mark.integration
 TOTAL, BATCH = 6_000, 200
 
 
-def start(tmp_path, podinfo, url: str) -> Shipper:
+def start(tmp_path, podinfo, url: str) -> tuple[Shipper, int]:
     sink = {"type": "http", "name": "h", "url": url,
             "batch": {"max_records": BATCH, "max_wait": "100ms"},
             "retry": {"initial_backoff": "100ms"},  # max_backoff: the default 60 s
             "buffer": {"type": "disk", "max_bytes": "64MiB"}}
     cfg = write_config(tmp_path / "shipper.yaml", {"shutdown_deadline": "3s", "sinks": [sink]})
+    port = free_port()
     return Shipper(["--config", str(cfg), "--path", str(tmp_path / "logs" / "*.log"),
                     "--podinfo-dir", str(podinfo), "--state-dir", str(tmp_path / "state"),
-                    "--listen", f"127.0.0.1:{free_port()}"], Tally(), tmp_path / "stderr.log")
+                    "--listen", f"127.0.0.1:{port}"], Tally(), tmp_path / "stderr.log"), port
+
+
+def gaps_in_cursor(buffer: Path) -> int | None:
+    """Undelivered stretches of the disk buffer per its ``cursor.json``: between the
+    committed position, the acknowledged ranges after it and the end of the last segment
+    (``None`` while there is no cursor or segment yet)."""
+    try:
+        cursor = json.loads((buffer / "cursor.json").read_bytes())
+        last = max(buffer.glob("seg-*.buf"), key=lambda p: int(p.stem[4:]))
+        end = (int(last.stem[4:]), last.stat().st_size)
+    except (OSError, ValueError):
+        return None
+    at, gaps = (cursor["seq"], cursor["offset"]), 0
+    for a_seq, a_off, b_seq, b_off in sorted(cursor["acked"]):
+        gaps += (a_seq, a_off) != at
+        at = (b_seq, b_off)
+    return gaps + (at != end)
 
 
 @pytest.mark.parametrize("stop", ["sigterm", "sigkill"])
@@ -41,16 +60,18 @@ def test_restart_with_one_batch_stuck_resends_only_that_batch(tmp_path, podinfo,
     tally = Tally()
     rx = RefusingReceiver(tally)
     rx.up()
-    first = start(tmp_path, podinfo, rx.url)
+    first, _ = start(tmp_path, podinfo, rx.url)
     (logs / "app.log").write_bytes(b"".join(line("s", n) for n in range(TOTAL)))
     arrived = tally.wait_for(TOTAL - BATCH, 90)
-    time.sleep(1.0)  # the last commits reach cursor.json
+    # the last commits reach cursor.json: everything but the stuck batch is recorded there
+    poll(lambda: gaps_in_cursor(tmp_path / "state" / "buffer" / "h") == 1,
+         "cursor.json to hold every batch but the stuck one", timeout=60)
     code = first.stop(60) if stop == "sigterm" else first.kill()
     before_restart = tally.delivered
     rx.refusing = False
-    second = start(tmp_path, podinfo, rx.url)
+    second, port = start(tmp_path, podinfo, rx.url)
     tally.wait_for(TOTAL, 90)
-    time.sleep(1.0)
+    settle(logs / "app.log", tally, port)  # anything sent again was counted
     second_code = second.stop(60)
     stderr = (tmp_path / "stderr.log").read_text(errors="replace")
     missing = tally.missing({"s": TOTAL})

@@ -18,8 +18,15 @@ import time
 
 import pytest
 
-from tests.reliability.harness import Shipper, Tally, line, report, spans, wait_up
-from tests.reliability.probes import free_port, http_sink, wait_scrape, write_config
+from tests.reliability.harness import Shipper, Tally, line, poll, report, spans, wait_up
+from tests.reliability.probes import (
+    MARKER,
+    free_port,
+    http_sink,
+    settle,
+    wait_scrape,
+    write_config,
+)
 from tests.reliability.receiver import Receiver
 from tests.reliability.sinkprobes import KeepingTally
 
@@ -62,7 +69,10 @@ def test_a_line_json_cannot_encode_again_ships_as_text_and_the_rest_follows(
             fh.write(b"".join(line("u", n) for n in range(100, 200)))
         out.wait_for(202, 30)
         http_tally.wait_for(202, 30)
-        time.sleep(0.5)
+        # counted when encoded, before sending: once a later marker line is out at both
+        # sinks (and none is left in the http buffer), every count is in
+        settle(tmp_path / "logs" / "app.log", http_tally, port)
+        poll(lambda: MARKER in out.seen, "the marker line on stdout")
         metrics = wait_scrape(port)
         code = shipper.stop()
     marked = [row for row in out.rows if b'"unencodable":true' in row]
@@ -93,13 +103,13 @@ def test_a_failing_sink_is_visible_lag_grows_one_warning_one_recovery_line(
     with open(tmp_path / "logs" / "app.log", "ab") as fh:
         fh.write(b"".join(line("v", n) for n in range(50)))
     out.wait_for(51, 30)
-    time.sleep(2.0)
+    time.sleep(2.0)  # the 2 + 6 s below are the failure's duration, nothing awaited
     first = wait_scrape(port).get(LAG, 0.0)
     time.sleep(6.0)  # nothing is written, nothing is delivered: only time passes
     second = wait_scrape(port).get(LAG, 0.0)
     rx.status = 200
     http_tally.wait_for(51, 30)
-    time.sleep(1.0)
+    settle(tmp_path / "logs" / "app.log", http_tally, port)  # every record acknowledged
     after = wait_scrape(port).get(LAG, 0.0)
     code = shipper.stop()
     logs = [json.loads(row) for row in (tmp_path / "stderr.log").read_bytes().splitlines()

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.reliability.harness import Shipper, Tally, line, report, wait_up
+from tests.reliability.harness import Shipper, Tally, line, poll, report, wait_up
 from tests.reliability.probes import free_port, scrape, wait_scrape, write_config
 
 pytestmark = pytest.mark.integration
@@ -48,7 +48,9 @@ def test_links_out_of_the_log_directory_are_refused_counted_and_logged_once(
                        "--listen", f"127.0.0.1:{port}"], tally, tmp_path / "stderr.log")
     assert tally.wait_for(11, 30)
     wait_scrape(port)
-    time.sleep(1.5)  # several scans (poll_interval 250 ms)
+    for n in range(3):  # several scans: a new file is opened only by a scan of the glob,
+        (logs / f"scan-{n}.log").write_bytes(line("scan", n))  # which walks the links too
+        poll(lambda n=n: ("scan", n) in tally.seen, f"a scan to find scan-{n}.log")
     refused = scrape(port).get(REFUSED, 0.0)
     assert wait_up(tally, logs, 1)
     code = shipper.stop()
