@@ -174,6 +174,8 @@ cdef class JsonLines:
     cdef frozenset _single, _block_initials
     cdef list _words  # (word, level): the level words met, at most _WORDS_SEEN
     cdef unsigned long long _initial_bits[2]  # method_initials (ASCII) as bits
+    cdef unsigned long long _block_bits[2]  # the route's block_initials (ASCII) as bits
+    cdef bint _block_by_bits  # every block initial one ASCII character: _block_bits tell
 
     def __init__(self, str path, joiner, mapper, text_line, plain_line, fallback_time,
                  Py_ssize_t max_depth, route=None):
@@ -215,6 +217,7 @@ cdef class JsonLines:
             self._parse_text, self._route_record, self._wrapped_line, self._formats = (
                 route.parse, route.record, route.wrapped_line, route.formats)
             self._single, self._block_initials = route.single, route.block_initials
+        self._block_by_bits = self._ascii_bits(self._block_initials, self._block_bits)
 
     def feed(self, list lines, truncated, list out):
         cdef Py_ssize_t index, size
@@ -329,6 +332,19 @@ cdef class JsonLines:
         if json_lines:
             formats["json"] += json_lines
 
+    cdef bint _ascii_bits(self, initials, unsigned long long* bits) except -1:
+        """``bits`` set for ``initials`` (a set of str); False (bits unset) when one of
+        them is not a single ASCII character, or there are none (no route)."""
+        bits[0] = bits[1] = 0
+        if initials is None:
+            return False
+        for initial in initials:
+            if type(initial) is not str or len(initial) != 1 or ord(initial) > 127:
+                return False
+        for initial in initials:
+            bits[ord(initial) >> 6] |= 1ULL << (ord(initial) & 63)
+        return True
+
     cdef _count_key(self, str key):
         """Put ``key`` in the format counts where the reference would first count it
         (its count is added at the end of the chunk, the keys keep the reference's order)."""
@@ -345,6 +361,7 @@ cdef class JsonLines:
         cdef Py_UCS4 first
         cdef object joiner = self._joiner, pending, fields, fmt, record, stamps
         cdef bint begin, block, whole
+        cdef unsigned int code
         if n == 0 or self._route is None:
             return 0
         first = PyUnicode_READ_CHAR(text, 0)
@@ -359,8 +376,12 @@ cdef class JsonLines:
         # a line the route's ``record`` takes (a key block, a block's first line) gets
         # its fields in a dict; any other stamped line in its own ``Record`` (``whole``)
         begin = _text_holds(text, "-----BEGIN", 5)
-        block = text[:1] in self._block_initials and (  # "2"
-            first != 50 or _text_holds(text, ":  ", 0))
+        if self._block_by_bits:  # ``text[:1] in block_initials`` without a substring
+            code = <unsigned int>first
+            block = code < 128 and self._block_bits[code >> 6] >> (code & 63) & 1
+        else:
+            block = text[:1] in self._block_initials
+        block = block and (first != 50 or _text_holds(text, ":  ", 0))  # "2"
         whole = not (begin or block)
         stamps = self._stamps
         fields = _stamped_line(text, stamps.good_second, stamps.utc_default, self._levels,

@@ -224,3 +224,33 @@ def test_first_lines_of_a_second_and_bare_requests_skip_the_text_parser() -> Non
     want = _run(None, [list(enumerate(lines))], frozenset(), "plain", 0)[0]
     assert [(orjson.dumps(r), dict(r), r.raw, r.before) for r in got] == want
     assert got[3]["attributes"]["invalid_timestamp"] == "2025-02-30T09:20:04Z"
+
+
+@pytest.mark.skipif(_compiled is None, reason="the compiled kernel is not built")
+def test_block_initials_not_single_ascii_characters_are_read_as_a_set() -> None:
+    """The compiled kernel reads the route's block initials as ASCII bits (KERNEL_API
+    108); a set with an entry that is not one ASCII character (never a line's first
+    character) falls back to ``text[:1] in block_initials``: both read every text layout
+    (block lines, their near-misses: ``2`` without ``:  ``, non-ASCII firsts) alike."""
+    lines = _TEXT + [b"2025-12-29 09:20:00.000 UTC [7] LOG: one space",
+                     "\u00e9t\u00e9 2025".encode(), b"pan", b"T", b"t", b"f", b"E", b"2"]
+    chunks, offsets = _chunked(lines * 3, 4)
+    cut = frozenset(offsets[::5])
+
+    def run(initials: frozenset[str]) -> tuple[Any, ...]:
+        counts = ParseCounts()
+        parser = FileParser(PATH, ParseSettings(), counts, clock=lambda: NOW,
+                            runtime_format="plain")  # type: ignore[arg-type]
+        route = parser.text_route()._replace(block_initials=initials)
+        parser._kernel = _compiled.JsonLines(
+            PATH, parser._joiner, parser._lines.json_parser, parser._text_line,
+            parser._plain_line, parser._fallback_time, 200, route)
+        got: list[Record] = []
+        for chunk in chunks:
+            got += parser.feed(chunk, cut)
+        got += parser.flush(force=True)
+        return [(orjson.dumps(r), r.raw) for r in got], counts.take()
+
+    initials = frozenset("TpfEt2")  # multiline.BLOCK_INITIALS
+    assert run(initials) == run(initials | {"zz", "\u00e9\u00e9"})
+    assert run(initials) != run(frozenset("TpfEt")), "the set is read: no 2 blocks"
