@@ -201,15 +201,16 @@ class Processor:
         failed: set[int] = set()
         try:
             enrich = self.enricher_for(path)
+            clean = None  # the trace gate's hint, when the batch form enriched every record
             try:
-                enrich.enrich_batch(records)
+                clean = enrich.enrich_batch(records)
             except BatchStopped as stopped:  # isolated: per record from there, as below
                 self.failures.failed(enrich, stopped.error)
                 self._per_record(enrich, records, dropped, failed, start=stopped.index)
             except Exception as exc:  # noqa: BLE001 - before any record: per record, all
                 self.failures.failed(enrich, exc)
                 self._per_record(enrich, records, dropped, failed)
-            self._trace_context(records, dropped, failed)
+            self._trace_context(records, dropped, failed, clean)
             if self.preparing:
                 self._prepare(records, enrich.ctx)
             try:
@@ -223,10 +224,11 @@ class Processor:
                     self._fail(records, i, self, exc, dropped, failed)
         return dropped - failed if failed else dropped
 
-    def _trace_context(self, records: list[Record], dropped: set[int], failed: set[int]) -> None:
+    def _trace_context(self, records: list[Record], dropped: set[int], failed: set[int],
+                       clean: bytearray | None = None) -> None:
         """Top-level ``trace_id``/``span_id`` from the lines (:mod:`shipper.enrich.trace`)."""
         try:
-            lift_trace_context(records)
+            lift_trace_context(records, clean)
         except Exception as exc:  # noqa: BLE001 - isolated per record, as enrichment
             self.failures.failed(lift_one, exc)
             self._per_record(lift_one, records, dropped, failed)
