@@ -20,8 +20,9 @@ record, ``None`` for none) whose non-zero bytes flag records it enriched itself 
 of the flagged records (never their message test). It holds while nothing between the two
 adds a gate key to an ``attributes`` (enrichment adds only the file's fields, and no hint
 is made when one of them is a gate key; ``one`` adds no gate key to another record's
-``attributes`` and leaves the list as it is) and the list is the same. This twin makes no hint (its gate test is one C call: a flag a record
-would cost more than it saves); its ``lift_trace`` honours one.
+``attributes`` and leaves the list as it is) and the list is the same. This twin makes
+no hint (its gate test is one C call: a flag a record would cost more than it saves); its
+``lift_trace`` honours one.
 
 Nothing of :mod:`shipper.enrich` is imported here (it imports ``shipper.kernels``): the
 callers hand their constants and per-record functions over.
