@@ -201,8 +201,8 @@ class Processor:
         dropped: set[int] = set()
         failed: set[int] = set()
         try:
-            enrich = self._enrich(records, path, dropped, failed)
-            self._trace_context(records, dropped, failed)
+            enrich, clean = self._enrich(records, path, dropped, failed)
+            self._trace_context(records, dropped, failed, clean)
             if self.preparing:
                 self._prepare(records, enrich.ctx)
             try:
@@ -217,23 +217,26 @@ class Processor:
         return dropped - failed if failed else dropped
 
     def _enrich(self, records: list[Record], path: str, dropped: set[int],
-                failed: set[int]) -> Enricher:
-        """The file's enrichment of ``records``, a failure isolated per record."""
+                failed: set[int]) -> tuple[Enricher, bytearray | None]:
+        """The file's enrichment of ``records``, a failure isolated per record; with the
+        trace gate's hint when the batch form enriched every record."""
         enrich = self.enricher_for(path)
+        clean = None
         try:
-            enrich.enrich_batch(records)
+            clean = enrich.enrich_batch(records)
         except BatchStopped as stopped:  # per record from where it stopped
             self.failures.failed(enrich, stopped.error)
             self._per_record(enrich, records, dropped, failed, start=stopped.index)
         except Exception as exc:  # noqa: BLE001 - before any record: per record, all
             self.failures.failed(enrich, exc)
             self._per_record(enrich, records, dropped, failed)
-        return enrich
+        return enrich, clean
 
-    def _trace_context(self, records: list[Record], dropped: set[int], failed: set[int]) -> None:
+    def _trace_context(self, records: list[Record], dropped: set[int], failed: set[int],
+                       clean: bytearray | None = None) -> None:
         """Top-level ``trace_id``/``span_id`` from the lines (:mod:`shipper.enrich.trace`)."""
         try:
-            lift_trace_context(records)
+            lift_trace_context(records, clean)
         except Exception as exc:  # noqa: BLE001 - isolated per record, as enrichment
             self.failures.failed(lift_one, exc)
             self._per_record(lift_one, records, dropped, failed)

@@ -22,6 +22,7 @@ from typing import Any
 
 from shipper.enrich.podinfo import PodFacts
 from shipper.enrich.templates import PathTemplates
+from shipper.enrich.trace import GATE_KEYS
 from shipper.errors import BatchStopped
 from shipper.kernels import enrich_records
 from shipper.record import Record
@@ -131,8 +132,10 @@ class Enricher:
             raise stopped.error from None
         return record
 
-    def enrich_batch(self, records: list[Record]) -> None:
-        """Enrich ``records`` in place.
+    def enrich_batch(self, records: list[Record]) -> bytearray | None:
+        """Enrich ``records`` in place; the hint for
+        :func:`~shipper.enrich.trace.lift_trace_context` of the same list, next (which
+        records' ``attributes`` hold no trace gate key; ``None``: no hint).
 
         The usual line carries a string ``job_id`` and ``correlation_id`` (they win over
         every other spelling) or no id at all; the kernel
@@ -146,8 +149,8 @@ class Enricher:
         before it are enriched, those after it untouched).
         """
         ctx = self.ctx
-        enrich_records(records, ctx.k8s, ctx.path_fields, self._defaults, self._plain, ID_KEYS,
-                       self._one)
+        return enrich_records(records, ctx.k8s, ctx.path_fields, self._defaults, self._plain,
+                              ID_KEYS, self._one, GATE_KEYS)
 
     def _one(self, record: Record) -> None:
         """One record, every rule (the kernel's loop does its two common cases itself)."""

@@ -41,12 +41,14 @@ _TEXT = re.compile(
 _MAX_U64, _MAX_U128 = 2**64 - 1, 2**128 - 1
 
 
-def lift_trace_context(records: list[Record]) -> None:
+def lift_trace_context(records: list[Record], clean: bytearray | None = None) -> None:
     """Set ``trace_id``/``span_id`` on the records whose line carries them (in place): the
     gate per record is the kernel :func:`~shipper.kernels.lift_trace` (compiled, or its
     twin :mod:`shipper.kernels.pure_enrich`), which calls back here for the few that pass
-    it."""
-    lift_trace(records, GATE_KEYS, _from_attributes, _from_text)
+    it. ``clean``: what :meth:`Enricher.enrich_batch
+    <shipper.enrich.ids.Enricher.enrich_batch>` of this very list returned, right before
+    (the records whose attributes need no gate test)."""
+    lift_trace(records, GATE_KEYS, _from_attributes, _from_text, clean)
 
 
 def lift_one(record: Record) -> Record:

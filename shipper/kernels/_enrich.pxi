@@ -2,10 +2,16 @@
 # Twins and references: ``pure_enrich.enrich_records`` and ``pure_enrich.lift_trace`` (read
 # their docstrings): the same records take the same branches, the same keys are deleted and
 # set in the same order, the other records go to the same Python functions.
+# The hint (helper `stagesk`, issue 14; KERNEL_API 109): given the trace gate, the walk over
+# ``attributes`` that reads the ids also notes whether a gate key is there, and
+# ``enrich_records`` returns a ``bytearray`` flagging the records it enriched itself whose
+# ``attributes`` hold none (``lift_trace`` then skips their gate test: ~0.4k instructions
+# a record). The pure twin flags none (its gate test is one C call: nothing to save).
 
 from cpython.dict cimport PyDict_Next
 from cpython.ref cimport PyObject
 from cpython.set cimport PySet_Contains
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 
 from shipper.errors import BatchStopped as _BatchStopped
 from shipper.kernels.pure_enrich import position as _position
@@ -97,6 +103,7 @@ cdef struct _Ids:
     PyObject* corr
     bint shard
     bint any_id
+    bint gated  # a key of the trace gate (``gate`` of ``_scan_ids``)
 
 
 cdef inline bint _named(const char* data, Py_ssize_t n, const char* name, Py_ssize_t size):
@@ -108,24 +115,28 @@ cdef tuple _NAMED_IDS = ("job_id", "correlation_id", "shard_index", "shardIndex"
 
 
 cdef bint _scan_ids(dict attrs, frozenset id_keys, const _Heads* heads, int named_in,
-                    _Ids* ids) except -1:
+                    frozenset gate, const _Heads* gate_heads, _Ids* ids) except -1:
     """Fill ``ids`` in one walk over ``attrs`` (what two ``get``, two ``in`` and
     ``id_keys.isdisjoint(attrs)`` tell, and the keys to delete by identity: ~0.5k
     instructions less): a key is compared only when ``_may_be`` (``heads``: the id keys'
     and the named keys' first characters and lengths); ``named_in`` has bit ``i`` when
     ``_NAMED_IDS[i]`` is an id key. False (``ids`` unusable) when a key is no exact
-    ``str``, whose equality may not be ``str``'s."""
+    ``str``, whose equality may not be ``str``'s. ``gated``: a key of ``gate`` is there
+    (``heads`` must cover its keys too; ``gate_heads``: its own)."""
     cdef Py_ssize_t pos = 0, n
     cdef PyObject* key
     cdef PyObject* value
     cdef const char* data
     ids.job_key = ids.job = ids.corr_key = ids.corr = NULL
-    ids.shard = ids.any_id = False
+    ids.shard = ids.any_id = ids.gated = False
     while PyDict_Next(attrs, &pos, &key, &value):
         if type(<object>key) is not str:
             return False
         if not _may_be(heads, <object>key):
             continue
+        if (not ids.gated and _may_be(gate_heads, <object>key)
+                and PySet_Contains(gate, <object>key)):
+            ids.gated = True
         n = PyUnicode_GET_LENGTH(<object>key)
         data = <const char*>PyUnicode_DATA(<object>key)
         # an ASCII name equals only a 1-byte string (a string is stored in its least kind)
@@ -173,37 +184,64 @@ cdef inline int _no_ids(object record, dict attrs, dict fields, tuple defaults,
     return 0
 
 
+cdef frozenset _NO_KEYS = frozenset()
+
+
+cdef inline void _flag_clean(bytearray clean, Py_ssize_t at, bint gated) noexcept:
+    """Mark record ``at`` as one whose ``attributes`` hold no gate key (when not
+    ``gated``), if there is a hint and it reaches that far."""
+    if clean is not None and not gated and at < PyByteArray_GET_SIZE(clean):
+        PyByteArray_AS_STRING(clean)[at] = 1
+
+
+cdef inline bint _flagged(bytearray clean, Py_ssize_t at) noexcept:
+    return (clean is not None and at < PyByteArray_GET_SIZE(clean)
+            and PyByteArray_AS_STRING(clean)[at] != 0)
+
+
 def enrich_records(list records, k8s, dict fields, tuple defaults, bint plain,
-                   frozenset id_keys, one):
+                   frozenset id_keys, one, frozenset gate=None):
     cdef object record = None, attrs, job, corr
-    cdef _Heads heads, scan_heads
+    cdef _Heads heads, scan_heads, gate_heads
     cdef _Ids ids
     cdef int named_in = 0, i
     cdef object record_type = _Record  # a module global: looked up once, not per record
+    cdef bytearray clean = None
+    cdef frozenset walk_gate = _NO_KEYS
+    cdef Py_ssize_t at = -1
+    if gate is not None and gate.isdisjoint(fields):  # no file field is a gate key
+        clean = bytearray(len(records))
+        walk_gate = gate
     _fill_heads(id_keys, &heads)
-    # the walk's filter: the id keys' first characters and lengths, and the named keys'
-    _fill_heads(id_keys | frozenset(_NAMED_IDS), &scan_heads)
+    # the walk's filter: the id keys' first characters and lengths, the named keys', the
+    # gate's
+    _fill_heads(id_keys | frozenset(_NAMED_IDS) | walk_gate, &scan_heads)
+    _fill_heads(walk_gate, &gate_heads)
     for i in range(4):
         if _NAMED_IDS[i] in id_keys:
             named_in |= 1 << i
     try:
         for record in records:
+            at += 1
             # a Record's ``[]`` is dict's, but through its type's ``__getitem__`` (~0.6k
             # instructions: dict's is a method, not a slot wrapper): dict's lookup directly
             if type(record) is record_type or type(record) is dict:
                 attrs = (<dict>record)["attributes"]
             else:
                 attrs = record["attributes"]
-            if type(attrs) is dict and _scan_ids(<dict>attrs, id_keys, &scan_heads, named_in, &ids):
+            if type(attrs) is dict and _scan_ids(<dict>attrs, id_keys, &scan_heads, named_in,
+                                                 walk_gate, &gate_heads, &ids):
                 job, corr = _found(ids.job), _found(ids.corr)
                 if type(job) is str and type(corr) is str and len(<str>job) and len(<str>corr):
                     if plain and not ids.shard:
                         # the keys found (held here): their lookups match by identity
                         _ids_moved(record, <dict>attrs, <object>ids.job_key,
                                    <object>ids.corr_key, job, corr, k8s)
+                        _flag_clean(clean, at, ids.gated)
                         continue
                 elif not ids.any_id:
                     _no_ids(record, <dict>attrs, fields, defaults, k8s)
+                    _flag_clean(clean, at, ids.gated)
                     continue
             elif type(attrs) is dict:
                 job = (<dict>attrs).get("job_id")
@@ -220,16 +258,21 @@ def enrich_records(list records, k8s, dict fields, tuple defaults, bint plain,
             one(record)
     except Exception as exc:
         raise _BatchStopped(_position(records, record), exc) from exc
+    return clean
 
 
-def lift_trace(list records, frozenset gate, from_attributes, from_text):
+def lift_trace(list records, frozenset gate, from_attributes, from_text,
+               bytearray clean=None):
     cdef object record, attrs, message
     cdef _Heads heads
+    cdef Py_ssize_t at = -1
     _fill_heads(gate, &heads)
     for record in records:
-        attrs = _rget(record, "attributes", None)
-        if attrs and not _disjoint(gate, attrs, &heads):
-            from_attributes(record, attrs)
+        at += 1
+        if not _flagged(clean, at):  # a flagged record's attributes hold no gate key
+            attrs = _rget(record, "attributes", None)
+            if attrs and not _disjoint(gate, attrs, &heads):
+                from_attributes(record, attrs)
         message = _rget(record, "message", None)
         if (type(message) is str and _holds(<str>message, b"race", 4, "race")
                 and "trace_id" not in record):

@@ -156,6 +156,28 @@ def noise_drops(list records, list indices, set dropped, judge, classify, drop):
 from cpython.set cimport PySet_Add
 
 
+# an exact Record's ``raw`` read through its member (``PyMember_GetOne``), not the generic
+# attribute lookup (~0.15k instructions a record less; helper `stagesk`): the same value,
+# the same ``AttributeError`` when unset
+cdef extern from *:
+    """
+    static PyMemberDef* __pyx_nz_raw_member = NULL;
+    static int __pyx_nz_raw_init(PyObject* descr) {  /* 0: an object slot's member */
+        if (Py_TYPE(descr) != &PyMemberDescr_Type) return -1;
+        __pyx_nz_raw_member = ((PyMemberDescrObject*)descr)->d_member;
+        return __pyx_nz_raw_member->type == Py_T_OBJECT_EX ? 0 : -1;
+    }
+    static PyObject* __pyx_nz_raw(PyObject* record) {
+        return PyMember_GetOne((const char*)record, __pyx_nz_raw_member);
+    }
+    """
+    int __pyx_nz_raw_init(object descr)
+    object __pyx_nz_raw(object record)
+
+if __pyx_nz_raw_init(_NoiseRecord.__dict__["raw"]) < 0:
+    raise ImportError("Record keeps raw in __slots__")
+
+
 def joined_texts(list records):
     cdef Py_ssize_t n = len(records), i, total = 0, size, at = 0
     cdef object record, raw, message
@@ -168,7 +190,7 @@ def joined_texts(list records):
         record = records[i]
         if type(record) is not _NoiseRecord:
             return None
-        raw = (<object>record).raw
+        raw = __pyx_nz_raw(record)
         found = PyDict_GetItem(record, "message")
         if found == NULL or type(<object>found) is not str or type(raw) is not str:
             return None

@@ -14,6 +14,16 @@ after it untouched).
 key of ``gate``, then ``from_text`` for one whose message holds ``"race"`` (trace, Trace)
 and that has no ``trace_id`` yet.
 
+The hint: given the trace gate, ``enrich_records`` may return a ``bytearray`` (one byte a
+record, ``None`` for none) whose non-zero bytes flag records it enriched itself and whose
+``attributes`` then held no key of ``gate``; ``lift_trace`` given it skips the gate test
+of the flagged records (never their message test). It holds while nothing between the two
+adds a gate key to an ``attributes`` (enrichment adds only the file's fields, and no hint
+is made when one of them is a gate key; ``one`` adds no gate key to another record's
+``attributes`` and leaves the list as it is) and the list is the same. This twin makes
+no hint (its gate test is one C call: a flag a record would cost more than it saves); its
+``lift_trace`` honours one.
+
 Nothing of :mod:`shipper.enrich` is imported here (it imports ``shipper.kernels``): the
 callers hand their constants and per-record functions over.
 """
@@ -21,7 +31,7 @@ callers hand their constants and per-record functions over.
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any
 
 from shipper.errors import BatchStopped
@@ -29,9 +39,11 @@ from shipper.errors import BatchStopped
 
 def enrich_records(records: list[Any], k8s: dict[str, object], fields: dict[str, str],
                    defaults: tuple[tuple[str, object], ...], plain: bool,
-                   id_keys: frozenset[str], one: Callable[[Any], object]) -> None:
+                   id_keys: frozenset[str], one: Callable[[Any], object],
+                   gate: frozenset[str] | None = None) -> bytearray | None:
     """Enrich ``records`` in place (see the module docstring); ``plain``: the file has no
-    path fields and no shard index; ``defaults``: the file's ids, in the order set."""
+    path fields and no shard index; ``defaults``: the file's ids, in the order set;
+    ``gate``: the trace gate, for the hint (none here)."""
     record: Any = None
     try:
         for record in records:
@@ -55,6 +67,7 @@ def enrich_records(records: list[Any], k8s: dict[str, object], fields: dict[str,
             one(record)
     except Exception as exc:  # noqa: BLE001 - re-raised with the record's place
         raise BatchStopped(position(records, record), exc) from exc
+    return None
 
 
 def position(records: list[Any], record: object) -> int:
@@ -64,12 +77,33 @@ def position(records: list[Any], record: object) -> int:
 
 def lift_trace(records: list[Any], gate: frozenset[str],
                from_attributes: Callable[[Any, Any], None],
-               from_text: Callable[[Any, str], None]) -> None:
-    """Set ``trace_id``/``span_id`` on the records whose line carries them (in place)."""
+               from_text: Callable[[Any, str], None],
+               clean: bytearray | None = None) -> None:
+    """Set ``trace_id``/``span_id`` on the records whose line carries them (in place);
+    ``clean``: the hint of ``enrich_records`` (see the module docstring)."""
+    if clean is not None:
+        _lift_hinted(records, gate, from_attributes, from_text, clean)
+        return
     for record in records:
         attrs = record.get("attributes")
         if attrs and not gate.isdisjoint(attrs):
             from_attributes(record, attrs)
+        message = record.get("message")
+        # "race": trace, Trace; the costlier key test on the record last (rarely reached)
+        if message.__class__ is str and "race" in message and "trace_id" not in record:
+            from_text(record, message)
+
+
+def _lift_hinted(records: list[Any], gate: frozenset[str],
+                 from_attributes: Callable[[Any, Any], None],
+                 from_text: Callable[[Any, str], None], clean: bytearray) -> None:
+    """:func:`lift_trace` given a hint: the flagged records' gate test skipped."""
+    flags = chain(clean, repeat(0))
+    for record, flagged in zip(records, flags, strict=False):  # flags: endless
+        if not flagged:
+            attrs = record.get("attributes")
+            if attrs and not gate.isdisjoint(attrs):
+                from_attributes(record, attrs)
         message = record.get("message")
         # "race": trace, Trace; the costlier key test on the record last (rarely reached)
         if message.__class__ is str and "race" in message and "trace_id" not in record:

@@ -143,3 +143,30 @@ def test_single_record_call_is_the_batch_of_one():
     record = {"message": "m", "attributes": {"jobId": 5, "requestId": "r"}}
     assert Enricher(ctx)(record) is record
     assert (record["job_id"], record["correlation_id"], record["attributes"]) == ("5", "r", {})
+
+
+def test_enrich_batch_hands_the_trace_gate_its_hint():
+    """``enrich_batch`` returns the kernel's hint for the trace gate (compiled: a flag per
+    record, set for the usual line without a gate key; pure: none), and
+    ``lift_trace_context`` given it lifts the trace context as it does without it."""
+    from shipper.enrich.trace import lift_trace_context
+    from shipper.kernels import IMPLEMENTATION
+
+    ctx = FileContext(k8s=dict(K8S), path_fields={}, job_id=None, correlation_id=None,
+                      shard_index=None)
+
+    def batch():
+        return [{"message": "m", "attributes": {"job_id": "j", "correlation_id": "c"}},
+                {"message": "m", "attributes": {"job_id": "j", "correlation_id": "c",
+                                                "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736"
+                                                               "-00f067aa0ba902b7-01"}},
+                {"message": "trace_id=4bf92f3577b34da6a3ce929d0e0e4736", "attributes": {}}]
+    hinted, plain = batch(), batch()
+    clean = Enricher(ctx).enrich_batch(hinted)
+    assert clean == (bytearray([1, 0, 1]) if IMPLEMENTATION == "compiled" else None)
+    Enricher(ctx).enrich_batch(plain)
+    lift_trace_context(hinted, clean)
+    lift_trace_context(plain)
+    assert hinted == plain
+    assert [r.get("trace_id") for r in hinted] == [None, "4bf92f3577b34da6a3ce929d0e0e4736",
+                                                   "4bf92f3577b34da6a3ce929d0e0e4736"]

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shipper.enrich.ids import ID_KEYS
@@ -251,3 +251,94 @@ def _enrich_with(kernel: Any, batch: list[Any], ctx: dict[str, Any],
         calls.append(next(i for i, r in enumerate(records) if r is record))
     kernel(records, ctx["k8s"], ctx["fields"], ctx["defaults"], ctx["plain"], id_keys, one)
     return _snapshot(records), calls
+
+
+# --- the trace gate's hint (``enrich_records(..., gate)`` -> ``lift_trace(..., clean)``) ---
+
+#: contexts as above, and files with a field that is a gate key (no hint then)
+HINT_CONTEXTS = CONTEXTS | st.fixed_dictionaries({
+    "k8s": st.just({"pod": "p"}),
+    "fields": st.sampled_from([{"trace_id": "t"}, {"tenant": "t1", "dd": "x"}]),
+    "defaults": st.just((("job_id", "fj"),)),
+    "plain": st.booleans(),
+    "raise_on": st.sampled_from([None, 1]),
+})
+
+
+def _enrich_gated(kernel: Any, batch: list[Any], ctx: dict[str, Any],
+                  gate: frozenset[str] | None) -> Any:
+    """``kernel`` over ``batch`` as ``_enrich`` runs it, given ``gate``: its hint, or
+    ``"stopped"``."""
+    def one(record: Any) -> None:
+        index = next(i for i, r in enumerate(batch) if r is record)
+        if index == ctx["raise_on"]:
+            raise ValueError("the rule set raised")
+        record["one"] = index
+    try:
+        return kernel(batch, ctx["k8s"], ctx["fields"], ctx["defaults"], ctx["plain"], ID_KEYS,
+                      one, gate)
+    except BatchStopped:
+        return "stopped"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(RECORDS, max_size=8), HINT_CONTEXTS)
+@example([(False, None, ("dict", [("dd", "job-1")]), False),
+          (True, "Trace", ("dict", [("job_id", "job-1"), ("correlation_id", "corr-9"),
+                                    ("traceparent", "00-x")]), False)],
+         {"k8s": {"pod": "p"}, "fields": {}, "defaults": (), "plain": True, "raise_on": None})
+def test_the_hint_flags_only_records_whose_attributes_hold_no_gate_key(
+        specs: list[Any], ctx: dict[str, Any]) -> None:
+    """The compiled ``enrich_records`` given the gate enriches as without it; every record
+    its hint flags has, once enriched, exact-dict ``attributes`` without a gate key, so
+    ``lift_trace`` given the hint (either twin) calls back exactly as without it; a file
+    field that is a gate key makes no hint."""
+    batch, unhinted = _build(specs), _build(specs)
+    clean = _enrich_gated(compiled.enrich_records, batch, ctx, GATE_KEYS)
+    assert (_enrich_gated(compiled.enrich_records, unhinted, ctx, None) is None) \
+        or clean == "stopped"
+    assert _snapshot(batch) == _snapshot(unhinted)
+    if clean == "stopped":
+        return
+    if not GATE_KEYS.isdisjoint(ctx["fields"]):
+        assert clean is None
+        return
+    assert isinstance(clean, bytearray) and len(clean) == len(batch)
+    for record, flag in zip(batch, clean, strict=True):
+        if flag:
+            assert type(record["attributes"]) is dict
+            assert GATE_KEYS.isdisjoint(record["attributes"])
+    reference = _lift(pure_enrich.lift_trace, unhinted)
+    for kernel in (compiled.lift_trace, pure_enrich.lift_trace):
+        hinted = _build(specs)
+        _enrich_gated(compiled.enrich_records, hinted, ctx, GATE_KEYS)
+        assert _lift(lambda *args, k=kernel: k(*args, clean), hinted) == reference
+
+
+def test_the_usual_records_are_flagged_and_skip_the_gate_test() -> None:
+    """The usual lines (string ids, or no id, and attributes without a gate key) are all
+    flagged by the compiled loop, one with a ``traceparent`` is not; given the hint, both
+    twins of ``lift_trace`` skip the gate test of the flagged records (a flagged record
+    with a gate key, which the hint never makes, is not sent to ``from_attributes``) but
+    still test every message. The pure ``enrich_records`` makes no hint."""
+    def batch() -> list[Any]:
+        return [Record({"message": "m", "attributes": {"job_id": "j", "correlation_id": "c",
+                                                       "user": "u"}}),
+                Record({"message": "Trace", "attributes": {"status": 200}}),
+                Record({"message": "m", "attributes": {"job_id": "j", "correlation_id": "c",
+                                                       "traceparent": "00-x"}})]
+    args = ({"pod": "p"}, {}, (), True, ID_KEYS, lambda record: None, GATE_KEYS)
+    assert compiled.enrich_records(batch(), *args) == bytearray([1, 1, 0])
+    assert pure_enrich.enrich_records(batch(), *args) is None
+    for kernel in (compiled.lift_trace, pure_enrich.lift_trace):
+        records = batch()
+        records[0]["attributes"]["traceId"] = "4bf92f3577b34da6a3ce929d0e0e4736"
+        seen: list[tuple[str, int]] = []
+
+        def called(kind: str, seen: list[tuple[str, int]] = seen,
+                   records: list[Any] = records) -> Any:
+            return lambda record, _arg: seen.append(
+                (kind, next(i for i, r in enumerate(records) if r is record)))
+        kernel(records, GATE_KEYS, called("attributes"), called("text"),
+               bytearray([1, 1]))  # shorter than the batch: the rest are tested
+        assert seen == [("text", 1), ("attributes", 2)]

@@ -81,3 +81,23 @@ def test_generated_batches_are_joined_as_the_reference_joins_them(batch: list[An
         assert pure_noise.joined_texts(batch) is None
         return
     _check(batch)
+
+
+def test_a_record_without_its_raw_slot_raises_alike() -> None:
+    """The compiled kernel reads ``raw`` through the slot's member, not the attribute
+    lookup: a record whose ``raw`` slot is unset raises the very ``AttributeError`` the
+    twin raises, and a set one reads the same (``None`` included: not judged)."""
+    unset = Record({"message": "m"})
+    del unset.raw
+    kernels = [pure_noise.joined_texts] + ([compiled.joined_texts] if compiled else [])
+    errors = []
+    for kernel in kernels:
+        try:
+            kernel([unset])
+        except AttributeError as exc:
+            errors.append(str(exc))
+    assert len(errors) == len(kernels) and len(set(errors)) == 1
+    texts = Record({"message": "m"})
+    texts.raw = "GET /health 200"
+    assert {repr(kernel([texts, Record({"message": "x"})])) for kernel in kernels} == \
+        {repr(pure_noise.joined_texts([texts, Record({"message": "x"})]))}
