@@ -81,26 +81,9 @@ def lift_trace(records: list[Any], gate: frozenset[str],
                clean: bytearray | None = None) -> None:
     """Set ``trace_id``/``span_id`` on the records whose line carries them (in place);
     ``clean``: the hint of ``enrich_records`` (see the module docstring)."""
-    if clean is not None:
-        _lift_hinted(records, gate, from_attributes, from_text, clean)
-        return
-    for record in records:
-        attrs = record.get("attributes")
-        if attrs and not gate.isdisjoint(attrs):
-            from_attributes(record, attrs)
-        message = record.get("message")
-        # "race": trace, Trace; the costlier key test on the record last (rarely reached)
-        if message.__class__ is str and "race" in message and "trace_id" not in record:
-            from_text(record, message)
-
-
-def _lift_hinted(records: list[Any], gate: frozenset[str],
-                 from_attributes: Callable[[Any, Any], None],
-                 from_text: Callable[[Any, str], None], clean: bytearray) -> None:
-    """:func:`lift_trace` given a hint: the flagged records' gate test skipped."""
-    flags = chain(clean, repeat(0))
-    for record, flagged in zip(records, flags, strict=False):  # flags: endless
-        if not flagged:
+    flags = repeat(0) if clean is None else chain(clean, repeat(0))  # endless
+    for record, flagged in zip(records, flags, strict=False):
+        if not flagged:  # a flagged record has no gate key (enrichment's walk saw it)
             attrs = record.get("attributes")
             if attrs and not gate.isdisjoint(attrs):
                 from_attributes(record, attrs)
