@@ -32,32 +32,57 @@ def split_corpus(corpus: Corpus, files: int, total: int, outdir: Path) -> int:
 
 
 def run_many_files(settings: BenchSettings, corpus: Corpus, log=print) -> list[dict]:
+    """Rounds alternate the file counts (1, 10, 100, 1000, then again), so a machine that
+    slows down for a while weighs on every count alike; each count's CPU is the median of
+    its runs, and its ratio to the fewest files the median of the rounds' own ratios."""
     total = min(corpus.manifest.lines, MAX_LINES)
-    rows = []
+    layouts = {}
     for files in settings.files:
         outdir = settings.cache / "files" / f"{corpus.name}-{total}-{files}"
-        expected = split_corpus(corpus, files, total, outdir)
-        rows.append(_measure_files(settings, outdir.resolve(), files, total, expected, log))
-    return rows
-
-
-def _measure_files(settings: BenchSettings, outdir: Path, files: int, total: int,
-                   expected: int, log) -> dict:
-    row: dict = {"files": files, "lines": total, "expected_out": expected}
-    cpus, outs, rss = [], [], []
+        layouts[files] = (outdir.resolve(), split_corpus(corpus, files, total, outdir))
+    runs: dict[int, list] = {files: [] for files in layouts}
+    errors: dict[int, str] = {}
     for _ in range(settings.runs):
-        work = fresh_workdir(settings, f"files-{files}")
-        cmd = shipper_command(settings, outdir / "*.log", work, once=True)
-        try:
-            m = run_to_exit(cmd, work / "stderr.log", settings.timeout)
-        except BenchError as exc:
-            log(f"  files {files:5}: FAILED {exc}")
-            return row | {"error": str(exc)}
-        cpus.append(m.cpu)
-        outs.append(m.lines_out)
-        rss.append(m.max_rss_kib / 1024)
-    row |= {"cpu_s_per_1m": statistics.median(cpus) * 1e6 / total,
-            "peak_rss_mib": statistics.median(rss), "lines_out": int(statistics.median(outs))}
+        for files, (outdir, _expected) in layouts.items():
+            if files not in errors:
+                _run_once(settings, outdir, files, runs, errors, log)
+    rows = [_row(files, total, layouts[files][1], runs[files], errors.get(files), log)
+            for files in layouts]
+    return _with_ratios(rows, runs, min(layouts))
+
+
+def _run_once(settings: BenchSettings, outdir: Path, files: int, runs: dict[int, list],
+              errors: dict[int, str], log) -> None:
+    work = fresh_workdir(settings, f"files-{files}")
+    cmd = shipper_command(settings, outdir / "*.log", work, once=True)
+    try:
+        runs[files].append(run_to_exit(cmd, work / "stderr.log", settings.timeout))
+    except BenchError as exc:
+        log(f"  files {files:5}: FAILED {exc}")
+        errors[files] = str(exc)
+        runs[files].append(None)
+
+
+def _row(files: int, total: int, expected: int, runs: list, error: str | None, log) -> dict:
+    row: dict = {"files": files, "lines": total, "expected_out": expected}
+    done = [m for m in runs if m is not None]
+    if error is not None or not done:
+        return row | {"error": error or "no run"}
+    row |= {"cpu_s_per_1m": statistics.median(m.cpu for m in done) * 1e6 / total,
+            "peak_rss_mib": statistics.median(m.max_rss_kib / 1024 for m in done),
+            "lines_out": int(statistics.median(m.lines_out for m in done)), "runs": len(done)}
     log(f"  files {files:5}: {row['cpu_s_per_1m']:.2f} cpu-s per 1M, "
         f"{row['lines_out']:,}/{expected:,} lines out")
     return row
+
+
+def _with_ratios(rows: list[dict], runs: dict[int, list], base: int) -> list[dict]:
+    """Each count's CPU over the fewest files' CPU in the same round (median and spread)."""
+    for row in rows:
+        pairs = [(m.cpu, b.cpu) for m, b in zip(runs[row["files"]], runs[base], strict=False)
+                 if m is not None and b is not None]
+        if "error" not in row and pairs and row["files"] != base:
+            ratios = [cpu / base_cpu for cpu, base_cpu in pairs]
+            row |= {"base_files": base, "ratio_vs_base": statistics.median(ratios),
+                    "ratio_min": min(ratios), "ratio_max": max(ratios)}
+    return rows

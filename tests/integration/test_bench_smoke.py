@@ -77,6 +77,9 @@ def test_harness_mechanics_with_the_python_loop_as_shipper(tmp_path: Path) -> No
     assert rows["shipper-once"]["ratio_vs"]["python-orjson"] > 0
     assert result["latency"]["received"] == result["latency"]["sent"] == 10_000
     assert [r["lines_out"] == r["expected_out"] for r in result["files"]] == [True, True]
+    assert "ratio_vs_base" not in result["files"][0]  # the fewest files: the base itself
+    assert result["files"][1]["base_files"] == 1 and result["files"][1]["ratio_vs_base"] > 0
+    assert "× 1 file(s)" in table
     assert result["idle"]["idle_rss_mib"] > 0
     assert result["idle"]["idle_cpu_pct"] >= 0 and result["idle"]["idle_wakeups_s"] > 0
     assert "| own | shipper --once |" in table
