@@ -4,24 +4,21 @@ one at a time or a pre-scanned batch at a time, with the PEM block backstop
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from itertools import chain, repeat
-from operator import itemgetter
 from typing import Any, Protocol
 
 from shipper.filters.pem_guard import PemGuard, opens_block
 from shipper.filters.prescan import BatchScan, BatchTexts, Screen
 from shipper.filters.redact import Redactor
-from shipper.kernels import distinct_values
+from shipper.kernels import distinct_objects, distinct_values
 from shipper.record import Record
 from shipper.stages import Fates
 
 #: top-level strings that need not come from the raw line: ids from pod labels,
 #: annotations or path templates, the docker ``stream`` (``logger`` is always parsed from
 #: the line; ``level`` and ``timestamp`` are normalised by the parser; ``file.path`` and
-#: ``k8s`` are checked per file, see :func:`_per_file`)
+#: ``k8s`` are checked once per distinct object: ``distinct_objects``)
 SIDE_FIELDS = ("job_id", "correlation_id", "stream")
-_K8S = itemgetter("k8s")
 _FACTS_CACHE_MAX = 4096
 
 
@@ -95,7 +92,7 @@ class RedactStage:
             return None
         try:
             values: set[Any] = distinct_values(records, "stream")
-            values.update(_per_file(records, _PATH_OF))
+            values.update(distinct_objects(records, "file", "path"))
         except (KeyError, TypeError, AttributeError):
             return None
         values.discard(None)
@@ -113,8 +110,8 @@ class RedactStage:
             # fetched from memory once, not once per field)
             values: set[Any] = set(chain.from_iterable(
                 zip(*(map(dict.get, records, repeat(name)) for name in SIDE_FIELDS), strict=True)))
-            values.update(_per_file(records, _PATH_OF))
-            facts = _per_file(records, _K8S)
+            values.update(distinct_objects(records, "file", "path"))
+            facts = distinct_objects(records, "k8s")
         except (KeyError, TypeError, AttributeError):
             return None
         values.discard(None)
@@ -207,20 +204,3 @@ class RedactStage:
         if isinstance(raw, str):
             record.raw = mask(raw)
         return self._redactor.redact_record(record) | {"private_key"}
-
-
-def _per_file(records: list[Record], get: Callable[[Record], Any]) -> list[Any]:
-    """What ``get`` finds in the records, once: a batch is the records of one file, which
-    share their path and ``k8s`` facts (one object each), so its first and last record
-    tell; when they differ, every record is looked at."""
-    first, last = get(records[0]), get(records[-1])
-    if first is last and first is not None:
-        return [first]
-    return list({id(value): value for value in map(get, records)}.values())
-
-
-def _path_of(record: Record) -> Any:
-    return record["file"]["path"]
-
-
-_PATH_OF = _path_of

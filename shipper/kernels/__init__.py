@@ -23,7 +23,8 @@ import os
 from shipper.kernels import pure
 
 __all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "combined_fields",
-           "cri_whole_lines", "datadog_bodies", "datadog_side", "distinct_values",
+           "cri_whole_lines", "datadog_bodies", "datadog_side", "distinct_objects",
+           "distinct_values",
            "enrich_records", "evict_front", "iso_prefix", "joined_texts",
            "lift_trace", "logfmt_pairs", "loki_cols_bytes",
            "loki_push", "loki_push_rows", "loki_read", "loki_read_cols",
@@ -60,6 +61,7 @@ if WHY_PURE is None:
         cri_whole_lines,
         datadog_bodies,
         datadog_side,
+        distinct_objects,
         distinct_values,
         enrich_records,
         evict_front,
@@ -102,7 +104,12 @@ else:
     from shipper.kernels.pure_access import combined_fields
     from shipper.kernels.pure_datadog import datadog_bodies, datadog_side
     from shipper.kernels.pure_encode import ndjson_records
-    from shipper.kernels.pure_enrich import distinct_values, enrich_records, lift_trace
+    from shipper.kernels.pure_enrich import (
+        distinct_objects,
+        distinct_values,
+        enrich_records,
+        lift_trace,
+    )
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs
     from shipper.kernels.pure_loki_rows import (

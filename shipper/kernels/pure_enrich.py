@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 from shipper.errors import BatchStopped
@@ -99,3 +100,14 @@ def distinct_values(records: list[Any], key: str) -> set[Any]:
     be hashed (the redaction pre-scan's side check of :data:`SIDE_FIELDS
     <shipper.filters.redact_stage.SIDE_FIELDS>` values)."""
     return set(map(dict.get, records, repeat(key)))
+
+
+def distinct_objects(records: list[Any], key: str, subkey: str | None = None) -> list[Any]:
+    """``record[key]`` (then ``[subkey]``) of every record, each object once by identity,
+    in first-seen order: the redaction pre-scan's per-file values (``file.path``,
+    ``k8s``) of a batch that may group several files' chunks, in any order. A missing key
+    raises ``KeyError``, a record or value that cannot be indexed ``TypeError``."""
+    values = map(itemgetter(key), records)
+    if subkey is not None:
+        values = map(itemgetter(subkey), values)
+    return list({id(value): value for value in values}.values())

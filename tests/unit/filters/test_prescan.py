@@ -476,3 +476,31 @@ def test_uuid_and_hex_id_lines_are_not_card_candidates():
              "x=-4111111111111111", "n=4111111111111111,", "3782 822463 10005", "id=" + "5" * 19,
              "550e8400-e29b-41d4-a716-446655440000 4111111111111111"]
     assert scan.hits(BatchTexts(clean + cards)) == set(range(len(clean), len(clean) + len(cards)))
+
+
+@pytest.mark.parametrize(("where", "with_facts"), [("path", False), ("path", True),
+                                                    ("k8s", False)])
+def test_a_secret_of_a_file_between_two_runs_of_another_is_found(where, with_facts):
+    """A group of chunks processed as one batch (``Processor.feed_many``) may hold file
+    A's records, then B's, then A's again (A's next chunk queued behind B's): B's path or
+    ``k8s`` facts are checked though the batch's first and last records share A's."""
+    a, b, a2 = (_one_file([f"plain {n}"]) for n in ("one", "two", "three"))
+    records = a + b + a2
+    a_file, b_file = {"path": "/logs/a.log", "offset": 0}, {"path": f"/logs/{GL}/b.log",
+                                                              "offset": 0}
+    for record in records:
+        record["file"] = b_file if record is b[0] else a_file
+        record["k8s"] = a[0]["k8s"]
+    if where == "k8s":
+        b_file["path"] = "/logs/b.log"
+        b[0]["k8s"] = {"namespace": "ns", "labels": {"team": SLACK}}
+    if with_facts:  # the files share one enrichment (no path templates): one k8s
+        facts = FileContext(k8s=a[0]["k8s"], path_fields={}, job_id=None,
+                            correlation_id=None, shard_index=None)
+        out, events, _ = _run_with_facts(records, facts)
+    else:
+        fates = RecordingFates()
+        out, events = _run_batch(RedactStage(Redactor(RedactSettings()), fates), records, fates)
+    text = orjson.dumps(out).decode()
+    assert GL not in text and SLACK not in text
+    assert [i for i, (kind, _, _) in enumerate(events) if kind == "changed"]

@@ -96,3 +96,41 @@ def test_distinct_values_adds_a_repeated_object_once_and_equal_values_as_one() -
     for distinct in (compiled.distinct_values, pure_enrich.distinct_values):
         assert distinct(records, "stream") == {"stdout", None}
         assert distinct([], "stream") == set()
+
+
+def _objects_outcome(kernel: Any, records: list[Any], key: Any, subkey: Any) -> Any:
+    """The identities of what ``kernel`` returns, or the exception type it raises."""
+    try:
+        return [id(value) for value in kernel(records, key, subkey)]
+    except Exception as exc:  # noqa: BLE001 - the type is the outcome compared
+        return type(exc)
+
+
+SHARED = [{"path": "/a"}, {"path": "/b"}, {"namespace": "ns"}]
+HOLDERS = st.one_of(
+    st.builds(lambda i: Record({"file": {"path": SHARED[i % 2]["path"]}, "k8s": SHARED[i % 3]}),
+              st.integers(0, 5)),
+    st.builds(lambda i: {"file": SHARED[i % 2], "k8s": SHARED[2]}, st.integers(0, 5)),
+    st.just({"k8s": None}), st.just({"file": "no dict"}), st.just(7))
+
+
+@settings(max_examples=400, deadline=None)
+@given(records=st.lists(HOLDERS, max_size=12),
+       keys=st.sampled_from([("file", "path"), ("k8s", None), ("file", None), (3, None)]))
+def test_distinct_objects_compiled_equals_the_pure_twin(records: list[Any],
+                                                        keys: tuple[Any, Any]) -> None:
+    """The same objects in the same order, or the same exception type."""
+    assert _objects_outcome(compiled.distinct_objects, records, *keys) == \
+        _objects_outcome(pure_enrich.distinct_objects, records, *keys)
+
+
+def test_distinct_objects_finds_a_value_between_two_runs_of_another() -> None:
+    """A, B, A: B is found though the first and last records hold A (by identity: equal
+    objects that are distinct are both kept)."""
+    a, b, twin = {"path": "/a"}, {"path": "/b"}, {"path": "/a"}
+    records = [{"k8s": a}, {"k8s": a}, {"k8s": b}, {"k8s": a}, {"k8s": twin}]
+    for distinct in (compiled.distinct_objects, pure_enrich.distinct_objects):
+        found = distinct(records, "k8s")
+        assert [id(v) for v in found] == [id(a), id(b), id(twin)]
+        assert distinct([{"file": a}, {"file": b}, {"file": a}], "file", "path") == ["/a", "/b"]
+        assert distinct([], "k8s") == []
