@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from shipper.stages import CountingFates, RecordingFates
 PATH = "/var/log/app/a.log"
 ENV = {"POD_NAME": "p", "POD_NAMESPACE": "ns", "NODE_NAME": "n"}
 BENCH = Path("/tmp/perf/app.log")
+BENCH_CRI = Path("/tmp/perf/app.cri.log")
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
 
 KUBE = ('10.42.133.50 - - [06/Jul/2025:10:30:00 +0000] "GET /health H'
@@ -100,15 +102,33 @@ def _chunks(lines: list[bytes], sizes: list[int]) -> list[Chunk]:
     return chunks
 
 
+Seen = list[tuple[object, str, str]]
+
+
+def _fates() -> tuple[CountingFates, Seen]:
+    """Counting fates with a drop listener as the job summaries' (a job id, else nothing),
+    and the list it fills."""
+    fates = CountingFates()
+    seen: Seen = []
+    fates.listeners.append(JobIdListener(
+        lambda record, reason, rule: seen.append((record["job_id"], reason, rule))
+        if record.get("job_id") is not None else None))
+    return fates, seen
+
+
+def _observed(batches: list[Any], processor: Processor, fates: CountingFates,
+              seen: Seen) -> dict[str, Any]:
+    """The batches with the drops, what the listener saw, parse counts and errors."""
+    return {"batches": batches, "drops": list(fates.drops.items()), "seen": seen,
+            "formats": list(processor.counts.formats.items()),
+            "errors": sorted(processor.counts.errors.items())}
+
+
 def _run(lines: list[bytes], sizes: list[int], tmp: Path, *, fast: bool,
          job: str | None = "nightly", settings: Settings | None = None) -> dict[str, Any]:
     """Everything observable of feeding ``lines`` in chunks of ``sizes``."""
     settings = settings or Settings(paths=[PATH], once=True)
-    fates = CountingFates()
-    seen: list[tuple[object, str, str]] = []
-    fates.listeners.append(JobIdListener(  # as the job summaries: a job id, else nothing
-        lambda record, reason, rule: seen.append((record["job_id"], reason, rule))
-        if record.get("job_id") is not None else None))
+    fates, seen = _fates()
     processor = Processor(settings, podinfo=_podinfo(tmp, job), fates=fates,
                           clock=lambda: 1.77e9, flush_at_eof=True)
     if not fast:
@@ -120,9 +140,7 @@ def _run(lines: list[bytes], sizes: list[int], tmp: Path, *, fast: bool,
                         batch.stream is not None and batch.stream.parser.pending))
     batches += [([dict(r) for r in b.records], b.safe_offset)  # type: ignore[misc]
                 for b in processor.flush(0.0, force=True, drain=True)]
-    return {"batches": batches, "drops": list(fates.drops.items()), "seen": seen,
-            "formats": list(processor.counts.formats.items()),
-            "errors": sorted(processor.counts.errors.items())}
+    return _observed(batches, processor, fates, seen)
 
 
 def _skipped(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -139,14 +157,21 @@ def _skipped(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return skipped
 
 
-def _same(lines: list[bytes], sizes: list[int], tmp: Path,
-          monkeypatch: pytest.MonkeyPatch, **kw: Any) -> int:
-    slow = _run(lines, sizes, tmp, fast=False, **kw)
+def _compare(run: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+             *args: Any, **kw: Any) -> int:
+    """Assert ``run(*args, **kw)`` observes the same with raw noise (``fast``) as without;
+    return how many lines it left unparsed."""
+    slow = run(*args, fast=False, **kw)
     skipped = _skipped(monkeypatch)
-    fast = _run(lines, sizes, tmp, fast=True, **kw)
+    fast = run(*args, fast=True, **kw)
     monkeypatch.undo()
     assert fast == slow
     return len(skipped)
+
+
+def _same(lines: list[bytes], sizes: list[int], tmp: Path,
+          monkeypatch: pytest.MonkeyPatch, **kw: Any) -> int:
+    return _compare(_run, monkeypatch, lines, sizes, tmp, **kw)
 
 
 def test_probe_lines_are_skipped_with_the_same_drops_counts_and_job_ids(
@@ -218,11 +243,15 @@ def test_only_job_id_listeners_and_counting_fates_allow_it(tmp_path: Path) -> No
     assert isinstance(processor._raw_noise, RawNoise)
 
 
-@pytest.mark.skipif(not BENCH.is_file(), reason="bench corpus not on this machine")
+@pytest.mark.parametrize("bench", [
+    pytest.param(path, id=path.name, marks=pytest.mark.skipif(
+        not path.is_file(), reason="bench corpus not on this machine"))
+    for path in (BENCH, BENCH_CRI)])
 @pytest.mark.parametrize("job", [None, "nightly"])
-def test_bench_corpus_matches_todays_path(job: str | None, tmp_path: Path,
+def test_bench_corpus_matches_todays_path(bench: Path, job: str | None, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    with BENCH.open("rb") as f:
+    """The first 6000 lines of the plain and the CRI bench files."""
+    with bench.open("rb") as f:
         lines = [next(f).rstrip(b"\n") for _ in range(6000)]
     assert _same(lines, [1000, 333, 2048], tmp_path, monkeypatch, job=job) > 300
 

@@ -14,23 +14,22 @@ import orjson
 import pytest
 
 from shipper.config import Settings
-from shipper.filters.raw_noise import JobIdListener
 from shipper.processor import Processor
 from shipper.sources.files import Chunk
-from shipper.stages import CountingFates
 from tests.unit.filters.test_raw_noise import (
+    BENCH,
     KUBE,
     NEAR_MISSES,
     NEIGHBOURS,
     UVICORN,
+    _compare,
+    _fates,
+    _observed,
     _podinfo,
     _run,
     _same,
-    _skipped,
 )
 
-BENCH_CRI = Path("/tmp/perf/app.cri.log")
-BENCH = Path("/tmp/perf/app.log")
 #: the lines of the plain file test: probes between held records and JSON lines
 MIX = ["2025-07-06T10:30:00Z INFO start", KUBE, UVICORN, NEIGHBOURS[1], KUBE, NEIGHBOURS[0]]
 
@@ -144,15 +143,6 @@ def test_a_wrapped_probe_after_any_record_and_before_any_line(
                 _same(lines, sizes, tmp_path, monkeypatch)
 
 
-@pytest.mark.skipif(not BENCH_CRI.is_file(), reason="bench corpus not on this machine")
-@pytest.mark.parametrize("job", [None, "nightly"])
-def test_bench_cri_corpus_matches_todays_path(job: str | None, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    with BENCH_CRI.open("rb") as f:
-        lines = [next(f).rstrip(b"\n") for _ in range(6000)]
-    assert _same(lines, [1000, 333, 2048], tmp_path, monkeypatch, job=job) > 300
-
-
 # --- chunks grouped by Processor.feed_many ---------------------------------------------
 
 
@@ -162,11 +152,7 @@ def _group_run(files: list[list[bytes]], tmp: Path, seed: int, *, fast: bool,
     their chunks interleaved and handed to ``feed_many`` a few at a time, each file let
     go after its last chunk."""
     rng = random.Random(seed)
-    fates = CountingFates()
-    seen: list[tuple[object, str, str]] = []
-    fates.listeners.append(JobIdListener(
-        lambda record, reason, rule: seen.append((record["job_id"], reason, rule))
-        if record.get("job_id") is not None else None))
+    fates, seen = _fates()
     processor = Processor(Settings(paths=["/var/log/app/*.log"], once=True),
                           podinfo=_podinfo(tmp, job), fates=fates, clock=lambda: 1.77e9)
     if not fast:
@@ -192,19 +178,12 @@ def _group_run(files: list[list[bytes]], tmp: Path, seed: int, *, fast: bool,
         group, order = order[:rng.randint(2, 7)], order[rng.randint(2, 7):]
         batches += [(b.file_key, b.safe_offset, [(dict(r), r.raw) for r in b.records])
                     for b in processor.feed_many(group)]
-    return {"batches": batches, "drops": list(fates.drops.items()), "seen": seen,
-            "formats": list(processor.counts.formats.items()),
-            "errors": sorted(processor.counts.errors.items())}
+    return _observed(batches, processor, fates, seen)
 
 
 def _group_same(files: list[list[bytes]], tmp: Path, monkeypatch: pytest.MonkeyPatch,
                 seed: int, **kw: Any) -> int:
-    slow = _group_run(files, tmp, seed, fast=False, **kw)
-    skipped = _skipped(monkeypatch)
-    fast = _group_run(files, tmp, seed, fast=True, **kw)
-    monkeypatch.undo()
-    assert fast == slow
-    return len(skipped)
+    return _compare(_group_run, monkeypatch, files, tmp, seed, **kw)
 
 
 @pytest.mark.parametrize("seed", range(6))
