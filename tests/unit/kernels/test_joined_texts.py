@@ -52,6 +52,23 @@ def test_an_empty_batch_is_joined() -> None:
     assert _check([]) == (b"", set(), [])
 
 
+def test_newlines_and_nuls_are_found_in_strings_of_every_width() -> None:
+    """The kernel reads a one-byte string in place and asks ``PyUnicode_FindChar`` for a
+    wider one: a newline in a message (or a NUL in a line) of each width, at its start,
+    middle or end, leaves the line unjudged; without one the line is judged."""
+    batch: list[Any] = []
+    for wide in ("", "\xe9", "\u0436", "\U0001f600"):
+        for text in (f"{wide}x", f"\n{wide}x", f"{wide}\nx", f"x{wide}\n", f"{wide}\x00", "ok"):
+            record = Record({"message": text})
+            record.raw = text if wide == "" else "ascii line"
+            batch.append(record)
+    twin = _check(batch)
+    assert twin is not None
+    data, unjudged, _parts = twin
+    expect = {i for i, r in enumerate(batch) if "\n" in r["message"] or "\x00" in r.raw}
+    assert unjudged == expect and len(expect) == 3 * 4 + 1  # three newlines a width, one NUL
+
+
 class _Str(str):
     """A string subclass (the kernel leaves such batches to the reference)."""
 
