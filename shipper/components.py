@@ -20,6 +20,7 @@ from shipper.config import Settings
 from shipper.filters.raw_noise import JobIdListener
 from shipper.metrics import Metrics
 from shipper.record import Record
+from shipper.stages import JobIdOnly
 
 if TYPE_CHECKING:
     from shipper.sinks.encoding import Encoded
@@ -105,8 +106,9 @@ def _drop_observer(jobs: Any, settings: Settings) -> Callable[[Record, str, str]
     return _JobDrops(jobs, redact)
 
 
-class _JobDrops(JobIdListener):
-    """``_drop_observer``'s listener: it reads only ``job_id`` (raw noise relies on it)."""
+class _JobDrops(JobIdListener, JobIdOnly):
+    """``_drop_observer``'s listener: it reads only ``job_id`` (raw noise relies on it) and
+    does nothing for a record without one (so the fates do not call it for one)."""
 
     __slots__ = ("_jobs", "_redact")
 

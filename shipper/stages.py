@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from shipper.kernels import FateCounts
+from shipper.kernels.pure_fates import JobIdOnly as JobIdOnly  # drop listeners mark themselves
 from shipper.record import LEVEL_RANK, Record
 
 Stage = Callable[[Record], "Record | None"]
@@ -76,28 +78,14 @@ class Fates(Protocol):
     def changed(self, record: Record, kind: str, rule: str) -> None: ...
 
 
-class CountingFates:
-    """Counts drops and changes in plain dicts; the pipeline flushes them to metrics in
-    bulk (a prometheus ``inc`` per record costs more than parsing it). The counts are
-    plain dicts keyed by ``(reason, rule)`` in first-seen order, not ``Counter``s: its
-    ``+=`` costs twice a dict's ``get`` and store, and drops are counted per record."""
-
-    def __init__(self) -> None:
-        self.drops: dict[tuple[str, str], int] = {}
-        self.changes: dict[tuple[str, str], int] = {}
-        self.listeners: list[Callable[[Record, str, str], None]] = []
-
-    def dropped(self, record: Record, reason: str, rule: str) -> None:
-        key = (reason, rule)
-        drops = self.drops
-        drops[key] = drops.get(key, 0) + 1
-        for listener in self.listeners:
-            listener(record, reason, rule)
-
-    def changed(self, record: Record, kind: str, rule: str) -> None:
-        key = (kind, rule)
-        changes = self.changes
-        changes[key] = changes.get(key, 0) + 1
+class CountingFates(FateCounts):
+    """Counts drops and changes in plain dicts (``drops``, ``changes``); the pipeline
+    flushes them to metrics in bulk (a prometheus ``inc`` per record costs more than
+    parsing it). The counts are plain dicts keyed by ``(reason, rule)`` in first-seen
+    order, not ``Counter``s: drops are counted per record. ``dropped`` calls the
+    ``listeners`` in order, but not a :class:`JobIdOnly` one for a record without a
+    ``job_id``; it and ``changed`` are the kernel :class:`~shipper.kernels.FateCounts`
+    (compiled: no Python frame per drop)."""
 
     def take(self) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
         """Return and reset the counts gathered since the last call (in first-seen order)."""

@@ -3,8 +3,8 @@ lines, a plain file's chunk with its JSON object lines (``JsonLines``), a text l
 partial record, a whole logfmt line's pairs, the texts of a pre-scan's hits, the Loki
 sink's record fields, timestamps and push body, the Datadog sink's side data and bodies, the job
 tracker's and enrichment's per-record loops, the trace-context gate, records as NDJSON,
-combined access lines, the noise presets' verdicts, a batch's raw lines joined, a tqdm
-progress state) in two
+the drop counts, combined access lines, the noise presets' verdicts, a batch's raw lines
+joined, a tqdm progress state) in two
 implementations with one API: the Cython extension ``_compiled`` (built by ``pip install``
 where a C compiler is found) and its pure-Python twins ``pure`` (with ``pure_loki``,
 ``pure_datadog``, ``pure_json``, ``pure_logfmt``, ``pure_text``, ``pure_tracker``,
@@ -22,7 +22,7 @@ import os
 
 from shipper.kernels import pure
 
-__all__ = ["IMPLEMENTATION", "JsonLines", "SummaryBase", "combined_fields",
+__all__ = ["IMPLEMENTATION", "FateCounts", "JsonLines", "SummaryBase", "combined_fields",
            "cri_whole_lines", "datadog_bodies", "datadog_side", "distinct_objects",
            "distinct_values",
            "enrich_records", "evict_front", "iso_prefix", "joined_texts",
@@ -55,6 +55,7 @@ WHY_PURE = _why_pure()
 
 if WHY_PURE is None:
     from shipper.kernels._compiled import (
+        FateCounts,
         JsonLines,
         SummaryBase,
         combined_fields,
@@ -110,6 +111,7 @@ else:
         enrich_records,
         lift_trace,
     )
+    from shipper.kernels.pure_fates import FateCounts
     from shipper.kernels.pure_json import JsonLines
     from shipper.kernels.pure_logfmt import logfmt_pairs
     from shipper.kernels.pure_loki_rows import (

@@ -5,6 +5,7 @@ from typing import Any
 
 from shipper.kernels.pure import CriInner, IsoPrefix, ReadOut, ReadStep, WireEntry
 from shipper.kernels.pure_datadog import Bodies, BodyRules, SideLists
+from shipper.kernels.pure_fates import FateCounts as FateCounts  # same API as the twin's
 from shipper.kernels.pure_json import JsonLines as JsonLines  # same API as the twin's class
 from shipper.kernels.pure_loki_rows import RowSpan
 from shipper.kernels.pure_noise import NoiseJudge

@@ -23,11 +23,57 @@ cdef class SummaryBase:
     (``None``, ``0``, ``False``), as struct members the loop below reads and writes in C
     (``JobSummary`` subclasses it with ``__slots__ = ()``, so no instance dict)."""
 
-    cdef public object job_id, first_seen, last_seen, levels, drops, stages, status
+    cdef public object job_id, first_seen, last_seen, drops, stages, status
     cdef public object started_at, ended_at, last_error, last_error_at
     cdef public Py_ssize_t weight, stages_dropped
     cdef public long long seq
     cdef public bint active
+    # ``levels`` (helper `stagesk`, KERNEL_API 112): a summary the loop makes holds no dict
+    # while its records had one level (most jobs of a busy pod: one record; a dict made
+    # and freed per job, ~0.6k instructions): ``_lazy``, that level (``_one``, its hash)
+    # and count (0: none yet); the dict is made when read or a second level comes
+    cdef object _levels, _one
+    cdef Py_hash_t _one_hash
+    cdef Py_ssize_t _one_count
+    cdef bint _lazy
+
+    @property
+    def levels(self):
+        if self._lazy:
+            self._lazy = False
+            self._levels = {self._one: self._one_count} if self._one_count else {}
+            self._one = None
+        return self._levels
+
+    @levels.setter
+    def levels(self, value):
+        self._lazy = False
+        self._one = None
+        self._levels = value
+
+
+cdef inline bint _count_one_level(SummaryBase job, object level) except -1:
+    """Count ``level`` in a lazy summary's one level, as ``levels[level] += 1`` would (a
+    dict's key match: the very key, or an equal hash and ``stored == level``; an
+    unhashable level raises its ``TypeError``); False (nothing counted) when it is a
+    second level: the summary is no longer lazy, its dict holds the first."""
+    cdef Py_hash_t h
+    if job._one_count == 0:
+        job._one_hash = hash(level)
+        job._one = level
+        job._one_count = 1
+        return True
+    if level is job._one:
+        job._one_count += 1
+        return True
+    h = hash(level)
+    if h == job._one_hash and job._one == level:
+        job._one_count += 1
+        return True
+    job._levels = {job._one: job._one_count}  # the first level's count, as a dict
+    job._lazy = False
+    job._one = None
+    return False
 
 
 cdef object _new_summary(type summary, str key, object now, Py_ssize_t job_cost):
@@ -40,7 +86,7 @@ cdef object _new_summary(type summary, str key, object now, Py_ssize_t job_cost)
         fast.job_id = key
         fast.first_seen = now
         fast.last_seen = now
-        fast.levels = {}
+        fast._lazy = True  # ``levels`` is ``{}`` until read or counted in
         fast.weight = job_cost + len(key)
         return job
     job.job_id = key
@@ -94,15 +140,18 @@ def observe_records(tracker, list records, now, rules):
                     else:
                         found.last_seen = now
                 last_key = key
+            level = _rget(record, "level", "info")
             if fast is not None:
                 fast.seq = seq
-                levels = fast.levels
+                if not fast._lazy or not _count_one_level(fast, level):
+                    levels = fast._levels
+                    count = levels.get(level)
+                    levels[level] = 1 if count is None else count + 1
             else:
                 job.seq = seq
                 levels = job.levels
-            level = _rget(record, "level", "info")
-            count = levels.get(level)
-            levels[level] = 1 if count is None else count + 1
+                count = levels.get(level)
+                levels[level] = 1 if count is None else count + 1
             message = _rget(record, "message", None)
             if type(message) is str:
                 text = <str>message

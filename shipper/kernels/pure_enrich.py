@@ -3,9 +3,10 @@ per-record loops of :meth:`Enricher.enrich_batch <shipper.enrich.ids.Enricher.en
 and :func:`~shipper.enrich.trace.lift_trace_context` (the references; the compiled twins
 do exactly this, and the tests compare the two on generated batches).
 
-``enrich_records`` takes the two common cases inline (an ``attributes`` dict with a string
+``enrich_records`` takes the common cases inline (an ``attributes`` dict with a string
 ``job_id`` and ``correlation_id`` in a file without path fields or shard index; a dict with
-no id key at all) and hands any other record to ``one`` (the enricher's whole rule set,
+no id key at all; in such a file, a dict with only one of the two: :func:`one_id`) and
+hands any other record to ``one`` (the enricher's whole rule set,
 run once on that record). A record that raises stops the batch with
 :class:`~shipper.errors.BatchStopped` at its index (those before it are enriched, those
 after it untouched).
@@ -65,9 +66,51 @@ def enrich_records(records: list[Any], k8s: dict[str, object], fields: dict[str,
                         record[key] = value
                     record["k8s"] = k8s
                     continue
+                elif plain and (own := one_id(attrs, id_keys)) is not None:
+                    one_id_moved(record, attrs, own, defaults, k8s)
+                    continue
             one(record)
     except Exception as exc:  # noqa: BLE001 - re-raised with the record's place
         raise BatchStopped(position(records, record), exc) from exc
+    return None
+
+
+def one_id(attrs: dict[Any, Any], id_keys: frozenset[str]) -> str | None:
+    """``"job_id"`` or ``"correlation_id"`` when ``attrs`` holds that one with a non-empty
+    ``str`` value, not the other, and no other key of ``id_keys`` (a line with only its
+    correlation id, say); else ``None``."""
+    has_job = "job_id" in attrs
+    if has_job == ("correlation_id" in attrs):
+        return None
+    key = "job_id" if has_job else "correlation_id"
+    value = attrs[key]
+    if value.__class__ is not str or not value:
+        return None
+    for other in id_keys:
+        if other != "job_id" and other != "correlation_id" and other in attrs:
+            return None
+    return key
+
+
+def one_id_moved(record: Any, attrs: dict[Any, Any], key: str,
+                 defaults: tuple[tuple[str, object], ...], k8s: object) -> None:
+    """What the enricher's rules do with the one id of :func:`one_id` in a file without
+    path fields or shard index: lift it out of ``attrs``, the file's id (from
+    ``defaults``) for the other, then ``k8s``."""
+    value = attrs.pop(key)
+    job = value if key == "job_id" else _default(defaults, "job_id")
+    corr = value if key == "correlation_id" else _default(defaults, "correlation_id")
+    if job is not None:
+        record["job_id"] = job
+    if corr is not None:
+        record["correlation_id"] = corr
+    record["k8s"] = k8s
+
+
+def _default(defaults: tuple[tuple[str, object], ...], name: str) -> object:
+    for key, value in defaults:
+        if key == name:
+            return value
     return None
 
 

@@ -35,7 +35,9 @@ class SummaryBase:
     """The fields of a job summary (:class:`~shipper.jobs.summary.JobSummary` adds its
     ``__init__`` and JSON form): here class defaults that an instance reads until it sets
     its own. The compiled twin is an extension type with the same fields and defaults,
-    which its loop reads and writes as C struct members instead of instance-dict entries."""
+    which its loop reads and writes as C struct members instead of instance-dict entries;
+    its ``levels`` is a property: a summary its loop makes keeps its one level and count
+    without a dict until ``levels`` is read or a second level comes (the same values)."""
 
     job_id: str
     first_seen: float

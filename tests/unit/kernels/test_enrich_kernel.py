@@ -342,3 +342,31 @@ def test_the_usual_records_are_flagged_and_skip_the_gate_test() -> None:
         kernel(records, GATE_KEYS, called("attributes"), called("text"),
                bytearray([1, 1]))  # shorter than the batch: the rest are tested
         assert seen == [("text", 1), ("attributes", 2)]
+
+
+@pytest.mark.parametrize("kernel", [compiled.enrich_records, pure_enrich.enrich_records])
+def test_a_line_with_one_of_its_two_ids_is_enriched_without_the_rule_set(kernel: Any) -> None:
+    """In a plain file, a line with only its ``correlation_id`` (or only its ``job_id``) as
+    a non-empty string and no other id key is enriched in the loop (``one`` is not
+    called): the id lifted, the file's id for the other, then ``k8s``, in that key order;
+    any other id key, an empty or non-string value, or a non-plain file still goes to
+    ``one``."""
+    k8s = {"namespace": "ns"}
+
+    def run(attrs: dict[str, Any], plain: bool = True) -> tuple[list[Any], list[Any]]:
+        batch = [Record({"message": "m", "attributes": dict(attrs)})]
+        calls: list[Any] = []
+        kernel(batch, k8s, {}, (("job_id", "fj"),), plain, ID_KEYS, calls.append)
+        return list(batch[0].items()), calls
+
+    items, calls = run({"correlation_id": "c", "n": 1})
+    assert calls == []
+    assert items == [("message", "m"), ("attributes", {"n": 1}), ("job_id", "fj"),
+                     ("correlation_id", "c"), ("k8s", k8s)]
+    items, calls = run({"job_id": "j"})
+    assert calls == [] and items[2:] == [("job_id", "j"), ("k8s", k8s)]
+    for attrs, plain in (({"correlation_id": "c", "requestId": "r"}, True),
+                         ({"correlation_id": "c", "shard_index": 1}, True),
+                         ({"correlation_id": ""}, True), ({"job_id": 5}, True),
+                         ({"correlation_id": "c"}, False)):
+        assert len(run(attrs, plain)[1]) == 1, attrs

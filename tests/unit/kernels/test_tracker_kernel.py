@@ -239,3 +239,61 @@ def test_the_event_gate_is_the_same_for_every_string_width_and_near_misses():
     assert reached["compiled"] == reached["pure"]
     assert reached["pure"][0] == [text for text in texts
                                   if "Stage " in text or text in EVENT_NAMES]
+
+
+class Level(str):
+    """A level whose ``==`` is its own (a dict calls it to match a key of equal hash)."""
+
+    calls = 0
+
+    def __eq__(self, other: object) -> bool:
+        Level.calls += 1
+        return str.__eq__(self, other) is True or other == "any"
+
+    __hash__ = str.__hash__
+
+
+def _read_at_end(batches: list[Any], reads: frozenset[int] = frozenset()) -> tuple[Any, ...]:
+    """Both twins fed ``batches`` with nothing read in between but after the batches in
+    ``reads`` (the compiled loop's one-level summaries stay lazy until read); the
+    outcomes and the final state of each."""
+    results = []
+    for twin in (pure_tracker.observe_records, compiled.observe_records):
+        metrics = Metrics(CollectorRegistry(), collectors=False)
+        tracker = JobTracker(metrics, FakeClock(), 50)
+        tracker._observe_records = twin
+        outcomes = []
+        for i, batch in enumerate(batches):
+            outcomes.append(_outcome(partial(tracker.observe, list(batch))))
+            if i in reads:
+                outcomes.append(tracker.summaries())
+        results.append((outcomes, _state(tracker, metrics)))
+    return results[0], results[1]
+
+
+def test_a_job_with_one_level_counts_it_as_a_dict_would():
+    """The compiled loop counts a new job's level without a ``levels`` dict until the dict
+    is read or a second level comes; it matches levels as a dict's keys do: the very
+    object, or an equal hash and ``==`` (1, 1.0 and True are one key; two NaN objects are
+    two, one NaN object is one; a str subclass's own ``==`` is called), an unhashable
+    level raises alike, and a read in between (``summaries``) keeps counting right."""
+    nan, other_nan = float("nan"), float("nan")
+    batches = [
+        [{"job_id": "a", "level": 1}, {"job_id": "a", "level": 1.0},
+         {"job_id": "a", "level": True}, {"job_id": "b", "level": nan},
+         {"job_id": "b", "level": nan}, {"job_id": "c", "level": nan},
+         {"job_id": "c", "level": other_nan}, {"job_id": "d"}, {"job_id": "d", "level": "info"},
+         {"job_id": "e", "level": "1"}, {"job_id": "e", "level": 1},
+         {"job_id": "f", "level": Level("weird")}, {"job_id": "f", "level": "weird"},
+         {"job_id": "g", "level": "warning"}],
+        [{"job_id": "g", "level": "warning"}, {"job_id": "h", "level": "info"},
+         {"job_id": "h", "level": ["error"]}],
+        [{"job_id": "h", "level": "info"}, {"job_id": "g", "level": "error"},
+         {"job_id": "i", "level": "info"}],
+        [{"job_id": "i", "level": "info"}, {"job_id": "i", "level": "debug"}],
+    ]
+    for reads in (frozenset(), frozenset({0}), frozenset({1, 2})):
+        pure, fast = _read_at_end(batches, reads)
+        assert pure == fast
+    assert dict(fast[1][0][-1]["levels"]) == {1: 3}  # job "a", the least recently updated
+    assert Level.calls > 0
