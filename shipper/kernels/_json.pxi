@@ -198,6 +198,7 @@ cdef class JsonLines:
     cdef unsigned long long _initial_bits[2]  # method_initials (ASCII) as bits
     cdef unsigned long long _block_bits[2]  # the route's block_initials (ASCII) as bits
     cdef bint _block_by_bits  # every block initial one ASCII character: _block_bits tell
+    cdef object _utc_default  # the normalizer's, set once when it is made
     # the joiner's state, read and set through its slots' members (no attribute lookup)
     cdef PyMemberDef* _m_pending
     cdef PyMemberDef* _m_dangling
@@ -221,6 +222,7 @@ cdef class JsonLines:
         self._from_string = mapper.from_string
         self._from_epoch = mapper.from_epoch
         self._stamps = mapper.stamps  # its last seconds, read by _string/_float_time
+        self._utc_default = self._stamps.utc_default
         from shipper.parse.instants import MILLIS_TAILS, NUMBER_FLOOR  # (a cycle at import)
         self._millis_tails = MILLIS_TAILS
         self._number_floor = NUMBER_FLOOR
@@ -364,8 +366,15 @@ cdef class JsonLines:
     cdef int _settle(self, list out) except -1:
         """A JSON record follows other lines: the pending record goes out first, and a
         key block cut by a flush ends here (``dangling`` dropped)."""
-        if _slot_get(self._joiner, self._m_pending) is not None:
-            out.append(self._joiner.take())
+        pending = _slot_get(self._joiner, self._m_pending)
+        if pending is not None:
+            if (_slot_get(self._joiner, self._m_parts) is None
+                    and _slot_get(self._joiner, self._m_state) == 0):
+                # ``take`` of one line in state NONE only lets it go: no call
+                _slot_set(self._joiner, self._m_pending, None)
+                out.append(pending)
+            else:
+                out.append(self._joiner.take())
         if _slot_get(self._joiner, self._m_dangling) is not None:
             _slot_set(self._joiner, self._m_dangling, None)
         return 0
@@ -423,7 +432,7 @@ cdef class JsonLines:
         block = block and (first != 50 or _text_holds(text, ":  ", 0))  # "2"
         whole = not (begin or block)
         stamps = self._stamps
-        fields = _stamped_line(text, stamps.good_second, stamps.utc_default, self._levels,
+        fields = _stamped_line(text, stamps.good_second, self._utc_default, self._levels,
                                self._max_depth, stamps, whole)
         if fields is not None:
             fmt = "text"

@@ -74,6 +74,11 @@ def _run(kernel_type: Any, lines: list[bytes]) -> tuple[list[Any], Any]:
     [b"2025-07-06T10:30:00Z INFO first", b'{"level":"info","msg":"json"}'],
     [b"2025-07-06T10:30:00Z INFO first", b"  continued", b"2025-07-06T10:30:01Z INFO x"],
     [b'{"level":"info","msg":"json"}', b"2025-07-06T10:30:00Z ERROR last held"],
+    # a JSON line lets the held record go: joined first, or a key block left dangling
+    [b"2025-07-06T10:30:00Z INFO first", b"  continued", b'{"level":"info","msg":"j"}'],
+    [b"2025-07-06T10:30:00Z INFO key", b"-----BEGIN RSA PRIVATE KEY-----",
+     b'{"level":"info","msg":"j"}', b"MIIEowIBAAKCAQEA"],
+    [b"Traceback (most recent call last):", b'{"level":"info","msg":"j"}'],
 ])
 def test_compiled_kernel_sets_the_joiner_state_as_the_twin(lines: list[bytes]) -> None:
     """The records out, the held record and the joiner's slots after a chunk are the
