@@ -157,14 +157,16 @@ if __pyx_json_raw_member == NULL or __pyx_json_before_member == NULL:
     raise ImportError("Record keeps raw and before in writable __slots__")
 
 
-cdef PyMemberDef* _joiner_member(joiner, str name) except NULL:
-    """The member of the joiner's slot ``name`` (``MultilineJoiner.__slots__``)."""
+cdef PyMemberDef* _slot_member(joiner, str name) except NULL:
+    """The member of the slot ``name`` of the joiner (``MultilineJoiner.__slots__``) or
+    the normalizer (``TimestampNormalizer.__slots__``)."""
     descr = getattr(type(joiner), name, None)
     cdef PyMemberDef* member = NULL
     if type(descr) is _MEMBER:
         member = __pyx_json_member(descr)
     if member == NULL:
-        raise ValueError(f"the kernel takes a joiner that keeps {name} in a writable slot")
+        raise ValueError(f"the kernel takes a joiner and a normalizer that keep {name} "
+                         "in a writable slot")
     return member
 
 
@@ -206,23 +208,30 @@ cdef class JsonLines:
     cdef PyMemberDef* _m_parts
     cdef PyMemberDef* _m_size
     cdef PyMemberDef* _m_header
+    # the normalizer's last seconds, read through its slots' members
+    cdef PyMemberDef* _m_good_second
+    cdef PyMemberDef* _m_epoch_second
+    cdef PyMemberDef* _m_epoch_prefix
 
     def __init__(self, str path, joiner, mapper, text_line, plain_line, fallback_time,
                  Py_ssize_t max_depth, route=None):
         self._path = path
         self._file = {"path": path, "offset": 1}
         self._joiner = joiner
-        self._m_pending = _joiner_member(joiner, "pending")
-        self._m_dangling = _joiner_member(joiner, "dangling")
-        self._m_state = _joiner_member(joiner, "_state")
-        self._m_parts = _joiner_member(joiner, "_parts")
-        self._m_size = _joiner_member(joiner, "_size")
-        self._m_header = _joiner_member(joiner, "_header")
+        self._m_pending = _slot_member(joiner, "pending")
+        self._m_dangling = _slot_member(joiner, "dangling")
+        self._m_state = _slot_member(joiner, "_state")
+        self._m_parts = _slot_member(joiner, "_parts")
+        self._m_size = _slot_member(joiner, "_size")
+        self._m_header = _slot_member(joiner, "_header")
         self._parse = mapper.parse
         self._from_string = mapper.from_string
         self._from_epoch = mapper.from_epoch
         self._stamps = mapper.stamps  # its last seconds, read by _string/_float_time
         self._utc_default = self._stamps.utc_default
+        self._m_good_second = _slot_member(self._stamps, "good_second")
+        self._m_epoch_second = _slot_member(self._stamps, "_epoch_second")
+        self._m_epoch_prefix = _slot_member(self._stamps, "_epoch_prefix")
         from shipper.parse.instants import MILLIS_TAILS, NUMBER_FLOOR  # (a cycle at import)
         self._millis_tails = MILLIS_TAILS
         self._number_floor = NUMBER_FLOOR
@@ -432,8 +441,9 @@ cdef class JsonLines:
         block = block and (first != 50 or _text_holds(text, ":  ", 0))  # "2"
         whole = not (begin or block)
         stamps = self._stamps
-        fields = _stamped_line(text, stamps.good_second, self._utc_default, self._levels,
-                               self._max_depth, stamps, whole)
+        fields = _stamped_line(text, _slot_get(stamps, self._m_good_second),
+                               self._utc_default, self._levels, self._max_depth, stamps,
+                               whole)
         if fields is not None:
             fmt = "text"
         elif Py_UNICODE_ISSPACE(first) and text.isspace():
@@ -764,7 +774,7 @@ cdef class JsonLines:
         for i in range(20, size - 1):
             if data[i] < 48 or data[i] > 57:
                 return self._from_string(text)
-        good = self._stamps.good_second
+        good = _slot_get(self._stamps, self._m_good_second)
         if type(good) is str and _json_len(good) == 19 and _json_ascii(good):
             if memcmp(data, _json_data(good), 19) != 0:
                 return self._from_string(text)
@@ -780,8 +790,8 @@ cdef class JsonLines:
         if self._number_floor <= seconds_f < 1e11:
             millis_total = <long long>rint(seconds_f * 1000.0)
             seconds = millis_total // 1000
-            last = self._stamps._epoch_second
+            last = _slot_get(self._stamps, self._m_epoch_second)
             if type(last) is int and <long long>last == seconds:
-                return (self._stamps._epoch_prefix
+                return (_slot_get(self._stamps, self._m_epoch_prefix)
                         + self._millis_tails[millis_total - seconds * 1000])
         return self._from_epoch(value)

@@ -1,8 +1,9 @@
 """The compiled ``JsonLines`` kernel reads and sets the joiner's state through the
-members of ``MultilineJoiner.__slots__`` (no attribute lookup a text line): the joiners
-keep that state in slots, the kernel refuses a joiner that does not, and what it sets
-there (the held record, its size, the cleared key-block header) is what the pure twin
-sets through attributes."""
+members of ``MultilineJoiner.__slots__``, and reads the normalizer's last seconds through
+those of ``TimestampNormalizer.__slots__`` (no attribute lookup a line): the joiners and
+the normalizer keep that state in slots, the kernel refuses a joiner that does not, and
+what it sets there (the held record, its size, the cleared key-block header) is what the
+pure twin sets through attributes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from shipper.kernels import pure_json
 from shipper.parse import FileParser, ParseCounts
 from shipper.parse.multiline import MultilineJoiner, StartJoiner
 from shipper.parse.settings import ParseSettings
+from shipper.parse.timestamps import TimestampNormalizer
 
 try:
     from shipper.kernels import _compiled
@@ -42,6 +44,14 @@ def test_joiners_keep_the_kernel_state_in_slots() -> None:
         assert getattr(joiner, "__dict__", None) is None
         for name in _SLOTS:
             assert type(getattr(type(joiner), name)).__name__ == "member_descriptor"
+
+
+def test_the_normalizer_keeps_its_last_seconds_in_slots() -> None:
+    """The normalizer has no instance dict: the seconds the kernel reads are slots."""
+    stamps = TimestampNormalizer()
+    assert getattr(stamps, "__dict__", None) is None
+    for name in ("good_second", "_epoch_second", "_epoch_prefix"):
+        assert type(getattr(TimestampNormalizer, name)).__name__ == "member_descriptor"
 
 
 @pytest.mark.skipif(_compiled is None, reason="the extension is not built")
