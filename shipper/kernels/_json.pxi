@@ -97,6 +97,15 @@ cdef extern from *:
         return record;
     }
 
+    /* a writable object slot of obj (its member ``m``): new reference, or NULL with
+       AttributeError when unset; set it to v (a new reference taken) */
+    static PyObject* __pyx_json_get(PyObject* obj, PyMemberDef* m) {
+        return PyMember_GetOne((const char*)obj, m);
+    }
+    static int __pyx_json_set(PyObject* obj, PyMemberDef* m, PyObject* v) {
+        return PyMember_SetOne((char*)obj, m, v);
+    }
+
     /* keys[s], vals[s]: the object's own key and value for the slot s (borrowed), or NULL */
     static void __pyx_json_scan(PyObject* obj, PyObject** keys, PyObject** vals) {
         Py_ssize_t pos = 0;
@@ -119,6 +128,8 @@ cdef extern from *:
     PyMemberDef* __pyx_json_raw_member
     PyMemberDef* __pyx_json_before_member
     object __pyx_json_record(object cls, object args, object text)
+    object _slot_get "__pyx_json_get"(object obj, PyMemberDef* m)
+    int _slot_set "__pyx_json_set"(object obj, PyMemberDef* m, object v) except -1
     void __pyx_json_scan(object obj, PyObject** keys, PyObject** vals) noexcept
     object __pyx_json_millis(object text)
     bint _json_ascii "PyUnicode_IS_COMPACT_ASCII"(object text)
@@ -144,6 +155,19 @@ __pyx_json_raw_member = __pyx_json_member(_RAW_SLOT)
 __pyx_json_before_member = __pyx_json_member(_BEFORE_SLOT)
 if __pyx_json_raw_member == NULL or __pyx_json_before_member == NULL:
     raise ImportError("Record keeps raw and before in writable __slots__")
+
+
+cdef PyMemberDef* _slot_member(joiner, str name) except NULL:
+    """The member of the slot ``name`` of the joiner (``MultilineJoiner.__slots__``) or
+    the normalizer (``TimestampNormalizer.__slots__``)."""
+    descr = getattr(type(joiner), name, None)
+    cdef PyMemberDef* member = NULL
+    if type(descr) is _MEMBER:
+        member = __pyx_json_member(descr)
+    if member == NULL:
+        raise ValueError(f"the kernel takes a joiner and a normalizer that keep {name} "
+                         "in a writable slot")
+    return member
 
 
 cdef inline object _new_record(object text):
@@ -176,16 +200,38 @@ cdef class JsonLines:
     cdef unsigned long long _initial_bits[2]  # method_initials (ASCII) as bits
     cdef unsigned long long _block_bits[2]  # the route's block_initials (ASCII) as bits
     cdef bint _block_by_bits  # every block initial one ASCII character: _block_bits tell
+    cdef object _utc_default  # the normalizer's, set once when it is made
+    # the joiner's state, read and set through its slots' members (no attribute lookup)
+    cdef PyMemberDef* _m_pending
+    cdef PyMemberDef* _m_dangling
+    cdef PyMemberDef* _m_state
+    cdef PyMemberDef* _m_parts
+    cdef PyMemberDef* _m_size
+    cdef PyMemberDef* _m_header
+    # the normalizer's last seconds, read through its slots' members
+    cdef PyMemberDef* _m_good_second
+    cdef PyMemberDef* _m_epoch_second
+    cdef PyMemberDef* _m_epoch_prefix
 
     def __init__(self, str path, joiner, mapper, text_line, plain_line, fallback_time,
                  Py_ssize_t max_depth, route=None):
         self._path = path
         self._file = {"path": path, "offset": 1}
         self._joiner = joiner
+        self._m_pending = _slot_member(joiner, "pending")
+        self._m_dangling = _slot_member(joiner, "dangling")
+        self._m_state = _slot_member(joiner, "_state")
+        self._m_parts = _slot_member(joiner, "_parts")
+        self._m_size = _slot_member(joiner, "_size")
+        self._m_header = _slot_member(joiner, "_header")
         self._parse = mapper.parse
         self._from_string = mapper.from_string
         self._from_epoch = mapper.from_epoch
         self._stamps = mapper.stamps  # its last seconds, read by _string/_float_time
+        self._utc_default = self._stamps.utc_default
+        self._m_good_second = _slot_member(self._stamps, "good_second")
+        self._m_epoch_second = _slot_member(self._stamps, "_epoch_second")
+        self._m_epoch_prefix = _slot_member(self._stamps, "_epoch_prefix")
         from shipper.parse.instants import MILLIS_TAILS, NUMBER_FLOOR  # (a cycle at import)
         self._millis_tails = MILLIS_TAILS
         self._number_floor = NUMBER_FLOOR
@@ -227,7 +273,7 @@ cdef class JsonLines:
         cdef const char* buf
         cdef tuple item
         cdef bytes raw
-        cdef object text, record, joiner = self._joiner
+        cdef object text, record
         for index in range(len(lines)):
             item = <tuple?>lines[index]
             offset, raw = item[0], <bytes?>item[1]
@@ -260,10 +306,7 @@ cdef class JsonLines:
                 settled = False
                 continue
             if not settled:
-                if joiner.pending is not None:
-                    out.append(joiner.take())
-                if joiner.dangling is not None:  # a key block cut by a flush ends here
-                    joiner.dangling = None
+                self._settle(out)
                 settled = True
             out.append(record)
             json_lines += 1
@@ -281,7 +324,7 @@ cdef class JsonLines:
         cdef int got
         cdef bint settled = False
         cdef const char* buf
-        cdef object text, record, data, joiner = self._joiner, formats = self._formats
+        cdef object text, record, data, formats = self._formats
         for index in range(len(inners)):
             offset, data, stream, wrapper_time = inners[index]  # a tuple or an ``Inner``
             if type(data) is not bytes:
@@ -318,10 +361,7 @@ cdef class JsonLines:
                 settled = False
                 continue
             if not settled:
-                if joiner.pending is not None:
-                    out.append(joiner.take())
-                if joiner.dangling is not None:  # a key block cut by a flush ends here
-                    joiner.dangling = None
+                self._settle(out)
                 settled = True
             if json_lines == 0:
                 self._count_key("json")
@@ -331,6 +371,22 @@ cdef class JsonLines:
             formats["text"] += text_lines
         if json_lines:
             formats["json"] += json_lines
+
+    cdef int _settle(self, list out) except -1:
+        """A JSON record follows other lines: the pending record goes out first, and a
+        key block cut by a flush ends here (``dangling`` dropped)."""
+        pending = _slot_get(self._joiner, self._m_pending)
+        if pending is not None:
+            if (_slot_get(self._joiner, self._m_parts) is None
+                    and _slot_get(self._joiner, self._m_state) == 0):
+                # ``take`` of one line in state NONE only lets it go: no call
+                _slot_set(self._joiner, self._m_pending, None)
+                out.append(pending)
+            else:
+                out.append(self._joiner.take())
+        if _slot_get(self._joiner, self._m_dangling) is not None:
+            _slot_set(self._joiner, self._m_dangling, None)
+        return 0
 
     cdef bint _ascii_bits(self, initials, unsigned long long* bits) except -1:
         """``bits`` set for ``initials`` (a set of str); False (bits unset) when one of
@@ -367,9 +423,10 @@ cdef class JsonLines:
         first = PyUnicode_READ_CHAR(text, 0)
         # no key block open or cut by a flush; a line ``accepts`` takes (it says no at once
         # to a digit in state NONE) goes into the pending record as ``takes`` puts it
-        if joiner.dangling is not None or joiner._state != 0:
+        if (_slot_get(joiner, self._m_dangling) is not None
+                or _slot_get(joiner, self._m_state) != 0):
             return 0
-        pending = joiner.pending
+        pending = _slot_get(joiner, self._m_pending)
         if pending is not None and not 48 <= first <= 57 and joiner.accepts(text):
             joiner.takes(text, offset, True, self._formats, out)
             return 2
@@ -384,8 +441,9 @@ cdef class JsonLines:
         block = block and (first != 50 or _text_holds(text, ":  ", 0))  # "2"
         whole = not (begin or block)
         stamps = self._stamps
-        fields = _stamped_line(text, stamps.good_second, stamps.utc_default, self._levels,
-                               self._max_depth, stamps, whole)
+        fields = _stamped_line(text, _slot_get(stamps, self._m_good_second),
+                               self._utc_default, self._levels, self._max_depth, stamps,
+                               whole)
         if fields is not None:
             fmt = "text"
         elif Py_UNICODE_ISSPACE(first) and text.isspace():
@@ -401,8 +459,9 @@ cdef class JsonLines:
             record = self._text_record(offset, fields, whole, text, truncated, stream,
                                        wrapper_time)
             if pending is not None:
-                out.append(pending if joiner._parts is None else joiner.take())
-                joiner.pending = None
+                out.append(pending if _slot_get(joiner, self._m_parts) is None
+                           else joiner.take())
+                _slot_set(joiner, self._m_pending, None)
             out.append(record)
             return 2
         if block:
@@ -411,12 +470,13 @@ cdef class JsonLines:
         # held (``MultilineJoiner.start`` in state NONE, no key block)
         record = self._text_record(offset, fields, whole, text, truncated, stream,
                                    wrapper_time)
-        if pending is not None and joiner._parts is not None:
+        if pending is not None and _slot_get(joiner, self._m_parts) is not None:
             pending = joiner.take()
-        joiner.pending = record
-        joiner._size = len((<dict>record)["message"])  # a Record (a dict): its own lookup
-        if joiner._header is not None:
-            joiner._header = None
+        _slot_set(joiner, self._m_pending, record)
+        # a Record (a dict): its own lookup
+        _slot_set(joiner, self._m_size, len((<dict>record)["message"]))
+        if _slot_get(joiner, self._m_header) is not None:
+            _slot_set(joiner, self._m_header, None)
         if pending is not None:
             out.append(pending)
         if fmt == "text":
@@ -714,7 +774,7 @@ cdef class JsonLines:
         for i in range(20, size - 1):
             if data[i] < 48 or data[i] > 57:
                 return self._from_string(text)
-        good = self._stamps.good_second
+        good = _slot_get(self._stamps, self._m_good_second)
         if type(good) is str and _json_len(good) == 19 and _json_ascii(good):
             if memcmp(data, _json_data(good), 19) != 0:
                 return self._from_string(text)
@@ -730,8 +790,8 @@ cdef class JsonLines:
         if self._number_floor <= seconds_f < 1e11:
             millis_total = <long long>rint(seconds_f * 1000.0)
             seconds = millis_total // 1000
-            last = self._stamps._epoch_second
+            last = _slot_get(self._stamps, self._m_epoch_second)
             if type(last) is int and <long long>last == seconds:
-                return (self._stamps._epoch_prefix
+                return (_slot_get(self._stamps, self._m_epoch_prefix)
                         + self._millis_tails[millis_total - seconds * 1000])
         return self._from_epoch(value)

@@ -117,6 +117,10 @@ def _postgres_continues(text: str, first: str) -> tuple[bool, int]:
 class MultilineJoiner:
     """Holds one pending record and joins its continuation lines, within the caps."""
 
+    # slots: the ``JsonLines`` kernel reads and sets the state through their members
+    __slots__ = ("_max_lines", "_max_bytes", "_errors", "pending", "_parts", "_size",
+                 "_state", "_outer", "_header", "dangling")
+
     def __init__(self, max_lines: int, max_bytes: int, errors: Counter[str]) -> None:
         self._max_lines = max_lines
         self._max_bytes = max_bytes
@@ -264,6 +268,8 @@ class StartJoiner(MultilineJoiner):
     matched it (:attr:`seen`), every line that does not continues the pending record, in
     place of the built-in rules. Key blocks hold as in :class:`MultilineJoiner`: a key line
     inside an open block joins it even if it matches the pattern."""
+
+    __slots__ = ("starts", "seen")
 
     def __init__(self, starts: Callable[[str], bool], max_lines: int, max_bytes: int,
                  errors: Counter[str]) -> None:

@@ -58,6 +58,12 @@ class TimestampNormalizer:
     it holds caches and clock-derived values only, no file's state (a result never depends on
     which file asked before)."""
 
+    # slots: the ``JsonLines`` kernel reads the last seconds through their members
+    __slots__ = ("utc_default", "_zone", "_clock", "_cache", "_parts", "_good_date",
+                 "_good_clock", "good_second", "_epoch_second", "_epoch_prefix",
+                 "_year_until", "_year", "_soon", "_tod_until", "_tod_today",
+                 "_tod_yesterday", "_tod_limit")
+
     def __init__(self, default_timezone: str = "UTC",
                  clock: Callable[[], float] = time.time) -> None:
         self.utc_default = default_timezone in ("UTC", "Etc/UTC", "GMT", "Z")
@@ -74,6 +80,10 @@ class TimestampNormalizer:
         self._year_until = -1.0
         self._year = 0
         self._soon = ""
+        # from_time_of_day's cache: refreshed once a second (today, yesterday, the latest
+        # canonical stamp that is not too far ahead, and until when they hold)
+        self._tod_until = -1.0
+        self._tod_today = self._tod_yesterday = self._tod_limit = ""
 
     def normalize(self, value: Any) -> str | None:
         """Canonical timestamp for a JSON/logfmt/text value, ``IMPOSSIBLE`` for one that
@@ -190,11 +200,6 @@ class TimestampNormalizer:
         if stamp and stamp <= self._soon:
             return stamp
         return self.from_iso_parts(f"{self._year - 1}-{month}-{day}", clock, frac, None)
-
-    #: from_time_of_day's cache: refreshed once a second (today, yesterday, the latest
-    #: canonical stamp that is not too far ahead, and until when they hold)
-    _tod_until = -1.0
-    _tod_today = _tod_yesterday = _tod_limit = ""
 
     def from_time_of_day(self, clock: str, frac: str | None) -> str:
         """A time without a date (logback's ``HH:mm:ss.SSS``): today's date in the

@@ -188,7 +188,8 @@ def _stamps_after(kernel: Any, lines: list[bytes]) -> dict[str, Any]:
             parser._line(offset, raw, None, None, frozenset(), [])
     else:
         parser.feed(list(enumerate(lines)))
-    return {k: v for k, v in vars(parser._stamps).items() if k != "_clock"}
+    stamps = parser._stamps  # its state, slot by slot
+    return {k: getattr(stamps, k) for k in type(stamps).__slots__ if k != "_clock"}
 
 
 def test_the_normalizer_moves_as_the_reference_moves_it() -> None:
