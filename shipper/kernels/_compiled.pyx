@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy, memset, strlen
 
-KERNEL_API = 110
+KERNEL_API = 114
 
 
 # The kernels, one file each (textually included: one module, one namespace, so a
@@ -27,3 +27,4 @@ include "_access.pxi"
 include "_noise.pxi"
 include "_tqdm.pxi"
 include "_loki_rows.pxi"
+include "_release.pxi"

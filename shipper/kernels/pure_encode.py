@@ -52,3 +52,10 @@ def ndjson_records(records: list[Any], default: Callable[[Any], Any]) -> tuple[b
     if len(records) == 1:  # ``join`` gave the ``dumps`` result back, with its spare capacity
         data = bytes(memoryview(data))
     return data, array("I", accumulate(sizes))
+
+
+def release_raw(records: list[Any]) -> None:
+    """Each record's ``raw`` set to ``None``, in order (the processing is done with it:
+    the sinks never read it, so no buffer holds it)."""
+    for record in records:
+        record.raw = None
