@@ -52,6 +52,7 @@ from shipper.delivery_parts import (
     takers_of,
     unqueue,
 )
+from shipper.kernels import release_raw
 from shipper.processor import Processor
 from shipper.record import Record
 from shipper.routes import Router
@@ -225,8 +226,7 @@ class Delivery:
         records = group[0].records if len(group) == 1 else \
             [record for batch in group for record in batch.records]
         batches = self.router.split(records) if records else []
-        for record in records:
-            record.raw = None  # the sinks never read it: not held in their buffers
+        release_raw(records)  # the sinks never read it: not held in their buffers
         kept = records if self.router.everything else routed(records, batches)
         targets = [i for i, part in enumerate(batches) if part]
         shared = self._published(kept, [batches[i] for i in targets

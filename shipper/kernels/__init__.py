@@ -2,9 +2,9 @@
 lines, a plain file's chunk with its JSON object lines (``JsonLines``), a text line's
 partial record, a whole logfmt line's pairs, the texts of a pre-scan's hits, the Loki
 sink's record fields, timestamps and push body, the Datadog sink's side data and bodies, the job
-tracker's and enrichment's per-record loops, the trace-context gate, records as NDJSON,
-the drop counts, combined access lines, the noise presets' verdicts, a batch's raw lines
-joined, a tqdm progress state) in two
+tracker's and enrichment's per-record loops, the trace-context gate, records as NDJSON and
+their raw lines let go, the drop counts, combined access lines, the noise presets' verdicts,
+a batch's raw lines joined, a tqdm progress state) in two
 implementations with one API: the Cython extension ``_compiled`` (built by ``pip install``
 where a C compiler is found) and its pure-Python twins ``pure`` (with ``pure_loki``,
 ``pure_datadog``, ``pure_json``, ``pure_logfmt``, ``pure_text``, ``pure_tracker``,
@@ -30,8 +30,8 @@ __all__ = ["IMPLEMENTATION", "FateCounts", "JsonLines", "SummaryBase", "combined
            "loki_push", "loki_push_rows", "loki_read", "loki_read_cols",
            "loki_sort_rows", "loki_stamps", "ndjson_records",
            "noise_drops", "probe_lines",
-           "observe_records", "split_lines", "stamped_fields", "stamped_line", "text_fields",
-           "text_indices", "tqdm_progress", "trailing_pairs"]
+           "observe_records", "release_raw", "split_lines", "stamped_fields", "stamped_line",
+           "text_fields", "text_indices", "tqdm_progress", "trailing_pairs"]
 
 
 def _pure_forced() -> bool:
@@ -81,6 +81,7 @@ if WHY_PURE is None:
         noise_drops,
         observe_records,
         probe_lines,
+        release_raw,
         split_lines,
         stamped_fields,
         stamped_line,
@@ -104,7 +105,7 @@ else:
     )
     from shipper.kernels.pure_access import combined_fields
     from shipper.kernels.pure_datadog import datadog_bodies, datadog_side
-    from shipper.kernels.pure_encode import ndjson_records
+    from shipper.kernels.pure_encode import ndjson_records, release_raw
     from shipper.kernels.pure_enrich import (
         distinct_objects,
         distinct_values,

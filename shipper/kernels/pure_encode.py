@@ -10,15 +10,16 @@ copied twice, not once per growth of a buffer (measured: ~2.8k instructions a re
 buffer growth and copies with a ``bytearray``). The result is always of its exact size (a
 lone record's line is copied out of its ``dumps`` result).
 
-The compiled twin encodes the whole list in one ``orjson.dumps`` call with an empty string
-between records (``[r1,"",r2,...]``) and splits its output at the ``},"",{`` marks (a quote
-inside a string is escaped, so no string holds a mark; a record's own list such as
-``[{},"",{}]`` can). When the marks do not match the record count, or orjson refuses the
-list (a record nested one level short of orjson's limit: the list adds one), it runs this
-twin, so bytes, end offsets and exceptions are the same. When every record holds the very
-same ``k8s`` dict (of strings and dicts of strings), the compiled twin encodes it once: the
-dict is emptied while the list is encoded (filled again right after) and its JSON put in
-each record's one ``"k8s":{}`` (a record with another one: encoded as it is).
+The compiled twin encodes the whole list in one ``orjson.dumps`` call with a string of one
+NUL between records (``[r1,"\\u0000",r2,...]``) and splits its output at the
+``},"\\u0000",{`` marks (a quote inside a string is escaped, so no string holds a mark; a
+record's own list such as ``[{},"\\x00",{}]`` can). When the marks do not match the
+record count, or orjson refuses the list (a record nested one level short of orjson's
+limit: the list adds one), it runs this twin, so bytes, end offsets and exceptions are
+the same. When every record holds the very same ``k8s`` dict (of strings and dicts of
+strings), the compiled twin encodes it once: the dict holds one marker key alone while
+the list is encoded (its items put back right after) and each record's one marked dict,
+its ``"k8s"`` value, gets the dict's JSON (a record with another one: encoded as it is).
 """
 
 from __future__ import annotations
@@ -51,3 +52,10 @@ def ndjson_records(records: list[Any], default: Callable[[Any], Any]) -> tuple[b
     if len(records) == 1:  # ``join`` gave the ``dumps`` result back, with its spare capacity
         data = bytes(memoryview(data))
     return data, array("I", accumulate(sizes))
+
+
+def release_raw(records: list[Any]) -> None:
+    """Each record's ``raw`` set to ``None``, in order (the processing is done with it:
+    the sinks never read it, so no buffer holds it)."""
+    for record in records:
+        record.raw = None

@@ -234,3 +234,17 @@ async def test_replaced_sinks_are_checked_again_for_the_capability():
     d.replace_sinks([spy], Router([None], CountingFates()), d.shares)
     await d._deliver(Batch([rec(1)], "f", 10))
     assert len(spy.encoded) == 1 and recorder.calls[0][1] is spy.encoded[0][1]
+
+
+async def test_the_records_handed_on_hold_no_raw_line():
+    """Delivery lets each record's raw line go (``release_raw``) before the observers and
+    sinks get them, whichever way they take them: nothing downstream holds the lines."""
+    recorder, spy, plain = Recorder(), Spy("a"), PlainSink()
+    records = [rec(i) for i in range(7)]
+    await delivery([spy], Observers(publish_encoded=[recorder]))._deliver(
+        Batch(records, "f", 10))
+    alone = [rec(i) for i in range(3)]
+    await delivery([plain], Observers())._deliver(Batch(alone, "f", 20))
+    assert [r.raw for r in recorder.calls[0][0]] == [None] * 7
+    assert [r.raw for r in spy.encoded[0][0]] == [None] * 7
+    assert [r.raw for r in plain.got[0]] == [None] * 3
