@@ -150,7 +150,8 @@ def distinct_objects(records: list[Any], key: str, subkey: str | None = None) ->
     in first-seen order: the redaction pre-scan's per-file values (``file.path``,
     ``k8s``) of a batch that may group several files' chunks, in any order. A missing key
     raises ``KeyError``, a record or value that cannot be indexed ``TypeError``."""
-    values = map(itemgetter(key), records)
+    found = map(itemgetter(key), records)  # lazily: a record's key, then its subkey
     if subkey is not None:
-        values = map(itemgetter(subkey), values)
-    return list({id(value): value for value in values}.values())
+        found = map(itemgetter(subkey), found)
+    values = list(found)
+    return list(dict(zip(map(id, values), values, strict=True)).values())
