@@ -23,3 +23,13 @@ def rec(fields: dict[str, Any], raw: str | None = None) -> Record:
     record = Record(fields)
     record.raw = raw
     return record
+
+
+def encode_outcome(twin: Any, records: list[Any]) -> Any:
+    """What an ``ndjson_records`` twin gives for ``records`` (bytes and end offsets) or the
+    exception it raises (type and text): compared between the compiled kernel and its twin."""
+    try:
+        data, ends = twin(records, str)
+    except Exception as exc:  # noqa: BLE001 - the exception is what is compared
+        return type(exc), str(exc)
+    return data, ends.tolist()

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from shipper.kernels import pure_encode
 from shipper.record import Record
+from tests.unit.helpers import encode_outcome
 
 compiled = pytest.importorskip("shipper.kernels._compiled",
                                reason="the compiled kernels are not built")
@@ -39,13 +40,6 @@ class Opaque:
         return '"k8s":{}'
 
 
-def _outcome(twin: Any, records: list[Any]) -> Any:
-    try:
-        data, ends = twin(records, str)
-    except Exception as exc:  # noqa: BLE001 - the exception is what is compared
-        return type(exc), str(exc)
-    return data, ends.tolist()
-
 
 @settings(max_examples=400, deadline=None)
 @given(k8s=K8S, fields=st.lists(st.dictionaries(TEXT, VALUES, max_size=4), min_size=2,
@@ -58,8 +52,8 @@ def test_a_shared_k8s_gives_the_twins_bytes_and_is_given_back(
     if opaque:
         records[-1]["other"] = Opaque()
     before = list(k8s.items())
-    expected = _outcome(pure_encode.ndjson_records, records)
-    assert _outcome(compiled.ndjson_records, records) == expected
+    expected = encode_outcome(pure_encode.ndjson_records, records)
+    assert encode_outcome(compiled.ndjson_records, records) == expected
     assert list(k8s.items()) == before
     assert all(record["k8s"] is k8s for record in records)
 
@@ -87,8 +81,8 @@ def test_the_shared_k8s_is_encoded_once_a_batch(monkeypatch: pytest.MonkeyPatch)
 def test_a_record_that_cannot_be_encoded_raises_as_the_twin_and_leaves_k8s_whole() -> None:
     k8s = {"namespace": "ns", "pod": "p"}
     records = [{"message": "a", "k8s": k8s}, {"message": "\ud800", "k8s": k8s}]
-    assert _outcome(compiled.ndjson_records, records) == \
-        _outcome(pure_encode.ndjson_records, records)
+    assert encode_outcome(compiled.ndjson_records, records) == \
+        encode_outcome(pure_encode.ndjson_records, records)
     assert k8s == {"namespace": "ns", "pod": "p"} and list(k8s) == ["namespace", "pod"]
 
 
@@ -96,8 +90,8 @@ def test_a_record_that_cannot_be_encoded_raises_as_the_twin_and_leaves_k8s_whole
 def test_a_shared_k8s_orjson_refuses_raises_as_the_twin(k8s: dict[str, Any]) -> None:
     records = [Record({"message": "a", "k8s": k8s}), Record({"message": "b", "k8s": k8s})]
     before = list(k8s.items())
-    assert _outcome(compiled.ndjson_records, records) == \
-        _outcome(pure_encode.ndjson_records, records)
+    assert encode_outcome(compiled.ndjson_records, records) == \
+        encode_outcome(pure_encode.ndjson_records, records)
     assert list(k8s.items()) == before
 
 
@@ -127,6 +121,6 @@ def test_the_shared_k8s_held_elsewhere_in_a_record_too_is_encoded_whole(where: s
     extra = extras[where]
     records = [Record({"message": "a", "k8s": k8s, **extra}), Record({"message": "b", "k8s": k8s})]
     before = list(k8s.items())
-    assert _outcome(compiled.ndjson_records, records) == \
-        _outcome(pure_encode.ndjson_records, records)
+    assert encode_outcome(compiled.ndjson_records, records) == \
+        encode_outcome(pure_encode.ndjson_records, records)
     assert list(k8s.items()) == before

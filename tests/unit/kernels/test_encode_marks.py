@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from shipper.kernels import pure_encode
 from shipper.record import Record
+from tests.unit.helpers import encode_outcome
 
 compiled = pytest.importorskip("shipper.kernels._compiled",
                                reason="the compiled kernels are not built")
@@ -31,17 +32,10 @@ VALUE = st.recursive(LEAF, lambda inner: st.one_of(
     max_leaves=6)
 
 
-def _outcome(twin: Any, records: list[Any]) -> Any:
-    try:
-        data, ends = twin(records, str)
-    except Exception as exc:  # noqa: BLE001 - the exception is what is compared
-        return type(exc), str(exc)
-    return data, ends.tolist()
-
 
 def _same(records: list[Any]) -> None:
-    assert _outcome(compiled.ndjson_records, records) == \
-        _outcome(pure_encode.ndjson_records, records)
+    assert encode_outcome(compiled.ndjson_records, records) == \
+        encode_outcome(pure_encode.ndjson_records, records)
 
 
 @settings(max_examples=400, deadline=None)
