@@ -76,6 +76,7 @@ class PathMatcher:
                  symlink_roots: tuple[str, ...] = ()) -> None:
         self.patterns = tuple(_under_root(p, root) for p in paths)
         self._rotated_ok = tuple(asks_for_rotated(p) for p in self.patterns)
+        self._regexes = tuple(translate(p) for p in self.patterns)
         self._exclude = tuple(translate(_under_root(p, root)) for p in exclude if "/" in p)
         self._exclude_names = tuple(translate(p) for p in exclude if "/" not in p)
         roots = [_literal_prefix(p) for p in self.patterns]
@@ -101,6 +102,21 @@ class PathMatcher:
         name = os.path.basename(path)
         return any(r.match(path) for r in self._exclude) or any(
             r.match(name) for r in self._exclude_names)
+
+    def would_follow(self, path: str) -> bool:
+        """Would a regular file at ``path`` be matched (a glob takes it, no exclude does,
+        not a rotated name unless the glob asks for one)?"""
+        rotated = is_rotated_name(path)
+        return any(regex.match(path) is not None and (ok or not rotated)
+                   for regex, ok in zip(self._regexes, self._rotated_ok, strict=True)) \
+            and not self.excluded(path)
+
+    def leaf_dirs(self) -> set[str]:
+        """The existing directories of the globs whose wildcards are in the file name only
+        (where a matching name may be made, then renamed, between two looks)."""
+        return {os.path.dirname(p) or "." for p in self.patterns
+                if _literal_prefix(p) == (os.path.dirname(p) or ".")
+                and os.path.isdir(os.path.dirname(p) or ".")}
 
     def watchable(self) -> bool:
         """Whether watching :meth:`watch_dirs` sees every new match: each glob has its

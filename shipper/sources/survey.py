@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shipper.sources.copies import is_rotated_sibling
@@ -75,17 +76,29 @@ def survey(matcher: PathMatcher, files: dict[Ident, OpenFile],
     if seen is not None:
         names = {os.path.basename(p) for p in out.paths.values()}
         names |= {os.path.basename(f.path) for f in files.values()}
-        for directory in {os.path.dirname(p) or "." for p in out.paths.values()}:
-            _find_missed(directory, names, seen | set(files), since, out)
+        dirs = {os.path.dirname(p) or "." for p in out.paths.values()} | matcher.leaf_dirs()
+        for directory in dirs:
+            _find_missed(directory, _followed(names, matcher, directory), seen | set(files),
+                         since, out)
     return out
 
 
-def _find_missed(directory: str, names: set[str], seen: set[Ident], since: float,
-                 out: Survey) -> None:
+def _followed(names: set[str], matcher: PathMatcher, directory: str) -> Callable[[str], bool]:
+    """Is ``base`` (a name in ``directory``) followed now, or would the globs follow it?"""
+    def followed(base: str) -> bool:
+        return base in names or matcher.would_follow(os.path.join(directory, base))
+    return followed
+
+
+def _find_missed(directory: str, followed: Callable[[str], bool], seen: set[Ident],
+                 since: float, out: Survey) -> None:
+    """Rotated siblings in ``directory`` of a name followed now, or that the globs would
+    follow (made and renamed away between two looks: ``app.log`` written, then renamed
+    to ``app.log.1`` before it was seen), changed since ``since`` and never seen."""
     try:
         with os.scandir(directory) as it:
             for item in it:
-                base = _base_of(item.name, names)
+                base = _base_of(item.name, followed)
                 if base is None or not item.is_file(follow_symlinks=False):
                     continue
                 st = item.stat(follow_symlinks=False)
@@ -102,13 +115,13 @@ def _find_missed(directory: str, names: set[str], seen: set[Ident], since: float
         return
 
 
-def _base_of(name: str, names: set[str]) -> str | None:
+def _base_of(name: str, followed: Callable[[str], bool]) -> str | None:
     """The followed name ``name`` is a rotated sibling of (``None`` if none)."""
     for sep in (".", "-"):
         cut = name.find(sep)
         while cut > 0:
             base = name[:cut]
-            if base in names and is_rotated_sibling(name, base):
+            if is_rotated_sibling(name, base) and followed(base):
                 return base
             cut = name.find(sep, cut + 1)
     return None

@@ -105,16 +105,24 @@ class FileWorld:
         self._note("read", False)
 
     def rotate(self) -> None:
+        """Rename and create, as logrotate does."""
+        self._rotate("rotate", create=True)
+
+    def rename(self) -> None:
+        """Rename only: the file's name comes back at the next write (or never); a
+        generation made and renamed before the shipper saw it is found because the glob
+        would follow its name."""
+        self._rotate("rename", create=False)
+
+    def _rotate(self, step: str, create: bool) -> None:
         if self.path.exists() and self.current:
             after_read = self._read_some()
             self.rotations += 1
             os.rename(self.path, f"{self.path}.{self.rotations}")
-            # and create, as logrotate does: the shipper finds a generation it never saw
-            # by its name's rotated siblings, so the name must stay (a lone rename of a file
-            # it never saw, its name never seen again, is out of its reach)
-            self.path.touch()
+            if create:
+                self.path.touch()
             self.current = []
-            self._note("rotate", after_read)
+            self._note(step, after_read)
 
     def truncate(self) -> None:
         if self.path.exists():
@@ -187,6 +195,10 @@ SEQUENCES: dict[str, tuple[str, dict[str, int]]] = {
                             {"delete after a read": 2, "write after delete": 2}),
     "restart between writes": ("write:50 read restart write:50 restart write:50",
                                {"restart after a read": 2, "write after restart": 2}),
+    "rename then write": ("write:40 read rename write:30 read rename write:20 read",
+                          {"rename after a read": 2, "write after rename": 2}),
+    "made and renamed before it was seen": ("write:35 read delete write:23 rename read",
+                                            {"delete after a read": 1, "rename": 1}),
     "every step in one run": ("write:80 read rotate write:40 read truncate write:30 restart "
                               "write:20 read delete write:25",
                               {"rotate after a read": 1, "truncate after a read": 1,

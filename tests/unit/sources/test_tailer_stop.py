@@ -123,3 +123,23 @@ def test_rotated_sibling_is_judged_once_left_alone_whatever_its_clock(tmp_path):
         os.utime(sibling, (stamp, stamp))
         found = survey(matcher, {}, set(), since=0.0).missed
         assert [path for path, _fp in found.values()] == [str(sibling)], shift
+
+
+def test_a_file_renamed_away_before_it_was_seen_is_found_by_the_glob(tmp_path):
+    """``app.log`` made, written and renamed to ``app.log.1`` between two looks (no new
+    ``app.log``): the glob would follow ``app.log``, so its rotated sibling is reported,
+    though no followed file has that name; a sibling of a name the glob would not follow
+    (``other.txt.1``) or that an exclude leaves out is not."""
+    import time
+
+    from shipper.sources.globs import PathMatcher
+    from shipper.sources.survey import SETTLE, survey
+
+    for name in ("app.log.1", "other.txt.1", "skip.log.1"):
+        append(tmp_path / name, "rotated\n")
+        stamp = time.time() - SETTLE - 1
+        os.utime(tmp_path / name, (stamp, stamp))
+    matcher = PathMatcher((str(tmp_path / "*.log"),), exclude=("skip.log",))
+    found = survey(matcher, {}, set(), since=0.0).missed
+    assert [path for path, _fp in found.values()] == [str(tmp_path / "app.log.1")]
+    assert survey(matcher, {}, set(), since=time.time() + 60).missed == {}  # older: left
