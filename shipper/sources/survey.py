@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from shipper.sources.copies import is_rotated_sibling
 from shipper.sources.files import OpenFile
-from shipper.sources.globs import PathMatcher
+from shipper.sources.globs import PathMatcher, is_rotated_name
 from shipper.sources.identity import read_fingerprint
 
 Ident = tuple[int, int]
@@ -78,19 +78,11 @@ def survey(matcher: PathMatcher, files: dict[Ident, OpenFile],
         names |= {os.path.basename(f.path) for f in files.values()}
         dirs = {os.path.dirname(p) or "." for p in out.paths.values()} | matcher.leaf_dirs()
         for directory in dirs:
-            _find_missed(directory, _followed(names, matcher, directory), seen | set(files),
-                         since, out)
+            _find_missed(directory, names, matcher, seen | set(files), since, out)
     return out
 
 
-def _followed(names: set[str], matcher: PathMatcher, directory: str) -> Callable[[str], bool]:
-    """Is ``base`` (a name in ``directory``) followed now, or would the globs follow it?"""
-    def followed(base: str) -> bool:
-        return base in names or matcher.would_follow(os.path.join(directory, base))
-    return followed
-
-
-def _find_missed(directory: str, followed: Callable[[str], bool], seen: set[Ident],
+def _find_missed(directory: str, names: set[str], matcher: PathMatcher, seen: set[Ident],
                  since: float, out: Survey) -> None:
     """Rotated siblings in ``directory`` of a name followed now, or that the globs would
     follow (made and renamed away between two looks: ``app.log`` written, then renamed
@@ -98,7 +90,7 @@ def _find_missed(directory: str, followed: Callable[[str], bool], seen: set[Iden
     try:
         with os.scandir(directory) as it:
             for item in it:
-                base = _base_of(item.name, followed)
+                base = _base_of(item.name, names) or _glob_base_of(item.name, directory, matcher)
                 if base is None or not item.is_file(follow_symlinks=False):
                     continue
                 st = item.stat(follow_symlinks=False)
@@ -115,16 +107,33 @@ def _find_missed(directory: str, followed: Callable[[str], bool], seen: set[Iden
         return
 
 
-def _base_of(name: str, followed: Callable[[str], bool]) -> str | None:
+def _base_of(name: str, names: set[str]) -> str | None:
     """The followed name ``name`` is a rotated sibling of (``None`` if none)."""
+    for base in _bases(name):
+        if base in names and is_rotated_sibling(name, base):
+            return base
+    return None
+
+
+def _glob_base_of(name: str, directory: str, matcher: PathMatcher) -> str | None:
+    """The name in ``directory`` that the globs would follow and ``name``, a rotated name,
+    is a rotated sibling of (``None`` if none; a name that does not look rotated costs one
+    regex search)."""
+    if not is_rotated_name(name):
+        return None
+    for base in _bases(name):
+        if is_rotated_sibling(name, base) and matcher.would_follow(os.path.join(directory, base)):
+            return base
+    return None
+
+
+def _bases(name: str) -> Iterator[str]:
+    """The prefixes of ``name`` ending before a ``.`` or a ``-`` (the shortest first)."""
     for sep in (".", "-"):
         cut = name.find(sep)
         while cut > 0:
-            base = name[:cut]
-            if is_rotated_sibling(name, base) and followed(base):
-                return base
+            yield name[:cut]
             cut = name.find(sep, cut + 1)
-    return None
 
 
 def _fingerprint(path: str, ident: Ident) -> str | None:
