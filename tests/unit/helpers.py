@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from shipper.record import Record
 from shipper.stages import Stage
+
+ROOT = Path(__file__).resolve().parents[2]
+#: the shared corpus beside the project (never copied into the repo); absent on a bare clone
+PUBLIC_CORPUS = ROOT.parent / "shared" / "corpus"
+BENCH_GENERATOR = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
+GOLDEN = ROOT / "tests" / "golden" / "parse"
+
+
+def corpus_lines(tmp: Path, bench_lines: int = 3000) -> list[bytes]:
+    """Every line of the public corpus's inputs, of the parser golden files, and the first
+    ``bench_lines`` of a generated bench corpus (``app.log`` written into ``tmp``), as bytes:
+    the lines the kernels are held to their references on. The shared parts are skipped
+    where ``../shared`` is absent."""
+    lines: list[bytes] = []
+    for path in sorted(PUBLIC_CORPUS.glob("*/input/**/*.log")):
+        lines += path.read_bytes().splitlines()
+    for path in sorted(GOLDEN.glob("*.jsonl")):
+        for case in path.read_text(encoding="utf-8").splitlines():
+            lines += [line.encode("utf-8", "surrogateescape")
+                      for line in orjson.loads(case)["lines"]]
+    if BENCH_GENERATOR.exists():
+        subprocess.run([sys.executable, str(BENCH_GENERATOR), str(bench_lines), str(tmp)],
+                       check=True, capture_output=True, timeout=120)
+        lines += (tmp / "app.log").read_bytes().splitlines()
+    return lines
 
 
 def run_stages(stages: list[Stage], record: Record) -> Record | None:

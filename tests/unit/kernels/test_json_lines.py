@@ -13,8 +13,6 @@ pending and the counts must match. The compiled half is skipped where it is not 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +26,13 @@ from shipper.parse import FileParser, ParseCounts
 from shipper.parse.access import _BARE
 from shipper.parse.settings import ParseSettings
 from shipper.record import Record
+from tests.unit.helpers import corpus_lines
 
 try:
     from shipper.kernels import _compiled
 except ImportError:  # not built: the pure twin is still held to the reference
     _compiled = None  # type: ignore[assignment]
 
-ROOT = Path(__file__).resolve().parents[3]
-PUBLIC_CORPUS = ROOT.parent / "shared" / "corpus"
-GOLDEN = ROOT / "tests" / "golden" / "parse"
-BENCH_GENERATOR = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
 NOW = 1_767_000_000.0
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -230,25 +225,10 @@ def test_impossible_time_is_kept_and_counted_once() -> None:
     assert counts.errors["bad_timestamp"] == 1
 
 
-def _corpus_lines(tmp: Path) -> list[bytes]:
-    lines: list[bytes] = []
-    for path in sorted(PUBLIC_CORPUS.glob("*/input/**/*.log")):
-        lines += path.read_bytes().splitlines()
-    for path in sorted(GOLDEN.glob("*.jsonl")):
-        for case in path.read_text(encoding="utf-8").splitlines():
-            lines += [line.encode("utf-8", "surrogateescape")
-                      for line in orjson.loads(case)["lines"]]
-    if BENCH_GENERATOR.exists():
-        subprocess.run([sys.executable, str(BENCH_GENERATOR), "3000", str(tmp)], check=True,
-                       capture_output=True, timeout=120)
-        lines += (tmp / "app.log").read_bytes().splitlines()
-    return lines
-
-
 def test_corpus_golden_and_bench_lines_agree(tmp_path: Path) -> None:
     """Every line of the public corpus, the golden files and 3,000 bench lines, in
     chunks of 7 and 500: both kernels make what the reference makes."""
-    lines = _corpus_lines(tmp_path)
+    lines = corpus_lines(tmp_path)
     assert len(lines) > 3000, "the corpus, golden files or bench generator were not found"
     _agree(lines)
     _agree(lines, size=500)

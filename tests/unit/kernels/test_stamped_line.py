@@ -5,8 +5,6 @@ general rules give (format ``text``, fields and key order), or ``None``."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,16 +22,13 @@ from shipper.parse import text as text_module
 from shipper.parse.levels import TEXT_LEVELS
 from shipper.parse.text import TextParser
 from shipper.parse.timestamps import TimestampNormalizer
+from tests.unit.helpers import corpus_lines
 
 try:
     from shipper.kernels import _compiled as compiled
 except ImportError:  # not built: the pure twin is still held to the general rules
     compiled = pure_text  # type: ignore[assignment]
 
-ROOT = Path(__file__).resolve().parents[3]
-PUBLIC_CORPUS = ROOT.parent / "shared" / "corpus"
-GOLDEN = ROOT / "tests" / "golden" / "parse"
-BENCH_GENERATOR = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
 NOW = 1_767_000_000.0  # 2025-12-29
 SETTINGS = settings(max_examples=600, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -119,17 +114,7 @@ def test_twins_agree_and_match_the_general_rules(prefix: str, rest: str,
 
 
 def _corpus_lines(tmp: Path) -> list[str]:
-    lines: list[bytes] = []
-    for path in sorted(PUBLIC_CORPUS.glob("*/input/**/*.log")):
-        lines += path.read_bytes().splitlines()
-    for path in sorted(GOLDEN.glob("*.jsonl")):
-        for case in path.read_text(encoding="utf-8").splitlines():
-            lines += [line.encode("utf-8", "surrogateescape")
-                      for line in orjson.loads(case)["lines"]]
-    if BENCH_GENERATOR.exists():
-        subprocess.run([sys.executable, str(BENCH_GENERATOR), "3000", str(tmp)], check=True,
-                       capture_output=True, timeout=120)
-        lines += (tmp / "app.log").read_bytes().splitlines()
+    lines = corpus_lines(tmp)
     return [line.decode("utf-8", "replace") for line in lines if line[:1] != b"{"]
 
 

@@ -9,22 +9,16 @@ the raw text beside them), what stays pending and the counts must be the same.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shipper.parse import FileParser, ParseCounts
 from shipper.parse.settings import ParseSettings
 from shipper.record import Record
+from tests.unit.helpers import corpus_lines
 
-ROOT = Path(__file__).resolve().parents[3]
-PUBLIC_CORPUS = ROOT.parent / "shared" / "corpus"
-GOLDEN = ROOT / "tests" / "golden" / "parse"
-BENCH_GENERATOR = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
 NOW = 1_767_000_000.0
 
 
@@ -75,25 +69,10 @@ def _both(lines: list[bytes], size: int = 7, flush_every: int = 0) -> None:
     assert fast_counts.take() == slow_counts.take()
 
 
-def _corpus(tmp: Path) -> list[bytes]:
-    lines: list[bytes] = []
-    for path in sorted(PUBLIC_CORPUS.glob("*/input/**/*.log")):
-        lines += path.read_bytes().splitlines()
-    for path in sorted(GOLDEN.glob("*.jsonl")):
-        for case in path.read_text(encoding="utf-8").splitlines():
-            lines += [line.encode("utf-8", "surrogateescape")
-                      for line in orjson.loads(case)["lines"]]
-    if BENCH_GENERATOR.exists():
-        subprocess.run([sys.executable, str(BENCH_GENERATOR), "3000", str(tmp)], check=True,
-                       capture_output=True, timeout=120)
-        lines += (tmp / "app.log").read_bytes().splitlines()
-    return lines
-
-
 def test_corpus_golden_and_bench_lines_match_the_per_line_path(tmp_path: Path) -> None:
     """Every line of the public corpus, the golden files and 3,000 bench lines: same
     records, raw texts and counts from the fused loop as from ``_line``."""
-    lines = _corpus(tmp_path)
+    lines = corpus_lines(tmp_path)
     assert len(lines) > 3000, "the corpus, golden files or bench generator were not found"
     _both(lines)
     _both(lines, size=500)
