@@ -55,12 +55,7 @@ class LinePath:
         if fields is None:
             self._text_line(offset, text, None, None, truncated, out)
             return 0
-        joiner = self._joiner
-        if joiner.pending is not None:
-            out.append(joiner.take())  # type: ignore[arg-type]
-        if joiner.dangling is not None:  # a key block cut by a flush ends here
-            joiner.dangling = None
-        out.append(self._complete(fields, offset, text, None, None, truncated))
+        self._settle(self._complete(fields, offset, text, None, None, truncated), out)
         return 1
 
     def _wrapped_line(self, offset: int, data: bytes | str, stream: str | None,
@@ -80,12 +75,7 @@ class LinePath:
             self._line(offset, data, stream, wrapper_time, truncated, out)
             return
         self._counts.formats["json"] += 1
-        joiner = self._joiner
-        if joiner.pending is not None:
-            out.append(joiner.take())  # type: ignore[arg-type]
-        if joiner.dangling is not None:  # a key block cut by a flush ends here
-            joiner.dangling = None
-        out.append(record)
+        self._settle(record, out)
 
     def _line(self, offset: int, data: bytes | str, stream: str | None,
               wrapper_time: str | None, truncated: frozenset[int], out: list[Record]) -> None:
@@ -114,12 +104,8 @@ class LinePath:
         fmt, record = self._text(text)
         if fmt in SINGLE_LINE_FORMATS and "-----BEGIN" not in text:  # ``_record``, inlined
             self._counts.formats[fmt] += 1  # for the records complete on their line
-            done = self._complete(record, offset, text, stream, wrapper_time, truncated)
-            if joiner.pending is not None:
-                out.append(joiner.take())  # type: ignore[arg-type]
-            if joiner.dangling is not None:  # a key block cut by a flush ends here
-                joiner.dangling = None
-            out.append(done)
+            self._settle(self._complete(record, offset, text, stream, wrapper_time, truncated),
+                         out)
             return
         self._record(record, fmt, offset, text, stream, wrapper_time, truncated, out)
 
@@ -144,10 +130,15 @@ class LinePath:
             if previous is not None:
                 out.append(previous)
             return
-        done = self._complete(record, offset, text, stream, wrapper_time, truncated)
+        self._settle(self._complete(record, offset, text, stream, wrapper_time, truncated), out)
+
+    def _settle(self, done: Record, out: list[Record]) -> None:
+        """A record complete on its line goes out, after the pending one (if any); a key
+        block cut by a flush ends here."""
+        joiner = self._joiner
         if joiner.pending is not None:
             out.append(joiner.take())  # type: ignore[arg-type]
-        if joiner.dangling is not None:  # a key block cut by a flush ends here
+        if joiner.dangling is not None:
             joiner.dangling = None
         out.append(done)
 
