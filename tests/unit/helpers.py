@@ -17,6 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_CORPUS = ROOT.parent / "shared" / "corpus"
 BENCH_GENERATOR = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
 GOLDEN = ROOT / "tests" / "golden" / "parse"
+#: whether ``../shared`` is here: without it the corpus tests run on the golden files alone
+SHARED_HERE = PUBLIC_CORPUS.is_dir() and BENCH_GENERATOR.exists()
+
+
+def enough_lines(with_shared: int, golden_only: int) -> int:
+    """The fewest lines a corpus test must have read: ``with_shared`` beside the shared
+    corpus, ``golden_only`` (the repo's golden files) on a clone without it."""
+    return with_shared if SHARED_HERE else golden_only
 
 
 def corpus_lines(tmp: Path, bench_lines: int = 3000) -> list[bytes]:
