@@ -4,11 +4,13 @@ the ``sources:`` section), the symbolic link options, the inotify knob."""
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
 from shipper.config import load_settings
 from shipper.errors import ConfigError
+from shipper.sinks.allocator import MMAP_THRESHOLD
 from shipper.sources.settings import SourcesSettings, TailSettings
 from tests.unit.sources.conftest import Collector, Running, make_tailer
 
@@ -20,6 +22,15 @@ def clean_env(monkeypatch):
     for key in list(os.environ):
         if key.startswith("SHIPPER_"):
             monkeypatch.delenv(key)
+
+
+def test_a_default_read_is_a_block_malloc_does_not_map():
+    """A read of ``read_chunk_bytes`` is a bytes object (its header and the bytes) in one
+    malloc block (plus 8 bytes, rounded up to 16): it must stay under the fixed mmap
+    threshold, or every read is mapped, faulted in page by page and unmapped (128 KiB
+    reads were: 131,105 bytes)."""
+    size = sys.getsizeof(b"x" * TailSettings().read_chunk_bytes)
+    assert (size + 8 + 15) // 16 * 16 < MMAP_THRESHOLD
 
 
 def test_symlink_defaults_follow_links_inside_the_roots_only():
@@ -42,10 +53,10 @@ def test_symlink_roots_and_mode_are_validated():
 
 def test_the_tailer_has_no_defaults_of_its_own():
     """The tailer built without a config file reads in the configuration's chunks
-    (128 KiB; the tailer's own copy of the settings said 1 MiB) and every other
+    (124 KiB; the tailer's own copy of the settings said 1 MiB) and every other
     default is the configuration's too: the settings are declared once."""
     alone, configured = TailSettings(), load_settings()
-    assert alone.read_chunk_bytes == configured.read_chunk_bytes == 131_072
+    assert alone.read_chunk_bytes == configured.read_chunk_bytes == 126_976
     assert isinstance(configured, TailSettings)
     for key in TailSettings.model_fields:
         assert getattr(alone, key) == getattr(configured, key), key
