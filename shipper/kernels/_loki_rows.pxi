@@ -132,12 +132,20 @@ cdef inline void _put(PyObject* items, Py_ssize_t i, PyObject* value) noexcept:
 
 
 def loki_cols_bytes(cols, Py_ssize_t count, Py_ssize_t record_bytes, Py_ssize_t pair_bytes):
-    """As ``pure_loki_rows.loki_cols_bytes``."""
-    cdef Py_ssize_t total = record_bytes * count
+    """As ``pure_loki_rows.loki_cols_bytes`` (the values read without references)."""
+    cdef Py_ssize_t i, total = record_bytes * count
+    cdef list values
+    cdef PyObject* value
     for col in cols:
-        for value in <list?>col:
-            if value is not None:
-                total += pair_bytes + len(<str?>value)
+        values = <list?>col
+        for i in range(len(values)):
+            value = _item_p(<PyObject*>values, i)
+            if value == <PyObject*>None:
+                continue
+            if _str_p(value):
+                total += pair_bytes + _length_p(value)
+            else:
+                total += pair_bytes + len(<str?><object>value)
     return total
 
 

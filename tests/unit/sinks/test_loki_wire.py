@@ -32,6 +32,7 @@ from shipper.sinks.loki_encode import LokiEncoder, StampReader
 from shipper.sinks.loki_fields import FieldReader
 from shipper.sinks.loki_labels import StreamLabeler, label_string
 from shipper.sinks.loki_order import Entry
+from shipper.sinks.loki_push import KEEP_OUT, SnappyBlocks
 from shipper.sinks.loki_tenants import TenantOf
 from shipper.sinks.proto import load_push_schema
 from shipper.sinks.settings import LokiSinkSettings
@@ -403,3 +404,18 @@ def test_the_sink_no_longer_imports_the_protobuf_runtime_to_send():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_snappy_blocks_give_snappys_bytes_through_one_kept_buffer():
+    """Bodies compressed one after another into the builder's kept output buffer are the
+    bytes ``snappy.compress`` gives, each its own copy (a later push does not change an
+    earlier body); one too large to keep has a buffer of its own and the kept one stays."""
+    compress = SnappyBlocks()
+    text = b"".join(orjson.dumps({"n": i, "message": "x" * (i % 97)}) for i in range(4000))
+    bodies = [(raw, compress(raw)) for raw in (text, b"", text[:999], text * 3, text[:5])]
+    huge = bytes(range(256)) * (KEEP_OUT // 256 + 1)
+    bodies.append((huge, compress(huge)))
+    bodies.append((text[7:], compress(text[7:])))
+    for raw, body in bodies:
+        assert type(body) is bytes and body == snappy.compress(raw)
+        assert snappy.uncompress(body) == raw
