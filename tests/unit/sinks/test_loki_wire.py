@@ -419,3 +419,16 @@ def test_snappy_blocks_give_snappys_bytes_through_one_kept_buffer():
     for raw, body in bodies:
         assert type(body) is bytes and body == snappy.compress(raw)
         assert snappy.uncompress(body) == raw
+
+
+def test_side_streams_of_equal_label_values_are_those_of_each_record():
+    """Records whose label values are equal tuples of strings share the first record's
+    stream (found once); equal values of other types (1, 1.0, True) may label differently
+    (their text), so each record keeps its own."""
+    s = LokiSinkSettings(url="http://127.0.0.1:3100", labels={"app": ["app"]})
+    encoder = LokiEncoder(s, lambda: NOW)
+    texts = [{"app": "a" * 3}, {"app": "".join("aaa")}, {"app": "aaa"}]
+    assert {key for _, key in encoder.side(texts).streams} == {'{app="aaa"}'}
+    mixed = [{"app": 1}, {"app": True}, {"app": 1.0}]
+    assert [key for _, key in encoder.side(mixed).streams] == [
+        '{app="1"}', '{app="True"}', '{app="1.0"}']
