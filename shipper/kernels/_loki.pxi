@@ -4,6 +4,7 @@ cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
     Py_UCS4 PyUnicode_READ_CHAR(object text, Py_ssize_t index)
     long long PyLong_AsLongLongAndOverflow(object n, int* overflow) except? -1
+    object PyLong_FromLongLong(long long n)
 
 cdef long long _NS = 1000000000
 _U64 = (1 << 64) - 1
@@ -249,11 +250,13 @@ cdef extern from "Python.h":
 
 from shipper.record import Record as _LokiRecord
 
+cdef object _RECORD_TYPE = _LokiRecord  # a C global: no module lookup per record
+
 
 cdef inline bint _plain_dict(object record):
     """A ``dict`` or a :class:`~shipper.record.Record` (which keeps ``dict``'s lookups):
     read with ``dict``'s own lookup instead of a ``get`` call."""
-    return type(record) is dict or type(record) is _LokiRecord
+    return type(record) is dict or type(record) is _RECORD_TYPE
 
 
 cdef inline object _dict_get(object d, object key):
@@ -359,64 +362,6 @@ cdef list _meta(list values, Py_ssize_t split, tuple names):
         elif value != "":
             meta.append((names[j], str(value)))
     return meta
-
-
-cdef object _stamp(object value, dict seconds, Py_ssize_t limit, object parse, list last):
-    """One value of ``pure.loki_stamps``; ``last``: ``[head, base]`` of the previous value
-    whose seconds were read (an ASCII value with the same first 19 characters reuses its
-    base without slicing or looking it up: what the lookup would give)."""
-    cdef Py_ssize_t n, i
-    cdef long long frac = 0
-    cdef int digits = 0
-    cdef unsigned int ch
-    if type(value) is not str:
-        return parse(value)
-    n = len(<str>value)
-    if n < 20 or <unsigned int>PyUnicode_READ_CHAR(value, n - 1) != 90:  # "Z"
-        return parse(value)
-    if n > 20:
-        if <unsigned int>PyUnicode_READ_CHAR(value, 19) != 46 or n == 21:  # "."
-            return parse(value)
-        for i in range(20, n - 1):
-            ch = <unsigned int>PyUnicode_READ_CHAR(value, i)
-            if ch < 48 or ch > 57:
-                return parse(value)  # not ".digits" between the seconds and the "Z"
-            if digits < 9:
-                frac = frac * 10 + <long long>(ch - 48)
-                digits += 1
-        while digits < 9:
-            frac *= 10
-            digits += 1
-    head = last[0]
-    if (head is not None and PyUnicode_IS_COMPACT_ASCII(value)
-            and memcmp(PyUnicode_DATA(value), PyUnicode_DATA(head), 19) == 0):
-        base = last[1]
-    else:
-        head = (<str>value)[:19]
-        base = seconds.get(head)
-        if base is None:
-            base = parse(head + "Z")
-            if base is None:
-                return None
-            if len(seconds) >= limit:
-                seconds.clear()
-            seconds[head] = base
-        if PyUnicode_IS_COMPACT_ASCII(head):
-            last[0], last[1] = head, base
-    return base + frac if n > 20 else base
-
-
-def loki_stamps(records, str key, dict seconds, Py_ssize_t limit, parse):
-    cdef list out = []
-    cdef list last = [None, None]
-    for record in records:
-        if _plain_dict(record):
-            value = _dict_get(record, key)
-            out.append(_stamp(None if value is _MISSING else value, seconds, limit, parse,
-                              last))
-        else:
-            out.append(_stamp(record.get(key), seconds, limit, parse, last))
-    return out
 
 
 # An object of a slotted class made by its ``tp_new`` and its slots set through their

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import orjson
 import snappy
+from cramjam import snappy as raw_snappy
 
 from shipper.kernels import loki_push, loki_push_rows
 from shipper.record import Record
@@ -14,6 +15,30 @@ from shipper.sinks.batch import Payload
 from shipper.sinks.loki_order import Entry
 from shipper.sinks.loki_rows import Rows
 from shipper.sinks.transport import compress
+
+#: the largest snappy output buffer a builder keeps for its next push (bytes): a push
+#: whose body may be larger is compressed into a buffer of its own (``snappy.compress``)
+KEEP_OUT = 2 << 20
+
+
+class SnappyBlocks:
+    """Raw (block) snappy, the bytes ``snappy.compress`` gives, written into one output
+    buffer kept between pushes (up to :data:`KEEP_OUT`) and copied out: a new buffer a
+    push costs zeroing it (~0.6 M instructions for a 660 KB push) and its pages."""
+
+    def __init__(self) -> None:
+        self._out: bytearray | None = None
+
+    def __call__(self, raw: bytes) -> bytes:
+        need = raw_snappy.compress_raw_max_len(raw)
+        if need > KEEP_OUT:
+            return bytes(snappy.compress(raw))
+        out, self._out = self._out, None  # a call that came in meanwhile makes its own
+        if out is None or len(out) < need:
+            out = bytearray(min(KEEP_OUT, need + need // 4))
+        size = raw_snappy.compress_raw_into(raw, out)
+        self._out = out
+        return bytes(memoryview(out)[:size])
 
 
 class LokiStream:
@@ -59,6 +84,7 @@ class PushBuilder:
 
     def __init__(self, encoding: str, compression: str) -> None:
         self._protobuf, self._compression = encoding == "protobuf", compression
+        self._snappy = SnappyBlocks()
 
     def payload(self, streams: list[LokiStream], records: list[Record], tenant: str | None,
                 total: int) -> LokiPayload:
@@ -71,7 +97,7 @@ class PushBuilder:
         streams = payload.streams
         if self._protobuf:
             raw = _protobuf(streams)
-            body, headers = snappy.compress(raw), {"Content-Type": "application/x-protobuf"}
+            body, headers = self._snappy(raw), {"Content-Type": "application/x-protobuf"}
         else:
             raw = self._json(streams)
             body, encoding = compress(raw, self._compression)

@@ -102,6 +102,27 @@ def test_sort_rows_is_a_stable_sort_by_timestamp(sort_rows):
             sort_rows(nanos, outside)
 
 
+@pytest.mark.parametrize("sort_rows", _both("loki_sort_rows"))
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 40), st.integers(-(2**63), 2**63 - 1)),
+                min_size=1, max_size=300),
+       st.randoms(use_true_random=False), st.sampled_from([None, 2**64, 1.5, True]))
+def test_sort_rows_of_long_batches_is_python_sorted(sort_rows, nanos, rnd, odd):
+    """Batches past one insertion run (16 rows: the compiled kernel then merges runs),
+    nearly or not at all in order, any 64-bit timestamps, and one timestamp that is not a
+    64-bit ``int`` (Python's comparisons then): what ``sorted`` gives, stable."""
+    rows = list(range(len(nanos)))
+    if rnd.random() < 0.5:  # nearly in order: a few neighbours swapped
+        nanos.sort()
+        for _ in range(len(nanos) // 10):
+            k = rnd.randrange(len(nanos))
+            nanos[k - 1], nanos[k] = nanos[k], nanos[k - 1]
+    rnd.shuffle(rows)
+    if odd is not None:
+        nanos[rnd.randrange(len(nanos))] = odd
+    assert sort_rows(nanos, rows) == sorted(rows, key=nanos.__getitem__)
+
+
 def _batch(records: list[dict[str, Any]], nanos: list[int], cols: list[list[str | None]],
            names: tuple[str, ...], cut: int, overrides: dict[int, str]) -> BatchColumns:
     """The records as two envelopes' NDJSON (cut at ``cut``), as spans of one batch."""

@@ -32,6 +32,7 @@ from shipper.sinks.loki_encode import LokiEncoder, StampReader
 from shipper.sinks.loki_fields import FieldReader
 from shipper.sinks.loki_labels import StreamLabeler, label_string
 from shipper.sinks.loki_order import Entry
+from shipper.sinks.loki_push import KEEP_OUT, SnappyBlocks
 from shipper.sinks.loki_tenants import TenantOf
 from shipper.sinks.proto import load_push_schema
 from shipper.sinks.settings import LokiSinkSettings
@@ -282,11 +283,13 @@ def test_both_stamp_kernels_read_what_rfc3339_to_ns_reads(loki_stamps, values):
 @pytest.mark.skipif(_compiled is None, reason="the compiled kernels are not built")
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(STAMPS + ["2024-05-01T10:00:00.5Z", "2024-05-01T10:00:00.25Z",
-                                          "2024-05-01T10:00:01.5Z", "2024-05-01T10:00:0١.5Z"]),
+                                          "2024-05-01T10:00:01.5Z", "2024-05-01T10:00:0١.5Z",
+                                          "9999-12-31T23:59:59.5Z", "9999-12-31T23:59:59Z"]),
                 max_size=16))
 def test_both_stamp_kernels_leave_the_same_seconds_cache(values):
     """The compiled kernel reuses the previous value's seconds when its first 19
-    characters are the same: same answers, and the cache (filled, cleared at 3) holds what
+    characters are the same (in C when they leave room for a fraction in 64 bits, as a
+    Python int past that: year 9999): same answers, and the cache (filled, cleared at 3) holds what
     the pure twin's holds after every batch."""
     ours: dict[str, int] = {}
     theirs: dict[str, int] = {}
@@ -401,3 +404,31 @@ def test_the_sink_no_longer_imports_the_protobuf_runtime_to_send():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_snappy_blocks_give_snappys_bytes_through_one_kept_buffer():
+    """Bodies compressed one after another into the builder's kept output buffer are the
+    bytes ``snappy.compress`` gives, each its own copy (a later push does not change an
+    earlier body); one too large to keep has a buffer of its own and the kept one stays."""
+    compress = SnappyBlocks()
+    text = b"".join(orjson.dumps({"n": i, "message": "x" * (i % 97)}) for i in range(4000))
+    bodies = [(raw, compress(raw)) for raw in (text, b"", text[:999], text * 3, text[:5])]
+    huge = bytes(range(256)) * (KEEP_OUT // 256 + 1)
+    bodies.append((huge, compress(huge)))
+    bodies.append((text[7:], compress(text[7:])))
+    for raw, body in bodies:
+        assert type(body) is bytes and body == snappy.compress(raw)
+        assert snappy.uncompress(body) == raw
+
+
+def test_side_streams_of_equal_label_values_are_those_of_each_record():
+    """Records whose label values are equal tuples of strings share the first record's
+    stream (found once); equal values of other types (1, 1.0, True) may label differently
+    (their text), so each record keeps its own."""
+    s = LokiSinkSettings(url="http://127.0.0.1:3100", labels={"app": ["app"]})
+    encoder = LokiEncoder(s, lambda: NOW)
+    texts = [{"app": "a" * 3}, {"app": "".join("aaa")}, {"app": "aaa"}]
+    assert {key for _, key in encoder.side(texts).streams} == {'{app="aaa"}'}
+    mixed = [{"app": 1}, {"app": True}, {"app": 1.0}]
+    assert [key for _, key in encoder.side(mixed).streams] == [
+        '{app="1"}', '{app="True"}', '{app="1.0"}']
