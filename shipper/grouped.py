@@ -37,10 +37,17 @@ def read_group(items: list[Chunk | str], read: Callable[[Chunk], tuple[Batch, Dr
 
 def regroup(batches: list[Batch], records: list[Record], removed: set[int] | None) -> None:
     """Give each batch its records of ``records`` (the batches' records, one batch's after
-    another's, processed as one batch) but those at the ``removed`` indices."""
-    start = 0
+    another's, processed as one batch) but those at the ``removed`` indices (walked once,
+    in order: slices of ``records``, not a test per record)."""
+    gone = sorted(removed) if removed else ()
+    start = at = 0
     for batch in batches:
         end = start + len(batch.records)
-        batch.records = [records[i] for i in range(start, end) if i not in removed] \
-            if removed else records[start:end]
+        kept: list[Record] = []
+        cut = start
+        while at < len(gone) and gone[at] < end:
+            kept += records[cut:gone[at]]
+            cut = gone[at] + 1
+            at += 1
+        batch.records = records[start:end] if cut == start else kept + records[cut:end]
         start = end

@@ -61,6 +61,7 @@ class OpenFile:
         "fd",
         "head",
         "history",
+        "ident",
         "identity",
         "ino",
         "let_go_at",
@@ -79,6 +80,8 @@ class OpenFile:
         self.fd = fd
         self.dev = st.st_dev
         self.ino = st.st_ino
+        #: ``(dev, ino)``: the file set's key of this file (asked for often; never changes)
+        self.ident = (st.st_dev, st.st_ino)
         self.size = st.st_size
         self.stamp = _stamp(st)
         self.splitter = LineSplitter(max_line_bytes)
@@ -102,10 +105,6 @@ class OpenFile:
         """Open ``path`` for reading as ``links`` allows (``OSError`` if it cannot be)."""
         fd, st = (links or LinkPolicy("always")).open_stat(path)
         return cls(path, fd, st, max_line_bytes)
-
-    @property
-    def ident(self) -> tuple[int, int]:
-        return (self.dev, self.ino)
 
     @property
     def key(self) -> str | None:
@@ -145,15 +144,17 @@ class OpenFile:
             return self._at_end(final)
         base = splitter.offset
         self.bytes_read += len(data)
-        before = splitter.consumed
+        before = splitter.consumed if self.witnessing else 0
         lines, truncated = splitter.feed(data)
         eof = len(data) < nbytes or splitter.offset == self.limit
         if eof and final:
             more, cut = splitter.flush()
             lines.extend(more)
             truncated |= cut
-        last = self._last_line(lines, data, base, before) if self.witnessing else None
-        self._advance(data, base, before)
+        last = None
+        if self.witnessing:  # else no witness is taken, and ``tail`` is never looked at
+            last = self._last_line(lines, data, base, before)
+            self._advance(data, base, before)
         self.size = max(self.size, splitter.offset)
         return self._chunk(lines, truncated, eof, last)
 

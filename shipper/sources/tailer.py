@@ -257,14 +257,17 @@ class Tailer:
             if result is None:
                 await _let_processor_in()
                 result = await self._reader.run(step)
-            if result == IDENTIFIED:
+            if isinstance(result, Chunk):  # (first: a Chunk compared with a str costs a call)
+                await self._emitter.deliver(f, result)
+                if result.eof:
+                    return
+            elif result == IDENTIFIED:
                 result = await self._resumer.place(f, then=step)
                 continue  # its next read (None: placing failed, identify again)
-            await self._handle(f, result)
-            if result in (AT_EOF, NOT_READY) or isinstance(result, OSError):
-                return
-            if isinstance(result, Chunk) and result.eof:
-                return
+            else:
+                await self._handle(f, result)
+                if result in (AT_EOF, NOT_READY) or isinstance(result, OSError):
+                    return
             result = None
 
     async def _let_go_due(self) -> None:
