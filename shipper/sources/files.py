@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 from shipper.sources.identity import (
     CHECK_BYTES,
+    FINGERPRINT_BYTES,
     FileIdentity,
     Witness,
     check_of,
+    fingerprint_of,
     holds,
     read_fingerprint,
 )
@@ -140,8 +142,29 @@ class OpenFile:
             nbytes = min(nbytes, self.limit - splitter.offset)
             final = final or nbytes <= 0
         data = os.pread(self.fd, nbytes, splitter.offset) if nbytes > 0 else b""
+        return self.took(data, nbytes, final)
+
+    def read_head(self, nbytes: int) -> tuple[bytes, int]:
+        """The first read of a file just opened, read once from its start: its first
+        ``nbytes`` (no further than ``limit``), and ``head`` taken from them when they
+        hold its first line or :data:`FINGERPRINT_BYTES` (else as :meth:`identify` with
+        ``force`` takes it). Once placed at 0, :meth:`took` of what this returns is the
+        read that would follow (one ``pread`` a small file instead of two)."""
+        if self.limit is not None:
+            nbytes = min(nbytes, self.limit)
+        data = os.pread(self.fd, nbytes, 0) if nbytes > 0 else b""
+        head = data[:FINGERPRINT_BYTES]
+        if len(head) == FINGERPRINT_BYTES or b"\n" in head:
+            self.head = fingerprint_of(head, force=True)
+        else:
+            self.identify(force=True)
+        return data, nbytes
+
+    def took(self, data: bytes, nbytes: int, final: bool) -> Chunk | str:
+        """:meth:`read` once ``data`` (``nbytes`` asked for, at the offset) was read."""
         if not data:
             return self._at_end(final)
+        splitter = self.splitter
         base = splitter.offset
         self.bytes_read += len(data)
         before = splitter.consumed if self.witnessing else 0
