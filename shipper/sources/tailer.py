@@ -281,10 +281,13 @@ class Tailer:
                       first: Outcome | None = None) -> None:
         if drain:
             await self._drain(f, first)
-        key = f.key
+        identity = f.identity
         self._files.remove(f)
-        if key is not None:
-            await self._closed(key, retire=retire)
+        if identity is not None:  # (``_closed``, without a coroutine more a file)
+            if retire and self._checkpoints is not None:
+                self._checkpoints.retire(identity.key)
+            if self._on_closed is not None:
+                await self._on_closed(identity.key)
 
     async def _closed(self, key: str, *, retire: bool) -> None:
         if retire and self._checkpoints is not None:
