@@ -279,7 +279,9 @@ class Tailer:
 
     async def _let_go(self, f: OpenFile, *, drain: bool, retire: bool = False,
                       first: Outcome | None = None) -> None:
-        if drain:
+        if drain and isinstance(first, Chunk) and first.eof and f.fd >= 0:
+            await self._emitter.deliver(f, first)  # a small file read whole: all _drain does
+        elif drain:
             await self._drain(f, first)
         identity = f.identity
         self._files.remove(f)
