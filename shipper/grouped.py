@@ -4,6 +4,7 @@ batch's survivors given back to it."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 
 from shipper.filters.raw_noise import Drops
@@ -37,10 +38,21 @@ def read_group(items: list[Chunk | str], read: Callable[[Chunk], tuple[Batch, Dr
 
 def regroup(batches: list[Batch], records: list[Record], removed: set[int] | None) -> None:
     """Give each batch its records of ``records`` (the batches' records, one batch's after
-    another's, processed as one batch) but those at the ``removed`` indices."""
-    start = 0
+    another's, processed as one batch) but those at the ``removed`` indices: the survivors
+    are cut out once, by slices between the removed indices, and each batch takes its
+    share of them (its count less the removed indices a binary search finds in it)."""
+    gone = sorted(removed) if removed else []
+    survivors = records
+    if gone:
+        survivors, cut = [], 0
+        for i in gone:
+            survivors += records[cut:i]
+            cut = i + 1
+        survivors += records[cut:]
+    start = at = taken = 0
     for batch in batches:
         end = start + len(batch.records)
-        batch.records = [records[i] for i in range(start, end) if i not in removed] \
-            if removed else records[start:end]
-        start = end
+        past = bisect_left(gone, end, at)
+        count = end - start - (past - at)
+        batch.records = survivors[taken:taken + count]
+        start, at, taken = end, past, taken + count

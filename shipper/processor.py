@@ -107,7 +107,9 @@ class Processor:
                                 else self.close(item, flush=flush) for item in items)
                     if b is not None]
         batches, drops = read_group(items, self._read, lambda key: self._closing(key, flush))
-        records = [record for batch in batches for record in batch.records]
+        records: list[Record] = []
+        for batch in batches:
+            records += batch.records
         regroup(batches, records, self._reported(
             "", drops, lambda: self._removed(records, "") if records else None))
         return batches

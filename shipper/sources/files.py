@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 from shipper.sources.identity import (
     CHECK_BYTES,
+    FINGERPRINT_BYTES,
     FileIdentity,
     Witness,
     check_of,
+    fingerprint_of,
     holds,
     read_fingerprint,
 )
@@ -61,6 +63,7 @@ class OpenFile:
         "fd",
         "head",
         "history",
+        "ident",
         "identity",
         "ino",
         "let_go_at",
@@ -79,6 +82,8 @@ class OpenFile:
         self.fd = fd
         self.dev = st.st_dev
         self.ino = st.st_ino
+        #: ``(dev, ino)``: the file set's key of this file (asked for often; never changes)
+        self.ident = (st.st_dev, st.st_ino)
         self.size = st.st_size
         self.stamp = _stamp(st)
         self.splitter = LineSplitter(max_line_bytes)
@@ -102,10 +107,6 @@ class OpenFile:
         """Open ``path`` for reading as ``links`` allows (``OSError`` if it cannot be)."""
         fd, st = (links or LinkPolicy("always")).open_stat(path)
         return cls(path, fd, st, max_line_bytes)
-
-    @property
-    def ident(self) -> tuple[int, int]:
-        return (self.dev, self.ino)
 
     @property
     def key(self) -> str | None:
@@ -141,19 +142,42 @@ class OpenFile:
             nbytes = min(nbytes, self.limit - splitter.offset)
             final = final or nbytes <= 0
         data = os.pread(self.fd, nbytes, splitter.offset) if nbytes > 0 else b""
+        return self.took(data, nbytes, final)
+
+    def read_head(self, nbytes: int) -> tuple[bytes, int]:
+        """The first read of a file just opened, read once from its start: its first
+        ``nbytes`` (no further than ``limit``), and ``head`` taken from them when they
+        hold its first line or :data:`FINGERPRINT_BYTES` (else as :meth:`identify` with
+        ``force`` takes it). Once placed at 0, :meth:`took` of what this returns is the
+        read that would follow (one ``pread`` a small file instead of two)."""
+        if self.limit is not None:
+            nbytes = min(nbytes, self.limit)
+        data = os.pread(self.fd, nbytes, 0) if nbytes > 0 else b""
+        head = data[:FINGERPRINT_BYTES]
+        if len(head) == FINGERPRINT_BYTES or b"\n" in head:
+            self.head = fingerprint_of(head, force=True)
+        else:
+            self.identify(force=True)
+        return data, nbytes
+
+    def took(self, data: bytes, nbytes: int, final: bool) -> Chunk | str:
+        """:meth:`read` once ``data`` (``nbytes`` asked for, at the offset) was read."""
         if not data:
             return self._at_end(final)
+        splitter = self.splitter
         base = splitter.offset
         self.bytes_read += len(data)
-        before = splitter.consumed
+        before = splitter.consumed if self.witnessing else 0
         lines, truncated = splitter.feed(data)
         eof = len(data) < nbytes or splitter.offset == self.limit
         if eof and final:
             more, cut = splitter.flush()
             lines.extend(more)
             truncated |= cut
-        last = self._last_line(lines, data, base, before) if self.witnessing else None
-        self._advance(data, base, before)
+        last = None
+        if self.witnessing:  # else no witness is taken, and ``tail`` is never looked at
+            last = self._last_line(lines, data, base, before)
+            self._advance(data, base, before)
         self.size = max(self.size, splitter.offset)
         return self._chunk(lines, truncated, eof, last)
 

@@ -32,7 +32,8 @@ OPEN_BATCH_FILES = 64
 
 
 class FileSet:
-    """Open files by identity; ``metrics.files_watched`` follows its size."""
+    """Open files by identity; ``metrics.files_watched`` reads its size when it is
+    collected (not set on every open and close: two gauge updates a file)."""
 
     def __init__(self, metrics: Metrics, max_line_bytes: int, links: LinkPolicy) -> None:
         self._metrics = metrics
@@ -46,6 +47,7 @@ class FileSet:
         self.gone: deque[Generation] = deque(maxlen=MAX_GONE)
         self._unreadable: dict[str, str] = {}
         self._refused: dict[str, str] = {}
+        metrics.files_watched.set_function(self.__len__)
 
     def __iter__(self) -> Iterator[OpenFile]:
         return iter(list(self.files.values()))
@@ -119,10 +121,12 @@ class FileSet:
             f.close()
             return False
         self.files[f.ident] = f
-        _remember(self._seen, f.ident)
+        seen = self._seen
+        seen[f.ident] = None  # (``_remember``, inline: once a file)
+        if len(seen) > MAX_SEEN:
+            del seen[next(iter(seen))]
         if f.identity is not None:
             self.identified(f)
-        self._metrics.files_watched.set(len(self.files))
         return True
 
     def identified(self, f: OpenFile) -> None:
@@ -146,13 +150,11 @@ class FileSet:
         """Close ``f`` and forget it (its identity stays remembered)."""
         f.close()
         self.files.pop(f.ident, None)
-        self._metrics.files_watched.set(len(self.files))
 
     def close_all(self) -> None:
         for f in self.files.values():
             f.close()
         self.files.clear()
-        self._metrics.files_watched.set(0)
 
     def forget_unmatched(self, found: Survey) -> None:
         """Unreadable paths no longer matched are forgotten; failed stats are noted;

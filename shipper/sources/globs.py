@@ -91,25 +91,28 @@ class PathMatcher:
         found: set[str] = set()
         refusals = refused if refused is not None else {}
         for pattern, rotated_ok in zip(self.patterns, self._rotated_ok, strict=True):
-            for path in walk(pattern, self.links, refusals):
-                if rotated_ok or not is_rotated_name(path):
-                    found.add(path)
-        if not (self._exclude or self._exclude_names):
-            return sorted(found)
-        return sorted(p for p in found if not self.excluded(p))
+            found.update(path for path in walk(pattern, self.links, refusals)
+                         if self._kept(path, rotated_ok))
+        return sorted(found)
 
     def excluded(self, path: str) -> bool:
+        if not (self._exclude or self._exclude_names):
+            return False
         name = os.path.basename(path)
         return any(r.match(path) for r in self._exclude) or any(
             r.match(name) for r in self._exclude_names)
 
+    def _kept(self, path: str, rotated_ok: bool) -> bool:
+        """Is ``path``, which a glob (``rotated_ok``: one that asks for rotated names)
+        matches, followed: not a rotated name unless the glob asks for one, and no exclude
+        takes it? The one filter of :meth:`scan` and :meth:`would_follow`."""
+        return (rotated_ok or not is_rotated_name(path)) and not self.excluded(path)
+
     def would_follow(self, path: str) -> bool:
-        """Would a regular file at ``path`` be matched (a glob takes it, no exclude does,
-        not a rotated name unless the glob asks for one)?"""
-        rotated = is_rotated_name(path)
-        return any(regex.match(path) is not None and (ok or not rotated)
-                   for regex, ok in zip(self._regexes, self._rotated_ok, strict=True)) \
-            and not self.excluded(path)
+        """Would a regular file at ``path`` be matched (a glob takes it, and it is
+        :meth:`_kept` as :meth:`scan` keeps what it finds)?"""
+        return any(regex.match(path) is not None and self._kept(path, ok)
+                   for regex, ok in zip(self._regexes, self._rotated_ok, strict=True))
 
     def leaf_dirs(self) -> set[str]:
         """The existing directories of the globs whose wildcards are in the file name only

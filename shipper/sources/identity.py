@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 FINGERPRINT_BYTES = 256
 #: bytes before an offset that a witness covers
@@ -33,15 +33,16 @@ class FileIdentity:
     fingerprint: str
     #: content generation under the same dev/inode and first line (0 for the first one)
     gen: int = 0
+    #: ``dev:ino:fingerprint[:gen]``, made once (a file's key is asked for on every chunk)
+    key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        base = f"{self.dev}:{self.ino}:{self.fingerprint}"
+        object.__setattr__(self, "key", f"{base}:{self.gen}" if self.gen else base)
 
     @property
     def ident(self) -> tuple[int, int]:
         return (self.dev, self.ino)
-
-    @property
-    def key(self) -> str:
-        base = f"{self.dev}:{self.ino}:{self.fingerprint}"
-        return f"{base}:{self.gen}" if self.gen else base
 
 
 @dataclass(frozen=True, slots=True)

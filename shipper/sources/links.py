@@ -141,7 +141,13 @@ def _below(path: str, root: str) -> str | None:
 
 
 def open_beneath(root: str, relative: str) -> int:
-    """Open ``root/relative`` without following any link below ``root`` (blocking)."""
+    """Open ``root/relative`` without following any link below ``root`` (blocking).
+
+    A file right in ``root`` (the usual case) is opened by its path with ``O_NOFOLLOW``:
+    ``root`` is resolved by that open just as by opening ``root`` itself, and the one
+    component below it is not followed (two system calls fewer a file)."""
+    if os.sep not in relative and relative not in ("", ".", ".."):
+        return os.open(root.rstrip(os.sep) + os.sep + relative, _FLAGS | os.O_NOFOLLOW)
     parts = [p for p in relative.split(os.sep) if p not in ("", ".")]
     if not parts or ".." in parts:
         raise OSError(errno.EINVAL, "not a file below its root", os.path.join(root, relative))

@@ -85,11 +85,10 @@ def place(f: OpenFile, candidates: Sequence[CheckpointEntry],
                 f.identity = identity
                 f.seek(entry.offset)
                 return entry
-    gen = 0
-    while taken(FileIdentity(f.dev, f.ino, f.head, gen).key) or any(
-            e.key == FileIdentity(f.dev, f.ino, f.head, gen).key for e in candidates):
-        gen += 1
-    f.identity = FileIdentity(f.dev, f.ino, f.head, gen)
+    identity = FileIdentity(f.dev, f.ino, f.head)
+    while taken(identity.key) or any(e.key == identity.key for e in candidates):
+        identity = FileIdentity(f.dev, f.ino, f.head, identity.gen + 1)
+    f.identity = identity
     f.seek(0)
     return None
 

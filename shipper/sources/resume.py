@@ -179,18 +179,25 @@ def _first_unstored(f: OpenFile, nbytes: int, taken: Callable[[str], bool],
     :meth:`Resumer.place` on the loop, which tries again and reports a failure. The file
     is read once and let go, with no checkpoint store: it takes no witnesses, and its
     drain limit and the size its placement goes by are its size when it was opened, just
-    now (two ``fstat`` calls fewer)."""
+    now (two ``fstat`` calls fewer). Its first line is identified from its first read
+    (:meth:`~shipper.sources.files.OpenFile.read_head`: one ``pread`` fewer)."""
     f.witnessing = False
     if f.limit is None:
         f.limit = f.size
-    result = drain_step(f, nbytes)
-    if result != IDENTIFIED or f.ident in skip:
-        return result
+    try:
+        data, asked = f.read_head(nbytes)
+    except OSError as exc:
+        return exc
+    if f.ident in skip:
+        return IDENTIFIED
     try:
         place(f, (), taken, sized=True)
     except OSError:
-        return result
-    return drain_step(f, nbytes)
+        return IDENTIFIED
+    try:
+        return f.took(data, asked, final=True)
+    except OSError as exc:
+        return exc
 
 
 def process_started() -> float:

@@ -77,8 +77,9 @@ def survey(matcher: PathMatcher, files: dict[Ident, OpenFile],
         names = {os.path.basename(p) for p in out.paths.values()}
         names |= {os.path.basename(f.path) for f in files.values()}
         dirs = {os.path.dirname(p) or "." for p in out.paths.values()} | matcher.leaf_dirs()
+        known = seen | files.keys()  # once for the survey, not once a directory
         for directory in dirs:
-            _find_missed(directory, names, matcher, seen | set(files), since, out)
+            _find_missed(directory, names, matcher, known, since, out)
     return out
 
 

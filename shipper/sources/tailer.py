@@ -257,14 +257,17 @@ class Tailer:
             if result is None:
                 await _let_processor_in()
                 result = await self._reader.run(step)
-            if result == IDENTIFIED:
+            if isinstance(result, Chunk):  # (first: a Chunk compared with a str costs a call)
+                await self._emitter.deliver(f, result)
+                if result.eof:
+                    return
+            elif result == IDENTIFIED:
                 result = await self._resumer.place(f, then=step)
                 continue  # its next read (None: placing failed, identify again)
-            await self._handle(f, result)
-            if result in (AT_EOF, NOT_READY) or isinstance(result, OSError):
-                return
-            if isinstance(result, Chunk) and result.eof:
-                return
+            else:
+                await self._handle(f, result)
+                if result in (AT_EOF, NOT_READY) or isinstance(result, OSError):
+                    return
             result = None
 
     async def _let_go_due(self) -> None:
@@ -276,12 +279,17 @@ class Tailer:
 
     async def _let_go(self, f: OpenFile, *, drain: bool, retire: bool = False,
                       first: Outcome | None = None) -> None:
-        if drain:
+        if drain and isinstance(first, Chunk) and first.eof and f.fd >= 0:
+            await self._emitter.deliver(f, first)  # a small file read whole: all _drain does
+        elif drain:
             await self._drain(f, first)
-        key = f.key
+        identity = f.identity
         self._files.remove(f)
-        if key is not None:
-            await self._closed(key, retire=retire)
+        if identity is not None:  # (``_closed``, without a coroutine more a file)
+            if retire and self._checkpoints is not None:
+                self._checkpoints.retire(identity.key)
+            if self._on_closed is not None:
+                await self._on_closed(identity.key)
 
     async def _closed(self, key: str, *, retire: bool) -> None:
         if retire and self._checkpoints is not None:

@@ -64,3 +64,20 @@ def test_root_prefixes_absolute_globs(tmp_path):
     touch(tmp_path / "var/log/app/a.log")
     matcher = PathMatcher(("/var/log/**/*.log",), root=str(tmp_path))
     assert matcher.scan() == [str(tmp_path / "var/log/app/a.log")]
+
+
+def test_would_follow_is_what_the_scan_keeps(tmp_path):
+    """``would_follow`` (a name made and renamed between two looks) and ``scan`` apply the
+    one filter: every regular file of a tree with rotated names, a glob that asks for
+    them, excludes by path and by name, is followed by one exactly when the scan finds it."""
+    rels = ["app.log", "app.log.1", "app.log-20260102", "x/b.log", "x/b.log.2.gz",
+            "debug/drop.log", "noise.log", "noise.log.1", "keep.txt", "x/old.gz"]
+    for rel in rels:
+        touch(tmp_path / rel)
+    matcher = PathMatcher((str(tmp_path / "**" / "*.log"), str(tmp_path / "x" / "*.gz")),
+                          ("**/debug/*.log", "noise.*"))
+    found = matcher.scan()
+    assert found == sorted(str(tmp_path / r) for r in ["app.log", "x/b.log", "x/b.log.2.gz",
+                                                        "x/old.gz"])
+    assert [str(tmp_path / r) for r in sorted(rels)
+            if matcher.would_follow(str(tmp_path / r))] == found

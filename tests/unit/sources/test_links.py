@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import random
@@ -117,6 +118,37 @@ def test_a_path_without_links_is_opened_without_realpath(tree, monkeypatch, mode
     os.symlink(tree.parent / "secrets", tree / "sub")  # swapped: sub/token is a secret
     with pytest.raises(RefusedPath):
         policy.open_stat(str(tree / "sub" / "token"))
+
+
+def test_a_file_right_in_its_root_is_opened_in_one_call_and_never_through_a_link(
+        tree, monkeypatch):
+    """``open_beneath`` of a file right in the root: one ``open`` (the path, ``O_NOFOLLOW``),
+    no descriptor of the root; a link in its place is not followed (``ELOOP``), as before,
+    and a root of ``/`` makes no ``//``."""
+    from shipper.sources import links
+
+    opened: list[str] = []
+    real_open = os.open
+
+    def counted(path, *args, **kwargs):
+        opened.append(os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(links.os, "open", counted)
+    fd = links.open_beneath(str(tree), "app.log")
+    try:
+        assert os.read(fd, 100) == b"app\n"
+    finally:
+        os.close(fd)
+    assert opened == [str(tree / "app.log")]
+    for name in ("inside.log", "token.log"):
+        with pytest.raises(OSError) as caught:
+            links.open_beneath(str(tree), name)
+        assert caught.value.errno == errno.ELOOP
+    opened.clear()
+    with pytest.raises(OSError):
+        links.open_beneath("/", "no-such-file-here.log")
+    assert opened == ["/no-such-file-here.log"]
 
 
 @pytest.mark.parametrize("mode", ["inside_roots", "never"])

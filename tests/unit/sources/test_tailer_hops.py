@@ -371,3 +371,34 @@ async def test_a_batch_of_opens_resolves_the_roots_once(tmp_path, monkeypatch):
     assert len(out.lines()) == 20
     assert [p for p in resolved if str(p).endswith(".log")] == []
     assert resolved.count(str(tmp_path)) == 1, resolved
+
+
+async def test_a_small_file_read_once_is_identified_from_its_one_read(tmp_path, monkeypatch):
+    """Without a checkpoint store a file's first read also gives its first-line
+    fingerprint: one ``pread`` a file (two before: its head, then its lines), the keys
+    those of ``read_fingerprint``. A file whose first read holds neither a newline nor
+    256 bytes has its head read as before; lines and keys are the same either way."""
+    from shipper.sources import files as files_module
+    from shipper.sources.identity import read_fingerprint
+
+    append(tmp_path / "a.log", "first\nsecond\n")
+    append(tmp_path / "b.log", "x" * 300 + "\ny\n")  # no newline in its first 256 bytes
+    append(tmp_path / "c.log", "no newline yet")  # short, no newline: head read apart
+    preads: list[int] = []
+    real = os.pread
+
+    def counted(fd, n, offset):
+        preads.append(n)
+        return real(fd, n, offset)
+
+    monkeypatch.setattr(files_module.os, "pread", counted)
+    out, _, _ = await run_once([str(tmp_path / "*.log")])
+    assert out.lines() == [b"first", b"second", b"x" * 300, b"y", b"no newline yet"]
+    assert len(preads) == 4, preads  # a, b: one each; c: its lines, then its head
+    expected = []
+    for name in ("a.log", "b.log", "c.log"):
+        fd = os.open(tmp_path / name, os.O_RDONLY)
+        st = os.fstat(fd)
+        expected.append(f"{st.st_dev}:{st.st_ino}:{read_fingerprint(fd, force=True)}")
+        os.close(fd)
+    assert [c.file_key for c in out.chunks] == expected
