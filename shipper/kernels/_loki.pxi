@@ -364,22 +364,7 @@ cdef list _meta(list values, Py_ssize_t split, tuple names):
     return meta
 
 
-# An object of a slotted class made by its ``tp_new`` and its slots set through their
-# member descriptors, without a Python frame (``_json.pxi`` makes its records so)
-cdef extern from *:
-    """
-    static PyObject* __pyx_loki_new(PyObject* cls, PyObject* args) {
-        PyTypeObject* type = (PyTypeObject*)cls;
-        return type->tp_new(type, args, NULL);
-    }
-    static int __pyx_loki_set(PyObject* descr, PyObject* obj, PyObject* value) {
-        return Py_TYPE(descr)->tp_descr_set(descr, obj, value);
-    }
-    """
-    object __pyx_loki_new(object cls, object args)
-    int __pyx_loki_set(object descr, object obj, object value) except -1
-
-
+# the type of a slot's member descriptor (``_json.pxi`` checks the record's slots are ones)
 class _Slotted:
     __slots__ = ("slot",)
 
