@@ -47,9 +47,8 @@ class FileAcks:
 
     def advance(self) -> int:
         """Pop the complete prefix and return the offset everything before is safe at."""
-        tokens = self.tokens
-        while tokens and tokens[0].pending <= 0:  # (``complete``, without a call a token)
-            self.safe_offset = tokens.popleft().end_offset
+        while self.tokens and self.tokens[0].complete:
+            self.safe_offset = self.tokens.popleft().end_offset
         return self.safe_offset
 
 

@@ -153,10 +153,8 @@ class OpenFile:
         if self.limit is not None:
             nbytes = min(nbytes, self.limit)
         data = os.pread(self.fd, nbytes, 0) if nbytes > 0 else b""
-        head = data[:FINGERPRINT_BYTES]
-        if len(head) == FINGERPRINT_BYTES or b"\n" in head:
-            self.head = fingerprint_of(head, force=True)
-        else:
+        self.head = fingerprint_of(data[:FINGERPRINT_BYTES])
+        if self.head is None:  # not stable in these bytes: as ``identify`` takes it
             self.identify(force=True)
         return data, nbytes
 

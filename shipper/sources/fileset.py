@@ -121,10 +121,7 @@ class FileSet:
             f.close()
             return False
         self.files[f.ident] = f
-        seen = self._seen
-        seen[f.ident] = None  # (``_remember``, inline: once a file)
-        if len(seen) > MAX_SEEN:
-            del seen[next(iter(seen))]
+        _remember(self._seen, f.ident)
         if f.identity is not None:
             self.identified(f)
         return True

@@ -279,17 +279,12 @@ class Tailer:
 
     async def _let_go(self, f: OpenFile, *, drain: bool, retire: bool = False,
                       first: Outcome | None = None) -> None:
-        if drain and isinstance(first, Chunk) and first.eof and f.fd >= 0:
-            await self._emitter.deliver(f, first)  # a small file read whole: all _drain does
-        elif drain:
+        if drain:
             await self._drain(f, first)
-        identity = f.identity
+        key = f.key
         self._files.remove(f)
-        if identity is not None:  # (``_closed``, without a coroutine more a file)
-            if retire and self._checkpoints is not None:
-                self._checkpoints.retire(identity.key)
-            if self._on_closed is not None:
-                await self._on_closed(identity.key)
+        if key is not None:
+            await self._closed(key, retire=retire)
 
     async def _closed(self, key: str, *, retire: bool) -> None:
         if retire and self._checkpoints is not None:
