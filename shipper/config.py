@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 from pydantic._internal._utils import deep_update  # what pydantic-settings merges with
 
+from shipper.cpu.settings import CpuSettings
 from shipper.enrich.settings import EnrichSettings
 from shipper.errors import ConfigError
 from shipper.filters.settings import FilterSettings, RedactSettings
@@ -63,6 +64,7 @@ class Settings(EnrichSettings, TailSettings):
     redact: RedactSettings = RedactSettings()
     sinks: SinkList = Field(default_factory=_default_sinks)
     server: ServerSettings = ServerSettings()
+    cpu: CpuSettings = CpuSettings()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
 

@@ -56,6 +56,7 @@ METRIC_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
     "shipper_config_last_reload_successful": ("gauge", ()),
     "shipper_config_last_reload_success_timestamp_seconds": ("gauge", ()),
     "shipper_config_reloads_total": ("counter", ("result",)),
+    "shipper_cpu_moves_total": ("counter", ()),
 }
 
 _HELP = {
@@ -91,6 +92,7 @@ _HELP = {
     "shipper_config_last_reload_success_timestamp_seconds":
         "Time of the last successful configuration load (start-up or reload)",
     "shipper_config_reloads_total": "Configuration reloads, by result (success, failure)",
+    "shipper_cpu_moves_total": "Moves of the shipper's threads to a less busy CPU",
 }
 
 
@@ -134,6 +136,7 @@ class Metrics:
     config_last_reload_successful: Gauge
     config_last_reload_success_timestamp_seconds: Gauge
     config_reloads_total: Counter
+    cpu_moves_total: Counter
 
     def __init__(self, registry: CollectorRegistry | None = None, *,
                  collectors: bool = True) -> None:

@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from shipper.components import Observers, k8s_api_enricher
 from shipper.config import Settings
+from shipper.cpu.pin import CpuPin
 from shipper.delivery import Delivery, Item
 from shipper.enrich.podinfo import PodInfo
 from shipper.metrics import Metrics
@@ -64,8 +65,10 @@ class Pipeline:
                  monotonic: Callable[[], float] = time.monotonic,
                  observers: Observers | None = None, checkpoints: Any = None,
                  stop: asyncio.Event | None = None, shutdown: Shutdown | None = None,
-                 sinks: list[Any] | None = None, tailer: Any = None) -> None:
+                 sinks: list[Any] | None = None, tailer: Any = None,
+                 cpu: CpuPin | None = None) -> None:
         self.settings = settings
+        self.cpu = cpu  # the process's CPU placement (shipper.run builds it; tests: none)
         self.metrics = metrics
         self.monotonic = monotonic
         self.observers = observers or Observers()
@@ -129,6 +132,8 @@ class Pipeline:
         failure; then shut down within the deadline. Returns the exit code (0, or 1
         after a task failure)."""
         await self._refresh_facts()
+        if self.cpu is not None and await asyncio.to_thread(self.cpu.start) is not None:
+            self._start("cpu", self._cpu_loop(self.cpu))
         for sink in self.sinks:
             await sink.start()
         self._start("processor", self.delivery.run())
@@ -210,7 +215,7 @@ class Pipeline:
     async def _finish(self) -> None:
         """Close the sinks, save what was acknowledged; everything within the deadline."""
         self.shutdown.begin("stopping")
-        for name in ("tailer", "processor", "ticker", "checkpoints"):
+        for name in ("tailer", "processor", "ticker", "checkpoints", "cpu"):
             task = self._tasks.get(name)
             if task is not None and not task.done():
                 task.cancel()  # a save in progress is its own task: it goes on
@@ -283,6 +288,13 @@ class Pipeline:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(active.wait(), next_podinfo - self.monotonic())
             last = state
+
+    async def _cpu_loop(self, cpu: CpuPin) -> None:
+        """Every ``cpu.check_interval``: the threads leave a CPU they wait too long for
+        (:mod:`shipper.cpu.pin`; ``/proc`` is read in a worker thread)."""
+        while True:
+            await asyncio.sleep(cpu.settings.check_interval)
+            await asyncio.to_thread(cpu.check)
 
     def _flush_counts(self) -> bool:
         """Move the hot path's plain counters into Prometheus in bulk; ``True`` when

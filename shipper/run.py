@@ -11,6 +11,7 @@ from typing import Any
 
 from shipper.components import Observers, build_observers, open_checkpoints, serve, tune_gc
 from shipper.config import Settings
+from shipper.cpu import pin as cpu_pin
 from shipper.metrics import Metrics
 from shipper.pipeline import Pipeline
 from shipper.reload import Reloader, ReloadHandle, mark_loaded
@@ -49,8 +50,10 @@ async def run_pipeline(settings: Settings, *, listen_given: bool = False,
         observers, app = (build_observers(settings, metrics, reload=handle.reload) if serving
                           else (Observers(), None))
         checkpoints = await open_checkpoints(settings, metrics)
+        cpu = (cpu_pin.CpuPin(settings.cpu, metrics)
+               if settings.cpu.pin and cpu_pin.supported() else None)
         pipeline = Pipeline(settings, metrics=metrics, env=env, observers=observers,
-                            checkpoints=checkpoints, stop=stop, shutdown=shutdown)
+                            checkpoints=checkpoints, stop=stop, shutdown=shutdown, cpu=cpu)
         if load is not None:
             handle.reloader = Reloader(load, pipeline, metrics)
         if reload_requested():

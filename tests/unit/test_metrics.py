@@ -48,6 +48,8 @@ DOCUMENTED: dict[str, tuple[str, frozenset[str]]] = {
     "shipper_config_last_reload_successful": ("gauge", frozenset()),
     "shipper_config_last_reload_success_timestamp_seconds": ("gauge", frozenset()),
     "shipper_config_reloads_total": ("counter", frozenset({"result"})),
+    # issue 14: the threads moved off a busy CPU (shipper.cpu.pin)
+    "shipper_cpu_moves_total": ("counter", frozenset()),
 }
 FORBIDDEN_LABELS = {"pod", "pod_name", "pod_uid", "job", "job_id", "correlation_id",
                     "request_id", "namespace", "node", "container", "path", "file"}
