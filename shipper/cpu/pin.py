@@ -2,11 +2,13 @@
 
 Why one CPU, and the settings: :mod:`shipper.cpu.settings`. :meth:`CpuPin.start` pins the
 threads there are to the CPU the process runs on (threads started later inherit it from
-the thread that starts them); :meth:`CpuPin.check` measures the share of the time since
-the last look that the threads waited for their CPU and, above ``max_wait_share``, pins
-them all to the allowed CPU that was idle longest meanwhile (counted in
-``shipper_cpu_moves_total``). A mask changed from outside (a cpuset resized by the
-kubelet, ``taskset``) becomes the new set of allowed CPUs. Nothing happens where fewer than
+the thread that starts them); :meth:`CpuPin.check` compares, since the last look, the
+share of the shipper's CPU left to it (idle or its own) with the idle share of every other
+allowed CPU, and pins the threads to the idlest when that leaves them ``min_gain`` more
+(counted in ``shipper_cpu_moves_total``). Shares are of each CPU's ticks in ``/proc/stat``
+(``/proc/self/stat`` for the shipper's own), so the clock rate does not matter. A mask
+changed from outside (a cpuset resized by the kubelet, ``taskset``) becomes the new set of
+allowed CPUs. Nothing happens where fewer than
 two CPUs are allowed, with ``pin: false``, or where the platform has no affinity calls.
 """
 
@@ -14,8 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -25,7 +25,8 @@ from shipper.metrics import Metrics
 
 log = logging.getLogger("shipper.cpu")
 
-NS = 1e9
+#: what one look reads: the shipper's own ticks, each CPU's ``(idle, total)`` ticks
+Readings = tuple[int, dict[int, tuple[int, int]]]
 
 
 class Affinity(Protocol):
@@ -55,16 +56,14 @@ class CpuPin:
     """One per process (see the module docstring); :attr:`cpu` is where the threads are."""
 
     def __init__(self, settings: CpuSettings, metrics: Metrics, *,
-                 proc: Path = Path("/proc"), affinity: Affinity | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 proc: Path = Path("/proc"), affinity: Affinity | None = None) -> None:
         self.settings = settings
         self.cpu: int | None = None
         self._metrics = metrics
         self._proc = proc
         self._affinity = affinity if affinity is not None else OsAffinity()
-        self._clock = clock
         self._allowed: set[int] = set()
-        self._since = (0.0, 0, dict[int, int]())  # clock, run delay, idle ticks
+        self._since: Readings = (0, {})
 
     def start(self) -> int | None:
         """Pin every thread to the CPU the process is on; that CPU, or ``None`` when
@@ -89,30 +88,29 @@ class CpuPin:
         return self.cpu
 
     def check(self) -> int | None:
-        """Move to a less busy CPU when the threads waited too long for theirs (see the
-        module docstring); the CPU they are on now."""
+        """Move to a CPU that leaves the threads more time (see the module docstring);
+        the CPU they are on now."""
         if self.cpu is None:
             return None
         before = self._since
         try:
             now = self._since = self._readings()
         except OSError as exc:  # /proc unreadable this time: look again at the next check
-            log.warning("could not read the CPU waits", extra={"error": str(exc)})
+            log.warning("could not read the CPUs' use", extra={"error": str(exc)})
             return self.cpu
         if self._changed_outside():
             return self.cpu
-        waited = (now[1] - before[1]) / NS / max(now[0] - before[0], 1e-9)
-        if waited <= self.settings.max_wait_share:
-            return self.cpu
-        target = self._idlest(before[2], now[2], self.cpu)
+        target = self._better(before, now, self.cpu)
         if target is not None and self._move(target):
             self._metrics.cpu_moves_total.inc()
-            log.info("threads moved to a less busy CPU",
-                     extra={"cpu": target, "waited_share": round(waited, 3)})
+            log.info("threads moved to a less busy CPU", extra={"cpu": target})
         return self.cpu
 
-    def _readings(self) -> tuple[float, int, dict[int, int]]:
-        return (self._clock(), procfs.run_delay_ns(self._proc), procfs.idle_ticks(self._proc))
+    def _readings(self) -> Readings:
+        own = procfs.process_ticks(self._proc)
+        if own is None:
+            raise OSError("no CPU time in /proc/self/stat")
+        return own, procfs.cpu_ticks(self._proc)
 
     def _changed_outside(self) -> bool:
         """Someone else set the mask: several CPUs are the new allowed set (pinned again
@@ -129,14 +127,16 @@ class CpuPin:
                                                              "allowed": sorted(mask)})
         return True
 
-    def _idlest(self, before: dict[int, int], now: dict[int, int], here: int) -> int | None:
-        """The allowed CPU idle longest between the two readings, if it is not ours and
-        was idle longer than ours."""
-        spare = {cpu: now[cpu] - before.get(cpu, now[cpu]) for cpu in self._allowed if cpu in now}
-        if not spare:
+    def _better(self, before: Readings, now: Readings, here: int) -> int | None:
+        """The allowed CPU idle for the largest share of the time between the readings,
+        when that share beats what ``here`` left to the shipper by ``min_gain``."""
+        shares = {cpu: _share(before[1].get(cpu), ticks, 0) for cpu, ticks in now[1].items()
+                  if cpu in self._allowed}
+        if here not in shares or len(shares) < 2:
             return None
-        best = max(sorted(spare), key=spare.__getitem__)
-        return best if best != here and spare[best] > spare.get(here, 0) else None
+        left = _share(before[1].get(here), now[1][here], now[0] - before[0])
+        best = max(sorted(shares.keys() - {here}), key=shares.__getitem__)
+        return best if shares[best] >= left + self.settings.min_gain else None
 
     def _move(self, cpu: int) -> bool:
         """Every thread onto ``cpu`` (the calling one first); ``False``, with nothing
@@ -154,3 +154,11 @@ class CpuPin:
                 continue  # the thread ended meanwhile
         self.cpu = cpu
         return True
+
+
+def _share(before: tuple[int, int] | None, now: tuple[int, int], own: int) -> float:
+    """The share of a CPU's ticks between two readings that were idle, plus ``own``
+    (the shipper's ticks, counted as free where they were spent); 0 without a delta."""
+    if before is None or now[1] <= before[1]:
+        return 0.0
+    return min(1.0, (now[0] - before[0] + own) / (now[1] - before[1]))

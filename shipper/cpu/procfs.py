@@ -9,12 +9,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: ``/proc/<pid>/stat`` field 39 (1-based): the CPU the task last ran on
+#: ``/proc/<pid>/stat`` fields (1-based): user and system time, the CPU last ran on
+_UTIME_FIELD = 14
+_STIME_FIELD = 15
 _PROCESSOR_FIELD = 39
 #: fields of ``/proc/<pid>/stat`` up to and including ``comm``, which ends in ``)``
 _FIELDS_TO_COMM = 2
-#: the per-CPU columns of ``/proc/stat`` that count idle time: ``idle`` and ``iowait``
+#: the per-CPU columns of ``/proc/stat`` (1-based) that count idle time: ``idle`` and
+#: ``iowait``; the first eight (up to ``steal``) are all the time there is (``guest`` is
+#: inside ``user``)
 _IDLE_COLUMNS = (4, 5)
+_TOTAL_COLUMNS = 8
 
 
 def thread_ids(proc: Path) -> list[int]:
@@ -24,38 +29,41 @@ def thread_ids(proc: Path) -> list[int]:
 
 def current_cpu(proc: Path) -> int | None:
     """The CPU this process's main thread last ran on; ``None`` if unreadable."""
-    try:
-        text = (proc / "self" / "stat").read_text()
-    except OSError:
-        return None
-    rest = text[text.rfind(")") + 1:].split()  # comm may hold spaces and parentheses
+    fields = _stat_fields(proc)
     index = _PROCESSOR_FIELD - _FIELDS_TO_COMM - 1
-    return int(rest[index]) if len(rest) > index and rest[index].isdigit() else None
+    if fields is None or len(fields) <= index or not fields[index].isdigit():
+        return None
+    return int(fields[index])
 
 
-def run_delay_ns(proc: Path) -> int:
-    """Nanoseconds this process's threads spent runnable but waiting for a CPU, summed
-    (``/proc/self/task/*/schedstat``, the second column); threads that ended meanwhile
-    are left out."""
-    total = 0
-    for tid in thread_ids(proc):
-        try:
-            columns = (proc / "self" / "task" / str(tid) / "schedstat").read_text().split()
-        except OSError:
-            continue  # ended meanwhile
-        if len(columns) > 1 and columns[1].isdigit():
-            total += int(columns[1])
-    return total
+def process_ticks(proc: Path) -> int | None:
+    """CPU time this process's threads used so far, in clock ticks (``/proc/self/stat``
+    ``utime`` + ``stime``, fields 14 and 15); ``None`` if unreadable."""
+    fields = _stat_fields(proc)
+    if fields is None or len(fields) <= _STIME_FIELD - _FIELDS_TO_COMM - 1:
+        return None
+    utime, stime = (fields[n - _FIELDS_TO_COMM - 1] for n in (_UTIME_FIELD, _STIME_FIELD))
+    return int(utime) + int(stime) if utime.isdigit() and stime.isdigit() else None
 
 
-def idle_ticks(proc: Path) -> dict[int, int]:
-    """Each CPU's idle time so far, in clock ticks (``/proc/stat``: idle + iowait)."""
-    ticks: dict[int, int] = {}
+def cpu_ticks(proc: Path) -> dict[int, tuple[int, int]]:
+    """Each CPU's ``(idle, total)`` time so far, in clock ticks (``/proc/stat``; idle is
+    ``idle`` + ``iowait``, total every column up to ``steal``)."""
+    ticks: dict[int, tuple[int, int]] = {}
     for line in (proc / "stat").read_text().splitlines():
         name, _, rest = line.partition(" ")
         if not name.startswith("cpu") or not name[3:].isdigit():
             continue
-        columns = rest.split()
+        columns = [int(c) for c in rest.split()[:_TOTAL_COLUMNS]]
         if len(columns) >= max(_IDLE_COLUMNS):
-            ticks[int(name[3:])] = sum(int(columns[i - 1]) for i in _IDLE_COLUMNS)
+            ticks[int(name[3:])] = (sum(columns[i - 1] for i in _IDLE_COLUMNS), sum(columns))
     return ticks
+
+
+def _stat_fields(proc: Path) -> list[str] | None:
+    """``/proc/self/stat`` from field 3 on (``comm`` may hold spaces and parentheses)."""
+    try:
+        text = (proc / "self" / "stat").read_text()
+    except OSError:
+        return None
+    return text[text.rfind(")") + 1:].split()

@@ -93,10 +93,11 @@ class WorkerLimits:
 
 
 def worker_limits(settings: _SinkCommon) -> WorkerLimits:
-    """Delivery limits of a sink (the stdout sink writes one batch at a time, no retries)."""
+    """Delivery limits of a sink (the stdout sink: no retries, no dead letter)."""
     if isinstance(settings, _WorkerSettings):
         return WorkerLimits(settings.retry, settings.concurrency, settings.dead_letter_max_bytes)
-    return WorkerLimits(RetrySettings(), 1, 0)
+    concurrency = settings.concurrency if isinstance(settings, StdoutSinkSettings) else 1
+    return WorkerLimits(RetrySettings(), concurrency, 0)
 
 
 class _HttpSettings(_WorkerSettings):
@@ -127,6 +128,11 @@ class StdoutSinkSettings(_SinkCommon):
     worker: ClassVar[str] = "shipper.sinks.stdout:StdoutSink"
     name: str = "stdout"
     batch: BatchSettings = BatchSettings(max_records=512, max_wait=0.2)
+    #: batches handed to the writer thread at once, written in the order they were cut.
+    #: One at a time, each write waited for the event loop between two chunks: with the
+    #: threads on one CPU (``cpu.pin``) the writer fell behind and the buffer filled to its
+    #: cap (1M lines: peak RSS 77 MiB at 1, 44.6 at 4, and 5.4 against 6.0 CPU-s)
+    concurrency: int = Field(4, ge=1, le=64)
 
 
 class _BasicOrBearerAuth(Model):

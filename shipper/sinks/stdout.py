@@ -5,7 +5,11 @@ buffer and ``when_full`` policy, batches bounded by ``batch.max_records`` and
 ``batch.max_bytes``, records JSON cannot hold shipped as text), whose ``send`` writes the
 batch's NDJSON as it was buffered. Writes go through a daemon thread of its own: a full
 stdout pipe blocks that thread, never the event loop, and never the process exit
-(``close`` returns at its deadline; the thread is abandoned).
+(``close`` returns at its deadline; the thread is abandoned). Up to ``concurrency``
+batches are handed to the thread at once and written in the order the batcher cut them:
+the batcher starts their delivery tasks in that order, each task queues its write in its
+first step (nothing before :meth:`FdWriter.write`'s ``put`` suspends), and the thread
+takes the queue first in, first out.
 """
 
 from __future__ import annotations

@@ -11,10 +11,17 @@ import pytest
 
 from shipper.cpu import procfs
 
-#: ``/proc/<pid>/stat`` of a process whose comm holds a space and a ``)``; CPU 3 (field 39)
-STAT = ("4242 (odd) name) S 1 4242 4242 0 -1 4194560 1024 0 0 0 12 3 0 0 20 0 4 0 "
-        "12345 567890 1234 18446744073709551615 1 1 0 0 0 0 0 16781312 17922 0 0 0 17 "
-        "3 0 0 0 0 0 0 0 0 0 0 0 0 0\n")
+
+
+def stat(utime: int = 12, stime: int = 3, cpu: int = 3) -> str:
+    """``/proc/<pid>/stat`` of a process whose comm holds a space and a ``)``: ``utime``
+    and ``stime`` are fields 14 and 15, the CPU last run on field 39."""
+    return (f"4242 (odd) name) S 1 4242 4242 0 -1 4194560 1024 0 0 0 {utime} {stime} 0 0 20 "
+            "0 4 0 12345 567890 1234 18446744073709551615 1 1 0 0 0 0 0 16781312 17922 0 0 "
+            f"0 17 {cpu} 0 0 0 0 0 0 0 0 0 0 0 0 0\n")
+
+
+STAT = stat()
 PROC_STAT = """cpu  6319 0 1604 22490 130 0 40 10 0 0
 cpu0 3000 0 800 11000 100 0 20 5 0 0
 cpu1 3319 0 804 11490 30 0 20 5 0 0
@@ -23,34 +30,41 @@ ctxt 456
 """
 
 
-def fake_proc(tmp_path: Path, delays: dict[int, str]) -> Path:
-    """A ``/proc`` with ``self/stat``, ``stat`` and one ``schedstat`` per thread."""
-    for tid, schedstat in delays.items():
-        task = tmp_path / "self" / "task" / str(tid)
-        task.mkdir(parents=True)
-        (task / "schedstat").write_text(schedstat)
+def fake_proc(tmp_path: Path, threads: tuple[int, ...]) -> Path:
+    """A ``/proc`` with ``self/stat``, ``stat`` and a ``self/task`` entry per thread."""
+    for tid in threads:
+        (tmp_path / "self" / "task" / str(tid)).mkdir(parents=True)
     (tmp_path / "self" / "stat").write_text(STAT)
     (tmp_path / "stat").write_text(PROC_STAT)
     return tmp_path
 
 
 def test_current_cpu_is_field_39_even_when_the_command_name_holds_a_parenthesis(tmp_path):
-    assert procfs.current_cpu(fake_proc(tmp_path, {1: "0 0 0\n"})) == 3
+    assert procfs.current_cpu(fake_proc(tmp_path, (1,))) == 3
 
 
 def test_current_cpu_is_none_without_a_stat_file(tmp_path):
     assert procfs.current_cpu(tmp_path) is None
 
 
-def test_run_delay_sums_the_second_column_of_every_thread(tmp_path):
-    proc = fake_proc(tmp_path, {10: "900 250 7\n", 11: "100 50 2\n", 12: "garbage\n"})
-    assert sorted(procfs.thread_ids(proc)) == [10, 11, 12]
-    assert procfs.run_delay_ns(proc) == 300
+def test_thread_ids_are_the_task_directories(tmp_path):
+    assert sorted(procfs.thread_ids(fake_proc(tmp_path, (10, 11, 12)))) == [10, 11, 12]
 
 
-def test_idle_ticks_are_idle_plus_iowait_per_cpu_without_the_total_line(tmp_path):
-    proc = fake_proc(tmp_path, {1: "0 0 0\n"})
-    assert procfs.idle_ticks(proc) == {0: 11_100, 1: 11_520}
+def test_process_ticks_are_utime_plus_stime(tmp_path):
+    proc = fake_proc(tmp_path, (1,))
+    assert procfs.process_ticks(proc) == 15
+    (proc / "self" / "stat").write_text("4242 (x) S 1 2")
+    assert procfs.process_ticks(proc) is None
+    assert procfs.process_ticks(tmp_path / "nowhere") is None
+
+
+def test_cpu_ticks_are_idle_plus_iowait_and_the_total_up_to_steal_per_cpu(tmp_path):
+    """The aggregate ``cpu`` line is left out; ``guest`` columns (inside ``user``) too."""
+    proc = fake_proc(tmp_path, (1,))
+    (proc / "stat").write_text(PROC_STAT.replace("cpu1 3319 0 804 11490 30 0 20 5 0 0",
+                                                 "cpu1 3319 0 804 11490 30 0 20 5 700 9"))
+    assert procfs.cpu_ticks(proc) == {0: (11_100, 14_925), 1: (11_520, 15_668)}
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
@@ -75,5 +89,7 @@ def test_the_real_proc_lists_this_threads_id_and_a_cpu_it_may_run_on():
         thread.join()
     allowed = os.sched_getaffinity(0)
     assert procfs.current_cpu(Path("/proc")) in allowed
-    assert allowed <= set(procfs.idle_ticks(Path("/proc")))
-    assert procfs.run_delay_ns(Path("/proc")) >= 0
+    ticks = procfs.cpu_ticks(Path("/proc"))
+    assert allowed <= set(ticks)
+    assert all(0 <= idle <= total for idle, total in ticks.values())
+    assert (procfs.process_ticks(Path("/proc")) or -1) >= 0

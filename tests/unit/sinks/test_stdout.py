@@ -258,3 +258,43 @@ async def test_undelivered_at_shutdown_is_reported_as_read_again_with_checkpoint
     finally:
         os.close(r)
         os.close(w)
+
+
+async def test_batches_written_four_at_a_time_come_out_in_the_order_they_were_put():
+    """``concurrency`` 4 (the default) on a real pipe read slowly, in odd-sized pieces:
+    300 envelopes of 1-9 records cut into batches of 7 come out in order, each once, and
+    every token completes."""
+    settings = StdoutSinkSettings(batch={"max_records": 7, "max_wait": 0.01})
+    assert settings.concurrency == 4
+    r, w = os.pipe()
+    got = bytearray()
+
+    def read_slowly() -> None:
+        while chunk := os.read(r, 1531):
+            got.extend(chunk)
+            time.sleep(0.0002)
+
+    reader = asyncio.get_running_loop().run_in_executor(None, read_slowly)
+    sink = StdoutSink(settings, metrics=Metrics(collectors=False), fd=w)
+    await sink.start()
+    tokens, n = [], 0
+    for envelope in range(300):
+        size = envelope % 9 + 1
+        token = AckToken("f", envelope, pending=1)
+        await sink.put([rec(i, pad=(i * 37) % 300) for i in range(n, n + size)], token)
+        tokens.append(token)
+        n += size
+    await sink.close(30)
+    os.close(w)
+    await reader
+    os.close(r)
+    messages = [orjson.loads(line)["message"].split(" ")[1] for line in got.splitlines()]
+    assert messages == [str(i) for i in range(n)]
+    assert all(token.complete for token in tokens)
+
+
+def test_stdout_concurrency_is_bounded():
+    with pytest.raises(ValueError, match="concurrency"):
+        StdoutSinkSettings(concurrency=0)
+    with pytest.raises(ValueError, match="concurrency"):
+        StdoutSinkSettings(concurrency=65)
