@@ -2,7 +2,8 @@
 
 Why one CPU, and the settings: :mod:`shipper.cpu.settings`. :meth:`CpuPin.start` pins the
 threads there are to the CPU the process runs on (threads started later inherit it from
-the thread that starts them); :meth:`CpuPin.check` compares, since the last look, the
+the thread that starts them, and one that escaped is pinned at the next look);
+:meth:`CpuPin.check` compares, since the last look, the
 share of the shipper's CPU left to it (idle or its own) with the idle share of every other
 allowed CPU, and pins the threads to the idlest when that leaves them ``min_gain`` more
 (counted in ``shipper_cpu_moves_total``). Shares are of each CPU's ticks in ``/proc/stat``
@@ -101,7 +102,9 @@ class CpuPin:
         if self._changed_outside():
             return self.cpu
         target = self._better(before, now, self.cpu)
-        if target is not None and self._move(target):
+        if target is None:
+            self._move(self.cpu)  # a thread started while the last move ran joins them
+        elif self._move(target):
             self._metrics.cpu_moves_total.inc()
             log.info("threads moved to a less busy CPU", extra={"cpu": target})
         return self.cpu

@@ -117,6 +117,18 @@ def test_a_cpu_others_keep_busy_is_left_for_the_idlest(tmp_path):
     assert metrics.value("shipper_cpu_moves_total") == 1
 
 
+def test_a_thread_that_escaped_the_pin_joins_the_others_at_the_next_look(tmp_path):
+    """A thread started from a thread not moved yet kept the old mask: the next look,
+    with no move to make, pins it too."""
+    pin, proc, affinity, metrics = build(tmp_path)
+    pin.start()
+    (proc / "self" / "task" / "12").mkdir()
+    affinity.masks[12] = {0, 1, 2, 3}
+    write_ticks(proc, own=500, idle={0: 0, 1: 0, 2: 0, 3: 500}, total=1000)
+    assert pin.check() == 3
+    assert affinity.masks[12] == {3} and metrics.value("shipper_cpu_moves_total") == 0
+
+
 def test_a_gain_below_min_gain_keeps_the_threads_where_they_are(tmp_path):
     """60% left here against 80% idle elsewhere: 0.2 is under the 0.25 default; with
     ``min_gain: 0.1`` it is a move."""
