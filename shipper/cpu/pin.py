@@ -1,16 +1,16 @@
 """Keeps every thread of the shipper on one CPU, and moves them when that CPU is busy.
 
 Why one CPU, and the settings: :mod:`shipper.cpu.settings`. :meth:`CpuPin.start` pins the
-threads there are to the CPU the process runs on (threads started later inherit it from
-the thread that starts them, and one that escaped is pinned at the next look);
-:meth:`CpuPin.check` compares, since the last look, the
-share of the shipper's CPU left to it (idle or its own) with the idle share of every other
-allowed CPU, and pins the threads to the idlest when that leaves them ``min_gain`` more
-(counted in ``shipper_cpu_moves_total``). Shares are of each CPU's ticks in ``/proc/stat``
+threads there are to the CPU the process runs on (threads started later inherit it from the
+thread that starts them, and one that escaped is pinned at the next look);
+:meth:`CpuPin.check` compares, since the last look, the share of the shipper's CPU left to
+it (idle or its own) with the idle share of every other allowed CPU, and pins the threads
+to the idlest when that leaves them ``min_gain`` more (counted in
+``shipper_cpu_moves_total``). Shares are of each CPU's ticks in ``/proc/stat``
 (``/proc/self/stat`` for the shipper's own), so the clock rate does not matter. A mask
 changed from outside (a cpuset resized by the kubelet, ``taskset``) becomes the new set of
-allowed CPUs. Nothing happens where fewer than
-two CPUs are allowed, with ``pin: false``, or where the platform has no affinity calls.
+allowed CPUs. Nothing happens where fewer than two CPUs are allowed, with ``pin: false``,
+or where the platform has no affinity calls.
 """
 
 from __future__ import annotations
