@@ -290,8 +290,8 @@ class Pipeline:
             last = state
 
     async def _cpu_loop(self, cpu: CpuPin) -> None:
-        """Every ``cpu.check_interval``: the threads leave a CPU they wait too long for
-        (:mod:`shipper.cpu.pin`; ``/proc`` is read in a worker thread)."""
+        """Every ``cpu.check_interval``: the threads move to a CPU that leaves them more
+        time, if there is one (:mod:`shipper.cpu.pin`; ``/proc`` read in a worker thread)."""
         while True:
             await asyncio.sleep(cpu.settings.check_interval)
             await asyncio.to_thread(cpu.check)

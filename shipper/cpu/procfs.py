@@ -54,9 +54,11 @@ def cpu_ticks(proc: Path) -> dict[int, tuple[int, int]]:
         name, _, rest = line.partition(" ")
         if not name.startswith("cpu") or not name[3:].isdigit():
             continue
-        columns = [int(c) for c in rest.split()[:_TOTAL_COLUMNS]]
-        if len(columns) >= max(_IDLE_COLUMNS):
-            ticks[int(name[3:])] = (sum(columns[i - 1] for i in _IDLE_COLUMNS), sum(columns))
+        words = rest.split()[:_TOTAL_COLUMNS]
+        if len(words) < max(_IDLE_COLUMNS) or not all(word.isdigit() for word in words):
+            continue  # a line this code cannot read: that CPU is left out
+        columns = [int(word) for word in words]
+        ticks[int(name[3:])] = (sum(columns[i - 1] for i in _IDLE_COLUMNS), sum(columns))
     return ticks
 
 

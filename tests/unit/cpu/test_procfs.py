@@ -67,6 +67,12 @@ def test_cpu_ticks_are_idle_plus_iowait_and_the_total_up_to_steal_per_cpu(tmp_pa
     assert procfs.cpu_ticks(proc) == {0: (11_100, 14_925), 1: (11_520, 15_668)}
 
 
+def test_a_cpu_line_that_cannot_be_read_is_left_out(tmp_path):
+    proc = fake_proc(tmp_path, (1,))
+    (proc / "stat").write_text(PROC_STAT + "cpu2 12 x 3 4 5 6 7 8\ncpu3 1 2\n")
+    assert set(procfs.cpu_ticks(proc)) == {0, 1}
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
 def test_the_real_proc_lists_this_threads_id_and_a_cpu_it_may_run_on():
     """The real ``/proc``: a thread started here is listed, the CPU is an allowed one,
