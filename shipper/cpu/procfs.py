@@ -13,8 +13,8 @@ from pathlib import Path
 _UTIME_FIELD = 14
 _STIME_FIELD = 15
 _PROCESSOR_FIELD = 39
-#: fields of ``/proc/<pid>/stat`` up to and including ``comm``, which ends in ``)``
-_FIELDS_TO_COMM = 2
+#: the number of the first field after ``comm`` (which ends in ``)``)
+_FIRST_AFTER_COMM = 3
 #: the per-CPU columns of ``/proc/stat`` (1-based) that count idle time: ``idle`` and
 #: ``iowait``; the first eight (up to ``steal``) are all the time there is (``guest`` is
 #: inside ``user``)
@@ -29,21 +29,15 @@ def thread_ids(proc: Path) -> list[int]:
 
 def current_cpu(proc: Path) -> int | None:
     """The CPU this process's main thread last ran on; ``None`` if unreadable."""
-    fields = _stat_fields(proc)
-    index = _PROCESSOR_FIELD - _FIELDS_TO_COMM - 1
-    if fields is None or len(fields) <= index or not fields[index].isdigit():
-        return None
-    return int(fields[index])
+    found = _stat_ints(proc, _PROCESSOR_FIELD)
+    return None if found is None else found[0]
 
 
 def process_ticks(proc: Path) -> int | None:
     """CPU time this process's threads used so far, in clock ticks (``/proc/self/stat``
-    ``utime`` + ``stime``, fields 14 and 15); ``None`` if unreadable."""
-    fields = _stat_fields(proc)
-    if fields is None or len(fields) <= _STIME_FIELD - _FIELDS_TO_COMM - 1:
-        return None
-    utime, stime = (fields[n - _FIELDS_TO_COMM - 1] for n in (_UTIME_FIELD, _STIME_FIELD))
-    return int(utime) + int(stime) if utime.isdigit() and stime.isdigit() else None
+    ``utime`` + ``stime``); ``None`` if unreadable."""
+    found = _stat_ints(proc, _UTIME_FIELD, _STIME_FIELD)
+    return None if found is None else sum(found)
 
 
 def cpu_ticks(proc: Path) -> dict[int, tuple[int, int]]:
@@ -62,10 +56,16 @@ def cpu_ticks(proc: Path) -> dict[int, tuple[int, int]]:
     return ticks
 
 
-def _stat_fields(proc: Path) -> list[str] | None:
-    """``/proc/self/stat`` from field 3 on (``comm`` may hold spaces and parentheses)."""
+def _stat_ints(proc: Path, *numbers: int) -> list[int] | None:
+    """Fields ``numbers`` (1-based) of ``/proc/self/stat`` as integers; ``None`` when the
+    file cannot be read or one of them is missing or not a number."""
     try:
         text = (proc / "self" / "stat").read_text()
     except OSError:
         return None
-    return text[text.rfind(")") + 1:].split()
+    fields = text[text.rfind(")") + 1:].split()  # ``comm`` may hold spaces and parentheses
+    words = [fields[n - _FIRST_AFTER_COMM] for n in numbers
+             if n - _FIRST_AFTER_COMM < len(fields)]
+    if len(words) < len(numbers) or not all(word.isdigit() for word in words):
+        return None
+    return [int(word) for word in words]
