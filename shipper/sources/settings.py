@@ -58,10 +58,10 @@ class TailSettings(Model):
     poll_interval: Duration = Field(0.25, gt=0)
     #: bytes read per round over all files; peak RSS grows with it (1M lines, server on:
     #: 55 MiB at 128 KiB, 71-79 at 256 KiB, 110 at 1 MiB; CPU the same within noise).
-    #: 124 KiB, not 128: a read's bytes object (the bytes and its header) then stays
-    #: under glibc's mmap threshold (128 KiB, :mod:`shipper.sinks.allocator`) and its
-    #: memory is reused; a 128 KiB read was mapped, faulted in page by page (~2.8 us a
-    #: 4 KiB page here) and unmapped each time (200k lines: ~31k page faults -> ~24k)
+    #: A read's bytes object stays under glibc's mmap threshold (1 MiB,
+    #: :mod:`shipper.sinks.allocator`) so its memory is reused; a mapped read is faulted
+    #: in page by page (~2-2.8 us a 4 KiB page here) and unmapped each time. 124 KiB:
+    #: chosen when that threshold was 128 KiB (200k lines: ~31k page faults -> ~24k).
     read_chunk_bytes: Size = Field(126_976, ge=1)
     max_line_bytes: Size = Field(262_144, ge=1)
     sources: SourcesSettings = SourcesSettings()
