@@ -143,3 +143,30 @@ def test_the_files_of_a_processor_share_one_timestamp_normalizer():
     assert first._stamps is second._stamps is proc._stamps
     assert shape([proc.feed(chunk(4)), proc.feed(chunk(5))]) == \
         shape([alone.feed(chunk(4)), processor().feed(chunk(5))])
+
+
+def lines_chunk(key, count):
+    return Chunk(key, f"/var/log/{key}.log", [(i * 10, b"x") for i in range(count)],
+                 frozenset(), count * 10, True)
+
+
+def test_one_read_of_three_small_files_is_one_group_but_two_busy_chunks_are_not():
+    """What one thread hop reads of 200-line files (three, about ``read_chunk_bytes``) is
+    processed as one group (512 lines cut it after two); two ~570-line chunks of a busy
+    file stay two groups, and the item that did not fit is handed back."""
+    from shipper.delivery_parts import Riders, queued_behind
+
+    none = Closed("")
+
+    def take(chunks):
+        queue = asyncio.Queue()
+        for c in chunks[1:]:
+            queue.put_nowait(c)
+        return queued_behind(chunks[0], queue, none, Riders())
+
+    small = [lines_chunk(f"f{i}", 200) for i in range(4)]
+    items, after = take(small)
+    assert [c.file_key for c in items] == ["f0", "f1", "f2"] and after is small[3]
+    busy = [lines_chunk("busy", 570), lines_chunk("busy", 570)]
+    items, after = take(busy)
+    assert items == [busy[0]] and after is busy[1]
