@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from shipper.config import Settings
 from shipper.filters.raw_noise import JobIdListener
@@ -29,6 +29,23 @@ log = logging.getLogger("shipper.pipeline")
 
 #: allocations between young-generation cycle collections (CPython's default is 700)
 GC_THRESHOLD = 50_000
+
+
+@runtime_checkable
+class LagSource(Protocol):
+    """A tailer that knows the bytes waiting in its files (``Tailer.lag_bytes``)."""
+
+    @property
+    def lag_bytes(self) -> int: ...
+
+
+class Periodic(Protocol):
+    """A process-wide look run every ``interval`` seconds in a worker thread."""
+
+    @property
+    def interval(self) -> float: ...
+
+    def check(self) -> object: ...
 
 
 class PublishEncoded(Protocol):

@@ -57,6 +57,7 @@ METRIC_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
     "shipper_config_last_reload_success_timestamp_seconds": ("gauge", ()),
     "shipper_config_reloads_total": ("counter", ("result",)),
     "shipper_cpu_moves_total": ("counter", ()),
+    "shipper_heap_trims_total": ("counter", ()),
 }
 
 _HELP = {
@@ -93,6 +94,7 @@ _HELP = {
         "Time of the last successful configuration load (start-up or reload)",
     "shipper_config_reloads_total": "Configuration reloads, by result (success, failure)",
     "shipper_cpu_moves_total": "Moves of the shipper's threads to a less busy CPU",
+    "shipper_heap_trims_total": "Times the heap's free memory was given back to the system",
 }
 
 
@@ -137,6 +139,7 @@ class Metrics:
     config_last_reload_success_timestamp_seconds: Gauge
     config_reloads_total: Counter
     cpu_moves_total: Counter
+    heap_trims_total: Counter
 
     def __init__(self, registry: CollectorRegistry | None = None, *,
                  collectors: bool = True) -> None:

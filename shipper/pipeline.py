@@ -21,9 +21,9 @@ import logging
 import os
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from shipper.components import Observers, k8s_api_enricher
+from shipper.components import LagSource, Observers, Periodic, k8s_api_enricher
 from shipper.config import Settings
 from shipper.cpu.pin import CpuPin
 from shipper.delivery import Delivery, Item
@@ -49,14 +49,6 @@ CLOSE_MARGIN_SHARE = 0.2
 SETTLE_POLL = 0.05
 
 
-@runtime_checkable
-class LagSource(Protocol):
-    """A tailer that knows the bytes waiting in its files (``Tailer.lag_bytes``)."""
-
-    @property
-    def lag_bytes(self) -> int: ...
-
-
 class Pipeline:
     """One run of the shipper; :meth:`run` returns the exit code when done or stopped."""
 
@@ -66,9 +58,10 @@ class Pipeline:
                  observers: Observers | None = None, checkpoints: Any = None,
                  stop: asyncio.Event | None = None, shutdown: Shutdown | None = None,
                  sinks: list[Any] | None = None, tailer: Any = None,
-                 cpu: CpuPin | None = None) -> None:
+                 cpu: CpuPin | None = None, heap: Periodic | None = None) -> None:
         self.settings = settings
-        self.cpu = cpu  # the process's CPU placement (shipper.run builds it; tests: none)
+        # process-wide: the CPU placement, the heap's trim (shipper.run builds them; tests: none)
+        self.cpu, self.heap = cpu, heap
         self.metrics = metrics
         self.monotonic = monotonic
         self.observers = observers or Observers()
@@ -133,7 +126,9 @@ class Pipeline:
         after a task failure)."""
         await self._refresh_facts()
         if self.cpu is not None and await asyncio.to_thread(self.cpu.start) is not None:
-            self._start("cpu", self._cpu_loop(self.cpu))
+            self._start("cpu", self._every(self.cpu))
+        if self.heap is not None:
+            self._start("heap", self._every(self.heap))
         for sink in self.sinks:
             await sink.start()
         self._start("processor", self.delivery.run())
@@ -215,7 +210,7 @@ class Pipeline:
     async def _finish(self) -> None:
         """Close the sinks, save what was acknowledged; everything within the deadline."""
         self.shutdown.begin("stopping")
-        for name in ("tailer", "processor", "ticker", "checkpoints", "cpu"):
+        for name in ("tailer", "processor", "ticker", "checkpoints", "cpu", "heap"):
             task = self._tasks.get(name)
             if task is not None and not task.done():
                 task.cancel()  # a save in progress is its own task: it goes on
@@ -289,12 +284,14 @@ class Pipeline:
                     await asyncio.wait_for(active.wait(), next_podinfo - self.monotonic())
             last = state
 
-    async def _cpu_loop(self, cpu: CpuPin) -> None:
-        """Every ``cpu.check_interval``: the threads move to a CPU that leaves them more
-        time, if there is one (:mod:`shipper.cpu.pin`; ``/proc`` read in a worker thread)."""
+    @staticmethod
+    async def _every(look: Periodic) -> None:
+        """``look.check()`` in a worker thread every ``look.interval`` seconds: the CPU
+        placement (:mod:`shipper.cpu.pin`, reads ``/proc``), the heap's trim
+        (:mod:`shipper.sinks.allocator`)."""
         while True:
-            await asyncio.sleep(cpu.settings.check_interval)
-            await asyncio.to_thread(cpu.check)
+            await asyncio.sleep(look.interval)
+            await asyncio.to_thread(look.check)
 
     def _flush_counts(self) -> bool:
         """Move the hot path's plain counters into Prometheus in bulk; ``True`` when

@@ -16,6 +16,7 @@ from shipper.metrics import Metrics
 from shipper.pipeline import Pipeline
 from shipper.reload import Reloader, ReloadHandle, mark_loaded
 from shipper.shutdown import Phase, Shutdown, Watchdog
+from shipper.sinks.allocator import heap_trim
 
 log = logging.getLogger("shipper.pipeline")
 
@@ -53,7 +54,8 @@ async def run_pipeline(settings: Settings, *, listen_given: bool = False,
         cpu = (cpu_pin.CpuPin(settings.cpu, metrics)
                if settings.cpu.pin and cpu_pin.supported() else None)
         pipeline = Pipeline(settings, metrics=metrics, env=env, observers=observers,
-                            checkpoints=checkpoints, stop=stop, shutdown=shutdown, cpu=cpu)
+                            checkpoints=checkpoints, stop=stop, shutdown=shutdown, cpu=cpu,
+                            heap=heap_trim(metrics.heap_trims_total))
         if load is not None:
             handle.reloader = Reloader(load, pipeline, metrics)
         if reload_requested():

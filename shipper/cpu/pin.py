@@ -66,6 +66,11 @@ class CpuPin:
         self._allowed: set[int] = set()
         self._since: Readings = (0, {})
 
+    @property
+    def interval(self) -> float:
+        """Seconds between two looks (:meth:`check`)."""
+        return self.settings.check_interval
+
     def start(self) -> int | None:
         """Pin every thread to the CPU the process is on; that CPU, or ``None`` when
         nothing was pinned (``pin: false``, one CPU allowed, affinity refused)."""

@@ -50,6 +50,8 @@ DOCUMENTED: dict[str, tuple[str, frozenset[str]]] = {
     "shipper_config_reloads_total": ("counter", frozenset({"result"})),
     # issue 14: the threads moved off a busy CPU (shipper.cpu.pin)
     "shipper_cpu_moves_total": ("counter", frozenset()),
+    # issue 14: the heap's free memory given back after a burst (shipper.sinks.allocator)
+    "shipper_heap_trims_total": ("counter", frozenset()),
 }
 FORBIDDEN_LABELS = {"pod", "pod_name", "pod_uid", "job", "job_id", "correlation_id",
                     "request_id", "namespace", "node", "container", "path", "file"}

@@ -362,3 +362,37 @@ async def test_readiness_goes_away_when_the_drain_starts(tmp_path, monkeypatch):
     assert draining and not progress.ready
     sink.gate.set()
     assert await finished(run, 10)
+
+
+async def test_a_periodic_look_runs_in_a_worker_thread_until_the_run_ends(tmp_path, monkeypatch):
+    """``heap`` (the heap's trim, built by ``shipper.run``): its ``check`` runs every
+    ``interval`` off the event loop's thread while the pipeline runs, and no more once
+    ``run`` returned."""
+    import threading
+
+    class Look:
+        interval = 0.02
+
+        def __init__(self) -> None:
+            self.threads: list[int] = []
+
+        def check(self) -> bool:
+            self.threads.append(threading.get_ident())
+            return False
+
+    look = Look()
+    monkeypatch.setattr(pipeline_module, "build_sink", lambda *a, **k: FakeSink())
+    stop = asyncio.Event()
+    pipeline = Pipeline(settings_for(tmp_path), metrics=new_metrics(), env={}, stop=stop,
+                        heap=look)
+    run = asyncio.create_task(pipeline.run())
+    for _ in range(200):
+        if len(look.threads) >= 3:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    assert await finished(run, 6.0) and run.result() == 0
+    seen = len(look.threads)
+    assert seen >= 3 and threading.get_ident() not in look.threads
+    await asyncio.sleep(0.1)
+    assert len(look.threads) == seen  # cancelled with the run
