@@ -22,8 +22,8 @@ blocks of 1 MiB and more (a full batch, the disk buffer's reads) are still mappe
 What the heap holds once a burst is over (a sink that stalled, its buffer full of chunks'
 NDJSON, then drained) is free but still resident: the heap only shrinks from its top.
 :class:`HeapTrim` looks every :data:`TRIM_INTERVAL` seconds (in a worker thread) and, when
-more than :data:`TRIM_THRESHOLD` bytes of the heap are free, gives their pages back
-(``malloc_trim``): a 200k-line burst behind a blocked stdout left 80 MiB resident after the
+more than :data:`TRIM_THRESHOLD` bytes of the heap are free (after a first trim: that many
+more than since, or the process that much larger), gives their pages back (``malloc_trim``): a 200k-line burst behind a blocked stdout left 80 MiB resident after the
 drain, 45 MiB after a trim (48 MiB with the old 128 KiB threshold, which mapped those
 blocks). ``shipper_heap_trims_total`` counts the trims.
 """
@@ -33,6 +33,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 from collections.abc import Callable
 from typing import Protocol
 
@@ -47,6 +48,7 @@ TRIM_THRESHOLD = 8 * 1024 * 1024
 ARENA_MAX = 2
 #: seconds between two looks at the heap's free bytes (:class:`HeapTrim`)
 TRIM_INTERVAL = 10.0
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def return_big_blocks() -> bool:
@@ -73,25 +75,50 @@ class Counting(Protocol):
 
 class HeapTrim:
     """Gives the heap's free pages back to the system once more than ``min_free`` bytes
-    of it are free (see the module docstring). ``free_bytes`` and ``trim`` are the C
-    library's (:func:`heap_trim`); :meth:`check` blocks: run it in a worker thread."""
+    of it are free. The chunks it trimmed keep counting as free once their pages are gone,
+    so after a first trim it trims again only when ``min_free`` more bytes became free, or
+    the process grew by ``min_free`` (trimmed chunks used and freed again), since the
+    lowest value of each after that trim: not at every look. ``free_bytes``, ``trim`` and
+    ``resident`` (bytes in memory) are the C library's and the kernel's
+    (:func:`heap_trim`); :meth:`check` blocks: run it in a worker thread."""
 
     interval = TRIM_INTERVAL
 
     def __init__(self, counter: Counting, free_bytes: Callable[[], int],
-                 trim: Callable[[], object], min_free: int = TRIM_THRESHOLD) -> None:
+                 trim: Callable[[], object], resident: Callable[[], int],
+                 min_free: int = TRIM_THRESHOLD) -> None:
         self._counter = counter
         self._free_bytes = free_bytes
         self._trim = trim
+        self._resident = resident
         self._min_free = min_free
+        #: (free, resident) bytes after the last trim, or their lowest since
+        self._floor: tuple[int, int] | None = None
 
     def check(self) -> bool:
-        """Trim when the heap holds more than ``min_free`` free bytes; whether it did."""
-        if self._free_bytes() <= self._min_free:
+        """Trim when worth it (see the class docstring); whether it did."""
+        free, resident = self._free_bytes(), self._resident()
+        if free <= self._min_free or not self._grown(free, resident):
             return False
         self._trim()
+        self._floor = (self._free_bytes(), self._resident())
         self._counter.inc()
         return True
+
+    def _grown(self, free: int, resident: int) -> bool:
+        if self._floor is None:
+            return True
+        floor = self._floor = (min(self._floor[0], free), min(self._floor[1], resident))
+        return free >= floor[0] + self._min_free or resident >= floor[1] + self._min_free
+
+
+def resident_bytes() -> int:
+    """The process's resident memory (``/proc/self/statm``), 0 where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * PAGE_SIZE
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 class _MallInfo2(ctypes.Structure):
@@ -115,4 +142,4 @@ def heap_trim(counter: Counting) -> HeapTrim | None:
         info = mallinfo2()
         return int(info.fordblks + info.fsmblks)
 
-    return HeapTrim(counter, free_bytes, lambda: malloc_trim(0))
+    return HeapTrim(counter, free_bytes, lambda: malloc_trim(0), resident_bytes)
