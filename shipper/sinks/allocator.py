@@ -23,15 +23,15 @@ What the heap holds once a burst is over (a sink that stalled, its buffer full o
 NDJSON, then drained) is free but still resident: the heap only shrinks from its top.
 :class:`HeapTrim` looks every :data:`TRIM_INTERVAL` seconds (in a worker thread) and, when
 more than :data:`TRIM_THRESHOLD` bytes of the heap are free (after a first trim: that many
-more than since, or the process that much larger), gives their pages back (``malloc_trim``): a 200k-line burst behind a blocked stdout left 80 MiB resident after the
-drain, 45 MiB after a trim (48 MiB with the old 128 KiB threshold, which mapped those
+more than since, or the process that much larger), gives their pages back
+(``malloc_trim``): a 200k-line burst behind a blocked stdout left 80 MiB resident after
+the drain, 45 MiB after a trim (48 MiB with the old 128 KiB threshold, which mapped those
 blocks). ``shipper_heap_trims_total`` counts the trims.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 from collections.abc import Callable
@@ -56,7 +56,7 @@ def return_big_blocks() -> bool:
     at the top of the heap; at most two malloc arenas (idempotent). False where the C
     library has no ``mallopt``."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+        libc = ctypes.CDLL(None)  # the process's own C library (``find_library`` forks ldconfig)
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False  # not glibc (musl, macOS): its own policy applies
@@ -131,7 +131,7 @@ def heap_trim(counter: Counting) -> HeapTrim | None:
     """glibc's ``mallinfo2`` (free bytes in every arena) and ``malloc_trim(0)``; ``None``
     where the C library has neither (musl, macOS, glibc before 2.33)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+        libc = ctypes.CDLL(None)
         mallinfo2, malloc_trim = libc.mallinfo2, libc.malloc_trim
     except (OSError, AttributeError):
         return None

@@ -10,7 +10,6 @@ stat poll does all the work.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import logging
 import os
@@ -52,9 +51,8 @@ class Inotify:
     @classmethod
     def create(cls, max_watches: int = 4096) -> Inotify | None:
         """A new instance, or ``None`` when the platform has no inotify."""
-        name = ctypes.util.find_library("c")
-        try:
-            libc = ctypes.CDLL(name or "libc.so.6", use_errno=True)
+        try:  # the C library the process runs with (no ``find_library``: it forks ldconfig)
+            libc = ctypes.CDLL(None, use_errno=True)
             init = libc.inotify_init1
         except (OSError, AttributeError):
             return None
