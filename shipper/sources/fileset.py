@@ -40,7 +40,8 @@ class FileSet:
         self._max_line_bytes = max_line_bytes
         self.links = links
         self.files: dict[Ident, OpenFile] = {}
-        self._seen: dict[Ident, None] = {}
+        #: identities read or open, each with its first line's fingerprint once known
+        self._seen: dict[Ident, str | None] = {}
         self._copies: dict[Ident, None] = {}
         self._fingerprints: dict[str, None] = {}
         self._keys: dict[str, None] = {}
@@ -70,9 +71,11 @@ class FileSet:
     def lag(self) -> int:
         return sum(f.lag for f in self.files.values())
 
-    def seen(self) -> set[Ident]:
-        """Identities read, open, or known to be copies (for a survey in a thread)."""
-        return set(self._seen) | set(self._copies)
+    def seen(self) -> dict[Ident, str | None]:
+        """Identities read, open, or known to be copies (for a survey in a thread), each
+        with the fingerprint of the file read under it when known: an inode the file
+        system gave to a new file after that one was deleted is another file."""
+        return {**dict.fromkeys(self._copies), **self._seen}
 
     def read_before(self) -> set[Ident]:
         """Identities read or open (a copy search skips them; known copies it may take)."""
@@ -129,14 +132,15 @@ class FileSet:
     def identified(self, f: OpenFile) -> None:
         """``f`` has its identity now: remember its fingerprint and key."""
         assert f.identity is not None
+        if f.ident in self._seen:
+            self._seen[f.ident] = f.identity.fingerprint
         _remember(self._fingerprints, f.identity.fingerprint)
         _remember(self._keys, f.identity.key)
 
-    def seed(self, idents: Iterable[Ident], fingerprints: Iterable[str]) -> None:
-        """Identities and fingerprints an earlier run read (from its checkpoints)."""
-        for ident in idents:
-            _remember(self._seen, ident)
-        for fingerprint in fingerprints:
+    def seed(self, read: Iterable[tuple[Ident, str]]) -> None:
+        """Identities an earlier run read, with their fingerprints (from its checkpoints)."""
+        for ident, fingerprint in read:
+            _remember(self._seen, ident, fingerprint)
             _remember(self._fingerprints, fingerprint)
 
     def mark_copies(self, idents: Iterable[Ident]) -> None:
@@ -186,9 +190,9 @@ class FileSet:
                     extra={"path": path, "reason": reason})
 
 
-def _remember(memory: dict, item: object) -> None:  # type: ignore[type-arg]
-    """Add ``item`` to an insertion-ordered dict used as a bounded set."""
-    memory[item] = None
+def _remember(memory: dict, item: object, value: object = None) -> None:  # type: ignore[type-arg]
+    """Add ``item`` to an insertion-ordered dict used as a bounded set (or map)."""
+    memory[item] = value
     if len(memory) > MAX_SEEN:
         del memory[next(iter(memory))]
 

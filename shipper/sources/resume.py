@@ -46,7 +46,7 @@ class Resumer:
             return since
         since = store.rotated_since(since)
         entries = list(store.entries())
-        self._files.seed(((e.dev, e.ino) for e in entries), (e.fingerprint for e in entries))
+        self._files.seed(((e.dev, e.ino), e.fingerprint) for e in entries)
         matched = set(await asyncio.to_thread(matcher.scan))
         found = await asyncio.to_thread(recover, entries, matched, self._files.links,
                                         self._max_line_bytes)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from shipper.sources.copies import is_rotated_sibling
@@ -48,12 +48,14 @@ class Survey:
 
 
 def survey(matcher: PathMatcher, files: dict[Ident, OpenFile],
-           seen: set[Ident] | None = None, since: float = 0.0) -> Survey:
+           seen: Mapping[Ident, str | None] | None = None, since: float = 0.0) -> Survey:
     """Glob, stat and check every tracked file (blocking).
 
-    With ``seen`` (identities ever tracked, read, or known to be copies), rotated
-    siblings (``<name>.<suffix>``, not compressed, not links) of followed files changed
-    after ``since`` (wall clock) and not in ``seen`` are reported in ``missed``.
+    With ``seen`` (identities ever tracked, read, or known to be copies, each with the
+    fingerprint read under it when known), rotated siblings (``<name>.<suffix>``, not
+    compressed, not links) of followed files changed after ``since`` (wall clock) and not
+    in ``seen`` are reported in ``missed``; so is one whose identity is in ``seen`` with
+    another fingerprint (its inode reused by a new file after the one read was deleted).
     """
     out = Survey()
     for path in matcher.scan(out.refused):
@@ -77,14 +79,14 @@ def survey(matcher: PathMatcher, files: dict[Ident, OpenFile],
         names = {os.path.basename(p) for p in out.paths.values()}
         names |= {os.path.basename(f.path) for f in files.values()}
         dirs = {os.path.dirname(p) or "." for p in out.paths.values()} | matcher.leaf_dirs()
-        known = seen | files.keys()  # once for the survey, not once a directory
+        known = {**seen, **dict.fromkeys(files)}  # once for the survey, not once a directory
         for directory in dirs:
             _find_missed(directory, names, matcher, known, since, out)
     return out
 
 
-def _find_missed(directory: str, names: set[str], matcher: PathMatcher, seen: set[Ident],
-                 since: float, out: Survey) -> None:
+def _find_missed(directory: str, names: set[str], matcher: PathMatcher,
+                 seen: Mapping[Ident, str | None], since: float, out: Survey) -> None:
     """Rotated siblings in ``directory`` of a name followed now, or that the globs would
     follow (made and renamed away between two looks: ``app.log`` written, then renamed
     to ``app.log.1`` before it was seen), changed since ``since`` and never seen."""
@@ -96,13 +98,17 @@ def _find_missed(directory: str, names: set[str], matcher: PathMatcher, seen: se
                     continue
                 st = item.stat(follow_symlinks=False)
                 ident = (st.st_dev, st.st_ino)
-                if ident in seen or ident in out.paths or st.st_ctime < since:
-                    continue  # known or too old
+                if ident in out.paths or st.st_ctime < since:
+                    continue  # followed now, or too old
+                read = seen.get(ident, "")  # "": never seen; None: seen, first line unknown
+                fingerprint = _fingerprint(item.path, ident) if read else None
+                if read is None or (read and fingerprint == read):
+                    continue  # the file read under this identity
                 if abs(time.time() - st.st_mtime) < SETTLE:
                     out.blind = True  # maybe still being written (copied): look again soon
                     continue
-                fingerprint = _fingerprint(item.path, ident)
-                if fingerprint is not None:
+                fingerprint = fingerprint or _fingerprint(item.path, ident)
+                if fingerprint is not None:  # never seen, or its inode reused by a new file
                     out.missed[ident] = (item.path, fingerprint)
     except OSError:
         return

@@ -117,11 +117,11 @@ def test_rotated_sibling_is_judged_once_left_alone_whatever_its_clock(tmp_path):
     sibling = tmp_path / "app.log.1"
     append(sibling, "rotated\n")
     matcher = PathMatcher((str(tmp_path / "*.log"),))
-    assert survey(matcher, {}, set(), since=0.0).missed == {}
+    assert survey(matcher, {}, {}, since=0.0).missed == {}
     for shift in (-3600.0, 3600.0, -SETTLE - 1):
         stamp = time.time() + shift
         os.utime(sibling, (stamp, stamp))
-        found = survey(matcher, {}, set(), since=0.0).missed
+        found = survey(matcher, {}, {}, since=0.0).missed
         assert [path for path, _fp in found.values()] == [str(sibling)], shift
 
 
@@ -140,6 +140,33 @@ def test_a_file_renamed_away_before_it_was_seen_is_found_by_the_glob(tmp_path):
         stamp = time.time() - SETTLE - 1
         os.utime(tmp_path / name, (stamp, stamp))
     matcher = PathMatcher((str(tmp_path / "*.log"),), exclude=("skip.log",))
-    found = survey(matcher, {}, set(), since=0.0).missed
+    found = survey(matcher, {}, {}, since=0.0).missed
     assert [path for path, _fp in found.values()] == [str(tmp_path / "app.log.1")]
-    assert survey(matcher, {}, set(), since=time.time() + 60).missed == {}  # older: left
+    assert survey(matcher, {}, {}, since=time.time() + 60).missed == {}  # older: left
+
+
+def test_a_rotated_file_under_a_reused_inode_is_not_taken_for_the_one_read(tmp_path):
+    """The identity of a file read (from this run, or an earlier run's checkpoints) comes
+    with its first line's fingerprint: a rotated sibling with that identity but another
+    first line (the file system gave the inode of the deleted file to a new one, which
+    was written and renamed away before it was seen) is reported, never skipped as read;
+    with the same first line, or a first line not known, it is the file read."""
+    import time
+
+    from shipper.sources.globs import PathMatcher
+    from shipper.sources.identity import fingerprint_of
+    from shipper.sources.survey import SETTLE, survey
+
+    sibling = tmp_path / "app.log.1"
+    append(sibling, "a new file's first line\n")
+    stamp = time.time() - SETTLE - 1
+    os.utime(sibling, (stamp, stamp))
+    st = os.stat(sibling)
+    ident = (st.st_dev, st.st_ino)
+    matcher = PathMatcher((str(tmp_path / "*.log"),))
+    old = fingerprint_of(b"the deleted file's first line\n")
+    found = survey(matcher, {}, {ident: old}, since=0.0).missed
+    assert [path for path, _fp in found.values()] == [str(sibling)]
+    same = fingerprint_of(b"a new file's first line\n")
+    assert survey(matcher, {}, {ident: same}, since=0.0).missed == {}
+    assert survey(matcher, {}, {ident: None}, since=0.0).missed == {}
