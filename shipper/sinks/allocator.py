@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
 from collections.abc import Callable
+from mmap import PAGESIZE
 from typing import Protocol
 
 log = logging.getLogger("shipper.sinks")
@@ -48,7 +48,6 @@ TRIM_THRESHOLD = 8 * 1024 * 1024
 ARENA_MAX = 2
 #: seconds between two looks at the heap's free bytes (:class:`HeapTrim`)
 TRIM_INTERVAL = 10.0
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def return_big_blocks() -> bool:
@@ -116,7 +115,7 @@ def resident_bytes() -> int:
     """The process's resident memory (``/proc/self/statm``), 0 where it cannot be read."""
     try:
         with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * PAGE_SIZE
+            return int(statm.read().split()[1]) * PAGESIZE
     except (OSError, IndexError, ValueError):
         return 0
 
