@@ -22,11 +22,16 @@ blocks of 1 MiB and more (a full batch, the disk buffer's reads) are still mappe
 What the heap holds once a burst is over (a sink that stalled, its buffer full of chunks'
 NDJSON, then drained) is free but still resident: the heap only shrinks from its top.
 :class:`HeapTrim` looks every :data:`TRIM_INTERVAL` seconds (in a worker thread) and, when
-more than :data:`TRIM_THRESHOLD` bytes of the heap are free (after a first trim: that many
-more than since, or the process that much larger), gives their pages back
+more than :data:`TRIM_THRESHOLD` bytes of the heap are free, gives their pages back
 (``malloc_trim``): a 200k-line burst behind a blocked stdout left 80 MiB resident after
 the drain, 45 MiB after a trim (48 MiB with the old 128 KiB threshold, which mapped those
-blocks). ``shipper_heap_trims_total`` counts the trims.
+blocks). It trims at every such look: the free bytes cannot tell the trimmed chunks
+(still free, their pages gone) from the ones a drain freed since, and guessing from how
+they and the process moved failed (a look inside the stall trimmed; the drain then
+released the heap's top, so fewer bytes were free and the process was smaller, yet 7 MiB
+of freed pages stayed resident: 17 MiB over the start in CI). A trim with nothing to
+give back costs ~35 us (the first after a burst ~1.5 ms). ``shipper_heap_trims_total``
+counts the trims that gave at least :data:`TRIM_GAIN` bytes back.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 MMAP_THRESHOLD = 1024 * 1024
 TRIM_THRESHOLD = 8 * 1024 * 1024
+#: a trim that gave back fewer bytes than this is not counted (:class:`HeapTrim`)
+TRIM_GAIN = 1024 * 1024
 ARENA_MAX = 2
 #: seconds between two looks at the heap's free bytes (:class:`HeapTrim`)
 TRIM_INTERVAL = 10.0
@@ -73,42 +80,35 @@ class Counting(Protocol):
 
 
 class HeapTrim:
-    """Gives the heap's free pages back to the system once more than ``min_free`` bytes
-    of it are free. The chunks it trimmed keep counting as free once their pages are gone,
-    so after a first trim it trims again only when ``min_free`` more bytes became free, or
-    the process grew by ``min_free`` (trimmed chunks used and freed again), since the
-    lowest value of each after that trim: not at every look. ``free_bytes``, ``trim`` and
-    ``resident`` (bytes in memory) are the C library's and the kernel's
-    (:func:`heap_trim`); :meth:`check` blocks: run it in a worker thread."""
+    """Gives the heap's free pages back to the system when more than ``min_free`` bytes of
+    it are free, and counts the trims after which the process was at least ``min_gain``
+    bytes smaller. ``free_bytes``, ``trim`` and ``resident`` (bytes in memory) are the C
+    library's and the kernel's (:func:`heap_trim`); :meth:`check` blocks: run it in a
+    worker thread."""
 
     interval = TRIM_INTERVAL
 
     def __init__(self, counter: Counting, free_bytes: Callable[[], int],
                  trim: Callable[[], object], resident: Callable[[], int],
-                 min_free: int = TRIM_THRESHOLD) -> None:
+                 min_free: int = TRIM_THRESHOLD, min_gain: int = TRIM_GAIN) -> None:
         self._counter = counter
         self._free_bytes = free_bytes
         self._trim = trim
         self._resident = resident
         self._min_free = min_free
-        #: (free, resident) bytes after the last trim, or their lowest since
-        self._floor: tuple[int, int] | None = None
+        self._min_gain = min_gain
 
     def check(self) -> bool:
-        """Trim when worth it (see the class docstring); whether it did."""
-        free, resident = self._free_bytes(), self._resident()
-        if free <= self._min_free or not self._grown(free, resident):
+        """Trim when more than ``min_free`` bytes are free; whether it gave ``min_gain``
+        back (counted)."""
+        if self._free_bytes() <= self._min_free:
             return False
+        before = self._resident()
         self._trim()
-        self._floor = (self._free_bytes(), self._resident())
+        if before - self._resident() < self._min_gain:
+            return False
         self._counter.inc()
         return True
-
-    def _grown(self, free: int, resident: int) -> bool:
-        if self._floor is None:
-            return True
-        floor = self._floor = (min(self._floor[0], free), min(self._floor[1], resident))
-        return free >= floor[0] + self._min_free or resident >= floor[1] + self._min_free
 
 
 def resident_bytes() -> int:

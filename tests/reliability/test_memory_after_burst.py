@@ -1,11 +1,13 @@
 """Memory comes back after a burst: 150k lines arrive while stdout is not read (the sink's
 buffer and the chunk queue fill: ~75 MiB resident), then stdout is drained; within 15 s
-of the last record the shipper is back within 16 MiB of where it started.
+of the last record the shipper is back within 12 MiB of where it started.
 
 The chunks' NDJSON blocks (~230 KB) come from the heap (glibc's mmap threshold is 1 MiB,
 :mod:`shipper.sinks.allocator`), and a heap only shrinks from its top: without the heap's
 trim (``HeapTrim``, every 10 s when more than 8 MiB are free) the process stayed at
-~80 MiB after the drain; with it, ~46 MiB (started at ~40).
+~80 MiB after the drain; with it, ~46 MiB (started at ~40). A look often falls inside
+the stall: a trim that then skipped the drain's pages (it guessed from how the free bytes
+and the process had moved since) stayed at 53-58 MiB.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tests.reliability.harness import child_env, shipper_command
 pytestmark = pytest.mark.integration
 
 LINES = 150_000
-MARGIN_KIB = 16 * 1024
+MARGIN_KIB = 12 * 1024
 
 
 def rss_kib(pid: int) -> int:
