@@ -43,7 +43,7 @@ from shipper.sources.files import (
     Chunk,
     OpenFile,
 )
-from shipper.sources.fileset import FileSet
+from shipper.sources.fileset import OPEN_BATCH_CHUNKS, FileSet
 from shipper.sources.globs import PathMatcher
 from shipper.sources.hop import Reader
 from shipper.sources.reads import Outcome, drain_step, read_some
@@ -123,10 +123,10 @@ class Tailer:
         # each file's first drain step in the thread that opens it
         first = self._resumer.first_step(self.settings.read_chunk_bytes, done)
         paths = await asyncio.to_thread(self._matcher.scan)
-        while paths:  # small files: many per thread hop, as many bytes as one read
+        budget = OPEN_BATCH_CHUNKS * self.settings.read_chunk_bytes
+        while paths:  # small files: many per thread hop, as many bytes as a few reads
             await _let_processor_in()
-            opened, paths = await self._files.open_some(paths, first,
-                                                        self.settings.read_chunk_bytes)
+            opened, paths = await self._files.open_some(paths, first, budget)
             for f, outcome in opened:
                 again = f.ident in done  # a second name (hard link) of a file read
                 done.add(f.ident)

@@ -1,8 +1,9 @@
 """Once mode's fixed cost per file: thread hops. Opening, sizing and identifying a file
 share one hop; placing it and its first read share the next (the same hop without a
 checkpoint store), and small files share that hop: it opens files until it read
-``read_chunk_bytes`` or opened ``OPEN_BATCH_FILES`` (so a thousand small files cost about
-what one file of their size does, with as much held at once). The fused steps read what
+``OPEN_BATCH_CHUNKS`` times ``read_chunk_bytes`` or opened ``OPEN_BATCH_FILES`` (so a
+thousand small files cost about what one file of their size does, with a few chunks held
+at once). The fused steps read what
 the separate ones did."""
 
 from __future__ import annotations
@@ -74,15 +75,17 @@ async def test_small_files_share_the_open_hop_with_checkpoints(tmp_path, monkeyp
     assert len(hops) == 2 + 1 + 1 + 20, hops
 
 
-async def test_a_hop_opens_files_until_it_read_read_chunk_bytes(tmp_path, monkeypatch):
-    """Files of 30 bytes with ``read_chunk_bytes`` 64: a hop opens and reads files until
-    64 bytes were read (three), so at most about two chunks' worth is held at once; the
-    order of lines and closes is the order of the files."""
+async def test_a_hop_opens_files_until_it_read_a_few_read_chunks(tmp_path, monkeypatch):
+    """Files of 30 bytes with ``read_chunk_bytes`` 32: a hop opens and reads files until
+    ``OPEN_BATCH_CHUNKS`` chunks' bytes (128) were read (five files, then the four left),
+    so at most about that much is held at once; the order of lines and closes is the
+    order of the files."""
+    assert fileset.OPEN_BATCH_CHUNKS == 4
     for i in range(9):
         append(tmp_path / f"f{i}.log", f"line-{i}-" + "x" * 20 + "\n")
     hops = count_hops(monkeypatch)
     seen_open: list[int] = []
-    tailer, _ = make_tailer([str(tmp_path / "*.log")], once=True, read_chunk_bytes=64)
+    tailer, _ = make_tailer([str(tmp_path / "*.log")], once=True, read_chunk_bytes=32)
     out = Collector()
 
     async def emit(chunk):
@@ -92,8 +95,8 @@ async def test_a_hop_opens_files_until_it_read_read_chunk_bytes(tmp_path, monkey
     await tailer.run(emit, asyncio.Event(), out.on_closed)
     assert [line[:7] for line in out.lines()] == [f"line-{i}-".encode() for i in range(9)]
     assert out.closed == [c.file_key for c in out.chunks]
-    assert hops == ["scan"] + ["open_all"] * 3, hops
-    assert max(seen_open) == 3 and tailer.open_files == 0
+    assert hops == ["scan"] + ["open_all"] * 2, hops
+    assert max(seen_open) == 5 and tailer.open_files == 0
 
 
 async def test_a_hop_opens_at_most_open_batch_files(tmp_path, monkeypatch):
