@@ -70,6 +70,9 @@ class FileStreams:
         self._new_parser = new_parser  # path -> the parser of a new file
         self._open: dict[str, FileStream] = {}
         self._closed: dict[str, FileStream] = {}
+        #: open streams given out since they were last seen holding nothing: only they
+        #: can hold a pending record (a look at 1,000 quiet files costs nothing)
+        self._fed: dict[str, FileStream] = {}
 
     def __len__(self) -> int:
         """Streams kept: open, or closed with deliveries not yet acknowledged."""
@@ -79,19 +82,23 @@ class FileStreams:
         """The file's stream; for a file not open, a new one (with a new parser)."""
         stream = self._open.get(key)
         if stream is not None:
+            self._fed[key] = stream
             return stream
         stream = self._closed.pop(key, None)
         if stream is None:
             stream = FileStream(key, path, self._new_parser(path))
         else:  # back before its deliveries were acknowledged: the same acks, a new parser
             stream.parser = self._new_parser(path)
-        self._open[key] = stream
+        self._open[key] = self._fed[key] = stream
         return stream
 
     def held(self, busy: Container[str] = ()) -> Iterator[FileStream]:
-        """The open streams holding a pending record, but those in ``busy``."""
-        for key, stream in list(self._open.items()):
-            if stream.parser.pending and key not in busy:
+        """The open streams holding a pending record, but those in ``busy`` (in the order
+        they were first fed; the event loop's thread only, as :meth:`get`)."""
+        for key, stream in list(self._fed.items()):
+            if self._open.get(key) is not stream or not stream.parser.pending:
+                del self._fed[key]  # let go, or holds nothing until it is fed again
+            elif key not in busy:
                 yield stream
 
     def close(self, key: str) -> FileStream | None:

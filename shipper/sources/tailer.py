@@ -49,6 +49,7 @@ from shipper.sources.hop import Reader
 from shipper.sources.reads import Outcome, drain_step, read_some
 from shipper.sources.recovery import Checkpoints
 from shipper.sources.resume import Resumer, process_started
+from shipper.sources.rounds import ReadRounds
 from shipper.sources.settings import TailSettings
 from shipper.sources.stopping import StopPoint
 from shipper.sources.survey import Survey, survey
@@ -82,7 +83,7 @@ class Tailer:
         self._reader = Reader()  # the thread of the per-chunk reads (shipper.sources.hop)
         self._emitter = Emitter(settings, metrics, self._files, self._stop_point, checkpoints)
         self._on_closed: OnClosed | None = None
-        self._turn = 0
+        self._rounds = ReadRounds(settings.poll_interval, clock)
         #: the last scan found inotify watching every directory that matters
         self._covered = False
         #: rotated generations renamed after this wall-clock time may hold unread lines
@@ -152,8 +153,9 @@ class Tailer:
                 self._waker.rescan = False
                 last_scan = now
                 await self._scan()
+                self._rounds.look_everywhere()  # new files are read at once
             if not await self._read_round():
-                await self._waker.sleep(self._interval())
+                await self._waker.sleep(self._rounds.sleep_at_most(self._interval()))
         await self._stop_point.note()
         await self._stop_point.open_the_rest()
         for f in sorted(self._files, key=lambda f: f.path):
@@ -219,18 +221,21 @@ class Tailer:
     # -- reading -------------------------------------------------------------------------------
 
     async def _read_round(self) -> bool:
-        files = list(self._files)
-        if not files:
-            return False
-        self._turn = (self._turn + 1) % len(files)
-        order = files[self._turn:] + files[: self._turn]
-        budget = self.settings.read_chunk_bytes
+        """One hop of reads (:class:`ReadRounds` says which files); whether it found
+        something (read again at once)."""
+        order = self._rounds.order(self._files)
+        return bool(order) and await self._read_in_turn(order)
+
+    async def _read_in_turn(self, order: list[OpenFile]) -> bool:
         await _let_processor_in()
-        results = await self._reader.run(partial(read_some, order, budget))
+        results = await self._reader.run(
+            partial(read_some, order, self.settings.read_chunk_bytes))
         progressed = False
         for f, result in results:
-            progressed |= await self._handle(f, result)
-        await self._let_go_due()
+            found = await self._handle(f, result)
+            self._rounds.found(f, found)
+            progressed |= found
+        await self._let_go_due(order)  # a quiet file's grace is checked in a full round
         return progressed
 
     async def _handle(self, f: OpenFile, result: Outcome) -> bool:
@@ -270,11 +275,11 @@ class Tailer:
                     return
             result = None
 
-    async def _let_go_due(self) -> None:
+    async def _let_go_due(self, files: list[OpenFile]) -> None:
         now = self._clock()
-        for f in self._files:
+        for f in files:
             if f.let_go_at is not None and now >= f.let_go_at and (
-                    f.eof_sent or f.identity is None):
+                    f.eof_sent or f.identity is None) and self._files.get(f.ident) is f:
                 await self._let_go(f, drain=True, retire=True)
 
     async def _let_go(self, f: OpenFile, *, drain: bool, retire: bool = False,

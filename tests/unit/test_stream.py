@@ -189,3 +189,40 @@ def test_a_late_ack_of_a_closed_generation_never_moves_the_checkpoint_back():
         assert offsets == [len(FIRST) + 1, 1000 + len(FIRST) + 1]
 
     asyncio.run(main())
+
+
+class Parser:
+    """A parser that counts the looks at whether it holds a record."""
+
+    looks = 0
+
+    def __init__(self) -> None:
+        self.holding = False
+
+    @property
+    def pending(self) -> bool:
+        Parser.looks += 1
+        return self.holding
+
+
+def test_held_looks_only_at_streams_fed_since_they_last_held_nothing():
+    """1,000 open files whose last chunks left nothing pending: one look at each, then
+    none (the delivery asks at every queue wait); a stream fed again is looked at again,
+    and found while it holds a record, in every look until it holds none."""
+    from shipper.stream import FileStreams
+
+    streams = FileStreams(lambda path: Parser())  # type: ignore[arg-type,return-value]
+    for n in range(1000):
+        streams.get(f"k{n}", f"/logs/{n}.log")
+    Parser.looks = 0
+    assert list(streams.held()) == [] and Parser.looks == 1000
+    assert list(streams.held()) == [] and Parser.looks == 1000
+    fed = streams.get("k7", "/logs/7.log")
+    fed.parser.holding = True
+    assert list(streams.held()) == [fed] == list(streams.held())
+    assert list(streams.held(busy={"k7"})) == []
+    fed.parser.holding = False
+    assert list(streams.held()) == [] and Parser.looks == 1000 + 4
+    streams.get("k9", "/logs/9.log").parser.holding = True
+    streams.close("k9")
+    assert list(streams.held()) == []  # let go: not held by an open stream
