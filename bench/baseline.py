@@ -7,7 +7,7 @@ from ``POD_NAME``/``POD_NAMESPACE``/``NODE_NAME``, write NDJSON to stdout.
 
 It takes the shipper's command line (``run [--once] --path FILE ...``), so it also stands
 in for the shipper (``BENCH_SHIPPER="python -m bench.baseline"``) to test the harness
-before the real CLI is there. Without ``--once`` it follows the file until SIGTERM.
+before the real CLI is there. Without ``--once`` it follows the files until SIGTERM.
 """
 
 from __future__ import annotations
@@ -84,10 +84,13 @@ def main(argv: list[str] | None = None) -> int:
             ship_once(path, facts)
         sys.stdout.buffer.flush()
         return 0
-    fd, tail = os.open(paths[0], os.O_RDONLY), b""
+    follow = [[os.open(path, os.O_RDONLY), b""] for path in paths]
     while not stop:
-        tail, got = pump(fd, tail, facts)
-        if not got:
+        busy = False
+        for state in follow:
+            state[1], got = pump(state[0], state[1], facts)
+            busy |= got
+        if not busy:
             sys.stdout.buffer.flush()
             time.sleep(0.01)
     sys.stdout.buffer.flush()

@@ -94,7 +94,7 @@ def scenario_lines(result: dict) -> list[str]:
                    + _idle_cpu(idle)))
     out += kernel_lines(result)
     out += instruction_lines(result.get("instructions"))
-    for name in ("files", "sinks", "families"):
+    for name in ("files", "sinks", "families", "busy"):
         if isinstance(result.get(name), dict):
             out.append(f"{name}: {result[name]['error'][:200]}")
     for row in _rows(result, "files"):
@@ -109,6 +109,12 @@ def scenario_lines(result: dict) -> list[str]:
                     else "") + (f" ({row['ratio_min']:.2f}-{row['ratio_max']:.2f} over "
                                 f"{row['runs']} pairs)" if "ratio_min" in row else "")
                    + ("" if row.get("delivered", True) else ", nothing delivered")))
+    for row in _rows(result, "busy"):
+        out.append(f"busy {row['quiet']:>5} quiet: " + (row["error"][:120] if "error" in row else
+                   f"{row['cpu_pct']:.1f}% of a core at {row['rate']:,} lines/s"
+                   f" ({row['received']:,}/{row['sent']:,} lines)"
+                   + (f", × alone {row['ratio_vs_alone']:.2f}" if "ratio_vs_alone" in row
+                      else "")))
     for row in _rows(result, "families"):
         ratio = row["ratio_vs_json"]
         out.append(f"parse {row['format']:>12}: {row['us_per_line']:.2f} µs/line"

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bench import families, idle, instructions, kernels, latency, manyfiles, sinks
+from bench import busy, families, idle, instructions, kernels, latency, manyfiles, sinks
 from bench.corpora import Corpus, own_corpus, shared_corpus
 from bench.errors import BenchError
 from bench.procs import Command
@@ -53,6 +53,7 @@ def scenarios(settings: BenchSettings, found: list[Corpus], log: Log) -> dict[st
         "idle": lambda: idle.idle_rss(*_follow(settings, "idle"),
                                       cpu_window=settings.idle_seconds),
         "files": lambda: manyfiles.run_many_files(settings, own, log),
+        "busy": lambda: _busy(settings),
         "sinks": lambda: sinks.run_sinks(settings, own, log),
         "families": lambda: families.run_families(min(settings.lines, 20_000)),
         "instructions": lambda: instructions.run_instructions(settings, found[-1], log),
@@ -64,6 +65,12 @@ def scenarios(settings: BenchSettings, found: list[Corpus], log: Log) -> dict[st
 def _follow(settings: BenchSettings, name: str) -> tuple[Command, Path]:
     work = fresh_workdir(settings, name)
     return shipper_command(settings, work / "app.log", work, once=False), work / "stderr.log"
+
+
+def _busy(settings: BenchSettings) -> list[dict[str, object]]:
+    work = fresh_workdir(settings, "busy")
+    return busy.run_busy(settings, shipper_command(settings, work / "app.log", work,
+                                                   once=False), work)
 
 
 def run(settings: BenchSettings, log: Log = _log) -> dict:

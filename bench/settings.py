@@ -33,7 +33,7 @@ class BenchSettings(Model):
     peers: bool = True
     shared_corpus: bool = True
     scenarios: frozenset[str] = frozenset({"throughput", "latency", "files", "idle", "sinks",
-                                      "families", "kernels"})
+                                      "families", "kernels", "busy"})
     latency_rate: int = Field(10_000, ge=1)
     latency_seconds: float = Field(10.0, gt=0)
     #: the quiet window idle CPU and wake-ups are measured over (``bench/idle.py``)

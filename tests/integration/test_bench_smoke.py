@@ -66,7 +66,8 @@ def test_percentile_is_nearest_rank() -> None:
 def test_harness_mechanics_with_the_python_loop_as_shipper(tmp_path: Path) -> None:
     """With the exact Python + orjson loop standing in for the shipper, every scenario runs
     and every line count matches the corpus manifest (proves the counting, the daemon
-    completion rule, the latency probe path and the many-files split)."""
+    completion rule, the latency probe path, the many-files split and the busy file among
+    quiet ones)."""
     result, table = _run_bench(tmp_path, BENCH_SHIPPER=f"{sys.executable} -m bench.baseline")
     rows = {row["system"]: row for row in result["throughput"]}
     assert set(rows) == {"shipper-once", "shipper-once-pure", "shipper-once-cri",
@@ -83,6 +84,9 @@ def test_harness_mechanics_with_the_python_loop_as_shipper(tmp_path: Path) -> No
     assert result["idle"]["idle_rss_mib"] > 0
     assert result["idle"]["idle_cpu_pct"] >= 0 and result["idle"]["idle_wakeups_s"] > 0
     assert "| own | shipper --once |" in table
+    assert [(r["quiet"], r["received"] == r["sent"] > 0) for r in result["busy"]] == [
+        (0, True), (1000, True)]
+    assert result["busy"][1]["ratio_vs_alone"] > 0 and "× alone" in table
     _check_kernels(result, table)
 
 

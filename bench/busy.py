@@ -1,0 +1,101 @@
+"""One busy file among many quiet ones, in follow mode: the CPU it costs.
+
+A job's pod often keeps many log files (one a task, a shard, a stage) of which one or two
+are written at a time. For each count of quiet files (``BUSY_QUIET``: 0 and 1,000) the
+shipper follows ``*.log`` in a directory of that many one-line files and ``busy.log``;
+once every first line is out and the files have been quiet for a second, the writer
+(:mod:`bench.writer`) appends to ``busy.log`` at ``latency_rate`` lines a second for
+``latency_seconds``, and the shipper's CPU over that window (its process tree, from
+``/proc``) is the row, with its ratio to the run without quiet files. Before the read
+rounds (``shipper/sources/rounds.py``) each of the writer's writes (every 10 ms) woke a
+round that read the end of every quiet file: 40% of a core at 1,000 against 5%.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.errors import BenchError
+from bench.idle import tree_cost
+from bench.latency import ArrivalReader
+from bench.procs import Command
+from bench.settings import BenchSettings
+
+BUSY_QUIET = (0, 1000)
+#: seconds the quiet files are left alone before the writer starts (they cool down)
+COOL = 1.0
+
+
+def run_busy(settings: BenchSettings, command: Command, work: Path) -> list[dict[str, object]]:
+    """A row per count of quiet files (see the module docstring); ``command``'s ``--path``
+    is replaced by the directory's ``*.log``."""
+    rows: list[dict[str, object]] = []
+    for quiet in BUSY_QUIET:
+        directory = work / f"quiet-{quiet}"
+        directory.mkdir(parents=True, exist_ok=True)
+        for n in range(quiet):
+            (directory / f"quiet{n:04d}.log").write_bytes(
+                f"2025-07-06T10:30:00Z INFO quiet file {n}\n".encode())
+        (directory / "busy.log").write_bytes(b"2025-07-06T10:30:00Z INFO busy file\n")
+        argv = list(command.argv)
+        argv[argv.index("--path") + 1] = str(directory / "*.log")
+        rows.append({"quiet": quiet, **_measure(settings, argv, command.env, directory,
+                                                quiet + 1)})
+    alone = rows[0].get("cpu_pct")
+    for row in rows[1:]:
+        if isinstance(alone, float) and alone > 0 and isinstance(row.get("cpu_pct"), float):
+            row["ratio_vs_alone"] = row["cpu_pct"] / alone  # type: ignore[operator]
+    return rows
+
+
+def _measure(settings: BenchSettings, argv: list[str], env: dict[str, str],
+             directory: Path, first_lines: int) -> dict[str, object]:
+    with open(directory / "stderr.log", "wb") as err:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err,
+                                stdin=subprocess.DEVNULL, env=os.environ | env)
+    try:
+        assert proc.stdout is not None
+        reader = ArrivalReader(proc.stdout.fileno())
+        if not reader.wait_lines(first_lines, 120.0):
+            raise BenchError(f"follow mode: {reader.lines}/{first_lines} first lines out")
+        until = time.monotonic() + COOL
+        while time.monotonic() < until:
+            reader.read_for(0.05)
+        return _window(settings, proc, reader, directory / "busy.log")
+    finally:
+        _stop(proc)
+
+
+def _window(settings: BenchSettings, proc: subprocess.Popen[bytes], reader: ArrivalReader,
+            busy: Path) -> dict[str, object]:
+    """The writer's run: the shipper's CPU (percent of a core) and the lines out."""
+    before, start = tree_cost(proc.pid)[0], time.monotonic()
+    lines_before = reader.lines
+    writer = subprocess.Popen([sys.executable, "-m", "bench.writer", str(busy),
+                               str(settings.latency_rate), str(settings.latency_seconds)],
+                              stdout=subprocess.PIPE)
+    while writer.poll() is None:
+        reader.read_for(0.05)
+    sent = int(writer.communicate()[0] or 0)
+    reader.wait_lines(lines_before + sent, 10.0)
+    ticks, took = tree_cost(proc.pid)[0] - before, time.monotonic() - start
+    cpu_pct = 100.0 * ticks / os.sysconf("SC_CLK_TCK") / took
+    return {"cpu_pct": cpu_pct, "sent": sent, "received": reader.lines - lines_before,
+            "seconds": took, "rate": settings.latency_rate}
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
