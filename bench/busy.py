@@ -14,16 +14,14 @@ round that read the end of every quiet file: 40% of a core at 1,000 against 5%.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from bench.errors import BenchError
 from bench.idle import tree_cost
-from bench.latency import ArrivalReader
-from bench.procs import Command
+from bench.latency import ArrivalReader, write_steadily
+from bench.procs import Command, stop_daemon
 from bench.settings import BenchSettings
 
 BUSY_QUIET = (0, 1000)
@@ -68,7 +66,7 @@ def _measure(settings: BenchSettings, argv: list[str], env: dict[str, str],
             reader.read_for(0.05)
         return _window(settings, proc, reader, directory / "busy.log")
     finally:
-        _stop(proc)
+        stop_daemon(proc)
 
 
 def _window(settings: BenchSettings, proc: subprocess.Popen[bytes], reader: ArrivalReader,
@@ -76,26 +74,9 @@ def _window(settings: BenchSettings, proc: subprocess.Popen[bytes], reader: Arri
     """The writer's run: the shipper's CPU (percent of a core) and the lines out."""
     before, start = tree_cost(proc.pid)[0], time.monotonic()
     lines_before = reader.lines
-    writer = subprocess.Popen([sys.executable, "-m", "bench.writer", str(busy),
-                               str(settings.latency_rate), str(settings.latency_seconds)],
-                              stdout=subprocess.PIPE)
-    while writer.poll() is None:
-        reader.read_for(0.05)
-    sent = int(writer.communicate()[0] or 0)
+    sent = write_steadily(settings, reader, busy)
     reader.wait_lines(lines_before + sent, 10.0)
     ticks, took = tree_cost(proc.pid)[0] - before, time.monotonic() - start
     cpu_pct = 100.0 * ticks / os.sysconf("SC_CLK_TCK") / took
     return {"cpu_pct": cpu_pct, "sent": sent, "received": reader.lines - lines_before,
             "seconds": took, "rate": settings.latency_rate}
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.stdout:
-        proc.stdout.close()

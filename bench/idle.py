@@ -4,13 +4,12 @@ its CPU and wake-ups over a quiet window (what every pod pays while nothing is l
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.procs import Command
+from bench.procs import Command, stop_daemon
 
 
 def _children(pid: int) -> list[int]:
@@ -120,12 +119,6 @@ def idle_rss(cmd: Command, log_path: Path, *, settle: float = 1.0, limit: float 
         if proc.poll() is not None:
             raise BenchError(f"follow mode exited {proc.returncode} while idle")
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_daemon(proc)
     return {"idle_rss_mib": samples[-1][1] / 1024, "after_s": samples[-1][0],
             "peak_rss_mib": max(r for _, r in samples) / 1024, **cpu}

@@ -10,14 +10,13 @@ import math
 import os
 import re
 import selectors
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.procs import Command
+from bench.procs import Command, stop_daemon
 from bench.settings import BenchSettings
 
 #: the send time, as written (``sent_ns=N``) or lifted into a field (``"sent_ns":"N"``)
@@ -78,15 +77,18 @@ def run_latency(settings: BenchSettings, cmd: Command, log_path: Path) -> dict[s
     try:
         return _measure(settings, proc, source)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        stop_daemon(proc)
+
+
+def write_steadily(settings: BenchSettings, reader: ArrivalReader, path: Path) -> int:
+    """The writer (:mod:`bench.writer`) appends to ``path`` at ``latency_rate`` lines a
+    second for ``latency_seconds`` while ``reader`` reads; the lines it wrote."""
+    writer = subprocess.Popen([sys.executable, "-m", "bench.writer", str(path),
+                               str(settings.latency_rate), str(settings.latency_seconds)],
+                              stdout=subprocess.PIPE)
+    while writer.poll() is None:
+        reader.read_for(0.05)
+    return int(writer.communicate()[0] or 0)
 
 
 def _measure(settings: BenchSettings, proc: subprocess.Popen[bytes], source: Path) -> dict:
@@ -96,12 +98,7 @@ def _measure(settings: BenchSettings, proc: subprocess.Popen[bytes], source: Pat
         fh.write(b"2025-07-06T10:30:00Z INFO latency warm-up\n")
     if not reader.wait_lines(1, 60.0):
         raise BenchError("follow mode: the warm-up line never reached stdout")
-    writer = subprocess.Popen([sys.executable, "-m", "bench.writer", str(source),
-                               str(settings.latency_rate), str(settings.latency_seconds)],
-                              stdout=subprocess.PIPE)
-    while writer.poll() is None:
-        reader.read_for(0.05)
-    sent = int(writer.communicate()[0] or 0)
+    sent = write_steadily(settings, reader, source)
     reader.wait_lines(sent + 1, 10.0)
     lat = reader.latencies
     if not lat:

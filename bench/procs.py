@@ -46,6 +46,19 @@ class Command:
     stdout_is_output: bool = True
 
 
+def stop_daemon(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """SIGTERM a follow-mode process (SIGKILL after ``timeout``), then close its stdout."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
 def warm(path: Path, chunk: int = 1 << 22) -> None:
     """Read a file once so every system starts with it in the page cache."""
     with open(path, "rb", buffering=0) as fh:
