@@ -55,11 +55,9 @@ class ReadRounds:
             self._pass_at = now + self._interval
             self._unread = {f.ident: f for f in files if f.fd >= 0}
         self._turn += 1
-        unread = [f for ident, f in self._unread.items()
-                  if ident not in self._warm and files.get(ident) is f and f.fd >= 0]
-        if len(unread) < len(self._unread):  # let go, or warm (read below anyway)
-            keep = {f.ident for f in unread} | {f.ident for f in warm}
-            self._unread = {i: f for i, f in self._unread.items() if i in keep}
+        self._unread = {i: f for i, f in self._unread.items()
+                        if files.get(i) is f and f.fd >= 0}  # forget files let go
+        unread = [f for i, f in self._unread.items() if i not in self._warm]  # warm: below
         return _rotated(unread, self._turn) + _rotated(warm, self._turn)
 
     def found(self, f: OpenFile, anything: bool) -> None:
