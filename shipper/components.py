@@ -39,6 +39,28 @@ class LagSource(Protocol):
     def lag_bytes(self) -> int: ...
 
 
+class Buffered(Protocol):
+    """What a sink's buffer tells: the bytes it holds (``SinkBuffer.bytes``)."""
+
+    @property
+    def bytes(self) -> int: ...
+
+
+@runtime_checkable
+class Buffering(Protocol):
+    """A sink with a buffer (every built sink; a test's fake may have none)."""
+
+    @property
+    def queue(self) -> Buffered: ...
+
+
+def most_buffered(sinks: list[Any]) -> int:
+    """The most bytes any of ``sinks`` holds in its buffer (0 without buffers). Read at
+    each drain hop of the tailer (:func:`~shipper.sources.reads.hop_chunks`); the list is
+    the pipeline's own, changed in place by a reload."""
+    return max((sink.queue.bytes for sink in sinks if isinstance(sink, Buffering)), default=0)
+
+
 class Periodic(Protocol):
     """A process-wide look run every ``interval`` seconds in a worker thread."""
 

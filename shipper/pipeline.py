@@ -21,9 +21,10 @@ import logging
 import os
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from functools import partial
 from typing import Any
 
-from shipper.components import LagSource, Observers, Periodic, k8s_api_enricher
+from shipper.components import LagSource, Observers, Periodic, k8s_api_enricher, most_buffered
 from shipper.config import Settings
 from shipper.cpu.pin import CpuPin
 from shipper.delivery import Delivery, Item
@@ -79,8 +80,9 @@ class Pipeline:
         self.sinks = sinks if sinks is not None else [
             build_sink(s, metrics=metrics, clock=monotonic, state_dir=settings.state_dir)
             for s in settings.sinks]
-        self.tailer = tailer or Tailer(settings, metrics=metrics,
-                                       clock=monotonic, checkpoints=checkpoints)
+        self.tailer = tailer or Tailer(
+            settings, metrics=metrics, clock=monotonic, checkpoints=checkpoints,
+            sinks_buffered=partial(most_buffered, self.sinks))
         self.k8s_api = k8s_api_enricher(settings, env) if settings.k8s_api else None
         self._chunks: asyncio.Queue[Item] = asyncio.Queue(settings.queue_max_batches)
         self.saver = CheckpointSaver(checkpoints, self._start, self.shutdown)

@@ -46,7 +46,7 @@ from shipper.sources.files import (
 from shipper.sources.fileset import OPEN_BATCH_CHUNKS, FileSet
 from shipper.sources.globs import PathMatcher
 from shipper.sources.hop import Reader
-from shipper.sources.reads import Outcome, drain_step, read_some
+from shipper.sources.reads import Outcome, drain_step, drain_steps, hop_chunks, read_some
 from shipper.sources.recovery import Checkpoints
 from shipper.sources.resume import Resumer, process_started
 from shipper.sources.rounds import ReadRounds
@@ -68,8 +68,11 @@ class Tailer:
 
     def __init__(self, settings: TailSettings, *, metrics: Metrics,
                  clock: Callable[[], float] = time.monotonic,
-                 checkpoints: Checkpoints | None = None, root: str = "/") -> None:
+                 checkpoints: Checkpoints | None = None, root: str = "/",
+                 sinks_buffered: Callable[[], int] = lambda: 0) -> None:
         self.settings = settings
+        #: the most bytes a sink holds in its buffer (how many chunks a drain's hop reads)
+        self._sinks_buffered = sinks_buffered
         self._metrics = metrics
         self._clock = clock
         self._checkpoints = checkpoints
@@ -255,25 +258,30 @@ class Tailer:
 
     async def _drain(self, f: OpenFile, result: Outcome | None = None) -> None:
         """Read ``f`` to its limit (its end now, unless set at stop), last partial line too.
-        ``result``: the first step, already read. One thread hop per step: the size comes
-        with the first read, the read after a placement with the placement."""
-        step = partial(drain_step, f, self.settings.read_chunk_bytes)
+        ``result``: the first step, already read. A thread hop reads up to four chunks
+        while the sinks keep up (:func:`~shipper.sources.reads.hop_chunks`), emitted one
+        after another; the size comes with the first read, the read after a placement
+        with the placement."""
+        pending: list[Outcome] = [] if result is None else [result]
         while f.fd >= 0:
-            if result is None:
+            if not pending:
                 await _let_processor_in()
-                result = await self._reader.run(step)
+                most = hop_chunks(self._sinks_buffered())
+                pending = await self._reader.run(partial(
+                    drain_steps, f, self.settings.read_chunk_bytes, most))
+            result = pending.pop(0)
             if isinstance(result, Chunk):  # (first: a Chunk compared with a str costs a call)
                 await self._emitter.deliver(f, result)
                 if result.eof:
                     return
-            elif result == IDENTIFIED:
-                result = await self._resumer.place(f, then=step)
-                continue  # its next read (None: placing failed, identify again)
+            elif result == IDENTIFIED:  # its next read (none: placing failed, identify again)
+                placed = await self._resumer.place(f, then=partial(
+                    drain_step, f, self.settings.read_chunk_bytes))
+                pending = [] if placed is None else [placed]
             else:
                 await self._handle(f, result)
                 if result in (AT_EOF, NOT_READY) or isinstance(result, OSError):
                     return
-            result = None
 
     async def _let_go_due(self, files: list[OpenFile]) -> None:
         now = self._clock()

@@ -22,13 +22,15 @@ from prometheus_client import CollectorRegistry
 
 import shipper.pipeline as pipeline_module
 import shipper.processor as processor_module
-from shipper.components import Observers
+from shipper.components import Observers, most_buffered
 from shipper.config import Settings
 from shipper.errors import SinkStoppedError
 from shipper.metrics import Metrics
 from shipper.pipeline import Pipeline
 from shipper.server.health import Progress
 from shipper.sources.checkpoints import CheckpointStore
+from shipper.sources.hop import Reader
+from shipper.sources.reads import READ_AHEAD_MAX_BUFFERED
 
 SECRET = "s3cr3t-content-of-a-record"
 
@@ -396,3 +398,43 @@ async def test_a_periodic_look_runs_in_a_worker_thread_until_the_run_ends(tmp_pa
     assert seen >= 3 and threading.get_ident() not in look.threads
     await asyncio.sleep(0.1)
     assert len(look.threads) == seen  # cancelled with the run
+
+
+class HeldBytes:
+    """A sink buffer's gauge (``SinkBuffer.bytes``) set by the test."""
+
+    def __init__(self, nbytes: int) -> None:
+        self.bytes = nbytes
+
+
+@pytest.mark.parametrize(("held", "hops"), [(0, 10), (READ_AHEAD_MAX_BUFFERED, 39)])
+async def test_the_tailer_reads_ahead_while_no_sink_holds_much(tmp_path, monkeypatch, held,
+                                                               hops):
+    """The pipeline's tailer asks the sinks' buffers before each drain hop: a file of 40
+    chunks takes 10 read hops while the sink holds nothing, 39 (one chunk each, after the
+    open hop's) while it holds ``READ_AHEAD_MAX_BUFFERED`` bytes; every line delivered
+    either way."""
+    (tmp_path / "app.log").write_text("".join(f"line-{i:04}\n" for i in range(400)))
+    sink = FakeSink()
+    sink.queue = HeldBytes(held)  # type: ignore[attr-defined]
+    reads: list[object] = []
+    real_read = Reader.run
+
+    async def counted_read(self: Reader, func: Any) -> Any:
+        reads.append(func)
+        return await real_read(self, func)
+
+    monkeypatch.setattr(Reader, "run", counted_read)
+    pipeline, _ = make(tmp_path, monkeypatch, sink, once=True, read_chunk_bytes=100)
+    assert await asyncio.wait_for(pipeline.run(), 10) == 0
+    assert sink.messages() == [f"line-{i:04}" for i in range(400)]
+    assert len(reads) == hops
+
+
+def test_most_buffered_is_the_fullest_sinks_buffer():
+    """``most_buffered``: the largest ``queue.bytes`` of the sinks; a sink without a
+    buffer counts for nothing, no sinks for 0."""
+    full, empty, bare = FakeSink("a"), FakeSink("b"), FakeSink("c")
+    full.queue, empty.queue = HeldBytes(5000), HeldBytes(0)  # type: ignore[attr-defined]
+    assert most_buffered([empty, full, bare]) == 5000
+    assert most_buffered([bare]) == most_buffered([]) == 0

@@ -60,9 +60,11 @@ class Running:
 def make_tailer(paths: list[str], **kw: object) -> tuple[Tailer, Metrics]:
     metrics = Metrics(collectors=False)
     checkpoints = kw.pop("checkpoints", None)
+    buffered = kw.pop("sinks_buffered", lambda: 0)
     sources = {"rotate_grace": 0.1, **{k: kw.pop(k) for k in SOURCES_KEYS if k in kw}}
     settings = TailSettings(paths=paths, **{"poll_interval": 0.05, "sources": sources, **kw})
-    return Tailer(settings, metrics=metrics, checkpoints=checkpoints), metrics  # type: ignore[arg-type]
+    tailer = Tailer(settings, metrics=metrics, checkpoints=checkpoints, sinks_buffered=buffered)
+    return tailer, metrics
 
 
 @pytest.fixture

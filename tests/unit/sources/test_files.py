@@ -1,4 +1,5 @@
-"""OpenFile: witnesses of what was read, read limits, replaced content; chunk parts."""
+"""OpenFile: witnesses of what was read, read limits, replaced content; chunk parts; a
+drain's hop of several reads."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import os
 
 import pytest
 
-from shipper.sources.files import Chunk, OpenFile
+from shipper.sources.files import IDENTIFIED, Chunk, OpenFile
 from shipper.sources.identity import FileIdentity, Witness, check_of, read_fingerprint
-from shipper.sources.reads import split_chunk
+from shipper.sources.reads import drain_steps, split_chunk
 
 DATA = b"".join(b"line number %d of the file\n" % i for i in range(400))
 
@@ -123,3 +124,27 @@ def test_split_chunk_parts_end_where_the_next_part_starts():
     assert [p.truncated for p in parts] == [frozenset({10}), frozenset(), frozenset({60})]
     assert parts[-1].witnesses == (w,) and parts[0].witnesses == ()
     assert split_chunk(chunk, 7) == [chunk]
+
+
+def test_drain_steps_read_chunks_until_the_limit_or_another_outcome(tmp_path):
+    """One hop's ``drain_steps``: at most ``most`` outcomes, in order, each read going on
+    where the last ended; a hop ends early at the chunk that reaches the file's size (its
+    end when first sized; its cut last line flushed), and a file not identified yet gives
+    ``IDENTIFIED`` alone."""
+    path = tmp_path / "a.log"
+    path.write_bytes(DATA[:250])
+    f = opened(path)
+    try:
+        first = drain_steps(f, 100, 2)
+        rest = drain_steps(f, 100, 4)
+    finally:
+        f.close()
+    assert [type(c) for c in first + rest] == [Chunk] * 3
+    assert [c.eof for c in first + rest] == [False, False, True]
+    lines = [line for c in first + rest for _, line in c.lines]
+    assert b"\n".join(lines) == DATA[:250] and len(lines) == 10  # the cut line too
+    fresh = OpenFile.open(str(path), 1 << 20)
+    try:
+        assert drain_steps(fresh, 100, 4) == [IDENTIFIED] and fresh.limit == 250
+    finally:
+        fresh.close()

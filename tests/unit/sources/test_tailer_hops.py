@@ -18,6 +18,7 @@ from shipper.sources.checkpoints import CheckpointStore
 from shipper.sources.files import Chunk
 from shipper.sources.hop import Reader
 from shipper.sources.links import LinkPolicy
+from shipper.sources.reads import READ_AHEAD_MAX_BUFFERED
 from tests.unit.sources.conftest import Collector, append, make_tailer
 
 
@@ -256,12 +257,37 @@ def test_a_batch_hop_always_moves_on_and_leaves_no_descriptor_when_its_step_fail
     assert len(calls) == 3 and len(os.listdir("/proc/self/fd")) == fds
 
 
+@pytest.mark.parametrize(("buffered", "per_hop"), [(0, 4), (READ_AHEAD_MAX_BUFFERED - 1, 4),
+                                                    (READ_AHEAD_MAX_BUFFERED, 1)])
+async def test_a_drain_reads_four_chunks_a_hop_while_the_sinks_keep_up(
+        tmp_path, monkeypatch, buffered, per_hop):
+    """A file of 40 chunks (``read_chunk_bytes`` 100, 10 lines of 10 bytes each): four
+    chunks a read hop while no sink holds ``READ_AHEAD_MAX_BUFFERED`` bytes (10 hops), one
+    a hop once one does (40), asked before each hop; every line out once, in order, in
+    chunks of 10 lines either way (each chunk emitted as it was)."""
+    append(tmp_path / "big.log", "".join(f"line-{i:04}\n" for i in range(400)))
+    asked: list[int] = []
+
+    def sinks_buffered() -> int:
+        asked.append(buffered)
+        return buffered
+
+    hops = count_hops(monkeypatch)
+    out, _, _ = await run_once([str(tmp_path / "big.log")], read_chunk_bytes=100,
+                               sinks_buffered=sinks_buffered)
+    assert out.lines() == [f"line-{i:04}".encode() for i in range(400)]
+    assert [len(c.lines) for c in out.chunks] == [10] * 40
+    reads = [h for h in hops if h == "partial"]
+    assert len(reads) == len(asked) == -(-39 // per_hop), hops  # the first chunk: open hop
+
+
 async def test_what_was_emitted_is_taken_before_the_next_read_starts(tmp_path, monkeypatch):
     """Emits are eager, but before each read the tailer gives the loop a turn: a consumer
     waiting on the queue takes every chunk emitted so far before the next read hop
     starts (reads overlapping the processing starved the sinks' writer threads: +31 MiB
-    of stdout buffer). Once mode, a big file in many chunks and small files in batches."""
-    append(tmp_path / "big.log", "".join(f"line-{i}\n" for i in range(200)))
+    of stdout buffer). Once mode, a big file in many chunks (four a hop) and small files
+    in batches."""
+    append(tmp_path / "big.log", "".join(f"line-{i}\n" for i in range(1000)))
     for i in range(6):
         append(tmp_path / f"s{i}.log", f"small-{i}\n")
     queue: asyncio.Queue[object] = asyncio.Queue(100)
