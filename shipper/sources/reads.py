@@ -8,27 +8,36 @@ from shipper.sources.files import Chunk, OpenFile
 
 Outcome = Chunk | str | OSError
 
-#: chunks one thread hop of a drain reads while the sinks keep up (:func:`hop_chunks`)
-DRAIN_HOP_CHUNKS = 4
+#: chunks one read hop (a drain's, a follow round's) takes while the sinks keep up
+HOP_CHUNKS = 4
 #: bytes buffered in a sink from which it counts as behind (:func:`hop_chunks`)
 READ_AHEAD_MAX_BUFFERED = 2 << 20
 
 
-def read_some(files: list[OpenFile], budget: int) -> list[tuple[OpenFile, Outcome]]:
-    """One chunk from each file in turn until ``budget`` bytes were read."""
+def read_some(files: list[OpenFile], nbytes: int,
+              budget: int) -> list[tuple[OpenFile, Outcome]]:
+    """A chunk of at most ``nbytes`` from each file in turn, then another from each whose
+    chunk was full (more may be waiting), and so on, until ``budget`` bytes were read.
+    A file's outcomes are in the order read; a file stops at anything but a full chunk."""
     out: list[tuple[OpenFile, Outcome]] = []
-    used = 0
-    for f in files:
-        if f.fd < 0:
-            continue
-        before = f.bytes_read
-        try:
-            out.append((f, f.read(budget, final=False)))
-        except OSError as exc:
-            out.append((f, exc))
-        used += f.bytes_read - before
-        if used >= budget:
-            break
+    used, turn = 0, files
+    while turn:
+        more: list[OpenFile] = []
+        for f in turn:
+            if f.fd < 0:
+                continue
+            before = f.bytes_read
+            try:
+                result: Outcome = f.read(nbytes, final=False)
+            except OSError as exc:
+                result = exc
+            out.append((f, result))
+            used += (got := f.bytes_read - before)
+            if used >= budget:
+                return out
+            if got >= nbytes and isinstance(result, Chunk):
+                more.append(f)
+        turn = more
     return out
 
 
@@ -49,12 +58,12 @@ def drain_step(f: OpenFile, nbytes: int) -> Outcome:
 
 
 def hop_chunks(sinks_buffered: int) -> int:
-    """Chunks the next hop of a drain reads, given the most bytes a sink holds buffered:
-    :data:`DRAIN_HOP_CHUNKS` while every sink keeps up (fewer thread hops and turns of
-    the event loop: 1M lines to stdout -6% CPU), else one, so that each chunk is followed
-    by a turn of the loop for the sinks (reading ahead of network sinks only grew their
-    buffers: +25-35 MiB peak at 200k lines, no less CPU)."""
-    return 1 if sinks_buffered >= READ_AHEAD_MAX_BUFFERED else DRAIN_HOP_CHUNKS
+    """Chunks the next read hop takes (a drain's, or a follow round's budget), given the
+    most bytes a sink holds buffered: :data:`HOP_CHUNKS` while every sink keeps up (fewer
+    thread hops and turns of the event loop: 1M lines to stdout -5 to -7% CPU), else one,
+    so that each chunk is followed by a turn of the loop for the sinks (reading ahead of
+    network sinks only grew their buffers: +25-35 MiB peak at 200k lines, no less CPU)."""
+    return 1 if sinks_buffered >= READ_AHEAD_MAX_BUFFERED else HOP_CHUNKS
 
 
 def drain_steps(f: OpenFile, nbytes: int, most: int) -> list[Outcome]:

@@ -1,10 +1,10 @@
 """Which files a follow-mode read round reads: every open file, or only the warm ones.
 
-A round is one thread hop that reads the tailer's files in turn until ``read_chunk_bytes``
-were read. Reading every open file each round made one busy file among 1,000 quiet ones
-cost 40% of a core (5% alone, ~10k lines/s in writes every 10 ms): each write woke a round
-that read the end of all 999 quiet files (a syscall and a few Python calls each) to get a
-few lines of the busy one.
+A round is one thread hop that reads the tailer's files in turn until a few chunks' bytes
+were read (:func:`~shipper.sources.reads.read_some`). Reading every open file each round
+made one busy file among 1,000 quiet ones cost 40% of a core (5% alone, ~10k lines/s in
+writes every 10 ms): each write woke a round that read the end of all 999 quiet files (a
+syscall and a few Python calls each) to get a few lines of the busy one.
 
 A file whose read found something (lines, a partial read, a new identity, a truncation)
 is *warm* for ``poll_interval`` after. While some file is warm, rounds read the warm files

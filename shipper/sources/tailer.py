@@ -231,8 +231,9 @@ class Tailer:
 
     async def _read_in_turn(self, order: list[OpenFile]) -> bool:
         await _let_processor_in()
-        results = await self._reader.run(
-            partial(read_some, order, self.settings.read_chunk_bytes))
+        chunk = self.settings.read_chunk_bytes
+        budget = hop_chunks(self._sinks_buffered()) * chunk
+        results = await self._reader.run(partial(read_some, order, chunk, budget))
         progressed = False
         for f, result in results:
             found = await self._handle(f, result)

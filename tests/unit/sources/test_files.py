@@ -1,5 +1,5 @@
 """OpenFile: witnesses of what was read, read limits, replaced content; chunk parts; a
-drain's hop of several reads."""
+hop of several reads (a drain's, a follow round's)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from shipper.sources.files import IDENTIFIED, Chunk, OpenFile
 from shipper.sources.identity import FileIdentity, Witness, check_of, read_fingerprint
-from shipper.sources.reads import drain_steps, split_chunk
+from shipper.sources.reads import drain_steps, read_some, split_chunk
 
 DATA = b"".join(b"line number %d of the file\n" % i for i in range(400))
 
@@ -148,3 +148,27 @@ def test_drain_steps_read_chunks_until_the_limit_or_another_outcome(tmp_path):
         assert drain_steps(fresh, 100, 4) == [IDENTIFIED] and fresh.limit == 250
     finally:
         fresh.close()
+
+
+def test_read_some_takes_a_chunk_of_each_file_then_more_of_the_full_ones(tmp_path):
+    """A follow round's ``read_some`` (chunks of 100 bytes, a budget of 500): a chunk of
+    each file in turn, then another of each whose chunk was full, until 500 bytes were
+    read; a file that gave less than a chunk (its end) is not read again. Each file's
+    lines come whole and in order."""
+    sizes = {"a": 350, "b": 50, "c": 250}
+    files = []
+    for name, size in sizes.items():
+        (tmp_path / f"{name}.log").write_bytes(DATA[:size])
+        files.append(opened(tmp_path / f"{name}.log"))
+    try:
+        out = read_some(files, 100, 500)
+    finally:
+        for f in files:
+            f.close()
+    names = [os.path.basename(f.path)[0] for f, _ in out]
+    assert names == ["a", "b", "c", "a", "c", "a"]
+    assert all(isinstance(result, Chunk) for _, result in out)
+    for name in "ac":
+        data = b"".join(line + b"\n" for f, c in out if f.path.endswith(f"{name}.log")
+                        for _, line in c.lines)
+        assert DATA.startswith(data) and len(data) > 100 * names.count(name) - 28

@@ -25,9 +25,9 @@ async def test_a_busy_file_does_not_make_every_round_read_the_quiet_ones(
     sizes: list[int] = []
     real = tailer_module.read_some
 
-    def counted(files, budget):
+    def counted(files, nbytes, budget):
         sizes.append(len(files))
-        return real(files, budget)
+        return real(files, nbytes, budget)
 
     monkeypatch.setattr(tailer_module, "read_some", counted)
     async with follow(poll_interval=0.5) as run:
@@ -79,8 +79,8 @@ async def test_a_quiet_file_written_while_another_is_busy_comes_within_the_inter
 
 
 async def test_quiet_files_are_read_while_backlogs_take_every_round_budget(tmp_path, follow):
-    """Two 2 MB backlogs read 1 KiB each a round (a round ends once it read
-    ``read_chunk_bytes``: after the second of them) keep two files warm; lines appended
+    """Two 8 MB backlogs read in chunks of 1 KiB (a round ends once it read four chunks'
+    bytes) keep two files warm; lines appended
     to 50 quiet files meanwhile all come within about a ``poll_interval`` (0.2 s): a pass
     reads the files it has not reached before the warm ones, and goes on until it has read
     every file (``test_rounds`` pins the order itself)."""
@@ -93,7 +93,7 @@ async def test_quiet_files_are_read_while_backlogs_take_every_round_budget(tmp_p
         await run.out.wait_lines(52)
         await asyncio.sleep(0.3)  # all cool down
         for path in backlogs:
-            append(path, "".join(f"backlog line {n:08}\n" for n in range(90_000)))
+            append(path, "".join(f"backlog line {n:08}\n" for n in range(360_000)))
         await asyncio.sleep(0.05)  # the backlogs are being read
         started = time.monotonic()
         for i in range(50):
@@ -102,6 +102,6 @@ async def test_quiet_files_are_read_while_backlogs_take_every_round_budget(tmp_p
             while sum(1 for line in run.out.lines() if line.endswith(b" second")) < 50:
                 await asyncio.sleep(0.01)
         waited = time.monotonic() - started
-        left = 2 * 90_001 - sum(len(run.out.lines(str(path))) for path in backlogs)
+        left = 2 * 360_001 - sum(len(run.out.lines(str(path))) for path in backlogs)
     assert left > 0, "the backlogs were read before the quiet lines came: no contest"
     assert waited < 0.2 + 0.6, waited
