@@ -55,8 +55,8 @@ class Buffering(Protocol):
 
 
 def most_buffered(sinks: list[Any]) -> int:
-    """The most bytes any of ``sinks`` holds in its buffer (0 without buffers). Read at
-    each drain hop of the tailer (:func:`~shipper.sources.reads.hop_chunks`); the list is
+    """The most bytes any of ``sinks`` holds in its buffer (0 without buffers). Read before
+    each read hop of the tailer (:func:`~shipper.sources.reads.hop_chunks`); the list is
     the pipeline's own, changed in place by a reload."""
     return max((sink.queue.bytes for sink in sinks if isinstance(sink, Buffering)), default=0)
 

@@ -71,7 +71,7 @@ class Tailer:
                  checkpoints: Checkpoints | None = None, root: str = "/",
                  sinks_buffered: Callable[[], int] = lambda: 0) -> None:
         self.settings = settings
-        #: the most bytes a sink holds in its buffer (how many chunks a drain's hop reads)
+        #: the most bytes a sink holds in its buffer (how many chunks a read hop takes)
         self._sinks_buffered = sinks_buffered
         self._metrics = metrics
         self._clock = clock

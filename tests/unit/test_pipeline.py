@@ -438,3 +438,16 @@ def test_most_buffered_is_the_fullest_sinks_buffer():
     full.queue, empty.queue = HeldBytes(5000), HeldBytes(0)  # type: ignore[attr-defined]
     assert most_buffered([empty, full, bare]) == 5000
     assert most_buffered([bare]) == most_buffered([]) == 0
+
+
+async def test_the_tailer_sees_the_sinks_a_reload_puts_in(tmp_path, monkeypatch):
+    """A reload's ``replace_sinks`` changes the pipeline's one list of sinks in place, so
+    the tailer's read-ahead asks the new sinks' buffers: a sink put in that holds
+    ``READ_AHEAD_MAX_BUFFERED`` bytes makes the next hops one chunk each."""
+    pipeline, _ = make(tmp_path, monkeypatch, FakeSink())
+    behind = FakeSink("behind")
+    behind.queue = HeldBytes(READ_AHEAD_MAX_BUFFERED)  # type: ignore[attr-defined]
+    assert pipeline.tailer._sinks_buffered() == 0
+    pipeline.delivery.replace_sinks([behind], pipeline.delivery.router, pipeline.delivery.shares)
+    assert pipeline.sinks == [behind]
+    assert pipeline.tailer._sinks_buffered() == READ_AHEAD_MAX_BUFFERED
