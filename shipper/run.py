@@ -12,6 +12,7 @@ from typing import Any
 from shipper.components import Observers, build_observers, open_checkpoints, serve, tune_gc
 from shipper.config import Settings
 from shipper.cpu import pin as cpu_pin
+from shipper.cpu import policy as cpu_policy
 from shipper.metrics import Metrics
 from shipper.pipeline import Pipeline
 from shipper.reload import Reloader, ReloadHandle, mark_loaded
@@ -44,6 +45,8 @@ async def run_pipeline(settings: Settings, *, listen_given: bool = False,
     handle, reloads = ReloadHandle(), set[asyncio.Task[Any]]()
     loop.add_signal_handler(signal.SIGHUP, _reload, handle, reloads)
     runner = None
+    if settings.cpu.batch and cpu_policy.supported():
+        cpu_policy.batch_threads()  # before the pipeline's threads: they inherit it
     try:
         metrics = Metrics()
         mark_loaded(metrics)

@@ -25,6 +25,9 @@ class CpuSettings(Model):
 
     #: keep every thread of the shipper on one CPU (``false``: the kernel places them)
     pin: bool = True
+    #: run the threads under ``SCHED_BATCH``: one that wakes does not preempt the running
+    #: one (the GIL holder, or the pod's app) on its CPU (:mod:`shipper.cpu.policy`)
+    batch: bool = True
     #: how often the CPUs' use is looked at
     check_interval: Duration = Field(10.0, gt=0)
     #: move when another CPU was idle for more of the interval than the shipper's CPU left

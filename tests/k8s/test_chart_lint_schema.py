@@ -197,3 +197,26 @@ def test_library_in_users_chart(user_chart: Path, kube: str, where: str) -> None
     assert {"name": "CONTAINER_NAME", "value": "web"} in sidecar["env"]
     assert config_of(docs)["paths"] == ["/var/log/nginx/**/*.log"]
     assert sidecar["resources"]["limits"]["memory"] == "256Mi"
+
+
+def test_the_schema_takes_every_key_of_the_config_sections_it_describes() -> None:
+    """A config section the schema closes (``additionalProperties: false``, its keys
+    listed) lists every field of its model: a key added to the model (``cpu.batch``, say)
+    and forgotten here would make the chart refuse a setting the shipper takes."""
+    import json
+
+    from pydantic import BaseModel
+
+    from shipper.config import Settings
+
+    schema = json.loads((Path(APP_CHART) / "values.schema.json").read_text())
+    sections = schema["properties"]["shipper"]["properties"]["config"]["properties"]
+    checked = []
+    for name, node in sections.items():
+        model = Settings.model_fields[name].annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        if node.get("additionalProperties") is False and "properties" in node:
+            assert set(model.model_fields) <= set(node["properties"]), name
+            checked.append(name)
+    assert "cpu" in checked
