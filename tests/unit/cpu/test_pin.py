@@ -5,11 +5,7 @@ kernel calls."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -20,6 +16,7 @@ from shipper.cpu.settings import CpuSettings
 from shipper.metrics import Metrics
 
 from .test_procfs import fake_proc, stat
+from .threads import before_and_after
 
 TWO_CPUS = pytest.mark.skipif(len(getattr(os, "sched_getaffinity", lambda _: {0})(0)) < 2,
                               reason="needs two CPUs to choose from")
@@ -193,27 +190,12 @@ def test_settings_are_checked():
 def test_the_real_kernel_pins_every_thread_and_threads_started_later_inherit_it():
     """In a subprocess (this test process keeps its CPUs): a thread running before
     ``start`` and one started after both end up with the one CPU ``start`` chose."""
-    script = textwrap.dedent("""
-        import json, os, threading
-        from prometheus_client import CollectorRegistry
-        from shipper.cpu.pin import CpuPin
-        from shipper.cpu.settings import CpuSettings
-        from shipper.metrics import Metrics
-        stop = threading.Event()
-        ids = []
-        def work():
-            ids.append(threading.get_native_id())
-            stop.wait(10)
-        early = threading.Thread(target=work); early.start()
-        cpu = CpuPin(CpuSettings(), Metrics(CollectorRegistry(), collectors=False)).start()
-        late = threading.Thread(target=work); late.start()
-        while len(ids) < 2: pass
-        masks = [sorted(os.sched_getaffinity(t)) for t in [0, *ids]]
-        stop.set(); early.join(); late.join()
-        print(json.dumps({"cpu": cpu, "masks": masks}))
-    """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, timeout=60)
-    got = json.loads(out.stdout)
-    assert got["cpu"] in os.sched_getaffinity(0)
-    assert got["masks"] == [[got["cpu"]]] * 3
+    cpu, masks = before_and_after(
+        "from prometheus_client import CollectorRegistry\n"
+        "from shipper.cpu.pin import CpuPin\n"
+        "from shipper.cpu.settings import CpuSettings\n"
+        "from shipper.metrics import Metrics",
+        "CpuPin(CpuSettings(), Metrics(CollectorRegistry(), collectors=False)).start()",
+        "sorted(os.sched_getaffinity(t))")
+    assert cpu in os.sched_getaffinity(0)
+    assert masks == [[cpu]] * 3

@@ -6,12 +6,10 @@ real kernel calls and that ``shipper run`` applies ``cpu.batch``."""
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -22,6 +20,7 @@ from shipper.cpu import policy
 from shipper.cpu.policy import batch_threads
 
 from .test_procfs import fake_proc
+from .threads import before_and_after
 
 LINUX = pytest.mark.skipif(not policy.supported(), reason="SCHED_BATCH is Linux-only")
 
@@ -72,27 +71,9 @@ def test_without_proc_the_calling_thread_is_still_set(tmp_path):
 def test_the_real_kernel_sets_running_threads_and_later_ones_inherit_it():
     """In a subprocess (this test process keeps its policy): a thread running before the
     call and one started after are both ``SCHED_BATCH``, as is the calling thread."""
-    script = textwrap.dedent("""
-        import json, os, threading
-        from shipper.cpu.policy import batch_threads
-        stop = threading.Event()
-        ids = []
-        def work():
-            ids.append(threading.get_native_id())
-            stop.wait(10)
-        early = threading.Thread(target=work); early.start()
-        while not ids: pass
-        done = batch_threads()
-        late = threading.Thread(target=work); late.start()
-        while len(ids) < 2: pass
-        policies = [os.sched_getscheduler(t) for t in [0, *ids]]
-        stop.set(); early.join(); late.join()
-        print(json.dumps({"done": done, "policies": policies}))
-    """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, timeout=60)
-    got = json.loads(out.stdout)
-    assert got == {"done": 2, "policies": [os.SCHED_BATCH] * 3}
+    done, policies = before_and_after("from shipper.cpu.policy import batch_threads",
+                                      "batch_threads()", "os.sched_getscheduler(t)")
+    assert done == 2 and policies == [os.SCHED_BATCH] * 3
 
 
 def _thread_policies(pid: int) -> list[int]:
