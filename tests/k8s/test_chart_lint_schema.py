@@ -220,3 +220,24 @@ def test_the_schema_takes_every_key_of_the_config_sections_it_describes() -> Non
             assert set(model.model_fields) <= set(node["properties"]), name
             checked.append(name)
     assert "cpu" in checked
+
+
+def test_tailing_settings_pass_the_schema_and_reach_the_shipper(tmp_path: Path) -> None:
+    """``sources``, ``follow_symlinks``, ``symlink_roots`` and ``cpu.batch`` given as chart
+    values pass the schema, render into config.yaml and load with the values given (the
+    schema used to refuse the first three: a chart user could not tune inotify or the
+    rotation grace)."""
+    values = {"shipper": {"config": {
+        "follow_symlinks": "always", "symlink_roots": ["/data"],
+        "sources": {"rotate_grace": "3s", "max_inotify_watches": 100},
+        "cpu": {"batch": False}, "sinks": [{"type": "stdout", "name": "stdout"}]}}}
+    with helm.Chart.load(APP_CHART) as chart:
+        chart.validate_schema(values)
+    docs = documents(render(values))
+    config_file = tmp_path / "config.yaml"
+    maps = [d for d in by_kind(docs, "ConfigMap") if "config.yaml" in d["data"]]
+    config_file.write_text(maps[0]["data"]["config.yaml"])
+    settings = load_settings(str(config_file))
+    assert settings.follow_symlinks == "always" and settings.symlink_roots == ["/data"]
+    assert settings.sources.rotate_grace == 3.0
+    assert settings.sources.max_inotify_watches == 100 and settings.cpu.batch is False
