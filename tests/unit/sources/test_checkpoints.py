@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 
 import pytest
 
@@ -340,3 +341,36 @@ def test_pending_witnesses_are_bounded_in_all(tmp_path, monkeypatch):
     store.set("1:9:ab", "/9.log", 5)
     assert store.entry("1:9:ab").witness == witness(5)
     assert len(store._pending) == sum(len(q) for q in store._pending._queues.values())
+
+
+async def test_every_field_and_since_survive_a_restart(tmp_path):
+    """Offset, path, times, retirement, witness and ``since`` read back exactly as saved
+    (the file is written by orjson, read by the standard library)."""
+    store = CheckpointStore(tmp_path, clock=lambda: 1764800000.125)
+    store.note(KEY, witness(40, 90))
+    store.set(KEY, "/var/log/pods/ns_pod_0b7c/app/0.log", 40)
+    store.set("64768:99:ee", "/b.log", 3)
+    store.retire("64768:99:ee")
+    since = store.rotated_since(1764799999.5)
+    await store.save()
+    again = CheckpointStore(tmp_path)
+    await again.load()
+    assert again.entry(KEY) == store.entry(KEY)
+    assert again.entry("64768:99:ee") == store.entry("64768:99:ee")
+    assert again.entry("64768:99:ee").retired == 1764800000.125 and again.since == since
+
+
+async def test_a_path_that_is_not_utf8_is_saved_escaped_and_reads_back_the_same(tmp_path):
+    """A file name with bytes that are not UTF-8 reaches the store as lone surrogates
+    (``os.fsdecode``), which orjson refuses: the save falls back to escaped JSON, nothing
+    is lost and the path reads back byte for byte."""
+    path = "/var/log/" + (b"caf\xe9-\xff.log").decode("utf-8", "surrogateescape")
+    store = CheckpointStore(tmp_path)
+    store.set(KEY, path, 42)
+    assert await store.save()
+    raw = (tmp_path / FILE_NAME).read_bytes()
+    assert b"\\udce9" in raw and b"\\udcff" in raw
+    again = CheckpointStore(tmp_path)
+    await again.load()
+    assert again.get(KEY) == 42 and again.entry(KEY).path == path
+    assert os.fsencode(again.entry(KEY).path) == b"/var/log/caf\xe9-\xff.log"
