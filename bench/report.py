@@ -98,7 +98,8 @@ def scenario_lines(result: dict) -> list[str]:
         if isinstance(result.get(name), dict):
             out.append(f"{name}: {result[name]['error'][:200]}")
     for row in _rows(result, "files"):
-        out.append(f"files {row['files']:>5}: " + (row["error"][:120] if "error" in row else
+        state = " +state" if row.get("checkpoints") else ""
+        out.append(f"files {row['files']:>5}{state}: " + (row["error"][:120] if "error" in row else
                    f"{row['cpu_s_per_1m']:.2f} CPU-s per 1M, peak {row['peak_rss_mib']:.1f} MiB"
                    f", {row['lines_out']:,}/{row['expected_out']:,} lines out"
                    + _files_ratio(row)))

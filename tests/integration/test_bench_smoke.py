@@ -66,8 +66,8 @@ def test_percentile_is_nearest_rank() -> None:
 def test_harness_mechanics_with_the_python_loop_as_shipper(tmp_path: Path) -> None:
     """With the exact Python + orjson loop standing in for the shipper, every scenario runs
     and every line count matches the corpus manifest (proves the counting, the daemon
-    completion rule, the latency probe path, the many-files split and the busy file among
-    quiet ones)."""
+    completion rule, the latency probe path, the many-files split, with and without a state
+    directory, and the busy file among quiet ones)."""
     result, table = _run_bench(tmp_path, BENCH_SHIPPER=f"{sys.executable} -m bench.baseline")
     rows = {row["system"]: row for row in result["throughput"]}
     assert set(rows) == {"shipper-once", "shipper-once-pure", "shipper-once-cri",
@@ -77,10 +77,14 @@ def test_harness_mechanics_with_the_python_loop_as_shipper(tmp_path: Path) -> No
         assert row["cpu_s_per_1m"] > 0 and row["peak_rss_mib"] > 0
     assert rows["shipper-once"]["ratio_vs"]["python-orjson"] > 0
     assert result["latency"]["received"] == result["latency"]["sent"] == 10_000
-    assert [r["lines_out"] == r["expected_out"] for r in result["files"]] == [True, True]
-    assert "ratio_vs_base" not in result["files"][0]  # the fewest files: the base itself
-    assert result["files"][1]["base_files"] == 1 and result["files"][1]["ratio_vs_base"] > 0
-    assert "× 1 file(s)" in table
+    files = {(r["files"], r["checkpoints"]): r for r in result["files"]}
+    assert set(files) == {(1, False), (10, False), (1, True), (10, True)}
+    assert all(r["lines_out"] == r["expected_out"] for r in files.values())
+    for checkpoints in (False, True):  # the fewest files are the base of their kind
+        assert "ratio_vs_base" not in files[(1, checkpoints)]
+        assert files[(10, checkpoints)]["base_files"] == 1
+        assert files[(10, checkpoints)]["ratio_vs_base"] > 0
+    assert "× 1 file(s)" in table and "files    10 +state:" in table
     assert result["idle"]["idle_rss_mib"] > 0
     assert result["idle"]["idle_cpu_pct"] >= 0 and result["idle"]["idle_wakeups_s"] > 0
     assert "| own | shipper --once |" in table
