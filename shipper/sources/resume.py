@@ -91,14 +91,17 @@ class Resumer:
 
     def first_step(self, nbytes: int, skip: Container[tuple[int, int]],
                    ) -> Callable[[OpenFile], Outcome]:
-        """The first drain step of a file, for the thread that opens it: its size and first
-        line. Without a checkpoint store (nothing to look up on the loop) it also places
-        the file (a new key, from 0; :meth:`place` would do the same) and reads on, unless
-        its identity is in ``skip`` (read under another name: not drained). ``skip`` is
-        only changed on the loop, while no step runs."""
-        if self._checkpoints is not None:
-            return partial(drain_step, nbytes=nbytes)
-        return partial(_first_unstored, nbytes=nbytes, taken=self._files.key_taken, skip=skip)
+        """The first drain step of a file, for the thread that opens it (``--once``): its
+        size and first line, and, unless its identity is in ``skip`` (read under another
+        name: not drained), its placement (a new key, from 0; :meth:`place` would do the
+        same) and the read that follows. A file whose device/inode has checkpoints is left
+        to :meth:`place` on the loop (it verifies them). ``skip`` is only changed on the
+        loop, while no step runs; the device/inodes with checkpoints are taken now: those
+        added later are files of this run, in ``skip`` by then."""
+        store = self._checkpoints
+        stored = None if store is None else frozenset((e.dev, e.ino) for e in store.entries())
+        return partial(_first_read, nbytes=nbytes, taken=self._files.key_taken, skip=skip,
+                       stored=stored)
 
     async def take_copy(self, gone: Generation) -> None:
         """``gone`` was truncated in place: read its copytruncate copy past its end."""
@@ -173,15 +176,22 @@ def _place_then(f: OpenFile, candidates: list[CheckpointEntry], taken: Callable[
     return entry, None if then is None else then()
 
 
-def _first_unstored(f: OpenFile, nbytes: int, taken: Callable[[str], bool],
-                    skip: Container[tuple[int, int]]) -> Outcome:
-    """See :meth:`Resumer.first_step` (blocking). A placement that fails is left to
-    :meth:`Resumer.place` on the loop, which tries again and reports a failure. The file
-    is read once and let go, with no checkpoint store: it takes no witnesses, and its
-    drain limit and the size its placement goes by are its size when it was opened, just
-    now (two ``fstat`` calls fewer). Its first line is identified from its first read
-    (:meth:`~shipper.sources.files.OpenFile.read_head`: one ``pread`` fewer)."""
-    f.witnessing = False
+def _first_read(f: OpenFile, nbytes: int, taken: Callable[[str], bool],
+                skip: Container[tuple[int, int]],
+                stored: Container[tuple[int, int]] | None) -> Outcome:
+    """See :meth:`Resumer.first_step` (blocking). ``stored``: the device/inodes with
+    checkpoints (``None``: no checkpoint store). A file among them takes its usual first
+    step (:func:`~shipper.sources.reads.drain_step`, then :meth:`Resumer.place`); a
+    placement that fails is left to :meth:`Resumer.place` too, which tries again and
+    reports a failure. The drain limit and the size the placement goes by are the file's
+    size when it was opened, just now (two ``fstat`` calls fewer), and its first line is
+    identified from its first read (:meth:`~shipper.sources.files.OpenFile.read_head`:
+    one ``pread`` fewer). Without a store it takes no witnesses (it is read once and let
+    go, and nothing keeps them); with one it does, as after :meth:`Resumer.place`."""
+    if stored is None:
+        f.witnessing = False
+    elif f.ident in stored:
+        return drain_step(f, nbytes)
     if f.limit is None:
         f.limit = f.size
     try:

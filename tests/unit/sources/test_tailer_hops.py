@@ -1,6 +1,7 @@
 """Once mode's fixed cost per file: thread hops. Opening, sizing and identifying a file
-share one hop; placing it and its first read share the next (the same hop without a
-checkpoint store), and small files share that hop: it opens files until it read
+share one hop with placing it and its first read (unless a checkpoint store knows its
+device/inode: then the loop places it, in a hop of its own), and small files share that
+hop: it opens files until it read
 ``OPEN_BATCH_CHUNKS`` times ``read_chunk_bytes`` or opened ``OPEN_BATCH_FILES`` (so a
 thousand small files cost about what one file of their size does, with a few chunks held
 at once). The fused steps read what
@@ -18,7 +19,7 @@ from shipper.sources.checkpoints import CheckpointStore
 from shipper.sources.files import Chunk
 from shipper.sources.hop import Reader
 from shipper.sources.links import LinkPolicy
-from shipper.sources.reads import READ_AHEAD_MAX_BUFFERED
+from shipper.sources.reads import READ_AHEAD_MAX_BUFFERED, drain_step
 from tests.unit.sources.conftest import Collector, append, make_tailer
 
 
@@ -64,16 +65,45 @@ async def test_small_files_share_one_thread_hop_without_checkpoints(tmp_path, mo
 
 
 async def test_small_files_share_the_open_hop_with_checkpoints(tmp_path, monkeypatch):
-    """With a checkpoint store the placement looks it up on the loop: one hop opens,
-    sizes and identifies the 20 files, then one hop per file places and reads it, after
-    the start-up scan and recovery (two hops per file before)."""
+    """With a checkpoint store, files whose device/inode it does not know are placed and
+    read in the hop that opens them, as without one (20 files: after the start-up scan
+    and recovery, one hop; one per file before), with the same chunks, keys and
+    witnesses (the checks a checkpoint is saved with) as when the loop places them."""
     for i in range(20):
         append(tmp_path / f"f{i:02}.log", f"a{i}\nb{i}\n")
     store = CheckpointStore(tmp_path / "state")
     hops = count_hops(monkeypatch)
     out, _, _ = await run_once([str(tmp_path / "*.log")], checkpoints=store)
     assert out.lines() == [f"{x}{i}".encode() for i in range(20) for x in "ab"]
-    assert len(hops) == 2 + 1 + 1 + 20, hops
+    assert hops == ["scan", "recover", "scan", "open_all"], hops
+    # the same chunks, witnesses and keys as when the loop places every file
+    monkeypatch.setattr(resume, "_first_read", lambda f, nbytes, **_: drain_step(f, nbytes))
+    placed, _, _ = await run_once([str(tmp_path / "*.log")],
+                                  checkpoints=CheckpointStore(tmp_path / "state2"))
+    assert hops.count("_place_then") == 20
+    assert [(c.file_key, c.lines, c.end_offset, c.eof, c.witnesses) for c in out.chunks] == [
+        (c.file_key, c.lines, c.end_offset, c.eof, c.witnesses) for c in placed.chunks]
+    assert all(c.witnesses[-1].at == c.witnesses[-1].size == c.end_offset for c in out.chunks)
+
+
+async def test_a_file_with_checkpoints_is_placed_on_the_loop_and_resumed(tmp_path,
+                                                                         monkeypatch):
+    """A file whose device/inode has a checkpoint is not placed in the opening hop: the
+    loop verifies the checkpoint (a hop of its own) and the file resumes after it, while
+    a new file beside it is still read in the opening hop."""
+    old, new = tmp_path / "old.log", tmp_path / "new.log"
+    append(old, "one\ntwo\n")
+    first, _, _ = await run_once([str(old)], checkpoints=CheckpointStore(tmp_path / "state"))
+    [chunk] = first.chunks
+    store = CheckpointStore(tmp_path / "state")
+    store.note(chunk.file_key, chunk.witnesses[0])
+    store.set(chunk.file_key, str(old), chunk.end_offset)
+    append(old, "three\n")
+    append(new, "fresh\n")
+    hops = count_hops(monkeypatch)
+    out, _, _ = await run_once([str(tmp_path / "*.log")], checkpoints=store)
+    assert out.lines(str(old)) == [b"three"] and out.lines(str(new)) == [b"fresh"]
+    assert hops.count("open_all") == 1 and hops.count("_place_then") == 1, hops
 
 
 async def test_a_hop_opens_files_until_it_read_a_few_read_chunks(tmp_path, monkeypatch):
