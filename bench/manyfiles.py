@@ -61,7 +61,6 @@ def run_many_files(settings: BenchSettings, corpus: Corpus, log=print) -> list[d
     return _with_ratios(rows, runs, min(settings.files))
 
 
-
 def _run_once(settings: BenchSettings, outdir: Path, layout: Layout, runs: dict[Layout, list],
               errors: dict[Layout, str], log) -> None:
     files, checkpoints = layout

@@ -57,7 +57,7 @@ class CheckpointEntry:
 def serialise(entries: list[CheckpointEntry], since: float | None) -> bytes:
     """The checkpoint file's bytes. It is made on the event loop at every save (the entries
     change there), at most every 50 ms while deliveries move offsets: ``orjson`` writes
-    10,000 entries in ~5 ms, the standard library's indented JSON took ~24 ms. A path
+    10,000 entries in ~6 ms, the standard library's indented JSON took ~24 ms. A path
     ``orjson`` refuses (a file name that is not UTF-8: lone surrogates) is written by the
     standard library, escaped, and reads back the same."""
     doc: dict[str, Any] = {"version": VERSION, "files": [_item(e) for e in entries]}
@@ -70,15 +70,14 @@ def serialise(entries: list[CheckpointEntry], since: float | None) -> bytes:
 
 
 def _item(entry: CheckpointEntry) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "key": entry.key, "path": entry.path, "dev": entry.dev, "ino": entry.ino,
+        "fingerprint": entry.fingerprint, "offset": entry.offset, "updated": entry.updated,
+        "retired": entry.retired}
     witness = entry.witness
-    if witness is None:
-        return {"key": entry.key, "path": entry.path, "dev": entry.dev, "ino": entry.ino,
-                "fingerprint": entry.fingerprint, "offset": entry.offset,
-                "updated": entry.updated, "retired": entry.retired}
-    return {"key": entry.key, "path": entry.path, "dev": entry.dev, "ino": entry.ino,
-            "fingerprint": entry.fingerprint, "offset": entry.offset, "updated": entry.updated,
-            "retired": entry.retired, "check_at": witness.at, "check": witness.check,
-            "size": witness.size}
+    if witness is not None:  # (item assignments: ~20% faster than update() with keywords)
+        item["check_at"], item["check"], item["size"] = witness.at, witness.check, witness.size
+    return item
 
 
 def parse(raw: bytes) -> tuple[dict[str, CheckpointEntry], float | None, list[str]]:
