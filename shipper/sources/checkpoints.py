@@ -117,7 +117,7 @@ class CheckpointStore:
         elif entry.offset == offset and entry.path == path and witness is None:
             return
         self._changes += 1
-        entry.path = path
+        entry.path, entry.encoded = path, None
         if self._handovers.own_progress(file_key, offset, witness):
             return  # a copy still led by its source
         entry.offset, entry.updated = offset, self._clock()
@@ -152,7 +152,7 @@ class CheckpointStore:
         """The file was let go (rotated away, deleted, truncated): prune it later."""
         entry = self._entries.get(file_key)
         if entry is not None and entry.retired is None:
-            entry.retired = self._clock()
+            entry.retired, entry.encoded = self._clock(), None
             self._changes += 1
 
     def rotated_since(self, started: float) -> float:

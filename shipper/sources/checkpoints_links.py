@@ -106,14 +106,14 @@ class Handovers:
             if entry is None:
                 self.drop(copy_key)
             elif source.offset >= link.there.at:
-                own = link.own
+                entry.encoded, own = None, link.own
                 if own is not None and own[0] >= link.there.at:
                     entry.offset, entry.witness = own[0], own[1] or link.there
                 else:
                     entry.offset, entry.witness = link.there.at, link.there
                 self.drop(copy_key)
             elif source.offset > entry.offset or entry.witness is None:
-                w = source.witness
+                w, entry.encoded = source.witness, None
                 entry.offset = source.offset
                 entry.witness = None if w is None else Witness(w.at, w.check, link.there.size)
 
