@@ -1,12 +1,15 @@
 """One busy file among many quiet ones, in follow mode: the CPU it costs.
 
 A job's pod often keeps many log files (one a task, a shard, a stage) of which one or two
-are written at a time. For each count of quiet files (``BUSY_QUIET``: 0 and 1,000) the
-shipper follows ``*.log`` in a directory of that many one-line files and ``busy.log``;
+are written at a time. For each count of quiet files (``BUSY_QUIET``: 0 and 1,000), without
+and with a state directory (a pod has one: each save of the checkpoints, every 50 ms while
+the busy file's offset moves, covers every file's entry), the shipper follows ``*.log`` in
+a directory of that many one-line files and ``busy.log``;
 once every first line is out and the files have been quiet for a second, the writer
 (:mod:`bench.writer`) appends to ``busy.log`` at ``latency_rate`` lines a second for
 ``latency_seconds``, and the shipper's CPU over that window (its process tree, from
-``/proc``) is the row, with its ratio to the run without quiet files. Before the read
+``/proc``) is the row, with its ratio to the run without quiet files of its kind (with
+or without the state directory: rows say ``checkpoints``). Before the read
 rounds (``shipper/sources/rounds.py``) each of the writer's writes (every 10 ms) woke a
 round that read the end of every quiet file: 40% of a core at 1,000 against 5%.
 """
@@ -25,6 +28,8 @@ from bench.procs import Command, stop_daemon
 from bench.settings import BenchSettings
 
 BUSY_QUIET = (0, 1000)
+#: (quiet files, whether the run has a state directory), in the order they run
+BUSY_LAYOUTS = tuple((quiet, state) for state in (False, True) for quiet in BUSY_QUIET)
 #: seconds the quiet files are left alone before the writer starts (they cool down)
 COOL = 1.0
 
@@ -33,8 +38,8 @@ def run_busy(settings: BenchSettings, command: Command, work: Path) -> list[dict
     """A row per count of quiet files (see the module docstring); ``command``'s ``--path``
     is replaced by the directory's ``*.log``."""
     rows: list[dict[str, object]] = []
-    for quiet in BUSY_QUIET:
-        directory = work / f"quiet-{quiet}"
+    for quiet, state in BUSY_LAYOUTS:
+        directory = work / f"quiet-{quiet}{'-state' if state else ''}"
         directory.mkdir(parents=True, exist_ok=True)
         for n in range(quiet):
             (directory / f"quiet{n:04d}.log").write_bytes(
@@ -42,11 +47,15 @@ def run_busy(settings: BenchSettings, command: Command, work: Path) -> list[dict
         (directory / "busy.log").write_bytes(b"2025-07-06T10:30:00Z INFO busy file\n")
         argv = list(command.argv)
         argv[argv.index("--path") + 1] = str(directory / "*.log")
-        rows.append({"quiet": quiet, **_measure(settings, argv, command.env, directory,
-                                                quiet + 1)})
-    alone = rows[0].get("cpu_pct")
-    for row in rows[1:]:
-        if isinstance(alone, float) and alone > 0 and isinstance(row.get("cpu_pct"), float):
+        if state:
+            argv += ["--state-dir", str(work / f"state-{quiet}")]
+        rows.append({"quiet": quiet, "checkpoints": state,
+                     **_measure(settings, argv, command.env, directory, quiet + 1)})
+    for row in rows:
+        alone = next(r.get("cpu_pct") for r in rows
+                     if r["checkpoints"] == row["checkpoints"] and r["quiet"] == BUSY_QUIET[0])
+        if row["quiet"] != BUSY_QUIET[0] and isinstance(alone, float) and alone > 0 \
+                and isinstance(row.get("cpu_pct"), float):
             row["ratio_vs_alone"] = row["cpu_pct"] / alone  # type: ignore[operator]
     return rows
 

@@ -111,7 +111,9 @@ def scenario_lines(result: dict) -> list[str]:
                                 f"{row['runs']} pairs)" if "ratio_min" in row else "")
                    + ("" if row.get("delivered", True) else ", nothing delivered")))
     for row in _rows(result, "busy"):
-        out.append(f"busy {row['quiet']:>5} quiet: " + (row["error"][:120] if "error" in row else
+        state = " +state" if row.get("checkpoints") else ""
+        out.append(f"busy {row['quiet']:>5} quiet{state}: " + (
+                   row["error"][:120] if "error" in row else
                    f"{row['cpu_pct']:.1f}% of a core at {row['rate']:,} lines/s"
                    f" ({row['received']:,}/{row['sent']:,} lines)"
                    + (f", × alone {row['ratio_vs_alone']:.2f}" if "ratio_vs_alone" in row

@@ -88,9 +88,13 @@ def test_harness_mechanics_with_the_python_loop_as_shipper(tmp_path: Path) -> No
     assert result["idle"]["idle_rss_mib"] > 0
     assert result["idle"]["idle_cpu_pct"] >= 0 and result["idle"]["idle_wakeups_s"] > 0
     assert "| own | shipper --once |" in table
-    assert [(r["quiet"], r["received"] == r["sent"] > 0) for r in result["busy"]] == [
-        (0, True), (1000, True)]
-    assert result["busy"][1]["ratio_vs_alone"] > 0 and "× alone" in table
+    busy = {(r["quiet"], r["checkpoints"]): r for r in result["busy"]}
+    assert {key: r["received"] == r["sent"] > 0 for key, r in busy.items()} == {
+        (0, False): True, (1000, False): True, (0, True): True, (1000, True): True}
+    for state in (False, True):  # each to the busy file alone, of its kind
+        assert "ratio_vs_alone" not in busy[(0, state)]
+        assert busy[(1000, state)]["ratio_vs_alone"] > 0
+    assert "× alone" in table and "busy  1000 quiet +state:" in table
     _check_kernels(result, table)
 
 
