@@ -71,6 +71,8 @@ class CheckpointStore:
         self._failing = False
         #: failed saves since start-up (a full or read-only state directory)
         self.failures = 0
+        #: the size of the file the last save wrote (the saver paces saves by it)
+        self.saved_bytes = 0
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -188,6 +190,7 @@ class CheckpointStore:
                 written = self._changes
                 data = serialise(list(self._entries.values()), self.since)
                 await asyncio.to_thread(write_atomic, self.path, data)
+                self.saved_bytes = len(data)
             except OSError as exc:
                 self._save_failed(exc)
                 return False

@@ -1,17 +1,18 @@
 """Checkpoint saving (``shipper/saving.py``): soon after a checkpoint moves, never two
-saves at once, and a last save after the one in progress, within the deadline."""
+saves at once, a big checkpoint file saved less often, and a last save after the one in
+progress, within the deadline."""
 
 import asyncio
 
-from shipper.saving import CheckpointSaver
+from shipper.saving import CHECKPOINT_MIN_INTERVAL, CheckpointSaver, pause_after
 from shipper.shutdown import Shutdown
 
 
 class SlowStore:
     """A store whose saves take ``seconds``; counts them and the most at once."""
 
-    def __init__(self, seconds):
-        self.seconds = seconds
+    def __init__(self, seconds, saved_bytes=0):
+        self.seconds, self.saved_bytes = seconds, saved_bytes
         self.saves = self.running = self.most = 0
 
     async def save(self):
@@ -40,6 +41,30 @@ async def test_moves_while_a_save_runs_make_one_more_save_never_two_at_once():
     loop.cancel()
     assert store.most == 1
     assert 2 <= store.saves <= 4  # 20 moves over ~0.1 s: a few saves, not 20
+
+
+def test_the_pause_after_a_save_grows_with_the_file_it_wrote():
+    """Small files: the minimum interval; larger: as long as writing them at 1 MiB/s takes
+    (1,000 entries, ~265 KB: ~0.25 s)."""
+    assert pause_after(0) == pause_after(50_000) == CHECKPOINT_MIN_INTERVAL
+    assert pause_after(265_000) == 265_000 / (1 << 20)
+    assert pause_after(3 << 20) == 3.0
+
+
+async def test_a_big_checkpoint_file_is_saved_less_often():
+    """Deliveries moving every 10 ms for 0.6 s: a store writing 32 KB is saved about every
+    50 ms (more than 6 times), one writing 512 KB every 0.5 s (at most twice)."""
+    counts = []
+    for size in (32_000, 512 * 1024):
+        store = SlowStore(0.001, saved_bytes=size)
+        saver = CheckpointSaver(store, start, Shutdown(5.0))
+        loop = asyncio.create_task(saver.loop())
+        for _ in range(60):
+            saver.moved()
+            await asyncio.sleep(0.01)
+        loop.cancel()
+        counts.append(store.saves)
+    assert counts[0] > 6 and counts[1] <= 2, counts
 
 
 async def test_the_final_save_follows_the_one_in_progress():

@@ -61,6 +61,19 @@ async def test_save_without_changes_writes_nothing(tmp_path):
     assert not (tmp_path / FILE_NAME).exists()
 
 
+async def test_saved_bytes_is_the_size_of_the_file_the_last_save_wrote(tmp_path):
+    """The saver paces saves by it (``shipper.saving.pause_after``)."""
+    store = CheckpointStore(tmp_path)
+    assert store.saved_bytes == 0
+    store.set(KEY, "/a.log", 7)
+    await store.save()
+    first = store.saved_bytes
+    assert first == (tmp_path / FILE_NAME).stat().st_size > 0
+    store.set("64768:99:ee", "/b.log", 3)
+    await store.save()
+    assert store.saved_bytes == (tmp_path / FILE_NAME).stat().st_size > first
+
+
 async def test_candidates_are_the_entries_of_one_device_inode(tmp_path):
     """Entries are looked up by device/inode (every generation), highest offset first; an
     entry pruned away leaves that index too."""
