@@ -58,6 +58,8 @@ METRIC_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
     "shipper_config_reloads_total": ("counter", ("result",)),
     "shipper_cpu_moves_total": ("counter", ()),
     "shipper_heap_trims_total": ("counter", ()),
+    "shipper_checkpoint_saves_total": ("counter", ("outcome",)),
+    "shipper_checkpoint_bytes": ("gauge", ()),
 }
 
 _HELP = {
@@ -95,6 +97,8 @@ _HELP = {
     "shipper_config_reloads_total": "Configuration reloads, by result (success, failure)",
     "shipper_cpu_moves_total": "Moves of the shipper's threads to a less busy CPU",
     "shipper_heap_trims_total": "Times the heap's free memory was given back to the system",
+    "shipper_checkpoint_saves_total": "Checkpoint file saves, by outcome (ok, failed)",
+    "shipper_checkpoint_bytes": "Size of the checkpoint file the last save wrote",
 }
 
 
@@ -140,6 +144,8 @@ class Metrics:
     config_reloads_total: Counter
     cpu_moves_total: Counter
     heap_trims_total: Counter
+    checkpoint_saves_total: Counter
+    checkpoint_bytes: Gauge
 
     def __init__(self, registry: CollectorRegistry | None = None, *,
                  collectors: bool = True) -> None:

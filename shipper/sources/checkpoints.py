@@ -179,8 +179,8 @@ class CheckpointStore:
 
         Changes made while the write runs stay due for the next save. A failed write
         (full or read-only file system) never raises: it is logged once per run of
-        failures, counted in :attr:`failures`, and retried on the next call; ``False`` is
-        returned while the checkpoints on disk are behind.
+        failures, counted (:attr:`failures`, ``shipper_checkpoint_saves_total``) and retried
+        on the next call; ``False`` is returned while the checkpoints on disk are behind.
         """
         async with self._lock:
             if not self.dirty:
@@ -190,7 +190,6 @@ class CheckpointStore:
                 written = self._changes
                 data = serialise(list(self._entries.values()), self.since)
                 await asyncio.to_thread(write_atomic, self.path, data)
-                self.saved_bytes = len(data)
             except OSError as exc:
                 self._save_failed(exc)
                 return False
@@ -198,14 +197,22 @@ class CheckpointStore:
                 log.exception("checkpoint save failed unexpectedly")
                 self._save_failed(exc)
                 return False
-            self._saved = written
+            self._saved, self.saved_bytes = written, len(data)
+            self._count_save("ok", len(data))
             if self._failing:
                 self._failing = False
                 log.info("checkpoints saved again", extra={"path": str(self.path)})
             return True
 
+    def _count_save(self, outcome: str, size: int | None = None) -> None:
+        if self._metrics is not None:
+            self._metrics.checkpoint_saves_total.labels(outcome=outcome).inc()
+            if size is not None:
+                self._metrics.checkpoint_bytes.set(size)
+
     def _save_failed(self, exc: Exception) -> None:
         self.failures += 1
+        self._count_save("failed")
         if not self._failing:
             self._failing = True
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

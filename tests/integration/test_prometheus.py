@@ -29,6 +29,11 @@ from shipper.server.app import bound_port, build_app, start_server
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
+_DOC_LINES = (REPO / "docs" / "observability.md").read_text().splitlines()
+#: the checkpoint alert of docs/observability.md (its two lines), as written there
+CHECKPOINT_ALERT = next(
+    line.strip() + " " + after.strip() for line, after in zip(_DOC_LINES, _DOC_LINES[1:])
+    if line.startswith('increase(shipper_checkpoint_saves_total{outcome="failed"}'))
 PROMETHEUS = "/usr/bin/prometheus"
 DEADLINE = 60.0
 
@@ -162,7 +167,8 @@ def _shipper_port(stderr_path: Path, proc: subprocess.Popen, deadline: float) ->
 
 async def test_prometheus_scrapes_a_running_shipper(prometheus_bin, tmp_path):
     """``shipper run`` follows a file: 4 records forwarded, 2 dropped by a rule, 1 below
-    min_level; Prometheus sees exactly these counts."""
+    min_level; Prometheus sees exactly these counts, the checkpoint saves of its state
+    directory, and the documented checkpoint alert evaluates (to nothing: no failed save)."""
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "app.log").write_text("")
@@ -174,7 +180,8 @@ async def test_prometheus_scrapes_a_running_shipper(prometheus_bin, tmp_path):
     with (tmp_path / "shipper.out").open("wb") as out, stderr_path.open("wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "shipper.cli", "run", "--config", str(tmp_path / "shipper.yaml"),
-             "--path", f"{logs}/*.log", "--listen", "127.0.0.1:0", "--podinfo-dir", str(tmp_path)],
+             "--path", f"{logs}/*.log", "--listen", "127.0.0.1:0", "--podinfo-dir", str(tmp_path),
+             "--state-dir", str(tmp_path / "state")],
             stdout=out, stderr=err, cwd=REPO, env=env)
     prom = None
     try:
@@ -187,6 +194,9 @@ async def test_prometheus_scrapes_a_running_shipper(prometheus_bin, tmp_path):
             "sum(shipper_records_forwarded_total)": 4.0,
             'sum(shipper_records_dropped_total{reason="drop_rule", rule="ticks"})': 2.0,
             'sum(shipper_records_dropped_total{reason="min_level"})': 1.0,
+            'count(shipper_checkpoint_saves_total{outcome="ok"} > 0)': 1.0,
+            "count(shipper_checkpoint_bytes > 100)": 1.0,
+            f"count({CHECKPOINT_ALERT}) or vector(0)": 0.0,
         }
         assert await prom.wait_for(expected) == expected, stderr_path.read_text()[-2000:]
     finally:

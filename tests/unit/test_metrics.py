@@ -52,6 +52,9 @@ DOCUMENTED: dict[str, tuple[str, frozenset[str]]] = {
     "shipper_cpu_moves_total": ("counter", frozenset()),
     # issue 14: the heap's free memory given back after a burst (shipper.sinks.allocator)
     "shipper_heap_trims_total": ("counter", frozenset()),
+    # issue 14: checkpoint saves, paced by the file's size (shipper.saving)
+    "shipper_checkpoint_saves_total": ("counter", frozenset({"outcome"})),
+    "shipper_checkpoint_bytes": ("gauge", frozenset()),
 }
 FORBIDDEN_LABELS = {"pod", "pod_name", "pod_uid", "job", "job_id", "correlation_id",
                     "request_id", "namespace", "node", "container", "path", "file"}

@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from shipper.metrics import Metrics
 from shipper.sources.checkpoints import FILE_NAME, CheckpointStore
 from shipper.sources.identity import Witness
 
@@ -127,16 +128,21 @@ async def test_failed_save_is_reported_once_retried_and_recovers(tmp_path, caplo
     and the next save after the cause is gone writes the checkpoints."""
     blocked = tmp_path / "state"
     blocked.write_bytes(b"not a directory")
-    store = CheckpointStore(blocked)
+    metrics = Metrics(collectors=False)
+    store = CheckpointStore(blocked, metrics=metrics)
     store.set(KEY, "/var/log/a.log", 7)
     with caplog.at_level(logging.INFO, logger="shipper.sources"):
         assert await store.save() is False
         assert await store.save() is False
         warnings = [r for r in caplog.records if "cannot save checkpoints" in r.message]
         assert len(warnings) == 1 and store.failures == 2
+        assert metrics.value("shipper_checkpoint_saves_total", outcome="failed") == 2
+        assert metrics.value("shipper_checkpoint_bytes") == 0
         blocked.unlink()
         assert await store.save() is True
     assert any("saved again" in r.message for r in caplog.records)
+    assert metrics.value("shipper_checkpoint_saves_total", outcome="ok") == 1
+    assert metrics.value("shipper_checkpoint_bytes") == (blocked / FILE_NAME).stat().st_size
     again = CheckpointStore(blocked)
     await again.load()
     assert again.get(KEY) == 7
