@@ -2,8 +2,9 @@
 
 A job's pod often keeps many log files (one a task, a shard, a stage) of which one or two
 are written at a time. For each count of quiet files (``BUSY_QUIET``: 0 and 1,000), without
-and with a state directory (a pod has one: each save of the checkpoints, every 50 ms while
-the busy file's offset moves, covers every file's entry), the shipper follows ``*.log`` in
+and with a state directory (a pod has one: each save of the checkpoints, paced by
+``shipper/saving.py`` while the busy file's offset moves, covers every file's entry), the
+shipper follows ``*.log`` in
 a directory of that many one-line files and ``busy.log``;
 once every first line is out and the files have been quiet for a second, the writer
 (:mod:`bench.writer`) appends to ``busy.log`` at ``latency_rate`` lines a second for
@@ -35,8 +36,8 @@ COOL = 1.0
 
 
 def run_busy(settings: BenchSettings, command: Command, work: Path) -> list[dict[str, object]]:
-    """A row per count of quiet files (see the module docstring); ``command``'s ``--path``
-    is replaced by the directory's ``*.log``."""
+    """A row per count of quiet files, without and with a state directory (see the module
+    docstring); ``command``'s ``--path`` is replaced by the directory's ``*.log``."""
     rows: list[dict[str, object]] = []
     for quiet, state in BUSY_LAYOUTS:
         directory = work / f"quiet-{quiet}{'-state' if state else ''}"
@@ -51,12 +52,12 @@ def run_busy(settings: BenchSettings, command: Command, work: Path) -> list[dict
             argv += ["--state-dir", str(work / f"state-{quiet}")]
         rows.append({"quiet": quiet, "checkpoints": state,
                      **_measure(settings, argv, command.env, directory, quiet + 1)})
+    alone = {r["checkpoints"]: r.get("cpu_pct") for r in rows if r["quiet"] == BUSY_QUIET[0]}
     for row in rows:
-        alone = next(r.get("cpu_pct") for r in rows
-                     if r["checkpoints"] == row["checkpoints"] and r["quiet"] == BUSY_QUIET[0])
-        if row["quiet"] != BUSY_QUIET[0] and isinstance(alone, float) and alone > 0 \
-                and isinstance(row.get("cpu_pct"), float):
-            row["ratio_vs_alone"] = row["cpu_pct"] / alone  # type: ignore[operator]
+        base, cpu = alone.get(row["checkpoints"]), row.get("cpu_pct")
+        if row["quiet"] != BUSY_QUIET[0] and isinstance(base, float) and base > 0 \
+                and isinstance(cpu, float):
+            row["ratio_vs_alone"] = cpu / base
     return rows
 
 

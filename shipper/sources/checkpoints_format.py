@@ -59,7 +59,7 @@ class CheckpointEntry:
 
 def serialise(entries: list[CheckpointEntry], since: float | None) -> bytes:
     """The checkpoint file's bytes. It is made on the event loop at every save (the entries
-    change there), at most every 50 ms while deliveries move offsets, so only the entries
+    change there), as often as :mod:`shipper.saving` paces it, so only the entries
     changed since the last save are encoded again (:attr:`CheckpointEntry.encoded`, ~260
     bytes kept per entry): one busy file among 1,000 checkpointed ones costs 0.12 ms a
     save instead of 1.0 (encoding all of them). Entries are written by ``orjson``; a path
