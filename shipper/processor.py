@@ -39,7 +39,9 @@ from shipper.filters.joint_scan import JointScan
 from shipper.filters.prescan import BatchTexts
 from shipper.filters.raw_noise import Drops, RawNoise
 from shipper.grouped import read_group, regroup
-from shipper.parse import FileParser, ParseCounts, runtime_format_for
+from shipper.parse import FileParser, ParseCounts
+from shipper.parse.runtime import RuntimeFormat
+from shipper.parse.spares import SpareParsers
 from shipper.parse.timestamps import TimestampNormalizer
 from shipper.record import Record
 from shipper.sources.files import Chunk
@@ -65,7 +67,9 @@ class Processor:
         self._fates = fates
         #: one timestamp normalizer for every file (its caches stay warm from file to file)
         self._stamps = TimestampNormalizer(settings.parse.default_timezone, clock)
-        self.streams = FileStreams(self._parser)
+        #: a new file's parser: an idle one of a file let go (``_closing``), restarted
+        self._parsers = SpareParsers(self._new_parser, settings.parse.formats)
+        self.streams = FileStreams(self._parsers.parser)
         self._enrichers: dict[str, Enricher] = {}
         self.reconfigure(settings, stages if stages is not None else build_filter_stages(
             settings.filters, settings.redact, fates=fates, clock=clock))
@@ -156,14 +160,18 @@ class Processor:
         return batch
 
     def _closing(self, file_key: str, flush: bool) -> Batch | None:
-        """:meth:`close` but for the processing."""
+        """:meth:`close` but for the processing; the parser is spared for a new file
+        (a stream kept for its acks gets another if its file comes back)."""
         stream = self.streams.close(file_key)
-        if stream is None or not flush or not stream.parser.pending:
+        if stream is None:
             return None
-        return Batch(stream.parser.flush(force=True), file_key, stream.end, stream)
+        parser, batch = stream.parser, None
+        if flush and parser.pending:
+            batch = Batch(parser.flush(force=True), file_key, stream.end, stream)
+        self._parsers.spare(parser)
+        return batch
 
-    def _parser(self, path: str) -> FileParser:
-        runtime = runtime_format_for(path, self.settings.parse.formats)
+    def _new_parser(self, path: str, runtime: RuntimeFormat) -> FileParser:
         return FileParser(path, self.settings.parse, self.counts, clock=self.clock,
                           runtime_format=runtime, stamps=self._stamps)
 

@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy, memset, strlen
 
-KERNEL_API = 116
+KERNEL_API = 117
 
 
 # The kernels, one file each (textually included: one module, one namespace, so a

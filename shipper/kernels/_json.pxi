@@ -265,6 +265,12 @@ cdef class JsonLines:
             self._single, self._block_initials = route.single, route.block_initials
         self._block_by_bits = self._ascii_bits(self._block_initials, self._block_bits)
 
+    def restart(self, str path):
+        """The lines of another file from now on (its joiner reset by the caller): only
+        the path is the file's; the level words met stay (a word's level is a word's)."""
+        self._path = path
+        self._file = {"path": path, "offset": 1}
+
     def feed(self, list lines, truncated, list out):
         cdef Py_ssize_t index, size
         cdef long json_lines = 0, text_lines = 0

@@ -114,6 +114,10 @@ class JsonLines(TextLines):
         self._long = 2 * max_depth  # a shorter line cannot nest more than max_depth
         self._route = route
 
+    def restart(self, path: str) -> None:
+        """The lines of another file from now on (its joiner reset by the caller)."""
+        self._path = path
+
     def feed(self, lines: list[tuple[int, bytes]], truncated: frozenset[int],
              out: list[Record]) -> int:
         """Append the records of ``lines`` to ``out``; return how many were JSON lines."""

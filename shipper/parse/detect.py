@@ -22,10 +22,15 @@ class LineParser:
         self.stamps = stamps
         #: the JSON object mapper (``FileParser`` hands it to the ``JsonLines`` kernel)
         self.json_parser = self._json = JsonLineParser(stamps)
-        self.text = TextParser(stamps, errors, max_json_depth).parse
+        self._text_parser = TextParser(stamps, errors, max_json_depth)
+        self.text = self._text_parser.parse
         self._errors = errors
         self._max_depth = max_json_depth
         self._deep_chars = 2 * max_json_depth  # a level costs 2 characters at least
+
+    def forget(self) -> None:
+        """The next lines are another file's (see :meth:`TextParser.forget`)."""
+        self._text_parser.forget()
 
     def json(self, text: str) -> dict[str, Any] | None:
         """The record fields of a line that is a JSON object, else ``None`` (a broken

@@ -42,10 +42,8 @@ class FileParser(LinePath):
         self._clock = clock
         self._multiline = settings.multiline
         self._runtime: RuntimeFormat = runtime_format
-        self._unwrapper: RuntimeUnwrapper | None = None
-        if runtime_format in ("cri", "docker"):
-            self._unwrapper = RuntimeUnwrapper(runtime_format, settings.multiline.max_bytes,
-                                               counts.errors)
+        self._runtime_format = runtime_format  # as configured (``_runtime``: as detected)
+        self._unwrapper = self._unwrapper_for(runtime_format)
         if stamps is None:
             stamps = TimestampNormalizer(settings.default_timezone, clock)
         self._lines = LineParser(stamps,
@@ -72,6 +70,34 @@ class FileParser(LinePath):
         self._kernel = JsonLines(path, self._joiner, self._lines.json_parser,
                                  self._text_line, self._plain_line, self._fallback_time,
                                  settings.max_json_depth, self.text_route())
+
+    def _unwrapper_for(self, runtime_format: RuntimeFormat) -> RuntimeUnwrapper | None:
+        if runtime_format not in ("cri", "docker"):
+            return None  # "auto": made once the first line tells (``_detect``)
+        return RuntimeUnwrapper(runtime_format, self._multiline.max_bytes, self._counts.errors)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing of its file held, and no start pattern: :meth:`restart` may take it."""
+        return self._started is None and not self.pending
+
+    def restart(self, path: str, runtime_format: RuntimeFormat = "auto") -> bool:
+        """Parse another file's lines from now on, as a new parser for ``path`` would
+        (the file let go, its parser ``idle``); ``False``, nothing changed, when it cannot:
+        something is held, or either file has a start pattern or the runtime formats
+        differ. What a parser keeps across files is what holds for any file (the level
+        words the kernel met); what it knew of its file (runtime, pending lines, rich's
+        last time) goes."""
+        if (not self.idle or runtime_format != self._runtime_format
+                or start_pattern_for(path, self._multiline.start) is not None):
+            return False
+        self._path = path
+        self._runtime, self._unwrapper = runtime_format, self._unwrapper_for(runtime_format)
+        self._joiner.restart()
+        self._lines.forget()
+        self._kernel.restart(path)
+        self._last_feed, self._read_time = self._clock(), None
+        return True
 
     def text_route(self) -> TextRoute:
         """What the ``JsonLines`` kernel needs to finish common text lines itself."""

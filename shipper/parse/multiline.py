@@ -248,6 +248,11 @@ class MultilineJoiner:
         self.dangling = None
         return previous
 
+    def restart(self) -> None:
+        """As new, for another file's lines (nothing of the last file is held: ``idle``)."""
+        self.pending = self.dangling = self._parts = self._header = None
+        self._size, self._state, self._outer = 0, NONE, NONE
+
     def take(self) -> Record | None:
         """The pending record with its lines joined by ``\\n`` (``None`` if none)."""
         record = self.pending

@@ -58,6 +58,10 @@ class TextParser:
         self._deep_chars = 2 * max_json_depth  # shorter JSON cannot be deeper
         self._frameworks = Frameworks(stamps, partial_record, self.parse)
 
+    def forget(self) -> None:
+        """The next lines are another file's: what a layout remembers of a file goes."""
+        self._frameworks.forget()
+
     def parse(self, text: str) -> tuple[str, dict[str, Any]]:
         # most text lines: ISO time of the last good second, then a plain layout, read by
         # one kernel call (``None``: the rules below decide, with the same result)

@@ -134,12 +134,39 @@ def test_a_file_back_under_its_key_goes_on_with_the_same_acks():
     proc = processor()
     first = proc.feed(chunk("k"))
     first.stream.acks.add(AckToken("k", first.safe_offset, pending=1))  # a sink has it
-    parser = first.stream.parser
     proc.close("k")
     again = proc.feed(chunk("k", start=first.safe_offset + 100))
-    assert again.stream is first.stream and again.stream.parser is not parser
+    assert again.stream is first.stream
+    # its parser starts afresh (a spare restarted: nothing of the first reading held)
+    assert [(r["message"], r["file"]["offset"]) for r in again.records] == [
+        ("first", first.safe_offset + 100)]
     assert len(again.stream.acks.tokens) == 1  # still there, first in line
     assert len(proc.streams) == 1
+
+
+def test_a_file_let_go_hands_its_parser_on_to_the_next_new_file():
+    """The parser of a file let go with nothing held parses the next new file's lines
+    (no new one made), with the records a new parser gives."""
+    proc = processor()
+    first = proc.feed(chunk("a"))
+    parser = first.stream.parser
+    proc.close("a")  # flushes the held record: the parser holds nothing
+    other = Chunk("b", PATH + ".1", chunk("b").lines, frozenset(), 100, False)
+    second = proc.feed(other)
+    assert second.stream.parser is parser
+    fresh = processor().feed(other)
+    assert second.records == fresh.records
+    assert second.records[0]["file"]["path"] == PATH + ".1"
+
+
+def test_a_file_let_go_holding_a_record_keeps_its_parser_out():
+    """Let go without flushing (its held record is read again after a restart), the
+    parser still holds the record: the next new file gets a new parser."""
+    proc = processor()
+    parser = proc.feed(chunk("a")).stream.parser
+    proc.close("a", flush=False)
+    assert parser.pending
+    assert proc.feed(chunk("b")).stream.parser is not parser
 
 
 def test_feed_gives_the_safe_offset_the_start_of_the_held_record():

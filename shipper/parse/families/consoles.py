@@ -71,6 +71,10 @@ class RichConsole:
         self._stamps = stamps
         self._last: str | None = None
 
+    def forget(self) -> None:
+        """The next lines are another file's: no last time yet."""
+        self._last = None
+
     def dated(self, text: str) -> Parsed | None:
         """``[mm/dd/yy HH:MM:SS] LEVEL    message    file.py:N``."""
         match = _RICH.match(text)

@@ -42,6 +42,10 @@ class Frameworks:
         self._rust = RustLayouts(stamps, finish)
         self._ruby = RubyLayouts(stamps, finish)
 
+    def forget(self) -> None:
+        """The next lines are another file's (rich's blank time column: no last time)."""
+        self._rich.forget()
+
     def server(self, text: str, prefix: IsoPrefix) -> Parsed | None:
         """nginx's error log and PostgreSQL: a leading date-time, then `` [``."""
         if " [" in text[prefix[4]:prefix[4] + 7]:
