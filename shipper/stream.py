@@ -23,7 +23,10 @@ from shipper.sources.files import Chunk
 
 
 class FileStream:
-    """One open file: parser, path, end offset of its last chunk, acknowledgements."""
+    """One open file: parser, path, end offset of its last chunk, acknowledgements. Once
+    the file is closed its parser may be parsing another file (the processor hands idle
+    parsers on): of a closed stream only the key, path, end and acks are read, and a
+    stream whose file comes back gets a parser again (:meth:`FileStreams.get`)."""
 
     __slots__ = ("acks", "end", "key", "parser", "path")
 
@@ -79,7 +82,7 @@ class FileStreams:
         return len(self._open) + len(self._closed)
 
     def get(self, key: str, path: str) -> FileStream:
-        """The file's stream; for a file not open, a new one (with a new parser)."""
+        """The file's stream; for a file not open, a new one (with a parser of its own)."""
         stream = self._open.get(key)
         if stream is not None:
             self._fed[key] = stream
@@ -87,7 +90,7 @@ class FileStreams:
         stream = self._closed.pop(key, None)
         if stream is None:
             stream = FileStream(key, path, self._new_parser(path))
-        else:  # back before its deliveries were acknowledged: the same acks, a new parser
+        else:  # back before its deliveries were acknowledged: the same acks, a parser again
             stream.parser = self._new_parser(path)
         self._open[key] = self._fed[key] = stream
         return stream

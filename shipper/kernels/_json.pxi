@@ -243,7 +243,7 @@ cdef class JsonLines:
                 raise ValueError("the kernel takes single ASCII method initials")
             self._initial_bits[ord(initial) >> 6] |= 1ULL << (ord(initial) & 63)
         self._words = []
-        levels = mapper.text_levels  # shared, not copied: one parser per file
+        levels = mapper.text_levels  # shared, not copied: a parser per file (at a time)
         self._levels = levels if type(levels) is dict else dict(levels)
         self._time_keys = tuple(mapper.time_keys)
         if (tuple(mapper.message_keys) + tuple(mapper.level_keys) + self._time_keys

@@ -1,7 +1,9 @@
 """``FileParser``: one file's lines -> records (runtime unwrap, decode, parse, multi-line).
 
-See docs/ARCHITECTURE.md ("Parsing"). One instance per file, used from one task; it keeps
-the file's runtime wrapper, partial CRI/docker pieces and the pending multi-line record.
+See docs/ARCHITECTURE.md ("Parsing"). One instance per file at a time, used from one task;
+it keeps the file's runtime wrapper, partial CRI/docker pieces and the pending multi-line
+record. Once its file is let go with nothing held it may parse another file
+(:meth:`FileParser.restart`, :mod:`shipper.parse.spares`).
 The line-at-a-time path and the making of a record are in :mod:`shipper.parse.line_path`.
 """
 
@@ -72,8 +74,10 @@ class FileParser(LinePath):
                                  settings.max_json_depth, self.text_route())
 
     def _unwrapper_for(self, runtime_format: RuntimeFormat) -> RuntimeUnwrapper | None:
+        """The unwrapper a configured runtime format needs from the first line; ``None``
+        for ``plain``, and for ``auto`` until the first line tells (``_detect``)."""
         if runtime_format not in ("cri", "docker"):
-            return None  # "auto": made once the first line tells (``_detect``)
+            return None
         return RuntimeUnwrapper(runtime_format, self._multiline.max_bytes, self._counts.errors)
 
     @property

@@ -284,6 +284,11 @@ class StartJoiner(MultilineJoiner):
         #: after them (before that, each line is a record of its own)
         self.seen = False
 
+    def restart(self) -> None:
+        """As new: the pattern not yet seen either."""
+        super().restart()
+        self.seen = False
+
     def accepts(self, text: str) -> bool:
         if self.pending is None:
             return False

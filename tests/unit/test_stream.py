@@ -12,6 +12,7 @@ from shipper.components import Observers
 from shipper.config import Settings
 from shipper.delivery import Delivery
 from shipper.enrich.podinfo import PodInfo
+from shipper.parse.spares import SpareParsers
 from shipper.processor import Processor
 from shipper.sources.files import Chunk
 from shipper.stages import CountingFates
@@ -157,6 +158,26 @@ def test_a_file_let_go_hands_its_parser_on_to_the_next_new_file():
     fresh = processor().feed(other)
     assert second.records == fresh.records
     assert second.records[0]["file"]["path"] == PATH + ".1"
+
+
+def test_files_read_and_let_go_in_one_group_come_out_as_without_spares():
+    """One ``feed_many`` group in which each file is let go before the next new one is
+    read (its parser handed on within the group): the batches equal those of a processor
+    that makes a new parser for every file, records, keys and safe offsets."""
+    def group(proc):
+        items = []
+        for i in range(5):
+            lines = chunk(f"k{i}").lines + [(200, b"Traceback (most recent call last):"),
+                                            (240, b'  File "x.py", line 1')]
+            items += [Chunk(f"k{i}", f"{PATH}.{i}", lines, frozenset(), 270, False), f"k{i}"]
+        return [(b.records, b.file_key, b.safe_offset) for b in proc.feed_many(items)]
+
+    spared = processor()
+    unspared = processor()
+    unspared._parsers = SpareParsers(unspared._new_parser, unspared.settings.parse.formats,
+                                     keep=0)
+    assert group(spared) == group(unspared)
+    assert len(spared._parsers) == 1 and len(unspared._parsers) == 0
 
 
 def test_a_file_let_go_holding_a_record_keeps_its_parser_out():

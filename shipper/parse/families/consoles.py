@@ -65,7 +65,8 @@ def rich_repeat(text: str) -> bool:
 
 
 class RichConsole:
-    """rich's logging lines of one file (remembers the last time for blank columns)."""
+    """rich's logging lines of one file at a time (remembers the last time for blank
+    columns; :meth:`forget` when the lines become another file's)."""
 
     def __init__(self, stamps: TimestampNormalizer) -> None:
         self._stamps = stamps

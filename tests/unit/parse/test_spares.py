@@ -4,14 +4,17 @@ before it; a parser still holding something of its file is never handed on."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shipper.parse import FileParser, ParseCounts
+from shipper.parse.multiline import StartJoiner
 from shipper.parse.runtime import RuntimeFormat, runtime_format_for
 from shipper.parse.settings import ParseSettings
 from shipper.parse.spares import KEEP, SpareParsers
@@ -39,7 +42,7 @@ def _lines(texts: list[str]) -> list[tuple[int, bytes]]:
     return out
 
 
-def _make(counts: ParseCounts) -> Any:
+def _make(counts: ParseCounts) -> Callable[[str, RuntimeFormat], FileParser]:
     def make(path: str, runtime: RuntimeFormat) -> FileParser:
         return FileParser(path, SETTINGS, counts, clock=lambda: NOW, runtime_format=runtime)
     return make
@@ -161,3 +164,46 @@ def test_a_key_block_cut_by_the_last_flush_does_not_go_on_in_the_next_file() -> 
     tail = ["QUJDREVGR0hJSktMTU5PUFFSU1RVVldY", "-----END RSA PRIVATE KEY-----"]
     assert _read(parser, tail, True) == _read(_new(ParseCounts(), "/logs/b.log"),
                                               tail, True)
+
+
+CRI = ['2026-01-02T19:56:59.000000001Z stdout F {"msg": "in cri", "level": "warn"}',
+       "2026-01-02T19:57:00.000000001Z stderr F plain text from stderr"]
+DOCKER = ['{"log":"from docker\\n","stream":"stdout","time":"2026-01-02T19:56:59.000000001Z"}']
+PLAIN = ['{"msg": "plain json"}', "2026-01-02 19:56:59 INFO plain text"]
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    (PLAIN, CRI), (CRI, PLAIN), (DOCKER, PLAIN), (PLAIN, DOCKER), (CRI, DOCKER)],
+    ids=["plain then cri", "cri then plain", "docker then plain", "plain then docker",
+         "cri then docker"])
+def test_the_runtime_is_detected_again_for_the_next_file(before: list[str],
+                                                         after: list[str]) -> None:
+    """``auto`` files: what the first file's lines told (CRI, docker, plain) is forgotten;
+    the next file's own first line tells, as for a new parser."""
+    spares = _spares(ParseCounts())
+    parser = spares.parser("/logs/a.log")
+    assert _read(parser, before, True) == _read(_new(ParseCounts(), "/logs/a.log"), before, True)
+    spares.spare(parser)
+    again = spares.parser("/logs/b.log")
+    assert again is parser
+    assert _read(again, after, True) == _read(_new(ParseCounts(), "/logs/b.log"), after, True)
+
+
+def test_a_partial_cri_line_keeps_the_parser_out_of_the_spares() -> None:
+    """A CRI ``P`` piece still waiting for its ``F`` (file let go without a flush: read
+    again after a restart) is held: the parser is not idle and not handed on."""
+    spares = _spares(ParseCounts())
+    parser = spares.parser("/logs/a.log")
+    assert _read(parser, ["2026-01-02T19:56:59.000000001Z stdout P half a li"], False) == []
+    assert parser.pending and not parser.idle
+    spares.spare(parser)
+    assert len(spares) == 0
+
+
+def test_a_start_joiner_restarted_has_not_seen_its_pattern() -> None:
+    """A start-pattern joiner's ``restart`` forgets that the pattern matched (such
+    parsers are never handed on; the joiner itself starts over all the same)."""
+    joiner = StartJoiner(lambda text: text.startswith("2026"), 10, 1000, ParseCounts().errors)
+    joiner.seen = True
+    joiner.restart()
+    assert not joiner.seen and joiner.pending is None
