@@ -139,7 +139,7 @@ def test_the_files_of_a_processor_share_one_timestamp_normalizer():
     two files parse their stamps as each would alone."""
     proc = processor()
     alone = processor()
-    first, second = proc._parser("/a.log"), proc._parser("/b.log")
+    first, second = proc._parsers.parser("/a.log"), proc._parsers.parser("/b.log")
     assert first._stamps is second._stamps is proc._stamps
     assert shape([proc.feed(chunk(4)), proc.feed(chunk(5))]) == \
         shape([alone.feed(chunk(4)), processor().feed(chunk(5))])
