@@ -215,8 +215,7 @@ cdef class JsonLines:
 
     def __init__(self, str path, joiner, mapper, text_line, plain_line, fallback_time,
                  Py_ssize_t max_depth, route=None):
-        self._path = path
-        self._file = {"path": path, "offset": 1}
+        self.restart(path)
         self._joiner = joiner
         self._m_pending = _slot_member(joiner, "pending")
         self._m_dangling = _slot_member(joiner, "dangling")
@@ -266,8 +265,9 @@ cdef class JsonLines:
         self._block_by_bits = self._ascii_bits(self._block_initials, self._block_bits)
 
     def restart(self, str path):
-        """The lines of another file from now on (its joiner reset by the caller): only
-        the path is the file's; the level words met stay (a word's level is a word's)."""
+        """The lines of ``path`` from now on (at ``__init__``, and for another file: its
+        joiner reset by the caller): only the path is the file's; the level words met
+        stay (a word's level is a word's)."""
         self._path = path
         self._file = {"path": path, "offset": 1}
 

@@ -103,7 +103,7 @@ class JsonLines(TextLines):
     def __init__(self, path: str, joiner: Joiner, mapper: JsonMapper, text_line: TextLine,
                  plain_line: PlainLine, fallback_time: FallbackTime, max_depth: int,
                  route: TextRoute | None = None) -> None:
-        self._path = path
+        self.restart(path)
         self._joiner = joiner
         self._mapper = mapper
         self._parse = mapper.parse
@@ -115,7 +115,8 @@ class JsonLines(TextLines):
         self._route = route
 
     def restart(self, path: str) -> None:
-        """The lines of another file from now on (its joiner reset by the caller)."""
+        """The lines of ``path`` from now on (at ``__init__``, and for another file: its
+        joiner reset by the caller)."""
         self._path = path
 
     def feed(self, lines: list[tuple[int, bytes]], truncated: frozenset[int],

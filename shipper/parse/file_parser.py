@@ -39,13 +39,11 @@ class FileParser(LinePath):
                  stamps: TimestampNormalizer | None = None) -> None:
         """``stamps``: a normalizer shared with other files (it holds caches only, no
         state of a file), else one of its own."""
-        self._path = path
         self._counts = counts
         self._clock = clock
         self._multiline = settings.multiline
-        self._runtime: RuntimeFormat = runtime_format
         self._runtime_format = runtime_format  # as configured (``_runtime``: as detected)
-        self._unwrapper = self._unwrapper_for(runtime_format)
+        self._begin(path)
         if stamps is None:
             stamps = TimestampNormalizer(settings.default_timezone, clock)
         self._lines = LineParser(stamps,
@@ -67,18 +65,22 @@ class FileParser(LinePath):
             self._on_line = self._started.line
         #: the kernel takes a wrapped file's inner lines (else ``_on_line``: the reference)
         self._wrapped_batch = self._started is None
-        self._last_feed = clock()
-        self._read_time: str | None = None
         self._kernel = JsonLines(path, self._joiner, self._lines.json_parser,
                                  self._text_line, self._plain_line, self._fallback_time,
                                  settings.max_json_depth, self.text_route())
 
-    def _unwrapper_for(self, runtime_format: RuntimeFormat) -> RuntimeUnwrapper | None:
-        """The unwrapper a configured runtime format needs from the first line; ``None``
-        for ``plain``, and for ``auto`` until the first line tells (``_detect``)."""
-        if runtime_format not in ("cri", "docker"):
-            return None
-        return RuntimeUnwrapper(runtime_format, self._multiline.max_bytes, self._counts.errors)
+    def _begin(self, path: str) -> None:
+        """What the parser knows of its file, as at its first line: the path, the runtime
+        as configured (``auto`` detected from the first line, ``_detect``, which then
+        makes the unwrapper), no line fed yet."""
+        self._path = path
+        self._runtime: RuntimeFormat = self._runtime_format
+        self._unwrapper: RuntimeUnwrapper | None = None
+        if self._runtime in ("cri", "docker"):
+            self._unwrapper = RuntimeUnwrapper(self._runtime, self._multiline.max_bytes,
+                                               self._counts.errors)
+        self._last_feed = self._clock()
+        self._read_time: str | None = None
 
     @property
     def idle(self) -> bool:
@@ -95,12 +97,10 @@ class FileParser(LinePath):
         if (not self.idle or runtime_format != self._runtime_format
                 or start_pattern_for(path, self._multiline.start) is not None):
             return False
-        self._path = path
-        self._runtime, self._unwrapper = runtime_format, self._unwrapper_for(runtime_format)
+        self._begin(path)
         self._joiner.restart()
         self._lines.forget()
         self._kernel.restart(path)
-        self._last_feed, self._read_time = self._clock(), None
         return True
 
     def text_route(self) -> TextRoute:
