@@ -1,14 +1,15 @@
 """The hot loops (line split, trailing ``key=value`` pairs, ISO time prefix, whole CRI
 lines, a plain file's chunk with its JSON object lines (``JsonLines``), a text line's
 partial record, a whole logfmt line's pairs, the texts of a pre-scan's hits, the Loki
-sink's record fields, timestamps and push body, the Datadog sink's side data and bodies, the job
-tracker's and enrichment's per-record loops, the trace-context gate, records as NDJSON and
-their raw lines let go, the drop counts, combined access lines, the noise presets' verdicts,
-a batch's raw lines joined, a tqdm progress state) in two
+sink's record fields, timestamps, push body and its snappy, the Datadog sink's side data
+and bodies, the job tracker's and enrichment's per-record loops, the trace-context gate,
+records as NDJSON and their raw lines let go, the drop counts, combined access lines, the
+noise presets' verdicts, a batch's raw lines joined, a tqdm progress state) in two
 implementations with one API: the Cython extension ``_compiled`` (built by ``pip install``
 where a C compiler is found) and its pure-Python twins ``pure`` (with ``pure_loki``,
 ``pure_datadog``, ``pure_json``, ``pure_logfmt``, ``pure_text``, ``pure_tracker``,
-``pure_enrich``, ``pure_encode``, ``pure_access``, ``pure_noise`` and ``pure_tqdm``).
+``pure_enrich``, ``pure_encode``, ``pure_access``, ``pure_noise``, ``pure_snappy`` and
+``pure_tqdm``).
 
 The extension is used when it imports and matches the twin's ``KERNEL_API``; otherwise, or
 with ``SHIPPER_PURE=1`` in the environment, the twin is. ``IMPLEMENTATION`` names the live
@@ -30,7 +31,8 @@ __all__ = ["IMPLEMENTATION", "FateCounts", "JsonLines", "SummaryBase", "combined
            "loki_push", "loki_push_rows", "loki_read", "loki_read_cols",
            "loki_sort_rows", "loki_stamps", "ndjson_records",
            "noise_drops", "probe_lines",
-           "observe_records", "release_raw", "split_lines", "stamped_fields", "stamped_line",
+           "observe_records", "release_raw", "snappy_compress_into", "snappy_max_len",
+           "split_lines", "stamped_fields", "stamped_line",
            "text_fields", "text_indices", "tqdm_progress", "trailing_pairs"]
 
 
@@ -82,6 +84,8 @@ if WHY_PURE is None:
         observe_records,
         probe_lines,
         release_raw,
+        snappy_compress_into,
+        snappy_max_len,
         split_lines,
         stamped_fields,
         stamped_line,
@@ -122,6 +126,7 @@ else:
         loki_sort_rows,
     )
     from shipper.kernels.pure_noise import joined_texts, noise_drops, probe_lines
+    from shipper.kernels.pure_snappy import snappy_compress_into, snappy_max_len
     from shipper.kernels.pure_text import stamped_fields, stamped_line, text_fields
     from shipper.kernels.pure_tqdm import tqdm_progress
     from shipper.kernels.pure_tracker import SummaryBase, evict_front, observe_records

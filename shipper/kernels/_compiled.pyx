@@ -8,7 +8,7 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_D
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memchr, memcmp, memcpy, memset, strlen
 
-KERNEL_API = 117
+KERNEL_API = 118
 
 
 # The kernels, one file each (textually included: one module, one namespace, so a
@@ -31,3 +31,4 @@ include "_groups.pxi"
 include "_fates.pxi"
 include "_release.pxi"
 include "_loki_order.pxi"
+include "_snappy.pxi"

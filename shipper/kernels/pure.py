@@ -21,7 +21,7 @@ from shipper.kernels.pure_loki import loki_read as loki_read
 from shipper.kernels.pure_loki import loki_stamps as loki_stamps
 
 #: bumped with every change of a signature or a result: a stale extension is not used
-KERNEL_API = 117
+KERNEL_API = 118
 
 NUL = b"\x00"
 NEWLINE = b"\n"

@@ -148,7 +148,8 @@ class LokiEncoder:
         stream_of, tenant_of = self.labeler.stream, self.tenant_of
         labels, cols = self.read_cols(records)
         streams: list[Stream]
-        if labels and _one_stream(labels):  # one stream (the usual): found once
+        one = bool(labels) and _one_stream(labels)
+        if one:  # one stream (the usual): found once
             streams = [stream_of(records[0], labels[0])] * len(labels)
         else:
             streams = []
@@ -158,7 +159,7 @@ class LokiEncoder:
                     seen, stream = values, stream_of(records[i], values)
                 streams.append(stream)
         tenants = [tenant_of(record) for record in records] if tenant_of.per_record else None
-        return LokiSide(streams, tenants, self._stamp.of(records), cols, self._names)
+        return LokiSide(streams, tenants, self._stamp.of(records), cols, self._names, one=one)
 
     def from_side(self, lines: Lines) -> Streams | None:
         """:meth:`streams` of a batch from its spans' side data, column-wise (each stream's
@@ -185,15 +186,21 @@ class LokiEncoder:
                    index: int) -> None:
         """The span's records into ``batch`` (from row ``index``) and their rows into
         ``rows`` by (tenant, stream); a span of one stream and tenant (the usual) without a
-        loop in Python."""
+        loop in Python, and a span of its whole envelope (the usual too) without slicing
+        its side data first."""
         lo, hi = span.first, span.first + span.count
-        stamps = side.stamps[lo:hi]
+        whole = lo == 0 and hi == len(side.stamps)
+        stamps = side.stamps if whole else side.stamps[lo:hi]
         batch.nanos += (cast(list[int], stamps) if None not in stamps
                         else [self._now_ns() if ns is None else ns for ns in stamps])
         for col, values in zip(batch.cols, side.cols, strict=True):
-            col += values[lo:hi]
+            col += values if whole else values[lo:hi]
         batch.spans.append((span.data, span.ends, span.lo, index))
         self._long_lines(batch, span, index)
+        if side.one and side.tenants is None:
+            self._rows_of(rows, self.tenant_of.default, side.streams[0]).extend(
+                range(index, index + span.count))
+            return
         keys = side.streams[lo:hi]
         tenants = ([self.tenant_of.default] * span.count if side.tenants is None
                    else side.tenants[lo:hi])

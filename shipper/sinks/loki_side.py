@@ -5,7 +5,8 @@ they are still dicts, so that a batch is encoded without decoding its records ag
 ``(labels, label string)``), its tenant when ``tenant_from`` is set, its timestamp in
 nanoseconds (``None``: missing, stamped at encode time as the decoding path does) and, one
 column per structured metadata name (``names``), its value as sent (``None``: the record
-has none; the record's own strings, no pair objects). Its ``nbytes`` (an estimate of what
+has none; the record's own strings, no pair objects), and whether all of them are of one
+stream (found once for the envelope, the usual case). Its ``nbytes`` (an estimate of what
 those objects take, metadata values by their length) is counted with the records in the
 sink's memory buffer. It is computed from records whose values are JSON's own (str, int,
 float, bool, None, dict, list: what the parsers give); a stage that put other Python
@@ -39,6 +40,8 @@ class LokiSide:
     cols: list[list[str | None]]
     names: tuple[str, ...]
     nbytes: int = 0
+    #: every record is of ``streams[0]`` (``False``: maybe not)
+    one: bool = False
 
     def __post_init__(self) -> None:
         if not self.nbytes:  # the kernel: RECORD_BYTES a record, PAIR_BYTES + its length a value
@@ -57,4 +60,5 @@ class LokiSide:
         return LokiSide([self.streams[i] for i in indices],
                         None if tenants is None else [tenants[i] for i in indices],
                         [self.stamps[i] for i in indices],
-                        [[col[i] for i in indices] for col in self.cols], self.names)
+                        [[col[i] for i in indices] for col in self.cols], self.names,
+                        one=self.one)

@@ -67,6 +67,32 @@ async def test_side_payloads_are_the_decoding_paths_payloads(extra, encoding):
     assert fast.counts == slow.counts
 
 
+def one_stream_records(n: int) -> list[dict[str, Any]]:
+    """Records of one stream and tenant (the usual envelope), metadata varied."""
+    return [{"timestamp": f"2025-07-06T10:{i // 60 % 60:02d}:{i % 60:02d}.{i:03d}Z",
+             "level": ["info", "error"][i % 2], "message": f"m{i}", "job_id": f"job-{i % 3}",
+             "k8s": {"namespace": "ns", "container": "c", "pod": "p"}} for i in range(n)]
+
+
+@pytest.mark.parametrize("records", [one_stream_records(250), varied_records(250)],
+                         ids=["one-stream", "varied"])
+async def test_batches_cut_through_envelopes_are_the_decoding_paths(records):
+    """Envelopes of 100 records taken 70 at a time: spans from an envelope's start that
+    stop short of its end, from its middle to its end, and whole ones. Each batch's
+    payloads are the decoding path's (the side data is sliced where a span is not its
+    whole envelope, and a one-stream envelope's rows go to its stream at once)."""
+    fast, slow = sink(), sink()
+    for start in range(0, len(records), 100):
+        await fast.put(records[start:start + 100], token())
+    taken = 0
+    while taken < len(records):
+        lines = fast.queue.buffer.take(70, 1 << 30)  # type: ignore[attr-defined]
+        assert lines.count and all(isinstance(span.side, LokiSide) for span in lines.spans)
+        assert shape(fast.encode_lines(lines)) == shape(slow.encode_lines(undecorated(lines)))
+        taken += lines.count
+    assert fast.counts == slow.counts
+
+
 async def test_a_413_half_and_a_shed_envelope_keep_each_records_side_data():
     """``drop_newest`` sheds the records below warning of the new envelope and of the
     queued one (both rebuilt, their side data cut the same way); the batch's halves
