@@ -2,16 +2,21 @@
 # Twin: ``pure_snappy.snappy_compress_into`` (cramjam's ``compress_raw_into``, the reference
 # encoder). The two do not give the same bytes -- a compressor chooses its matches -- but
 # any snappy decoder gives back the very input from either (the tests decode every output
-# with cramjam's decoder). The format is snappy's block format: the input's length as a
-# varint, then literals and copies (1- and 2-byte offsets), each 64 KiB fragment of the
-# input compressed on its own (no copy reaches into an earlier fragment), as the reference
-# does. What differs is how far the match finder skips through bytes that match nothing:
-# the reference moves one byte further every 32 misses in a row, this one every 16
-# (``_SNAPPY_SKIP_SHIFT`` 4). On the Loki sink's pushes of the bench corpus (~600 KB of
-# protobuf each) that is ~1.3x the reference's speed for bodies ~2% larger (0.262 of the
-# input against 0.257); every 8 misses it was ~1.55x for ~10% larger (0.283).
+# with cramjam's decoder and check the format strictly). The format is snappy's block
+# format: the input's length as a varint, then literals and copies (1- and 2-byte offsets),
+# each 64 KiB fragment of the input compressed on its own (no copy reaches into an earlier
+# fragment), as the reference does. What differs is how far the match finder steps through
+# bytes that match nothing: the reference probes every byte for its first 32 misses in a
+# row, then every other byte, and so on (step ``skip >> 5``, ``skip`` from 32 up by one a
+# miss); this one probes every other byte from the first miss, one byte further every 16
+# (step ``skip >> 4``, ``_SNAPPY_SKIP_SHIFT``). On the Loki sink's pushes of the bench
+# corpus (~600 KB of protobuf each) that is ~1.3x the reference's speed for bodies ~2%
+# larger (0.262 of the input against 0.257); starting at every fourth byte (``>> 3``) was
+# ~1.55x for ~10% larger (0.283). ``out`` is held (a buffer export) while the GIL is
+# released: another thread cannot resize it meanwhile (``BufferError``, as with the twin).
+# ``_snappy_match_end`` reads 8 bytes little-endian (``__builtin_ctzll``): x86-64 and
+# other little-endian targets with GCC or Clang.
 
-from cpython.bytearray cimport PyByteArray_AS_STRING
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 
 cdef extern from *:
@@ -28,10 +33,12 @@ cdef enum:
 def snappy_max_len(Py_ssize_t size):
     """The most bytes the raw snappy of ``size`` input bytes may take (the reference's
     ``MaxCompressedLength``: 32 + size + size / 6)."""
+    if size < 0:
+        raise ValueError("snappy_max_len: a negative size")
     return 32 + size + size // 6
 
 
-def snappy_compress_into(bytes data, bytearray out):
+def snappy_compress_into(bytes data not None, bytearray out not None):
     """``data`` as raw snappy written at the start of ``out`` (at least
     ``snappy_max_len(len(data))`` long, else ``ValueError``); the number of bytes
     written."""
@@ -40,8 +47,9 @@ def snappy_compress_into(bytes data, bytearray out):
         raise ValueError("snappy_compress_into: more than 4 GiB of input")
     if len(out) < 32 + size + size // 6:
         raise ValueError("snappy_compress_into: the output buffer is too small")
+    cdef uint8_t[::1] held = out  # exported until the call returns: not resizable meanwhile
     cdef const uint8_t* src = <const uint8_t*>PyBytes_AS_STRING(data)
-    cdef uint8_t* start = <uint8_t*>PyByteArray_AS_STRING(out)
+    cdef uint8_t* start = &held[0]
     cdef uint8_t* op = start
     cdef uint16_t table[1 << _SNAPPY_HASH_BITS]
     cdef Py_ssize_t pos = 0, length

@@ -21,7 +21,7 @@ KEEP_OUT = 2 << 20
 
 class SnappyBlocks:
     """Raw (block) snappy (the kernel ``snappy_compress_into``: snappy's block format, any
-    snappy decoder reads it; compiled, it skips faster than the reference encoder through
+    snappy decoder reads it; compiled, it steps faster than the reference encoder through
     bytes that match nothing, see :mod:`shipper.kernels`), written into one output buffer
     kept between pushes (up to :data:`KEEP_OUT`) and copied out: a new buffer a push costs
     zeroing it (~0.6 M instructions for a 660 KB push) and its pages."""
