@@ -35,6 +35,10 @@ def snappy_max_len(Py_ssize_t size):
     ``MaxCompressedLength``: 32 + size + size / 6)."""
     if size < 0:
         raise ValueError("snappy_max_len: a negative size")
+    return _snappy_bound(size)
+
+
+cdef inline Py_ssize_t _snappy_bound(Py_ssize_t size) noexcept:
     return 32 + size + size // 6
 
 
@@ -45,7 +49,7 @@ def snappy_compress_into(bytes data not None, bytearray out not None):
     cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
     if size > 0xFFFFFFFF:  # the format's length is 32 bits
         raise ValueError("snappy_compress_into: more than 4 GiB of input")
-    if len(out) < 32 + size + size // 6:
+    if len(out) < _snappy_bound(size):
         raise ValueError("snappy_compress_into: the output buffer is too small")
     cdef uint8_t[::1] held = out  # exported until the call returns: not resizable meanwhile
     cdef const uint8_t* src = <const uint8_t*>PyBytes_AS_STRING(data)
@@ -171,7 +175,7 @@ cdef uint8_t* _snappy_fragment(const uint8_t* base, Py_ssize_t size, uint8_t* op
             h = _snappy_hash(value)
             candidate = base + table[h]
             table[h] = <uint16_t>(ip - base)
-            if candidate < ip and _load32(candidate) == value:
+            if _load32(candidate) == value:  # (``candidate`` is before ``ip``: read first)
                 break
             ip += skip >> _SNAPPY_SKIP_SHIFT
             skip += 1
