@@ -14,13 +14,25 @@
 # larger (0.262 of the input against 0.257); starting at every fourth byte (``>> 3``) was
 # ~1.55x for ~10% larger (0.283). ``out`` is held (a buffer export) while the GIL is
 # released: another thread cannot resize it meanwhile (``BufferError``, as with the twin).
-# ``_snappy_match_end`` reads 8 bytes little-endian (``__builtin_ctzll``): x86-64 and
-# other little-endian targets with GCC or Clang.
+# ``_snappy_match_end`` compares 8 bytes at a time: the first that differs is the lowest of
+# their XOR on a little-endian machine (``__builtin_ctzll``) and the highest on a
+# big-endian one (``__builtin_clzll``); the choice is the compiler's byte order (GCC or
+# Clang), so neither can take a differing byte into a copy.
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 
 cdef extern from *:
-    int __builtin_ctzll(unsigned long long x) nogil
+    """
+    /* the index (0-7, in memory order) of the first byte two 8-byte loads differ in,
+       from their XOR (not 0) */
+    #if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) \
+        && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    #define shipper_snappy_first_diff(x) (__builtin_clzll(x) >> 3)
+    #else
+    #define shipper_snappy_first_diff(x) (__builtin_ctzll(x) >> 3)
+    #endif
+    """
+    int shipper_snappy_first_diff(unsigned long long x) nogil
 
 cdef enum:
     _SNAPPY_HASH_BITS = 14
@@ -144,7 +156,7 @@ cdef inline const uint8_t* _snappy_match_end(const uint8_t* ip, const uint8_t* c
     while here + 8 <= end:
         differ = _load64(here) ^ _load64(there)
         if differ:
-            return here + (__builtin_ctzll(differ) >> 3)
+            return here + shipper_snappy_first_diff(differ)
         here += 8
         there += 8
     while here < end and here[0] == there[0]:
