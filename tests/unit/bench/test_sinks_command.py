@@ -38,15 +38,16 @@ def test_every_run_of_a_pair_loads_a_config_naming_its_sink(tmp_path: Path, sink
 
 
 def test_the_pair_differs_in_the_config_file_alone(tmp_path: Path):
-    """stdout's and loki's commands: the same arguments but the config file's path, and
-    the same environment but the Datadog key only datadog gets."""
+    """stdout's and loki's commands: the same arguments (each run's own work directory
+    aside, the config file in it), and the same environment (only datadog gets a key)."""
     settings = BenchSettings(shipper=["shipper"], cache=tmp_path, results=tmp_path)
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    stdout = sink_command(settings, "stdout", None, tmp_path / "app.log", tmp_path / "a")
-    loki = sink_command(settings, "loki", 3100, tmp_path / "app.log", tmp_path / "b")
-    strip = [_config(stdout.argv), _config(loki.argv), str(tmp_path / "a"),
-             str(tmp_path / "b")]
-    assert [a for a in stdout.argv if not any(a.startswith(s) for s in strip)] == \
-        [a for a in loki.argv if not any(a.startswith(s) for s in strip)]
-    assert stdout.env == loki.env
+    argvs, envs = [], []
+    for sink, port in (("stdout", None), ("loki", 3100)):
+        work = tmp_path / f"work-{sink}"
+        work.mkdir()
+        cmd = sink_command(settings, sink, port, tmp_path / "app.log", work)
+        argvs.append([arg.replace(str(work), "WORK") for arg in cmd.argv])
+        envs.append(cmd.env)
+    assert argvs[0] == argvs[1]
+    assert "WORK/sinks.yaml" in argvs[0]
+    assert envs[0] == envs[1]

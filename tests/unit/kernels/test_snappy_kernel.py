@@ -167,15 +167,15 @@ def test_the_buffer_cannot_be_resized_while_it_is_written(kernel: object) -> Non
     whole."""
     data = _log_lines(4000)
     out = bytearray(kernel.snappy_max_len(len(data)))  # type: ignore[attr-defined]
-    stop, refused = threading.Event(), []
+    stop = threading.Event()
 
     def resize() -> None:
         while not stop.is_set():
             try:
                 out.extend(b"x")
                 del out[-1]
-            except BufferError:
-                refused.append(1)
+            except BufferError:  # while a compression holds it: the point of the test
+                continue
 
     thread = threading.Thread(target=resize)
     thread.start()
