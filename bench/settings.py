@@ -39,6 +39,9 @@ class BenchSettings(Model):
     #: the quiet window idle CPU and wake-ups are measured over (``bench/idle.py``)
     idle_seconds: float = Field(30.0, ge=0)
     files: tuple[int, ...] = (1, 10, 100, 1000)
+    #: the fewest rounds (stdout + sink pairs) of each sink in the ``sinks`` scenario
+    #: (``bench/sinks.py``: five, for a median the runs' spread cannot move much)
+    sink_rounds: int = Field(5, ge=1)
     timeout: float = Field(900.0, gt=0)
 
     @property
@@ -58,14 +61,15 @@ def from_env(env: dict[str, str] | None = None) -> BenchSettings:
     ``BENCH_SHIPPER_ARGS``, ``BENCH_SHIPPER_REF`` (a git commit: benchmark the shipper package
     as committed there, see :mod:`bench.snapshot`), ``BENCH_PEERS`` (0/1), ``BENCH_SHARED`` (0/1),
     ``BENCH_SCENARIOS`` (comma list), ``BENCH_LATENCY_RATE``, ``BENCH_LATENCY_SECONDS``,
-    ``BENCH_FILES`` (comma list of file counts), ``BENCH_TIMEOUT``, ``BENCH_IDLE_SECONDS``."""
+    ``BENCH_FILES`` (comma list of file counts), ``BENCH_TIMEOUT``, ``BENCH_IDLE_SECONDS``,
+    ``BENCH_SINK_ROUNDS``."""
     env = os.environ if env is None else env
     values: dict[str, object] = {}
     simple = {"BENCH_LINES": "lines", "BENCH_RUNS": "runs", "BENCH_CACHE": "cache",
               "BENCH_RESULTS_DIR": "results", "BENCH_PEERS": "peers",
               "BENCH_SHARED": "shared_corpus", "BENCH_LATENCY_RATE": "latency_rate",
               "BENCH_LATENCY_SECONDS": "latency_seconds", "BENCH_TIMEOUT": "timeout",
-              "BENCH_IDLE_SECONDS": "idle_seconds"}
+              "BENCH_IDLE_SECONDS": "idle_seconds", "BENCH_SINK_ROUNDS": "sink_rounds"}
     for var, key in simple.items():
         if env.get(var):
             values[key] = env[var].replace("_", "") if key == "lines" else env[var]

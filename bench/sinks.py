@@ -2,7 +2,8 @@
 
 Only the shipper's CPU is counted (its process tree, from ``os.wait4``); the receiver
 (``bench.receiver``) is a process of its own. Each sink runs paired with a stdout run, the
-two back to back and their order swapped every round, for ``max(5, BENCH_RUNS)`` rounds: a
+two back to back and their order swapped every round, for ``max(BENCH_SINK_ROUNDS, BENCH_RUNS)``
+rounds (``BENCH_SINK_ROUNDS`` 5 unless set; the smoke test sets 1): a
 pair's ratio sees the machine in one state, and the row reports the median of the pairs'
 ratios with their spread (``ratio_min``/``ratio_max``, every one in ``ratios``), so a drift
 of the machine's speed shows as spread instead of landing on one side. Five, not three:
@@ -51,7 +52,6 @@ SINK_SETTINGS = {"datadog": ["max_age: null"]}
 SINK_ENV = {"datadog": {"DD_API_KEY": "bench-placeholder-not-a-key"}}
 _NOT_THERE = ("invalid choice", "unknown sink", "not supported", "no such option",
               "unrecognized arguments", "no such sink", "unknown type", "no module named")
-MIN_ROUNDS = 5
 
 
 class Receiver:
@@ -99,7 +99,7 @@ def _pairs(settings: BenchSettings, sink: str, source: Path,
     """(stdout CPU, sink CPU, receiver stats) per round, the order swapped every round; the
     stats get ``shipped``: the lines the round's stdout run wrote."""
     pairs = []
-    for round_ in range(max(MIN_ROUNDS, settings.runs)):
+    for round_ in range(max(settings.sink_rounds, settings.runs)):
         got: dict[str, Measurement] = {}
         for kind in (("stdout", sink) if round_ % 2 == 0 else (sink, "stdout")):
             if kind == "stdout":

@@ -26,6 +26,7 @@ def _run_bench(tmp_path: Path, **env: str) -> tuple[dict, str]:
     results = tmp_path / "results"
     base = {"BENCH_LINES": "2000", "BENCH_RUNS": "1", "BENCH_PEERS": "0", "BENCH_SHARED": "0",
             "BENCH_LATENCY_SECONDS": "1", "BENCH_FILES": "1,10", "BENCH_IDLE_SECONDS": "1",
+            "BENCH_SINK_ROUNDS": "1",
             "BENCH_CACHE": str(tmp_path / "cache"), "BENCH_RESULTS_DIR": str(results)}
     proc = subprocess.run([sys.executable, "-m", "bench"], cwd=REPO, capture_output=True,
                           text=True, timeout=120, env=os.environ | base | env)
@@ -124,6 +125,10 @@ def test_harness_end_to_end_with_the_shipper(tmp_path: Path) -> None:
     assert result["idle"]["idle_rss_mib"] > 0
     assert result["idle"]["idle_cpu_pct"] >= 0 and result["idle"]["idle_wakeups_s"] > 0
     assert all("cpu_s_per_1m" in row for row in result["files"])
+    sinks = {row["sink"]: row for row in result["sinks"] if row["sink"] != "stdout"}
+    assert set(sinks) == {"http", "loki", "datadog"}  # each measured in one pair, whole
+    assert all(row["runs"] == 1 and row["ratio_vs_stdout"] > 0 and row["complete"]
+               for row in sinks.values()), sinks
     assert "shipper --once" in table
     families = {row["format"]: row for row in result["families"]}
     assert {"json", "text", "logfmt", "access"} <= set(families)

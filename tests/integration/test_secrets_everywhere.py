@@ -162,7 +162,7 @@ def write_config(root: Path, http: str, loki: str, datadog: str, refuser: str,
         "state_dir": str(root / "state"),
         "log_level": "debug",
         "poll_interval": "100ms",
-        "shutdown_deadline": "5s",
+        "shutdown_deadline": "2s",  # the restart gives up on the dead sink after it
         "server": {"listen": f"127.0.0.1:{listen_port}", "token": SERVER_TOKEN,
                    "tail_ring_size": 5000},
         "sinks": [
@@ -242,7 +242,7 @@ async def read_tail(port: int, replay: int) -> str:
         assert resp.status == 200
         while True:
             try:
-                chunk = await asyncio.wait_for(resp.content.readany(), 3.0)
+                chunk = await asyncio.wait_for(resp.content.readany(), 1.0)
             except TimeoutError:
                 break
             if not chunk:
@@ -270,12 +270,14 @@ async def collect(tmp_path: Path) -> tuple[dict[str, str], list[dict]]:
         listen = free_port()
         config = write_config(tmp_path, http_rx.url, loki_rx.url, dd_rx.url, bad_rx.url,
                               free_port(), listen)
-        outputs["config show"] = await cli("config", "show", "--config", str(config))
+        commands = {"config show": ("config", "show", "--config", str(config))}
         for path in files:
-            outputs[f"explain (table) {path.name}"] = await cli(
-                "explain", "--config", str(config), str(path))
-            outputs[f"explain --json {path.name}"] = await cli(
-                "explain", "--config", str(config), "--json", str(path))
+            commands[f"explain (table) {path.name}"] = ("explain", "--config", str(config),
+                                                        str(path))
+            commands[f"explain --json {path.name}"] = ("explain", "--config", str(config),
+                                                       "--json", str(path))
+        texts = await asyncio.gather(*(cli(*args) for args in commands.values()))  # at once
+        outputs.update(zip(commands, texts, strict=True))
         out, err = output_files(tmp_path)
         with out, err:
             proc = await asyncio.create_subprocess_exec(

@@ -86,10 +86,10 @@ def _rss_kib(pid: int) -> int:
 
 
 def test_dead_sink_memory_block_bounded_then_all_arrive(tmp_path, podinfo, cli):
-    """7. Sink dead for 10 minutes of input (20 s at CI scale: refused, then 503) with the
+    """7. Sink dead for 10 minutes of input (12 s at CI scale: refused, then 503) with the
     memory buffer and ``block``: peak RSS stays within a few MiB of the caps (sink buffer
     + chunk queue) above the idle process, and every line arrives after recovery."""
-    seconds = max(20.0, 600 * SCALE)
+    seconds = max(10.0, 600 * SCALE)
     total = scaled(2_000_000, 40_000)
     cap = 2 * MIB
     out = Outage(tmp_path, podinfo, {"type": "memory", "max_bytes": cap, "when_full": "block"})
@@ -137,7 +137,7 @@ def test_dead_sink_drop_newest_drops_equal_the_counter(tmp_path, podinfo, cli, r
 def test_dead_sink_disk_buffer_all_arrive(tmp_path, podinfo, cli, disk_buffer):
     """7. Sink down (refused, then 503) with a disk buffer large enough for the outage:
     every line arrives after recovery, and RSS stays bounded (records wait on disk)."""
-    seconds = max(20.0, 600 * SCALE)
+    seconds = max(10.0, 600 * SCALE)
     total = scaled(2_000_000, 40_000)
     out = Outage(tmp_path, podinfo, {"type": "disk", "max_bytes": "256MiB"})
     out.run(total, seconds)

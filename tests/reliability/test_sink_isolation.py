@@ -3,8 +3,9 @@ keep their latency; once that buffer is full its ``when_full`` policy applies.
 
 A real shipper with two sinks: an ``http`` sink whose receiver refuses connections (a
 1 MiB memory buffer) and ``stdout``. Lines (10% at warning or error) are written at a
-steady 200 lines/s for 25 s. Until the dead sink's buffer is full, stdout's p99 latency
-stays under 2 s (before: both stalled within seconds, on a 64-envelope queue). Then:
+steady 400 lines/s for 12.5 s (the buffer fills after ~7 s). Until the dead sink's buffer
+is full, stdout's p99 latency stays under 2 s (before: both stalled within seconds, on a
+64-envelope queue). Then:
 
 * ``block``: backpressure reaches the tailer; stdout stops too; after recovery every line
   arrives at both sinks;
@@ -36,7 +37,7 @@ from tests.reliability.sinkprobes import TimedTally, TimedWriter, latencies, per
 
 pytestmark = pytest.mark.integration
 
-RATE, SECONDS = 200.0, 25.0
+RATE, SECONDS = 400.0, 12.5
 CAP = 1024 * 1024
 BUFFER_FULL = 'shipper_records_failed_total{reason="buffer-full",sink="h"}'
 
