@@ -40,7 +40,8 @@ def test_the_key_is_the_ndjson_hash_whichever_gzip_compresses(monkeypatch):
     raw = b"".join(b'{"message":"line %d","level":"info"}\n' % i for i in range(2000))
     key = hashlib.sha256(raw).hexdigest()[:32]
     default = _sink()._payload(raw, [], None)
-    monkeypatch.setattr(transport, "_gzip", _zlib_only(monkeypatch))
+    zlib_only = _zlib_only(monkeypatch)
+    monkeypatch.setattr(transport, "default_gzip", lambda: zlib_only)
     with_zlib = _sink()._payload(raw, [], None)
     plain = _sink(compression="none")._payload(raw, [], None)
     assert gzip.decompress(default.body) == gzip.decompress(with_zlib.body) == raw
