@@ -136,6 +136,7 @@ async def test_a_gzip_sink_logs_once_at_start_which_gzip_compresses(caplog):
     assert said == [f"sink gzip: gzip bodies by {'ISA-L' if _isal_imports() else 'zlib'} level 1"]
 
 
+@pytest.mark.integration  # the shipper runs as a subprocess
 def test_a_loki_run_loads_neither_isal_nor_zstandard(tmp_path):
     """A process whose only sink is Loki (snappy protobuf) never imports the gzip or zstd
     compressors: they load at the first body that needs them (~0.7 MiB and 2.5 ms less
