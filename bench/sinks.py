@@ -8,7 +8,8 @@ pair's ratio sees the machine in one state, and the row reports the median of th
 ratios with their spread (``ratio_min``/``ratio_max``, every one in ``ratios``), so a drift
 of the machine's speed shows as spread instead of landing on one side. Five, not three:
 one run's three pairs spread 1.13-1.47 (datadog, 2026-12-03), which moved the median by
-more than the target's margin.
+more than the target's margin. Each pair's two CPU times are kept too (``cpu_s``: [stdout,
+sink] seconds, round by round), so a spread can be traced to the run that moved.
 
 The corpus is stamped 2025-07-06, more than the Datadog intake's 18 h ago: with its default
 ``max_age`` the sink would dead-letter every record unsent (the run of 2026-12-02 measured
@@ -134,7 +135,9 @@ def _row(sink: str, total: int, pairs: list[tuple[float, float, dict]], log) -> 
     row = {"sink": sink, "lines": total, "runs": len(pairs),
            "cpu_s_per_1m": statistics.median(cpu for _, cpu, _ in pairs) * 1e6 / total,
            "ratio_vs_stdout": statistics.median(ratios), "ratio_min": min(ratios),
-           "ratio_max": max(ratios), "ratios": ratios, "receiver": pairs[-1][2],
+           "ratio_max": max(ratios), "ratios": ratios,
+           "cpu_s": [[round(base, 3), round(cpu, 3)] for base, cpu, _ in pairs],
+           "receiver": pairs[-1][2],
            "delivered": min(requests) > 0, "complete": whole,
            "records_vs_shipped": counts}
     log(f"  sink {sink:8}: {row['cpu_s_per_1m']:.2f} cpu-s per 1M, x stdout "

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.settings import BenchSettings
-from bench.sinks import sink_command
+from bench.sinks import _row, sink_command
 from shipper.config import load_settings
 
 
@@ -51,3 +51,18 @@ def test_the_pair_differs_in_the_config_file_alone(tmp_path: Path):
     assert argvs[0] == argvs[1]
     assert "WORK/sinks.yaml" in argvs[0]
     assert envs[0] == envs[1]
+
+
+def test_a_row_keeps_each_pairs_cpu_times_beside_their_ratio():
+    """A row's ratio is the median of its pairs' ratios, and each pair's stdout and sink
+    CPU seconds are kept in round order, so a wide spread can be traced to the run that
+    moved (the stdout run or the sink's)."""
+    stats = {"requests": 3, "records": 10, "shipped": 10}
+    pairs = [(2.0, 2.5, stats), (1.6, 2.4, stats), (2.0, 2.6, stats)]
+    logged: list[str] = []
+    row = _row("loki", 200_000, pairs, logged.append)
+    assert row["ratios"] == pytest.approx([1.25, 1.5, 1.3])
+    assert row["ratio_vs_stdout"] == pytest.approx(1.3)
+    assert row["cpu_s"] == [[2.0, 2.5], [1.6, 2.4], [2.0, 2.6]]
+    assert row["complete"] is True
+    assert "x stdout 1.30 (1.25-1.50, 3 pairs)" in logged[0]
