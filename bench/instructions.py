@@ -51,14 +51,20 @@ def head(source: Path, lines: int, target: Path) -> int:
 
 def count(settings: BenchSettings, path: Path, work: Path) -> int:
     """Instructions of one ``shipper run --once`` over ``path`` under cachegrind."""
-    cmd: Command = shipper_command(settings, path, work, once=True)
+    return count_command(settings, shipper_command(settings, path, work, once=True))
+
+
+def count_command(settings: BenchSettings, cmd: Command, output: Path | None = None) -> int:
+    """Instructions of one run of ``cmd`` under cachegrind; its stdout into ``output``
+    (else discarded)."""
     # one string hash seed: dict and set probes then repeat exactly (random seeds move
     # the count by several percent)
     argv, env = _without_env(cmd.argv, os.environ | cmd.env | {"PYTHONHASHSEED": "0"})
-    result = subprocess.run([*_VALGRIND, *argv], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, timeout=settings.timeout,
-                            check=False)
+    with open(output or os.devnull, "wb") as out:
+        result = subprocess.run([*_VALGRIND, *argv], env=env,
+                                stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.PIPE, text=True, timeout=settings.timeout,
+                                check=False)
     if result.returncode != 0:
         raise BenchError(f"shipper under valgrind exited {result.returncode}: "
                          + result.stderr[-300:])

@@ -94,7 +94,8 @@ def scenario_lines(result: dict) -> list[str]:
                    + _idle_cpu(idle)))
     out += kernel_lines(result)
     out += instruction_lines(result.get("instructions"))
-    for name in ("files", "sinks", "families", "busy"):
+    out += [sink_instruction_line(row) for row in _rows(result, "sink_instructions")]
+    for name in ("files", "sinks", "families", "busy", "sink_instructions"):
         if isinstance(result.get(name), dict):
             out.append(f"{name}: {result[name]['error'][:200]}")
     for row in _rows(result, "files"):
@@ -141,6 +142,18 @@ def instruction_lines(found: object) -> list[str]:
     return [f"instructions: start-up {found['startup_instructions'] / 1e9:.3f} G; per line "
             f"{found['plain_per_line']:,.0f} plain, {found['cri_per_line']:,.0f} CRI "
             f"({found['cri_over_plain']:+.1%}) over {found['lines']:,} lines"]
+
+
+def sink_instruction_line(row: dict) -> str:
+    """One row of the ``sink_instructions`` scenario as the bench prints it."""
+    text = (f"sink instructions {row['sink']:>8}: start-up {row['startup_instructions'] / 1e9:.3f}"
+            f" G, {row['per_line']:,.0f} a line")
+    if "per_line_vs_stdout" in row:
+        text += (f", × stdout {row['per_line_vs_stdout']:.3f} a line, "
+                 f"{row['run_vs_stdout']:.3f} the whole run of {row['lines']:,} lines")
+        if not row["complete"]:
+            text += f", LOST: {row['records']} records received, not what stdout wrote"
+    return text
 
 
 def kernel_lines(result: dict) -> list[str]:

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bench import busy, families, idle, instructions, kernels, latency, manyfiles, sinks
+from bench import (busy, families, idle, instructions, kernels, latency, manyfiles,
+                   sink_instructions, sinks)
 from bench.corpora import Corpus, own_corpus, shared_corpus
 from bench.errors import BenchError
 from bench.procs import Command
@@ -57,6 +58,8 @@ def scenarios(settings: BenchSettings, found: list[Corpus], log: Log) -> dict[st
         "sinks": lambda: sinks.run_sinks(settings, own, log),
         "families": lambda: families.run_families(min(settings.lines, 20_000)),
         "instructions": lambda: instructions.run_instructions(settings, found[-1], log),
+        "sink_instructions": lambda: sink_instructions.run_sink_instructions(settings, own,
+                                                                             log),
     }
     return {name: _guarded(name, action, log) for name, action in actions.items()
             if name in settings.scenarios}

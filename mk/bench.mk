@@ -20,11 +20,12 @@ bench-tiny: $(STAMP)
 	  BENCH_FILES=1,10 BENCH_RESULTS_DIR=bench/.cache/results $(PY) -m bench
 
 ## Instructions per line and at start-up under cachegrind (needs valgrind): figures a busy
-## machine does not move, for comparing commits (BENCH_SHIPPER_REF=<commit> for the other).
+## machine does not move, for comparing commits (BENCH_SHIPPER_REF=<commit> for the other),
+## and each HTTP sink's against stdout's (bench/sink_instructions.py).
 bench-ir: $(STAMP)
 	$(PY) -m compileall -q shipper
 	BENCH_LINES=$${BENCH_LINES:-20000} BENCH_RUNS=1 BENCH_PEERS=0 BENCH_SHARED=$${BENCH_SHARED:-1} \
-	  BENCH_SCENARIOS=instructions $(PY) -m bench
+	  BENCH_SCENARIOS=instructions,sink_instructions $(PY) -m bench
 
 ## Where the CPU goes: top functions by cumulative and own time, .prof under bench/.cache,
 ## plus a py-spy flame graph (bench/.cache/profile/shipper.svg) when py-spy installs.
