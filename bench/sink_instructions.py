@@ -31,9 +31,6 @@ from bench.settings import BenchSettings
 from bench.sinks import SINKS, Receiver, sink_command
 from bench.throughput import fresh_workdir
 
-#: lines of the own corpus each run reads (under valgrind a run is ~30x slower)
-LINES = 20_000
-
 
 def run_sink_instructions(settings: BenchSettings, corpus: Corpus, log=print,
                           sinks: tuple[str, ...] = tuple(SINKS)) -> list[dict] | dict:
@@ -42,7 +39,7 @@ def run_sink_instructions(settings: BenchSettings, corpus: Corpus, log=print,
         return {"skipped": "valgrind is not installed (apt-get install valgrind)"}
     work = fresh_workdir(settings, "sink-instructions")
     data, empty = work / "app.log", work / "empty.log"
-    lines = head(corpus.file("app.log"), min(corpus.manifest.lines, LINES, MAX_LINES), data)
+    lines = head(corpus.file("app.log"), min(corpus.manifest.lines, MAX_LINES), data)
     empty.write_bytes(b"")
     counts = {sink: _counts(settings, sink, (empty, data), work)
               for sink in ("stdout", *sinks)}
